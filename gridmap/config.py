@@ -1,0 +1,82 @@
+"""Settings (配置), read from the environment with the prefix ``GRIDMAP_``.
+
+Every number of the Party organisation rules and every tolerance is a setting whose default is
+the rule of ``DOMAIN.md``; local rules differ, so nothing here is hard-coded elsewhere.
+
+Examples
+--------
+>>> Settings(branch_min_full_members=4).branch_min_full_members
+4
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "gridmap-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """All of gridmap's configuration; build one and pass it down, never read globals."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDMAP_", env_file=None, extra="ignore")
+
+    # --- where things live -----------------------------------------------------------------
+    database_url: str = Field(
+        "sqlite:///gridmap.db",
+        description="SQLAlchemy URL: sqlite:///FILE (SpatiaLite) or postgresql+psycopg://… (PostGIS)",
+    )
+    environment: Literal["development", "production"] = "development"
+    secret_key: str = DEV_SECRET
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # --- Party organisation rules (党支部工作条例 2018, 党章) --------------------------------
+    branch_min_full_members: int = Field(3, description="正式党员 3 人以上成立党支部")
+    committee_min_full_members: int = Field(7, description="正式党员 7 人以上设支部委员会")
+    branch_max_members: int = Field(50, description="党支部党员一般不超过 50 人")
+    general_branch_min_members: int = Field(50, description="党员 50 人以上可设党总支")
+    party_committee_min_members: int = Field(100, description="党员 100 人以上可设党委")
+    joint_branch_max_units: int = Field(5, description="联合党支部覆盖单位一般不超过 5 个")
+    joint_branch_max_distance_m: float = Field(500.0, description="可联合组建的小区最远距离 (米)")
+
+    # --- grids --------------------------------------------------------------------------------
+    grid_households_min: int = Field(300, description="网格户数下限 (城市 300–500, 农村约 200)")
+    grid_households_max: int = Field(500, description="网格户数上限")
+
+    # --- geometry tolerances ---------------------------------------------------------------
+    overlap_tolerance_m2: float = Field(1.0, description="同层要素重叠超过此面积 (平方米) 才报告")
+    gap_tolerance_m2: float = Field(1.0, description="留白超过此面积 (平方米) 才报告")
+    sliver_max_width_m: float = Field(2.0, description="平均宽度 (2×面积/周长) 小于此值视为碎片")
+    share_threshold: float = Field(0.8, description="归属占比低于此值时报告, 不静默选择")
+
+    # --- assignment and reach --------------------------------------------------------------
+    member_snap_distance_m: float = Field(10.0, description="党员住址点距楼栋多远以内吸附到楼栋")
+    station_radius_m: float = Field(1000.0, description="党群服务站步行服务半径 (15 分钟生活圈)")
+
+    # --- imports ------------------------------------------------------------------------------
+    import_chunk_rows: int = Field(5000, description="导入时每批写入的行数")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError(
+                "生产环境必须设置 GRIDMAP_SECRET_KEY / set GRIDMAP_SECRET_KEY in production"
+            )
+        if self.grid_households_min > self.grid_households_max:
+            raise ValueError("grid_households_min must not exceed grid_households_max")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The SpatiaLite file of a ``sqlite:///FILE`` URL, or ``None`` for other databases."""
+        if not self.is_sqlite:
+            return None
+        return Path(self.database_url.split("///", 1)[1])

@@ -1,0 +1,291 @@
+"""The layers of DOMAIN.md and their canonical columns (图层与字段).
+
+This is the one contract shared by the readers (``io``), the store and the core: a layer's
+GeoDataFrame has exactly the columns named here (plus ``geometry`` for spatial layers), in
+EPSG:4326. Readers map whatever headers a file has onto these names through ``aliases``.
+
+Examples
+--------
+>>> LAYERS["building"].field("households").kind
+'int'
+>>> LAYERS["member"].personal_fields
+('name', 'phone', 'address')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FieldKind = Literal["str", "int", "float", "bool", "category", "codes"]
+GeometryFamily = Literal["polygon", "point", "none"]
+
+STORAGE_CRS = "EPSG:4326"
+
+MEMBER_CATEGORIES = {"full": "正式党员", "probationary": "预备党员"}
+ORG_KINDS = {
+    "committee": "党委",
+    "general_branch": "党总支",
+    "branch": "党支部",
+    "joint_branch": "联合党支部",
+}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One canonical column: its name, type, whether a file must have it, and header aliases."""
+
+    name: str
+    kind: FieldKind
+    label_zh: str
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    personal: bool = False
+    # for kind == "category": accepted spellings (lower-cased) → canonical value
+    choices: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of the place hierarchy (空间层级) and its columns."""
+
+    name: str
+    label_zh: str
+    geometry: GeometryFamily
+    fields: tuple[FieldSpec, ...]
+    # columns that identify a feature for upserts (``layer`` is added for grids)
+    key: tuple[str, ...] = ("code",)
+
+    def field(self, name: str) -> FieldSpec:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def personal_fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.personal)
+
+
+def _code(*extra: str) -> FieldSpec:
+    return FieldSpec(
+        "code",
+        "str",
+        "编号",
+        aliases=("编号", "代码", "编码", "标识码", "code", "id", "bh", "bm", "dm", *extra),
+    )
+
+
+def _name(*extra: str, required: bool = False, personal: bool = False) -> FieldSpec:
+    return FieldSpec(
+        "name",
+        "str",
+        "名称",
+        required=required,
+        personal=personal,
+        aliases=("名称", "名字", "name", "mc", *extra),
+    )
+
+
+YES_NO = {
+    "是": "true", "否": "false", "y": "true", "n": "false", "yes": "true", "no": "false",
+    "true": "true", "false": "false", "1": "true", "0": "false", "有": "true", "无": "false",
+    "已报到": "true", "未报到": "false", "在职": "true", "不在职": "false", "t": "true", "f": "false",
+}  # fmt: skip
+
+_COMMUNITY_CODE = FieldSpec(
+    "community_code", "str", "所属社区", aliases=("所属社区", "社区编码", "社区代码", "社区编号", "社区")
+)
+
+LAYERS: dict[str, LayerSpec] = {
+    spec.name: spec
+    for spec in (
+        LayerSpec(
+            "subdistrict",
+            "街道",
+            "polygon",
+            (_code("街道编码", "街道代码"), _name("街道名称", "街道")),
+        ),
+        LayerSpec(
+            "community",
+            "社区",
+            "polygon",
+            (
+                _code("社区编码", "社区代码", "社区编号"),
+                _name("社区名称", "社区"),
+                FieldSpec(
+                    "subdistrict_code", "str", "所属街道", aliases=("所属街道", "街道编码", "街道代码")
+                ),
+            ),
+        ),
+        LayerSpec(
+            "grid",
+            "网格",
+            "polygon",
+            (
+                _code("网格编码", "网格编号", "网格代码", "单元网格编码"),
+                _name("网格名称", "网格"),
+                _COMMUNITY_CODE,
+            ),
+            key=("layer", "code"),
+        ),
+        LayerSpec(
+            "compound",
+            "小区",
+            "polygon",
+            (
+                _code("小区编码", "小区编号", "小区代码", "院落编号"),
+                _name("小区名称", "小区", "院落名称"),
+                _COMMUNITY_CODE,
+                FieldSpec("property_company", "str", "物业公司", aliases=("物业公司", "物业企业", "物业")),
+                FieldSpec(
+                    "property_has_org",
+                    "bool",
+                    "物业党组织",
+                    aliases=("物业党组织", "物业已建党组织", "红色物业", "物业是否建立党组织"),
+                    choices=YES_NO,
+                ),
+            ),
+        ),
+        LayerSpec(
+            "building",
+            "楼栋",
+            "polygon",
+            (
+                _code("楼栋编码", "楼栋编号", "楼栋代码", "楼号"),
+                _name("楼栋名称", "楼栋"),
+                FieldSpec(
+                    "compound_code", "str", "所属小区", aliases=("所属小区", "小区编码", "小区编号")
+                ),
+                FieldSpec(
+                    "households",
+                    "int",
+                    "户数",
+                    required=True,
+                    aliases=("户数", "住户数", "总户数", "户", "households", "hs"),
+                ),
+                FieldSpec("floors", "int", "层数", aliases=("层数", "楼层数", "楼层", "floors")),
+            ),
+        ),
+        LayerSpec(
+            "station",
+            "党群服务站",
+            "point",
+            (
+                _code("站点编号", "站点编码"),
+                _name("站点名称", "服务站名称"),
+                FieldSpec("kind", "str", "类型", aliases=("类型", "站点类型", "级别", "kind")),
+            ),
+        ),
+        LayerSpec(
+            "member",
+            "党员",
+            "point",
+            (
+                _code("党员编号", "人员编号"),
+                _name("姓名", "党员姓名", required=True, personal=True),
+                FieldSpec(
+                    "phone",
+                    "str",
+                    "电话",
+                    personal=True,
+                    aliases=("电话", "手机", "手机号", "手机号码", "联系电话", "phone", "mobile"),
+                ),
+                FieldSpec(
+                    "address",
+                    "str",
+                    "住址",
+                    personal=True,
+                    aliases=("住址", "地址", "家庭住址", "居住地址", "address"),
+                ),
+                FieldSpec(
+                    "category",
+                    "category",
+                    "党员类别",
+                    required=True,
+                    aliases=("党员类别", "党员类型", "类别", "category"),
+                    choices={
+                        "正式党员": "full", "正式": "full", "full": "full",
+                        "预备党员": "probationary", "预备": "probationary",
+                        "probationary": "probationary",
+                    },  # fmt: skip
+                ),
+                FieldSpec(
+                    "in_service",
+                    "bool",
+                    "在职党员",
+                    aliases=("在职党员", "是否在职", "在职", "in_service"),
+                    choices=YES_NO,
+                ),
+                FieldSpec(
+                    "reported",
+                    "bool",
+                    "已报到",
+                    aliases=("已报到", "是否报到", "双报到", "报到", "reported"),
+                    choices=YES_NO,
+                ),
+                FieldSpec(
+                    "org_name",
+                    "str",
+                    "所在党组织",
+                    aliases=("所在党组织", "所属党组织", "党组织", "组织关系所在", "org"),
+                ),
+                FieldSpec(
+                    "building_code", "str", "所住楼栋", aliases=("所住楼栋", "楼栋编号", "楼栋编码")
+                ),
+            ),
+        ),
+        LayerSpec(
+            "org",
+            "党组织",
+            "none",
+            (
+                _code("组织编号", "组织代码"),
+                _name("组织名称", "党组织名称", required=True),
+                FieldSpec(
+                    "kind",
+                    "category",
+                    "组织类型",
+                    required=True,
+                    aliases=("组织类型", "类型", "组织类别", "kind"),
+                    choices={
+                        **{zh: en for en, zh in ORG_KINDS.items()},
+                        "党委员会": "committee", "基层党委": "committee",
+                        "总支": "general_branch", "支部": "branch", "联合支部": "joint_branch",
+                        **{en: en for en in ORG_KINDS},
+                    },  # fmt: skip
+                ),
+                FieldSpec(
+                    "parent_name", "str", "上级组织", aliases=("上级组织", "上级党组织", "parent")
+                ),
+                FieldSpec(
+                    "has_committee",
+                    "bool",
+                    "设支委会",
+                    aliases=("设支委会", "是否设支委会", "支委会", "has_committee"),
+                    choices=YES_NO,
+                ),
+                FieldSpec(
+                    "covers", "codes", "覆盖小区", aliases=("覆盖小区", "覆盖范围", "covers")
+                ),
+            ),
+        ),
+    )
+}
+
+GRID_LAYER_EXAMPLES = {
+    "party": "党建网格",
+    "zongzhi": "综治网格",
+    "chengguan": "城管网格",
+    "police": "警务网格",
+    "unified": "全科网格",
+}
+
+# Columns of coordinates in CSV tables (经度/纬度) or a WKT geometry column.
+LON_ALIASES = ("经度", "lon", "lng", "long", "longitude", "x", "jd")
+LAT_ALIASES = ("纬度", "lat", "latitude", "y", "wd")
+WKT_ALIASES = ("wkt", "geometry", "geom", "几何", "空间信息", "shape")
