@@ -97,8 +97,22 @@ YES_NO = {
     "已报到": "true", "未报到": "false", "在职": "true", "不在职": "false", "t": "true", "f": "false",
 }  # fmt: skip
 
+MEMBER_CATEGORY_SPELLINGS = {
+    "正式党员": "full", "正式": "full", "full": "full",
+    "预备党员": "probationary", "预备": "probationary", "probationary": "probationary",
+}  # fmt: skip
+ORG_KIND_SPELLINGS = {
+    **{zh: en for en, zh in ORG_KINDS.items()},
+    **{en: en for en in ORG_KINDS},
+    "党委员会": "committee", "基层党委": "committee",
+    "总支": "general_branch", "支部": "branch", "联合支部": "joint_branch",
+}  # fmt: skip
+
 _COMMUNITY_CODE = FieldSpec(
-    "community_code", "str", "所属社区", aliases=("所属社区", "社区编码", "社区代码", "社区编号", "社区")
+    "community_code",
+    "str",
+    "所属社区",
+    aliases=("所属社区", "社区编码", "社区代码", "社区编号", "社区"),
 )
 
 LAYERS: dict[str, LayerSpec] = {
@@ -118,7 +132,10 @@ LAYERS: dict[str, LayerSpec] = {
                 _code("社区编码", "社区代码", "社区编号"),
                 _name("社区名称", "社区"),
                 FieldSpec(
-                    "subdistrict_code", "str", "所属街道", aliases=("所属街道", "街道编码", "街道代码")
+                    "subdistrict_code",
+                    "str",
+                    "所属街道",
+                    aliases=("所属街道", "街道编码", "街道代码"),
                 ),
             ),
         ),
@@ -141,7 +158,9 @@ LAYERS: dict[str, LayerSpec] = {
                 _code("小区编码", "小区编号", "小区代码", "院落编号"),
                 _name("小区名称", "小区", "院落名称"),
                 _COMMUNITY_CODE,
-                FieldSpec("property_company", "str", "物业公司", aliases=("物业公司", "物业企业", "物业")),
+                FieldSpec(
+                    "property_company", "str", "物业公司", aliases=("物业公司", "物业企业", "物业")
+                ),
                 FieldSpec(
                     "property_has_org",
                     "bool",
@@ -208,11 +227,7 @@ LAYERS: dict[str, LayerSpec] = {
                     "党员类别",
                     required=True,
                     aliases=("党员类别", "党员类型", "类别", "category"),
-                    choices={
-                        "正式党员": "full", "正式": "full", "full": "full",
-                        "预备党员": "probationary", "预备": "probationary",
-                        "probationary": "probationary",
-                    },  # fmt: skip
+                    choices=MEMBER_CATEGORY_SPELLINGS,
                 ),
                 FieldSpec(
                     "in_service",
@@ -252,12 +267,7 @@ LAYERS: dict[str, LayerSpec] = {
                     "组织类型",
                     required=True,
                     aliases=("组织类型", "类型", "组织类别", "kind"),
-                    choices={
-                        **{zh: en for en, zh in ORG_KINDS.items()},
-                        "党委员会": "committee", "基层党委": "committee",
-                        "总支": "general_branch", "支部": "branch", "联合支部": "joint_branch",
-                        **{en: en for en in ORG_KINDS},
-                    },  # fmt: skip
+                    choices=ORG_KIND_SPELLINGS,
                 ),
                 FieldSpec(
                     "parent_name", "str", "上级组织", aliases=("上级组织", "上级党组织", "parent")
