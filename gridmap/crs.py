@@ -171,7 +171,7 @@ def metric_crs(lon: float, lat: float) -> pyproj.CRS:
     """
     lon_min, lat_min, lon_max, lat_max = CHINA_BOUNDS
     if lon_min <= lon <= lon_max and lat_min <= lat <= lat_max:
-        central = int(round(lon / 3.0)) * 3  # CM 75°E … 135°E ↔ EPSG:4534 … 4554
+        central = round(float(lon) / 3.0) * 3  # CM 75°E … 135°E ↔ EPSG:4534 … 4554
         return pyproj.CRS.from_epsg(4534 + (central - 75) // 3)
     zone = int((lon + 180.0) // 6.0) + 1
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
