@@ -1,0 +1,239 @@
+"""Read and write layer GeoDataFrames: the bridge between ``core`` and the database.
+
+Writes are upserts keyed on the layer's code (grids: layer + code), so loading the same file twice
+changes nothing; they run inside the caller's transaction, so a failure leaves nothing behind.
+Geometry travels as WKB both ways (``ST_GeomFromWKB`` / ``ST_AsBinary``), which SpatiaLite and
+PostGIS both speak.
+
+Examples
+--------
+>>> from gridmap.config import Settings
+>>> from gridmap.store.db import make_engine
+>>> from gridmap.store.schema import upgrade
+>>> engine = make_engine(Settings(database_url="sqlite://")); upgrade(engine)
+>>> with engine.connect() as conn: layer_counts(conn)["building"]
+0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from gridmap.layers import LAYERS, STORAGE_CRS
+from gridmap.store.models import SRID, ChangeLog, GridLayer, table_for
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    inserted: int
+    updated: int
+
+
+def _key_filter(table, layer: str, grid_layer: str | None):
+    if layer == "grid":
+        return table.c.layer == grid_layer
+    return None
+
+
+def _data_columns(table) -> list[str]:
+    return [c.name for c in table.columns if c.name not in ("id", "geom")]
+
+
+def existing_codes(conn: Connection, layer: str, grid_layer: str | None = None) -> set[str]:
+    """The codes already stored in a layer (one grid layer for ``grid``)."""
+    table = table_for(layer)
+    query = select(table.c.code)
+    cond = _key_filter(table, layer, grid_layer)
+    if cond is not None:
+        query = query.where(cond)
+    return {row[0] for row in conn.execute(query)}
+
+
+def delete_layer(conn: Connection, layer: str, grid_layer: str | None = None) -> int:
+    """Remove every feature of a layer (``--replace``); returns how many were removed."""
+    table = table_for(layer)
+    stmt = delete(table)
+    cond = _key_filter(table, layer, grid_layer)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    return conn.execute(stmt).rowcount or 0
+
+
+def _upsert_statement(conn: Connection, layer: str, columns: list[str], spatial: bool):
+    table = table_for(layer)
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    values = {c: bindparam(c) for c in columns}
+    if spatial:
+        values["geom"] = func.ST_GeomFromWKB(bindparam("wkb"), SRID)
+    stmt = dialect_insert(table).values(values)
+    key = ["layer", "code"] if layer == "grid" else ["code"]
+    updated = {c: stmt.excluded[c] for c in values if c not in key}
+    return stmt.on_conflict_do_update(index_elements=key, set_=updated)
+
+
+def _records(frame: pd.DataFrame, columns: list[str], spatial: bool) -> list[dict]:
+    data = frame.reindex(columns=columns).astype(object)
+    data = data.where(pd.notna(data), None)
+    records = data.to_dict("records")
+    if spatial:
+        for record, wkb in zip(records, shapely.to_wkb(frame.geometry.values), strict=True):
+            record["wkb"] = wkb
+    return records
+
+
+def upsert_features(
+    conn: Connection,
+    layer: str,
+    frame: pd.DataFrame,
+    *,
+    grid_layer: str | None = None,
+    source: str | None = None,
+    chunk_rows: int = 5000,
+    progress: Progress | None = None,
+) -> UpsertCounts:
+    """Insert or update ``frame`` (canonical columns of :data:`LAYERS`) in ``layer``.
+
+    ``frame`` may carry ``properties`` (dict per row) and ``repair_note``; grids need
+    ``grid_layer``. Polygons must already be MultiPolygons in EPSG:4326.
+    """
+    if layer == "grid" and not grid_layer:
+        raise ValueError("grid features need a grid layer name")
+    spatial = LAYERS[layer].geometry != "none"
+    table = table_for(layer)
+    columns = _data_columns(table)
+    before = existing_codes(conn, layer, grid_layer)
+    frame = frame.copy()
+    frame["source"] = source
+    frame["updated_at"] = datetime.now(UTC)
+    if layer == "grid":
+        frame["layer"] = grid_layer
+        ensure_grid_layer(conn, grid_layer)
+    stmt = _upsert_statement(conn, layer, columns, spatial)
+    for start in range(0, len(frame), chunk_rows):
+        chunk = frame.iloc[start : start + chunk_rows]
+        conn.execute(stmt, _records(chunk, columns, spatial))
+        if progress:
+            progress(len(chunk))
+    updated = int(frame["code"].isin(before).sum())
+    return UpsertCounts(inserted=len(frame) - updated, updated=updated)
+
+
+def ensure_grid_layer(conn: Connection, name: str, label: str | None = None) -> None:
+    """Register a grid layer name (idempotent)."""
+    if conn.execute(select(GridLayer.name).where(GridLayer.name == name)).first() is None:
+        conn.execute(insert(GridLayer).values(name=name, label=label, created_at=datetime.now(UTC)))
+
+
+def grid_layers(conn: Connection) -> list[str]:
+    """Names of the grid layers that have features, in name order."""
+    table = table_for("grid")
+    return sorted({row[0] for row in conn.execute(select(table.c.layer).distinct())})
+
+
+def _fix_types(frame: pd.DataFrame, table) -> pd.DataFrame:
+    # SQLite hands booleans back as 0/1 and integers may come back as floats next to NULLs.
+    for column in table.columns:
+        if column.name not in frame:
+            continue
+        if isinstance(column.type, Boolean):
+            frame[column.name] = frame[column.name].astype("boolean")
+        elif isinstance(column.type, Integer) and column.name != "id":
+            frame[column.name] = frame[column.name].astype("Int64")
+    return frame
+
+
+def read_features(
+    conn: Connection,
+    layer: str,
+    *,
+    grid_layer: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    include_personal: bool = False,
+) -> gpd.GeoDataFrame | pd.DataFrame:
+    """One layer as a GeoDataFrame in EPSG:4326 (a DataFrame for ``org``), ordered by code.
+
+    Personal fields (names, phones, addresses of members) are left out unless asked for.
+    """
+    table = table_for(layer)
+    spec = LAYERS[layer]
+    hidden = set() if include_personal else set(spec.personal_fields)
+    first = ["id", "code", "name"]
+    ordered = [table.c[n] for n in first] + [c for c in table.columns if c.name not in first]
+    cols = [c for c in ordered if c.name != "geom" and c.name not in hidden]
+    spatial = spec.geometry != "none"
+    query = select(*cols)
+    if spatial:
+        query = query.add_columns(func.ST_AsBinary(table.c.geom).label("wkb"))
+        if bbox is not None:
+            query = query.where(bbox_clause(conn, table, bbox))
+    cond = _key_filter(table, layer, grid_layer)
+    if cond is not None:
+        query = query.where(cond)
+    query = query.order_by(table.c.code)
+    rows = conn.execute(query).mappings().all()
+    frame = pd.DataFrame(rows, columns=[c.name for c in cols] + (["wkb"] if spatial else []))
+    frame = _fix_types(frame, table)
+    if not spatial:
+        return frame
+    wkb = np.array([bytes(b) for b in frame.pop("wkb")], dtype=object)
+    geoms = shapely.from_wkb(wkb) if len(wkb) else []
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
+def bbox_clause(conn: Connection, table, bbox: tuple[float, float, float, float]):
+    """A WHERE clause for features meeting a lon/lat box, through the spatial index."""
+    if conn.dialect.name == "sqlite":
+        # SpatiaLite's R*Tree is only used when asked for through its SpatialIndex table.
+        index = text(
+            "SELECT ROWID FROM SpatialIndex WHERE f_table_name = :t "
+            "AND search_frame = BuildMbr(:x0, :y0, :x1, :y1, 4326)"
+        ).bindparams(t=table.name, x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+        return and_(
+            table.c.id.in_(index), func.ST_Intersects(table.c.geom, func.BuildMbr(*bbox, SRID))
+        )
+    envelope = func.ST_MakeEnvelope(*bbox, SRID)
+    return and_(table.c.geom.op("&&")(envelope), func.ST_Intersects(table.c.geom, envelope))
+
+
+def layer_counts(conn: Connection) -> dict[str, int]:
+    """Feature count of every layer table, plus ``grid:<layer>`` per grid layer."""
+    counts = {
+        layer: conn.execute(select(func.count()).select_from(table_for(layer))).scalar_one()
+        for layer in LAYERS
+    }
+    grid = table_for("grid")
+    for name, n in conn.execute(select(grid.c.layer, func.count()).group_by(grid.c.layer)):
+        counts[f"grid:{name}"] = n
+    counts["change_log"] = conn.execute(select(func.count()).select_from(ChangeLog)).scalar_one()
+    return counts
+
+
+def log_change(conn: Connection, actor: str, action: str, layer: str | None, summary: dict) -> None:
+    """Append one entry to the change log (never personal fields in ``summary``)."""
+    conn.execute(
+        insert(ChangeLog).values(
+            at=datetime.now(UTC), actor=actor, action=action, layer=layer, summary=summary
+        )
+    )

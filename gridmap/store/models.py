@@ -1,0 +1,190 @@
+"""The data model (数据模型): one table per layer of DOMAIN.md, plus the change log.
+
+Every feature keeps its source code (编号) and name as given, the source file's other columns in
+``properties``, and what geometry repair did in ``repair_note``. Geometries are stored in
+EPSG:4326 (WGS84/CGCS2000); polygons as MULTIPOLYGON so every file's mix of single and multi
+parts fits one column type (GeoPackage and QGIS like that too).
+
+The schema is created and evolved by Alembic (``gridmap/store/migrations``); these classes are
+what the migrations were written from and what the code queries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Integer,
+    MetaData,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from gridmap.layers import LAYERS
+
+SRID = 4326
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Feature:
+    """Columns every layer table has."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[dict | None] = mapped_column(JSON)
+    repair_note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def _polygon():
+    return mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+
+
+def _point():
+    return mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+
+
+class CodeUnique:
+    @declared_attr.directive
+    def __table_args__(cls):
+        return (UniqueConstraint("code"),)
+
+
+class Subdistrict(CodeUnique, Feature, Base):
+    """街道 / 乡镇."""
+
+    __tablename__ = "subdistrict"
+    geom = _polygon()
+
+
+class Community(CodeUnique, Feature, Base):
+    """社区 / 村."""
+
+    __tablename__ = "community"
+    subdistrict_code: Mapped[str | None] = mapped_column(Text)
+    geom = _polygon()
+
+
+class GridLayer(Base):
+    """A named grid layer (党建网格, 综治网格, 城管网格, 全科网格 …)."""
+
+    __tablename__ = "grid_layer"
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    label: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Grid(Feature, Base):
+    """网格: one cell of one grid layer; codes are unique within a layer."""
+
+    __tablename__ = "grid"
+    __table_args__ = (UniqueConstraint("layer", "code"),)
+    layer: Mapped[str] = mapped_column(Text, nullable=False, index=True)
+    community_code: Mapped[str | None] = mapped_column(Text)
+    geom = _polygon()
+
+
+class Compound(CodeUnique, Feature, Base):
+    """小区 / 院落 / 楼院: the unit a Party branch is usually built on."""
+
+    __tablename__ = "compound"
+    community_code: Mapped[str | None] = mapped_column(Text)
+    property_company: Mapped[str | None] = mapped_column(Text)
+    property_has_org: Mapped[bool | None] = mapped_column(Boolean)
+    geom = _polygon()
+
+
+class Building(CodeUnique, Feature, Base):
+    """楼栋, with its households (户数)."""
+
+    __tablename__ = "building"
+    compound_code: Mapped[str | None] = mapped_column(Text)
+    households: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    floors: Mapped[int | None] = mapped_column(Integer)
+    geom = _polygon()
+
+
+class Station(CodeUnique, Feature, Base):
+    """党群服务中心 / 站."""
+
+    __tablename__ = "station"
+    kind: Mapped[str | None] = mapped_column(Text)
+    geom = _point()
+
+
+class Member(CodeUnique, Feature, Base):
+    """党员: where they live (geometry) is kept apart from where they belong (org_name).
+
+    ``name``, ``phone`` and ``address`` are personal information (个人信息).
+    """
+
+    __tablename__ = "member"
+    phone: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(Text, nullable=False)  # full | probationary
+    in_service: Mapped[bool | None] = mapped_column(Boolean)
+    reported: Mapped[bool | None] = mapped_column(Boolean)
+    org_name: Mapped[str | None] = mapped_column(Text)
+    building_code: Mapped[str | None] = mapped_column(Text)
+    geom = _point()
+
+
+class PartyOrg(CodeUnique, Feature, Base):
+    """党组织: existing organisations as the organisation table lists them."""
+
+    __tablename__ = "party_org"
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    parent_name: Mapped[str | None] = mapped_column(Text)
+    has_committee: Mapped[bool | None] = mapped_column(Boolean)
+    covers: Mapped[str | None] = mapped_column(Text)  # compound codes, ";"-separated
+
+
+class ChangeLog(Base):
+    """Append-only record of every change: who, when, what (triggers refuse UPDATE/DELETE)."""
+
+    __tablename__ = "change_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    actor: Mapped[str] = mapped_column(Text, nullable=False)
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    layer: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict | None] = mapped_column(JSON)
+
+
+LAYER_MODELS: dict[str, type[Feature]] = {
+    "subdistrict": Subdistrict,
+    "community": Community,
+    "grid": Grid,
+    "compound": Compound,
+    "building": Building,
+    "station": Station,
+    "member": Member,
+    "org": PartyOrg,
+}
+
+assert set(LAYER_MODELS) == set(LAYERS), "every layer of gridmap.layers has a table"
+
+
+def table_for(layer: str):
+    """The SQLAlchemy ``Table`` of a layer name of :data:`gridmap.layers.LAYERS`."""
+    return LAYER_MODELS[layer].__table__
