@@ -1,0 +1,35 @@
+"""The FastAPI application factory: ``create_app(settings)`` builds one app per database.
+
+Nothing is built at import time, so tests make an app per throwaway database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from gridmap import __version__
+from gridmap.api.errors import add_exception_handlers
+from gridmap.config import Settings
+from gridmap.store.db import make_engine
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: from the environment)."""
+    from gridmap.api.routes import layers, pages
+
+    settings = settings or Settings()
+    app = FastAPI(
+        title="gridmap",
+        version=__version__,
+        description="党建引领网格化治理 GIS 接口 / Party-building grid governance GIS API",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    add_exception_handlers(app)
+    app.include_router(layers.router)
+    app.include_router(pages.router)
+    return app

@@ -1,0 +1,24 @@
+"""HTML pages (Chinese first)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from gridmap.api.app import WEB
+from gridmap.api.deps import ConnDep
+from gridmap.api.routes.layers import layer_listing
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(WEB / "templates"))
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, conn: ConnDep) -> HTMLResponse:
+    return templates.TemplateResponse(request, "index.html", {"layers": layer_listing(conn)})
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204)

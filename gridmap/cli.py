@@ -1,0 +1,287 @@
+"""gridmap's command line (命令行). Thin: each command calls one function of the layers below.
+
+Errors users can cause are printed in Chinese and English without a traceback (exit code 2).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gridmap import __version__
+from gridmap.config import Settings
+from gridmap.errors import GridmapError
+from gridmap.layers import LAYERS
+
+app = typer.Typer(
+    help=(
+        "gridmap — 党建引领网格化治理 GIS：多网合一、党组织覆盖与留白分析。\n\n"
+        "Party-building grid GIS: unified grids, organisation coverage and gaps.\n\n"
+        "数据库由环境变量 GRIDMAP_DATABASE_URL 指定 (默认当前目录 gridmap.db)。"
+        " The database comes from GRIDMAP_DATABASE_URL (default ./gridmap.db)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_DATA = REPO_ROOT / "geodata" / "demo"
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _engine(settings: Settings | None = None):
+    from gridmap.store.db import make_engine
+
+    return make_engine(settings or _settings())
+
+
+@app.command()
+def init() -> None:
+    """创建或升级数据库结构 / Create or upgrade the database schema.
+
+    示例 / Example: ``gridmap init``; with PostGIS:
+    ``GRIDMAP_DATABASE_URL=postgresql+psycopg://user@host/db gridmap init``
+    """
+    from gridmap.store.schema import head_revision, upgrade
+
+    settings = _settings()
+    upgrade(_engine(settings))
+    console.print(
+        f"数据库已就绪 / database ready: {_safe_url(settings)} (schema {head_revision()})"
+    )
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _print_report(report) -> None:
+    table = Table(title=f"{report.layer}: {report.read.source}")
+    for column in ("读取 read", "新增 inserted", "更新 updated", "修复 repaired", "拒绝 rejected"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(report.read.rows_read),
+        str(report.inserted),
+        str(report.updated),
+        str(len(report.read.repaired)),
+        str(len(report.read.rejected)),
+    )
+    console.print(table)
+    console.print(
+        f"编码 encoding: {report.read.encoding or '-'}   坐标系 CRS: {report.read.crs or '-'}"
+    )
+    if report.removed:
+        console.print(
+            f"替换: 删除了原有 {report.removed} 个要素 / replaced {report.removed} features"
+        )
+    for row, code, note in report.read.repaired[:20]:
+        console.print(f"  修复 repaired: 第 {row} 行 {code}: {note}")
+    for problem in report.read.rejected[:50]:
+        console.print(f"  拒绝 rejected: {problem}")
+    for warning in report.warnings:
+        console.print(f"  [yellow]注意 warning[/]: {warning}")
+
+
+@app.command()
+def load(
+    layer: Annotated[str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}")],
+    file: Annotated[
+        Path, typer.Argument(help="文件 GeoJSON/Shapefile(.shp/.zip)/GPKG/KML/GML/CSV")
+    ],
+    grid_layer: Annotated[
+        str | None, typer.Option(help="网格图层名 (导入网格时必填): party, zongzhi, chengguan …")
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="坐标系: EPSG 代码 (4326, 4490, 4544 …) 或 gcj02 / bd09")
+    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="编码 utf-8 / gbk (默认自动识别)")] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option("--field", help="列映射 源列=字段, 可多次 (e.g. 楼高=floors)"),
+    ] = None,
+    source_layer: Annotated[str | None, typer.Option(help="多图层文件中的图层名")] = None,
+    replace: Annotated[bool, typer.Option(help="先删除该图层原有要素 / replace the layer")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="跳过无法使用的行, 导入其余行 / load the usable rows only")
+    ] = False,
+) -> None:
+    """导入一个图层文件 (整文件一次事务) / Load one file into a layer, all or nothing.
+
+    示例 / Examples:
+
+      gridmap load community 社区.gpkg
+
+      gridmap load grid 党建网格.shp --grid-layer party
+
+      gridmap load member 党员.csv --crs gcj02 --field 联系方式=phone
+
+      gridmap load building 楼栋.zip --encoding gbk --replace
+    """
+    from gridmap.io.columns import parse_field_options
+    from gridmap.loading import LoadOptions, load_file
+
+    if layer not in LAYERS:
+        raise GridmapError(
+            f"没有图层 {layer}。可用图层: {', '.join(LAYERS)}。",
+            f"No layer {layer}; use one of: {', '.join(LAYERS)}.",
+        )
+    settings = _settings()
+    options = LoadOptions(
+        crs=crs,
+        encoding=encoding,
+        fields=parse_field_options(field or []),
+        source_layer=source_layer,
+        grid_layer=grid_layer,
+        replace=replace,
+        skip_invalid=skip_invalid,
+        chunk_rows=settings.import_chunk_rows,
+    )
+    with Progress(
+        TextColumn("写入 writing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("load", total=None)
+        report = load_file(
+            _engine(settings), layer, file, options, progress=lambda n: bar.advance(task, n)
+        )
+    _print_report(report)
+
+
+@app.command()
+def export(
+    layer: Annotated[str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出文件 / output file")],
+    format: Annotated[str, typer.Option("--format", "-f", help="geojson | gpkg | csv")] = "geojson",
+    grid_layer: Annotated[str | None, typer.Option(help="网格图层名 (导出网格时)")] = None,
+    include_personal: Annotated[
+        bool, typer.Option(help="包含党员姓名、电话、住址 (记入变更日志) / include personal fields")
+    ] = False,
+) -> None:
+    """导出图层供 QGIS/ArcGIS 使用 / Export a layer as GeoJSON, GeoPackage or CSV.
+
+    默认不含个人信息 / Personal fields are left out unless --include-personal.
+
+    示例 / Example: gridmap export grid --grid-layer party -f gpkg -o 党建网格.gpkg
+    """
+    from gridmap.exporting import export_layer
+
+    path, n = export_layer(
+        _engine(), layer, output, format, grid_layer=grid_layer, include_personal=include_personal
+    )
+    console.print(f"已导出 exported {n} 个要素 features → {path}")
+
+
+@app.command()
+def layers() -> None:
+    """列出各图层要素数 / Count the features of every layer."""
+    from gridmap.store.db import connect
+    from gridmap.store.features import layer_counts
+    from gridmap.store.schema import require_current
+
+    engine = _engine()
+    require_current(engine)
+    with connect(engine) as conn:
+        counts = layer_counts(conn)
+    table = Table("图层 layer", "要素 features")
+    for name, n in counts.items():
+        table.add_row(name, str(n))
+    console.print(table)
+
+
+def load_demo(engine, data_dir: Path) -> list:
+    """Load every file of a demo manifest through the users' import path."""
+    from gridmap.loading import LoadOptions, load_file
+
+    manifest = json.loads((data_dir / "manifest.json").read_text(encoding="utf-8"))
+    reports = []
+    for item in manifest:
+        options = LoadOptions(
+            crs=item.get("crs"),
+            encoding=item.get("encoding"),
+            source_layer=item.get("source_layer"),
+            grid_layer=item.get("grid_layer"),
+            actor="demo",
+        )
+        reports.append(load_file(engine, item["layer"], data_dir / item["file"], options))
+    return reports
+
+
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option(help="演示数据库文件 / demo SpatiaLite file")] = Path(
+        "var/demo.db"
+    ),
+    data: Annotated[Path, typer.Option(help="演示数据目录 / demo data folder")] = DEMO_DATA,
+    port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
+    serve: Annotated[bool, typer.Option(help="导入后启动地图服务 / serve the map")] = True,
+) -> None:
+    """新建演示数据库、导入演示数据并启动地图 / Fresh demo database, demo data, map served.
+
+    示例 / Example: gridmap demo --port 8000
+    """
+    db.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    settings = Settings(database_url=f"sqlite:///{db}", port=port)
+    engine = _engine(settings)
+    for report in load_demo(engine, data):
+        console.print(
+            f"{report.layer:<12} {report.read.source:<24} 导入 {report.loaded:>5}  "
+            f"修复 {len(report.read.repaired)}"
+        )
+    if serve:
+        _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from gridmap.api.app import create_app
+
+    console.print(f"地图 map: http://{settings.host}:{settings.port}/  (Ctrl+C 退出 / to stop)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="监听地址 / bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="端口 / port")] = None,
+) -> None:
+    """启动地图与接口服务 / Serve the map and the API on the configured database."""
+    settings = _settings()
+    update = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    _serve(settings.model_copy(update=update))
+
+
+@app.command()
+def version() -> None:
+    """版本 / Version."""
+    console.print(f"gridmap {__version__}")
+
+
+def main() -> None:
+    """Entry point: user errors print without a traceback and exit with code 2."""
+    try:
+        app()
+    except GridmapError as error:
+        err.print("错误 error:", style="bold red", end=" ")
+        err.print(str(error), highlight=False, markup=False)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

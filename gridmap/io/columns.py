@@ -1,0 +1,184 @@
+"""Headers → canonical fields, and cell values → typed values, with a problem list per row.
+
+Chinese headers (名称, 编号, 户数, 党员类别 …) are recognised through the aliases of
+:mod:`gridmap.layers`; anything else is mapped with ``--field 源列=target``. Columns nobody maps
+are kept, as given, in each feature's ``properties``.
+
+Examples
+--------
+>>> from gridmap.layers import LAYERS
+>>> match_columns(["楼栋编号", "户数", "备注"], LAYERS["building"], {})
+{'code': '楼栋编号', 'households': '户数'}
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from gridmap.errors import RowProblem, SchemaError
+from gridmap.layers import LAT_ALIASES, LON_ALIASES, WKT_ALIASES, FieldSpec, LayerSpec
+
+
+def normalise_header(header: str) -> str:
+    """Fold width, case, spaces and brackets so that ``'户数 (户)'`` and ``'户数'`` meet."""
+    text = unicodedata.normalize("NFKC", str(header)).strip().lower()
+    text = re.sub(r"[(\[（【].*?[)\]）】]", "", text)
+    return re.sub(r"[\s_\-:：]+", "", text)
+
+
+def parse_field_options(options: Iterable[str]) -> dict[str, str]:
+    """``["源列=target", …]`` → ``{"target": "源列"}``; malformed items are a :class:`SchemaError`."""
+    mapping: dict[str, str] = {}
+    for item in options:
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise SchemaError(
+                f"--field 的格式应为 源列=目标字段，收到 “{item}”。",
+                f"--field must look like SOURCE=target; got '{item}'.",
+            )
+        mapping[target.strip()] = source.strip()
+    return mapping
+
+
+def _find(headers: list[str], aliases: Iterable[str], taken: set[str]) -> str | None:
+    by_norm: dict[str, str] = {}
+    for h in headers:
+        by_norm.setdefault(normalise_header(h), h)
+    for alias in aliases:
+        h = by_norm.get(normalise_header(alias))
+        if h is not None and h not in taken:
+            return h
+    return None
+
+
+def match_columns(headers: list[str], spec: LayerSpec, explicit: dict[str, str]) -> dict[str, str]:
+    """Map each canonical field of ``spec`` to a header; ``explicit`` (target → source) first.
+
+    Raises :class:`SchemaError` naming the missing required fields and the file's columns.
+    """
+    unknown_targets = [t for t in explicit if t not in spec.field_names]
+    if unknown_targets:
+        raise SchemaError(
+            f"--field 中的目标字段 {', '.join(unknown_targets)} 不属于图层 {spec.name}。"
+            f"可用字段: {', '.join(spec.field_names)}。",
+            f"Target field(s) {', '.join(unknown_targets)} are not fields of layer {spec.name}; "
+            f"use one of: {', '.join(spec.field_names)}.",
+        )
+    missing_sources = [s for s in explicit.values() if s not in headers]
+    if missing_sources:
+        raise SchemaError(
+            f"--field 指定的列 {', '.join(missing_sources)} 不在文件中。文件中的列: {', '.join(headers)}。",
+            f"Column(s) {', '.join(missing_sources)} given in --field are not in the file. "
+            f"The file's columns: {', '.join(headers)}.",
+        )
+    mapping = dict(explicit)
+    taken = set(explicit.values())
+    for f in spec.fields:
+        if f.name in mapping:
+            continue
+        found = _find(headers, (f.name, f.label_zh, *f.aliases), taken)
+        if found is not None:
+            mapping[f.name] = found
+            taken.add(found)
+    missing = [f for f in spec.fields if f.required and f.name not in mapping]
+    if missing:
+        names_zh = "、".join(f"{f.label_zh} ({f.name})" for f in missing)
+        raise SchemaError(
+            f"缺少必需的列: {names_zh}。文件中的列: {', '.join(headers)}。"
+            f"如列名不同，请用 --field 源列={missing[0].name} 指定。",
+            f"Missing required column(s): {', '.join(f.name for f in missing)}. The file's "
+            f"columns: {', '.join(headers)}. Map another column with --field SOURCE="
+            f"{missing[0].name}.",
+        )
+    return {f.name: mapping[f.name] for f in spec.fields if f.name in mapping}
+
+
+def find_coordinate_columns(headers: list[str]) -> tuple[str | None, str | None, str | None]:
+    """The longitude, latitude and WKT columns of a CSV table (any may be ``None``)."""
+    lon = _find(headers, LON_ALIASES, set())
+    lat = _find(headers, LAT_ALIASES, set())
+    wkt = _find(headers, WKT_ALIASES, set())
+    return lon, lat, wkt
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    return values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Cells as stripped text; whole floats (1.0 from a DBF) lose their ``.0``."""
+
+    def one(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        text = str(v).strip()
+        return text or None
+
+    return values.map(one).astype(object)
+
+
+def parse_values(
+    values: pd.Series, spec: FieldSpec, source: str, rows: np.ndarray
+) -> tuple[pd.Series, list[RowProblem]]:
+    """Typed values of one column and the rows whose cells cannot be used."""
+    text = _as_text(values)
+    blank = _blank(text)
+    problems: list[RowProblem] = []
+    if spec.required:
+        for row in rows[blank]:
+            problems.append(
+                RowProblem(int(row), source, f"{spec.label_zh}为空", f"{spec.name} is empty")
+            )
+    if spec.kind == "str":
+        return text, problems
+    if spec.kind == "codes":
+        parts = text.map(
+            lambda v: (
+                None
+                if v is None
+                else ";".join(p.strip() for p in re.split(r"[;；,，、]", v) if p.strip())
+            )
+        )
+        return parts.astype(object), problems
+    if spec.kind in ("int", "float"):
+        numbers = pd.to_numeric(text, errors="coerce")
+        bad = ~blank & (numbers.isna().to_numpy() | (numbers < 0).to_numpy())
+        if spec.kind == "int":
+            bad |= ~blank & ~numbers.isna().to_numpy() & (numbers % 1 != 0).to_numpy()
+        for row, value in zip(rows[bad], text[bad], strict=True):
+            problems.append(
+                RowProblem(
+                    int(row),
+                    source,
+                    f"“{value}”不是有效的{'整数' if spec.kind == 'int' else '数值'} (应为非负数)",
+                    f"'{value}' is not a valid non-negative {'integer' if spec.kind == 'int' else 'number'}",
+                )
+            )
+        numbers = numbers.where(~bad)
+        return (numbers.astype("Int64") if spec.kind == "int" else numbers), problems
+    # bool and category: look the cell up among the accepted spellings
+    choices = {k.lower(): v for k, v in spec.choices.items()}
+    mapped = text.map(lambda v: None if v is None else choices.get(v.lower()))
+    bad = ~blank & mapped.isna().to_numpy()
+    allowed = " / ".join(dict.fromkeys(k for k in spec.choices if not k.isascii())) or ", ".join(
+        spec.choices
+    )
+    for row, value in zip(rows[bad], text[bad], strict=True):
+        problems.append(
+            RowProblem(
+                int(row),
+                source,
+                f"无法识别的取值“{value}”，应为 {allowed}",
+                f"unknown value '{value}'; expected one of {allowed}",
+            )
+        )
+    if spec.kind == "bool":
+        return mapped.map({"true": True, "false": False}).astype("boolean"), problems
+    return mapped.astype(object), problems
