@@ -143,9 +143,8 @@ def _geometries(raw: RawTable, headers: list[str], spec: LayerSpec, report: Read
 def _fill_codes(frame: pd.DataFrame, raw: RawTable, spec: LayerSpec, report: ReadReport) -> None:
     """Codes are the upsert key: derive stable ones when a file has none; refuse duplicates."""
     if "code" not in frame:
-        basis = frame["name"].astype(str) if "name" in frame else None
-        if spec.name == "org" and basis is not None:
-            frame["code"] = frame["name"]
+        if spec.name == "org" and "name" in frame:
+            frame["code"] = frame["name"]  # an organisation's name is its identity
         else:
             content = raw.frame.astype(str).agg("|".join, axis=1)
             if raw.geometry is not None:
@@ -156,9 +155,9 @@ def _fill_codes(frame: pd.DataFrame, raw: RawTable, spec: LayerSpec, report: Rea
             frame["code"] = [
                 f"{spec.name}-{hashlib.sha1(c.encode()).hexdigest()[:12]}" for c in content
             ]
-        report.warnings.append(
-            "文件没有编号列，已按内容生成稳定编号 / no code column: stable codes were derived"
-        )
+            report.warnings.append(
+                "文件没有编号列，已按内容生成稳定编号 / no code column: stable codes were derived"
+            )
     rows = raw.row_numbers
     blank = frame["code"].isna().to_numpy()
     for r in rows[blank]:
