@@ -23,7 +23,17 @@ from gridmap.store.db import make_engine
 from gridmap.store.schema import upgrade
 
 IN_CI = bool(os.environ.get("CI"))
-PG_BIN = Path(os.environ.get("GRIDMAP_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _pg_bin() -> Path:
+    """The newest PostgreSQL's binaries (Debian keeps them off PATH, one folder per major)."""
+    if os.environ.get("GRIDMAP_PG_BIN"):
+        return Path(os.environ["GRIDMAP_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -1,0 +1,33 @@
+"""The README stays true: every command and every setting is documented there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gridmap.cli import app
+from gridmap.config import Settings
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_cli_command_is_in_the_readme():
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]
+    assert names, "the CLI has commands"
+    missing = [n for n in names if f"gridmap {n}" not in README]
+    assert missing == []
+
+
+def test_every_setting_is_in_the_readme():
+    missing = []
+    for name in Settings.model_fields:
+        var = f"GRIDMAP_{name.upper()}"
+        # paired settings are documented as GRIDMAP_X_MIN / _MAX
+        if var not in README and f"_{name.upper().rsplit('_', 1)[-1]}`" not in README:
+            missing.append(var)
+    assert missing == []
+
+
+def test_readme_has_the_two_commands_and_ci_runs_the_test_one():
+    assert "./dev.sh demo" in README and "./dev.sh test" in README
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert "./dev.sh test" in ci
