@@ -107,21 +107,33 @@ def find_coordinate_columns(headers: list[str]) -> tuple[str | None, str | None,
 
 
 def _blank(values: pd.Series) -> np.ndarray:
-    return values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+    return values.isna().to_numpy()
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    """Cells as stripped text; whole floats (1.0 from a DBF) lose their ``.0``."""
+    """Cells as stripped text (None when blank); whole floats (1.0 from a DBF) lose ``.0``."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        whole = values.dropna()
+        if (whole % 1 == 0).all():
+            values = values.astype("Int64")
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        text = values.astype(object).where(values.notna(), None)
+        return text.map(lambda v: None if v is None else str(v)).astype(object)
+    text = values.astype(object).where(values.notna(), None)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        stripped = text.str.strip()
+        return stripped.where(stripped.notna() & (stripped != ""), None).astype(object)
+    stripped = text.str.strip() if len(text) else text
+    stripped = stripped.where(text.map(lambda v: isinstance(v, str)), text.map(_other_text))
+    return stripped.where(stripped.notna() & (stripped != ""), None).astype(object)
 
-    def one(v):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return None
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        text = str(v).strip()
-        return text or None
 
-    return values.map(one).astype(object)
+def _other_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def parse_values(
@@ -148,7 +160,8 @@ def parse_values(
         )
         return parts.astype(object), problems
     if spec.kind in ("int", "float"):
-        numbers = pd.to_numeric(text, errors="coerce")
+        source_values = values if pd.api.types.is_numeric_dtype(values.dtype) else text
+        numbers = pd.to_numeric(source_values, errors="coerce")
         bad = ~blank & (numbers.isna().to_numpy() | (numbers < 0).to_numpy())
         if spec.kind == "int":
             bad |= ~blank & ~numbers.isna().to_numpy() & (numbers % 1 != 0).to_numpy()

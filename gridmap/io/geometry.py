@@ -252,7 +252,9 @@ def _repair_polygons(geoms, usable, rows, notes, problems):
         for i, reason in zip(np.flatnonzero(invalid), reasons, strict=True):
             prefix = f"{notes[i]}; " if notes[i] else ""
             notes[i] = f"{prefix}{reason} → make_valid"
-    geoms[usable] = _polygonal_parts(geoms[usable])
+    # make_valid may leave collections, and single polygons must become MultiPolygons
+    needs_parts = usable & (shapely.get_type_id(geoms) != 6)
+    geoms[needs_parts] = _polygonal_parts(geoms[needs_parts])
     emptied = usable & (pd.isna(geoms) | shapely.is_empty(geoms))
     for r in rows[emptied]:
         problems.append(

@@ -93,7 +93,7 @@ def read_layer_file(path: str | Path, layer: str, options: ReadOptions | None = 
     frame = pd.DataFrame(index=raw.frame.index)
     for name, source in mapping.items():
         values, problems = cols.parse_values(raw.frame[source], spec.field(name), source, rows)
-        frame[name] = values.to_numpy()
+        frame[name] = values
         report.rejected += problems
     _fill_codes(frame, raw, spec, report)
     frame["properties"] = _properties(raw.frame, set(mapping.values()))

@@ -30,16 +30,15 @@ from sqlalchemy import (
     Connection,
     Integer,
     and_,
-    bindparam,
     delete,
     func,
     insert,
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from gridmap.layers import LAYERS, STORAGE_CRS
+from gridmap.store.bulk import bulk_upsert
 from gridmap.store.models import SRID, ChangeLog, GridLayer, table_for
 
 Progress = Callable[[int], None]
@@ -81,28 +80,6 @@ def delete_layer(conn: Connection, layer: str, grid_layer: str | None = None) ->
     return conn.execute(stmt).rowcount or 0
 
 
-def _upsert_statement(conn: Connection, layer: str, columns: list[str], spatial: bool):
-    table = table_for(layer)
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    values = {c: bindparam(c) for c in columns}
-    if spatial:
-        values["geom"] = func.ST_GeomFromWKB(bindparam("wkb"), SRID)
-    stmt = dialect_insert(table).values(values)
-    key = ["layer", "code"] if layer == "grid" else ["code"]
-    updated = {c: stmt.excluded[c] for c in values if c not in key}
-    return stmt.on_conflict_do_update(index_elements=key, set_=updated)
-
-
-def _records(frame: pd.DataFrame, columns: list[str], spatial: bool) -> list[dict]:
-    data = frame.reindex(columns=columns).astype(object)
-    data = data.where(pd.notna(data), None)
-    records = data.to_dict("records")
-    if spatial:
-        for record, wkb in zip(records, shapely.to_wkb(frame.geometry.values), strict=True):
-            record["wkb"] = wkb
-    return records
-
-
 def upsert_features(
     conn: Connection,
     layer: str,
@@ -126,16 +103,17 @@ def upsert_features(
     before = existing_codes(conn, layer, grid_layer)
     frame = frame.copy()
     frame["source"] = source
-    frame["updated_at"] = datetime.now(UTC)
+    now = datetime.now(UTC)
+    # SQLAlchemy's SQLite DateTime is naive ISO text; the bulk path bypasses its type processing
+    frame["updated_at"] = (
+        now.strftime("%Y-%m-%d %H:%M:%S.%f") if conn.dialect.name == "sqlite" else now
+    )
     if layer == "grid":
         frame["layer"] = grid_layer
         ensure_grid_layer(conn, grid_layer)
-    stmt = _upsert_statement(conn, layer, columns, spatial)
-    for start in range(0, len(frame), chunk_rows):
-        chunk = frame.iloc[start : start + chunk_rows]
-        conn.execute(stmt, _records(chunk, columns, spatial))
-        if progress:
-            progress(len(chunk))
+    key = ["layer", "code"] if layer == "grid" else ["code"]
+    fresh = not before.intersection(frame["code"])
+    bulk_upsert(conn, table, frame, columns, key, spatial, chunk_rows, progress, fresh=fresh)
     updated = int(frame["code"].isin(before).sum())
     return UpsertCounts(inserted=len(frame) - updated, updated=updated)
 
