@@ -1,0 +1,157 @@
+"""Import benchmark: ``gridmap load`` vs ``ogr2ogr`` loading the same GeoPackage, same run.
+
+A seeded synthetic city of 200,000 building footprints (with Chinese headers, as offices have
+them) is written to a GeoPackage; each tool loads it into a fresh SpatiaLite file and into a fresh
+PostGIS database, alternating, several rounds; medians and the ratio are printed, with gridmap's
+peak memory. Run on demand:
+
+    .venv/bin/python benchmarks/bench_import.py [--buildings 200000] [--rounds 3]
+        [--postgres postgresql://postgres@127.0.0.1:55432/postgres]
+
+Without ``--postgres`` a throwaway cluster is started (as the tests do). Public tools only:
+``time.perf_counter`` and ``/usr/bin/time``-style ``resource`` accounting of child processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import psycopg
+import shapely
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+
+def make_buildings(n: int, seed: int) -> gpd.GeoDataFrame:
+    """``n`` rotated rectangular footprints over about 30 × 30 km, seeded."""
+    rng = np.random.default_rng(seed)
+    x = 104.0 + rng.random(n) * 0.3
+    y = 30.5 + rng.random(n) * 0.3
+    w, h = 0.00008 + rng.random(n) * 0.0002, 0.00005 + rng.random(n) * 0.0001
+    boxes = shapely.box(x, y, x + w, y + h)
+    angle = rng.uniform(0, 90, n)
+    geoms = [shapely.affinity.rotate(b, a) for b, a in zip(boxes, angle, strict=True)]
+    return gpd.GeoDataFrame(
+        {
+            "楼栋编号": [f"B{i:07d}" for i in range(n)],
+            "楼栋名称": [f"演示楼{i % 50 + 1}栋" for i in range(n)],
+            "所属小区": [f"C{i // 10:06d}" for i in range(n)],
+            "户数": rng.integers(6, 120, n),
+            "层数": rng.integers(2, 33, n),
+        },
+        geometry=geoms,
+        crs=4326,
+    )
+
+
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024
+
+
+def fresh_pg(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("CREATE EXTENSION postgis")
+    return url
+
+
+def gridmap_cmd(url: str, gpkg: Path) -> tuple[list[str], dict]:
+    env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
+    return [sys.executable, "-m", "gridmap.cli", "load", "building", str(gpkg)], env
+
+
+def round_sqlite(tmp: Path, gpkg: Path) -> tuple[float, float, float]:
+    for p in tmp.glob("*.db*"):
+        p.unlink()
+    cmd, env = gridmap_cmd(f"sqlite:///{tmp / 'g.db'}", gpkg)
+    subprocess.run(
+        [sys.executable, "-m", "gridmap.cli", "init"], env=env, check=True, capture_output=True
+    )
+    ours, peak = timed(cmd, env)
+    peer, _ = timed(
+        ["ogr2ogr", "-f", "SQLite", "-dsco", "SPATIALITE=YES", str(tmp / "o.db"), str(gpkg),
+         "-nln", "building", "-nlt", "MULTIPOLYGON", "-gt", "65536"]
+    )  # fmt: skip
+    return ours, peer, peak
+
+
+def round_postgis(admin: str, gpkg: Path) -> tuple[float, float, float]:
+    url = fresh_pg(admin, "bench_gridmap")
+    cmd, env = gridmap_cmd(url.replace("postgresql://", "postgresql+psycopg://"), gpkg)
+    subprocess.run(
+        [sys.executable, "-m", "gridmap.cli", "init"], env=env, check=True, capture_output=True
+    )
+    ours, peak = timed(cmd, env)
+    peer_url = fresh_pg(admin, "bench_ogr")
+    host = psycopg.conninfo.conninfo_to_dict(peer_url)
+    pg = f"PG:host={host['host']} port={host['port']} user={host['user']} dbname=bench_ogr"
+    peer, _ = timed(
+        ["ogr2ogr", "-f", "PostgreSQL", pg, str(gpkg), "-nln", "building", "-nlt", "MULTIPOLYGON"]
+    )
+    return ours, peer, peak
+
+
+def report(name: str, rounds: list[tuple[float, float, float]]) -> str:
+    ours = statistics.median(r[0] for r in rounds)
+    peer = statistics.median(r[1] for r in rounds)
+    ratios = [r[0] / r[1] for r in rounds]
+    peak = max(r[2] for r in rounds)
+    return (
+        f"| {name} | {ours:.2f} s | {peer:.2f} s | {statistics.median(ratios):.2f}× "
+        f"({min(ratios):.2f}–{max(ratios):.2f}) | {peak:.0f} MB |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--buildings", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--postgres", help="admin URL of a running PostGIS server")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-"))
+    gpkg = tmp / "buildings.gpkg"
+    make_buildings(args.buildings, args.seed).to_file(gpkg, layer="楼栋")
+    cluster = None
+    admin = args.postgres
+    if admin is None:
+        from conftest import PostgisCluster
+
+        cluster = PostgisCluster()
+        cluster.start()
+        admin = cluster.url("postgres").replace("+psycopg", "")
+    try:
+        sqlite = [round_sqlite(tmp, gpkg) for _ in range(args.rounds)]
+        postgis = [round_postgis(admin, gpkg) for _ in range(args.rounds)]
+    finally:
+        if cluster:
+            cluster.stop()
+    print(f"{args.buildings:,} buildings, {args.rounds} rounds, medians (min–max of ratios)\n")
+    print("| database | gridmap load | ogr2ogr | ratio | gridmap peak memory |")
+    print("|---|---|---|---|---|")
+    print(report("SpatiaLite", sqlite))
+    print(report("PostGIS", postgis))
+
+
+if __name__ == "__main__":
+    main()
