@@ -18,6 +18,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     Integer,
     MetaData,
     Text,
@@ -169,6 +170,69 @@ class ChangeLog(Base):
     action: Mapped[str] = mapped_column(Text, nullable=False)
     layer: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[dict | None] = mapped_column(JSON)
+
+
+class AnalysisRun(Base):
+    """One run of ``gridmap integrate`` or ``gridmap analyze``; results point to it."""
+
+    __tablename__ = "analysis_run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    actor: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    summary: Mapped[dict | None] = mapped_column(JSON)
+
+
+class GapRecord(Base):
+    """One finding of :mod:`gridmap.core.gaps` (a coverage gap or a layer defect)."""
+
+    __tablename__ = "gap"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    layer: Mapped[str] = mapped_column(Text, nullable=False)
+    code: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str | None] = mapped_column(Text)
+    measure: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(Text)
+    message_zh: Mapped[str | None] = mapped_column(Text)
+    message_en: Mapped[str | None] = mapped_column(Text)
+    codes: Mapped[str | None] = mapped_column(Text)
+    community_code: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True))
+
+
+class CrosswalkRecord(Base):
+    """Unified cell × departmental cell: shared area and households (多网合一 crosswalk)."""
+
+    __tablename__ = "crosswalk"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    unified_code: Mapped[str] = mapped_column(Text, nullable=False)
+    layer: Mapped[str] = mapped_column(Text, nullable=False)
+    dept_code: Mapped[str] = mapped_column(Text, nullable=False)
+    shared_area_m2: Mapped[float | None] = mapped_column(Float)
+    share_of_unified: Mapped[float | None] = mapped_column(Float)
+    share_of_dept: Mapped[float | None] = mapped_column(Float)
+    households_shared: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProposalRecord(Base):
+    """A proposed Party organisation (the software proposes; people decide)."""
+
+    __tablename__ = "proposal"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    proposal_id: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    community_code: Mapped[str | None] = mapped_column(Text)
+    compounds: Mapped[str | None] = mapped_column(Text)
+    full_members: Mapped[int | None] = mapped_column(Integer)
+    probationary_members: Mapped[int | None] = mapped_column(Integer)
+    explanation_zh: Mapped[str | None] = mapped_column(Text)
+    explanation_en: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict | None] = mapped_column(JSON)
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True))
 
 
 LAYER_MODELS: dict[str, type[Feature]] = {

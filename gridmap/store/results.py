@@ -1,0 +1,137 @@
+"""Store and read analysis results: runs, gaps, crosswalk rows and proposals.
+
+Each run of ``integrate``/``analyze`` gets an ``analysis_run`` row; its results point to it, so
+the map always shows one consistent run (the latest) and older runs stay for comparison.
+
+Examples
+--------
+>>> from gridmap.config import Settings
+>>> from gridmap.core.gaps import empty_gaps
+>>> from gridmap.store.db import make_engine
+>>> from gridmap.store.schema import upgrade
+>>> engine = make_engine(Settings(database_url="sqlite://")); upgrade(engine)
+>>> with engine.begin() as conn:
+...     run = new_run(conn, "cli", "analyze", {})
+...     save_gaps(conn, run, empty_gaps())
+...     latest_run(conn, "analyze") == run
+True
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, bindparam, func, insert, select
+
+from gridmap.core.gaps import GAP_COLUMNS, empty_gaps
+from gridmap.layers import STORAGE_CRS
+from gridmap.store.models import (
+    SRID,
+    AnalysisRun,
+    CrosswalkRecord,
+    GapRecord,
+    ProposalRecord,
+)
+
+
+def new_run(conn: Connection, actor: str, kind: str, summary: dict) -> int:
+    """Record a run and return its id."""
+    result = conn.execute(
+        insert(AnalysisRun).values(at=datetime.now(UTC), actor=actor, kind=kind, summary=summary)
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def latest_run(conn: Connection, kind: str | None = None) -> int | None:
+    """The id of the newest run (of ``kind``), or ``None``."""
+    query = select(func.max(AnalysisRun.id))
+    if kind:
+        query = query.where(AnalysisRun.kind == kind)
+    return conn.execute(query).scalar()
+
+
+def run_summary(conn: Connection, run_id: int) -> dict | None:
+    return conn.execute(select(AnalysisRun.summary).where(AnalysisRun.id == run_id)).scalar()
+
+
+def _insert_with_geometry(conn: Connection, table, frame: pd.DataFrame, columns: list[str]) -> None:
+    if frame.empty:
+        return
+    values = {c: bindparam(c) for c in columns}
+    values["geom"] = func.ST_GeomFromWKB(bindparam("wkb"), SRID)
+    data = frame[columns].astype(object).where(frame[columns].notna(), None)
+    records = data.to_dict("records")
+    wkbs = shapely.to_wkb(frame.geometry.values)
+    for record, wkb in zip(records, wkbs, strict=True):
+        record["wkb"] = wkb
+    conn.execute(insert(table).values(values), records)
+
+
+def save_gaps(conn: Connection, run_id: int, gaps: gpd.GeoDataFrame) -> None:
+    """Store a gap frame (columns of :data:`gridmap.core.gaps.GAP_COLUMNS`) under ``run_id``."""
+    frame = gaps.to_crs(STORAGE_CRS).copy()
+    frame["run_id"] = run_id
+    columns = ["run_id", *[c for c in GAP_COLUMNS if c != "geometry"]]
+    _insert_with_geometry(conn, GapRecord.__table__, frame, columns)
+
+
+def _read_geo(conn: Connection, table, run_id: int, where=None) -> gpd.GeoDataFrame:
+    cols = [c for c in table.columns if c.name not in ("geom", "id", "run_id")]
+    query = select(*cols, func.ST_AsBinary(table.c.geom).label("wkb")).where(
+        table.c.run_id == run_id
+    )
+    if where is not None:
+        query = query.where(where)
+    rows = conn.execute(query.order_by(table.c.id)).mappings().all()
+    frame = pd.DataFrame(rows, columns=[c.name for c in cols] + ["wkb"])
+    wkb = np.array([bytes(b) if b is not None else None for b in frame.pop("wkb")], dtype=object)
+    geoms = shapely.from_wkb(wkb) if len(wkb) else []
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
+def read_gaps(
+    conn: Connection, run_id: int | None = None, kind: str | None = None
+) -> gpd.GeoDataFrame:
+    """Gaps of a run (default: the latest analyze or integrate run)."""
+    run_id = run_id or latest_run(conn)
+    if run_id is None:
+        return empty_gaps()
+    table = GapRecord.__table__
+    return _read_geo(conn, table, run_id, table.c.kind == kind if kind else None)
+
+
+def save_crosswalk(conn: Connection, run_id: int, crosswalk: pd.DataFrame) -> None:
+    columns = [c.name for c in CrosswalkRecord.__table__.columns if c.name not in ("id", "run_id")]
+    if crosswalk.empty:
+        return
+    data = crosswalk.reindex(columns=columns).astype(object)
+    records = data.where(data.notna(), None).to_dict("records")
+    for r in records:
+        r["run_id"] = run_id
+    conn.execute(insert(CrosswalkRecord), records)
+
+
+def read_crosswalk(conn: Connection, run_id: int) -> pd.DataFrame:
+    table = CrosswalkRecord.__table__
+    cols = [c for c in table.columns if c.name not in ("id", "run_id")]
+    rows = conn.execute(select(*cols).where(table.c.run_id == run_id).order_by(table.c.id)).all()
+    return pd.DataFrame(rows, columns=[c.name for c in cols])
+
+
+def save_proposals(conn: Connection, run_id: int, proposals: gpd.GeoDataFrame) -> None:
+    table = ProposalRecord.__table__
+    columns = [c.name for c in table.columns if c.name not in ("id", "geom")]
+    frame = proposals.to_crs(STORAGE_CRS).copy()
+    frame["run_id"] = run_id
+    for c in columns:
+        if c not in frame:
+            frame[c] = None
+    _insert_with_geometry(conn, table, frame, columns)
+
+
+def read_proposals(conn: Connection, run_id: int) -> gpd.GeoDataFrame:
+    return _read_geo(conn, ProposalRecord.__table__, run_id)
