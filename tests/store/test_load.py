@@ -201,3 +201,21 @@ def test_geojson_export_follows_rfc7946(engine, tmp_path):
 def test_unknown_layer_is_a_clear_error(engine, tmp_path):
     with pytest.raises(GridmapError):
         export_layer(engine, "grid", tmp_path / "x.geojson", "geojson", grid_layer="nope")
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv"])
+def test_export_then_load_again_round_trips_every_format(engine, tmp_path, fmt):
+    write_gbk_shapefile(buildings_frame(), tmp_path / "b.shp")
+    load_file(engine, "building", tmp_path / "b.shp")
+    with engine.connect() as conn:
+        first = read_features(conn, "building")
+    out, _ = export_layer(engine, "building", tmp_path / f"out.{fmt}", fmt)
+    load_file(engine, "building", out, LoadOptions(replace=True))
+    with engine.connect() as conn:
+        again = read_features(conn, "building")
+    columns = ["code", "name", "households", "floors"]
+    assert again[columns].equals(first[columns])
+    # RFC 7946 turns exterior rings counter-clockwise: compare normalised vertex lists
+    assert shapely.equals_exact(
+        shapely.normalize(again.geometry.values), shapely.normalize(first.geometry.values), 1e-7
+    ).all()
