@@ -19,7 +19,9 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
-    from gridmap.api.routes import layers, pages
+    from fastapi.staticfiles import StaticFiles
+
+    from gridmap.api.routes import features, layers, pages
 
     settings = settings or Settings()
     app = FastAPI(
@@ -31,5 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     add_exception_handlers(app)
     app.include_router(layers.router)
+    app.include_router(features.router)
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(pages.router)
     return app

@@ -195,6 +195,21 @@ def bbox_clause(conn: Connection, table, bbox: tuple[float, float, float, float]
     return and_(table.c.geom.op("&&")(envelope), func.ST_Intersects(table.c.geom, envelope))
 
 
+def layer_extent(conn: Connection) -> list[float] | None:
+    """The lon/lat box of the largest area layer that has features (for the map's first view)."""
+    for layer in ("subdistrict", "community", "grid", "compound", "building"):
+        table = table_for(layer)
+        row = conn.execute(
+            select(
+                func.min(func.ST_MinX(table.c.geom)), func.min(func.ST_MinY(table.c.geom)),
+                func.max(func.ST_MaxX(table.c.geom)), func.max(func.ST_MaxY(table.c.geom)),
+            )
+        ).one()  # fmt: skip
+        if row[0] is not None:
+            return [float(v) for v in row]
+    return None
+
+
 def layer_counts(conn: Connection) -> dict[str, int]:
     """Feature count of every layer table, plus ``grid:<layer>`` per grid layer."""
     counts = {

@@ -19,6 +19,19 @@ def index(request: Request, conn: ConnDep) -> HTMLResponse:
     return templates.TemplateResponse(request, "index.html", {"layers": layer_listing(conn)})
 
 
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, conn: ConnDep) -> HTMLResponse:
+    from gridmap.maps.layers import map_layers
+    from gridmap.store.features import grid_layers, layer_extent
+
+    context = {
+        "title": "党建引领网格化治理",
+        "bounds": layer_extent(conn),
+        "map_layers": map_layers(grid_layers(conn)),
+    }
+    return templates.TemplateResponse(request, "map.html", context)
+
+
 @router.get("/favicon.ico")
 def favicon() -> Response:
     return Response(status_code=204)
