@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     from fastapi.staticfiles import StaticFiles
 
-    from gridmap.api.routes import features, layers, pages
+    from gridmap.api.routes import features, layers, ogc, pages
 
     settings = settings or Settings()
     app = FastAPI(
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_exception_handlers(app)
     app.include_router(layers.router)
     app.include_router(features.router)
+    app.include_router(ogc.router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(pages.router)
     return app

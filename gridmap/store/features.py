@@ -130,7 +130,7 @@ def grid_layers(conn: Connection) -> list[str]:
     return sorted({row[0] for row in conn.execute(select(table.c.layer).distinct())})
 
 
-def _fix_types(frame: pd.DataFrame, table) -> pd.DataFrame:
+def fix_types(frame: pd.DataFrame, table) -> pd.DataFrame:
     # SQLite hands booleans back as 0/1 and integers may come back as floats next to NULLs.
     for column in table.columns:
         if column.name not in frame:
@@ -172,7 +172,7 @@ def read_features(
     query = query.order_by(table.c.code)
     rows = conn.execute(query).mappings().all()
     frame = pd.DataFrame(rows, columns=[c.name for c in cols] + (["wkb"] if spatial else []))
-    frame = _fix_types(frame, table)
+    frame = fix_types(frame, table)
     if not spatial:
         return frame
     wkb = np.array([bytes(b) for b in frame.pop("wkb")], dtype=object)
@@ -195,18 +195,30 @@ def bbox_clause(conn: Connection, table, bbox: tuple[float, float, float, float]
     return and_(table.c.geom.op("&&")(envelope), func.ST_Intersects(table.c.geom, envelope))
 
 
+def table_bounds(conn: Connection, table, where=None) -> list[float] | None:
+    """``[minlon, minlat, maxlon, maxlat]`` of a table's geometries (rows matching ``where``)."""
+    names = ("ST_MinX", "ST_MinY", "ST_MaxX", "ST_MaxY")
+    if conn.dialect.name == "postgresql":
+        names = ("ST_XMin", "ST_YMin", "ST_XMax", "ST_YMax")
+    lo, hi = func.min, func.max
+    query = select(
+        *(
+            agg(getattr(func, n)(table.c.geom))
+            for agg, n in zip((lo, lo, hi, hi), names, strict=True)
+        )
+    )
+    if where is not None:
+        query = query.where(where)
+    row = conn.execute(query).one()
+    return [float(v) for v in row] if row[0] is not None else None
+
+
 def layer_extent(conn: Connection) -> list[float] | None:
     """The lon/lat box of the largest area layer that has features (for the map's first view)."""
     for layer in ("subdistrict", "community", "grid", "compound", "building"):
-        table = table_for(layer)
-        row = conn.execute(
-            select(
-                func.min(func.ST_MinX(table.c.geom)), func.min(func.ST_MinY(table.c.geom)),
-                func.max(func.ST_MaxX(table.c.geom)), func.max(func.ST_MaxY(table.c.geom)),
-            )
-        ).one()  # fmt: skip
-        if row[0] is not None:
-            return [float(v) for v in row]
+        bounds = table_bounds(conn, table_for(layer))
+        if bounds is not None:
+            return bounds
     return None
 
 
