@@ -85,7 +85,8 @@ def _org_reference_warnings(conn: Connection, result_frame, rows) -> list[str]:
     known = features.existing_codes(conn, "compound")
     out = []
     for row, code, covers in zip(rows, result_frame["code"], result_frame["covers"], strict=True):
-        unknown = [c for c in (covers or "").split(";") if c and c not in known]
+        codes = covers.split(";") if isinstance(covers, str) else []
+        unknown = [c for c in codes if c and c not in known]
         if unknown:
             out.append(
                 str(

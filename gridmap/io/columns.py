@@ -136,6 +136,12 @@ def _other_text(value) -> str | None:
     return str(value).strip()
 
 
+def _none_for_missing(values: pd.Series) -> pd.Series:
+    """Object values with None (not NaN) where missing: pandas' map turns all-None into NaN."""
+    values = values.astype(object)
+    return values.where(values.notna(), None)
+
+
 def parse_values(
     values: pd.Series, spec: FieldSpec, source: str, rows: np.ndarray
 ) -> tuple[pd.Series, list[RowProblem]]:
@@ -158,7 +164,7 @@ def parse_values(
                 else ";".join(p.strip() for p in re.split(r"[;；,，、]", v) if p.strip())
             )
         )
-        return parts.astype(object), problems
+        return _none_for_missing(parts), problems
     if spec.kind in ("int", "float"):
         source_values = values if pd.api.types.is_numeric_dtype(values.dtype) else text
         numbers = pd.to_numeric(source_values, errors="coerce")
@@ -194,4 +200,4 @@ def parse_values(
         )
     if spec.kind == "bool":
         return mapped.map({"true": True, "false": False}).astype("boolean"), problems
-    return mapped.astype(object), problems
+    return _none_for_missing(mapped), problems

@@ -21,7 +21,9 @@ def map_layers(grid_layer_names: list[str]) -> list[dict]:
     specs = []
     for name in ("subdistrict", "community"):
         specs.append(_spec(name, name, LAYERS[name].label_zh, STYLES[name], visible=True))
-    for i, grid in enumerate(grid_layer_names):
+    preferred = {name: i for i, name in enumerate(("unified", "party", "zongzhi", "chengguan"))}
+    ordered = sorted(grid_layer_names, key=lambda n: (preferred.get(n, len(preferred)), n))
+    for i, grid in enumerate(ordered):
         style = {"color": GRID_COLOURS[i % len(GRID_COLOURS)], "weight": 2, "fillOpacity": 0.05}
         label = GRID_LAYER_EXAMPLES.get(grid, f"网格 {grid}")
         specs.append(_spec(f"grid:{grid}", f"grid_{grid}", label, style, visible=i == 0))
