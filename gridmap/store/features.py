@@ -142,6 +142,13 @@ def fix_types(frame: pd.DataFrame, table) -> pd.DataFrame:
     return frame
 
 
+def with_wkb_geometry(frame: pd.DataFrame, column: str = "wkb") -> gpd.GeoDataFrame:
+    """Turn a column of WKB (bytes or memoryview, as the drivers hand it) into the geometry."""
+    wkb = np.array([bytes(b) if b is not None else None for b in frame.pop(column)], dtype=object)
+    geoms = shapely.from_wkb(wkb) if len(wkb) else []
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
 def read_features(
     conn: Connection,
     layer: str,
@@ -175,9 +182,7 @@ def read_features(
     frame = fix_types(frame, table)
     if not spatial:
         return frame
-    wkb = np.array([bytes(b) for b in frame.pop("wkb")], dtype=object)
-    geoms = shapely.from_wkb(wkb) if len(wkb) else []
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
+    return with_wkb_geometry(frame)
 
 
 def bbox_clause(conn: Connection, table, bbox: tuple[float, float, float, float]):

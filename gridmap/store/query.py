@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 from sqlalchemy import Boolean, Connection, Float, Integer, and_, func, select
 
 from gridmap.errors import InputFileError
-from gridmap.layers import LAYERS, STORAGE_CRS
-from gridmap.store.features import bbox_clause, fix_types
+from gridmap.layers import LAYERS
+from gridmap.store.features import bbox_clause, fix_types, with_wkb_geometry
 from gridmap.store.models import table_for
 
 HIDDEN_COLUMNS = ("properties", "repair_note", "source", "geom")
@@ -110,7 +108,4 @@ def query_features(
     rows = conn.execute(query.order_by(table.c.code, table.c.id).limit(limit).offset(offset)).all()
     frame = pd.DataFrame(rows, columns=["id", *allowed, "wkb"])
     frame = fix_types(frame, table)
-    wkb = np.array([bytes(b) for b in frame.pop("wkb")], dtype=object)
-    geoms = shapely.from_wkb(wkb) if len(wkb) else []
-    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
-    return Page(gdf, int(matched))
+    return Page(with_wkb_geometry(frame), int(matched))

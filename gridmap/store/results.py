@@ -22,13 +22,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, bindparam, func, insert, select
 
 from gridmap.core.gaps import GAP_COLUMNS, empty_gaps
 from gridmap.layers import STORAGE_CRS
+from gridmap.store.features import with_wkb_geometry
 from gridmap.store.models import (
     SRID,
     AnalysisRun,
@@ -88,9 +88,7 @@ def _read_geo(conn: Connection, table, run_id: int, where=None) -> gpd.GeoDataFr
         query = query.where(where)
     rows = conn.execute(query.order_by(table.c.id)).mappings().all()
     frame = pd.DataFrame(rows, columns=[c.name for c in cols] + ["wkb"])
-    wkb = np.array([bytes(b) if b is not None else None for b in frame.pop("wkb")], dtype=object)
-    geoms = shapely.from_wkb(wkb) if len(wkb) else []
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
+    return with_wkb_geometry(frame)
 
 
 def read_gaps(
