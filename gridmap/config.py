@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     overlap_tolerance_m2: float = Field(1.0, description="同层要素重叠超过此面积 (平方米) 才报告")
     gap_tolerance_m2: float = Field(1.0, description="留白超过此面积 (平方米) 才报告")
     sliver_max_width_m: float = Field(2.0, description="平均宽度 (2×面积/周长) 小于此值视为碎片")
+    snap_tolerance_m: float = Field(
+        0.05, description="数字化误差容差 (米): 更细的缝隙和重叠视为同一条边界"
+    )
     share_threshold: float = Field(0.8, description="归属占比低于此值时报告, 不静默选择")
 
     # --- assignment and reach --------------------------------------------------------------

@@ -1,0 +1,333 @@
+"""多网合一: one unified grid (全科网格) from a base grid layer, and its crosswalk to every other.
+
+The unified grid nests in community boundaries, never cuts a compound (a compound goes whole to
+the cell holding its largest share, and the move is listed) and leaves no 留白 (gap ground joins
+the neighbouring cell of the same community with the longest shared border). Cells get codes in
+the style of CJ/T 349 (community code + 3-digit sequence), stable across re-runs.
+
+Functions here work in a metric CRS; :func:`gridmap.core.pipeline.integrate` converts once.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> from gridmap.config import Settings
+>>> comm = gpd.GeoDataFrame({"code": ["C1"], "name": ["一社区"]}, geometry=[box(0, 0, 200, 100)], crs=4544)
+>>> base = gpd.GeoDataFrame({"code": ["G1", "G2"]}, geometry=[box(0, 0, 90, 100), box(110, 0, 200, 100)], crs=4544)
+>>> none = gpd.GeoDataFrame({"code": []}, geometry=[], crs=4544)
+>>> cells, moves = unified_grid(comm, none, base, Settings())
+>>> cells["code"].tolist(), [round(a) for a in cells.area]  # the 20 m gap joins G1 (equal borders)
+(['C1001', 'C1002'], [11000, 9000])
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmap.config import Settings
+from gridmap.core.topology import piece_shares
+
+TINY_M2 = 1e-4  # numeric dust from overlay; anything larger is ground someone must own
+
+
+def _clip_to_communities(base: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Base cells cut at community borders; one (multi)polygon per (community, base cell)."""
+    source = base["source_codes"] if "source_codes" in base else base["code"]
+    left = gpd.GeoDataFrame(
+        {"source": source.to_numpy()}, geometry=base.geometry.values, crs=base.crs
+    )
+    right = gpd.GeoDataFrame(
+        {"community_code": communities["code"].to_numpy()},
+        geometry=communities.geometry.values,
+        crs=base.crs,
+    )
+    pieces = gpd.overlay(left, right, how="intersection", keep_geom_type=True)
+    pieces = pieces[pieces.area > TINY_M2]
+    cells = pieces.dissolve(by=["community_code", "source"], as_index=False)
+    return cells.sort_values(["community_code", "source"], kind="stable").reset_index(drop=True)
+
+
+def _resolve_overlaps(cells: gpd.GeoDataFrame) -> None:
+    """Ground claimed by two cells goes to the earlier one (by community, then source code)."""
+    geoms = cells.geometry.values.copy()
+    left, right = cells.sindex.query(geoms, predicate="overlaps")
+    for i, j in sorted(zip(left, right, strict=True)):
+        if i < j:
+            geoms[j] = shapely.difference(geoms[j], geoms[i])
+    cells.geometry = gpd.GeoSeries(geoms, crs=cells.crs, index=cells.index)
+
+
+def _longest_border(piece, candidates: np.ndarray, geoms: np.ndarray) -> int | None:
+    if not len(candidates):
+        return None
+    border = shapely.intersection(piece.boundary, shapely.buffer(geoms[candidates], 0.01))
+    lengths = shapely.length(border)
+    return int(candidates[int(np.argmax(lengths))]) if lengths.max() > 0 else int(candidates[0])
+
+
+def _fill_gaps(cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Merge every piece of community ground that no cell holds into its best neighbour."""
+    geoms = list(cells.geometry.values)
+    rows = cells.drop(columns="geometry").to_dict("records")
+    for code, community in zip(communities["code"], communities.geometry.values, strict=True):
+        mine = np.array([i for i, r in enumerate(rows) if r["community_code"] == code], dtype=int)
+        covered = shapely.union_all([geoms[i] for i in mine]) if len(mine) else shapely.Polygon()
+        for piece in shapely.get_parts(shapely.difference(community, covered)):
+            if piece.area <= TINY_M2:
+                continue
+            near = (
+                mine[
+                    shapely.intersects(
+                        np.array([geoms[i] for i in mine], dtype=object), piece.buffer(0.01)
+                    )
+                ]
+                if len(mine)
+                else mine
+            )
+            target = _longest_border(piece, near, np.array(geoms, dtype=object))
+            if target is None:
+                rows.append({"community_code": code, "source": ""})
+                geoms.append(piece)
+                mine = np.append(mine, len(geoms) - 1)
+            else:
+                geoms[target] = shapely.union(geoms[target], piece)
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=cells.crs)
+
+
+def _compound_pieces(
+    compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    if compounds.empty:
+        return gpd.GeoDataFrame(
+            {"compound_code": [], "community_code": []}, geometry=[], crs=compounds.crs
+        )
+    left = gpd.GeoDataFrame(
+        {"compound_code": compounds["code"].to_numpy()},
+        geometry=compounds.geometry.values,
+        crs=compounds.crs,
+    )
+    right = gpd.GeoDataFrame(
+        {"community_code": communities["code"].to_numpy()},
+        geometry=communities.geometry.values,
+        crs=compounds.crs,
+    )
+    pieces = gpd.overlay(left, right, how="intersection", keep_geom_type=True)
+    return pieces[pieces.area > TINY_M2].reset_index(drop=True)
+
+
+def _keep_compounds_whole(
+    cells: gpd.GeoDataFrame, pieces: gpd.GeoDataFrame, settings: Settings
+) -> pd.DataFrame:
+    """Give every compound piece wholly to the cell of its community with the largest share."""
+    if pieces.empty:
+        cells["compounds"] = ""
+        return pd.DataFrame(
+            columns=["compound_code", "community_code", "from_cell", "to_cell", "area_m2"]
+        )
+    pieces = pieces.assign(code=np.arange(len(pieces)).astype(str))
+    targets = cells.assign(code=np.arange(len(cells)).astype(str))
+    shares = piece_shares(pieces, targets)
+    shares["piece"], shares["cell"] = shares["child"].astype(int), shares["parent"].astype(int)
+    same = (
+        pieces["community_code"].to_numpy()[shares["piece"]]
+        == cells["community_code"].to_numpy()[shares["cell"]]
+    )
+    shares = shares[same].sort_values(["piece", "area"], ascending=[True, False], kind="stable")
+    winner = shares.drop_duplicates("piece").set_index("piece")["cell"]
+    losers = shares[shares["cell"].to_numpy() != winner.reindex(shares["piece"]).to_numpy()]
+    geoms = cells.geometry.values.copy()
+    piece_geoms = pieces.geometry.values
+    for cell, group in losers.groupby("cell"):
+        geoms[cell] = shapely.difference(
+            geoms[cell], shapely.union_all(piece_geoms[group["piece"].to_numpy()])
+        )
+    for cell, group in winner.groupby(winner):
+        geoms[cell] = shapely.union(
+            geoms[cell], shapely.union_all(piece_geoms[group.index.to_numpy()])
+        )
+    cells.geometry = gpd.GeoSeries(geoms, crs=cells.crs, index=cells.index)
+    codes = pieces["compound_code"].to_numpy()
+    cells["compounds"] = [
+        ";".join(sorted(set(codes[winner.index[winner == i]]))) for i in range(len(cells))
+    ]
+    moved = losers[losers["area"] > settings.overlap_tolerance_m2]
+    return pd.DataFrame({
+        "compound_code": codes[moved["piece"]],
+        "community_code": pieces["community_code"].to_numpy()[moved["piece"]],
+        "from_cell": moved["cell"].to_numpy(),
+        "to_cell": winner.reindex(moved["piece"]).to_numpy(),
+        "area_m2": moved["area"].round(1).to_numpy(),
+    })  # fmt: skip
+
+
+def _assign_codes(
+    cells: gpd.GeoDataFrame, previous: gpd.GeoDataFrame | None, settings: Settings
+) -> list[str]:
+    """Community code + 3-digit sequence; an unchanged cell keeps its previous code."""
+    codes: list[str | None] = [None] * len(cells)
+    used: dict[str, set[int]] = {}
+    if previous is not None and len(previous):
+        prev = previous.to_crs(cells.crs)
+        left, right = prev.sindex.query(cells.geometry.values, predicate="intersects")
+        diff = shapely.area(
+            shapely.symmetric_difference(cells.geometry.values[left], prev.geometry.values[right])
+        )
+        for i, j in zip(
+            left[diff <= settings.overlap_tolerance_m2],
+            right[diff <= settings.overlap_tolerance_m2],
+            strict=True,
+        ):
+            if codes[i] is None:
+                codes[i] = str(prev["code"].iloc[j])
+    for code, community in zip(codes, cells["community_code"], strict=True):
+        if code and code.startswith(community):
+            used.setdefault(community, set()).add(int(code[len(community) :] or 0))
+    for i, community in enumerate(cells["community_code"]):
+        if codes[i] is None:
+            taken = used.setdefault(community, set())
+            seq = next(n for n in range(1, 10_000) if n not in taken)
+            taken.add(seq)
+            codes[i] = f"{community}{seq:03d}"
+    return [str(c) for c in codes]
+
+
+def unified_grid(
+    communities: gpd.GeoDataFrame,
+    compounds: gpd.GeoDataFrame,
+    base: gpd.GeoDataFrame,
+    settings: Settings,
+    previous: gpd.GeoDataFrame | None = None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The unified cells (metric CRS) and the list of compound moves.
+
+    Cells carry ``code, name, community_code, source_codes, compounds``; figures are added by
+    :func:`cell_figures`.
+    """
+    cells = _clip_to_communities(base, communities)
+    _resolve_overlaps(cells)
+    cells = _fill_gaps(cells, communities)
+    moves = _keep_compounds_whole(cells, _compound_pieces(compounds, communities), settings)
+    cells = cells[~cells.geometry.is_empty].copy()
+    cells["geometry"] = cells.geometry.make_valid()
+    cells = cells.rename(columns={"source": "source_codes"}).sort_values(
+        ["community_code", "source_codes"], kind="stable"
+    )
+    keep = cells.index.to_numpy()
+    cells = cells.reset_index(drop=True)
+    cells["code"] = _assign_codes(cells, previous, settings)
+    names = dict(
+        zip(communities["code"], communities.get("name", communities["code"]), strict=True)
+    )
+    cells["name"] = [
+        f"{names.get(c, c)}全科网格{code[-3:]}"
+        for c, code in zip(cells["community_code"], cells["code"], strict=True)
+    ]
+    position = {old: new for new, old in enumerate(keep)}
+    code_of = cells["code"].to_numpy()
+    moves["from_code"] = [
+        code_of[position[i]] if i in position else "" for i in moves.pop("from_cell")
+    ]
+    moves["to_code"] = [code_of[position[i]] if i in position else "" for i in moves.pop("to_cell")]
+    return cells[["code", "name", "community_code", "source_codes", "compounds", "geometry"]], moves
+
+
+def cell_figures(
+    cells: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    members: gpd.GeoDataFrame | None,
+    settings: Settings,
+) -> gpd.GeoDataFrame:
+    """Add n_buildings, households, members_full and members_probationary to unified cells."""
+    from gridmap.core.hierarchy import assign_by_area
+
+    out = cells.copy()
+    table, _ = assign_by_area(buildings, cells, "building", "grid:unified", settings)
+    table["households"] = buildings["households"].to_numpy()
+    per_cell = table.groupby("parent").agg(
+        n_buildings=("code", "size"), households=("households", "sum")
+    )
+    out["n_buildings"] = out["code"].map(per_cell["n_buildings"]).fillna(0).astype(int)
+    out["households"] = out["code"].map(per_cell["households"]).fillna(0).astype(int)
+    out["members_full"] = 0
+    out["members_probationary"] = 0
+    if members is not None and len(members):
+        hits = gpd.sjoin(
+            members[["category", "geometry"]], out[["code", "geometry"]], predicate="within"
+        )
+        counts = hits.groupby(["code", "category"]).size().unstack(fill_value=0)
+        for category, column in (
+            ("full", "members_full"),
+            ("probationary", "members_probationary"),
+        ):
+            if category in counts:
+                out[column] = out["code"].map(counts[category]).fillna(0).astype(int)
+    out["area_m2"] = out.area.round(1)
+    return out
+
+
+def crosswalk(
+    unified: gpd.GeoDataFrame, departments: dict[str, gpd.GeoDataFrame], buildings: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """Unified cell × departmental cell: shared area m², each side's share, households shared."""
+    rows = []
+    points = gpd.GeoDataFrame({"households": buildings["households"].to_numpy()},
+                              geometry=buildings.geometry.representative_point().values, crs=buildings.crs)  # fmt: skip
+    for layer, dept in departments.items():
+        left = gpd.GeoDataFrame({"unified_code": unified["code"].to_numpy(), "u_area": unified.area.to_numpy()},
+                                geometry=unified.geometry.values, crs=unified.crs)  # fmt: skip
+        right = gpd.GeoDataFrame({"dept_code": dept["code"].to_numpy(), "d_area": dept.area.to_numpy()},
+                                 geometry=dept.geometry.values, crs=unified.crs)  # fmt: skip
+        pieces = gpd.overlay(left, right, how="intersection", keep_geom_type=True)
+        pieces = pieces[pieces.area > 1.0].reset_index(drop=True)
+        hits = gpd.sjoin(points, pieces[["geometry"]], predicate="within")
+        households = hits.groupby("index_right")["households"].sum()
+        rows.append(pd.DataFrame({
+            "unified_code": pieces["unified_code"], "layer": layer, "dept_code": pieces["dept_code"],
+            "shared_area_m2": pieces.area.round(1),
+            "share_of_unified": (pieces.area / pieces["u_area"]).round(4),
+            "share_of_dept": (pieces.area / pieces["d_area"]).round(4),
+            "households_shared": pieces.index.map(households).fillna(0).astype(int),
+        }))  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=["unified_code", "layer", "dept_code", "shared_area_m2", "share_of_unified",
+                                     "share_of_dept", "households_shared"])  # fmt: skip
+    out = pd.concat(rows, ignore_index=True)
+    return out.sort_values(["layer", "dept_code", "unified_code"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def disagreements(
+    cross: pd.DataFrame,
+    departments: dict[str, gpd.GeoDataFrame],
+    communities: gpd.GeoDataFrame,
+    min_share: float = 0.05,
+) -> pd.DataFrame:
+    """Departmental cells split across communities or across several unified cells."""
+    rows = []
+    for layer, dept in departments.items():
+        parts = cross[(cross["layer"] == layer) & (cross["share_of_dept"] >= min_share)]
+        unified = parts.groupby("dept_code")["unified_code"].apply(lambda s: ";".join(sorted(s)))
+        shares = piece_shares(dept, communities)
+        shares = shares[shares["share"] >= min_share]
+        comm = shares.groupby("child")["parent"].apply(lambda s: ";".join(sorted(s)))
+        for code in dept["code"]:
+            u, c = unified.get(code, ""), comm.get(code, "")
+            n_u, n_c = len(u.split(";")) if u else 0, len(c.split(";")) if c else 0
+            if n_u > 1 or n_c > 1:
+                rows.append({"layer": layer, "dept_code": code, "n_unified": n_u, "unified_codes": u,
+                             "n_communities": n_c, "community_codes": c})  # fmt: skip
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "layer",
+            "dept_code",
+            "n_unified",
+            "unified_codes",
+            "n_communities",
+            "community_codes",
+        ],
+    )

@@ -1,0 +1,238 @@
+"""Topology checks of one layer and of parent/child nesting (拓扑检查), as gap frames.
+
+Like QGIS's Topology Checker, but knowing what a grid is: findings carry the kinds of DOMAIN.md,
+the codes involved, a measure in m² or m, and a sentence in Chinese and English.
+
+All functions take GeoDataFrames in a **metric** CRS (see :func:`gridmap.crs.metric_crs_for`) with
+the columns of :mod:`gridmap.layers`; geometry of findings is returned in EPSG:4326.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> from gridmap.config import Settings
+>>> grids = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[box(0, 0, 100, 100), box(90, 0, 200, 100)], crs=4544)
+>>> found = overlaps(grids, "grid:party", Settings())
+>>> found[["kind", "code", "codes", "measure"]].values.tolist()
+[['grid_overlap', 'A', 'A;B', 1000.0]]
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmap.config import Settings
+from gridmap.core.gaps import Gap, empty_gaps, make_gaps
+from gridmap.layers import STORAGE_CRS
+
+
+def _to_storage(geoms, crs) -> np.ndarray:
+    return gpd.GeoSeries(list(geoms), crs=crs).to_crs(STORAGE_CRS).values
+
+
+def _gaps(records: list[Gap], crs) -> gpd.GeoDataFrame:
+    """Records whose geometry is in ``crs`` → a gap frame in EPSG:4326."""
+    if not records:
+        return empty_gaps()
+    geoms = _to_storage([r.geometry for r in records], crs)
+    for record, geom in zip(records, geoms, strict=True):
+        record.geometry = geom
+    return make_gaps(records)
+
+
+def mean_width(geoms) -> np.ndarray:
+    """2 × area / perimeter: about the width of a long thin piece (碎片的平均宽度)."""
+    length = shapely.length(geoms)
+    return np.where(length > 0, 2 * shapely.area(geoms) / np.where(length > 0, length, 1), 0.0)
+
+
+def _self_pairs(
+    frame: gpd.GeoDataFrame, predicate: str = "intersects"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of features of one frame that meet, through the STRtree."""
+    left, right = frame.sindex.query(frame.geometry.values, predicate=predicate)
+    keep = left < right
+    return left[keep], right[keep]
+
+
+def layer_defects(frame: gpd.GeoDataFrame, layer: str, settings: Settings) -> gpd.GeoDataFrame:
+    """invalid_geometry (repaired on import or still invalid), multipart_feature, duplicate_feature."""
+    records: list[Gap] = []
+    codes, names = (
+        frame["code"].to_numpy(),
+        frame.get("name", pd.Series([""] * len(frame))).fillna(""),
+    )
+    notes = frame["repair_note"] if "repair_note" in frame else pd.Series([None] * len(frame))
+    geoms = frame.geometry.values
+    still_invalid = ~shapely.is_valid(geoms)
+    for i in np.flatnonzero(
+        notes.notna().to_numpy() & (notes.astype(str) != "").to_numpy() | still_invalid
+    ):
+        note = (
+            notes.iloc[i] if isinstance(notes.iloc[i], str) else shapely.is_valid_reason(geoms[i])
+        )
+        records.append(Gap("invalid_geometry", layer, codes[i], names.iloc[i], float(shapely.area(geoms[i])), "m2",
+                           f"{codes[i]} 的几何无效，已修复: {note}", f"{codes[i]} had an invalid geometry, repaired: {note}",
+                           geoms[i], codes=codes[i]))  # fmt: skip
+    parts = shapely.get_num_geometries(geoms)
+    for i in np.flatnonzero(parts > 1):
+        records.append(Gap("multipart_feature", layer, codes[i], names.iloc[i], float(parts[i]), "count",
+                           f"{codes[i]} 由 {parts[i]} 个不相连的部分组成", f"{codes[i]} has {parts[i]} separate parts",
+                           geoms[i], codes=codes[i]))  # fmt: skip
+    left, right = _self_pairs(frame)
+    if len(left):
+        difference = shapely.area(shapely.symmetric_difference(geoms[left], geoms[right]))
+        for i, j in zip(
+            left[difference <= settings.overlap_tolerance_m2],
+            right[difference <= settings.overlap_tolerance_m2],
+            strict=True,
+        ):
+            first, second = sorted((codes[i], codes[j]))
+            records.append(Gap("duplicate_feature", layer, second, names.iloc[j], float(shapely.area(geoms[j])), "m2",
+                               f"{second} 与 {first} 图形相同 (重复录入)", f"{second} repeats {first}",
+                               geoms[j], codes=f"{first};{second}"))  # fmt: skip
+    return _gaps(records, frame.crs)
+
+
+def overlaps(grids: gpd.GeoDataFrame, layer: str, settings: Settings) -> gpd.GeoDataFrame:
+    """grid_overlap (or sliver, when thin) between features of one grid layer."""
+    geoms, codes = grids.geometry.values, grids["code"].to_numpy()
+    left, right = _self_pairs(grids)
+    if not len(left):
+        return empty_gaps()
+    # shrink one side by the snapping tolerance so centimetre noise along shared borders vanishes
+    shared = shapely.intersection(
+        geoms[left], shapely.buffer(geoms[right], -settings.snap_tolerance_m)
+    )
+    area = shapely.area(shared)
+    width = mean_width(shared) + settings.snap_tolerance_m
+    records = []
+    for k in np.flatnonzero(area > settings.overlap_tolerance_m2):
+        a, b = sorted((codes[left[k]], codes[right[k]]))
+        thin = width[k] < settings.sliver_max_width_m
+        kind = "sliver" if thin else "grid_overlap"
+        zh = f"{a} 与 {b} {'之间有细长重叠碎片' if thin else '重叠'} {area[k]:.0f} 平方米"
+        en = f"{a} and {b} overlap by {area[k]:.0f} m²{' in a thin sliver' if thin else ''}"
+        records.append(Gap(kind, layer, a, "", round(float(area[k] if not thin else width[k]), 2), "m2" if not thin else "m",
+                           zh, en, shared[k], codes=f"{a};{b}"))  # fmt: skip
+    return _gaps(records, grids.crs)
+
+
+def coverage_gaps(
+    grids: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, layer: str, settings: Settings
+) -> gpd.GeoDataFrame:
+    """uncovered_area (留白) — or sliver, when thin — inside each parent (community)."""
+    records = []
+    tree = shapely.STRtree(grids.geometry.values)
+    for code, parent in zip(parents["code"], parents.geometry.values, strict=True):
+        near = tree.query(parent, predicate="intersects")
+        covered = shapely.union_all(grids.geometry.values[near]) if len(near) else shapely.Polygon()
+        # grown by the snapping tolerance so centimetre noise along shared borders is no gap
+        covered = shapely.buffer(covered, settings.snap_tolerance_m, join_style="mitre")
+        for piece in shapely.get_parts(shapely.difference(parent, covered)):
+            area = piece.area
+            if area <= settings.gap_tolerance_m2:
+                continue
+            width = float(mean_width(piece)) + 2 * settings.snap_tolerance_m
+            thin = width < settings.sliver_max_width_m
+            neighbours = _neighbours_by_contact(grids, near, piece, settings.snap_tolerance_m)
+            joined = ";".join(neighbours)
+            if thin:
+                records.append(Gap("sliver", layer, neighbours[0] if neighbours else code, "", round(width, 2), "m",
+                                   f"社区 {code} 内网格 {joined} 之间有约 {width:.2f} 米宽的缝隙",
+                                   f"A gap about {width:.2f} m wide between grids {joined} in community {code}",
+                                   piece, codes=joined, community_code=code))  # fmt: skip
+            else:
+                records.append(Gap("uncovered_area", layer, neighbours[0] if neighbours else code, "", round(float(area), 1), "m2",
+                                   f"社区 {code} 内有 {area:.0f} 平方米不属于任何网格 (留白)，相邻网格: {joined or '无'}",
+                                   f"{area:.0f} m² of community {code} lie in no grid; next to: {joined or 'none'}",
+                                   piece, codes=joined, community_code=code))  # fmt: skip
+    return _gaps(records, grids.crs)
+
+
+def _neighbours_by_contact(
+    grids: gpd.GeoDataFrame, near: np.ndarray, piece, snap: float
+) -> list[str]:
+    """Cells along a gap, most contact first; cells touching it at a point only are left out."""
+    reach = piece.buffer(2 * snap)
+    contact = shapely.area(shapely.intersection(grids.geometry.values[near], reach))
+    order = np.argsort(-contact, kind="stable")
+    codes = grids["code"].to_numpy()[near][order]
+    return [str(c) for c, a in zip(codes, contact[order], strict=True) if a > 2 * snap * 1.0]
+
+
+def piece_shares(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Every (child, parent) pair that shares ground, with the area and the child's share."""
+    left, right = parents.sindex.query(children.geometry.values, predicate="intersects")
+    if not len(left):
+        return pd.DataFrame(columns=["child", "parent", "area", "share"])
+    area = shapely.area(
+        shapely.intersection(children.geometry.values[left], parents.geometry.values[right])
+    )
+    child_area = shapely.area(children.geometry.values[left])
+    out = pd.DataFrame({"child": children["code"].to_numpy()[left], "parent": parents["code"].to_numpy()[right],
+                        "area": area, "share": np.where(child_area > 0, area / np.where(child_area > 0, child_area, 1), 0)})  # fmt: skip
+    return out[out["area"] > 0].reset_index(drop=True)
+
+
+def straddles(
+    children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, kind: str, layer: str, settings: Settings
+) -> gpd.GeoDataFrame:
+    """Children across two or more parents (a grid or compound across communities), with shares."""
+    shares = piece_shares(children, parents)
+    shares = shares[shares["area"] > settings.overlap_tolerance_m2]
+    split = shares.groupby("child").filter(
+        lambda g: len(g) > 1 and g["share"].nlargest(2).iloc[1] >= 0.01
+    )
+    geoms = dict(zip(children["code"], children.geometry.values, strict=True))
+    records = []
+    for child, group in split.groupby("child", sort=True):
+        group = group.sort_values("share", ascending=False)
+        parts_zh = "、".join(
+            f"{p} {s:.0%}" for p, s in zip(group["parent"], group["share"], strict=True)
+        )
+        minor = float(group["share"].iloc[1:].sum())
+        records.append(Gap(kind, layer, child, "", round(minor, 4), "share",
+                           f"{child} 跨越 {len(group)} 个社区: {parts_zh}", f"{child} straddles {len(group)} communities: {parts_zh}",
+                           geoms[child], codes=";".join([child, *group["parent"]]), community_code=group["parent"].iloc[0]))  # fmt: skip
+    return _gaps(records, children.crs)
+
+
+def outside(
+    children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, kind: str, layer: str, parent_label: str
+) -> gpd.GeoDataFrame:
+    """Children that lie mostly (over half) outside every parent: a compound in no community …"""
+    shares = piece_shares(children, parents).groupby("child")["share"].sum()
+    inside = children["code"].map(shares).fillna(0.0).to_numpy()
+    records = []
+    for i in np.flatnonzero(inside < 0.5):
+        code = children["code"].iloc[i]
+        records.append(Gap(kind, layer, code, str(children.get("name", pd.Series([""] * len(children))).iloc[i] or ""),
+                           round(1 - float(inside[i]), 4), "share",
+                           f"{code} 不在任何{parent_label[0]}内 ({1 - inside[i]:.0%} 在外)", f"{code} lies in no {parent_label[1]} ({1 - inside[i]:.0%} outside)",
+                           children.geometry.values[i], codes=code))  # fmt: skip
+    return _gaps(records, children.crs)
+
+
+def compound_splits(
+    compounds: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, layer: str, settings: Settings
+) -> gpd.GeoDataFrame:
+    """compound_split: a compound cut between grids of one layer (shares on each side)."""
+    shares = piece_shares(compounds, grids)
+    shares = shares[shares["area"] > settings.overlap_tolerance_m2]
+    records = []
+    geoms = dict(zip(compounds["code"], compounds.geometry.values, strict=True))
+    for child, group in shares.groupby("child", sort=True):
+        group = group.sort_values("share", ascending=False)
+        if len(group) < 2 or group["share"].iloc[1] < 0.01:
+            continue
+        parts = "、".join(
+            f"{p} {s:.0%}" for p, s in zip(group["parent"], group["share"], strict=True)
+        )
+        records.append(Gap("compound_split", layer, child, "", round(float(group["share"].iloc[1:].sum()), 4), "share",
+                           f"小区 {child} 被网格分割: {parts}", f"Compound {child} is cut between grids: {parts}",
+                           geoms[child], codes=";".join([child, *group["parent"]])))  # fmt: skip
+    return _gaps(records, compounds.crs)

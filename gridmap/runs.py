@@ -1,0 +1,96 @@
+"""Runs of the core on what is in the database: ``gridmap integrate`` (and later ``analyze``).
+
+Thin: read the layers, call one pure function of ``gridmap.core``, store the results in one
+transaction, write the files. The core never sees the database.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import Engine
+
+from gridmap.config import Settings
+from gridmap.core.pipeline import Integration, Layers, integrate
+from gridmap.errors import NotFoundError
+from gridmap.io.write import write_frame
+from gridmap.store import features, results
+from gridmap.store.db import connect, transaction
+
+UNIFIED = "unified"
+FIGURES = ["compounds", "source_codes", "n_buildings", "households", "members_full",
+           "members_probationary", "area_m2"]  # fmt: skip
+
+
+def load_layers(conn) -> Layers:
+    """Every layer the core needs, from the store (members without personal fields)."""
+    grids = {
+        name: features.read_features(conn, "grid", grid_layer=name)
+        for name in features.grid_layers(conn)
+    }
+    layers = Layers(
+        features.read_features(conn, "community"), features.read_features(conn, "compound"),
+        features.read_features(conn, "building"), grids, features.read_features(conn, "member"),
+    )  # fmt: skip
+    if layers.communities.empty:
+        raise NotFoundError(
+            "尚未导入社区图层 (gridmap load community …)。", "No communities loaded yet."
+        )
+    return layers
+
+
+def _unified_rows(unified):
+    rows = pd.DataFrame(unified[["code", "name", "community_code"]])
+    rows["properties"] = unified[FIGURES].to_dict("records")
+    rows["repair_note"] = None
+    geoms = unified.geometry.values
+    single = shapely.get_type_id(geoms) == 3
+    geoms[single] = [shapely.MultiPolygon([g]) for g in geoms[single]]
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=unified.crs)
+
+
+def run_integrate(
+    engine: Engine,
+    settings: Settings,
+    base: str = "party",
+    out_dir: Path | None = None,
+    actor: str = "cli",
+) -> Integration:
+    """Integrate what is stored; keep the unified layer (grid layer ``unified``) and the results."""
+    with connect(engine) as conn:
+        layers = load_layers(conn)
+        previous = layers.grids.get(UNIFIED)
+    result = integrate(layers, settings, base=base, previous=previous)
+    with transaction(engine) as conn:
+        features.delete_layer(conn, "grid", UNIFIED)
+        features.upsert_features(
+            conn,
+            "grid",
+            _unified_rows(result.unified),
+            grid_layer=UNIFIED,
+            source=f"integrate:{base}",
+        )
+        run = results.new_run(conn, actor, "integrate", result.summary)
+        results.save_gaps(conn, run, result.findings)
+        results.save_crosswalk(conn, run, result.crosswalk)
+        features.log_change(conn, actor, "integrate", f"grid:{UNIFIED}", result.summary)
+    if out_dir is not None:
+        write_integration(result, Path(out_dir))
+    return result
+
+
+def write_integration(result: Integration, out: Path) -> None:
+    """unified_grid.geojson, crosswalk.csv, topology.geojson, moves.csv, disagreements.csv, summary.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_frame(result.unified, out / "unified_grid.geojson", "geojson", "unified_grid")
+    write_frame(result.findings, out / "topology.geojson", "geojson", "topology")
+    result.crosswalk.to_csv(out / "crosswalk.csv", index=False, encoding="utf-8-sig")
+    result.moves.to_csv(out / "moves.csv", index=False, encoding="utf-8-sig")
+    result.disagreements.to_csv(out / "disagreements.csv", index=False, encoding="utf-8-sig")
+    (out / "summary.json").write_text(
+        json.dumps(result.summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
