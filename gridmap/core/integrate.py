@@ -53,9 +53,10 @@ def _clip_to_communities(base: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) 
 def _resolve_overlaps(cells: gpd.GeoDataFrame) -> None:
     """Ground claimed by two cells goes to the earlier one (by community, then source code)."""
     geoms = cells.geometry.values.copy()
-    left, right = cells.sindex.query(geoms, predicate="overlaps")
+    # "intersects", not "overlaps": a piece lying wholly inside another cell must go too
+    left, right = cells.sindex.query(geoms, predicate="intersects")
     for i, j in sorted(zip(left, right, strict=True)):
-        if i < j:
+        if i < j and shapely.area(shapely.intersection(geoms[i], geoms[j])) > TINY_M2:
             geoms[j] = shapely.difference(geoms[j], geoms[i])
     cells.geometry = gpd.GeoSeries(geoms, crs=cells.crs, index=cells.index)
 

@@ -103,14 +103,15 @@ def overlaps(grids: gpd.GeoDataFrame, layer: str, settings: Settings) -> gpd.Geo
     left, right = _self_pairs(grids)
     if not len(left):
         return empty_gaps()
-    # shrink one side by the snapping tolerance so centimetre noise along shared borders vanishes
-    shared = shapely.intersection(
-        geoms[left], shapely.buffer(geoms[right], -settings.snap_tolerance_m)
-    )
+    shared = shapely.intersection(geoms[left], geoms[right])
     area = shapely.area(shared)
-    width = mean_width(shared) + settings.snap_tolerance_m
+    width = mean_width(shared)
+    # decide on one side shrunk by the snapping tolerance: centimetre noise along a shared border
+    # vanishes there, a real overlap does not
+    shrunk = shapely.buffer(geoms[right], -settings.snap_tolerance_m)
+    real = shapely.area(shapely.intersection(geoms[left], shrunk))
     records = []
-    for k in np.flatnonzero(area > settings.overlap_tolerance_m2):
+    for k in np.flatnonzero(real > settings.overlap_tolerance_m2):
         a, b = sorted((codes[left[k]], codes[right[k]]))
         thin = width[k] < settings.sliver_max_width_m
         kind = "sliver" if thin else "grid_overlap"
@@ -132,11 +133,15 @@ def coverage_gaps(
         covered = shapely.union_all(grids.geometry.values[near]) if len(near) else shapely.Polygon()
         # grown by the snapping tolerance so centimetre noise along shared borders is no gap
         covered = shapely.buffer(covered, settings.snap_tolerance_m, join_style="mitre")
-        for piece in shapely.get_parts(shapely.difference(parent, covered)):
+        for found in shapely.get_parts(shapely.difference(parent, covered)):
+            # grown back by the tolerance: the gap's real extent and area
+            piece = shapely.intersection(
+                shapely.buffer(found, settings.snap_tolerance_m, join_style="mitre"), parent
+            )
             area = piece.area
             if area <= settings.gap_tolerance_m2:
                 continue
-            width = float(mean_width(piece)) + 2 * settings.snap_tolerance_m
+            width = float(mean_width(piece))
             thin = width < settings.sliver_max_width_m
             neighbours = _neighbours_by_contact(grids, near, piece, settings.snap_tolerance_m)
             joined = ";".join(neighbours)

@@ -1,0 +1,161 @@
+"""The unified grid on hand-made cases, and its invariants on random tessellations."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely import box
+
+from gridmap.config import Settings
+from gridmap.core.hierarchy import assign_by_area
+from gridmap.core.integrate import crosswalk, unified_grid
+
+S = Settings()
+
+
+def frame(codes, geoms, **columns) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"code": codes, **columns}, geometry=list(geoms), crs=4544)
+
+
+NONE = frame([], [])
+
+
+def test_compound_goes_whole_to_the_cell_with_its_largest_share():
+    communities = frame(["C1"], [box(0, 0, 200, 100)], name=["一社区"])
+    base = frame(["G1", "G2"], [box(0, 0, 100, 100), box(100, 0, 200, 100)])
+    compounds = frame(["X1"], [box(60, 10, 120, 90)])  # 2/3 in G1
+    cells, moves = unified_grid(communities, compounds, base, S)
+    g1 = cells.set_index("source_codes").loc["G1"]
+    assert g1.geometry.contains(compounds.geometry[0]) and g1["compounds"] == "X1"
+    assert moves[["compound_code", "from_code", "to_code", "area_m2"]].values.tolist() == [
+        ["X1", "C1002", "C1001", 1600.0]
+    ]
+
+
+def test_cells_are_cut_at_community_borders_and_keep_their_source():
+    communities = frame(["C1", "C2"], [box(0, 0, 100, 100), box(100, 0, 200, 100)])
+    base = frame(["G1"], [box(0, 0, 200, 100)])
+    cells, _ = unified_grid(communities, NONE, base, S)
+    assert cells[["code", "community_code", "source_codes"]].values.tolist() == [
+        ["C1001", "C1", "G1"], ["C2001", "C2", "G1"]
+    ]  # fmt: skip
+
+
+def test_overlapping_base_cells_become_disjoint_and_gaps_join_the_longest_border():
+    communities = frame(["C1"], [box(0, 0, 300, 100)])
+    base = frame(
+        ["A", "B", "C"], [box(0, 0, 120, 100), box(100, 0, 200, 100), box(200, 0, 300, 60)]
+    )
+    cells, _ = unified_grid(communities, NONE, base, S)
+    areas = dict(zip(cells["source_codes"], cells.area.round(1), strict=True))
+    # A keeps the overlap (earlier code); the 100 × 40 hole above C borders C for 100 m and B
+    # for 40 m, so it joins C
+    assert areas == {"A": 12000.0, "B": 8000.0, "C": 10000.0}
+
+
+def test_codes_are_kept_for_unchanged_cells_on_a_rerun():
+    communities = frame(["C1"], [box(0, 0, 300, 100)])
+    base = frame(
+        ["A", "B", "C"], [box(0, 0, 100, 100), box(100, 0, 200, 100), box(200, 0, 300, 100)]
+    )
+    first, _ = unified_grid(communities, NONE, base, S)
+    # the planner redraws A and B; C is untouched and must keep its code
+    redrawn = frame(
+        ["A", "B", "C"], [box(0, 0, 150, 100), box(150, 0, 200, 100), box(200, 0, 300, 100)]
+    )
+    again, _ = unified_grid(communities, NONE, redrawn, S, previous=first)
+    code_c = first.set_index("source_codes").loc["C", "code"]
+    assert again.set_index("source_codes").loc["C", "code"] == code_c
+    assert sorted(again["code"]) == sorted(first["code"])
+
+
+def test_crosswalk_shares_and_households():
+    unified = frame(["U1", "U2"], [box(0, 0, 100, 100), box(100, 0, 200, 100)])
+    dept = frame(["D1"], [box(50, 0, 200, 100)])
+    buildings = frame(["b1", "b2", "b3"], [box(60, 10, 70, 20), box(110, 10, 120, 20), box(10, 10, 20, 20)],
+                      households=[10, 20, 40])  # fmt: skip
+    table = crosswalk(unified, {"zongzhi": dept}, buildings)
+    rows = table[
+        [
+            "unified_code",
+            "dept_code",
+            "shared_area_m2",
+            "share_of_unified",
+            "share_of_dept",
+            "households_shared",
+        ]
+    ]
+    assert rows.values.tolist() == [
+        ["U1", "D1", 5000.0, 0.5, 0.3333, 10],
+        ["U2", "D1", 10000.0, 1.0, 0.6667, 20],
+    ]
+
+
+def test_tie_in_area_share_is_a_finding_not_a_silent_choice():
+    kids = frame(["k"], [box(40, 0, 60, 10)])
+    parents = frame(["P1", "P2"], [box(0, 0, 50, 100), box(50, 0, 100, 100)])
+    table, found = assign_by_area(kids, parents, "building", "compound", S)
+    assert table["share"].tolist() == [0.5] and found["kind"].tolist() == ["ambiguous_parent"]
+    assert "两者占比相同" in found["message_zh"].iloc[0]
+
+
+@st.composite
+def tessellation(draw):
+    """Communities and a base grid with random jitter, overlaps and holes; compounds inside."""
+    nx, ny = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    cells = []
+    for i in range(nx * 2):
+        for j in range(ny * 2):
+            dx, dy = draw(st.floats(-15, 15)), draw(st.floats(-15, 15))
+            shrink = draw(st.sampled_from([0.0, 0.0, 0.0, 8.0]))
+            cells.append(
+                box(
+                    i * 100 + min(dx, 0),
+                    j * 100 + min(dy, 0),
+                    (i + 1) * 100 + max(dx, 0) - shrink,
+                    (j + 1) * 100 + max(dy, 0) - shrink,
+                )
+            )
+    communities = [
+        box(i * 200, j * 200, (i + 1) * 200, (j + 1) * 200) for i in range(nx) for j in range(ny)
+    ]
+    compounds = []
+    for _k in range(draw(st.integers(0, 8))):
+        x, y = draw(st.floats(5, nx * 200 - 60)), draw(st.floats(5, ny * 200 - 60))
+        candidate = box(x, y, x + draw(st.floats(10, 55)), y + draw(st.floats(10, 55)))
+        home = next(c for c in communities if c.intersects(candidate.centroid))
+        candidate = candidate.intersection(home)
+        if candidate.area > 50 and not any(candidate.intersects(c) for c in compounds):
+            compounds.append(candidate)
+    return (frame([f"C{i}" for i in range(len(communities))], communities),
+            frame([f"G{i:02d}" for i in range(len(cells))], cells),
+            frame([f"X{i}" for i in range(len(compounds))], compounds))  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tessellation())
+def test_unified_grid_invariants_on_random_tessellations(case):
+    communities, base, compounds = case
+    cells, _ = unified_grid(communities, compounds, base, S)
+    for code, community in zip(communities["code"], communities.geometry, strict=True):
+        mine = cells[cells["community_code"] == code]
+        covered = shapely.union_all(mine.geometry.values)
+        # covers its community exactly, and nothing outside it
+        assert abs(covered.area - community.area) / community.area < 1e-4
+        assert shapely.difference(covered, community).area < 1e-3
+    pairs = cells.sindex.query(cells.geometry.values, predicate="intersects")
+    overlap = [
+        cells.geometry.iloc[i].intersection(cells.geometry.iloc[j]).area
+        for i, j in zip(*pairs, strict=True)
+        if i < j
+    ]
+    assert max(overlap, default=0.0) <= S.overlap_tolerance_m2
+    for geom in compounds.geometry:
+        holders = [c for c in cells.geometry if c.intersection(geom).area > 1e-3]
+        assert len(holders) == 1 and holders[0].buffer(1e-6).contains(geom)
+    again, _ = unified_grid(communities, compounds, cells, S, previous=cells)
+    assert again["code"].tolist() == cells["code"].tolist()
+    assert np.allclose(again.area.to_numpy(), cells.area.to_numpy(), atol=1e-3)
