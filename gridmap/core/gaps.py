@@ -95,11 +95,18 @@ class Gap:
 
 def empty_gaps() -> gpd.GeoDataFrame:
     """A gap frame with no rows and the right columns."""
+    return _EMPTY.copy()
+
+
+def _empty() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {c: pd.Series(dtype="object") for c in GAP_COLUMNS if c != "geometry"},
         geometry=gpd.GeoSeries([], crs=STORAGE_CRS),
         crs=STORAGE_CRS,
     ).astype({"measure": "float64"})
+
+
+_EMPTY = _empty()
 
 
 def make_gaps(gaps: list[Gap]) -> gpd.GeoDataFrame:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.config import Settings
-from gridmap.core.gaps import Gap, concat_gaps
+from gridmap.core.gaps import Gap, concat_gaps, empty_gaps
 from gridmap.core.topology import _gaps, piece_shares
 
 
@@ -36,6 +36,7 @@ def assign_by_area(
     child_layer: str,
     parent_layer: str,
     settings: Settings,
+    report: bool = True,
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Each child's parent by largest area share; returns (table, ambiguous_parent findings).
 
@@ -45,15 +46,17 @@ def assign_by_area(
     shares = piece_shares(children, parents).sort_values(
         ["child", "area"], ascending=[True, False], kind="stable"
     )
-    ranked = shares.assign(rank=shares.groupby("child").cumcount())
-    first = ranked[ranked["rank"] == 0].set_index("child")
-    second = ranked[ranked["rank"] == 1].set_index("child")
+    first_rows = ~shares["child"].duplicated()
+    first = shares[first_rows].set_index("child")
+    second = shares[~first_rows].drop_duplicates("child").set_index("child")
     table = pd.DataFrame({"code": children["code"].to_numpy()})
     table["parent"] = table["code"].map(first["parent"]).astype(object)
     table["share"] = table["code"].map(first["share"]).fillna(0.0).round(4)
     table["second"] = table["code"].map(second["parent"]).astype(object)
     table["second_share"] = table["code"].map(second["share"]).fillna(0.0).round(4)
     table = table.where(table.notna(), None)
+    if not report:
+        return table, empty_gaps()
     tie = (table["second_share"] > 0) & ((table["share"] - table["second_share"]).abs() < 1e-3)
     weak = table["parent"].notna() & (table["share"] < settings.share_threshold)
     records = []
@@ -107,11 +110,13 @@ def build_hierarchy(
     c_table = pd.DataFrame({"code": compounds["code"].to_numpy(), "community_code": c_community["parent"].to_numpy(),
                             "community_share": c_community["share"].to_numpy()})  # fmt: skip
     for name, grid in grids.items():
-        table, found = assign_by_area(buildings, grid, "building", f"grid:{name}", settings)
+        report = name in report_grid_layers
+        table, found = assign_by_area(buildings, grid, "building", f"grid:{name}", settings, report)
         b_table[f"grid_code__{name}"] = table["parent"].to_numpy()
-        if name in report_grid_layers:
-            findings.append(found)
-        table, _ = assign_by_area(compounds, grid, "compound", f"grid:{name}", settings)
+        findings.append(found)
+        table, _ = assign_by_area(
+            compounds, grid, "compound", f"grid:{name}", settings, report=False
+        )
         c_table[f"grid_code__{name}"] = table["parent"].to_numpy()
         c_table[f"grid_share__{name}"] = table["share"].to_numpy()
     return Hierarchy(b_table, c_table, concat_gaps(findings))

@@ -33,7 +33,9 @@ from gridmap.core.topology import piece_shares
 TINY_M2 = 1e-4  # numeric dust from overlay; anything larger is ground someone must own
 
 
-def _clip_to_communities(base: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _clip_to_communities(
+    base: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, min_area: float
+) -> gpd.GeoDataFrame:
     """Base cells cut at community borders; one (multi)polygon per (community, base cell)."""
     source = base["source_codes"] if "source_codes" in base else base["code"]
     left = gpd.GeoDataFrame(
@@ -45,7 +47,9 @@ def _clip_to_communities(base: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) 
         crs=base.crs,
     )
     pieces = gpd.overlay(left, right, how="intersection", keep_geom_type=True)
-    pieces = pieces[pieces.area > TINY_M2]
+    # a cell poking a hair across a community border leaves no cell there, only gap ground
+    # that the neighbours absorb
+    pieces = pieces[pieces.area > min_area]
     cells = pieces.dissolve(by=["community_code", "source"], as_index=False)
     return cells.sort_values(["community_code", "source"], kind="stable").reset_index(drop=True)
 
@@ -90,7 +94,9 @@ def _fill_gaps(cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.Ge
             )
             target = _longest_border(piece, near, np.array(geoms, dtype=object))
             if target is None:
-                rows.append({"community_code": code, "source": ""})
+                # ground no cell borders becomes a cell of its own; a unique source keeps it
+                # apart from its siblings when the result is integrated again
+                rows.append({"community_code": code, "source": f"留白-{code}-{len(mine) + 1}"})
                 geoms.append(piece)
                 mine = np.append(mine, len(geoms) - 1)
             else:
@@ -176,11 +182,9 @@ def _assign_codes(
         diff = shapely.area(
             shapely.symmetric_difference(cells.geometry.values[left], prev.geometry.values[right])
         )
-        for i, j in zip(
-            left[diff <= settings.overlap_tolerance_m2],
-            right[diff <= settings.overlap_tolerance_m2],
-            strict=True,
-        ):
+        same = cells["community_code"].to_numpy()[left] == prev["community_code"].to_numpy()[right]
+        close = (diff <= settings.overlap_tolerance_m2) & same
+        for i, j in zip(left[close], right[close], strict=True):
             if codes[i] is None:
                 codes[i] = str(prev["code"].iloc[j])
     for code, community in zip(codes, cells["community_code"], strict=True):
@@ -207,11 +211,12 @@ def unified_grid(
     Cells carry ``code, name, community_code, source_codes, compounds``; figures are added by
     :func:`cell_figures`.
     """
-    cells = _clip_to_communities(base, communities)
+    cells = _clip_to_communities(base, communities, settings.gap_tolerance_m2)
     _resolve_overlaps(cells)
+    cells = cells[cells.area > TINY_M2].reset_index(drop=True)  # pieces wholly inside another
     cells = _fill_gaps(cells, communities)
     moves = _keep_compounds_whole(cells, _compound_pieces(compounds, communities), settings)
-    cells = cells[~cells.geometry.is_empty].copy()
+    cells = cells[cells.area > TINY_M2].copy()
     cells["geometry"] = cells.geometry.make_valid()
     cells = cells.rename(columns={"source": "source_codes"}).sort_values(
         ["community_code", "source_codes"], kind="stable"
@@ -245,7 +250,7 @@ def cell_figures(
     from gridmap.core.hierarchy import assign_by_area
 
     out = cells.copy()
-    table, _ = assign_by_area(buildings, cells, "building", "grid:unified", settings)
+    table, _ = assign_by_area(buildings, cells, "building", "grid:unified", settings, report=False)
     table["households"] = buildings["households"].to_numpy()
     per_cell = table.groupby("parent").agg(
         n_buildings=("code", "size"), households=("households", "sum")

@@ -170,32 +170,51 @@ def _neighbours_by_contact(
 
 
 def piece_shares(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Every (child, parent) pair that shares ground, with the area and the child's share."""
-    left, right = parents.sindex.query(children.geometry.values, predicate="intersects")
-    if not len(left):
-        return pd.DataFrame(columns=["child", "parent", "area", "share"])
-    area = shapely.area(
-        shapely.intersection(children.geometry.values[left], parents.geometry.values[right])
-    )
-    child_area = shapely.area(children.geometry.values[left])
-    out = pd.DataFrame({"child": children["code"].to_numpy()[left], "parent": parents["code"].to_numpy()[right],
-                        "area": area, "share": np.where(child_area > 0, area / np.where(child_area > 0, child_area, 1), 0)})  # fmt: skip
-    return out[out["area"] > 0].reset_index(drop=True)
+    """Every (child, parent) pair that shares ground, with the area and the child's share.
+
+    Most children lie wholly inside one parent: those are found with a vectorised ``contains``
+    on prepared parents and get share 1 without an intersection; exact areas are computed only
+    for children that cross a border (intersections are the expensive part at city scale).
+    """
+    kids = np.asarray(children.geometry.values, dtype=object)
+    mums = np.asarray(parents.geometry.values, dtype=object)
+    kid_codes, mum_codes = children["code"].to_numpy(), parents["code"].to_numpy()
+    left, right = parents.sindex.query(kids)  # bounding boxes only: cheap
+    shapely.prepare(mums)
+    inside = shapely.contains(mums[right], kids[left])
+    whole_kid, first = np.unique(left[inside], return_index=True)
+    whole = pd.DataFrame({"child": kid_codes[whole_kid], "parent": mum_codes[right[inside][first]],
+                          "area": shapely.area(kids[whole_kid]), "share": 1.0})  # fmt: skip
+    rest = ~np.isin(left, whole_kid)
+    left, right = left[rest], right[rest]
+    area = shapely.area(shapely.intersection(kids[left], mums[right])) if len(left) else np.zeros(0)
+    child_area = shapely.area(kids[left])
+    cut = pd.DataFrame({"child": kid_codes[left], "parent": mum_codes[right], "area": area,
+                        "share": np.where(child_area > 0, area / np.where(child_area > 0, child_area, 1), 0.0)})  # fmt: skip
+    out = pd.concat([whole, cut[cut["area"] > 0]], ignore_index=True)
+    return out if len(out) else pd.DataFrame(columns=["child", "parent", "area", "share"])
+
+
+def _across(shares: pd.DataFrame, min_area: float, min_share: float = 0.01) -> pd.DataFrame:
+    """The shares of children held by two or more parents (the second by at least ``min_share``),
+    sorted by child and falling share; computed vectorised, not group by group."""
+    shares = shares[shares["area"] > min_area]
+    shares = shares[shares["child"].duplicated(keep=False)]
+    shares = shares.sort_values(["child", "share"], ascending=[True, False], kind="stable")
+    rank = shares.groupby("child").cumcount()
+    second = shares[rank == 1].set_index("child")["share"]
+    keep = shares["child"].map(second).fillna(0) >= min_share
+    return shares[keep.to_numpy()]
 
 
 def straddles(
     children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, kind: str, layer: str, settings: Settings
 ) -> gpd.GeoDataFrame:
     """Children across two or more parents (a grid or compound across communities), with shares."""
-    shares = piece_shares(children, parents)
-    shares = shares[shares["area"] > settings.overlap_tolerance_m2]
-    split = shares.groupby("child").filter(
-        lambda g: len(g) > 1 and g["share"].nlargest(2).iloc[1] >= 0.01
-    )
+    split = _across(piece_shares(children, parents), settings.overlap_tolerance_m2)
     geoms = dict(zip(children["code"], children.geometry.values, strict=True))
     records = []
     for child, group in split.groupby("child", sort=True):
-        group = group.sort_values("share", ascending=False)
         parts_zh = "、".join(
             f"{p} {s:.0%}" for p, s in zip(group["parent"], group["share"], strict=True)
         )
@@ -226,14 +245,10 @@ def compound_splits(
     compounds: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, layer: str, settings: Settings
 ) -> gpd.GeoDataFrame:
     """compound_split: a compound cut between grids of one layer (shares on each side)."""
-    shares = piece_shares(compounds, grids)
-    shares = shares[shares["area"] > settings.overlap_tolerance_m2]
+    split = _across(piece_shares(compounds, grids), settings.overlap_tolerance_m2)
     records = []
     geoms = dict(zip(compounds["code"], compounds.geometry.values, strict=True))
-    for child, group in shares.groupby("child", sort=True):
-        group = group.sort_values("share", ascending=False)
-        if len(group) < 2 or group["share"].iloc[1] < 0.01:
-            continue
+    for child, group in split.groupby("child", sort=True):
         parts = "、".join(
             f"{p} {s:.0%}" for p, s in zip(group["parent"], group["share"], strict=True)
         )
