@@ -81,6 +81,16 @@ class Hierarchy:
     findings: gpd.GeoDataFrame
 
 
+def assign_by_point(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> pd.Series:
+    """Each child's parent by containment of its representative point (for counting only)."""
+    points = gpd.GeoDataFrame(
+        geometry=children.geometry.representative_point().values, crs=children.crs
+    )
+    hits = gpd.sjoin(points, parents[["code", "geometry"]], predicate="within")
+    hits = hits[~hits.index.duplicated()]
+    return pd.Series(hits["code"], index=hits.index).reindex(range(len(children))).astype(object)
+
+
 def build_hierarchy(
     buildings: gpd.GeoDataFrame,
     compounds: gpd.GeoDataFrame,
@@ -91,32 +101,42 @@ def build_hierarchy(
 ) -> Hierarchy:
     """Place every building and compound in its compound, grids (every layer) and community.
 
-    Uncertain grid assignments are reported for ``report_grid_layers`` only: departmental unit
-    grids (城管's 100 m squares) cut buildings by design, and listing each would bury the rest.
+    Buildings follow the chain building → compound → community by area share; a building in no
+    compound is placed in its community directly. Grid layers named in ``report_grid_layers`` are
+    assigned by area share with uncertain cases reported; other (departmental) layers by the
+    building's representative point, which is all their counts need: unit grids (城管's 100 m
+    squares) cut buildings by design, and listing each would bury everything else.
     """
     findings = []
     b_compound, found = assign_by_area(buildings, compounds, "building", "compound", settings)
     findings.append(found)
-    b_community, found = assign_by_area(buildings, communities, "building", "community", settings)
-    findings.append(found)
     c_community, found = assign_by_area(compounds, communities, "compound", "community", settings)
     findings.append(found)
-    b_table = pd.DataFrame(
-        {"code": buildings["code"].to_numpy(), "households": buildings["households"].to_numpy()}
-    )
-    b_table["compound_code"] = b_compound["parent"].to_numpy()
-    b_table["compound_share"] = b_compound["share"].to_numpy()
-    b_table["community_code"] = b_community["parent"].to_numpy()
     c_table = pd.DataFrame({"code": compounds["code"].to_numpy(), "community_code": c_community["parent"].to_numpy(),
                             "community_share": c_community["share"].to_numpy()})  # fmt: skip
-    for name, grid in grids.items():
-        report = name in report_grid_layers
-        table, found = assign_by_area(buildings, grid, "building", f"grid:{name}", settings, report)
-        b_table[f"grid_code__{name}"] = table["parent"].to_numpy()
-        findings.append(found)
-        table, _ = assign_by_area(
-            compounds, grid, "compound", f"grid:{name}", settings, report=False
+    b_table = pd.DataFrame({"code": buildings["code"].to_numpy(), "households": buildings["households"].to_numpy(),
+                            "compound_code": b_compound["parent"].to_numpy(), "compound_share": b_compound["share"].to_numpy()})  # fmt: skip
+    b_table["community_code"] = (
+        b_table["compound_code"].map(c_table.set_index("code")["community_code"]).astype(object)
+    )
+    loose = b_table["community_code"].isna().to_numpy()
+    if loose.any():
+        direct, found = assign_by_area(
+            buildings[loose], communities, "building", "community", settings
         )
-        c_table[f"grid_code__{name}"] = table["parent"].to_numpy()
-        c_table[f"grid_share__{name}"] = table["share"].to_numpy()
-    return Hierarchy(b_table, c_table, concat_gaps(findings))
+        b_table.loc[loose, "community_code"] = direct["parent"].to_numpy()
+        findings.append(found)
+    for name, grid in grids.items():
+        if name in report_grid_layers:
+            table, found = assign_by_area(buildings, grid, "building", f"grid:{name}", settings)
+            b_table[f"grid_code__{name}"] = table["parent"].to_numpy()
+            findings.append(found)
+            table, _ = assign_by_area(
+                compounds, grid, "compound", f"grid:{name}", settings, report=False
+            )
+            c_table[f"grid_code__{name}"] = table["parent"].to_numpy()
+        else:
+            b_table[f"grid_code__{name}"] = assign_by_point(buildings, grid).to_numpy()
+            c_table[f"grid_code__{name}"] = assign_by_point(compounds, grid).to_numpy()
+    b_table = b_table.where(b_table.notna(), None)
+    return Hierarchy(b_table, c_table.where(c_table.notna(), None), concat_gaps(findings))

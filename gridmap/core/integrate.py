@@ -213,15 +213,21 @@ def unified_grid(
     """
     cells = _clip_to_communities(base, communities, settings.gap_tolerance_m2)
     _resolve_overlaps(cells)
-    cells = cells[cells.area > TINY_M2].reset_index(drop=True)  # pieces wholly inside another
+    # remnants no bigger than the gap tolerance are gap ground for the neighbours, as in the clip
+    cells = cells[cells.area > settings.gap_tolerance_m2].reset_index(drop=True)
     cells = _fill_gaps(cells, communities)
     moves = _keep_compounds_whole(cells, _compound_pieces(compounds, communities), settings)
-    cells = cells[cells.area > TINY_M2].copy()
+    cells["position"] = np.arange(len(cells))
+    # a cell whittled down by the moves to a remnant joins its neighbour like any gap ground
+    cells = _fill_gaps(
+        cells[cells.area > settings.gap_tolerance_m2].reset_index(drop=True), communities
+    )
     cells["geometry"] = cells.geometry.make_valid()
+    cells["compounds"] = cells["compounds"].fillna("")
     cells = cells.rename(columns={"source": "source_codes"}).sort_values(
         ["community_code", "source_codes"], kind="stable"
     )
-    keep = cells.index.to_numpy()
+    keep = cells["position"].to_numpy()
     cells = cells.reset_index(drop=True)
     cells["code"] = _assign_codes(cells, previous, settings)
     names = dict(
@@ -242,18 +248,18 @@ def unified_grid(
 
 def cell_figures(
     cells: gpd.GeoDataFrame,
-    buildings: gpd.GeoDataFrame,
+    building_cells: pd.Series,
+    households: pd.Series,
     members: gpd.GeoDataFrame | None,
-    settings: Settings,
 ) -> gpd.GeoDataFrame:
-    """Add n_buildings, households, members_full and members_probationary to unified cells."""
-    from gridmap.core.hierarchy import assign_by_area
+    """Add n_buildings, households, members_full and members_probationary to unified cells.
 
+    ``building_cells`` is each building's cell (from the hierarchy), ``households`` its count.
+    """
     out = cells.copy()
-    table, _ = assign_by_area(buildings, cells, "building", "grid:unified", settings, report=False)
-    table["households"] = buildings["households"].to_numpy()
-    per_cell = table.groupby("parent").agg(
-        n_buildings=("code", "size"), households=("households", "sum")
+    table = pd.DataFrame({"cell": building_cells.to_numpy(), "households": households.to_numpy()})
+    per_cell = table.groupby("cell").agg(
+        n_buildings=("cell", "size"), households=("households", "sum")
     )
     out["n_buildings"] = out["code"].map(per_cell["n_buildings"]).fillna(0).astype(int)
     out["households"] = out["code"].map(per_cell["households"]).fillna(0).astype(int)

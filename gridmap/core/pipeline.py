@@ -108,10 +108,12 @@ def integrate(
     )  # fmt: skip
     findings = check_layers(m, settings, base)
     cells, moves = unify.unified_grid(m.communities, m.compounds, m.grids[base], settings, previous)
-    cells = unify.cell_figures(cells, m.buildings, m.members, settings)
     hierarchy = build_hierarchy(
-        m.buildings, m.compounds, {**m.grids, "unified": cells}, m.communities, settings
-    )
+        m.buildings, m.compounds, {**m.grids, "unified": cells}, m.communities, settings,
+        report_grid_layers=(base, "unified"),
+    )  # fmt: skip
+    building_cells = hierarchy.buildings["grid_code__unified"]
+    cells = unify.cell_figures(cells, building_cells, m.buildings["households"], m.members)
     departments = {k: v for k, v in m.grids.items() if k != base}
     cross = unify.crosswalk(cells, {base: m.grids[base], **departments}, m.buildings)
     disagree = unify.disagreements(cross, {base: m.grids[base], **departments}, m.communities)
