@@ -157,9 +157,9 @@ def _keep_compounds_whole(
         )
     cells.geometry = gpd.GeoSeries(geoms, crs=cells.crs, index=cells.index)
     codes = pieces["compound_code"].to_numpy()
-    cells["compounds"] = [
-        ";".join(sorted(set(codes[winner.index[winner == i]]))) for i in range(len(cells))
-    ]
+    held = pd.Series(codes[winner.index.to_numpy()], index=winner.to_numpy())
+    per_cell = held.groupby(level=0).agg(lambda c: ";".join(sorted(set(c))))
+    cells["compounds"] = pd.Series(range(len(cells)), index=cells.index).map(per_cell).fillna("")
     moved = losers[losers["area"] > settings.overlap_tolerance_m2]
     return pd.DataFrame({
         "compound_code": codes[moved["piece"]],
