@@ -231,6 +231,36 @@ def integrate(
         console.print(f"结果已写入 results written to {out}")
 
 
+@app.command()
+def analyze(
+    base: Annotated[str, typer.Option(help="作为基础的网格图层 / base grid layer")] = "party",
+    out: Annotated[Path | None, typer.Option(help="输出目录 / folder for the report")] = None,
+) -> None:
+    """分析：多网合一、党员落位、留白与组织建议 / Integrate, assign, find every gap, propose branches.
+
+    写出 report.json、gaps.geojson、proposals.geojson、report.html (可打印)。
+    Writes report.json, gaps.geojson, proposals.geojson and a printable report.html.
+
+    示例 / Example: gridmap analyze --out 报告/
+    """
+    from gridmap.runs import run_analyze
+
+    settings = _settings()
+    result = run_analyze(_engine(settings), settings, base=base, out_dir=out)
+    table = Table("留白类型 gap kind", "数量 count")
+    for kind, n in result.summary["gaps"].items():
+        table.add_row(kind, str(n))
+    console.print(table)
+    rates = result.summary["rates"]
+    console.print(
+        f"组织覆盖率 organisational coverage {rates['org_coverage']:.1%}   "
+        f"单独组建率 own-branch rate {rates['own_branch_rate']:.1%}   "
+        f"党员覆盖率 member coverage {rates['member_coverage']:.1%}"
+    )
+    if out:
+        console.print(f"报告已写入 report written to {out}")
+
+
 def load_demo(engine, data_dir: Path) -> list:
     """Load every file of a demo manifest through the users' import path."""
     from gridmap.loading import LoadOptions, load_file

@@ -94,3 +94,40 @@ def write_integration(result: Integration, out: Path) -> None:
     (out / "summary.json").write_text(
         json.dumps(result.summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
+
+
+def run_analyze(
+    engine: Engine,
+    settings: Settings,
+    base: str = "party",
+    out_dir: Path | None = None,
+    actor: str = "cli",
+):
+    """Integrate, assign, find every gap, propose branches; store all of it and write the report."""
+    from gridmap.core.analysis import analyze
+
+    with connect(engine) as conn:
+        layers = load_layers(conn)
+        stations = features.read_features(conn, "station")
+        orgs = features.read_features(conn, "org")
+    previous = layers.grids.pop(UNIFIED, None)
+    result = analyze(layers, stations, orgs, settings, base=base, previous=previous)
+    with transaction(engine) as conn:
+        features.delete_layer(conn, "grid", UNIFIED)
+        features.upsert_features(
+            conn,
+            "grid",
+            _unified_rows(result.integration.unified),
+            grid_layer=UNIFIED,
+            source=f"analyze:{base}",
+        )
+        run = results.new_run(conn, actor, "analyze", result.summary)
+        results.save_gaps(conn, run, result.gaps)
+        results.save_crosswalk(conn, run, result.integration.crosswalk)
+        results.save_proposals(conn, run, result.proposals)
+        features.log_change(conn, actor, "analyze", None, {"gaps": result.summary["gaps"]})
+    if out_dir is not None:
+        from gridmap.report import write_report
+
+        write_report(result, Path(out_dir))
+    return result

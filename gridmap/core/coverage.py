@@ -1,0 +1,170 @@
+"""Coverage gaps (留白) where Party work "cannot get into" compounds, buildings and households.
+
+Each function returns a gap frame (see :mod:`gridmap.core.gaps`). Inputs in a metric CRS;
+tables come from the hierarchy and the assignment (codes, not geometry, link them). Messages
+name features by code, never members by name: personal data stays out of reports.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> from gridmap.config import Settings
+>>> grids = gpd.GeoDataFrame({"code": ["G1", "G2"]}, geometry=[box(0, 0, 9, 9), box(10, 0, 19, 9)], crs=4544)
+>>> households = {"G1": 250, "G2": 420}
+>>> out_of_band(grids, households, "grid:party", Settings())[["code", "measure"]].values.tolist()
+[['G1', 250.0]]
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from gridmap.config import Settings
+from gridmap.core.gaps import Gap
+from gridmap.core.topology import _gaps
+
+
+def _text(value) -> str | None:
+    """A code, or None for anything missing (pandas hands missing codes over as NaN)."""
+    return value if isinstance(value, str) and value else None
+
+
+def out_of_band(
+    grids: gpd.GeoDataFrame, households: dict, layer: str, settings: Settings
+) -> gpd.GeoDataFrame:
+    """grid_out_of_band: households in a grid outside ``grid_households_min..max``."""
+    low, high = settings.grid_households_min, settings.grid_households_max
+    records = []
+    for code, geom in zip(grids["code"], grids.geometry.values, strict=True):
+        n = int(households.get(code, 0))
+        if low <= n <= high:
+            continue
+        side_zh, side_en = ("低于", "under") if n < low else ("高于", "over")
+        records.append(Gap("grid_out_of_band", layer, code, "", float(n), "households",
+                           f"网格 {code} 有 {n} 户，{side_zh}{low}–{high} 户的范围",
+                           f"Grid {code} holds {n} households, {side_en} the {low}–{high} band", geom, codes=code))  # fmt: skip
+    return _gaps(records, grids.crs)
+
+
+def grids_without_member(
+    grids: gpd.GeoDataFrame, households: dict, members: dict, layer: str
+) -> gpd.GeoDataFrame:
+    """grid_without_member (空白网格): a grid with households where no Party member lives."""
+    records = []
+    for code, geom in zip(grids["code"], grids.geometry.values, strict=True):
+        if households.get(code, 0) > 0 and members.get(code, 0) == 0:
+            records.append(Gap("grid_without_member", layer, code, "", float(households[code]), "households",
+                               f"网格 {code} 有 {households[code]} 户，没有党员居住 (空白网格)",
+                               f"No Party member lives in grid {code} ({households[code]} households)", geom, codes=code))  # fmt: skip
+    return _gaps(records, grids.crs)
+
+
+def buildings_without_member(
+    buildings: gpd.GeoDataFrame, members: dict, compound_of: dict
+) -> gpd.GeoDataFrame:
+    """building_without_member: a building with households and no member (no 党员中心户 there)."""
+    mask = (buildings["households"].to_numpy() > 0) & ~buildings["code"].isin(
+        list(members)
+    ).to_numpy()
+    records = [
+        Gap("building_without_member", "building", code, "", float(n), "households",
+            f"楼栋 {code} 有 {n} 户，没有党员居住，可考虑培育党员中心户",
+            f"Building {code} has {n} households and no Party member", geom, codes=";".join(c for c in (code, _text(compound_of.get(code))) if c))
+        for code, n, geom in zip(buildings["code"][mask], buildings["households"][mask], buildings.geometry.values[mask], strict=True)
+    ]  # fmt: skip
+    return _gaps(records, buildings.crs)
+
+
+def unassigned_members(points: gpd.GeoDataFrame, assignment: pd.DataFrame) -> gpd.GeoDataFrame:
+    """member_unassigned: a home point in, or near enough to, no building."""
+    lost = assignment["how"].to_numpy() == "unassigned"
+    records = [
+        Gap("member_unassigned", "member", code, "", float(d), "m",
+            f"党员 {code} 的住址点距最近楼栋 {d:.0f} 米，未能落位到楼栋",
+            f"Member {code}'s home point is {d:.0f} m from the nearest building", geom, codes=code)
+        for code, d, geom in zip(assignment["code"][lost], assignment["distance_m"][lost], points.geometry.values[lost], strict=True)
+    ]  # fmt: skip
+    return _gaps(records, points.crs)
+
+
+def members_not_reported(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """member_not_reported: in-service members living here who have not reported (双报到)."""
+    in_service = points["in_service"].fillna(False).astype(bool).to_numpy()
+    reported = points["reported"].fillna(False).astype(bool).to_numpy()
+    mask = in_service & ~reported
+    records = [
+        Gap("member_not_reported", "member", code, "", 1.0, "members",
+            f"在职党员 {code} 居住在本辖区，尚未到社区报到", f"In-service member {code} lives here and has not reported",
+            geom, codes=code)
+        for code, geom in zip(points["code"][mask], points.geometry.values[mask], strict=True)
+    ]  # fmt: skip
+    return _gaps(records, points.crs)
+
+
+def property_without_org(compounds: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """property_without_org (红色物业): a property company with no Party organisation."""
+    company = (
+        compounds["property_company"].notna().to_numpy()
+        & (compounds["property_company"].astype(str) != "").to_numpy()
+    )
+    no_org = compounds["property_has_org"].astype("boolean").fillna(True).eq(False).to_numpy()
+    mask = company & no_org
+    records = [
+        Gap("property_without_org", "compound", code, str(name or ""), 1.0, "count",
+            f"小区 {code} 的物业企业 {firm} 未建立党组织", f"The property company {firm} of compound {code} has no Party organisation",
+            geom, codes=code)
+        for code, name, firm, geom in zip(compounds["code"][mask], compounds["name"][mask], compounds["property_company"][mask],
+                                          compounds.geometry.values[mask], strict=True)
+    ]  # fmt: skip
+    return _gaps(records, compounds.crs)
+
+
+def beyond_station_reach(
+    buildings: gpd.GeoDataFrame, compound_of: dict, stations: gpd.GeoDataFrame, settings: Settings
+) -> gpd.GeoDataFrame:
+    """beyond_station_reach: households farther than the walking radius from every station.
+
+    Straight-line distance; one finding per compound (or per building outside compounds).
+    """
+    homes = buildings[buildings["households"].to_numpy() > 0]
+    if homes.empty or stations.empty:
+        return _gaps([], buildings.crs)
+    _, distance = stations.sindex.nearest(
+        homes.geometry.values, return_distance=True, return_all=False
+    )
+    far = homes[distance > settings.station_radius_m].assign(
+        distance=distance[distance > settings.station_radius_m]
+    )
+    far["unit"] = [_text(compound_of.get(c)) or c for c in far["code"]]
+    records = []
+    for unit, group in far.groupby("unit", sort=True):
+        n = int(group["households"].sum())
+        records.append(Gap("beyond_station_reach", "compound" if unit != group["code"].iloc[0] else "building", unit, "",
+                           float(n), "households",
+                           f"{unit} 有 {n} 户距最近的党群服务站超过 {settings.station_radius_m:.0f} 米 (最远 {group['distance'].max():.0f} 米)",
+                           f"{n} households of {unit} are over {settings.station_radius_m:.0f} m from every station",
+                           shapely.union_all(group.geometry.values), codes=";".join([unit, *group["code"]])))  # fmt: skip
+    return _gaps(records, buildings.crs)
+
+
+def rates(units: pd.DataFrame) -> dict:
+    """两个覆盖 rates of a set of compounds/grids: share with an organisation, own branch, members."""
+    with_homes = units[units["households"] > 0]
+    n = max(len(with_homes), 1)
+    return {
+        "compounds": len(with_homes),
+        "org_coverage": round(float(with_homes["covered"].sum()) / n, 4),
+        "own_branch_rate": round(float(with_homes["own_branch"].sum()) / n, 4),
+        "member_coverage": round(float((with_homes["members"] > 0).sum()) / n, 4),
+    }
+
+
+def coverage_rates(compound_table: pd.DataFrame, grid_layer_column: str) -> pd.DataFrame:
+    """Rates for the subdistrict, every community and every grid (for drill-down maps)."""
+    rows = [{"level": "subdistrict", "code": "", **rates(compound_table)}]
+    for level, column in (("community", "community_code"), ("grid", grid_layer_column)):
+        for code, group in compound_table.dropna(subset=[column]).groupby(column, sort=True):
+            rows.append({"level": level, "code": code, **rates(group)})
+    return pd.DataFrame(rows)
