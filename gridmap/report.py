@@ -51,6 +51,13 @@ def write_report(result, out: Path) -> None:
     (out / "report.html").write_text(report_html(doc), encoding="utf-8")
 
 
+COUNT_LABELS = {
+    "communities": "社区", "unified_cells": "全科网格", "compounds": "小区", "buildings": "楼栋",
+    "households": "户数", "members": "党员", "members_full": "正式党员", "members_assigned": "已落位党员",
+    "stations": "党群服务站",
+}  # fmt: skip
+
+
 def _bar(value: float) -> str:
     return f'<span class="bar"><span style="width:{value * 100:.1f}%"></span></span> {value:.1%}'
 

@@ -1,0 +1,66 @@
+"""``gridmap analyze`` on the demo: every planted gap found by kind and code, on both databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gridmap.cli import DEMO_DATA, load_demo
+from gridmap.runs import run_analyze
+from gridmap.store.results import latest_run, read_gaps, read_proposals
+
+PLANTED = json.loads((Path(DEMO_DATA).parent / "planted.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def analysed(engine, db_settings, tmp_path):
+    load_demo(engine, DEMO_DATA)
+    result = run_analyze(engine, db_settings, out_dir=tmp_path / "out")
+    return engine, db_settings, result, tmp_path / "out"
+
+
+def test_nothing_planted_is_missed(analysed):
+    engine, _settings, _result, _ = analysed
+    with engine.connect() as conn:
+        gaps = read_gaps(conn).to_dict("records")
+    missed = [
+        (p["kind"], p["code"]) for p in PLANTED if p["kind"] != "member_snapped"
+        and not any(g["kind"] == p["kind"] and (g["code"] == p["code"] or p["code"] in str(g["codes"]).split(";")) for g in gaps)
+    ]  # fmt: skip
+    assert missed == []
+    assert len({p["kind"] for p in PLANTED} - {"member_snapped"}) >= 23
+
+
+def test_snapped_member_is_not_a_gap_and_personal_data_stays_out(analysed):
+    _engine, _settings, result, out = analysed
+    unassigned = result.gaps[result.gaps["kind"] == "member_unassigned"]
+    assert unassigned["code"].tolist() == ["DY-FAR"]
+    text = (out / "report.json").read_text(encoding="utf-8") + (out / "report.html").read_text(
+        encoding="utf-8"
+    )
+    assert "演示" not in text and "10000000" not in text  # members' fictional names and phones
+
+
+def test_proposals_are_stored_and_only_propose(analysed):
+    engine, _settings, result, _ = analysed
+    with engine.connect() as conn:
+        stored = read_proposals(conn, latest_run(conn, "analyze"))
+    assert len(stored) == len(result.proposals) > 100
+    joint = stored[stored["kind"] == "joint_branch"]
+    assert len(joint) >= 1 and all(2 <= len(c.split(";")) <= 5 for c in joint["compounds"])
+    assert stored["explanation_zh"].str.startswith(("建议", "正式党员不足")).all()
+
+
+def test_report_is_reproducible_apart_from_its_timestamp(analysed):
+    engine, settings, _result, out = analysed
+    first = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    run_analyze(engine, settings, out_dir=out.parent / "again")
+    again = json.loads((out.parent / "again" / "report.json").read_text(encoding="utf-8"))
+    first.pop("generated_at"), again.pop("generated_at")
+    assert first == again
+    assert set(first) == {"version", "summary", "rates", "gaps", "proposals"}
+    assert {"kind", "layer", "code", "name", "measure", "message_zh", "message_en"} <= set(
+        first["gaps"][0]
+    )
