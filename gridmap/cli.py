@@ -202,6 +202,13 @@ def layers() -> None:
     console.print(table)
 
 
+def _print_counts(title: str, counts: dict) -> None:
+    table = Table(title, "数量 count")
+    for kind, n in counts.items():
+        table.add_row(kind, str(n))
+    console.print(table)
+
+
 @app.command()
 def integrate(
     base: Annotated[str, typer.Option(help="作为基础的网格图层 / base grid layer")] = "party",
@@ -218,10 +225,7 @@ def integrate(
 
     settings = _settings()
     result = run_integrate(_engine(settings), settings, base=base, out_dir=out)
-    table = Table("问题类型 kind", "数量 count")
-    for kind, n in result.summary["findings"].items():
-        table.add_row(kind, str(n))
-    console.print(table)
+    _print_counts("问题类型 kind", result.summary["findings"])
     console.print(
         f"全科网格 unified cells: {result.summary['unified_cells']}   "
         f"移动小区 compounds moved: {result.summary['compounds_moved']}   "
@@ -247,10 +251,7 @@ def analyze(
 
     settings = _settings()
     result = run_analyze(_engine(settings), settings, base=base, out_dir=out)
-    table = Table("留白类型 gap kind", "数量 count")
-    for kind, n in result.summary["gaps"].items():
-        table.add_row(kind, str(n))
-    console.print(table)
+    _print_counts("留白类型 gap kind", result.summary["gaps"])
     rates = result.summary["rates"]
     console.print(
         f"组织覆盖率 organisational coverage {rates['org_coverage']:.1%}   "

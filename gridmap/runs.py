@@ -53,6 +53,26 @@ def _unified_rows(unified):
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=unified.crs)
 
 
+def _store(
+    conn, actor: str, kind: str, base: str, summary: dict, integration: Integration, gaps=None
+) -> int:
+    """Replace the unified layer and record one run's findings and crosswalk; returns the run id."""
+    features.delete_layer(conn, "grid", UNIFIED)
+    rows = _unified_rows(integration.unified)
+    features.upsert_features(conn, "grid", rows, grid_layer=UNIFIED, source=f"{kind}:{base}")
+    run = results.new_run(conn, actor, kind, summary)
+    results.save_gaps(conn, run, integration.findings if gaps is None else gaps)
+    results.save_crosswalk(conn, run, integration.crosswalk)
+    features.log_change(
+        conn,
+        actor,
+        kind,
+        f"grid:{UNIFIED}",
+        {"run": run, "findings": summary.get("findings") or summary.get("gaps")},
+    )
+    return run
+
+
 def run_integrate(
     engine: Engine,
     settings: Settings,
@@ -66,18 +86,7 @@ def run_integrate(
         previous = layers.grids.get(UNIFIED)
     result = integrate(layers, settings, base=base, previous=previous)
     with transaction(engine) as conn:
-        features.delete_layer(conn, "grid", UNIFIED)
-        features.upsert_features(
-            conn,
-            "grid",
-            _unified_rows(result.unified),
-            grid_layer=UNIFIED,
-            source=f"integrate:{base}",
-        )
-        run = results.new_run(conn, actor, "integrate", result.summary)
-        results.save_gaps(conn, run, result.findings)
-        results.save_crosswalk(conn, run, result.crosswalk)
-        features.log_change(conn, actor, "integrate", f"grid:{UNIFIED}", result.summary)
+        _store(conn, actor, "integrate", base, result.summary, result)
     if out_dir is not None:
         write_integration(result, Path(out_dir))
     return result
@@ -113,19 +122,8 @@ def run_analyze(
     previous = layers.grids.pop(UNIFIED, None)
     result = analyze(layers, stations, orgs, settings, base=base, previous=previous)
     with transaction(engine) as conn:
-        features.delete_layer(conn, "grid", UNIFIED)
-        features.upsert_features(
-            conn,
-            "grid",
-            _unified_rows(result.integration.unified),
-            grid_layer=UNIFIED,
-            source=f"analyze:{base}",
-        )
-        run = results.new_run(conn, actor, "analyze", result.summary)
-        results.save_gaps(conn, run, result.gaps)
-        results.save_crosswalk(conn, run, result.integration.crosswalk)
+        run = _store(conn, actor, "analyze", base, result.summary, result.integration, result.gaps)
         results.save_proposals(conn, run, result.proposals)
-        features.log_change(conn, actor, "analyze", None, {"gaps": result.summary["gaps"]})
     if out_dir is not None:
         from gridmap.report import write_report
 
