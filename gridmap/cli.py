@@ -303,6 +303,12 @@ def demo(
             f"{report.layer:<12} {report.read.source:<24} 导入 {report.loaded:>5}  "
             f"修复 {len(report.read.repaired)}"
         )
+    from gridmap.runs import run_analyze
+
+    result = run_analyze(engine, settings, actor="demo")
+    console.print(
+        f"分析 analysis: {sum(result.summary['gaps'].values())} 处留白与问题 gaps and findings"
+    )
     if serve:
         _serve(settings)
 

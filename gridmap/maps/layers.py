@@ -29,6 +29,14 @@ def map_layers(grid_layer_names: list[str]) -> list[dict]:
         specs.append(_spec(f"grid:{grid}", f"grid_{grid}", label, style, visible=i == 0))
     for name in ("compound", "building", "station"):
         specs.append(_spec(name, name, LAYERS[name].label_zh, STYLES[name], visible=True))
+    gaps = _spec(
+        "gaps",
+        "gaps",
+        "留白与问题",
+        {"color": "#d50000", "weight": 3, "fillOpacity": 0.35},
+        visible=True,
+    )
+    specs.append({**gaps, "url": "/api/gaps"})
     return specs
 
 

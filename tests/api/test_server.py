@@ -23,3 +23,15 @@ def test_openapi_docs_are_served(live_server):
     assert httpx.get(live_server + "/docs").status_code == 200
     spec = httpx.get(live_server + "/openapi.json").json()
     assert "/api/layers" in spec["paths"]
+
+
+def test_gaps_of_the_latest_analysis_are_served_as_geojson(live_server, db_settings):
+    from gridmap.cli import DEMO_DATA, load_demo
+    from gridmap.runs import run_analyze
+
+    engine = make_engine(db_settings)
+    load_demo(engine, DEMO_DATA)
+    run_analyze(engine, db_settings)
+    doc = httpx.get(live_server + "/api/gaps", params={"kind": "uncovered_area"}).json()
+    assert [f["properties"]["code"] for f in doc["features"]] == ["DJ503"]
+    assert "留白" in doc["features"][0]["properties"]["message_zh"]

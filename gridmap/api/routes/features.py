@@ -63,3 +63,15 @@ def features(
     frame = frame.drop(columns=["properties", "updated_at", "source"], errors="ignore")
     body = frame.to_json(na="null", drop_id=True, ensure_ascii=False)
     return Response(body, media_type="application/geo+json")
+
+
+@router.get("/gaps", summary="最新分析的留白与问题 (GeoJSON) / gaps of the latest analysis")
+def gaps(conn: ConnDep, kind: str | None = None) -> Response:
+    from gridmap.store.results import read_gaps
+
+    frame = read_gaps(conn, kind=kind)
+    frame = frame[frame.geometry.notna()]
+    return Response(
+        frame.to_json(na="null", drop_id=True, ensure_ascii=False),
+        media_type="application/geo+json",
+    )

@@ -15,6 +15,10 @@
     property_company: "物业公司", repair_note: "几何修复" };
 
   function popup(props) {
+    if (props.message_zh) {
+      return `<b>${escape(props.kind)}</b> <code>${escape(props.code)}</code><br>${escape(props.message_zh)}` +
+        `<br><small>${escape(props.message_en)}</small>`;
+    }
     const rows = Object.entries(props)
       .filter(([k, v]) => k in LABELS && v !== null && v !== "")
       .map(([k, v]) => `<tr><td>${LABELS[k]}</td><td>${escape(v)}</td></tr>`).join("");
@@ -24,9 +28,13 @@
   const overlays = {};
   const loaders = [];
   for (const spec of layers) {
+    // the many per-building and per-member findings stay faint so area gaps stand out
+    const FAINT = new Set(["building_without_member", "member_not_reported", "ambiguous_parent"]);
+    const style = spec.key !== "gaps" ? spec.style : (f) => (FAINT.has(f.properties.kind)
+      ? { color: "#ef9a9a", weight: 1, fillOpacity: 0.1 } : spec.style);
     const group = L.geoJSON(null, {
-      style: spec.style,
-      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 5, ...spec.style }),
+      style,
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 5, ...(typeof style === "function" ? style(f) : style) }),
       onEachFeature: (f, layer) => layer.bindPopup(popup(f.properties)),
     });
     overlays[`${spec.label_zh} <small>${spec.layer}</small>`] = group;
@@ -42,7 +50,8 @@
       if (box === loadedKey) return;
       loadedKey = box;
       const query = box === "all" ? "" : `?bbox=${box}`;
-      fetch(`/api/layers/${encodeURIComponent(spec.layer)}/features${query}`)
+      const url = spec.url || `/api/layers/${encodeURIComponent(spec.layer)}/features${query}`;
+      fetch(url)
         .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
         .then((data) => { group.clearLayers(); group.addData(data); el.dataset[`loaded_${spec.key}`] = data.features.length; })
         .catch((status) => console.warn("layer", spec.layer, status));
