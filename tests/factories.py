@@ -54,3 +54,11 @@ def members_csv(path: Path, rows: list[tuple], encoding: str = "utf-8-sig") -> P
     )
     path.write_bytes((header + body).encode(encoding))
     return path
+
+
+def finds(finding: dict, plant: dict) -> bool:
+    """Whether a finding reports a planted case: same kind, and the planted code is its code or
+    among the codes it involves."""
+    return finding["kind"] == plant["kind"] and (
+        finding["code"] == plant["code"] or plant["code"] in str(finding["codes"]).split(";")
+    )

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from factories import finds
 
 from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.runs import run_analyze
@@ -27,7 +28,7 @@ def test_nothing_planted_is_missed(analysed):
         gaps = read_gaps(conn).to_dict("records")
     missed = [
         (p["kind"], p["code"]) for p in PLANTED if p["kind"] != "member_snapped"
-        and not any(g["kind"] == p["kind"] and (g["code"] == p["code"] or p["code"] in str(g["codes"]).split(";")) for g in gaps)
+        and not any(finds(g, p) for g in gaps)
     ]  # fmt: skip
     assert missed == []
     assert len({p["kind"] for p in PLANTED} - {"member_snapped"}) >= 23

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import shapely
+from factories import finds
 
 from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.runs import run_integrate
@@ -20,12 +21,6 @@ TOPOLOGY_KINDS = {
     "compound_straddles_community", "compound_outside_community", "multipart_feature",
     "invalid_geometry", "building_outside_compound", "duplicate_feature",
 }  # fmt: skip
-
-
-def matches(finding, plant) -> bool:
-    return finding["kind"] == plant["kind"] and (
-        finding["code"] == plant["code"] or plant["code"] in str(finding["codes"]).split(";")
-    )
 
 
 @pytest.fixture
@@ -42,7 +37,7 @@ def test_every_planted_topology_case_is_found_by_kind_and_code(integrated):
     records = stored.to_dict("records")
     plants = [p for p in PLANTED if p["kind"] in TOPOLOGY_KINDS]
     assert len(plants) >= 13
-    missed = [(p["kind"], p["code"]) for p in plants if not any(matches(f, p) for f in records)]
+    missed = [(p["kind"], p["code"]) for p in plants if not any(finds(f, p) for f in records)]
     assert missed == []
     # and in the party grid nothing is reported that was not planted or caused by a plant
     party = stored[stored["layer"] == "grid:party"]
