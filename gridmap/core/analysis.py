@@ -80,6 +80,7 @@ def analyze(
         branches.check_organisations(orgs, compounds, by_compound, compound_households, settings),
     ]
     proposals = branches.propose(compounds, by_compound, compound_households, settings)
+    proposals = _inside_branches(proposals, buildings, table, members, compound_of, settings)
     rates = coverage.coverage_rates(
         _compound_table(compounds, orgs, by_compound, compound_households, h), "grid_code__unified"
     )
@@ -126,3 +127,40 @@ def _compound_table(
     table["own_branch"] = table["code"].isin(own)
     table["members"] = table["code"].map(counts["total"] if len(counts) else {}).fillna(0)
     return table
+
+
+def _inside_branches(
+    proposals, buildings, table, members, compound_of, settings
+) -> gpd.GeoDataFrame:
+    """Add Party groups, splits of large compounds and member households to the proposals."""
+    from gridmap.core import groups
+
+    per_building = member_counts(table, "building_code")
+    full, total = per_building["full"], per_building["total"]
+    by_compound = buildings.assign(compound=buildings["code"].map(compound_of))
+    rows = []
+    for p in proposals.to_dict("records"):
+        if p["kind"] not in ("branch", "general_branch"):
+            continue
+        mine = by_compound[by_compound["compound"] == p["compounds"]]
+        if p["kind"] == "general_branch":
+            rows += groups.split_branches(
+                p["compounds"], p["community_code"], mine, full, total, settings
+            )
+        else:
+            rows += groups.party_groups(
+                p["compounds"], p["community_code"], mine, full, total, settings
+            )
+    homes = members[table["building_code"].notna().to_numpy()]
+    rows += groups.member_households(buildings, homes, compound_of)
+    extra = gpd.GeoDataFrame(rows, geometry="geometry", crs=proposals.crs) if rows else None
+    out = (
+        pd.concat([proposals, extra], ignore_index=True) if extra is not None else proposals.copy()
+    )
+    out["details"] = [
+        {"buildings": b.split(";")} if isinstance(b, str) and b else None
+        for b in out.get("buildings", [None] * len(out))
+    ]
+    return gpd.GeoDataFrame(
+        out.drop(columns=["buildings"], errors="ignore"), geometry="geometry", crs=proposals.crs
+    )
