@@ -61,6 +61,16 @@ class Settings(BaseSettings):
     member_snap_distance_m: float = Field(10.0, description="党员住址点距楼栋多远以内吸附到楼栋")
     station_radius_m: float = Field(1000.0, description="党群服务站步行服务半径 (15 分钟生活圈)")
 
+    # --- map ----------------------------------------------------------------------------------
+    basemap: Literal["none", "xyz", "tianditu", "amap"] = Field(
+        "none",
+        description="底图: none (默认, 完全离线) / xyz (本地瓦片目录) / tianditu (天地图, 需密钥) / amap (高德, 数据按 GCJ-02 偏移显示)",
+    )
+    basemap_tiles: Path | None = Field(
+        None, description="本地 XYZ 瓦片目录 ({z}/{x}/{y}.png), basemap=xyz 时使用"
+    )
+    tianditu_key: str = Field("", description="天地图密钥 (tk), basemap=tianditu 时使用")
+
     # --- imports ------------------------------------------------------------------------------
     import_chunk_rows: int = Field(5000, description="导入时每批写入的行数")
 
@@ -69,6 +79,15 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError(
                 "生产环境必须设置 GRIDMAP_SECRET_KEY / set GRIDMAP_SECRET_KEY in production"
+            )
+        if self.basemap == "xyz" and not (self.basemap_tiles and self.basemap_tiles.is_dir()):
+            raise ValueError(
+                "basemap=xyz 需要 GRIDMAP_BASEMAP_TILES 指向瓦片目录 / "
+                "basemap=xyz needs GRIDMAP_BASEMAP_TILES to name a tile directory"
+            )
+        if self.basemap == "tianditu" and not self.tianditu_key:
+            raise ValueError(
+                "basemap=tianditu 需要 GRIDMAP_TIANDITU_KEY / basemap=tianditu needs GRIDMAP_TIANDITU_KEY"
             )
         if self.grid_households_min > self.grid_households_max:
             raise ValueError("grid_households_min must not exceed grid_households_max")

@@ -124,6 +124,7 @@ def run_analyze(
     with transaction(engine) as conn:
         run = _store(conn, actor, "analyze", base, result.summary, result.integration, result.gaps)
         results.save_proposals(conn, run, result.proposals)
+        results.save_figures(conn, run, result.figures)
     if out_dir is not None:
         from gridmap.report import write_report
 

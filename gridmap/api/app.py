@@ -19,9 +19,10 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
+    from fastapi.middleware.gzip import GZipMiddleware
     from fastapi.staticfiles import StaticFiles
 
-    from gridmap.api.routes import features, layers, ogc, pages
+    from gridmap.api.routes import analysis, features, layers, ogc, pages
 
     settings = settings or Settings()
     app = FastAPI(
@@ -32,9 +33,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     add_exception_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.include_router(layers.router)
     app.include_router(features.router)
+    app.include_router(analysis.router)
     app.include_router(ogc.router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    if settings.basemap == "xyz":
+        app.mount("/tiles", StaticFiles(directory=str(settings.basemap_tiles)), name="tiles")
     app.include_router(pages.router)
     return app

@@ -29,6 +29,7 @@ class Analysis:
     gaps: gpd.GeoDataFrame
     proposals: gpd.GeoDataFrame
     rates: pd.DataFrame
+    figures: pd.DataFrame
     summary: dict = field(default_factory=dict)
 
 
@@ -80,10 +81,22 @@ def analyze(
         branches.check_organisations(orgs, compounds, by_compound, compound_households, settings),
     ]
     proposals = branches.propose(compounds, by_compound, compound_households, settings)
+    proposal_of = {
+        code: p["kind"]
+        for p in proposals[["kind", "compounds"]].to_dict("records")
+        for code in str(p["compounds"] or "").split(";")
+        if code
+    }
     proposals = _inside_branches(proposals, buildings, table, members, compound_of, settings)
     rates = coverage.coverage_rates(
         _compound_table(compounds, orgs, by_compound, compound_households, h), "grid_code__unified"
     )
+    figures = coverage.unit_figures(h.buildings, table, rates, proposal_of)
+    named = {"community": layers.communities, "grid": unified, "compound": compounds}
+    figures.insert(2, "name", None)
+    for level, frame in named.items():
+        at = figures["level"] == level
+        figures.loc[at, "name"] = figures.loc[at, "code"].map(frame.set_index("code")["name"])
     all_gaps = concat_gaps(gaps)
     summary = {
         "version": REPORT_VERSION,
@@ -108,7 +121,7 @@ def analyze(
         .to_dict("records")[0],
     }
     out_props = proposals.to_crs(STORAGE_CRS) if len(proposals) else proposals
-    return Analysis(result, all_gaps, out_props, rates, summary)
+    return Analysis(result, all_gaps, out_props, rates, figures, summary)
 
 
 def _compound_table(

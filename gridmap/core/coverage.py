@@ -168,3 +168,72 @@ def coverage_rates(compound_table: pd.DataFrame, grid_layer_column: str) -> pd.D
         for code, group in compound_table.dropna(subset=[column]).groupby(column, sort=True):
             rows.append({"level": level, "code": code, **rates(group)})
     return pd.DataFrame(rows)
+
+
+FIGURE_COLUMNS = [
+    "level", "code", "community_code", "households", "buildings", "compounds",
+    "members_full", "members_probationary", "members",
+    "org_coverage", "own_branch_rate", "member_coverage", "proposal",
+]  # fmt: skip
+
+
+def unit_figures(
+    buildings: pd.DataFrame,
+    members: pd.DataFrame,
+    rates: pd.DataFrame,
+    proposal_of: dict[str, str],
+    grid_column: str = "grid_code__unified",
+) -> pd.DataFrame:
+    """What a click on the map shows: households, buildings, members and rates of every unit.
+
+    One row per subdistrict (code ""), community, grid of ``grid_column`` and compound.
+    ``buildings`` and ``members`` carry ``compound_code``, ``community_code`` and ``grid_column``
+    (members also ``category``); ``rates`` is :func:`coverage_rates`; ``proposal_of`` maps a
+    compound to the kind of organisation proposed for it.
+
+    >>> b = pd.DataFrame({"code": ["B1", "B2"], "compound_code": ["C1", "C1"],
+    ...                   "community_code": ["S1", "S1"], "grid_code__unified": ["G1", "G1"],
+    ...                   "households": [30, 20]})
+    >>> m = b[["compound_code", "community_code", "grid_code__unified"]].assign(
+    ...     category=["full", "probationary"])
+    >>> r = coverage_rates(b.assign(covered=True, own_branch=False, members=2)
+    ...                    .groupby("compound_code", as_index=False).first()
+    ...                    .rename(columns={"compound_code": "code"}), "grid_code__unified")
+    >>> f = unit_figures(b, m, r, {"C1": "joint_branch"}).set_index(["level", "code"])
+    >>> f.loc[("compound", "C1"), ["households", "members_full", "proposal"]].astype(str).tolist()
+    ['50', '1', 'joint_branch']
+    >>> row = f.loc[("community", "S1")]
+    >>> int(row["compounds"]), float(row["org_coverage"])
+    (1, 1.0)
+    """
+    keys = {"community": "community_code", "grid": grid_column, "compound": "compound_code"}
+    frames = []
+    for level, key in [("subdistrict", None), *keys.items()]:
+        b = buildings.assign(_unit="") if key is None else buildings.dropna(subset=[key])
+        m = members.assign(_unit="") if key is None else members.dropna(subset=[key])
+        column = key or "_unit"
+        table = pd.DataFrame(
+            {
+                "households": b.groupby(column)["households"].sum(),
+                "buildings": b.groupby(column).size(),
+                "members_full": (m["category"] == "full").groupby(m[column]).sum(),
+                "members_probationary": (m["category"] == "probationary").groupby(m[column]).sum(),
+            }
+        )
+        table.index.name = "code"
+        table = table.fillna(0).astype(int).reset_index()
+        table.insert(0, "level", level)
+        if level == "community" or key is None:
+            table["community_code"] = None if key is None else table["code"]
+        else:
+            parent = b.groupby(column)["community_code"].first()
+            table["community_code"] = table["code"].map(parent)
+        frames.append(table)
+    out = pd.concat(frames, ignore_index=True)
+    out["members"] = out["members_full"] + out["members_probationary"]
+    out = out.merge(rates, on=["level", "code"], how="left")
+    compound_rows = out["level"] == "compound"
+    out.loc[compound_rows, "compounds"] = 1
+    out["compounds"] = out["compounds"].fillna(0).astype(int)
+    out["proposal"] = out["code"].map(proposal_of).where(compound_rows, None)
+    return out[FIGURE_COLUMNS]

@@ -16,6 +16,51 @@ STYLES = {
 GRID_COLOURS = ["#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#5d4037"]
 
 
+PANES = {"subdistrict": "areas", "community": "areas", "grid": "grids", "compound": "units",
+         "building": "units", "station": "points"}  # fmt: skip
+
+# Coverage gaps in warm colours, the layers' own defects in cool ones; per-building and per-member
+# findings (there are thousands in a city) start hidden and are switched on in the legend.
+GAP_COLOURS = {
+    "uncovered_area": "#d50000", "grid_overlap": "#ff6d00", "compound_split": "#c51162",
+    "compound_without_org": "#b71c1c", "grid_without_member": "#e65100",
+    "building_without_member": "#ef9a9a", "grid_out_of_band": "#ff8f00",
+    "member_unassigned": "#ad1457", "member_not_reported": "#f48fb1",
+    "property_without_org": "#8e24aa", "beyond_station_reach": "#f4511e",
+    "branch_too_small": "#6d4c41", "branch_too_large": "#4e342e",
+    "branch_needs_committee": "#795548", "joint_branch_too_many_units": "#5d4037",
+    "invalid_geometry": "#283593", "duplicate_feature": "#3949ab", "multipart_feature": "#5c6bc0",
+    "sliver": "#1e88e5", "grid_straddles_community": "#00838f",
+    "compound_straddles_community": "#00897b", "compound_outside_community": "#2e7d32",
+    "building_outside_compound": "#558b2f", "ambiguous_parent": "#90a4ae",
+}  # fmt: skip
+HIDDEN_GAP_KINDS = ("building_without_member", "member_not_reported", "ambiguous_parent")
+# gaps that are a piece of land of their own (drawn filled); the others outline a whole unit
+AREA_GAP_KINDS = ("uncovered_area", "grid_overlap", "sliver", "beyond_station_reach")
+
+
+def gap_legend(counts: dict[str, int]) -> list[dict]:
+    """One legend row per gap kind: colour, Chinese label, count and whether it starts shown.
+
+    >>> [r["kind"] for r in gap_legend({"sliver": 2, "uncovered_area": 1})][:2]
+    ['uncovered_area', 'grid_overlap']
+    """
+    from gridmap.core.gaps import GAP_KINDS
+
+    return [
+        {
+            "kind": kind,
+            "label_zh": label,
+            "label_en": kind.replace("_", " "),
+            "colour": GAP_COLOURS.get(kind, "#d50000"),
+            "count": int(counts.get(kind, 0)),
+            "visible": kind not in HIDDEN_GAP_KINDS,
+            "area": kind in AREA_GAP_KINDS,
+        }
+        for kind, label in GAP_KINDS.items()
+    ]
+
+
 def map_layers(grid_layer_names: list[str]) -> list[dict]:
     """Layer specs for map.js, largest first; grids of each named layer in their own colour."""
     specs = []
@@ -29,20 +74,18 @@ def map_layers(grid_layer_names: list[str]) -> list[dict]:
         specs.append(_spec(f"grid:{grid}", f"grid_{grid}", label, style, visible=i == 0))
     for name in ("compound", "building", "station"):
         specs.append(_spec(name, name, LAYERS[name].label_zh, STYLES[name], visible=True))
-    gaps = _spec(
-        "gaps",
-        "gaps",
-        "留白与问题",
-        {"color": "#d50000", "weight": 3, "fillOpacity": 0.35},
-        visible=True,
-    )
-    specs.append({**gaps, "url": "/api/gaps"})
+    proposals = _spec(
+        "proposals", "proposals", "组织设置建议",
+        {"color": "#b71c1c", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.08}, visible=False,
+    )  # fmt: skip
+    specs.append({**proposals, "url": "/api/proposals", "pane": "proposals"})
     return specs
 
 
 def _spec(layer: str, key: str, label: str, style: dict, visible: bool) -> dict:
     base = layer.split(":", 1)[0]
     return {
+        "pane": PANES.get(base, "units"),
         "layer": layer,
         "key": key,
         "label_zh": label,
@@ -50,3 +93,36 @@ def _spec(layer: str, key: str, label: str, style: dict, visible: bool) -> dict:
         "visible": visible,
         "min_zoom": MIN_ZOOM.get(base, 0),
     }
+
+
+# Tile services outside the app are used only when the operator configures them; the default
+# basemap is none, so a fresh install requests nothing outside itself.
+TIANDITU = (
+    "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+    "&TILECOL={x}&tk="
+)
+AMAP = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+
+
+def basemap(settings) -> dict | None:
+    """The tile layer map.js draws under the data, and the datum the data is shown in.
+
+    AMap's tiles are in GCJ-02, so with it the data is shifted to GCJ-02 for display only
+    (``display=gcj02`` on every data request); stored and exported data stay in WGS84.
+
+    >>> from gridmap.config import Settings
+    >>> basemap(Settings()) is None
+    True
+    >>> basemap(Settings(basemap="amap"))["display"]
+    'gcj02'
+    """
+    if settings.basemap == "xyz":
+        return {"url": "/tiles/{z}/{x}/{y}.png", "subdomains": "", "display": "wgs84",
+                "attribution": "本地瓦片 local tiles"}  # fmt: skip
+    if settings.basemap == "tianditu":
+        return {"url": TIANDITU + settings.tianditu_key, "subdomains": "01234567",
+                "display": "wgs84", "attribution": "天地图 Tianditu"}  # fmt: skip
+    if settings.basemap == "amap":
+        return {"url": AMAP, "subdomains": "1234", "display": "gcj02", "attribution": "高德地图 AMap"}
+    return None

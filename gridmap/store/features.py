@@ -247,3 +247,38 @@ def log_change(conn: Connection, actor: str, action: str, layer: str | None, sum
             at=datetime.now(UTC), actor=actor, action=action, layer=layer, summary=summary
         )
     )
+
+
+SEARCHABLE = ("community", "grid", "compound", "building", "station")
+
+
+def search_features(conn: Connection, text_: str, limit: int = 20) -> list[dict]:
+    """Features whose code starts with, or whose name contains, ``text_`` (case-insensitive).
+
+    Larger units first (communities before buildings), each with its bounding box for zooming.
+    """
+    needle = text_.strip().lower()
+    if not needle:
+        return []
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    out: list[dict] = []
+    for layer in SEARCHABLE:
+        table = table_for(layer)
+        query = select(
+            table.c.code,
+            table.c.name,
+            *([table.c.layer] if layer == "grid" else []),
+            func.ST_AsBinary(func.ST_Envelope(table.c.geom)).label("wkb"),
+        ).where(
+            func.lower(table.c.code).like(escaped + "%", escape="\\")
+            | func.lower(table.c.name).like("%" + escaped + "%", escape="\\")
+        )
+        rows = conn.execute(query.order_by(table.c.code).limit(limit - len(out))).mappings()
+        for row in rows:
+            bounds = shapely.from_wkb(bytes(row["wkb"])).bounds if row["wkb"] else None
+            key = f"grid:{row['layer']}" if layer == "grid" else layer
+            out.append({"layer": key, "code": row["code"], "name": row["name"],
+                        "bbox": [round(v, 6) for v in bounds] if bounds else None})  # fmt: skip
+        if len(out) >= limit:
+            break
+    return out

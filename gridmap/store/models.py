@@ -235,6 +235,28 @@ class ProposalRecord(Base):
     geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True))
 
 
+class UnitFigure(Base):
+    """Households, buildings, members and rates of one unit in one run (what a map click shows)."""
+
+    __tablename__ = "unit_figure"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    level: Mapped[str] = mapped_column(Text, nullable=False)
+    code: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str | None] = mapped_column(Text)
+    community_code: Mapped[str | None] = mapped_column(Text)
+    households: Mapped[int | None] = mapped_column(Integer)
+    buildings: Mapped[int | None] = mapped_column(Integer)
+    compounds: Mapped[int | None] = mapped_column(Integer)
+    members_full: Mapped[int | None] = mapped_column(Integer)
+    members_probationary: Mapped[int | None] = mapped_column(Integer)
+    members: Mapped[int | None] = mapped_column(Integer)
+    org_coverage: Mapped[float | None] = mapped_column(Float)
+    own_branch_rate: Mapped[float | None] = mapped_column(Float)
+    member_coverage: Mapped[float | None] = mapped_column(Float)
+    proposal: Mapped[str | None] = mapped_column(Text)
+
+
 LAYER_MODELS: dict[str, type[Feature]] = {
     "subdistrict": Subdistrict,
     "community": Community,

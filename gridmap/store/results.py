@@ -35,6 +35,7 @@ from gridmap.store.models import (
     CrosswalkRecord,
     GapRecord,
     ProposalRecord,
+    UnitFigure,
 )
 
 
@@ -133,3 +134,28 @@ def save_proposals(conn: Connection, run_id: int, proposals: gpd.GeoDataFrame) -
 
 def read_proposals(conn: Connection, run_id: int) -> gpd.GeoDataFrame:
     return _read_geo(conn, ProposalRecord.__table__, run_id)
+
+
+def save_figures(conn: Connection, run_id: int, figures: pd.DataFrame) -> None:
+    """Store :func:`gridmap.core.coverage.unit_figures` rows under ``run_id``."""
+    if figures.empty:
+        return
+    data = figures.astype(object).where(figures.notna(), None)
+    records = [{**r, "run_id": run_id} for r in data.to_dict("records")]
+    conn.execute(insert(UnitFigure), records)
+
+
+def read_figures(
+    conn: Connection, run_id: int | None = None, level: str | None = None, code: str | None = None
+) -> pd.DataFrame:
+    """Figures of a run (default: the latest analyze run), optionally of one level or unit."""
+    table = UnitFigure.__table__
+    cols = [c for c in table.columns if c.name not in ("id", "run_id")]
+    run_id = run_id or latest_run(conn, "analyze")
+    query = select(*cols).where(table.c.run_id == (run_id or -1))
+    if level:
+        query = query.where(table.c.level == level)
+    if code is not None:
+        query = query.where(table.c.code == code)
+    rows = conn.execute(query.order_by(table.c.id)).all()
+    return pd.DataFrame(rows, columns=[c.name for c in cols])

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gridmap.api.app import WEB
-from gridmap.api.deps import ConnDep
+from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.layers import layer_listing
 
 router = APIRouter(include_in_schema=False)
@@ -20,14 +20,23 @@ def index(request: Request, conn: ConnDep) -> HTMLResponse:
 
 
 @router.get("/map", response_class=HTMLResponse)
-def map_page(request: Request, conn: ConnDep) -> HTMLResponse:
-    from gridmap.maps.layers import map_layers
+def map_page(request: Request, conn: ConnDep, settings: SettingsDep) -> HTMLResponse:
+    from gridmap.maps.layers import basemap, gap_legend, map_layers
     from gridmap.store.features import grid_layers, layer_extent
+    from gridmap.store.results import latest_run, run_summary
 
+    run = latest_run(conn, "analyze")
+    summary = (run_summary(conn, run) or {}) if run else {}
     context = {
         "title": "党建引领网格化治理",
-        "bounds": layer_extent(conn),
-        "map_layers": map_layers(grid_layers(conn)),
+        "config": {
+            "bounds": layer_extent(conn),
+            "layers": map_layers(grid_layers(conn)),
+            "gaps": gap_legend(summary.get("gaps", {})),
+            "analysed": run is not None,
+            "basemap": basemap(settings),
+            "station_radius_m": settings.station_radius_m,
+        },
     }
     return templates.TemplateResponse(request, "map.html", context)
 

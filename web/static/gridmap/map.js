@@ -1,67 +1,376 @@
-// gridmap coordinator map: layers load per viewport from /api/layers/{layer}/features.
+// gridmap coordinator map. Layers load per viewport from /api/layers/{layer}/features; the side
+// panel drills down subdistrict → community → grid with figures, a choropleth, the gap legend
+// (per-kind toggles and counts) and a gap list that zooms to each gap.
 (function () {
   "use strict";
   const el = document.getElementById("map");
-  const bounds = JSON.parse(el.dataset.bounds);
-  const layers = JSON.parse(el.dataset.layers);
-  const map = L.map(el, { maxZoom: 19, preferCanvas: true });
-  if (bounds) map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]]);
-  else map.setView([30.66, 104.06], 13);
+  const cfg = JSON.parse(el.dataset.config);
+  const display = cfg.basemap ? cfg.basemap.display : "wgs84";
+  const map = L.map(el, { maxZoom: 19 });
+  // panes, bottom to top; each gets its own SVG renderer, so clicks reach the topmost feature
+  ["areas", "choropleth", "grids", "units", "points", "proposals", "gaps", "highlight"].forEach(
+    (name, i) => { map.createPane(name).style.zIndex = 401 + i; });
+  if (cfg.basemap) {
+    L.tileLayer(cfg.basemap.url, { subdomains: cfg.basemap.subdomains, maxZoom: 19,
+      attribution: cfg.basemap.attribution }).addTo(map);
+  }
+  const home = cfg.bounds ? L.latLngBounds([cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]) : null;
+  if (home) map.fitBounds(home); else map.setView([30.66, 104.06], 13);
 
   const escape = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const pct = (v) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(1)}%`);
+  const withDisplay = (url) => (display === "wgs84" ? url : url + (url.includes("?") ? "&" : "?") + `display=${display}`);
+  const getJSON = (url) => fetch(url).then((r) => (r.ok ? r.json() : Promise.reject(new Error(`${url}: ${r.status}`))));
   const LABELS = { code: "编号", name: "名称", households: "户数", floors: "层数",
     community_code: "所属社区", compound_code: "所属小区", kind: "类型", layer: "图层",
-    property_company: "物业公司", repair_note: "几何修复" };
+    property_company: "物业公司", repair_note: "几何修复", address: "地址" };
+  const PROPOSALS = { branch: "单独建立党支部", general_branch: "党总支 / 分设支部", joint_branch: "联合党支部",
+    not_joinable: "暂无法联建", party_group: "党小组", split_branch: "分设党支部", member_household: "党员中心户" };
+  const LEVEL_ZH = { subdistrict: "街道", community: "社区", grid: "网格", compound: "小区" };
+  const GAPS = Object.fromEntries(cfg.gaps.map((g) => [g.kind, g]));
+  const index = new Map(); // "community:SQ01" → a drawn feature, for drill-down and search
 
-  function popup(props) {
-    if (props.message_zh) {
-      return `<b>${escape(props.kind)}</b> <code>${escape(props.code)}</code><br>${escape(props.message_zh)}` +
-        `<br><small>${escape(props.message_en)}</small>`;
-    }
+  function propsTable(props) {
     const rows = Object.entries(props)
       .filter(([k, v]) => k in LABELS && v !== null && v !== "")
-      .map(([k, v]) => `<tr><td>${LABELS[k]}</td><td>${escape(v)}</td></tr>`).join("");
+      .map(([k, v]) => `<tr><th>${LABELS[k]}</th><td>${escape(v)}</td></tr>`).join("");
     return `<table>${rows}</table>`;
   }
 
+  function figuresTable(f) {
+    const rows = [
+      ["户数", "households", f.households], ["楼栋", "buildings", f.buildings],
+      ["小区", "compounds", f.level === "compound" ? null : f.compounds],
+      ["党员 (正式/预备)", "members (full/probationary)", `${f.members} (${f.members_full}/${f.members_probationary})`],
+      ["组织覆盖率", "organisational coverage", f.org_coverage === null ? null : pct(f.org_coverage)],
+      ["单独组建率", "own-branch rate", f.own_branch_rate === null ? null : pct(f.own_branch_rate)],
+      ["党员覆盖率", "compounds with members", f.member_coverage === null ? null : pct(f.member_coverage)],
+      ["组织设置建议", "proposal", f.proposal ? `${PROPOSALS[f.proposal] || f.proposal} <small>${f.proposal}</small>` : null],
+    ].filter((r) => r[2] !== null && r[2] !== undefined);
+    return `<table class="figures">${rows.map(([zh, en, v]) =>
+      `<tr><th title="${en}">${zh}</th><td>${v}</td></tr>`).join("")}</table>`;
+  }
+
+  function gapsOf(f) {
+    if (!f.gaps || !f.gaps.length) return "";
+    return `<p><b>问题 <small>why it is a gap</small></b></p><ul class="why">${f.gaps.map((g) =>
+      `<li><b>${escape(GAPS[g.kind] ? GAPS[g.kind].label_zh : g.kind)}</b>：${escape(g.message_zh)}<br><small>${escape(g.message_en)}</small></li>`).join("")}</ul>`;
+  }
+
+  const levelOf = (layer) => ({ community: "community", "grid:unified": "grid", compound: "compound" })[layer];
+
+  // a click on a community, unified grid cell or compound fetches its figures into the popup
+  function bindUnitPopup(feature, layer, spec) {
+    const props = feature.properties;
+    const level = levelOf(spec.layer);
+    const head = `<b>${escape(props.name || props.code)}</b> <code>${escape(props.code)}</code> <small>${escape(spec.label_zh)}</small>`;
+    layer.bindPopup(`${head}${propsTable(props)}`, { maxWidth: 320 });
+    if (!level) return;
+    layer.on("popupopen", (e) => {
+      getJSON(`/api/figures/${level}/${encodeURIComponent(props.code)}`)
+        .then((f) => {
+          const drill = level === "community" || level === "grid"
+            ? `<p><a href="#" class="drill" data-level="${level}" data-code="${escape(props.code)}" data-community="${escape(f.community_code || "")}">进入${LEVEL_ZH[level]} <small>drill down</small></a></p>` : "";
+          e.popup.setContent(`${head}${figuresTable(f)}${gapsOf(f)}${drill}`);
+        })
+        .catch(() => {});
+    });
+  }
+
+  // ---- data layers ----------------------------------------------------------------------------
   const overlays = {};
   const loaders = [];
-  for (const spec of layers) {
-    // the many per-building and per-member findings stay faint so area gaps stand out
-    const FAINT = new Set(["building_without_member", "member_not_reported", "ambiguous_parent"]);
-    const style = spec.key !== "gaps" ? spec.style : (f) => (FAINT.has(f.properties.kind)
-      ? { color: "#ef9a9a", weight: 1, fillOpacity: 0.1 } : spec.style);
+  for (const spec of cfg.layers) {
+    const isStation = spec.layer === "station";
     const group = L.geoJSON(null, {
-      style,
-      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 5, ...(typeof style === "function" ? style(f) : style) }),
-      onEachFeature: (f, layer) => layer.bindPopup(popup(f.properties)),
+      pane: spec.pane,
+      style: isStation ? undefined : spec.style, // a station's style must not reach its radius circle
+      pointToLayer: (f, latlng) => (isStation
+        ? L.featureGroup([
+          L.circle(latlng, { radius: cfg.station_radius_m, pane: "points", interactive: false,
+            color: "#c62828", weight: 1, dashArray: "4 4", fillOpacity: 0.04 }),
+          L.circleMarker(latlng, { radius: 6, pane: "points", ...spec.style })])
+        : L.circleMarker(latlng, { radius: 5, pane: spec.pane, ...spec.style })),
+      onEachFeature: (f, layer) => {
+        if (spec.key === "proposals") {
+          const p = f.properties;
+          layer.bindPopup(`<b>${escape(PROPOSALS[p.kind] || p.kind)}</b> <code>${escape(p.proposal_id)}</code><br>` +
+            `${escape(p.explanation_zh)}<br><small>${escape(p.explanation_en)}</small>`);
+          return;
+        }
+        bindUnitPopup(f, layer, spec);
+        if (f.properties.code) index.set(`${spec.layer}:${f.properties.code}`, layer);
+      },
     });
     overlays[`${spec.label_zh} <small>${spec.layer}</small>`] = group;
     if (spec.visible) group.addTo(map);
     let loadedKey = null;
     const load = () => {
       if (!map.hasLayer(group)) return;
-      if (map.getZoom() < spec.min_zoom) { group.clearLayers(); loadedKey = null; return; }
-      const b = map.getBounds();
-      const box = spec.min_zoom > 0
-        ? [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",")
-        : "all";
-      if (box === loadedKey) return;
-      loadedKey = box;
-      const query = box === "all" ? "" : `?bbox=${box}`;
-      const url = spec.url || `/api/layers/${encodeURIComponent(spec.layer)}/features${query}`;
-      fetch(url)
-        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
-        .then((data) => { group.clearLayers(); group.addData(data); el.dataset[`loaded_${spec.key}`] = data.features.length; })
-        .catch((status) => console.warn("layer", spec.layer, status));
+      const zoom = Math.round(map.getZoom());
+      if (zoom < spec.min_zoom) { group.clearLayers(); loadedKey = null; el.dataset[`loaded_${spec.key}`] = 0; return; }
+      let query = "";
+      if (!spec.url && spec.min_zoom > 0) {
+        const b = map.getBounds().pad(0.2);
+        query = `?bbox=${[b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(4)).join(",")}&zoom=${zoom}`;
+      } else if (!spec.url) {
+        query = `?zoom=${Math.min(zoom, 17)}`;
+      }
+      const url = withDisplay(spec.url || `/api/layers/${encodeURIComponent(spec.layer)}/features${query}`);
+      if (url === loadedKey) return;
+      loadedKey = url;
+      getJSON(url)
+        .then((data) => {
+          if (loadedKey !== url) return; // a newer view was asked for meanwhile
+          group.clearLayers(); group.addData(data);
+          el.dataset[`loaded_${spec.key}`] = data.features.length;
+        })
+        .catch((err) => console.warn("layer", spec.layer, err.message));
     };
     loaders.push(load);
-    map.on("overlayadd", load);
+    group.on("add", load);
   }
-  L.control.layers(null, overlays, { collapsed: window.innerWidth < 600 }).addTo(map);
+  L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
-  const reload = () => loaders.forEach((f) => f());
-  map.on("moveend", reload);
-  reload();
+  map.on("moveend", () => loaders.forEach((f) => f()));
+  loaders.forEach((f) => f());
+
+  // ---- gaps: one layer per kind, legend with toggles and counts, list that zooms ----------------
+  const gapLayers = {};
+  const gapData = {};
+  const kindsEl = document.getElementById("gap-kinds");
+  const listEl = document.getElementById("gap-list");
+  const state = { level: "subdistrict", community: null, grid: null };
+
+  function gapPopup(p) {
+    const g = GAPS[p.kind] || { label_zh: p.kind };
+    const measure = p.measure === null ? "" : `<br>度量 <small>measure</small>: ${Number(p.measure).toLocaleString("zh-CN", { maximumFractionDigits: 1 })} ${escape(p.unit || "")}`;
+    return `<b>${escape(g.label_zh)}</b> <small>${escape(p.kind)}</small><br>` +
+      `<code>${escape(p.layer)}</code> <code>${escape(p.code)}</code> ${escape(p.name || "")}` +
+      `<p class="gap-msg">${escape(p.message_zh)}<br><small>${escape(p.message_en)}</small></p>${measure}`;
+  }
+
+  function loadGaps(kind) {
+    if (gapData[kind]) return Promise.resolve(gapData[kind]);
+    return getJSON(withDisplay(`/api/gaps?kind=${encodeURIComponent(kind)}`)).then((data) => {
+      const colour = GAPS[kind].colour;
+      const items = [];
+      const layer = L.geoJSON(data, {
+        pane: "gaps",
+        style: { color: colour, weight: 3, fillColor: colour, fillOpacity: GAPS[kind].area ? 0.5 : 0.12 },
+        pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, pane: "gaps", color: colour, weight: 2, fillOpacity: 0.7 }),
+        onEachFeature: (f, l) => { l.bindPopup(gapPopup(f.properties), { maxWidth: 340 }); items.push({ f, l }); },
+      });
+      gapLayers[kind] = layer;
+      gapData[kind] = items;
+      return items;
+    });
+  }
+
+  function showKind(kind, on) {
+    return loadGaps(kind).then(() => {
+      if (on) gapLayers[kind].addTo(map); else map.removeLayer(gapLayers[kind]);
+      el.dataset.gapsShown = Object.keys(gapLayers).filter((k) => map.hasLayer(gapLayers[k])).join(",");
+      renderList();
+    });
+  }
+
+  for (const g of cfg.gaps) {
+    if (!g.count) continue;
+    const li = document.createElement("li");
+    li.innerHTML = `<label title="${escape(g.label_en)}"><input type="checkbox" data-kind="${g.kind}" ${g.visible ? "checked" : ""}>` +
+      `<span class="swatch" style="background:${g.colour}"></span>${escape(g.label_zh)} <small>${escape(g.label_en)}</small>` +
+      `<span class="count">${g.count}</span></label>`;
+    kindsEl.appendChild(li);
+    li.querySelector("input").addEventListener("change", (e) => showKind(g.kind, e.target.checked));
+  }
+
+  const LIST_MAX = 300;
+  function renderList() {
+    const rows = [];
+    for (const g of cfg.gaps) {
+      if (!gapLayers[g.kind] || !map.hasLayer(gapLayers[g.kind])) continue;
+      for (const item of gapData[g.kind]) {
+        const p = item.f.properties;
+        if (state.community && p.community_code && p.community_code !== state.community) continue;
+        rows.push(item);
+      }
+    }
+    listEl.innerHTML = "";
+    rows.slice(0, LIST_MAX).forEach((item) => {
+      const p = item.f.properties;
+      const li = document.createElement("li");
+      li.innerHTML = `<a href="#" data-kind="${escape(p.kind)}" data-code="${escape(p.code)}">` +
+        `<span class="swatch" style="background:${GAPS[p.kind].colour}"></span>` +
+        `${escape(GAPS[p.kind].label_zh)} · <code>${escape(p.code)}</code> ${escape(p.name || "")}</a>`;
+      li.firstChild.addEventListener("click", (e) => { e.preventDefault(); zoomTo(item.l); });
+      listEl.appendChild(li);
+    });
+    if (rows.length > LIST_MAX) {
+      const li = document.createElement("li");
+      li.className = "note";
+      li.textContent = `另有 ${rows.length - LIST_MAX} 条，请放大或进入社区 (${rows.length - LIST_MAX} more: drill down)`;
+      listEl.appendChild(li);
+    }
+    el.dataset.gapListed = rows.length;
+  }
+
+  function zoomTo(layer) {
+    if (layer.getBounds) map.fitBounds(layer.getBounds(), { maxZoom: 17, padding: [40, 40] });
+    else map.setView(layer.getLatLng(), 17);
+    map.once("moveend", () => layer.openPopup());
+  }
+
+  // ---- drill-down: subdistrict → community → grid --------------------------------------------
+  const figuresEl = document.getElementById("figures");
+  const childrenEl = document.getElementById("children");
+  const crumbsEl = document.getElementById("crumbs");
+  let figures = { community: [], grid: [], subdistrict: [] };
+
+  function renderPanel() {
+    const crumbs = [`<a href="#" data-level="subdistrict">街道 <small>subdistrict</small></a>`];
+    if (state.community) crumbs.push(`<a href="#" data-level="community" data-code="${escape(state.community)}">${escape(nameOf("community", state.community))}</a>`);
+    if (state.grid) crumbs.push(`<span>${escape(nameOf("grid", state.grid))}</span>`);
+    crumbsEl.innerHTML = crumbs.join(" › ");
+    const here = state.grid ? figures.grid.find((f) => f.code === state.grid)
+      : state.community ? figures.community.find((f) => f.code === state.community) : figures.subdistrict[0];
+    figuresEl.innerHTML = here ? `<h2>${escape(here.name || LEVEL_ZH[here.level])} <small>${here.level}</small></h2>${figuresTable(here)}` : "";
+    const kids = state.grid ? [] : state.community
+      ? figures.grid.filter((f) => f.community_code === state.community) : figures.community;
+    childrenEl.innerHTML = kids.length ? `<h2>${state.community ? "网格 <small>grids</small>" : "社区 <small>communities</small>"}</h2>` +
+      `<table class="children"><tr><th>名称</th><th title="households">户数</th><th title="members">党员</th><th title="organisational coverage">覆盖率</th></tr>` +
+      kids.map((f) => `<tr><td><a href="#" data-level="${f.level}" data-code="${escape(f.code)}" data-community="${escape(f.community_code || "")}">${escape(f.name || f.code)}</a></td>` +
+        `<td>${f.households}</td><td>${f.members}</td><td>${pct(f.org_coverage)}</td></tr>`).join("") + "</table>" : "";
+    el.dataset.level = state.level;
+    renderList();
+    renderTheme();
+  }
+
+  function nameOf(level, code) {
+    const f = (figures[level] || []).find((x) => x.code === code);
+    return f && f.name ? f.name : code;
+  }
+
+  function drill(level, code, community) {
+    state.level = level;
+    state.community = level === "subdistrict" ? null : level === "community" ? code : community || state.community;
+    state.grid = level === "grid" ? code : null;
+    renderPanel();
+    const target = level === "subdistrict" ? null : index.get(`${level === "grid" ? "grid:unified" : level}:${code}`);
+    if (target && target.getBounds) map.fitBounds(target.getBounds(), { padding: [20, 20] });
+    else if (level === "subdistrict" && home) map.fitBounds(home);
+    else if (level === "grid") getJSON(`/api/search?q=${encodeURIComponent(code)}&limit=5`).then((hits) => {
+      const hit = hits.find((h) => h.code === code);
+      if (hit && hit.bbox) map.fitBounds([[hit.bbox[1], hit.bbox[0]], [hit.bbox[3], hit.bbox[2]]]);
+    });
+    map.closePopup();
+  }
+
+  document.addEventListener("click", (e) => {
+    const a = e.target.closest("a[data-level]");
+    if (!a) return;
+    e.preventDefault();
+    drill(a.dataset.level, a.dataset.code, a.dataset.community);
+  });
+
+  // ---- choropleth of the 两个覆盖 rates, per community (or per grid inside a community) ---------
+  const themeSelect = document.getElementById("theme-select");
+  const themeLegend = document.getElementById("theme-legend");
+  const RAMP = ["#fff5f0", "#fcbba1", "#fb6a4a", "#cb181d", "#67000d"];
+  let theme = L.geoJSON(null, { pane: "choropleth" });
+  const themeCache = {};
+
+  function renderTheme() {
+    map.removeLayer(theme);
+    themeLegend.innerHTML = "";
+    const metric = themeSelect.value;
+    el.dataset.theme = metric;
+    if (!metric) return;
+    const level = state.community ? "grid" : "community";
+    const layerName = level === "grid" ? "grid:unified" : "community";
+    const rows = figures[level].filter((f) => level === "community" || f.community_code === state.community);
+    const values = Object.fromEntries(rows.map((f) => [f.code, f[metric]]));
+    const max = metric === "members" ? Math.max(1, ...Object.values(values).map(Number)) : 1;
+    const colour = (v) => (v === null || v === undefined ? "#bdbdbd"
+      : RAMP[Math.min(RAMP.length - 1, Math.floor((v / max) * RAMP.length))]);
+    const draw = (data) => {
+      map.removeLayer(theme);
+      theme = L.geoJSON(data, {
+        pane: "choropleth",
+        filter: (f) => f.properties.code in values,
+        style: (f) => ({ color: "#555", weight: 1, fillColor: colour(values[f.properties.code]), fillOpacity: 0.65 }),
+        onEachFeature: (f, l) => {
+          const v = values[f.properties.code];
+          l.bindTooltip(`${escape(f.properties.name || f.properties.code)}: ${metric === "members" ? v : pct(v)}`);
+          l.on("click", () => drill(level, f.properties.code, state.community));
+        },
+      }).addTo(map);
+      el.dataset.themeFeatures = theme.getLayers().length;
+    };
+    const url = withDisplay(`/api/layers/${encodeURIComponent(layerName)}/features?zoom=15`);
+    if (themeCache[url]) draw(themeCache[url]);
+    else getJSON(url).then((data) => { themeCache[url] = data; if (themeSelect.value === metric) draw(data); })
+      .catch((err) => console.warn("theme", err.message));
+    const steps = RAMP.map((c, i) => {
+      const lo = (i / RAMP.length) * max; const hi = ((i + 1) / RAMP.length) * max;
+      const text = metric === "members" ? `${Math.round(lo)}–${Math.round(hi)}` : `${pct(lo)}–${pct(hi)}`;
+      return `<span><i style="background:${c}"></i>${text}</span>`;
+    });
+    themeLegend.innerHTML = `${steps.join("")}<span><i style="background:#bdbdbd"></i>无数据 <small>no data</small></span>`;
+  }
+  themeSelect.addEventListener("change", renderTheme);
+
+  // ---- search by name or code ------------------------------------------------------------------
+  const q = document.getElementById("q");
+  const hitsEl = document.getElementById("hits");
+  let highlight = null;
+  let searchTimer = null;
+  q.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      const text = q.value.trim();
+      if (!text) { hitsEl.hidden = true; return; }
+      getJSON(`/api/search?q=${encodeURIComponent(text)}`).then((hits) => {
+        hitsEl.innerHTML = hits.length ? hits.map((h, i) =>
+          `<li><a href="#" data-hit="${i}">${escape(h.name || h.code)} <code>${escape(h.code)}</code> <small>${escape(h.layer)}</small></a></li>`).join("")
+          : "<li class=\"note\">没有结果 <small>no match</small></li>";
+        hitsEl.hidden = false;
+        hitsEl.querySelectorAll("a[data-hit]").forEach((a) => a.addEventListener("click", (e) => {
+          e.preventDefault();
+          const h = hits[Number(a.dataset.hit)];
+          hitsEl.hidden = true;
+          if (!h.bbox) return;
+          const b = L.latLngBounds([h.bbox[1], h.bbox[0]], [h.bbox[3], h.bbox[2]]);
+          map.fitBounds(b, { maxZoom: 18, padding: [30, 30] });
+          if (highlight) map.removeLayer(highlight);
+          highlight = L.rectangle(b, { pane: "highlight", color: "#ffd600", weight: 4, fill: false, interactive: false }).addTo(map);
+          el.dataset.found = `${h.layer}:${h.code}`;
+        }));
+      }).catch((err) => console.warn("search", err.message));
+    }, 200);
+  });
+  document.getElementById("search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const first = hitsEl.querySelector("a[data-hit]");
+    if (first) first.click();
+  });
+
+  // ---- panel on a phone: a sheet under the map that folds away ---------------------------------
+  const toggle = document.getElementById("panel-toggle");
+  toggle.addEventListener("click", () => {
+    const open = document.body.classList.toggle("panel-closed") === false;
+    toggle.setAttribute("aria-expanded", String(open));
+    setTimeout(() => map.invalidateSize(), 200);
+  });
+
+  // ---- start -----------------------------------------------------------------------------------
+  const ready = cfg.analysed
+    ? Promise.all(["subdistrict", "community", "grid"].map((level) =>
+      getJSON(`/api/figures?level=${level}`).then((rows) => { figures[level] = rows; })))
+    : Promise.resolve();
+  ready.then(() => Promise.all(cfg.gaps.filter((g) => g.count && g.visible).map((g) => showKind(g.kind, true))))
+    .then(() => { renderPanel(); el.dataset.ready = "1"; })
+    .catch((err) => { console.warn("start", err.message); renderPanel(); el.dataset.ready = "1"; });
+  window.gridmap = { map, drill, showKind, state };
 })();

@@ -1,0 +1,68 @@
+"""Results of the latest analysis for the map: summary, figures per unit, proposals, search."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from gridmap.api.deps import ConnDep
+from gridmap.errors import NotFoundError
+from gridmap.store import results
+from gridmap.store.features import search_features
+
+router = APIRouter(prefix="/api", tags=["analysis"])
+
+Level = Literal["subdistrict", "community", "grid", "compound"]
+
+
+def _records(frame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+@router.get("/summary", summary="最新分析的概况 / summary of the latest analysis")
+def summary(conn: ConnDep) -> dict:
+    run = results.latest_run(conn, "analyze")
+    if run is None:
+        raise NotFoundError(
+            "还没有分析结果，请先运行 gridmap analyze。", "No analysis yet; run gridmap analyze."
+        )
+    return {"run": run, **(results.run_summary(conn, run) or {})}
+
+
+@router.get("/figures", summary="各单元的户数、党员与覆盖率 / figures of every unit")
+def figures(conn: ConnDep, level: Level | None = None) -> list[dict]:
+    return _records(results.read_figures(conn, level=level))
+
+
+@router.get("/figures/{level}/{code}", summary="一个单元的数字、问题与建议 / one unit")
+def unit(level: Level, code: str, conn: ConnDep) -> dict:
+    frame = results.read_figures(conn, level=level, code=code)
+    if frame.empty:
+        raise NotFoundError(f"没有 {level} {code} 的分析数字。", f"No figures for {level} {code}.")
+    gaps = results.read_gaps(conn, results.latest_run(conn, "analyze"))
+    mine = gaps[(gaps["code"] == code) | gaps["codes"].fillna("").str.split(";").map(
+        lambda codes: code in codes)]  # fmt: skip
+    columns = ["kind", "layer", "code", "measure", "unit", "message_zh", "message_en"]
+    return {**_records(frame)[0], "gaps": _records(mine[columns])}
+
+
+@router.get("/proposals", summary="组织设置建议 (GeoJSON) / organisation proposals")
+def proposals(conn: ConnDep, community: str | None = None) -> Response:
+    run = results.latest_run(conn, "analyze")
+    if run is None:
+        return Response('{"type":"FeatureCollection","features":[]}', media_type="application/geo+json")
+    frame = results.read_proposals(conn, run)
+    if community:
+        frame = frame[frame["community_code"] == community]
+    frame = frame[frame.geometry.notna()]
+    body = frame.to_json(na="null", drop_id=True, ensure_ascii=False)
+    return Response(body, media_type="application/geo+json")
+
+
+@router.get("/search", summary="按名称或编号查找 / search by name or code")
+def search(
+    conn: ConnDep, q: Annotated[str, Query(min_length=1, max_length=50)], limit: int = 20
+) -> list[dict]:
+    return search_features(conn, q, limit=max(1, min(limit, 50)))
