@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,12 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import IN_CI, free_port, require
 
 from gridmap.config import Settings
 from gridmap.store.db import make_engine
 from gridmap.store.schema import upgrade
-
-IN_CI = bool(os.environ.get("CI"))
 
 
 def _pg_bin() -> Path:
@@ -37,15 +35,6 @@ PG_BIN = _pg_bin()
 REPO = Path(__file__).resolve().parents[1]
 
 
-def require(condition: bool, reason: str) -> None:
-    """Skip locally when a real part is missing; fail under CI, where nothing may be skipped."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"required in CI: {reason}")
-    pytest.skip(reason)
-
-
 def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
@@ -55,12 +44,6 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 # --- PostGIS: one throwaway cluster per test session ---------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -75,7 +58,7 @@ class PostgisCluster:
 
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="gridmap-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.data = self.dir / "data"
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")

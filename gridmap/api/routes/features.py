@@ -28,9 +28,6 @@ def for_display(frame, zoom: int | None, display: str):
     import shapely
 
     geoms = frame.geometry.values
-    if zoom is not None and zoom < 17:
-        half_pixel = 360.0 / (256 * 2**zoom) / 2
-        geoms = shapely.simplify(geoms, half_pixel, preserve_topology=True)
     if display == "gcj02":
         from gridmap.crs import wgs84_to_gcj02
 
@@ -39,7 +36,12 @@ def for_display(frame, zoom: int | None, display: str):
             return np.column_stack([lon, lat])
 
         geoms = shapely.transform(geoms, shift)
-    geoms = shapely.transform(geoms, lambda c: np.round(c, DECIMALS))
+    # snap-rounding keeps polygons valid where plain rounding could make rings touch themselves;
+    # simplification then only drops vertices, so its output stays on the rounded grid
+    geoms = shapely.set_precision(geoms, 10.0**-DECIMALS)
+    if zoom is not None and zoom < 17:
+        half_pixel = 360.0 / (256 * 2**zoom) / 2
+        geoms = shapely.simplify(geoms, half_pixel, preserve_topology=True)
     return frame.set_geometry(geoms, crs=frame.crs)
 
 

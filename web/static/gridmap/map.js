@@ -8,7 +8,9 @@
   const display = cfg.basemap ? cfg.basemap.display : "wgs84";
   const map = L.map(el, { maxZoom: 19 });
   // panes, bottom to top; each gets its own SVG renderer, so clicks reach the topmost feature
-  ["areas", "choropleth", "grids", "units", "points", "proposals", "gaps", "highlight"].forEach(
+  // gap ground (留白, overlaps, slivers, out of reach) lies above the whole features that are gaps
+  // (a grid across communities), so a click on a planted 留白 reaches the 留白
+  ["areas", "choropleth", "grids", "units", "points", "proposals", "gapfeatures", "gaps", "highlight"].forEach(
     (name, i) => { map.createPane(name).style.zIndex = 401 + i; });
   if (cfg.basemap) {
     L.tileLayer(cfg.basemap.url, { subdomains: cfg.basemap.subdomains, maxZoom: 19,
@@ -27,6 +29,8 @@
     property_company: "物业公司", repair_note: "几何修复", address: "地址" };
   const PROPOSALS = { branch: "单独建立党支部", general_branch: "党总支 / 分设支部", joint_branch: "联合党支部",
     not_joinable: "暂无法联建", party_group: "党小组", split_branch: "分设党支部", member_household: "党员中心户" };
+  const UNITS = { m2: "平方米 <small>m²</small>", m: "米 <small>m</small>", households: "户 <small>households</small>",
+    members: "名党员 <small>members</small>", units: "个单位 <small>units</small>", count: "个 <small>count</small>" };
   const LEVEL_ZH = { subdistrict: "街道", community: "社区", grid: "网格", compound: "小区" };
   const GAPS = Object.fromEntries(cfg.gaps.map((g) => [g.kind, g]));
   const index = new Map(); // "community:SQ01" → a drawn feature, for drill-down and search
@@ -145,7 +149,9 @@
 
   function gapPopup(p) {
     const g = GAPS[p.kind] || { label_zh: p.kind };
-    const measure = p.measure === null ? "" : `<br>度量 <small>measure</small>: ${Number(p.measure).toLocaleString("zh-CN", { maximumFractionDigits: 1 })} ${escape(p.unit || "")}`;
+    const value = p.unit === "share" ? pct(p.measure)
+      : `${Number(p.measure).toLocaleString("zh-CN", { maximumFractionDigits: 1 })} ${UNITS[p.unit] || escape(p.unit || "")}`;
+    const measure = p.measure === null ? "" : `<br>度量 <small>measure</small>: ${value}`;
     return `<b>${escape(g.label_zh)}</b> <small>${escape(p.kind)}</small><br>` +
       `<code>${escape(p.layer)}</code> <code>${escape(p.code)}</code> ${escape(p.name || "")}` +
       `<p class="gap-msg">${escape(p.message_zh)}<br><small>${escape(p.message_en)}</small></p>${measure}`;
@@ -155,9 +161,10 @@
     if (gapData[kind]) return Promise.resolve(gapData[kind]);
     return getJSON(withDisplay(`/api/gaps?kind=${encodeURIComponent(kind)}`)).then((data) => {
       const colour = GAPS[kind].colour;
+      const pane = GAPS[kind].area ? "gaps" : "gapfeatures";
       const items = [];
       const layer = L.geoJSON(data, {
-        pane: "gaps",
+        pane,
         style: { color: colour, weight: 3, fillColor: colour, fillOpacity: GAPS[kind].area ? 0.5 : 0.12 },
         pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, pane: "gaps", color: colour, weight: 2, fillOpacity: 0.7 }),
         onEachFeature: (f, l) => { l.bindPopup(gapPopup(f.properties), { maxWidth: 340 }); items.push({ f, l }); },

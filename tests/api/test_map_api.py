@@ -1,0 +1,178 @@
+"""The JSON the map lives on, from a real server on an analysed demo, on both databases:
+figures per unit, proposals, search, per-viewport features by zoom, GCJ-02 display, gzip."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import httpx
+import numpy as np
+import pytest
+import shapely
+from servers import start_server
+
+from gridmap.cli import DEMO_DATA, load_demo
+from gridmap.config import Settings
+from gridmap.runs import run_analyze
+from gridmap.store.db import make_engine
+from gridmap.store.schema import upgrade
+
+
+@pytest.fixture(scope="module", params=["spatialite", "postgis"])
+def server(request, tmp_path_factory) -> str:
+    if request.param == "spatialite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('mapapi') / 'gridmap.db'}"
+    else:
+        url = request.getfixturevalue("postgis_cluster").create_db("mapapi")
+    settings = Settings(database_url=url)
+    engine = make_engine(settings)
+    upgrade(engine)
+    load_demo(engine, DEMO_DATA)
+    run_analyze(engine, settings)
+    engine.dispose()
+    proc, base = start_server(url)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def get(server: str, path: str, **params) -> httpx.Response:
+    return httpx.get(server + path, params=params, timeout=30)
+
+
+def test_summary_names_the_run_and_its_rates(server):
+    body = get(server, "/api/summary").json()
+    assert body["run"] >= 1
+    assert 0 < body["rates"]["org_coverage"] <= 1
+
+
+def test_figures_add_up_from_communities_to_the_subdistrict(server):
+    subdistrict = get(server, "/api/figures", level="subdistrict").json()
+    communities = get(server, "/api/figures", level="community").json()
+    grids = get(server, "/api/figures", level="grid").json()
+    assert len(subdistrict) == 1 and len(communities) == 6
+    total = subdistrict[0]
+    assert total["households"] == 20818 and total["buildings"] == 1768
+    assert total["members"] == 3823 == total["members_full"] + total["members_probationary"]
+    # the planted compound outside every community (XQ169) is counted in the subdistrict only
+    outside = get(server, "/api/figures/compound/XQ169").json()
+    assert outside["community_code"] is None and outside["households"] > 0
+    assert sum(c["households"] for c in communities) == total["households"] - outside["households"]
+    # and members living in no building (planted: DY-FAR) only in the subdistrict's total
+    unassigned = get(server, "/api/gaps", kind="member_unassigned").json()["features"]
+    assert [f["properties"]["code"] for f in unassigned] == ["DY-FAR"]
+    in_communities = total["members"] - outside["members"] - len(unassigned)
+    assert sum(c["members"] for c in communities) == in_communities
+    # every unified grid cell belongs to one community, and their households add up per community
+    for community in communities:
+        mine = [g for g in grids if g["community_code"] == community["code"]]
+        assert mine and sum(g["households"] for g in mine) == community["households"]
+    assert all(0 <= c["org_coverage"] <= 1 for c in communities)
+    assert {c["name"] for c in communities} >= {"锦绣社区", "玉林社区"}
+
+
+def test_one_compound_has_figures_proposal_and_why_it_is_a_gap(server):
+    unit = get(server, "/api/figures/compound/XQ017").json()
+    assert unit["level"] == "compound" and unit["code"] == "XQ017"
+    assert unit["proposal"]
+    kinds = {g["kind"] for g in unit["gaps"]}
+    assert "property_without_org" in kinds  # planted: a property company without a Party org
+    assert all(g["message_zh"] and g["message_en"] for g in unit["gaps"])
+
+
+def test_unknown_unit_is_a_bilingual_404(server):
+    r = get(server, "/api/figures/grid/NO-SUCH-GRID")
+    assert r.status_code == 404
+    assert "NO-SUCH-GRID" in r.text
+    assert get(server, "/api/figures/planet/X").status_code == 422
+
+
+def test_proposals_are_geojson_and_filter_by_community(server):
+    every = get(server, "/api/proposals").json()
+    assert every["type"] == "FeatureCollection" and len(every["features"]) > 10
+    community = every["features"][0]["properties"]["community_code"]
+    mine = get(server, "/api/proposals", community=community).json()["features"]
+    assert 0 < len(mine) < len(every["features"])
+    assert {f["properties"]["community_code"] for f in mine} == {community}
+
+
+def test_search_by_code_prefix_and_by_chinese_name(server):
+    hits = get(server, "/api/search", q="XQ13").json()
+    assert hits and all(h["code"].startswith("XQ13") for h in hits)
+    assert {"compound"} <= {h["layer"] for h in hits}
+    west, south, east, north = hits[0]["bbox"]
+    assert 103 < west <= east < 105 and 30 < south <= north < 31
+    named = get(server, "/api/search", q="锦绣").json()
+    assert named and all("锦绣" in (h["name"] or "") for h in named)
+    assert get(server, "/api/search", q="").status_code == 422
+    assert get(server, "/api/search", q="没有这个地方").json() == []
+    # quotes and SQL in the search text are text, nothing more
+    assert get(server, "/api/search", q="'; DROP TABLE compound; --").json() == []
+    assert get(server, "/api/search", q="XQ132").json()[0]["code"] == "XQ132"
+
+
+def test_features_by_viewport_are_limited_to_the_box(server):
+    every = get(server, "/api/layers/building/features").json()["features"]
+    x = [shapely.geometry.shape(f["geometry"]).centroid.x for f in every]
+    y = [shapely.geometry.shape(f["geometry"]).centroid.y for f in every]
+    box = (np.percentile(x, 40), np.percentile(y, 40), np.percentile(x, 60), np.percentile(y, 60))
+    some = get(server, "/api/layers/building/features", bbox=",".join(map(str, box)), zoom=17)
+    some = some.json()["features"]
+    assert 0 < len(some) < len(every) / 4
+    window = shapely.box(*box)
+    assert all(shapely.geometry.shape(f["geometry"]).intersects(window) for f in some)
+
+
+def vertices(doc: dict) -> int:
+    return sum(shapely.get_num_coordinates(shapely.geometry.shape(f["geometry"])) for f in doc["features"])  # fmt: skip
+
+
+def test_low_zoom_is_simplified_and_rounded(server):
+    # unified grid cells: reshaped around compounds, so with many vertices
+    fine = get(server, "/api/layers/grid:unified/features", zoom=18).json()
+    coarse = get(server, "/api/layers/grid:unified/features", zoom=11).json()
+    assert len(fine["features"]) == len(coarse["features"]) > 30
+    assert vertices(coarse) < vertices(fine)
+    for feature in fine["features"]:
+        coords = shapely.get_coordinates(shapely.geometry.shape(feature["geometry"]))
+        assert np.allclose(coords, np.round(coords, 6))
+    # simplified shapes stay valid and close to the original (half a pixel at zoom 11 ≈ 35 m)
+    for a, b in zip(fine["features"], coarse["features"], strict=True):
+        ga, gb = shapely.geometry.shape(a["geometry"]), shapely.geometry.shape(b["geometry"])
+        assert gb.is_valid and abs(gb.area - ga.area) / ga.area < 0.05
+
+
+def test_gcj02_display_shifts_by_the_datum_offset(server):
+    from coord_convert.transform import wgs2gcj
+
+    plain = get(server, "/api/layers/station/features").json()["features"]
+    shifted = get(server, "/api/layers/station/features", display="gcj02").json()["features"]
+    for a, b in zip(plain, shifted, strict=True):
+        lon, lat = a["geometry"]["coordinates"]
+        expect = wgs2gcj(lon, lat)
+        got = b["geometry"]["coordinates"]
+        assert abs(got[0] - expect[0]) < 1e-5 and abs(got[1] - expect[1]) < 1e-5
+        assert abs(got[0] - lon) > 1e-3  # a few hundred metres in Chengdu: really shifted
+    gaps = get(server, "/api/gaps", kind="uncovered_area", display="gcj02").json()["features"]
+    assert gaps[0]["properties"]["code"] == "DJ503"
+
+
+def test_gzip_on_large_responses(server):
+    r = httpx.get(server + "/api/layers/building/features", headers={"Accept-Encoding": "gzip"})
+    assert r.headers.get("content-encoding") == "gzip"
+    raw = httpx.Client().send(
+        httpx.Request("GET", server + "/api/layers/building/features", headers={"Accept-Encoding": "gzip"}),
+        stream=True,
+    )  # fmt: skip
+    compressed = b"".join(raw.iter_raw())
+    raw.close()
+    assert len(compressed) < len(r.content) / 3
+    assert json.loads(gzip.decompress(compressed))["type"] == "FeatureCollection"
+
+
+def test_the_map_page_carries_its_configuration(server):
+    page = get(server, "/map")
+    assert page.status_code == 200
+    assert "gap-list" in page.text and "theme-select" in page.text
+    assert "https://" not in page.text and "http://" not in page.text  # nothing from outside

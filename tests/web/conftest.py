@@ -1,0 +1,125 @@
+"""Headless Chromium (the Debian package) driven by Playwright against a real uvicorn server.
+
+One server per module on an analysed demo subdistrict in SpatiaLite. Every page the tests open
+routes any request to another host into a failure and records it; console errors and uncaught
+exceptions are recorded too, and a test fails if any were seen.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from servers import require, start_server
+
+from gridmap.cli import DEMO_DATA, load_demo
+from gridmap.config import Settings
+from gridmap.runs import run_analyze
+from gridmap.store.db import make_engine
+from gridmap.store.schema import upgrade
+
+CHROMIUM = os.environ.get("GRIDMAP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# what a sandboxed, offline machine needs: no background calls home, no GPU, root allowed
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+ARTEFACTS = Path(os.environ.get("GRIDMAP_ARTEFACTS", Path(__file__).parents[2] / "test-artifacts"))
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory) -> Iterator[str]:
+    """Base URL of a real server on the demo subdistrict, loaded and analysed."""
+    folder = tmp_path_factory.mktemp("webdemo")
+    settings = Settings(database_url=f"sqlite:///{folder / 'demo.db'}")
+    engine = make_engine(settings)
+    upgrade(engine)
+    load_demo(engine, DEMO_DATA)
+    run_analyze(engine, settings, out_dir=folder / "report")
+    engine.dispose()
+    proc, base = start_server(settings.database_url)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (Debian package chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - the test extra installs it
+        require(False, "playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class Watched:
+    """A page plus what it asked of other hosts and what it complained about."""
+
+    def __init__(self, page, base: str):
+        self.page = page
+        self.base = base
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+
+    def open(self, path: str = "/map"):
+        self.page.goto(self.base + path)
+        self.page.wait_for_function("document.getElementById('map').dataset.ready === '1'")
+        return self.page
+
+    def data(self, name: str) -> str | None:
+        return self.page.evaluate(f"document.getElementById('map').dataset[{name!r}] ?? null")
+
+    def shot(self, name: str) -> Path:
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTEFACTS / name
+        self.page.screenshot(path=str(path))
+        return path
+
+
+def _watch(context, base: str) -> Watched:
+    page = context.new_page()
+    watched = Watched(page, base)
+    own = urlsplit(base).netloc
+
+    def route(r):
+        url = r.request.url
+        if urlsplit(url).netloc == own or url.startswith("data:"):
+            r.continue_()
+        else:
+            watched.outside.append(url)
+            r.abort()
+
+    context.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and watched.errors.append(m.text))
+    page.on("pageerror", lambda exc: watched.errors.append(str(exc)))
+    return watched
+
+
+def _page(browser, base: str, **context_options) -> Iterator[Watched]:
+    context = browser.new_context(locale="zh-CN", **context_options)
+    watched = _watch(context, base)
+    yield watched
+    context.close()
+    assert watched.outside == [], f"requests to other hosts: {watched.outside}"
+    assert watched.errors == [], f"console errors: {watched.errors}"
+
+
+@pytest.fixture
+def desktop(browser, demo_server) -> Iterator[Watched]:
+    yield from _page(browser, demo_server, viewport={"width": 1366, "height": 860})
+
+
+@pytest.fixture
+def phone(browser, demo_server) -> Iterator[Watched]:
+    yield from _page(
+        browser, demo_server, viewport={"width": 390, "height": 844}, is_mobile=True,
+        has_touch=True, device_scale_factor=2,
+    )  # fmt: skip

@@ -1,0 +1,214 @@
+"""The coordinators' map in a real browser, on the analysed demo subdistrict.
+
+Every test runs with requests to other hosts failing and console errors recorded (conftest):
+a page that asks anything of the internet, or throws, fails the test that opened it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from gridmap.cli import DEMO_DATA
+
+PLANTED = {
+    (p["kind"], p["code"]): p
+    for p in json.loads((DEMO_DATA.parent / "planted.json").read_text("utf-8"))
+}
+DJ503 = PLANTED[("uncovered_area", "DJ503")]
+
+
+def count_paths(page, pane: str) -> int:
+    return page.evaluate(f"document.querySelectorAll('.leaflet-{pane}-pane path').length")
+
+
+def wait_loaded(page, key: str) -> int:
+    page.wait_for_function(f"Number(document.getElementById('map').dataset.loaded_{key}) > 0")
+    return int(page.evaluate(f"document.getElementById('map').dataset.loaded_{key}"))
+
+
+def click_at(page, lon: float, lat: float) -> None:
+    """A real mouse click on the map at a place (WGS84; the default basemap shows WGS84)."""
+    box = page.locator("#map").bounding_box()
+    point = page.evaluate(
+        f"(() => {{ const p = gridmap.map.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()"
+    )
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])  # fmt: skip
+
+
+def test_subdistrict_map_draws_every_layer_and_gap_kind(desktop, demo_server):
+    page = desktop.open()
+    assert wait_loaded(page, "community") == 6
+    assert wait_loaded(page, "grid_unified") > 0
+    assert wait_loaded(page, "station") == 10
+    # six communities drawn as SVG paths in their pane; unified grid cells in theirs
+    assert count_paths(page, "areas") >= 6
+    assert count_paths(page, "grids") >= int(desktop.data("loaded_grid_unified"))
+    # the legend lists each kind found with its count, as the API counts them
+    gaps = httpx.get(demo_server + "/api/gaps").json()["features"]
+    counts: dict[str, int] = {}
+    for g in gaps:
+        counts[g["properties"]["kind"]] = counts.get(g["properties"]["kind"], 0) + 1
+    legend = page.evaluate("""[...document.querySelectorAll('#gap-kinds input')].map((i) =>
+        [i.dataset.kind, Number(i.closest('label').querySelector('.count').textContent)])""")
+    assert dict(legend) == counts
+    assert "uncovered_area" in desktop.data("gapsShown").split(",")
+    assert count_paths(page, "gaps") > 0
+    # the subdistrict's own figures head the panel
+    assert "街道" in page.inner_text("#crumbs")
+    assert "户数" in page.inner_text("#figures")
+    desktop.shot("map-subdistrict.png")
+
+
+def test_click_on_the_planted_gap_shows_why(desktop):
+    page = desktop.open()
+    page.evaluate(f"gridmap.map.setView([{DJ503['lat']}, {DJ503['lon']}], 16)")
+    page.wait_for_timeout(400)
+    click_at(page, DJ503["lon"], DJ503["lat"])
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "留白" in text and "uncovered_area" in text
+    assert "DJ503" in text or "XQ132" in text
+    assert "平方米" in text  # the measure in words, not "m2"
+    page.wait_for_timeout(300)  # the popup fades in
+    desktop.shot("map-gap-popup.png")
+
+
+def test_gap_list_zooms_to_the_gap_and_opens_it(desktop):
+    page = desktop.open()
+    before = page.evaluate("gridmap.map.getZoom()")
+    link = page.locator("#gap-list a[data-kind='grid_overlap'][data-code='DJ201']")
+    link.click()
+    page.locator(".leaflet-popup-content").wait_for()
+    assert page.evaluate("gridmap.map.getZoom()") > before
+    # the view is now on the planted overlap
+    p = PLANTED[("grid_overlap", "DJ201")]
+    inside = page.evaluate(f"gridmap.map.getBounds().contains([{p['lat']}, {p['lon']}])")
+    assert inside
+    assert "DJ201" in page.inner_text(".leaflet-popup-content")
+
+
+def test_legend_toggle_hides_a_kind_and_shortens_the_list(desktop):
+    page = desktop.open()
+    listed = int(desktop.data("gapListed"))
+    page.locator("#gap-kinds input[data-kind='beyond_station_reach']").uncheck()
+    page.wait_for_function(
+        "!document.getElementById('map').dataset.gapsShown.includes('beyond_station_reach')"
+    )
+    assert int(desktop.data("gapListed")) < listed
+    assert page.locator("#gap-list a[data-kind='beyond_station_reach']").count() == 0
+
+
+def test_search_by_code_finds_and_frames_the_compound(desktop):
+    page = desktop.open()
+    page.fill("#q", "XQ132")
+    page.locator("#hits a[data-hit]").first.wait_for()
+    assert "XQ132" in page.inner_text("#hits")
+    page.locator("#hits a[data-hit]").first.click()
+    page.wait_for_function("document.getElementById('map').dataset.found === 'compound:XQ132'")
+    assert page.evaluate("gridmap.map.getZoom()") >= 16
+
+
+def test_search_by_chinese_name(desktop):
+    page = desktop.open()
+    page.fill("#q", "锦绣")
+    page.locator("#hits a[data-hit]").first.wait_for()
+    assert "锦绣" in page.inner_text("#hits")
+
+
+def test_drill_down_to_a_community_and_a_grid(desktop, demo_server):
+    page = desktop.open()
+    communities = httpx.get(demo_server + "/api/figures", params={"level": "community"}).json()
+    first = sorted(communities, key=lambda f: f["code"])[0]
+    page.click(f"#children a[data-level='community'][data-code='{first['code']}']")
+    page.wait_for_function("document.getElementById('map').dataset.level === 'community'")
+    assert first["name"] in page.inner_text("#crumbs")
+    figures = page.inner_text("#figures")
+    assert str(first["households"]) in figures
+    # the children are now the community's unified grid cells
+    grid_link = page.locator("#children a[data-level='grid']").first
+    grid_code = grid_link.get_attribute("data-code")
+    grid_link.click()
+    page.wait_for_function("document.getElementById('map').dataset.level === 'grid'")
+    grid = httpx.get(f"{demo_server}/api/figures/grid/{grid_code}").json()
+    assert grid["community_code"] == first["code"]
+    assert str(grid["households"]) in page.inner_text("#figures")
+    # and back up to the subdistrict
+    page.click("#crumbs a[data-level='subdistrict']")
+    page.wait_for_function("document.getElementById('map').dataset.level === 'subdistrict'")
+
+
+def test_click_on_a_compound_shows_its_figures_and_proposal(desktop, demo_server):
+    page = desktop.open()
+    found = httpx.get(demo_server + "/api/search", params={"q": "XQ017"}).json()
+    compound = next(h for h in found if h["layer"] == "compound" and h["code"] == "XQ017")
+    west, south, east, north = compound["bbox"]
+    page.evaluate(f"gridmap.map.fitBounds([[{south}, {west}], [{north}, {east}]])")
+    wait_loaded(page, "compound")
+    # hide the gap kinds, so the click reaches the compound itself
+    page.evaluate(
+        "Promise.all([...document.querySelectorAll('#gap-kinds input:checked')].map((i) => gridmap.showKind(i.dataset.kind, false)))"
+    )
+    click_at(page, (west + east) / 2, (south + north) / 2)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    page.wait_for_function(
+        "document.querySelector('.leaflet-popup-content').innerText.includes('户数')"
+    )
+    text = popup.inner_text()
+    assert "XQ017" in text and "党员" in text and "组织设置建议" in text
+    # XQ017 is a planted red-property case: the popup says why it is a gap
+    assert "property_without_org" in text or "物业" in text
+
+
+def test_choropleth_of_organisational_coverage(desktop, demo_server):
+    page = desktop.open()
+    page.select_option("#theme-select", "org_coverage")
+    page.wait_for_function("Number(document.getElementById('map').dataset.themeFeatures) > 0")
+    assert int(desktop.data("themeFeatures")) == 6
+    assert count_paths(page, "choropleth") == 6
+    assert page.locator("#theme-legend i").count() == 6  # five steps and 'no data'
+    # drilled into a community, the choropleth colours its grid cells instead
+    community = httpx.get(demo_server + "/api/figures", params={"level": "community"}).json()[0]
+    page.evaluate(f"gridmap.drill('community', {community['code']!r})")
+    grids = httpx.get(demo_server + "/api/figures", params={"level": "grid"}).json()
+    mine = [g for g in grids if g["community_code"] == community["code"]]
+    page.wait_for_function(
+        f"Number(document.getElementById('map').dataset.themeFeatures) === {len(mine)}"
+    )
+    desktop.shot("map-choropleth.png")
+
+
+def test_phone_layout_fits_390_wide_and_the_panel_folds(phone):
+    page = phone.open()
+    wait_loaded(page, "community")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page scrolls sideways: {width}px"
+    box = page.locator("#map").bounding_box()
+    assert box["width"] >= 380 and box["height"] >= 300
+    panel = page.locator("#panel").bounding_box()
+    assert panel["y"] >= box["y"] + box["height"] - 1  # the panel sits under the map
+    toggle = page.locator("#panel-toggle")
+    assert toggle.is_visible()
+    phone.shot("map-phone.png")
+    toggle.tap()
+    page.wait_for_timeout(300)
+    assert page.locator("#panel-body").is_hidden()
+    assert page.locator("#map").bounding_box()["height"] > box["height"]
+    # gap kinds are finger-sized when open again
+    toggle.tap()
+    page.wait_for_timeout(300)
+    label = page.locator("#gap-kinds label").first.bounding_box()
+    assert label["height"] >= 24
+
+
+def test_first_load_stays_under_two_megabytes(desktop):
+    page = desktop.open()
+    wait_loaded(page, "community")
+    page.wait_for_timeout(500)
+    sizes = page.evaluate("""[...performance.getEntriesByType('navigation'),
+        ...performance.getEntriesByType('resource')].map((e) => e.transferSize)""")
+    assert len(sizes) > 5 and all(s > 0 for s in sizes[:1])
+    assert sum(sizes) < 2 * 1024 * 1024, f"first load {sum(sizes)} bytes"
