@@ -1,0 +1,331 @@
+"""Draft grid plans (网格调整方案): live figures, validation, snapping fixes and the diff.
+
+Pure functions on GeoDataFrames in one metric CRS (the caller projects). A plan's cells have
+``code``, ``name``, ``community_code`` and a polygon geometry; the context layers have the
+canonical columns of :mod:`gridmap.layers`.
+
+What a planner sees while drawing:
+
+- :func:`cell_figures` — per cell: households, buildings, compounds whole and cut, members
+  full/probationary, stations in reach, and the household band check;
+- :func:`validate` — problems a plan must not have: cells overlapping, a cell crossing a
+  community boundary, a compound cut by a cell border, ground of a community left to no cell
+  (留白); each with its geometry and, where one exists, a one-click fix;
+- :func:`snap_compound` — the fix for a cut compound: it goes whole to the cell holding its
+  largest share, and leaves the others;
+- :func:`diff` — a plan against the current layer: cells added, removed, reshaped, and the
+  buildings, households and members that move from one grid to another.
+
+Buildings and members are placed in cells by a representative point (a building inside its
+footprint, a member at their home): a building straddling a drawn border counts once, in the
+cell holding that point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+CUT_SHARE = 0.01  # a compound counts as cut when more than 1 % of it lies outside its main cell
+
+
+@dataclass(frozen=True)
+class Band:
+    """Households a grid should hold (DOMAIN.md: 300–500 in towns, about 200 in villages)."""
+
+    low: int = 300
+    high: int = 500
+
+    def check(self, households: int) -> str:
+        """``ok``, ``below`` or ``above``.
+
+        >>> Band(300, 500).check(299), Band(300, 500).check(300), Band(300, 500).check(501)
+        ('below', 'ok', 'above')
+        """
+        return "below" if households < self.low else "above" if households > self.high else "ok"
+
+
+def _points_in(cells: gpd.GeoDataFrame, points: np.ndarray) -> np.ndarray:
+    """For each point, the position of the cell containing it (-1 for none; first wins)."""
+    found = np.full(len(points), -1, dtype=np.int64)
+    if len(points) == 0 or len(cells) == 0:
+        return found
+    pts, cell = cells.sindex.query(points, predicate="within")
+    order = np.argsort(pts, kind="stable")
+    pts, cell = pts[order], cell[order]
+    first = np.unique(pts, return_index=True)[1]
+    found[pts[first]] = cell[first]
+    return found
+
+
+def _shares(units: gpd.GeoDataFrame, cells: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Every (unit, cell) pair sharing ground: positions, shared area and the unit's share."""
+    geoms = np.asarray(units.geometry.values, dtype=object)
+    cgeoms = np.asarray(cells.geometry.values, dtype=object)
+    left, right = cells.sindex.query(geoms, predicate="intersects")
+    area = shapely.area(shapely.intersection(geoms[left], cgeoms[right])) if len(left) else np.zeros(0)  # fmt: skip
+    total = shapely.area(geoms[left])
+    share = np.divide(area, total, out=np.zeros_like(area), where=total > 0)
+    out = pd.DataFrame({"unit": left, "cell": right, "area": area, "share": share})
+    return out[out["area"] > 0]
+
+
+def cell_figures(
+    cells: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    compounds: gpd.GeoDataFrame,
+    members: gpd.GeoDataFrame,
+    stations: gpd.GeoDataFrame,
+    *,
+    band: Band = Band(),
+    station_radius_m: float = 1000.0,
+) -> pd.DataFrame:
+    """Figures of each cell, in the order of ``cells``.
+
+    Columns: code, households, buildings, compounds (codes held whole), compounds_cut (code and
+    share inside, e.g. ``XQ017 62%``), members_full, members_probationary, members,
+    stations_in_reach (codes), band (ok | below | above).
+    """
+    cells = cells.reset_index(drop=True)
+    n = len(cells)
+    at = _points_in(cells, shapely.point_on_surface(np.asarray(buildings.geometry.values)))
+    households = buildings["households"].fillna(0).to_numpy(dtype=np.int64)
+    hh = np.bincount(at[at >= 0], weights=households[at >= 0], minlength=n).astype(np.int64)
+    nb = np.bincount(at[at >= 0], minlength=n)
+    home = _points_in(cells, np.asarray(members.geometry.values))
+    full = (members["category"] == "full").to_numpy() if "category" in members else np.zeros(len(members), bool)  # fmt: skip
+    mf = np.bincount(home[(home >= 0) & full], minlength=n)
+    mp = np.bincount(home[(home >= 0) & ~full], minlength=n)
+    shares = _shares(compounds.reset_index(drop=True), cells)
+    codes = compounds["code"].to_numpy()
+    whole: list[list[str]] = [[] for _ in range(n)]
+    cut: list[list[str]] = [[] for _ in range(n)]
+    for unit, cell, share in shares[["unit", "cell", "share"]].itertuples(index=False):
+        if share >= 1 - CUT_SHARE:
+            whole[cell].append(codes[unit])
+        elif share > CUT_SHARE:
+            cut[cell].append(f"{codes[unit]} {share:.0%}")
+    reach: list[list[str]] = [[] for _ in range(n)]
+    if len(stations):
+        points = np.asarray(stations.geometry.values)
+        s, c = cells.sindex.query(points, predicate="dwithin", distance=station_radius_m)
+        scodes = stations["code"].to_numpy()
+        for si, ci in sorted(zip(s, c, strict=True), key=lambda p: scodes[p[0]]):
+            reach[ci].append(scodes[si])
+    return pd.DataFrame({
+        "code": cells["code"].to_numpy(),
+        "households": hh,
+        "buildings": nb,
+        "compounds": [";".join(sorted(w)) for w in whole],
+        "compounds_cut": [";".join(sorted(c)) for c in cut],
+        "members_full": mf,
+        "members_probationary": mp,
+        "members": mf + mp,
+        "stations_in_reach": [";".join(r) for r in reach],
+        "band": [band.check(int(h)) for h in hh],
+    })  # fmt: skip
+
+
+PROBLEM_COLUMNS = ["kind", "code", "codes", "measure", "unit", "message_zh", "message_en", "fix", "geometry"]  # fmt: skip
+
+
+def _problems(rows: list[dict], crs) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
+
+
+def validate(
+    cells: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    compounds: gpd.GeoDataFrame,
+    *,
+    tolerance_m2: float = 1.0,
+) -> gpd.GeoDataFrame:
+    """Problems of a plan: ``plan_overlap``, ``plan_crosses_community``, ``plan_cuts_compound``,
+    ``plan_uncovered`` (留白 in a community the plan covers). Pieces below ``tolerance_m2`` are
+    digitising noise and ignored. Sorted by kind and code, so the list is stable.
+    """
+    cells = cells.reset_index(drop=True)
+    geoms = np.asarray(cells.geometry.values, dtype=object)
+    codes = cells["code"].to_numpy()
+    rows: list[dict] = []
+    # cells overlapping each other
+    a, b = cells.sindex.query(geoms, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    if len(a):
+        pieces = shapely.intersection(geoms[a], geoms[b])
+        area = shapely.area(pieces)
+        for i, j, piece, m2 in zip(a, b, pieces, area, strict=True):
+            if m2 > tolerance_m2:
+                rows.append({"kind": "plan_overlap", "code": codes[i], "codes": f"{codes[i]};{codes[j]}",
+                             "measure": m2, "unit": "m2",
+                             "message_zh": f"{codes[i]} 与 {codes[j]} 重叠 {m2:,.0f} 平方米",
+                             "message_en": f"{codes[i]} and {codes[j]} overlap by {m2:,.0f} m²",
+                             "fix": None, "geometry": piece})  # fmt: skip
+    # cells crossing a community boundary: the pieces outside their main community
+    comm = communities.reset_index(drop=True)
+    ccodes = comm["code"].to_numpy()
+    cgeoms = np.asarray(comm.geometry.values, dtype=object)
+    shares = _shares(cells, comm)  # unit: the plan cell, cell: the community
+    for cell, group in shares.groupby("unit"):
+        main = group.loc[group["area"].idxmax()]
+        outside = shapely.difference(geoms[cell], cgeoms[int(main["cell"])])
+        m2 = shapely.area(outside)
+        if m2 > tolerance_m2:
+            others = [ccodes[int(c)] for c in group["cell"] if c != main["cell"]]
+            rows.append({"kind": "plan_crosses_community", "code": codes[cell],
+                         "codes": ";".join([codes[cell], *others]), "measure": m2, "unit": "m2",
+                         "message_zh": f"{codes[cell]} 越出社区 {ccodes[int(main['cell'])]} 边界 {m2:,.0f} 平方米",
+                         "message_en": f"{codes[cell]} crosses the boundary of community {ccodes[int(main['cell'])]} by {m2:,.0f} m²",
+                         "fix": "clip_to_community", "geometry": outside})  # fmt: skip
+    # compounds cut by a cell border
+    comp = compounds.reset_index(drop=True)
+    kcodes = comp["code"].to_numpy()
+    kgeoms = np.asarray(comp.geometry.values, dtype=object)
+    shares = _shares(comp, cells)
+    for unit, group in shares.groupby("unit"):
+        if len(group) < 2:
+            # one cell only: cut if a part lies in no cell at all (that part is 留白, found below)
+            continue
+        main = group.loc[group["area"].idxmax()]
+        if group["area"].sum() - main["area"] <= tolerance_m2:
+            continue
+        held = [codes[int(c)] for c in group.sort_values("area", ascending=False)["cell"]]
+        lost = shapely.difference(kgeoms[unit], geoms[int(main["cell"])])
+        rows.append({"kind": "plan_cuts_compound", "code": kcodes[unit], "codes": ";".join([kcodes[unit], *held]),
+                     "measure": 1 - float(main["share"]), "unit": "share",
+                     "message_zh": f"小区 {kcodes[unit]} 被网格 {'、'.join(held)} 切分，{1 - main['share']:.0%} 不在 {held[0]} 内",
+                     "message_en": f"Compound {kcodes[unit]} is cut by cells {', '.join(held)}; {1 - main['share']:.0%} lies outside {held[0]}",
+                     "fix": "snap_compound", "geometry": lost})  # fmt: skip
+    # 留白: ground of the communities the plan touches that no cell covers
+    touched = sorted({int(c) for c in _shares(cells, comm)["cell"]})
+    if touched and len(cells):
+        covered = shapely.union_all(geoms)
+        for c in touched:
+            gap = shapely.difference(cgeoms[c], covered)
+            parts = shapely.get_parts(gap)
+            parts = parts[shapely.area(parts) > tolerance_m2]
+            if len(parts) == 0:
+                continue
+            m2 = float(shapely.area(parts).sum())
+            rows.append({"kind": "plan_uncovered", "code": ccodes[c], "codes": ccodes[c],
+                         "measure": m2, "unit": "m2",
+                         "message_zh": f"社区 {ccodes[c]} 内有 {len(parts)} 处、共 {m2:,.0f} 平方米不属于任何网格 (留白)",
+                         "message_en": f"{m2:,.0f} m² of community {ccodes[c]} in {len(parts)} piece(s) lie in no cell",
+                         "fix": "fill_gap", "geometry": shapely.multipolygons(parts)})  # fmt: skip
+    out = _problems(rows, cells.crs)
+    return out.sort_values(["kind", "code"], kind="stable").reset_index(drop=True)
+
+
+def snap_compound(cells: gpd.GeoDataFrame, compound) -> gpd.GeoDataFrame:
+    """The fix for a cut compound: it goes whole to the cell holding its largest share.
+
+    Returns only the cells that changed (a copy), so the editor can apply them.
+    """
+    cells = cells.reset_index(drop=True)
+    geoms = np.asarray(cells.geometry.values, dtype=object)
+    shared = shapely.area(shapely.intersection(geoms, compound))
+    if not (shared > 0).any():
+        return cells.iloc[0:0]
+    main = int(np.argmax(shared))
+    changed = np.flatnonzero(shared > 0)
+    new = geoms.copy()
+    for i in changed:
+        new[i] = (
+            shapely.union(geoms[i], compound)
+            if i == main
+            else shapely.difference(geoms[i], compound)
+        )
+    out = cells.iloc[changed].copy()
+    out = out.set_geometry(shapely.make_valid(new[changed]), crs=cells.crs)
+    return out
+
+
+def clip_to_community(cell, communities: gpd.GeoDataFrame):
+    """The fix for a cell across a community boundary: keep the part in its main community."""
+    shared = shapely.area(shapely.intersection(np.asarray(communities.geometry.values), cell))
+    if not (shared > 0).any():
+        return cell
+    return shapely.intersection(cell, communities.geometry.values[int(np.argmax(shared))])
+
+
+def fill_gap(cells: gpd.GeoDataFrame, gap) -> gpd.GeoDataFrame:
+    """The fix for 留白: each gap piece joins the touching cell with the longest shared border.
+
+    Returns the changed cells (a copy); pieces touching no cell are left (and stay a problem).
+    """
+    cells = cells.reset_index(drop=True)
+    geoms = np.asarray(cells.geometry.values, dtype=object).copy()
+    changed: set[int] = set()
+    for piece in shapely.get_parts(gap):
+        near = cells.sindex.query(piece, predicate="dwithin", distance=0.5)
+        if len(near) == 0:
+            continue
+        border = shapely.length(shapely.intersection(shapely.buffer(geoms[near], 0.5), shapely.boundary(piece)))  # fmt: skip
+        best = int(near[int(np.argmax(border))])
+        geoms[best] = shapely.union(geoms[best], piece)
+        changed.add(best)
+    idx = sorted(changed)
+    out = cells.iloc[idx].copy()
+    return out.set_geometry(shapely.make_valid(geoms[idx]), crs=cells.crs)
+
+
+def diff(
+    plan: gpd.GeoDataFrame,
+    current: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    members: gpd.GeoDataFrame,
+    *,
+    tolerance_m2: float = 1.0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A plan against the current layer.
+
+    Returns ``cells`` (code, change: added | removed | reshaped, area_before_m2, area_after_m2,
+    changed_m2) and ``moves`` (from_code, to_code, buildings, households, members,
+    building_codes), one row per pair of cells between which something moves. A move to or from
+    no cell has an empty code.
+    """
+    before = current.set_index("code").geometry
+    after = plan.set_index("code").geometry
+    rows = []
+    for code in sorted(set(before.index) | set(after.index)):
+        if code not in before.index:
+            rows.append((code, "added", 0.0, float(after[code].area), float(after[code].area)))
+        elif code not in after.index:
+            rows.append((code, "removed", float(before[code].area), 0.0, float(before[code].area)))
+        else:
+            changed = float(shapely.area(shapely.symmetric_difference(before[code], after[code])))
+            if changed > tolerance_m2:
+                rows.append(
+                    (code, "reshaped", float(before[code].area), float(after[code].area), changed)
+                )
+    cells = pd.DataFrame(rows, columns=["code", "change", "area_before_m2", "area_after_m2", "changed_m2"])  # fmt: skip
+    reps = shapely.point_on_surface(np.asarray(buildings.geometry.values))
+    old_codes = np.append(current["code"].to_numpy(dtype=object), "")
+    new_codes = np.append(plan["code"].to_numpy(dtype=object), "")
+    old_at = old_codes[_points_in(current.reset_index(drop=True), reps)]
+    new_at = new_codes[_points_in(plan.reset_index(drop=True), reps)]
+    moved = old_at != new_at
+    b = pd.DataFrame({"from_code": old_at[moved], "to_code": new_at[moved],
+                      "households": buildings["households"].fillna(0).to_numpy()[moved],
+                      "code": buildings["code"].to_numpy()[moved]})  # fmt: skip
+    homes = np.asarray(members.geometry.values)
+    m_old = old_codes[_points_in(current.reset_index(drop=True), homes)]
+    m_new = new_codes[_points_in(plan.reset_index(drop=True), homes)]
+    m = pd.DataFrame({"from_code": m_old, "to_code": m_new})
+    m = m[m["from_code"] != m["to_code"]].value_counts().rename("members").reset_index()
+    moves = b.groupby(["from_code", "to_code"]).agg(
+        buildings=("code", "size"), households=("households", "sum"),
+        building_codes=("code", lambda s: ";".join(sorted(s))),
+    ).reset_index()  # fmt: skip
+    moves = moves.merge(m, on=["from_code", "to_code"], how="outer")
+    for col in ("buildings", "households", "members"):
+        moves[col] = moves[col].fillna(0).astype(int)
+    moves["building_codes"] = moves["building_codes"].fillna("")
+    columns = ["from_code", "to_code", "buildings", "households", "members", "building_codes"]
+    return cells, moves[columns].sort_values(["from_code", "to_code"]).reset_index(drop=True)
