@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from gridmap.config import Settings
@@ -87,7 +88,9 @@ def analyze(
         for code in str(p["compounds"] or "").split(";")
         if code
     }
-    proposals = _inside_branches(proposals, buildings, table, members, compound_of, settings)
+    proposals = _inside_branches(
+        proposals, buildings, table, members, placed, compound_of, settings
+    )
     rates = coverage.coverage_rates(
         _compound_table(compounds, orgs, by_compound, compound_households, h), "grid_code__unified"
     )
@@ -143,7 +146,7 @@ def _compound_table(
 
 
 def _inside_branches(
-    proposals, buildings, table, members, compound_of, settings
+    proposals, buildings, table, members, placed, compound_of, settings
 ) -> gpd.GeoDataFrame:
     """Add Party groups, splits of large compounds and member households to the proposals."""
     from gridmap.core import groups
@@ -151,25 +154,38 @@ def _inside_branches(
     per_building = member_counts(table, "building_code")
     full, total = per_building["full"], per_building["total"]
     by_compound = buildings.assign(compound=buildings["code"].map(compound_of))
-    rows = []
-    for p in proposals.to_dict("records"):
-        if p["kind"] not in ("branch", "general_branch"):
-            continue
-        mine = by_compound[by_compound["compound"] == p["compounds"]]
-        if p["kind"] == "general_branch":
-            rows += groups.split_branches(
-                p["compounds"], p["community_code"], mine, full, total, settings
-            )
-        else:
-            rows += groups.party_groups(
-                p["compounds"], p["community_code"], mine, full, total, settings
-            )
-    homes = members[table["building_code"].notna().to_numpy()]
-    rows += groups.member_households(buildings, homes, compound_of)
-    extra = gpd.GeoDataFrame(rows, geometry="geometry", crs=proposals.crs) if rows else None
-    out = (
-        pd.concat([proposals, extra], ignore_index=True) if extra is not None else proposals.copy()
+    kinds = proposals["kind"].to_numpy() if len(proposals) else np.array([], dtype=object)
+    inside = proposals[np.isin(kinds, ("branch", "general_branch"))]
+    branch_rows = inside[["compounds", "community_code"]].rename(columns={"compounds": "compound"})
+    general = (inside["kind"] == "general_branch").to_numpy()
+    parts = [
+        groups.party_groups_of(branch_rows[~general], by_compound, full, total, settings)
+        .assign(branch=lambda f: np.flatnonzero(~general)[f["branch"].astype(np.int64)]),
+        groups.split_branches_of(branch_rows[general], by_compound, full, total, settings)
+        .assign(branch=lambda f: np.flatnonzero(general)[f["branch"].astype(np.int64)]),
+    ]  # fmt: skip
+    rows = (
+        pd.concat([p for p in parts if len(p)], ignore_index=True) if any(map(len, parts)) else None
     )
+    if rows is not None:
+        rows = rows.sort_values("branch", kind="stable").drop(columns="branch")
+    # a member inside a building is 0 m from it; snapped ones are close enough unless the snap
+    # distance is set beyond NEIGHBOUR_M
+    housed = table["building_code"].notna().to_numpy()
+    near = placed["how"].to_numpy() == "inside"
+    if settings.member_snap_distance_m <= groups.NEIGHBOUR_M:
+        near = housed
+    lived_in = buildings["code"].isin(table["building_code"][near]).to_numpy()
+    households = groups.member_households_of(buildings, members[housed], compound_of, lived_in)
+    extra = [f for f in (rows, households) if f is not None and len(f)]
+    out = proposals.copy()
+    if extra:
+        joined = pd.concat(extra, ignore_index=True)
+        # columns inferred from plain values, as for rows written one by one
+        added = gpd.GeoDataFrame(
+            {c: joined[c].tolist() for c in joined}, geometry="geometry", crs=proposals.crs
+        )
+        out = pd.concat([proposals, added], ignore_index=True)
     out["details"] = [
         {"buildings": b.split(";")} if isinstance(b, str) and b else None
         for b in out.get("buildings", [None] * len(out))

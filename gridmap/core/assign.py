@@ -56,10 +56,21 @@ def assign_points(
 
 
 def member_counts(members: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Members per ``key`` (a column such as compound_code): full, probationary, total."""
-    table = members.dropna(subset=[key])
-    counts = pd.crosstab(table[key], table["category"]).reindex(
-        columns=["full", "probationary"], fill_value=0
+    """Members per ``key`` (a column such as compound_code): full, probationary, total.
+
+    One row per ``key`` value with a member of any category, in sorted order (as ``pd.crosstab``
+    gives it, counted with ``np.bincount``).
+    """
+    table = members[members[key].notna() & members["category"].notna()]
+    codes, keys = pd.factorize(table[key].to_numpy(dtype=object), sort=True)
+    category = table["category"].to_numpy()
+    counts = pd.DataFrame(
+        {
+            c: np.bincount(codes, weights=category == c, minlength=len(keys)).astype(np.int64)
+            for c in ("full", "probationary")
+        },
+        index=pd.Index(list(keys), name=key, dtype=None if len(keys) else table[key].dtype),
     )
+    counts.columns.name = "category"
     counts["total"] = counts["full"] + counts["probationary"]
     return counts

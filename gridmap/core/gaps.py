@@ -15,7 +15,7 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import geopandas as gpd
 import pandas as pd
@@ -93,6 +93,9 @@ class Gap:
             raise ValueError(f"unknown measure unit {self.unit!r}")
 
 
+_RECORD_FIELDS = [f.name for f in fields(Gap) if f.name != "extra"]
+
+
 def empty_gaps() -> gpd.GeoDataFrame:
     """A gap frame with no rows and the right columns."""
     return _EMPTY.copy()
@@ -113,12 +116,9 @@ def make_gaps(gaps: list[Gap]) -> gpd.GeoDataFrame:
     """A gap frame from records (extra fields are dropped; put what matters into the messages)."""
     if not gaps:
         return empty_gaps()
-    rows = []
-    for g in gaps:
-        row = asdict(g)
-        row.pop("extra")
-        rows.append(row)
-    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
+    # column by column: ``asdict`` would deep-copy every geometry
+    columns = {name: [getattr(g, name) for g in gaps] for name in _RECORD_FIELDS}
+    frame = gpd.GeoDataFrame(columns, geometry="geometry", crs=STORAGE_CRS)
     frame["measure"] = frame["measure"].astype("float64")
     return frame[GAP_COLUMNS]
 

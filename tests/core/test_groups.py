@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from shapely import Point, box
 
 from gridmap.config import Settings
-from gridmap.core.groups import member_households, party_groups, split_branches
+from gridmap.core.groups import (
+    member_households,
+    party_groups,
+    party_groups_of,
+    split_branches,
+    split_branches_of,
+)
 
 S = Settings()
 
@@ -60,3 +67,56 @@ def test_member_household_only_where_no_member_lives_within_fifty_metres():
     homes = gpd.GeoDataFrame({"code": ["m"]}, geometry=[Point(5, 5)], crs=4544)
     rows = member_households(b, homes, {"B0": "X1", "B1": "X1", "B2": "X2"})
     assert [(r["buildings"], r["compounds"]) for r in rows] == [("B2", "X2")]
+
+
+def _split_one_by_one(codes, xs, members, limit):
+    """The splitting rule written out building by building (what split_branches_of must equal)."""
+    total = sum(members)
+    parts = -(-total // limit)
+    if parts < 2:
+        return []
+    order = sorted(range(len(codes)), key=lambda i: xs[i])
+    target = total / parts
+    rows, chosen, acc = [], [], 0
+    for position, i in enumerate(order):
+        chosen.append(codes[i])
+        acc += members[i]
+        if (acc >= target and len(rows) < parts - 1) or position == len(order) - 1:
+            rows.append(";".join(chosen))
+            chosen, acc = [], 0
+    return rows
+
+
+def test_all_compounds_at_once_split_as_each_compound_alone():
+    rng = np.random.default_rng(7)
+    frames, counts, expected = [], {}, []
+    for k in range(60):
+        n = int(rng.integers(1, 12))
+        xs = (rng.permutation(n) * 30.0).tolist()
+        members = rng.choice([0, 0, 5, 20, 40, 70], n).tolist()
+        codes = [f"X{k}-B{i}" for i in range(n)]
+        frames.append(buildings(xs).assign(code=codes, compound=f"X{k}"))
+        counts.update(zip(codes, members, strict=True))
+        expected += _split_one_by_one(codes, xs, members, S.branch_max_members)
+    layer = pd.concat(frames, ignore_index=True)
+    layer = layer.iloc[rng.permutation(len(layer))]  # compounds interleaved in the layer
+    branches = pd.DataFrame({"compound": [f"X{k}" for k in range(60)], "community_code": "C1"})
+    total = pd.Series(counts)
+    rows = split_branches_of(branches, layer, total, total, S)
+    assert rows["buildings"].tolist() == expected
+    assert len(expected) > 40
+
+
+def test_clusters_do_not_reach_across_compounds_and_match_one_compound_at_a_time():
+    xs = [0, 30, 200, 230, 400, 10_000, 10_030, 10_200]
+    layer = buildings(xs).assign(compound=["X1", "X2", "X1", "X2", "X1", "X3", "X3", "X3"])
+    total = pd.Series({f"B{i}": 4 for i in range(len(xs))})
+    branches = pd.DataFrame({"compound": ["X3", "X1", "X2"], "community_code": "C1"})
+    together = party_groups_of(branches, layer, total, total, S)
+    alone = [
+        r
+        for code in branches["compound"]
+        for r in party_groups(code, "C1", layer[layer["compound"] == code], total, total, S)
+    ]
+    assert together["proposal_id"].tolist() == [r["proposal_id"] for r in alone]
+    assert together["buildings"].tolist() == ["B5;B6", "B7", "B0", "B2", "B4", "B1", "B3"]
