@@ -52,6 +52,10 @@ def make_engine(settings: Settings, **kwargs) -> Engine:
     """Create the engine for ``settings.database_url`` (SpatiaLite file or PostGIS server)."""
     url = settings.database_url
     if url.startswith("sqlite"):
+        # GDAL (pyogrio) must be loaded before the first SpatiaLite connection: loading
+        # mod_spatialite first makes GDAL's own SQLite calls (GeoPackage) crash the process.
+        import pyogrio  # noqa: F401
+
         engine = create_engine(url, module=_sqlite_module(), **kwargs)
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
