@@ -1,0 +1,276 @@
+"""Planners' API: draft grid plans, live figures, validation with fixes, diff, approval.
+
+Everything the editor checks is checked here, on the server; the browser only draws. Saves
+name the version they started from and get 409 when someone saved in between.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from gridmap.api.deps import ConnDep, SettingsDep
+from gridmap.core import plans as core
+from gridmap.crs import metric_crs_for
+from gridmap.errors import InputFileError, NotFoundError
+from gridmap.layers import STORAGE_CRS
+from gridmap.store import plans as store
+from gridmap.store.db import transaction
+from gridmap.store.features import grid_layers, read_features
+
+router = APIRouter(prefix="/api/plans", tags=["plans"])
+
+Author = Annotated[str, Field(min_length=1, max_length=64, description="保存人 / who saves")]
+
+
+class FeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[dict[str, Any]]
+
+
+class NewPlan(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    grid_layer: str = "party"
+    author: Author
+    note: str | None = None
+
+
+class SavePlan(BaseModel):
+    version: int
+    author: Author
+    cells: FeatureCollection
+
+
+class Cells(BaseModel):
+    cells: FeatureCollection
+
+
+class Fix(BaseModel):
+    kind: Literal["snap_compound", "clip_to_community", "fill_gap"]
+    code: str = Field(description="小区编号 (snap_compound) 或网格编号 (clip_to_community) 或社区编号 (fill_gap)")  # fmt: skip
+    cells: FeatureCollection
+
+
+class Approve(BaseModel):
+    version: int
+    author: Author
+
+
+def to_frame(collection: FeatureCollection) -> gpd.GeoDataFrame:
+    """GeoJSON features (WGS84) → a GeoDataFrame with code, name, community_code; clear 400s."""
+    if not collection.features:
+        return gpd.GeoDataFrame({"code": [], "name": [], "community_code": []}, geometry=[], crs=STORAGE_CRS)  # fmt: skip
+    try:
+        frame = gpd.GeoDataFrame.from_features(collection.features, crs=STORAGE_CRS)
+    except Exception as exc:  # shapely/geopandas raise many kinds on malformed GeoJSON
+        raise InputFileError("GeoJSON 要素无法读取。", f"The GeoJSON features cannot be read: {exc}") from exc  # fmt: skip
+    for column in ("code", "name", "community_code"):
+        if column not in frame:
+            frame[column] = None
+    if frame.geometry.isna().any():
+        row = int(frame.geometry.isna().to_numpy().argmax()) + 1
+        raise InputFileError(f"第 {row} 个要素没有几何。", f"Feature {row} has no geometry.")
+    bounds = frame.total_bounds
+    if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):
+        raise InputFileError("坐标不是经纬度 (WGS84)。", "Coordinates are not longitude/latitude (WGS84).")  # fmt: skip
+    frame.geometry = shapely.make_valid(frame.geometry.values)
+    return frame
+
+
+def geojson(frame: gpd.GeoDataFrame) -> Response:
+    frame = frame.to_crs(STORAGE_CRS)
+    return Response(frame.to_json(na="null", drop_id=True, ensure_ascii=False), media_type="application/geo+json")  # fmt: skip
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return json.loads(frame.to_json(orient="records", force_ascii=False))
+
+
+def context(
+    conn, frame: gpd.GeoDataFrame, pad_m: float, *layers: str
+) -> dict[str, gpd.GeoDataFrame]:
+    """The layers around ``frame``, read through the spatial index only as far as needed."""
+    x0, y0, x1, y1 = frame.to_crs(STORAGE_CRS).total_bounds
+    pad = pad_m / 90_000  # metres → degrees, generously (1° of latitude ≈ 111 km)
+    bbox = (x0 - pad * 1.5, y0 - pad, x1 + pad * 1.5, y1 + pad)
+    return {name: read_features(conn, name, bbox=bbox) for name in layers}
+
+
+def metric(frame: gpd.GeoDataFrame, *others: gpd.GeoDataFrame):
+    crs = metric_crs_for(frame)
+    return [f.to_crs(crs) for f in (frame, *others)]
+
+
+@router.get("", summary="方案列表 / plans")
+def list_plans(conn: ConnDep, grid_layer: str | None = None) -> list[dict]:
+    return store.list_plans(conn, grid_layer)
+
+
+@router.post("", status_code=201, summary="新建方案 (复制网格图层) / new plan from a grid layer")
+def new_plan(body: NewPlan, conn: ConnDep) -> dict:
+    engine = conn.engine
+    with transaction(engine) as tx:
+        plan_id = store.create_plan(tx, body.name, body.grid_layer, body.author, note=body.note)
+    with engine.connect() as c:
+        return store.plan_meta(c, plan_id)
+
+
+@router.post(
+    "/import", status_code=201, summary="导入方案 (QGIS 绘制的 GeoJSON/GPKG) / import a plan"
+)
+def import_plan(
+    conn: ConnDep,
+    file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile")],
+    name: Annotated[str, Form(min_length=1, max_length=100)],
+    author: Annotated[str, Form(min_length=1, max_length=64)],
+    grid_layer: Annotated[str, Form()] = "party",
+) -> dict:
+    from gridmap.io.read import read_layer_file
+
+    suffix = Path(file.filename or "plan.geojson").suffix.lower() or ".geojson"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"plan{suffix}"
+        path.write_bytes(file.file.read())
+        result = read_layer_file(path, "grid")
+    if result.report.rejected:
+        from gridmap.errors import RowsRejectedError
+
+        raise RowsRejectedError("方案文件中有不能用的行，未导入。", "Some rows of the plan file are unusable; nothing imported.", result.report.rejected)  # fmt: skip
+    with transaction(conn.engine) as tx:
+        plan_id = store.create_plan(tx, name, grid_layer, author, cells=result.frame)
+    with conn.engine.connect() as c:
+        return store.plan_meta(c, plan_id)
+
+
+@router.get("/{plan_id}", summary="方案与网格 / a plan and its cells")
+def get_plan(plan_id: int, conn: ConnDep) -> dict:
+    meta = store.plan_meta(conn, plan_id)
+    cells = store.read_cells(conn, plan_id)
+    return {**meta, "cells": json.loads(cells.to_json(na="null", drop_id=True, ensure_ascii=False))}
+
+
+@router.put("/{plan_id}", summary="保存方案 (版本冲突返回 409) / save; 409 on a newer version")
+def save_plan(plan_id: int, body: SavePlan, conn: ConnDep) -> dict:
+    cells = to_frame(body.cells)
+    with transaction(conn.engine) as tx:
+        version = store.save_plan(tx, plan_id, body.version, cells, body.author)
+    with conn.engine.connect() as c:
+        return {**store.plan_meta(c, plan_id), "version": version}
+
+
+@router.post("/{plan_id}/figures", summary="所改网格的实时数字 / live figures of edited cells")
+def figures(plan_id: int, body: Cells, conn: ConnDep, settings: SettingsDep) -> list[dict]:
+    store.plan_meta(conn, plan_id)
+    cells = to_frame(body.cells)
+    if cells.empty:
+        return []
+    around = context(conn, cells, settings.station_radius_m, "building", "compound", "member", "station")  # fmt: skip
+    cells_m, *rest = metric(cells, *around.values())
+    frame = core.cell_figures(
+        cells_m, *rest, band=core.Band(settings.grid_households_min, settings.grid_households_max),
+        station_radius_m=settings.station_radius_m,
+    )  # fmt: skip
+    return _records(frame)
+
+
+@router.post("/{plan_id}/validate", summary="校验方案 (服务器端) / validate on the server")
+def validate(
+    plan_id: int, conn: ConnDep, settings: SettingsDep, body: Cells | None = None
+) -> Response:
+    cells = (
+        to_frame(body.cells) if body and body.cells.features else store.read_cells(conn, plan_id)
+    )
+    store.plan_meta(conn, plan_id)
+    if cells.empty:
+        return geojson(gpd.GeoDataFrame(columns=core.PROBLEM_COLUMNS, geometry="geometry", crs=STORAGE_CRS))  # fmt: skip
+    around = context(conn, cells, 0, "community", "compound")
+    cells_m, communities, compounds = metric(cells, around["community"], around["compound"])
+    problems = core.validate(cells_m, communities, compounds, tolerance_m2=settings.overlap_tolerance_m2)  # fmt: skip
+    return geojson(problems)
+
+
+@router.post("/{plan_id}/fix", summary="一键修复 (贴合小区边界等) / one-click fix")
+def fix(plan_id: int, body: Fix, conn: ConnDep) -> Response:
+    store.plan_meta(conn, plan_id)
+    cells = to_frame(body.cells)
+    around = context(conn, cells, 0, "community", "compound")
+    cells_m, communities, compounds = metric(cells, around["community"], around["compound"])
+    if body.kind == "snap_compound":
+        match = compounds[compounds["code"] == body.code]
+        if match.empty:
+            raise NotFoundError(f"附近没有小区 {body.code}。", f"No compound {body.code} near these cells.")  # fmt: skip
+        changed = core.snap_compound(cells_m, match.geometry.iloc[0])
+    elif body.kind == "clip_to_community":
+        at = cells_m.index[cells_m["code"] == body.code]
+        if len(at) == 0:
+            raise NotFoundError(f"没有网格 {body.code}。", f"No cell {body.code}.")
+        changed = cells_m.loc[at].copy()
+        changed.geometry = [core.clip_to_community(changed.geometry.iloc[0], communities)]
+    else:
+        match = communities[communities["code"] == body.code]
+        if match.empty:
+            raise NotFoundError(f"附近没有社区 {body.code}。", f"No community {body.code} near these cells.")  # fmt: skip
+        gap = shapely.difference(match.geometry.iloc[0], shapely.union_all(cells_m.geometry.values))
+        changed = core.fill_gap(cells_m, gap)
+    return geojson(changed)
+
+
+@router.get("/{plan_id}/diff", summary="方案与现行网格的差异 / plan against the current layer")
+def diff(plan_id: int, conn: ConnDep) -> dict:
+    meta = store.plan_meta(conn, plan_id)
+    plan = store.read_cells(conn, plan_id)
+    current = read_features(conn, "grid", grid_layer=meta["grid_layer"]) if meta["grid_layer"] in grid_layers(conn) else plan.iloc[0:0]  # fmt: skip
+    both = pd.concat([plan.geometry, current.geometry])
+    if both.empty:
+        return {"cells": [], "moves": []}
+    x0, y0, x1, y1 = both.total_bounds
+    bbox = (x0, y0, x1, y1)
+    buildings = read_features(conn, "building", bbox=bbox)
+    members = read_features(conn, "member", bbox=bbox)
+    plan_m, current_m, buildings_m, members_m = metric(plan, current, buildings, members)
+    cells, moves = core.diff(plan_m, current_m, buildings_m, members_m)
+    return {"plan": meta, "cells": _records(cells), "moves": _records(moves)}
+
+
+@router.post(
+    "/{plan_id}/approve", summary="批准方案: 成为现行网格 / approve: the plan becomes the layer"
+)
+def approve(plan_id: int, body: Approve, conn: ConnDep) -> dict:
+    summary = diff(plan_id, conn)
+    counts = pd.Series([c["change"] for c in summary["cells"]]).value_counts().to_dict() if summary["cells"] else {}  # fmt: skip
+    with transaction(conn.engine) as tx:
+        entry = store.approve_plan(
+            tx, plan_id, body.version, body.author, summary={"changes": counts}
+        )
+    return entry
+
+
+@router.get("/{plan_id}/export", summary="导出方案 / export a plan")
+def export(plan_id: int, conn: ConnDep, format: Literal["geojson", "gpkg"] = "geojson") -> Response:
+    from urllib.parse import quote
+
+    meta = store.plan_meta(conn, plan_id)
+    cells = store.read_cells(conn, plan_id)
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    filename = f"{meta['name']}-v{meta['version']}-{stamp}.{format}"
+    disposition = (
+        f"attachment; filename=plan-{plan_id}.{format}; filename*=UTF-8''{quote(filename)}"
+    )
+    if format == "geojson":
+        body = cells.to_json(na="null", drop_id=True, ensure_ascii=False)
+        return Response(body, media_type="application/geo+json", headers={"Content-Disposition": disposition})  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "plan.gpkg"
+        cells.to_file(path, driver="GPKG", layer=f"plan_{plan_id}")
+        data = path.read_bytes()
+    return Response(data, media_type="application/geopackage+sqlite3", headers={"Content-Disposition": disposition})  # fmt: skip

@@ -1,0 +1,207 @@
+"""Planners' API on a real server over the demo subdistrict, on both databases: every
+validation rule with hand-made geometry, live figures, conflicts, diff, approval, import/export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import httpx
+import pytest
+import shapely
+from servers import start_server
+from shapely.geometry import mapping
+
+from gridmap.cli import DEMO_DATA, load_demo
+from gridmap.config import Settings
+from gridmap.store.db import make_engine
+from gridmap.store.schema import upgrade
+
+
+@pytest.fixture(scope="module", params=["spatialite", "postgis"])
+def server(request, tmp_path_factory):
+    if request.param == "spatialite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('plansapi') / 'gridmap.db'}"
+    else:
+        url = request.getfixturevalue("postgis_cluster").create_db("plansapi")
+    engine = make_engine(Settings(database_url=url))
+    upgrade(engine)
+    load_demo(engine, DEMO_DATA)
+    engine.dispose()
+    proc, base = start_server(url)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def api(server, method, path, **kw) -> httpx.Response:
+    return httpx.request(method, server + path, timeout=60, **kw)
+
+
+@pytest.fixture
+def plan(server):
+    r = api(server, "POST", "/api/plans", json={"name": "测试方案", "grid_layer": "party", "author": "planner-a"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    meta = r.json()
+    cells = api(server, "GET", f"/api/plans/{meta['id']}").json()["cells"]
+    return meta["id"], cells
+
+
+def feature(code, geom, **props):
+    return {"type": "Feature", "properties": {"code": code, **props}, "geometry": mapping(geom)}
+
+
+def shape_of(cells, code):
+    return next(shapely.geometry.shape(f["geometry"]) for f in cells["features"] if f["properties"]["code"] == code)  # fmt: skip
+
+
+def compound(server, code):
+    hit = next(h for h in api(server, "GET", "/api/search", params={"q": code}).json() if h["code"] == code)  # fmt: skip
+    return shapely.box(*hit["bbox"])
+
+
+def test_a_new_plan_copies_the_party_grid(server, plan):
+    plan_id, cells = plan
+    assert len(cells["features"]) == 42
+    listed = api(server, "GET", "/api/plans").json()
+    assert any(p["id"] == plan_id and p["status"] == "draft" and p["version"] == 1 for p in listed)
+
+
+def test_the_stored_demo_plan_has_its_planted_defects(server, plan):
+    plan_id, _ = plan
+    problems = api(server, "POST", f"/api/plans/{plan_id}/validate").json()["features"]
+    found = {(p["properties"]["kind"], p["properties"]["code"]) for p in problems}
+    # the demo's Party grid: DJ201/DJ202 overlap, DJ402 crosses into 玉林社区, XQ149 is split,
+    # and 留白 around DJ503
+    assert ("plan_overlap", "DJ201") in found
+    assert ("plan_crosses_community", "DJ402") in found
+    assert ("plan_cuts_compound", "XQ149") in found
+    assert any(kind == "plan_uncovered" for kind, _ in found)
+
+
+def test_live_figures_of_a_drawn_cell(server, plan):
+    plan_id, cells = plan
+    dj101 = shape_of(cells, "DJ101")
+    r = api(server, "POST", f"/api/plans/{plan_id}/figures", json={"cells": {"type": "FeatureCollection", "features": [feature("NEW-1", dj101)]}})  # fmt: skip
+    assert r.status_code == 200, r.text
+    [figures] = r.json()
+    assert figures["code"] == "NEW-1" and figures["households"] > 0 and figures["buildings"] > 0
+    assert figures["members"] == figures["members_full"] + figures["members_probationary"] > 0
+    assert figures["band"] in ("ok", "below", "above") and figures["compounds"]
+    # half the cell holds fewer households, and the compounds it cuts are named with their share
+    x0, y0, x1, y1 = dj101.bounds
+    half = shapely.box(x0, y0, (x0 + x1) / 2, y1)
+    [small] = api(server, "POST", f"/api/plans/{plan_id}/figures", json={"cells": {"type": "FeatureCollection", "features": [feature("NEW-2", half)]}}).json()  # fmt: skip
+    assert small["households"] < figures["households"]
+
+
+def test_each_rule_with_drawn_geometry(server, plan):
+    plan_id, cells = plan
+    features = [
+        f for f in cells["features"] if f["properties"]["code"] not in ("DJ201", "DJ202", "DJ402")
+    ]
+    dj101 = shape_of(cells, "DJ101")
+    x0, y0, x1, y1 = dj101.bounds
+    # a cell that sticks 30 % into its eastern neighbour
+    grown = shapely.box(x0, y0, x1 + (x1 - x0) * 0.3, y1)
+    edited = [
+        feature("DJ101", grown) if f["properties"]["code"] == "DJ101" else f for f in features
+    ]
+    r = api(server, "POST", f"/api/plans/{plan_id}/validate", json={"cells": {"type": "FeatureCollection", "features": edited}})  # fmt: skip
+    found = {(p["properties"]["kind"], p["properties"]["code"]) for p in r.json()["features"]}
+    strip = shapely.box(x1, y0, x1 + (x1 - x0) * 0.3, y1)
+    neighbour = max(features, key=lambda f: shapely.geometry.shape(f["geometry"]).intersection(strip).area)  # fmt: skip
+    neighbour = neighbour["properties"]["code"]
+    assert ("plan_overlap", min("DJ101", neighbour)) in found
+    pairs = {p["properties"]["codes"]: p["properties"]["measure"] for p in r.json()["features"] if p["properties"]["kind"] == "plan_overlap"}  # fmt: skip
+    pair = ";".join(sorted(["DJ101", neighbour]))
+    assert pairs[pair] > 1000
+    # drawn back to its old shape, that overlap is gone
+    back = [feature("DJ101", dj101) if f["properties"]["code"] == "DJ101" else f for f in features]
+    r = api(server, "POST", f"/api/plans/{plan_id}/validate", json={"cells": {"type": "FeatureCollection", "features": back}})  # fmt: skip
+    assert pair not in {p["properties"]["codes"] for p in r.json()["features"]}
+
+
+def test_snap_fix_removes_the_cut(server, plan):
+    plan_id, cells = plan
+    r = api(server, "POST", f"/api/plans/{plan_id}/fix", json={"kind": "snap_compound", "code": "XQ149", "cells": cells})  # fmt: skip
+    assert r.status_code == 200, r.text
+    changed = {f["properties"]["code"]: f for f in r.json()["features"]}
+    assert len(changed) >= 2
+    fixed = {"type": "FeatureCollection", "features": [changed.get(f["properties"]["code"], f) for f in cells["features"]]}  # fmt: skip
+    problems = api(server, "POST", f"/api/plans/{plan_id}/validate", json={"cells": fixed}).json()["features"]  # fmt: skip
+    assert ("plan_cuts_compound", "XQ149") not in {(p["properties"]["kind"], p["properties"]["code"]) for p in problems}  # fmt: skip
+
+
+def test_save_reload_and_a_stale_save_gets_409_with_who_and_when(server, plan):
+    plan_id, cells = plan
+    first = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "author": "planner-a", "cells": cells})  # fmt: skip
+    assert first.status_code == 200 and first.json()["version"] == 2
+    stale = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "author": "planner-b", "cells": cells})  # fmt: skip
+    assert stale.status_code == 409
+    body = stale.json()
+    assert "planner-a" in body["message_zh"] and "version 2" in body["message_en"]
+    assert api(server, "GET", f"/api/plans/{plan_id}").json()["version"] == 2
+
+
+def test_bad_cells_are_a_clear_4xx(server, plan):
+    plan_id, cells = plan
+    no_code = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": cells["features"][0]["geometry"]}]}  # fmt: skip
+    r = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "author": "a", "cells": no_code})  # fmt: skip
+    assert r.status_code == 422 and "code" in r.text
+    projected = {"type": "FeatureCollection", "features": [feature("X", shapely.box(500000, 3300000, 500100, 3300100))]}  # fmt: skip
+    r = api(server, "POST", f"/api/plans/{plan_id}/figures", json={"cells": projected})
+    assert r.status_code == 400 and "WGS84" in r.text
+    assert api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "cells": cells}).status_code == 422  # fmt: skip
+    assert api(server, "GET", "/api/plans/99999").status_code == 404
+
+
+def test_diff_and_approval(server, plan):
+    plan_id, cells = plan
+    # move DJ101's eastern third into DJ102
+    dj101, dj102 = shape_of(cells, "DJ101"), shape_of(cells, "DJ102")
+    x0, y0, x1, y1 = dj101.bounds
+    cut = shapely.box(x0 + (x1 - x0) * 2 / 3, y0 - 1, x1 + 1, y1 + 1)
+    edited = []
+    for f in cells["features"]:
+        code = f["properties"]["code"]
+        if code == "DJ101":
+            f = feature(code, dj101.difference(cut), **{k: v for k, v in f["properties"].items() if k != "code"})  # fmt: skip
+        elif code == "DJ102":
+            f = feature(code, dj102.union(dj101.intersection(cut)), **{k: v for k, v in f["properties"].items() if k != "code"})  # fmt: skip
+        edited.append(f)
+    saved = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "author": "planner-a", "cells": {"type": "FeatureCollection", "features": edited}})  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    d = api(server, "GET", f"/api/plans/{plan_id}/diff").json()
+    changes = {c["code"]: c["change"] for c in d["cells"]}
+    assert changes == {"DJ101": "reshaped", "DJ102": "reshaped"}
+    [move] = [m for m in d["moves"] if m["from_code"] == "DJ101"]
+    assert move["to_code"] == "DJ102" and move["buildings"] > 0 and move["households"] > 0
+    assert api(server, "POST", f"/api/plans/{plan_id}/approve", json={"version": 1, "author": "admin"}).status_code == 409  # fmt: skip
+    ok = api(
+        server, "POST", f"/api/plans/{plan_id}/approve", json={"version": 2, "author": "admin"}
+    )
+    assert ok.status_code == 200 and ok.json()["replaced"] == 42
+    layer = api(server, "GET", "/api/layers/grid:party/features").json()["features"]
+    now = next(shapely.geometry.shape(f["geometry"]) for f in layer if f["properties"]["code"] == "DJ102")  # fmt: skip
+    assert now.area > dj102.area * 1.1
+    assert api(server, "GET", f"/api/plans/{plan_id}").json()["status"] == "approved"
+
+
+def test_export_and_import_a_plan_through_qgis_formats(server, plan, tmp_path):
+    plan_id, _ = plan
+    for fmt in ("geojson", "gpkg"):
+        r = api(server, "GET", f"/api/plans/{plan_id}/export", params={"format": fmt})
+        assert r.status_code == 200 and "filename*=UTF-8''" in r.headers["content-disposition"]
+        path = tmp_path / f"plan.{fmt}"
+        path.write_bytes(r.content)
+        info = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(path)], capture_output=True, text=True)  # fmt: skip
+        assert info.returncode == 0 and "Feature Count: 42" in info.stdout, info.stderr
+    with open(tmp_path / "plan.gpkg", "rb") as fh:
+        r = api(server, "POST", "/api/plans/import", data={"name": "QGIS 方案", "author": "planner-b"}, files={"file": ("方案.gpkg", fh)})  # fmt: skip
+    assert r.status_code == 201, r.text
+    imported = api(server, "GET", f"/api/plans/{r.json()['id']}").json()
+    assert len(imported["cells"]["features"]) == 42 and imported["created_by"] == "planner-b"
+    broken = api(server, "POST", "/api/plans/import", data={"name": "x", "author": "a"}, files={"file": ("x.geojson", b'{"type": "FeatureCollection", "features": [')})  # fmt: skip
+    assert broken.status_code == 400
+    assert json.loads(broken.text)["message_zh"]
