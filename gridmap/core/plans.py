@@ -195,13 +195,15 @@ def validate(
         main = group.loc[group["area"].idxmax()]
         if group["area"].sum() - main["area"] <= tolerance_m2:
             continue
-        held = [codes[int(c)] for c in group.sort_values("area", ascending=False)["cell"]]
+        group = group.sort_values("area", ascending=False)
+        held = [codes[int(c)] for c in group["cell"]]
+        shares_text = "、".join(f"{codes[int(c)]} {sh:.0%}" for c, sh in zip(group["cell"], group["share"], strict=True))  # fmt: skip
         lost = shapely.difference(kgeoms[unit], geoms[int(main["cell"])])
         rows.append({"kind": "plan_cuts_compound", "code": kcodes[unit], "codes": ";".join([kcodes[unit], *held]),
-                     "measure": 1 - float(main["share"]), "unit": "share",
-                     "message_zh": f"小区 {kcodes[unit]} 被网格 {'、'.join(held)} 切分，{1 - main['share']:.0%} 不在 {held[0]} 内",
-                     "message_en": f"Compound {kcodes[unit]} is cut by cells {', '.join(held)}; {1 - main['share']:.0%} lies outside {held[0]}",
-                     "fix": "snap_compound", "geometry": lost})  # fmt: skip
+                     "measure": float(group["area"].iloc[1:].sum() / group["area"].sum()), "unit": "share",
+                     "message_zh": f"小区 {kcodes[unit]} 落在多个网格中 ({shares_text})，应整体归入 {held[0]}",
+                     "message_en": f"Compound {kcodes[unit]} lies in several cells ({shares_text.replace('、', ', ')}); it should go whole to {held[0]}",
+                     "fix": "snap_compound", "geometry": lost if not lost.is_empty else kgeoms[unit]})  # fmt: skip
     # 留白: ground of the communities the plan touches that no cell covers
     touched = sorted({int(c) for c in _shares(cells, comm)["cell"]})
     if touched and len(cells):

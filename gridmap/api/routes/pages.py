@@ -41,6 +41,26 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep) -> HTMLResp
     return templates.TemplateResponse(request, "map.html", context)
 
 
+@router.get("/editor", response_class=HTMLResponse)
+def editor_page(
+    request: Request, conn: ConnDep, settings: SettingsDep, plan: int | None = None
+) -> HTMLResponse:
+    from gridmap.store.features import grid_layers, layer_extent
+    from gridmap.store.plans import list_plans, plan_meta
+
+    if plan is not None:
+        plan_meta(conn, plan)  # 404 for a plan that does not exist
+    layers = grid_layers(conn)
+    config = {
+        "bounds": layer_extent(conn),
+        "plan_id": plan,
+        "grid_layer": "party" if "party" in layers else (layers[0] if layers else "party"),
+        "band": [settings.grid_households_min, settings.grid_households_max],
+    }
+    context = {"plans": list_plans(conn), "plan_id": plan, "config": config}
+    return templates.TemplateResponse(request, "editor.html", context)
+
+
 @router.get("/favicon.ico")
 def favicon() -> Response:
     return Response(status_code=204)

@@ -61,6 +61,12 @@ class Fix(BaseModel):
     cells: FeatureCollection
 
 
+class Shapes(BaseModel):
+    op: Literal["merge", "difference"] = Field(description="merge: 合并两个网格; difference: 切出的部分")  # fmt: skip
+    a: dict[str, Any]
+    b: dict[str, Any]
+
+
 class Approve(BaseModel):
     version: int
     author: Author
@@ -223,6 +229,24 @@ def fix(plan_id: int, body: Fix, conn: ConnDep) -> Response:
         gap = shapely.difference(match.geometry.iloc[0], shapely.union_all(cells_m.geometry.values))
         changed = core.fill_gap(cells_m, gap)
     return geojson(changed)
+
+
+@router.post("/{plan_id}/shapes", summary="合并网格或取切分的另一半 / merge two cells, or the cut-off part")  # fmt: skip
+def shapes(plan_id: int, body: Shapes, conn: ConnDep) -> dict:
+    """``merge``: a ∪ b (keeps a's code); ``difference``: a − b, what a cut removed from a —
+    the editor makes it a new cell, so cutting a grid splits it in two."""
+    store.plan_meta(conn, plan_id)
+    frame = to_frame(FeatureCollection(features=[body.a, body.b]))
+    crs = metric_crs_for(frame)
+    a, b = frame.to_crs(crs).geometry.values
+    geom = shapely.union(a, b) if body.op == "merge" else shapely.difference(a, b)
+    parts = shapely.get_parts(geom)
+    parts = parts[shapely.area(parts) > 1.0]  # drop digitising dust below 1 m²
+    if len(parts) == 0:
+        raise InputFileError("结果为空。", "The result is empty.")
+    out = gpd.GeoSeries([shapely.make_valid(shapely.union_all(parts))], crs=crs).to_crs(STORAGE_CRS)
+    return {"type": "Feature", "properties": dict(body.a.get("properties") or {}),
+            "geometry": shapely.geometry.mapping(out.iloc[0])}  # fmt: skip
 
 
 @router.get("/{plan_id}/diff", summary="方案与现行网格的差异 / plan against the current layer")

@@ -1,0 +1,113 @@
+"""The planners' editor in a real browser: draw with the mouse, see the figures, fix, save,
+reload, and a second session's stale save gets the conflict message."""
+
+from __future__ import annotations
+
+import httpx
+
+
+def new_plan(base: str, name: str) -> int:
+    r = httpx.post(base + "/api/plans", json={"name": name, "grid_layer": "party", "author": "规划员甲"}, timeout=60)  # fmt: skip
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def open_editor(watched, plan_id: int, author: str):
+    page = watched.page
+    page.goto(f"{watched.base}/editor?plan={plan_id}")
+    page.wait_for_function("document.getElementById('map').dataset.ready === '1'")
+    page.fill("#author", author)
+    page.dispatch_event("#author", "change")
+    return page
+
+
+def data(page, name):
+    return page.evaluate(f"document.getElementById('map').dataset[{name!r}] ?? null")
+
+
+def frame_on(page, base: str, code: str) -> tuple[float, float, float, float]:
+    hit = next(h for h in httpx.get(base + "/api/search", params={"q": code}).json() if h["code"] == code)  # fmt: skip
+    west, south, east, north = hit["bbox"]
+    page.evaluate(f"gridmapEditor.map.fitBounds([[{south}, {west}], [{north}, {east}]])")
+    page.wait_for_timeout(400)
+    return west, south, east, north
+
+
+def screen(page, lon, lat):
+    box = page.locator("#map").bounding_box()
+    x, y = page.evaluate(f"(() => {{ const p = gridmapEditor.map.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()")  # fmt: skip
+    return box["x"] + x, box["y"] + y
+
+
+def draw_polygon(page, corners):
+    page.click(".leaflet-pm-icon-polygon")
+    for lon, lat in corners:
+        page.mouse.click(*screen(page, lon, lat))
+        page.wait_for_timeout(80)
+    page.mouse.click(*screen(page, *corners[0]))  # back on the first vertex closes the ring
+
+
+def test_draw_a_cell_see_its_figures_save_and_reload(desktop, demo_server):
+    plan_id = new_plan(demo_server, "浏览器测试方案")
+    page = open_editor(desktop, plan_id, "规划员甲")
+    assert data(page, "cells") == "42" and data(page, "version") == "1"
+    west, south, east, north = frame_on(page, demo_server, "DJ101")
+    w, h = east - west, north - south
+    corners = [(west + w * 0.2, south + h * 0.2), (west + w * 0.8, south + h * 0.2),
+               (west + w * 0.8, south + h * 0.8), (west + w * 0.2, south + h * 0.8)]  # fmt: skip
+    draw_polygon(page, corners)
+    page.wait_for_function("document.getElementById('map').dataset.figuresFor === 'NEW-1'")
+    figures = page.inner_text("#figures")
+    assert "NEW-1" in figures and "户数" in figures and "党员" in figures
+    households = httpx.post(
+        f"{demo_server}/api/plans/{plan_id}/figures",
+        json={"cells": page.evaluate("gridmapEditor.collection(gridmapEditor.cells.getLayers().filter((l) => l.feature.properties.code === 'NEW-1'))")},
+    ).json()[0]["households"]  # fmt: skip
+    assert households > 0 and str(households) in figures
+    # drawn over DJ101, the new cell overlaps it: the server says so, in the list and on the map
+    page.wait_for_function(
+        "[...document.querySelectorAll('#problems li[data-kind=plan_overlap]')].some((li) => li.innerText.includes('NEW-1'))"
+    )
+    assert page.locator(".leaflet-problems-pane path").count() > 0  # drawn on the map too
+    desktop.shot("editor-drawn.png")
+    page.click("#save")
+    page.wait_for_function("document.getElementById('map').dataset.version === '2'")
+    assert "第 2 版" in page.inner_text("#status")
+    page.reload()
+    page.wait_for_function("document.getElementById('map').dataset.ready === '1'")
+    assert data(page, "cells") == "43" and data(page, "version") == "2"
+    codes = page.evaluate("gridmapEditor.cells.getLayers().map((l) => l.feature.properties.code)")
+    assert "NEW-1" in codes
+
+
+def test_one_click_fix_snaps_a_cut_compound(desktop, demo_server):
+    plan_id = new_plan(demo_server, "修复测试")
+    page = open_editor(desktop, plan_id, "规划员甲")
+    item = page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ149']")
+    item.wait_for()
+    before = int(data(page, "problems"))
+    item.locator("button").click()
+    page.wait_for_function(f"Number(document.getElementById('map').dataset.problems) < {before}")
+    assert (
+        page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ149']").count() == 0
+    )
+    # and the fix is one undo step away
+    assert page.is_enabled("#undo")
+    page.click("#undo")
+    page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ149']").wait_for()
+
+
+def test_a_stale_save_from_a_second_session_gets_the_conflict_message(desktop, other_desktop, demo_server):  # fmt: skip
+    plan_id = new_plan(demo_server, "冲突测试")
+    a = open_editor(desktop, plan_id, "规划员甲")
+    b = open_editor(other_desktop, plan_id, "规划员乙")
+    other_desktop.expected.append("409 (Conflict)")  # the browser logs the refused save
+    a.click("#save")
+    a.wait_for_function("document.getElementById('map').dataset.version === '2'")
+    b.click("#save")  # still at version 1
+    b.wait_for_function("document.getElementById('map').dataset.conflict === '1'")
+    message = b.inner_text("#status")
+    assert "规划员甲" in message and "version 2" in message
+    assert "error" in b.get_attribute("#status", "class")
+    other_desktop.shot("editor-conflict.png")
+    assert httpx.get(f"{demo_server}/api/plans/{plan_id}").json()["saved_by"] == "规划员甲"

@@ -1,0 +1,285 @@
+// gridmap planners' editor. Leaflet + leaflet-geoman draw and edit the cells of a draft plan;
+// every figure and every check comes from the server (/api/plans/...), the browser only draws.
+// Guides (communities, compounds, buildings) are snappable, so shared borders are shared exactly.
+(function () {
+  "use strict";
+  const el = document.getElementById("map");
+  const cfg = JSON.parse(el.dataset.config);
+  const map = L.map(el, { maxZoom: 20 });
+  map.createPane("guides").style.zIndex = 390;
+  map.createPane("problems").style.zIndex = 650;
+  if (cfg.bounds) map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]]);
+  else map.setView([30.66, 104.06], 14);
+  L.control.scale({ imperial: false }).addTo(map);
+
+  const escape = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const statusEl = document.getElementById("status");
+  function say(zh, en, kind) {
+    statusEl.className = kind || "";
+    statusEl.innerHTML = `${escape(zh)}${en ? `<br><small>${escape(en)}</small>` : ""}`;
+  }
+  async function api(method, url, body) {
+    const r = await fetch(url, { method, headers: { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    const data = await r.json().catch(() => null);
+    if (!r.ok) {
+      const err = new Error((data && (data.message_en || JSON.stringify(data.detail))) || String(r.status));
+      err.status = r.status; err.data = data || {};
+      throw err;
+    }
+    return data;
+  }
+  const fail = (err) => say((err.data && err.data.message_zh) || "请求失败", err.message, "error");
+
+  const authorEl = document.getElementById("author");
+  authorEl.value = localStorage.getItem("gridmap.author") || "";
+  authorEl.addEventListener("change", () => localStorage.setItem("gridmap.author", authorEl.value.trim()));
+  const author = () => {
+    const name = authorEl.value.trim();
+    if (!name) { say("请先填写保存人。", "Fill in who saves (author) first.", "error"); authorEl.focus(); }
+    return name;
+  };
+
+  // ---- guides: snappable, never edited ---------------------------------------------------------
+  const GUIDES = [
+    { layer: "community", minZoom: 0, style: { color: "#d84315", weight: 2, fill: false } },
+    { layer: "compound", minZoom: 14, style: { color: "#5d4037", weight: 1, fillOpacity: 0.08, dashArray: "3 3" } },
+    { layer: "building", minZoom: 16, style: { color: "#9e9e9e", weight: 1, fillOpacity: 0.15 } },
+  ];
+  for (const g of GUIDES) {
+    const group = L.geoJSON(null, { pane: "guides", style: g.style, interactive: false, pmIgnore: true, snapIgnore: false }).addTo(map);
+    let key = null;
+    const load = () => {
+      if (map.getZoom() < g.minZoom) { group.clearLayers(); key = null; return; }
+      const b = map.getBounds().pad(0.3);
+      const url = `/api/layers/${g.layer}/features?zoom=18` + (g.minZoom
+        ? `&bbox=${[b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(4)).join(",")}` : "");
+      if (url === key) return;
+      key = url;
+      api("GET", url).then((data) => { if (key === url) { group.clearLayers(); group.addData(data); } }).catch(fail);
+    };
+    map.on("moveend", load);
+    load();
+  }
+
+  // ---- the plan's cells --------------------------------------------------------------------------
+  const CELL = { color: "#1565c0", weight: 2, fillOpacity: 0.12 };
+  const cells = L.featureGroup().addTo(map);
+  let planId = cfg.plan_id;
+  let version = null;
+  let newCount = 0;
+  const collection = (layers) => ({ type: "FeatureCollection",
+    features: (layers || cells.getLayers()).map((l) => l.toGeoJSON(8)) });
+  const codeOf = (layer) => layer.feature.properties.code;
+  const byCode = (code) => cells.getLayers().find((l) => codeOf(l) === code);
+
+  function bindCell(layer) {
+    layer.setStyle(CELL);
+    layer.bindTooltip(() => escape(codeOf(layer)), { sticky: true });
+    layer.on("pm:edit", () => changed([layer]));
+    layer.on("click", () => merging && pick(layer));
+  }
+  function addCell(feature) {
+    const layer = L.geoJSON(feature).getLayers()[0];
+    layer.feature = { type: "Feature", properties: { ...feature.properties } };
+    cells.addLayer(layer);
+    bindCell(layer);
+    return layer;
+  }
+
+  // ---- undo / redo: snapshots of the whole plan ---------------------------------------------------
+  let history = [];
+  let at = -1;
+  const undoBtn = document.getElementById("undo");
+  const redoBtn = document.getElementById("redo");
+  function snapshot() {
+    history = history.slice(0, at + 1);
+    history.push(JSON.stringify(collection()));
+    at = history.length - 1;
+    undoBtn.disabled = at <= 0; redoBtn.disabled = true;
+  }
+  function restore(i) {
+    at = i;
+    cells.clearLayers();
+    JSON.parse(history[at]).features.forEach(addCell);
+    undoBtn.disabled = at <= 0; redoBtn.disabled = at >= history.length - 1;
+    validateSoon();
+  }
+  undoBtn.addEventListener("click", () => at > 0 && restore(at - 1));
+  redoBtn.addEventListener("click", () => at < history.length - 1 && restore(at + 1));
+
+  // ---- live figures of the touched cells ----------------------------------------------------------
+  const figuresEl = document.getElementById("figures");
+  const BAND = { ok: "在范围内", below: "户数偏少", above: "户数偏多" };
+  function showFigures(layers) {
+    if (!planId || !layers.length) return Promise.resolve();
+    const started = performance.now();
+    return api("POST", `/api/plans/${planId}/figures`, { cells: collection(layers) }).then((rows) => {
+      figuresEl.innerHTML = rows.map((f) => `<h3>${escape(f.code)}</h3><table class="figures">` +
+        `<tr><th title="households">户数</th><td class="band-${f.band}">${f.households} <small>${BAND[f.band]} (${cfg.band[0]}–${cfg.band[1]})</small></td></tr>` +
+        `<tr><th title="buildings">楼栋</th><td>${f.buildings}</td></tr>` +
+        `<tr><th title="compounds held whole">小区</th><td>${escape(f.compounds.split(";").filter(Boolean).join("、")) || "–"}</td></tr>` +
+        `<tr><th title="compounds cut by this cell">被切分小区</th><td class="cut">${escape(f.compounds_cut.split(";").filter(Boolean).join("、")) || "无 <small>none</small>"}</td></tr>` +
+        `<tr><th title="members full/probationary">党员 (正式/预备)</th><td>${f.members} (${f.members_full}/${f.members_probationary})</td></tr>` +
+        `<tr><th title="Party service stations within reach">可达服务站</th><td>${escape(f.stations_in_reach.split(";").filter(Boolean).join("、")) || "无 <small>none</small>"}</td></tr>` +
+        "</table>").join("");
+      el.dataset.figuresFor = rows.map((f) => f.code).join(",");
+      el.dataset.figuresMs = Math.round(performance.now() - started);
+    }).catch(fail);
+  }
+
+  // ---- validation, drawn on the map, with one-click fixes ----------------------------------------
+  const problemsEl = document.getElementById("problems");
+  const problems = L.geoJSON(null, { pane: "problems", pmIgnore: true, snapIgnore: true,
+    style: { color: "#d50000", weight: 3, dashArray: "6 4", fillColor: "#d50000", fillOpacity: 0.35 } }).addTo(map);
+  const FIX = { snap_compound: "贴合小区边界", clip_to_community: "裁到社区内", fill_gap: "并入相邻网格" };
+  const KIND = { plan_overlap: "网格重叠", plan_crosses_community: "跨社区边界", plan_cuts_compound: "切分小区", plan_uncovered: "留白" };
+  let timer = null;
+  function validateSoon() { clearTimeout(timer); timer = setTimeout(validate, 250); }
+  function validate() {
+    if (!planId) return Promise.resolve();
+    return api("POST", `/api/plans/${planId}/validate`, { cells: collection() }).then((data) => {
+      problems.clearLayers();
+      problems.addData(data);
+      problems.eachLayer((l) => l.bindPopup(`<b>${escape(KIND[l.feature.properties.kind])}</b> ${escape(l.feature.properties.message_zh)}<br><small>${escape(l.feature.properties.message_en)}</small>`));
+      problemsEl.innerHTML = "";
+      data.features.forEach((f) => {
+        const p = f.properties;
+        const li = document.createElement("li");
+        li.dataset.kind = p.kind; li.dataset.code = p.code;
+        li.innerHTML = `<b>${escape(KIND[p.kind] || p.kind)}</b> ${escape(p.message_zh)}<br><small>${escape(p.message_en)}</small>` +
+          (p.fix ? ` <button type="button">${FIX[p.fix]} <small>fix</small></button>` : "");
+        if (p.fix) li.querySelector("button").addEventListener("click", () => fix(p.fix, p.code));
+        problemsEl.appendChild(li);
+      });
+      if (!data.features.length) problemsEl.innerHTML = '<li class="note">没有问题 <small>no problems</small></li>';
+      el.dataset.problems = data.features.length;
+    }).catch(fail);
+  }
+  function fix(kind, code) {
+    return api("POST", `/api/plans/${planId}/fix`, { kind, code, cells: collection() }).then((data) => {
+      const touched = data.features.map((f) => {
+        const old = byCode(f.properties.code);
+        if (old) cells.removeLayer(old);
+        return addCell(f);
+      });
+      changed(touched);
+      say(`已${FIX[kind]}: ${code}`, `Fixed: ${kind} ${code}`, "ok");
+    }).catch(fail);
+  }
+
+  function changed(layers) {
+    snapshot();
+    el.dataset.dirty = "1";
+    showFigures(layers.filter((l) => cells.hasLayer(l)));
+    validateSoon();
+  }
+
+  // ---- drawing tools ---------------------------------------------------------------------------
+  map.pm.addControls({ position: "topleft", drawMarker: false, drawCircleMarker: false, drawPolyline: false,
+    drawCircle: false, drawText: false, rotateMode: false, drawRectangle: true, cutPolygon: true });
+  map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
+  if (map.pm.setLang) map.pm.setLang("zh");
+  map.on("pm:create", (e) => {
+    const layer = e.layer;
+    map.removeLayer(layer);
+    layer.feature = { type: "Feature", properties: { code: `NEW-${++newCount}` } };
+    cells.addLayer(layer);
+    bindCell(layer);
+    changed([layer]);
+  });
+  map.on("pm:remove", (e) => { if (cells.hasLayer(e.layer)) { cells.removeLayer(e.layer); changed([]); } });
+  // a cut keeps the rest under the old code and makes the cut-off part a new cell: a split
+  map.on("pm:cut", (e) => {
+    const original = e.originalLayer.toGeoJSON(8);
+    const rest = e.layer;
+    if (cells.hasLayer(e.originalLayer)) cells.removeLayer(e.originalLayer);
+    map.removeLayer(rest);
+    const kept = addCell({ ...rest.toGeoJSON(8), properties: original.properties });
+    api("POST", `/api/plans/${planId}/shapes`, { op: "difference", a: original, b: kept.toGeoJSON(8) })
+      .then((piece) => {
+        const added = addCell({ ...piece, properties: { code: `NEW-${++newCount}` } });
+        changed([kept, added]);
+      }).catch((err) => { fail(err); changed([kept]); });
+  });
+
+  // ---- merge two cells -----------------------------------------------------------------------
+  let merging = false;
+  let picked = [];
+  const mergeBtn = document.getElementById("merge");
+  mergeBtn.addEventListener("click", () => {
+    merging = !merging; picked = [];
+    mergeBtn.classList.toggle("active", merging);
+    if (merging) say("点选要合并的两个网格。", "Click the two cells to merge.");
+  });
+  function pick(layer) {
+    picked.push(layer);
+    layer.setStyle({ color: "#ff6f00", weight: 4 });
+    if (picked.length < 2) return;
+    const [a, b] = picked;
+    merging = false; picked = []; mergeBtn.classList.remove("active");
+    api("POST", `/api/plans/${planId}/shapes`, { op: "merge", a: a.toGeoJSON(8), b: b.toGeoJSON(8) }).then((f) => {
+      cells.removeLayer(a); cells.removeLayer(b);
+      changed([addCell(f)]);
+      say(`已合并 ${codeOf(a)} 与 ${codeOf(b)}`, "Merged.", "ok");
+    }).catch(fail);
+  }
+
+  // ---- plans: load, new, save, diff, approve ------------------------------------------------------
+  function load(id) {
+    return api("GET", `/api/plans/${id}`).then((plan) => {
+      planId = plan.id; version = plan.version;
+      cells.clearLayers();
+      plan.cells.features.forEach(addCell);
+      history = []; at = -1; snapshot();
+      document.getElementById("export").href = `/api/plans/${planId}/export?format=geojson`;
+      el.dataset.version = version; el.dataset.cells = plan.cells.features.length; el.dataset.dirty = "0";
+      say(`方案 ${plan.name}，第 ${plan.version} 版，${plan.saved_by} 保存于 ${plan.saved_at}`,
+        `Plan ${plan.id}, version ${plan.version} (${plan.status})`);
+      return validate();
+    });
+  }
+  document.getElementById("plan-select").addEventListener("change", (e) => {
+    if (e.target.value) location.search = `?plan=${e.target.value}`;
+  });
+  document.getElementById("new-plan").addEventListener("click", () => {
+    const who = author(); if (!who) return;
+    const name = window.prompt("方案名称 / plan name", `网格调整方案 ${new Date().toISOString().slice(0, 10)}`);
+    if (!name) return;
+    api("POST", "/api/plans", { name, grid_layer: cfg.grid_layer, author: who })
+      .then((plan) => { location.search = `?plan=${plan.id}`; }).catch(fail);
+  });
+  document.getElementById("save").addEventListener("click", () => {
+    const who = author(); if (!who || !planId) return;
+    api("PUT", `/api/plans/${planId}`, { version, author: who, cells: collection() }).then((plan) => {
+      version = plan.version; el.dataset.version = version; el.dataset.dirty = "0";
+      say(`已保存为第 ${version} 版`, `Saved as version ${version}.`, "ok");
+    }).catch((err) => {
+      fail(err);
+      if (err.status === 409) el.dataset.conflict = "1";
+    });
+  });
+  document.getElementById("diff").addEventListener("click", () => {
+    if (!planId) return;
+    api("GET", `/api/plans/${planId}/diff`).then((d) => {
+      const CHANGE = { added: "新增", removed: "删除", reshaped: "调整" };
+      document.getElementById("diff-table").innerHTML = `<p class="note">按已保存的第 ${version} 版比较 <small>saved version</small></p>` +
+        `<table class="figures"><tr><th>网格</th><th>变化</th><th>面积变化 m²</th></tr>${d.cells.map((c) =>
+          `<tr><td>${escape(c.code)}</td><td>${CHANGE[c.change]}</td><td>${Math.round(c.changed_m2)}</td></tr>`).join("")}</table>` +
+        `<table class="figures"><tr><th>从</th><th>到</th><th>楼栋</th><th>户数</th><th>党员</th></tr>${d.moves.map((m) =>
+          `<tr><td>${escape(m.from_code || "—")}</td><td>${escape(m.to_code || "—")}</td><td>${m.buildings}</td><td>${m.households}</td><td>${m.members}</td></tr>`).join("")}</table>`;
+      el.dataset.diffCells = d.cells.length;
+    }).catch(fail);
+  });
+  document.getElementById("approve").addEventListener("click", () => {
+    const who = author(); if (!who || !planId) return;
+    if (!window.confirm("批准后此方案成为现行网格，原网格存入历史。继续？ / Approve: the plan becomes the current layer.")) return;
+    api("POST", `/api/plans/${planId}/approve`, { version, author: who })
+      .then((r) => say(`已批准：替换 ${r.replaced} 个网格，现有 ${r.cells} 个`, "Approved.", "ok")).catch(fail);
+  });
+
+  const start = planId ? load(planId).catch(fail) : Promise.resolve(say("选择或新建一个方案。", "Choose or create a plan."));
+  start.then(() => { el.dataset.ready = "1"; });
+  window.gridmapEditor = { map, cells, load, validate, collection };
+})();
