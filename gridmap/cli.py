@@ -163,19 +163,32 @@ def load(
 
 @app.command()
 def export(
-    layer: Annotated[str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}")],
+    layer: Annotated[
+        str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}; 或 gaps, proposals")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="输出文件 / output file")],
-    format: Annotated[str, typer.Option("--format", "-f", help="geojson | gpkg | csv")] = "geojson",
+    format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="geojson | gpkg | csv (默认按文件后缀 / from suffix)"),
+    ] = None,
     grid_layer: Annotated[str | None, typer.Option(help="网格图层名 (导出网格时)")] = None,
     include_personal: Annotated[
         bool, typer.Option(help="包含党员姓名、电话、住址 (记入变更日志) / include personal fields")
     ] = False,
 ) -> None:
-    """导出图层供 QGIS/ArcGIS 使用 / Export a layer as GeoJSON, GeoPackage or CSV.
+    """导出图层、留白或组织建议 / Export a layer, the gaps or the proposals.
 
-    默认不含个人信息 / Personal fields are left out unless --include-personal.
+    GeoJSON (RFC 7946), GeoPackage 或 CSV (UTF-8 BOM, Excel 可直接打开)，供 QGIS/ArcGIS/Excel
+    使用。gaps、proposals 为最近一次 gridmap analyze 的结果。默认不含个人信息 / Personal
+    fields are left out unless --include-personal.
 
-    示例 / Example: gridmap export grid --grid-layer party -f gpkg -o 党建网格.gpkg
+    示例 / Examples:
+
+      gridmap export grid --grid-layer party -f gpkg -o 党建网格.gpkg
+
+      gridmap export gaps -o 留白.gpkg
+
+      gridmap export proposals -f csv -o 组织建议.csv
     """
     from gridmap.exporting import export_layer
 

@@ -1,52 +1,121 @@
-"""``gridmap export``: one layer of the database → a file for QGIS, ArcGIS or Excel.
+"""``gridmap export``: a layer, or the gaps or proposals of the latest analysis → a file.
 
-Personal fields (members' names, phones, addresses) are left out unless asked for; an export
-that includes them is recorded in the change log.
+The files are for QGIS, ArcGIS or Excel: GeoJSON (RFC 7946), GeoPackage or CSV (see
+:mod:`gridmap.io.write`). Personal fields (members' names, phones, addresses) are left out unless
+asked for — and with them, for members, the columns nobody mapped on import, which may be just as
+personal; an export that includes them is recorded in the change log.
+
+Examples
+--------
+>>> export_names("grid", "party", "gpkg")
+('grid_party.gpkg', '党建网格.gpkg')
+>>> export_names("gaps", None, "csv")
+('gaps.csv', '留白与问题.csv')
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from sqlalchemy import Engine
+import pandas as pd
+from sqlalchemy import Connection, Engine
 
 from gridmap.errors import NotFoundError
-from gridmap.io.write import write_frame
-from gridmap.layers import LAYERS
-from gridmap.store import features
+from gridmap.io.write import FORMATS, export_format, write_frame
+from gridmap.layers import GRID_LAYER_EXAMPLES, LAYERS
+from gridmap.store import features, results
 from gridmap.store.db import connect, transaction
+
+# What an analysis leaves besides layers, with the Chinese name its files get.
+RESULTS = {"gaps": "留白与问题", "proposals": "组织建议"}
+EXPORTABLE = (*LAYERS, *RESULTS)
+
+
+def export_names(layer: str, grid_layer: str | None, fmt: str) -> tuple[str, str]:
+    """An ASCII file name and a Chinese one for an export (HTTP downloads offer both)."""
+    grid_layer = grid_layer if layer == "grid" else None
+    ascii_name = f"{layer}_{grid_layer}" if grid_layer else layer
+    ascii_name = re.sub(r"[^A-Za-z0-9_.-]", "_", ascii_name)
+    if layer in RESULTS:
+        chinese = RESULTS[layer]
+    elif grid_layer:
+        chinese = GRID_LAYER_EXAMPLES.get(grid_layer, f"网格_{grid_layer}")
+    else:
+        chinese = LAYERS[layer].label_zh
+    return ascii_name + FORMATS[fmt], chinese + FORMATS[fmt]
+
+
+def _unknown_layer(layer: str) -> NotFoundError:
+    return NotFoundError(
+        f"没有图层 {layer}。可导出: {', '.join(EXPORTABLE)}。",
+        f"No layer {layer}; exportable: {', '.join(EXPORTABLE)}.",
+    )
+
+
+def _read_result(conn: Connection, what: str) -> pd.DataFrame:
+    run = results.latest_run(conn, "analyze")
+    if run is None:
+        raise NotFoundError(
+            "还没有分析结果，请先运行 gridmap analyze。", "No analysis yet; run gridmap analyze."
+        )
+    if what == "gaps":
+        return results.read_gaps(conn, run)
+    return results.read_proposals(conn, run)
+
+
+def _read_layer(
+    conn: Connection, layer: str, grid_layer: str | None, include_personal: bool
+) -> pd.DataFrame:
+    if layer == "grid" and grid_layer not in features.grid_layers(conn):
+        known = ", ".join(features.grid_layers(conn)) or "无 / none"
+        raise NotFoundError(
+            f"没有网格图层 {grid_layer or '(未指定)'}。已有: {known}。"
+            "用 --grid-layer (接口参数 grid_layer) 指定。",
+            f"No grid layer {grid_layer or '(none given)'}; existing: {known}. "
+            "Choose one with --grid-layer (API parameter grid_layer).",
+        )
+    frame = features.read_features(
+        conn, layer, grid_layer=grid_layer, include_personal=include_personal
+    )
+    frame = frame.drop(columns=["id"])
+    if LAYERS[layer].personal_fields and not include_personal:
+        # Columns nobody mapped on import (ID numbers, birthdays …) may be personal as well.
+        frame = frame.drop(columns=["properties"], errors="ignore")
+    return frame
 
 
 def export_layer(
     engine: Engine,
     layer: str,
     path: str | Path,
-    fmt: str,
+    fmt: str | None = None,
     *,
     grid_layer: str | None = None,
     include_personal: bool = False,
     actor: str = "cli",
 ) -> tuple[Path, int]:
-    """Write ``layer`` to ``path``; returns the path and the number of features written."""
-    if layer not in LAYERS:
-        raise NotFoundError(
-            f"没有图层 {layer}。可用图层: {', '.join(LAYERS)}。",
-            f"No layer {layer}; layers: {', '.join(LAYERS)}.",
-        )
+    """Write ``layer`` (a layer, ``gaps`` or ``proposals``) to ``path``; returns the path and
+    the number of features written.
+
+    ``fmt`` is geojson, gpkg or csv; ``None`` takes it from the suffix of ``path``. Gaps and
+    proposals are those of the latest ``gridmap analyze`` run; they hold no personal data.
+
+    Examples
+    --------
+    >>> export_layer(engine, "gaps", "留白.gpkg")  # doctest: +SKIP
+    (PosixPath('留白.gpkg'), 757)
+    """
+    fmt = export_format(fmt, path)
+    if layer not in EXPORTABLE:
+        raise _unknown_layer(layer)
     with connect(engine) as conn:
-        if layer == "grid" and grid_layer not in features.grid_layers(conn):
-            known = ", ".join(features.grid_layers(conn)) or "无 / none"
-            raise NotFoundError(
-                f"没有网格图层 {grid_layer}。已有: {known}。用 --grid-layer 指定。",
-                f"No grid layer {grid_layer}; existing: {known}. Choose one with --grid-layer.",
-            )
-        frame = features.read_features(
-            conn, layer, grid_layer=grid_layer, include_personal=include_personal
-        )
-    frame = frame.drop(columns=["id"])
-    name = f"{layer}_{grid_layer}" if grid_layer else layer
-    out = write_frame(frame, path, fmt, name)
-    if include_personal and LAYERS[layer].personal_fields:
+        if layer in RESULTS:
+            frame = _read_result(conn, layer)
+        else:
+            frame = _read_layer(conn, layer, grid_layer, include_personal)
+    out = write_frame(frame, path, fmt, Path(export_names(layer, grid_layer, fmt)[0]).stem)
+    if include_personal and layer in LAYERS and LAYERS[layer].personal_fields:
         with transaction(engine) as conn:
             features.log_change(
                 conn, actor, "export_personal", layer, {"file": out.name, "features": len(frame)}

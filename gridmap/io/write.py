@@ -1,8 +1,10 @@
 """Writers for other GIS tools: GeoJSON (RFC 7946), GeoPackage and CSV.
 
-GeoJSON follows RFC 7946 (WGS84, counter-clockwise exteriors, at most 7 decimals — GDAL's
-``RFC7946`` option does all three); CSV is UTF-8 with a BOM so that Excel shows Chinese, with
-longitude/latitude columns for points and a WKT column otherwise.
+GeoJSON follows RFC 7946: WGS84 longitude/latitude, counter-clockwise exterior rings (clockwise
+holes), at most 7 decimals, no ``crs`` member — GDAL's ``RFC7946`` option does all of it.
+GeoPackages are written as version 1.2, which every GIS in use reads (GDAL ≥ 3.11 would write
+1.4, which older GDAL, QGIS and ArcGIS warn about). CSV is UTF-8 with a BOM so that Excel shows
+Chinese, in WGS84, with 经度/纬度 columns for points and a ``wkt`` column otherwise.
 
 Examples
 --------
@@ -28,6 +30,30 @@ from gridmap.errors import InputFileError
 from gridmap.layers import STORAGE_CRS
 
 FORMATS = {"geojson": ".geojson", "gpkg": ".gpkg", "csv": ".csv"}
+MEDIA_TYPES = {
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "csv": "text/csv; charset=utf-8",
+}
+DECIMALS = 7  # RFC 7946 §11.2: about 1 cm, finer than any survey of a building
+
+
+def export_format(fmt: str | None, path: str | Path | None = None) -> str:
+    """The format to write: ``fmt`` if given, else the one the file name ends with.
+
+    >>> export_format(None, "留白.gpkg"), export_format("CSV")
+    ('gpkg', 'csv')
+    """
+    if fmt is None:
+        suffix = Path(path).suffix.lower() if path else ""
+        fmt = next((f for f, ext in FORMATS.items() if ext == suffix), suffix.lstrip(".") or "")
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise InputFileError(
+            f"不支持的导出格式 {fmt or '(无)'}，可用: {', '.join(FORMATS)}。",
+            f"Unknown export format {fmt or '(none)'}; use one of {', '.join(FORMATS)}.",
+        )
+    return fmt
 
 
 def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
@@ -46,36 +72,42 @@ def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str, layer_name: str) -> Path:
-    """Write a layer frame as ``fmt`` (geojson, gpkg or csv) to ``path``."""
-    if fmt not in FORMATS:
-        raise InputFileError(
-            f"不支持的导出格式 {fmt}，可用: {', '.join(FORMATS)}。",
-            f"Unknown export format {fmt}; use one of {', '.join(FORMATS)}.",
-        )
+def _wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        raise ValueError("write_frame needs a frame with a CRS")
+    return frame.to_crs(STORAGE_CRS)
+
+
+def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str | None, layer_name: str) -> Path:
+    """Write a layer frame as ``fmt`` (geojson, gpkg or csv; None: from the suffix) to ``path``."""
+    fmt = export_format(fmt, path)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = _flatten(frame)
     spatial = isinstance(frame, gpd.GeoDataFrame)
+    if spatial:
+        frame = _wgs84(frame)
     if fmt == "csv":
         _write_csv(frame, path, spatial)
         return path
     if not spatial:
         frame = gpd.GeoDataFrame(
-            frame, geometry=gpd.GeoSeries([None] * len(frame)), crs=STORAGE_CRS
+            frame, geometry=gpd.GeoSeries([None] * len(frame), index=frame.index), crs=STORAGE_CRS
         )
-    frame = frame.to_crs(STORAGE_CRS)
     if path.exists():
         path.unlink()
     if fmt == "geojson":
         pyogrio.write_dataframe(
             frame,
             path,
+            layer=layer_name,
             driver="GeoJSON",
-            layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 7},
+            layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": DECIMALS},
         )
     else:
-        pyogrio.write_dataframe(frame, path, driver="GPKG", layer=layer_name)
+        pyogrio.write_dataframe(
+            frame, path, driver="GPKG", layer=layer_name, dataset_options={"VERSION": "1.2"}
+        )
     return path
 
 
@@ -83,11 +115,12 @@ def _write_csv(frame: pd.DataFrame, path: Path, spatial: bool) -> None:
     if spatial:
         geoms = frame.geometry.values
         table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-        if len(frame) and (shapely.get_type_id(geoms) == 0).all():
-            table["经度"] = shapely.get_x(geoms).round(7)
-            table["纬度"] = shapely.get_y(geoms).round(7)
+        kinds = shapely.get_type_id(geoms)
+        if len(frame) and (kinds == 0).any() and ((kinds == 0) | (kinds == -1)).all():
+            table["经度"] = shapely.get_x(geoms).round(DECIMALS)
+            table["纬度"] = shapely.get_y(geoms).round(DECIMALS)
         else:
-            table["wkt"] = shapely.to_wkt(geoms, rounding_precision=7)
+            table["wkt"] = shapely.to_wkt(geoms, rounding_precision=DECIMALS)
     else:
         table = pd.DataFrame(frame)
     table.to_csv(path, index=False, encoding="utf-8-sig")
