@@ -2,29 +2,30 @@
 
 The seeded synthetic city (``benchmarks/synthcity.py``: 200,000 buildings at scale 1) is loaded
 into a fresh PostGIS database with ``gridmap load`` (the users' path), ``gridmap serve`` runs as a
-real uvicorn process on 127.0.0.1, and a seeded list of random viewports inside the city (zoom 14
-≈ 2.4 × 1.5 km, zoom 17 ≈ 300 × 190 m) is requested over HTTP (httpx, keep-alive):
+real uvicorn process on 127.0.0.1, and seeded random viewports inside the city (zoom 14 ≈ 2.4 ×
+1.5 km, zoom 17 ≈ 300 × 190 m) are requested over HTTP (httpx, keep-alive):
 
-1. the map endpoint ``/api/layers/building/features?bbox=…&zoom=…`` (GeoJSON, simplified to half
-   a pixel below zoom 17), p50 / p95 per zoom, against the SQL that produces the same GeoJSON run
-   directly through psycopg (``json_agg`` of ``ST_AsGeoJSON``, ``&&`` + ``ST_Intersects``, the
-   same simplification and rounding);
-2. the OGC items endpoint ``/ogc/collections/building/items?bbox=…&limit=…``, p50 / p95 per zoom
-   and items/s with a few concurrent clients, against the equivalent SQL, and against tipg
-   serving the same table when ``--tipg-python`` names an interpreter that has tipg and uvicorn
-   (``python3 -m venv /tmp/tipgvenv && /tmp/tipgvenv/bin/pip install tipg uvicorn``).
+1. the map endpoint ``/api/layers/building/features?bbox=…&zoom=…`` (GeoJSON simplified to half a
+   pixel below zoom 17, coordinates rounded to 6 decimals): p50 / p95 per zoom, against the SQL
+   that produces the same GeoJSON run directly through psycopg (``json_agg`` of ``ST_AsGeoJSON``,
+   ``&&`` + ``ST_Intersects``, ``ST_SimplifyPreserveTopology`` with the same tolerance);
+2. the OGC items endpoint ``/ogc/collections/building/items?bbox=…&limit=…``: p50 / p95 per zoom
+   and items/s with a few concurrent clients, against the equivalent SQL (count and page), and
+   against tipg serving the same table when ``--tipg-python`` names an interpreter that has tipg
+   and uvicorn (``python3 -m venv /tmp/tipgvenv && /tmp/tipgvenv/bin/pip install tipg uvicorn``).
 
-Every target gets the same viewports in the same run, requests interleaved (the order rotates per
-viewport) so that drift on a shared machine falls on all of them alike. Responses are requested
-uncompressed (the direct query returns plain text); the map endpoint is also timed with gzip, as a
-browser asks for it. The overhead target is gridmap ≤ 1.5× the direct query.
+Every target gets the same viewports in the same run, one after another per viewport in an order
+that rotates, so that drift on a shared machine falls on all alike. Bodies are asked for
+uncompressed (the direct query returns plain text); the map endpoint is also timed with gzip, as
+browsers ask for it. Before timing, a few viewports are compared: same features, same geometry.
+The overhead target is gridmap ≤ 1.5× the direct query.
 
-    .venv/bin/python benchmarks/bench_serve.py [--scale 1.0] [--requests 200] [--clients 4]
-        [--limit 1000] [--rounds 3] [--dsn postgresql://postgres@127.0.0.1:5432/postgres]
-        [--tipg-python /tmp/tipgvenv/bin/python]
+    .venv/bin/python benchmarks/bench_serve.py [--scale 1.0] [--requests 200] [--limit 1000]
+        [--clients 4] [--rounds 3] [--tipg-python /tmp/tipgvenv/bin/python]
+        [--dsn postgresql://postgres@127.0.0.1:5432/postgres [--reuse]]
 
-Without ``--dsn`` a throwaway cluster is started (as the tests do); with it, a database
-``gridmap_bench_serve`` is (re)created on that server. Public tools only.
+Without ``--dsn`` a throwaway cluster is started (as the tests do); with it, the database
+``gridmap_bench_serve`` is (re)created on that server, or with ``--reuse`` taken as it is.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import psycopg
+import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -59,8 +61,12 @@ Box = tuple[float, float, float, float]
 VIEWPORTS = {14: (2400.0, 1500.0), 17: (300.0, 190.0)}  # zoom → window width, height in metres
 TARGET = 1.5
 DB_NAME = "gridmap_bench_serve"
+MAP_PATH = "/api/layers/building/features"
+ITEMS_PATH = "/ogc/collections/building/items"
+ITEM_PROPERTIES = ["code", "name", "updated_at", "compound_code", "households", "floors"]
 
 ENVELOPE = "ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
+HITS = f"FROM building WHERE geom && {ENVELOPE} AND ST_Intersects(geom, {ENVELOPE})"
 MAP_SQL = f"""
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
     json_build_object(
@@ -70,14 +76,11 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
             'compound_code', compound_code, 'households', households, 'floors', floors),
         'geometry', ST_AsGeoJSON({{geom}}, 6)::json)
     ORDER BY code), '[]'::json))::text
-FROM building
-WHERE geom && {ENVELOPE} AND ST_Intersects(geom, {ENVELOPE})
+{HITS}
 """
 ITEMS_SQL = f"""
-WITH hits AS (
-    SELECT id, code, name, updated_at, compound_code, households, floors, geom FROM building
-    WHERE geom && {ENVELOPE} AND ST_Intersects(geom, {ENVELOPE})
-), page AS (SELECT * FROM hits ORDER BY code, id LIMIT %(limit)s)
+WITH hits AS (SELECT id, code, name, updated_at, compound_code, households, floors, geom {HITS}),
+page AS (SELECT * FROM hits ORDER BY code, id LIMIT %(limit)s)
 SELECT json_build_object(
     'type', 'FeatureCollection',
     'numberMatched', (SELECT count(*) FROM hits),
@@ -92,14 +95,10 @@ SELECT json_build_object(
     ORDER BY code, id), '[]'::json))::text
 FROM page
 """
-COUNT_SQL = (
-    f"SELECT count(*) FROM building WHERE geom && {ENVELOPE} AND ST_Intersects(geom, {ENVELOPE})"
-)
-ITEM_PROPERTIES = ["code", "name", "updated_at", "compound_code", "households", "floors"]
 
 
 def half_pixel(zoom: int) -> float:
-    """gridmap's simplification tolerance at ``zoom`` (degrees), 0 from zoom 17 on."""
+    """gridmap's simplification tolerance at ``zoom`` (degrees); none from zoom 17 on."""
     return 360.0 / (256 * 2**zoom) / 2 if zoom < 17 else 0.0
 
 
@@ -111,16 +110,13 @@ def sql_params(box: Box, **extra) -> dict:
     return dict(zip(("x0", "y0", "x1", "y1"), box, strict=True)) | extra
 
 
-# --- targets: one opens a "caller" per client (HTTP session or database connection) ----------
+# --- targets: each opens a caller per client (a keep-alive HTTP session or a connection) -------
 
 Caller = Callable[[Box], int]
 
 
 class HttpTarget:
-    """One endpoint of one server; a caller is a keep-alive httpx session returning body bytes."""
-
-    def __init__(self, name: str, base: str, path: str, params: Callable[[Box], dict],
-                 gzip: bool = False) -> None:  # fmt: skip
+    def __init__(self, name: str, base: str, path: str, params: Callable, gzip=False) -> None:
         self.name, self.base, self.path, self.params = name, base, path, params
         self.headers = {"Accept-Encoding": "gzip" if gzip else "identity"}
 
@@ -139,8 +135,6 @@ class HttpTarget:
 
 
 class SqlTarget:
-    """The same query run directly in PostGIS; a caller is one psycopg connection."""
-
     def __init__(self, name: str, dsn: str, sql: str, params: Callable[[Box], dict]) -> None:
         self.name, self.dsn, self.sql, self.params = name, dsn, sql, params
 
@@ -157,11 +151,67 @@ class SqlTarget:
             return json.loads(conn.execute(self.sql, self.params(box)).fetchone()[0])
 
 
-# --- the city, the database and the servers ------------------------------------------------
+def map_targets(zoom: int, gridmap: str, dsn: str) -> list:
+    tolerance = half_pixel(zoom)
+    geom = "ST_SimplifyPreserveTopology(geom, %(tolerance)s)" if tolerance else "geom"
+
+    def params(box: Box) -> dict:
+        return {"bbox": bbox_text(box), "zoom": zoom}
+
+    def direct(box: Box) -> dict:
+        return sql_params(box, tolerance=tolerance)
+
+    return [
+        HttpTarget("gridmap", gridmap, MAP_PATH, params),
+        SqlTarget("direct", dsn, MAP_SQL.format(geom=geom), direct),
+        HttpTarget("gridmap gzip", gridmap, MAP_PATH, params, gzip=True),
+        HttpTarget("http floor", gridmap, "/ogc/conformance", lambda box: {}),
+    ]
+
+
+def items_targets(gridmap: str, tipg: str | None, dsn: str, limit: int) -> list:
+    def params(box: Box) -> dict:
+        return {"bbox": bbox_text(box), "limit": limit}
+
+    targets = [
+        HttpTarget("gridmap", gridmap, ITEMS_PATH, params),
+        SqlTarget("direct", dsn, ITEMS_SQL, lambda box: sql_params(box, limit=limit)),
+    ]
+    if tipg:
+        path = "/collections/public.building/items"
+        targets.append(HttpTarget("tipg", tipg, path, lambda box: params(box) | {"sortby": "code"}))
+    return targets
+
+
+def map_answer(doc: dict) -> dict:
+    """code → normalised geometry: ring start and orientation may differ, the shape may not."""
+    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in doc["features"]])
+    wkt = shapely.to_wkt(shapely.normalize(geoms), rounding_precision=6)
+    return dict(zip((f["properties"]["code"] for f in doc["features"]), wkt, strict=True))
+
+
+def items_answer(doc: dict) -> list:
+    return [doc["numberMatched"], [f["properties"]["code"] for f in doc["features"]]]
+
+
+def disagreements(targets: list, boxes: list[Box], answer: Callable[[dict], object]) -> list[str]:
+    """Targets whose answer for one of ``boxes`` differs from the first target's."""
+    out = []
+    for box in boxes:
+        first, *others = [answer(t.body(box)) for t in targets]
+        out += [
+            f"{t.name} differs at {bbox_text(box)}"
+            for t, a in zip(targets[1:], others, strict=True)
+            if a != first
+        ]
+    return out
+
+
+# --- the city, the database and the servers -------------------------------------------------
 
 
 def load_city(city: dict, url: str, folder: Path) -> float:
-    """``gridmap init`` and ``gridmap load`` of every layer (as users do); seconds taken."""
+    """``gridmap init`` and ``gridmap load`` of every layer, as users do; seconds taken."""
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
     gridmap = [sys.executable, "-m", "gridmap.cli"]
     start = time.perf_counter()
@@ -184,9 +234,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(cmd: list[str], env: dict, probe: str, log: Path, cwd: Path) -> subprocess.Popen:
+def start_server(cmd: list[str], env: dict, probe: str, log: Path) -> subprocess.Popen:
     """Start a server process and wait until ``probe`` answers 200."""
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    out = log.open("wb")
+    proc = subprocess.Popen(cmd, env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -201,6 +252,31 @@ def start_server(cmd: list[str], env: dict, probe: str, log: Path, cwd: Path) ->
     raise RuntimeError(f"{probe} did not answer within 120 s; see {log}")
 
 
+def start_gridmap(dsn: str, folder: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRIDMAP_DATABASE_URL": dsn.replace("postgresql://", "postgresql+psycopg://"),
+    }
+    cmd = [sys.executable, "-m", "gridmap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    return start_server(cmd, env, f"{base}/ogc/collections/building", folder / "gridmap.log"), base
+
+
+def start_tipg(python: str, dsn: str, folder: Path) -> tuple[subprocess.Popen, str]:
+    """tipg on the building table, with the properties gridmap's items carry."""
+    port = free_port()
+    conf = "TIPG_TABLE_CONFIG__public_building__"
+    env = {**os.environ, "DATABASE_URL": dsn, "TIPG_DB_TABLES": '["public.building"]',
+           "TIPG_CATALOG_TTL": "86400", f"{conf}pk": "id", f"{conf}geomcol": "geom",
+           f"{conf}datetimecol": "updated_at",
+           f"{conf}properties": json.dumps(ITEM_PROPERTIES)}  # fmt: skip
+    cmd = [python, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
+           "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    return start_server(cmd, env, f"{base}/collections/public.building", folder / "tipg.log"), base
+
+
 def tipg_version(python: str | None) -> str | None:
     """tipg's version in ``python``'s environment, or None (with the reason printed)."""
     if not python:
@@ -209,23 +285,15 @@ def tipg_version(python: str | None) -> str | None:
     found = subprocess.run([python, "-c", "import tipg, uvicorn; print(tipg.__version__)"],
                            capture_output=True, text=True)  # fmt: skip
     if found.returncode != 0:
-        print(f"tipg: not importable with {python}; skipped "
-              "(python3 -m venv /tmp/tipgvenv && /tmp/tipgvenv/bin/pip install tipg uvicorn)")  # fmt: skip
+        print(f"tipg: cannot be imported with {python}, skipped (python3 -m venv /tmp/tipgvenv "
+              "&& /tmp/tipgvenv/bin/pip install tipg uvicorn)")  # fmt: skip
         return None
     return found.stdout.strip()
 
 
-def tipg_env(dsn: str) -> dict:
-    conf = "TIPG_TABLE_CONFIG__public_building__"
-    return {
-        **os.environ, "DATABASE_URL": dsn, "TIPG_DB_TABLES": '["public.building"]',
-        "TIPG_CATALOG_TTL": "86400", f"{conf}pk": "id", f"{conf}geomcol": "geom",
-        f"{conf}datetimecol": "updated_at", f"{conf}properties": json.dumps(ITEM_PROPERTIES),
-    }  # fmt: skip
-
-
-def viewports(bounds, width_m: float, height_m: float, n: int, rng) -> list[Box]:
-    """``n`` windows of about ``width_m`` × ``height_m`` inside ``bounds`` (lon/lat)."""
+def viewports(bounds, width_m: float, height_m: float, n: int, seed: int) -> list[Box]:
+    """``n`` seeded windows of about ``width_m`` × ``height_m`` inside ``bounds`` (lon/lat)."""
+    rng = np.random.default_rng(seed)
     x0, y0, x1, y1 = bounds
     w = width_m / (111_320 * math.cos(math.radians((y0 + y1) / 2)))
     h = height_m / 110_574
@@ -236,24 +304,24 @@ def viewports(bounds, width_m: float, height_m: float, n: int, rng) -> list[Box]
     ]
 
 
-# --- measuring ---------------------------------------------------------------------------
+# --- measuring ------------------------------------------------------------------------------
 
 
 def latency(targets: list, boxes: list[Box], warmup: int) -> dict[str, tuple[list, list]]:
-    """Sequential requests, interleaved per viewport; name → (seconds, body bytes)."""
-    callers = {t.name: t.open() for t in targets}
+    """Sequential requests, targets in rotating order per viewport; name → (seconds, bytes)."""
+    callers = [t.open() for t in targets]
     for box in boxes[:warmup]:
-        for call, _ in callers.values():
+        for call, _ in callers:
             call(box)
     out: dict[str, tuple[list, list]] = {t.name: ([], []) for t in targets}
-    names = list(callers)
     for i, box in enumerate(boxes[warmup:]):
-        for name in names[i % len(names) :] + names[: i % len(names)]:
+        for j in range(len(targets)):
+            k = (i + j) % len(targets)
             start = time.perf_counter()
-            size = callers[name][0](box)
-            out[name][0].append(time.perf_counter() - start)
-            out[name][1].append(size)
-    for _, close in callers.values():
+            size = callers[k][0](box)
+            out[targets[k].name][0].append(time.perf_counter() - start)
+            out[targets[k].name][1].append(size)
+    for _, close in callers:
         close()
     return out
 
@@ -287,33 +355,86 @@ def concurrent(target, boxes: list[Box], clients: int) -> float:
 
 
 def throughput(targets: list, boxes: list[Box], items: int, clients: int, rounds: int) -> dict:
-    """name → items/s per round (rounds alternate between targets)."""
-    for target in targets:  # warm every server's connection pool up to ``clients``
+    """name → items/s of each round (the order of targets rotates per round)."""
+    for target in targets:  # fill every server's connection pool first
         concurrent(target, boxes[: clients * 2], clients)
     out: dict[str, list[float]] = {t.name: [] for t in targets}
     for r in range(rounds):
-        for target in targets[r % len(targets) :] + targets[: r % len(targets)]:
+        for k in range(len(targets)):
+            target = targets[(k + r) % len(targets)]
             out[target.name].append(items / concurrent(target, boxes, clients))
     return out
 
 
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) * 1000
+def ms(times: tuple[list, list], q: float) -> float:
+    return float(np.percentile(times[0], q)) * 1000
 
 
-def same_features(targets: list, boxes: list[Box], key: Callable[[dict], list]) -> list[str]:
-    """Differences between the targets' answers for ``boxes`` (empty when they agree)."""
-    problems = []
-    for box in boxes:
-        answers = {t.name: key(t.body(box)) for t in targets}
-        first = next(iter(answers.values()))
-        problems += [
-            f"{name} differs at {bbox_text(box)}" for name, a in answers.items() if a != first
+def cell(times: tuple[list, list]) -> str:
+    return f"{ms(times, 50):.1f} / {ms(times, 95):.1f} ms"
+
+
+def ratios(a: tuple[list, list], b: tuple[list, list]) -> str:
+    p50, p95 = ms(a, 50) / ms(b, 50), ms(a, 95) / ms(b, 95)
+    return f"**{p50:.2f}×** ({p95:.2f}×)"
+
+
+def verdict(a: tuple[list, list], b: tuple[list, list]) -> str:
+    return "met" if ms(a, 50) / ms(b, 50) <= TARGET else "**not met**"
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def latency_table(args, dsn: str, bounds, tipg: str | None, gridmap: str) -> list[Box]:
+    """Print the latency table; return the timed zoom-14 viewports (for the throughput)."""
+    n, warm = args.requests, args.warmup
+    print(f"{n} viewports per zoom after {warm} warm-up ones, seed {args.seed}; items limit "
+          f"{args.limit}; p50 / p95; ratios of p50 (of p95)\n")  # fmt: skip
+    print(f"| endpoint | zoom | features | gridmap | direct PostGIS | gridmap / direct | ≤ {TARGET}× "
+          "| tipg | gridmap / tipg | gridmap, gzip |\n" + "|---" * 10 + "|")  # fmt: skip
+    floor, zoom14 = "", []
+    for zoom, (w, h) in VIEWPORTS.items():
+        boxes = viewports(bounds, w, h, n + warm, args.seed + zoom)
+        zoom14 = zoom14 or boxes[warm:]
+        for name, targets, answer in (
+            ("map", map_targets(zoom, gridmap, dsn), map_answer),
+            ("items", items_targets(gridmap, tipg, dsn, args.limit), items_answer),
+        ):
+            compared = [t for t in targets if t.name in ("gridmap", "direct", "tipg")]
+            problems = disagreements(compared, boxes[:5], answer)
+            size = statistics.median(len(targets[1].body(b)["features"]) for b in boxes[:20])
+            t = latency(targets, boxes, warm)
+            g, d = t["gridmap"], t["direct"]
+            tipg_cells = f"{cell(t['tipg'])} | {ratios(g, t['tipg'])}" if "tipg" in t else "— | —"
+            gzip = cell(t["gridmap gzip"]) if "gridmap gzip" in t else "—"
+            print(f"| {name} | {zoom} | {size:.0f} | {cell(g)} | {cell(d)} | {ratios(g, d)} "
+                  f"| {verdict(g, d)} | {tipg_cells} | {gzip} |")  # fmt: skip
+            floor = cell(t["http floor"]) if "http floor" in t else floor
+            for problem in problems:
+                print(f"  ! {problem}")
+    print(f"\nHTTP floor (gridmap's /ogc/conformance, a constant document): {floor}\n")
+    return zoom14
+
+
+def throughput_table(args, dsn: str, boxes: list[Box], tipg: str | None, gridmap: str) -> None:
+    with psycopg.connect(dsn) as conn:
+        counts = [
+            conn.execute(f"SELECT count(*) {HITS}", sql_params(b)).fetchone()[0] for b in boxes
         ]
-    return problems
-
-
-# --- the run -------------------------------------------------------------------------------
+    items = sum(min(args.limit, c) for c in counts)
+    targets = items_targets(gridmap, tipg, dsn, args.limit)
+    rates = throughput(targets, boxes, items, args.clients, args.rounds)
+    print(f"Items throughput: {len(boxes)} zoom-14 viewports of up to {args.limit} items, "
+          f"{args.clients} concurrent clients, median of {args.rounds} rounds\n")  # fmt: skip
+    print("| target | items/s (min–max) | gridmap's time per item ÷ this one's |\n|---|---|---|")
+    ours = statistics.median(rates["gridmap"])
+    for name, values in rates.items():
+        mid, low, high = statistics.median(values), min(values), max(values)
+        print(f"| {name} | {mid:,.0f} ({low:,.0f}–{high:,.0f}) | {mid / ours:.2f}× |")
+    r = statistics.median(rates["direct"]) / ours
+    print(f"\ngridmap / direct, throughput: **{r:.2f}×** (≤ {TARGET}×: "
+          f"{'met' if r <= TARGET else 'not met'})")  # fmt: skip
 
 
 def main() -> None:
@@ -322,7 +443,6 @@ def main() -> None:
     city = make_city(args.seed, n_communities=max(1, int(100 * s)), n_grids=max(1, int(2000 * s)),
                      n_dept=max(1, int(3000 * s)), n_compounds=max(1, int(20000 * s)),
                      n_buildings=max(1, int(200000 * s)))  # fmt: skip
-    bounds = city["building"].total_bounds
     tipg = tipg_version(args.tipg_python)
     cluster, admin = None, args.dsn
     if admin is None:
@@ -334,16 +454,27 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-serve-"))
     procs: list[subprocess.Popen] = []
     try:
-        dsn = fresh_pg(admin, DB_NAME)
-        loaded = load_city(city, dsn.replace("postgresql://", "postgresql+psycopg://"), tmp)
+        if args.reuse:
+            dsn, loaded = admin.rsplit("/", 1)[0] + f"/{DB_NAME}", "(reused)"
+        else:
+            dsn = fresh_pg(admin, DB_NAME)
+            seconds = load_city(city, dsn.replace("postgresql://", "postgresql+psycopg://"), tmp)
+            loaded = f"with gridmap load in {seconds:.0f} s"
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
-            versions = conn.execute(
+            pg, postgis = conn.execute(
                 "SELECT current_setting('server_version'), postgis_lib_version()"
             ).fetchone()
-        print(f"{len(city['building']):,} buildings loaded with gridmap load in {loaded:.0f} s; "
-              f"PostgreSQL {versions[0]}, PostGIS {versions[1]}, tipg {tipg or '—'}")  # fmt: skip
-        run(args, dsn, bounds, tipg is not None, tmp, procs)
+        print(f"{len(city['building']):,} buildings loaded {loaded}; PostgreSQL {pg}, "
+              f"PostGIS {postgis}, tipg {tipg or '—'}")  # fmt: skip
+        proc, gridmap = start_gridmap(dsn, tmp)
+        procs.append(proc)
+        tipg_base = None
+        if tipg:
+            proc, tipg_base = start_tipg(args.tipg_python, dsn, tmp)
+            procs.append(proc)
+        zoom14 = latency_table(args, dsn, city["building"].total_bounds, tipg_base, gridmap)
+        throughput_table(args, dsn, zoom14, tipg_base, gridmap)
     finally:
         for proc in procs:
             proc.terminate()
@@ -351,161 +482,6 @@ def main() -> None:
         if cluster:
             cluster.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def run(args, dsn: str, bounds, with_tipg: bool, tmp: Path, procs: list) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "GRIDMAP_DATABASE_URL": dsn.replace("postgresql://", "postgresql+psycopg://"),
-    }
-    gridmap = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "gridmap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    procs.append(
-        start_server(cmd, env, f"{gridmap}/ogc/collections/building", tmp / "gridmap.log", tmp)
-    )
-    tipg = None
-    if with_tipg:
-        tport = free_port()
-        tipg = f"http://127.0.0.1:{tport}"
-        cmd = [args.tipg_python, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1",
-               "--port", str(tport), "--log-level", "warning", "--no-access-log"]  # fmt: skip
-        procs.append(start_server(cmd, tipg_env(dsn), f"{tipg}/collections/public.building",
-                                  tmp / "tipg.log", tmp))  # fmt: skip
-    limit = args.limit
-    print(f"{args.requests} viewports per zoom after {args.warmup} warm-up, seed {args.seed}; "
-          f"items limit {limit}; {args.clients} concurrent clients × {args.rounds} rounds\n")  # fmt: skip
-    rows_map, rows_items = [], []
-    per_zoom_boxes = {}
-    for zoom, (w, h) in VIEWPORTS.items():
-        rng = np.random.default_rng(args.seed + zoom)
-        boxes = viewports(bounds, w, h, args.requests + args.warmup, rng)
-        per_zoom_boxes[zoom] = boxes
-        rows_map.append(measure_map(zoom, boxes, gridmap, dsn, args.warmup))
-        rows_items.append(measure_items(zoom, boxes, gridmap, tipg, dsn, limit, args.warmup))
-    print_map(rows_map)
-    print_items(rows_items, tipg is not None)
-    boxes = per_zoom_boxes[14][args.warmup :]
-    print_throughput(boxes, gridmap, tipg, dsn, args)
-
-
-def items_targets(gridmap: str, tipg: str | None, dsn: str, limit: int) -> list:
-    def params(box: Box) -> dict:
-        return {"bbox": bbox_text(box), "limit": limit}
-
-    targets = [
-        HttpTarget("gridmap", gridmap, "/ogc/collections/building/items", params),
-        SqlTarget("direct", dsn, ITEMS_SQL, lambda box: sql_params(box, limit=limit)),
-    ]
-    if tipg:
-        targets.append(HttpTarget("tipg", tipg, "/collections/public.building/items",
-                                  lambda box: params(box) | {"sortby": "code"}))  # fmt: skip
-    return targets
-
-
-def measure_map(zoom: int, boxes: list[Box], gridmap: str, dsn: str, warmup: int) -> dict:
-    tolerance = half_pixel(zoom)
-    geom = "ST_SimplifyPreserveTopology(geom, %(tolerance)s)" if tolerance else "geom"
-
-    def params(box: Box) -> dict:
-        return {"bbox": bbox_text(box), "zoom": zoom}
-
-    path = "/api/layers/building/features"
-    targets = [
-        HttpTarget("gridmap", gridmap, path, params),
-        SqlTarget(
-            "direct", dsn, MAP_SQL.format(geom=geom), lambda b: sql_params(b, tolerance=tolerance)
-        ),
-        HttpTarget("gridmap gzip", gridmap, path, params, gzip=True),
-    ]
-
-    def codes(doc: dict) -> list:
-        return sorted((f["properties"]["code"], json.dumps(f["geometry"])) for f in doc["features"])
-
-    problems = same_features(targets[:2], boxes[:5], codes)
-    counts = [len(targets[1].body(b)["features"]) for b in boxes[warmup : warmup + 20]]
-    return {"zoom": zoom, "features": statistics.median(counts), "problems": problems,
-            "times": latency(targets, boxes, warmup)}  # fmt: skip
-
-
-def measure_items(zoom, boxes, gridmap, tipg, dsn, limit, warmup) -> dict:
-    targets = items_targets(gridmap, tipg, dsn, limit)
-
-    def codes(doc: dict) -> list:
-        return [doc["numberMatched"], [f["properties"]["code"] for f in doc["features"]]]
-
-    problems = same_features(targets, boxes[:5], codes)
-    counts = [targets[1].body(b)["numberReturned"] for b in boxes[warmup : warmup + 20]]
-    return {"zoom": zoom, "features": statistics.median(counts), "problems": problems,
-            "times": latency(targets, boxes, warmup)}  # fmt: skip
-
-
-def cell(times: tuple[list, list]) -> str:
-    return f"{pct(times[0], 50):.1f} / {pct(times[0], 95):.1f} ms"
-
-
-def ratio(a: tuple[list, list], b: tuple[list, list]) -> tuple[float, float]:
-    return pct(a[0], 50) / pct(b[0], 50), pct(a[0], 95) / pct(b[0], 95)
-
-
-def verdict(r: float) -> str:
-    return "met" if r <= TARGET else "**not met**"
-
-
-def print_map(rows: list[dict]) -> None:
-    print("Map endpoint /api/layers/building/features?bbox&zoom, sequential, p50 / p95\n")
-    print("| zoom | features | gridmap | direct PostGIS | gridmap / direct (p50, p95) | "
-          f"≤ {TARGET}× | gridmap with gzip | body gridmap / direct |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        t = row["times"]
-        r50, r95 = ratio(t["gridmap"], t["direct"])
-        size = statistics.median(t["gridmap"][1]) / statistics.median(t["direct"][1])
-        print(f"| {row['zoom']} | {row['features']:.0f} | {cell(t['gridmap'])} | {cell(t['direct'])} "
-              f"| **{r50:.2f}×**, {r95:.2f}× | {verdict(r50)} | {cell(t['gridmap gzip'])} "
-              f"| {statistics.median(t['gridmap'][1]) / 1024:.0f} KiB / {size:.2f} |")  # fmt: skip
-        for problem in row["problems"]:
-            print(f"  ! {problem}")
-    print()
-
-
-def print_items(rows: list[dict], with_tipg: bool) -> None:
-    print("Items endpoint /ogc/collections/building/items?bbox&limit, sequential, p50 / p95\n")
-    head = "| zoom | items | gridmap | direct PostGIS | gridmap / direct (p50, p95) | ≤ 1.5× |"
-    print(head + (" tipg | gridmap / tipg (p50, p95) |" if with_tipg else ""))
-    print("|---|---|---|---|---|---|" + ("---|---|" if with_tipg else ""))
-    for row in rows:
-        t = row["times"]
-        r50, r95 = ratio(t["gridmap"], t["direct"])
-        line = (f"| {row['zoom']} | {row['features']:.0f} | {cell(t['gridmap'])} | "
-                f"{cell(t['direct'])} | **{r50:.2f}×**, {r95:.2f}× | {verdict(r50)} |")  # fmt: skip
-        if with_tipg:
-            q50, q95 = ratio(t["gridmap"], t["tipg"])
-            line += f" {cell(t['tipg'])} | {q50:.2f}×, {q95:.2f}× |"
-        print(line)
-        for problem in row["problems"]:
-            print(f"  ! {problem}")
-    print()
-
-
-def print_throughput(boxes: list[Box], gridmap: str, tipg: str | None, dsn: str, args) -> None:
-    with psycopg.connect(dsn) as conn:
-        items = sum(
-            min(args.limit, conn.execute(COUNT_SQL, sql_params(b)).fetchone()[0]) for b in boxes
-        )
-    targets = items_targets(gridmap, tipg, dsn, args.limit)
-    rates = throughput(targets, boxes, items, args.clients, args.rounds)
-    print(f"Items throughput, zoom-14 viewports, {len(boxes)} requests of up to {args.limit} items, "
-          f"{args.clients} concurrent clients, median of {args.rounds} rounds\n")  # fmt: skip
-    print("| target | items/s (min–max) | time per item vs gridmap |")
-    print("|---|---|---|")
-    ours = statistics.median(rates["gridmap"])
-    for name, values in rates.items():
-        mid = statistics.median(values)
-        print(f"| {name} | {mid:,.0f} ({min(values):,.0f}–{max(values):,.0f}) | "
-              f"gridmap is {mid / ours:.2f}× |")  # fmt: skip
-    r = statistics.median(rates["direct"]) / ours
-    print(f"\ngridmap / direct (throughput): **{r:.2f}×** — ≤ {TARGET}× {verdict(r)}")
 
 
 def parse_args():
@@ -520,6 +496,8 @@ def parse_args():
     parser.add_argument(
         "--dsn", help="admin URL of a running PostGIS server (else a throwaway one)"
     )
+    parser.add_argument("--reuse", action="store_true",
+                        help=f"with --dsn: {DB_NAME} already holds this city")  # fmt: skip
     parser.add_argument("--tipg-python", help="python of a venv with tipg and uvicorn")
     return parser.parse_args()
 

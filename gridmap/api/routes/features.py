@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -10,7 +11,8 @@ from fastapi.responses import Response
 from gridmap.api.deps import ConnDep
 from gridmap.errors import InputFileError, NotFoundError
 from gridmap.layers import LAYERS
-from gridmap.store.features import grid_layers, read_features
+from gridmap.store.features import grid_layers
+from gridmap.store.query import map_rows
 
 router = APIRouter(prefix="/api", tags=["features"])
 
@@ -18,8 +20,8 @@ MAX_FEATURES = 20_000
 DECIMALS = 6  # about 0.1 m: finer than any screen shows, and a third fewer bytes than 15 digits
 
 
-def for_display(frame, zoom: int | None, display: str):
-    """Geometry as the map needs it: simplified to half a pixel at ``zoom``, rounded, shifted.
+def display_geometry(geoms, zoom: int | None, display: str):
+    """Geometry as the map needs it: shifted, rounded, simplified to half a pixel at ``zoom``.
 
     Simplification keeps topology of each feature (no self-intersections); at zoom 17 and above
     nothing is simplified. ``display="gcj02"`` shifts coordinates for a GCJ-02 basemap.
@@ -27,7 +29,7 @@ def for_display(frame, zoom: int | None, display: str):
     import numpy as np
     import shapely
 
-    geoms = frame.geometry.values
+    geoms = np.asarray(geoms, dtype=object)
     if display == "gcj02":
         from gridmap.crs import wgs84_to_gcj02
 
@@ -36,13 +38,35 @@ def for_display(frame, zoom: int | None, display: str):
             return np.column_stack([lon, lat])
 
         geoms = shapely.transform(geoms, shift)
-    # snap-rounding keeps polygons valid where plain rounding could make rings touch themselves;
-    # simplification then only drops vertices, so its output stays on the rounded grid
-    geoms = shapely.set_precision(geoms, 10.0**-DECIMALS)
+    # Plain rounding can make a ring touch itself; only those few are snap-rounded, which keeps them
+    # valid (snap-rounding every feature cost more than the whole query). Simplification then only
+    # drops vertices, so its output stays on the rounded grid.
+    rounded = shapely.transform(geoms, lambda c: np.round(c, DECIMALS))
+    broken = ~shapely.is_valid(rounded) & ~shapely.is_missing(geoms)
+    if broken.any():
+        rounded[broken] = shapely.set_precision(geoms[broken], 10.0**-DECIMALS)
     if zoom is not None and zoom < 17:
         half_pixel = 360.0 / (256 * 2**zoom) / 2
-        geoms = shapely.simplify(geoms, half_pixel, preserve_topology=True)
-    return frame.set_geometry(geoms, crs=frame.crs)
+        rounded = shapely.simplify(rounded, half_pixel, preserve_topology=True)
+    return rounded
+
+
+def for_display(frame, zoom: int | None, display: str):
+    """A frame with :func:`display_geometry` applied to its geometry."""
+    return frame.set_geometry(display_geometry(frame.geometry.values, zoom, display), crs=frame.crs)
+
+
+def feature_collection(names: list[str], rows: list[tuple], geoms) -> str:
+    """GeoJSON text of ``rows`` (values of ``names``, the properties) with their ``geoms``."""
+    import shapely
+
+    encode = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
+    features = [
+        f'{{"type":"Feature","properties":{encode(dict(zip(names, row, strict=True)))},'
+        f'"geometry":{text or "null"}}}'
+        for row, text in zip(rows, shapely.to_geojson(geoms), strict=True)
+    ]
+    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -84,15 +108,15 @@ def features(
     display: Annotated[Literal["wgs84", "gcj02"], Query(description="显示坐标系")] = "wgs84",
 ) -> Response:
     base, grid_layer = resolve_layer(conn, layer)
-    frame = read_features(conn, base, grid_layer=grid_layer, bbox=parse_bbox(bbox))
-    if len(frame) > MAX_FEATURES:
+    names, rows, geoms = map_rows(
+        conn, base, grid_layer=grid_layer, bbox=parse_bbox(bbox), limit=MAX_FEATURES + 1
+    )
+    if len(rows) > MAX_FEATURES:
         raise InputFileError(
-            f"范围内要素过多 ({len(frame)})，请放大地图或缩小 bbox。",
-            f"Too many features in the box ({len(frame)}); zoom in or narrow the bbox.",
+            f"范围内要素超过 {MAX_FEATURES} 个，请放大地图或缩小 bbox。",
+            f"More than {MAX_FEATURES} features in the box; zoom in or narrow the bbox.",
         )
-    frame = frame.drop(columns=["properties", "updated_at", "source"], errors="ignore")
-    frame = for_display(frame, zoom, display)
-    body = frame.to_json(na="null", drop_id=True, ensure_ascii=False)
+    body = feature_collection(names, rows, display_geometry(geoms, zoom, display))
     return Response(body, media_type="application/geo+json")
 
 
