@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from fastapi.middleware.gzip import GZipMiddleware
     from fastapi.staticfiles import StaticFiles
 
-    from gridmap.api.routes import analysis, exports, features, layers, ogc, pages
+    from gridmap.api.routes import analysis, exports, features, layers, ogc, pages, plans
 
     settings = settings or Settings()
     app = FastAPI(
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(features.router)
     app.include_router(analysis.router)
     app.include_router(exports.router)
+    app.include_router(plans.router)
     app.include_router(ogc.router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     if settings.basemap == "xyz":

@@ -51,10 +51,14 @@ class Band:
 
 def _points_in(cells: gpd.GeoDataFrame, points: np.ndarray) -> np.ndarray:
     """For each point, the position of the cell containing it (-1 for none; first wins)."""
+    return _within(np.asarray(cells.geometry.values, dtype=object), points)
+
+
+def _within(cell_geoms: np.ndarray, points: np.ndarray) -> np.ndarray:
     found = np.full(len(points), -1, dtype=np.int64)
-    if len(points) == 0 or len(cells) == 0:
+    if len(points) == 0 or len(cell_geoms) == 0:
         return found
-    pts, cell = cells.sindex.query(points, predicate="within")
+    pts, cell = shapely.STRtree(cell_geoms).query(points, predicate="within")
     order = np.argsort(pts, kind="stable")
     pts, cell = pts[order], cell[order]
     first = np.unique(pts, return_index=True)[1]
@@ -62,16 +66,20 @@ def _points_in(cells: gpd.GeoDataFrame, points: np.ndarray) -> np.ndarray:
     return found
 
 
-def _shares(units: gpd.GeoDataFrame, cells: gpd.GeoDataFrame) -> pd.DataFrame:
+def _pairs(units: np.ndarray, cells: np.ndarray) -> pd.DataFrame:
     """Every (unit, cell) pair sharing ground: positions, shared area and the unit's share."""
-    geoms = np.asarray(units.geometry.values, dtype=object)
-    cgeoms = np.asarray(cells.geometry.values, dtype=object)
-    left, right = cells.sindex.query(geoms, predicate="intersects")
-    area = shapely.area(shapely.intersection(geoms[left], cgeoms[right])) if len(left) else np.zeros(0)  # fmt: skip
-    total = shapely.area(geoms[left])
+    if len(units) == 0 or len(cells) == 0:
+        return pd.DataFrame({"unit": [], "cell": [], "area": [], "share": []})
+    left, right = shapely.STRtree(cells).query(units, predicate="intersects")
+    area = shapely.area(shapely.intersection(units[left], cells[right])) if len(left) else np.zeros(0)  # fmt: skip
+    total = shapely.area(units[left])
     share = np.divide(area, total, out=np.zeros_like(area), where=total > 0)
     out = pd.DataFrame({"unit": left, "cell": right, "area": area, "share": share})
     return out[out["area"] > 0]
+
+
+def _shares(units: gpd.GeoDataFrame, cells: gpd.GeoDataFrame) -> pd.DataFrame:
+    return _pairs(np.asarray(units.geometry.values, dtype=object), np.asarray(cells.geometry.values, dtype=object))  # fmt: skip
 
 
 def cell_figures(
@@ -90,34 +98,51 @@ def cell_figures(
     share inside, e.g. ``XQ017 62%``), members_full, members_probationary, members,
     stations_in_reach (codes), band (ok | below | above).
     """
-    cells = cells.reset_index(drop=True)
-    n = len(cells)
-    at = _points_in(cells, shapely.point_on_surface(np.asarray(buildings.geometry.values)))
-    households = buildings["households"].fillna(0).to_numpy(dtype=np.int64)
+    full = (members["category"] == "full").to_numpy() if "category" in members else np.zeros(len(members), bool)  # fmt: skip
+    return figures_of(
+        cells["code"].to_numpy(), cells.geometry.values,
+        buildings.geometry.values, buildings["households"].fillna(0).to_numpy(dtype=np.int64),
+        compounds["code"].to_numpy(), compounds.geometry.values,
+        members.geometry.values, full,
+        stations["code"].to_numpy(), stations.geometry.values,
+        band=band, station_radius_m=station_radius_m,
+    )  # fmt: skip
+
+
+def figures_of(
+    cell_codes, cell_geoms, building_geoms, households, compound_codes, compound_geoms,
+    member_geoms, member_full, station_codes, station_geoms, *, band: Band, station_radius_m: float,
+) -> pd.DataFrame:  # fmt: skip
+    """:func:`cell_figures` on plain arrays (metric coordinates): what the editor calls after
+    each edit, without building GeoDataFrames (their overhead is most of a small request)."""
+    cell_geoms = np.asarray(cell_geoms, dtype=object)
+    n = len(cell_geoms)
+    at = _within(cell_geoms, shapely.point_on_surface(np.asarray(building_geoms, dtype=object)))
+    households = np.asarray(households, dtype=np.int64)
     hh = np.bincount(at[at >= 0], weights=households[at >= 0], minlength=n).astype(np.int64)
     nb = np.bincount(at[at >= 0], minlength=n)
-    home = _points_in(cells, np.asarray(members.geometry.values))
-    full = (members["category"] == "full").to_numpy() if "category" in members else np.zeros(len(members), bool)  # fmt: skip
+    home = _within(cell_geoms, np.asarray(member_geoms, dtype=object))
+    full = np.asarray(member_full, dtype=bool)
     mf = np.bincount(home[(home >= 0) & full], minlength=n)
     mp = np.bincount(home[(home >= 0) & ~full], minlength=n)
-    shares = _shares(compounds.reset_index(drop=True), cells)
-    codes = compounds["code"].to_numpy()
+    shares = _pairs(np.asarray(compound_geoms, dtype=object), cell_geoms)
+    codes = np.asarray(compound_codes, dtype=object)
     whole: list[list[str]] = [[] for _ in range(n)]
     cut: list[list[str]] = [[] for _ in range(n)]
     for unit, cell, share in shares[["unit", "cell", "share"]].itertuples(index=False):
         if share >= 1 - CUT_SHARE:
-            whole[cell].append(codes[unit])
+            whole[int(cell)].append(codes[int(unit)])
         elif share > CUT_SHARE:
-            cut[cell].append(f"{codes[unit]} {share:.0%}")
+            cut[int(cell)].append(f"{codes[int(unit)]} {share:.0%}")
     reach: list[list[str]] = [[] for _ in range(n)]
-    if len(stations):
-        points = np.asarray(stations.geometry.values)
-        s, c = cells.sindex.query(points, predicate="dwithin", distance=station_radius_m)
-        scodes = stations["code"].to_numpy()
+    station_geoms = np.asarray(station_geoms, dtype=object)
+    if len(station_geoms) and n:
+        s, c = shapely.STRtree(cell_geoms).query(station_geoms, predicate="dwithin", distance=station_radius_m)  # fmt: skip
+        scodes = np.asarray(station_codes, dtype=object)
         for si, ci in sorted(zip(s, c, strict=True), key=lambda p: scodes[p[0]]):
             reach[ci].append(scodes[si])
     return pd.DataFrame({
-        "code": cells["code"].to_numpy(),
+        "code": np.asarray(cell_codes, dtype=object),
         "households": hh,
         "buildings": nb,
         "compounds": [";".join(sorted(w)) for w in whole],

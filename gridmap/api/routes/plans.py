@@ -9,24 +9,30 @@ from __future__ import annotations
 import json
 import tempfile
 from datetime import UTC, datetime
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from pyproj import Transformer
+from sqlalchemy import func, select
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.core import plans as core
-from gridmap.crs import metric_crs_for
+from gridmap.crs import metric_crs, metric_crs_for
 from gridmap.errors import InputFileError, NotFoundError
 from gridmap.layers import STORAGE_CRS
+from gridmap.store import features as features_store
 from gridmap.store import plans as store
 from gridmap.store.db import transaction
 from gridmap.store.features import grid_layers, read_features
+from gridmap.store.models import table_for
 
 router = APIRouter(prefix="/api/plans", tags=["plans"])
 
@@ -102,9 +108,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records", force_ascii=False))
 
 
-def context(
-    conn, frame: gpd.GeoDataFrame, pad_m: float, *layers: str
-) -> dict[str, gpd.GeoDataFrame]:
+def context(conn, frame: gpd.GeoDataFrame, *layers: str, pad_m: float = 0.0) -> dict[str, gpd.GeoDataFrame]:  # fmt: skip
     """The layers around ``frame``, read through the spatial index only as far as needed."""
     x0, y0, x1, y1 = frame.to_crs(STORAGE_CRS).total_bounds
     pad = pad_m / 90_000  # metres → degrees, generously (1° of latitude ≈ 111 km)
@@ -174,16 +178,54 @@ def save_plan(plan_id: int, body: SavePlan, conn: ConnDep) -> dict:
         return {**store.plan_meta(c, plan_id), "version": version}
 
 
+@lru_cache(maxsize=16)
+def _to_metric(epsg: int) -> Transformer:
+    return Transformer.from_crs(4326, epsg, always_xy=True)
+
+
+def _project(geoms: np.ndarray, transformer: Transformer) -> np.ndarray:
+    return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))  # fmt: skip
+
+
+def _raw(conn, layer: str, columns: list[str], bbox) -> tuple[list[np.ndarray], np.ndarray]:
+    """Just ``columns`` and the geometry of a layer inside ``bbox`` — no GeoDataFrame."""
+    table = table_for(layer)
+    query = select(*[table.c[c] for c in columns], func.ST_AsBinary(table.c.geom))
+    rows = conn.execute(query.where(features_store.bbox_clause(conn, table, bbox))).all()
+    cols = [np.array([r[i] for r in rows], dtype=object) for i in range(len(columns))]
+    geoms = shapely.from_wkb(np.array([bytes(r[-1]) for r in rows], dtype=object)) if rows else np.array([], dtype=object)  # fmt: skip
+    return cols, geoms
+
+
+def _bbox(geoms: np.ndarray, pad_m: float = 0.0) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    pad = pad_m / 90_000  # metres → degrees, generously
+    return (x0 - pad * 1.5, y0 - pad, x1 + pad * 1.5, y1 + pad)
+
+
 @router.post("/{plan_id}/figures", summary="所改网格的实时数字 / live figures of edited cells")
 def figures(plan_id: int, body: Cells, conn: ConnDep, settings: SettingsDep) -> list[dict]:
+    """Called after every edit, so kept lean: raw rows in the cells' box, one cached
+    projection, array code (see :func:`gridmap.core.plans.figures_of`)."""
     store.plan_meta(conn, plan_id)
     cells = to_frame(body.cells)
     if cells.empty:
         return []
-    around = context(conn, cells, settings.station_radius_m, "building", "compound", "member", "station")  # fmt: skip
-    cells_m, *rest = metric(cells, *around.values())
-    frame = core.cell_figures(
-        cells_m, *rest, band=core.Band(settings.grid_households_min, settings.grid_households_max),
+    geoms = np.asarray(cells.geometry.values, dtype=object)
+    box = _bbox(geoms)
+    (households,), buildings = _raw(conn, "building", ["households"], box)
+    (compound_codes,), compounds = _raw(conn, "compound", ["code"], box)
+    (category,), members = _raw(conn, "member", ["category"], box)
+    (station_codes,), stations = _raw(conn, "station", ["code"], _bbox(geoms, settings.station_radius_m))  # fmt: skip
+    lon, lat = shapely.centroid(shapely.box(*box)).coords[0]
+    transformer = _to_metric(metric_crs(lon, lat).to_epsg())
+    project = partial(_project, transformer=transformer)
+    frame = core.figures_of(
+        cells["code"].to_numpy(), project(geoms),
+        project(buildings), np.where(households == None, 0, households).astype(np.int64),  # noqa: E711
+        compound_codes, project(compounds), project(members), category == "full",
+        station_codes, project(stations),
+        band=core.Band(settings.grid_households_min, settings.grid_households_max),
         station_radius_m=settings.station_radius_m,
     )  # fmt: skip
     return _records(frame)
@@ -199,7 +241,7 @@ def validate(
     store.plan_meta(conn, plan_id)
     if cells.empty:
         return geojson(gpd.GeoDataFrame(columns=core.PROBLEM_COLUMNS, geometry="geometry", crs=STORAGE_CRS))  # fmt: skip
-    around = context(conn, cells, 0, "community", "compound")
+    around = context(conn, cells, "community", "compound")
     cells_m, communities, compounds = metric(cells, around["community"], around["compound"])
     problems = core.validate(cells_m, communities, compounds, tolerance_m2=settings.overlap_tolerance_m2)  # fmt: skip
     return geojson(problems)
@@ -209,7 +251,7 @@ def validate(
 def fix(plan_id: int, body: Fix, conn: ConnDep) -> Response:
     store.plan_meta(conn, plan_id)
     cells = to_frame(body.cells)
-    around = context(conn, cells, 0, "community", "compound")
+    around = context(conn, cells, "community", "compound")
     cells_m, communities, compounds = metric(cells, around["community"], around["compound"])
     if body.kind == "snap_compound":
         match = compounds[compounds["code"] == body.code]
