@@ -29,7 +29,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="gridmap",
         version=__version__,
         description="党建引领网格化治理 GIS 接口 / Party-building grid governance GIS API",
+        # FastAPI's own documentation pages load their scripts from a CDN; ours come from the
+        # app itself (web/static/vendor), so /docs works on an offline government network
+        docs_url=None,
+        redoc_url=None,
     )
+    add_docs(app)
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     add_exception_handlers(app)
@@ -45,3 +50,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount("/tiles", StaticFiles(directory=str(settings.basemap_tiles)), name="tiles")
     app.include_router(pages.router)
     return app
+
+
+SWAGGER = "/static/vendor/swagger-ui-dist@5.35.0"
+
+
+def add_docs(app: FastAPI) -> None:
+    """Interactive API documentation at /docs, served entirely by the app."""
+    from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="gridmap 接口文档 / API",
+            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def oauth2_redirect():
+        return get_swagger_ui_oauth2_redirect_html()

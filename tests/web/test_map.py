@@ -212,3 +212,15 @@ def test_first_load_stays_under_two_megabytes(desktop):
         ...performance.getEntriesByType('resource')].map((e) => e.transferSize)""")
     assert len(sizes) > 5 and all(s > 0 for s in sizes[:1])
     assert sum(sizes) < 2 * 1024 * 1024, f"first load {sum(sizes)} bytes"
+
+
+def test_api_documentation_page_works_offline(desktop):
+    page = desktop.page
+    page.goto(desktop.base + "/docs")
+    title = page.locator(".swagger-ui .info .title")
+    title.wait_for(timeout=20_000)
+    assert "gridmap" in title.inner_text()
+    # operations are listed, e.g. the plans API
+    assert page.locator(".opblock-tag-section").count() >= 5
+    # ReDoc's scripts would come from a CDN: it is not offered
+    assert page.request.get(desktop.base + "/redoc").status == 404
