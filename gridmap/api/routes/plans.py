@@ -322,8 +322,10 @@ def approve(plan_id: int, body: Approve, conn: ConnDep) -> dict:
 
 
 @router.get("/{plan_id}/export", summary="导出方案 / export a plan")
-def export(plan_id: int, conn: ConnDep, format: Literal["geojson", "gpkg"] = "geojson") -> Response:
+def export(plan_id: int, conn: ConnDep, format: Literal["geojson", "gpkg", "csv"] = "geojson") -> Response:  # fmt: skip
     from urllib.parse import quote
+
+    from gridmap.io.write import write_frame
 
     meta = store.plan_meta(conn, plan_id)
     cells = store.read_cells(conn, plan_id)
@@ -332,11 +334,8 @@ def export(plan_id: int, conn: ConnDep, format: Literal["geojson", "gpkg"] = "ge
     disposition = (
         f"attachment; filename=plan-{plan_id}.{format}; filename*=UTF-8''{quote(filename)}"
     )
-    if format == "geojson":
-        body = cells.to_json(na="null", drop_id=True, ensure_ascii=False)
-        return Response(body, media_type="application/geo+json", headers={"Content-Disposition": disposition})  # fmt: skip
+    media = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3", "csv": "text/csv; charset=utf-8"}  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "plan.gpkg"
-        cells.to_file(path, driver="GPKG", layer=f"plan_{plan_id}")
+        path = write_frame(cells, Path(folder) / f"plan.{format}", format, f"plan_{plan_id}")
         data = path.read_bytes()
-    return Response(data, media_type="application/geopackage+sqlite3", headers={"Content-Disposition": disposition})  # fmt: skip
+    return Response(data, media_type=media[format], headers={"Content-Disposition": disposition})
