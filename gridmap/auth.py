@@ -1,0 +1,179 @@
+"""Accounts, roles, areas and the masking of personal data (账号、角色、范围与个人信息脱敏).
+
+Who may do what (DOMAIN.md):
+
+========== =============================================== ==============================
+role       may                                             personal data (names, phones)
+========== =============================================== ==============================
+admin      everything, everywhere; accounts; approve plans  yes
+planner    view; edit plans of their area                   no (masked)
+coordinator view their subdistrict / community / grid       yes, in their area
+viewer     figures and maps                                 never
+========== =============================================== ==============================
+
+An account's *area* is the code of a subdistrict, community or grid; ``None`` (admins) is the
+whole database. Passwords are hashed with Argon2id (argon2-cffi); API tokens are random and
+stored only as SHA-256 digests; browser sessions are signed cookies (itsdangerous) carrying the
+account name and a CSRF token.
+
+Examples
+--------
+>>> mask_name("张三明"), mask_name("李四"), mask_name("")
+('张*明', '李*', '')
+>>> mask_phone("10012345678"), mask_phone("1001")
+('100****5678', '****')
+>>> Principal("a", "planner", "510199001001").may("edit_plan"), Principal("v", "viewer", None).may("personal")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, insert, select, update
+
+from gridmap.errors import ConflictError, GridmapError, NotFoundError
+from gridmap.store.features import log_change
+from gridmap.store.models import Account, ApiToken
+
+ROLES = {
+    "admin": "管理员",
+    "planner": "规划员",
+    "coordinator": "网格协调员",
+    "viewer": "查看者",
+}
+PERMISSIONS = {
+    "view": {"admin", "planner", "coordinator", "viewer"},
+    "personal": {"admin", "coordinator"},
+    "edit_plan": {"admin", "planner"},
+    "approve_plan": {"admin"},
+    "import": {"admin"},
+    "accounts": {"admin"},
+}
+_hasher = PasswordHasher()
+_ACCOUNT = select(Account.name, Account.role, Account.area, Account.password_hash)
+
+
+class AuthError(GridmapError):
+    """Wrong name or password, an unknown token, or no login at all (HTTP 401)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The person (or API client) making a request."""
+
+    name: str
+    role: str
+    area: str | None
+
+    def may(self, action: str) -> bool:
+        return self.role in PERMISSIONS[action]
+
+
+def mask_name(name: str | None) -> str | None:
+    """Keep the first and last character of a name: 张三明 → 张*明, 李四 → 李*."""
+    if not name:
+        return name
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """Keep the first three and last four digits: 10012345678 → 100****5678."""
+    if not phone:
+        return phone
+    digits = str(phone)
+    if len(digits) < 8:
+        return "****"
+    return digits[:3] + "****" + digits[-4:]
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_account(conn: Connection, name: str, role: str, area: str | None, password: str, actor: str) -> None:  # fmt: skip
+    """Create an account; the password is stored only as an Argon2 hash."""
+    if role not in ROLES:
+        raise GridmapError(f"没有角色 {role}。可用: {', '.join(ROLES)}。", f"No role {role}; roles: {', '.join(ROLES)}.")  # fmt: skip
+    if role != "admin" and not area:
+        raise GridmapError("非管理员账号必须指定范围 (--area 街道/社区/网格编号)。",
+                           "Accounts other than admin need an area (--area CODE).")  # fmt: skip
+    if len(password) < 8:
+        raise GridmapError("密码至少 8 位。", "The password needs at least 8 characters.")
+    if conn.execute(select(Account.id).where(Account.name == name)).first():
+        raise ConflictError(f"账号 {name} 已存在。", f"Account {name} exists already.")
+    conn.execute(insert(Account).values(name=name, password_hash=hash_password(password), role=role,
+                                        area=area, created_at=datetime.now(UTC), disabled=False))  # fmt: skip
+    log_change(conn, actor, "account_add", None, {"account": name, "role": role, "area": area})
+
+
+def count_accounts(conn: Connection) -> int:
+    return len(conn.execute(select(Account.id).where(Account.disabled.is_(False))).all())
+
+
+def _principal(row) -> Principal:
+    return Principal(row.name, row.role, row.area)
+
+
+def account(conn: Connection, name: str) -> Principal:
+    row = conn.execute(_ACCOUNT.where(Account.name == name, Account.disabled.is_(False))).first()
+    if row is None:
+        raise NotFoundError(f"没有账号 {name}。", f"No account {name}.")
+    return _principal(row)
+
+
+def authenticate(conn: Connection, name: str, password: str) -> Principal:
+    """The account for a name and password; one message for both kinds of failure."""
+    row = conn.execute(_ACCOUNT.where(Account.name == name, Account.disabled.is_(False))).first()
+    if row is None or not check_password(row.password_hash, password):
+        if row is None:
+            check_password(_DUMMY, password)  # the same time either way: no account probing
+        raise AuthError("用户名或密码错误。", "Wrong name or password.")
+    return _principal(row)
+
+
+def issue_token(conn: Connection, name: str, label: str, actor: str) -> str:
+    """A new API token (for QGIS and scripts): returned once, stored only as its digest."""
+    who = account(conn, name)
+    token = "gm_" + secrets.token_urlsafe(32)
+    account_id = conn.execute(select(Account.id).where(Account.name == who.name)).scalar_one()
+    conn.execute(insert(ApiToken).values(account_id=account_id, digest=_digest(token), label=label,
+                                         created_at=datetime.now(UTC)))  # fmt: skip
+    log_change(conn, actor, "token_issue", None, {"account": name, "label": label})
+    return token
+
+
+def token_principal(conn: Connection, token: str) -> Principal:
+    query = _ACCOUNT.add_columns(ApiToken.id.label("token_id")).join(
+        ApiToken, ApiToken.account_id == Account.id
+    )
+    row = conn.execute(
+        query.where(ApiToken.digest == _digest(token), ApiToken.revoked.is_(False),
+                    Account.disabled.is_(False))
+    ).first()  # fmt: skip
+    if row is None:
+        raise AuthError("令牌无效或已撤销。", "Unknown or revoked token.")
+    now = datetime.now(UTC)
+    conn.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
+    return _principal(row)
+
+
+_DUMMY = _hasher.hash("not a password of anyone")
