@@ -353,6 +353,35 @@ plan_app = typer.Typer(
 app.add_typer(plan_app, name="plan")
 
 
+@app.command()
+def propose(
+    name: Annotated[str, typer.Option(help="方案名称 / plan name")] = "自动划分方案",
+    community: Annotated[
+        str | None, typer.Option(help="只划分一个社区 / one community only")
+    ] = None,
+    author: Annotated[str, typer.Option(help="建立人 / who asks")] = "cli",
+    seed: Annotated[int, typer.Option(help="随机种子 (同一种子同一结果) / seed")] = 0,
+) -> None:
+    """自动划分网格，存为草稿方案 / Propose grids of 300–500 households as a draft plan.
+
+    按社区把小区组合为相邻、紧凑、户数在 GRIDMAP_GRID_HOUSEHOLDS_MIN–_MAX 之间的网格；
+    不能满足之处逐条列出。Compounds are grouped per community into contiguous, compact grids;
+    whatever cannot be satisfied is listed. 示例 / Example: gridmap propose --community 510199001001
+    """
+    from gridmap.proposing import propose_plan
+
+    settings = _settings()
+    done = propose_plan(_engine(settings), settings, name=name, author=author, community=community, seed=seed)  # fmt: skip
+    console.print(f"方案 plan {done.plan_id}: {done.cells} 个网格 cells (草稿 draft; 在 /editor?plan={done.plan_id} 打开)")  # fmt: skip
+    if len(done.problems):
+        table = Table("问题 kind", "社区 community", "网格 cell", "说明 message")
+        for p in done.problems.itertuples():
+            table.add_row(p.kind, str(p.community_code or ""), str(p.cell_code or ""), f"{p.message_zh}\n{p.message_en}")  # fmt: skip
+        console.print(table)
+    else:
+        console.print("所有网格都在户数范围内 / every cell is within the band")
+
+
 @plan_app.command("list")
 def plan_list() -> None:
     """列出方案 / List the plans."""

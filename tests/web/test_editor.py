@@ -111,3 +111,18 @@ def test_a_stale_save_from_a_second_session_gets_the_conflict_message(desktop, o
     assert "error" in b.get_attribute("#status", "class")
     other_desktop.shot("editor-conflict.png")
     assert httpx.get(f"{demo_server}/api/plans/{plan_id}").json()["saved_by"] == "规划员甲"
+
+
+def test_automatic_proposal_opens_as_a_draft_with_what_it_could_not_satisfy(desktop, demo_server):
+    start = new_plan(demo_server, "起点")
+    page = open_editor(desktop, start, "规划员甲")
+    page.once("dialog", lambda d: d.accept("浏览器自动划分"))
+    page.click("#propose")
+    page.wait_for_url(lambda url: not url.endswith(f"plan={start}"), timeout=120_000)
+    page.wait_for_function("document.getElementById('map').dataset.ready === '1'", timeout=120_000)
+    plan_id = int(page.url.rsplit("=", 1)[1])
+    plan = httpx.get(f"{demo_server}/api/plans/{plan_id}").json()
+    assert plan["name"] == "浏览器自动划分" and plan["status"] == "draft"
+    assert int(data(page, "cells")) == len(plan["cells"]["features"]) > 30
+    # the demo's compound outside every community cannot be placed: the editor says so
+    assert "XQ169" in page.inner_text("#diff-table")

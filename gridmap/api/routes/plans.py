@@ -162,6 +162,22 @@ def import_plan(
         return store.plan_meta(c, plan_id)
 
 
+class Propose(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    author: Author
+    community: str | None = Field(None, description="只划分一个社区 / one community only")
+
+
+@router.post("/propose", status_code=201, summary="自动划分网格 (存为草稿方案) / automatic proposal as a draft")  # fmt: skip
+def propose(body: Propose, conn: ConnDep, settings: SettingsDep) -> dict:
+    from gridmap.proposing import propose_plan
+
+    done = propose_plan(conn.engine, settings, name=body.name, author=body.author, community=body.community)  # fmt: skip
+    with conn.engine.connect() as c:
+        meta = store.plan_meta(c, done.plan_id)
+    return {**meta, "cells_count": done.cells, "problems": _records(done.problems)}
+
+
 @router.get("/{plan_id}", summary="方案与网格 / a plan and its cells")
 def get_plan(plan_id: int, conn: ConnDep) -> dict:
     meta = store.plan_meta(conn, plan_id)

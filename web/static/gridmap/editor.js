@@ -250,6 +250,25 @@
     api("POST", "/api/plans", { name, grid_layer: cfg.grid_layer, author: who })
       .then((plan) => { location.search = `?plan=${plan.id}`; }).catch(fail);
   });
+  document.getElementById("propose").addEventListener("click", () => {
+    const who = author(); if (!who) return;
+    const name = window.prompt("自动划分方案名称 / name of the proposed plan", `自动划分 ${new Date().toISOString().slice(0, 10)}`);
+    if (!name) return;
+    say("正在自动划分，请稍候…", "Proposing grids…");
+    api("POST", "/api/plans/propose", { name, author: who }).then((plan) => {
+      sessionStorage.setItem("gridmap.proposed", JSON.stringify(plan.problems));
+      location.search = `?plan=${plan.id}`;
+    }).catch(fail);
+  });
+  function proposedProblems() {
+    const text = sessionStorage.getItem("gridmap.proposed");
+    if (!text) return;
+    sessionStorage.removeItem("gridmap.proposed");
+    const problems = JSON.parse(text);
+    const li = problems.map((p) => `<li>${escape(p.message_zh)}<br><small>${escape(p.message_en)}</small></li>`).join("");
+    document.getElementById("diff-table").innerHTML = `<h3>自动划分未能满足 <small>what the proposal could not satisfy</small></h3>` +
+      (li ? `<ol>${li}</ol>` : '<p class="note">全部满足 <small>all satisfied</small></p>');
+  }
   document.getElementById("save").addEventListener("click", () => {
     const who = author(); if (!who || !planId) return;
     api("PUT", `/api/plans/${planId}`, { version, author: who, cells: collection() }).then((plan) => {
@@ -280,6 +299,6 @@
   });
 
   const start = planId ? load(planId).catch(fail) : Promise.resolve(say("选择或新建一个方案。", "Choose or create a plan."));
-  start.then(() => { el.dataset.ready = "1"; });
+  start.then(() => { proposedProblems(); el.dataset.ready = "1"; });
   window.gridmapEditor = { map, cells, load, validate, collection };
 })();

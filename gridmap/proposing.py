@@ -1,0 +1,56 @@
+"""``gridmap propose`` and the editor's 自动划分 button: a proposal saved as a draft plan.
+
+Reads communities, compounds and buildings from the store, runs
+:func:`gridmap.core.propose.propose_grids` in a metric CRS, and saves the cells as a new draft
+plan of the Party grid layer, so a planner starts from it in the editor. What could not be
+satisfied comes back with the plan (and is written into the plan's note).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from gridmap.config import Settings
+from gridmap.crs import metric_crs_for
+from gridmap.errors import NotFoundError
+from gridmap.layers import STORAGE_CRS
+from gridmap.store.db import connect, transaction
+from gridmap.store.features import read_features
+from gridmap.store.plans import create_plan
+
+
+@dataclass
+class Proposed:
+    plan_id: int
+    cells: int
+    problems: pd.DataFrame
+
+
+def propose_plan(engine: Engine, settings: Settings, *, name: str, author: str,
+                 community: str | None = None, grid_layer: str = "party", seed: int = 0) -> Proposed:  # fmt: skip
+    """Propose grids for every community (or one) and store them as a draft plan."""
+    from gridmap.core.propose import propose_grids
+
+    with connect(engine) as conn:
+        communities = read_features(conn, "community")
+        if community:
+            communities = communities[communities["code"] == community]
+            if communities.empty:
+                raise NotFoundError(f"没有社区 {community}。", f"No community {community}.")
+        compounds = read_features(conn, "compound")
+        buildings = read_features(conn, "building")
+    if communities.empty:
+        raise NotFoundError("还没有社区图层，请先导入社区。", "No communities yet; load the community layer first.")  # fmt: skip
+    crs = metric_crs_for(communities)
+    result = propose_grids(
+        compounds.to_crs(crs), buildings.to_crs(crs), communities.to_crs(crs),
+        floor=settings.grid_households_min, ceiling=settings.grid_households_max, seed=seed,
+    )  # fmt: skip
+    cells = result.cells.to_crs(STORAGE_CRS)
+    note = f"自动划分 {settings.grid_households_min}–{settings.grid_households_max} 户；问题 {len(result.problems)} 项"  # fmt: skip
+    with transaction(engine) as conn:
+        plan_id = create_plan(conn, name, grid_layer, author, cells=cells[["code", "name", "community_code", "geometry"]], note=note)  # fmt: skip
+    return Proposed(plan_id, len(cells), result.problems)
