@@ -75,6 +75,8 @@ from gridmap.errors import CRSError, GridmapError
 SAMPLE_SPACING_M = 20.0  # outline points of the territory diagram: finer only costs time
 MIN_BORDER_M = 1.0  # a shared border shorter than this is a corner, not a neighbour
 DUST_M2 = 1e-3  # numeric dust of overlays; larger pieces are ground someone must own
+FUZZ_M = 1e-4  # borders this close count as shared (overlays leave them not noded alike) …
+GRID_M = 1e-3  # … and the union of a cell snaps to this grid, so such borders close up
 SMOOTHING_M = 10.0  # territory borders are straightened within this (Visvalingam–Whyatt)
 JITTER_M = 1e-3  # breaks the co-circular points of regular outlines that GEOS's Voronoi mishandles
 SPLIT_TREES = 8  # spanning trees tried when cutting a region above the ceiling
@@ -89,6 +91,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "floor_not_reached": "只与超上限小区相邻的单元凑不足下限，单独成格",
     "ceiling_exceeded": "网格户数超过上限，找不到可行的拆分或调整",
     "island": "与社区其余部分不相邻 (飞地)，并入最近的单元",
+    "compound_within_compound": "小区与另一小区重复或位于其内，随其划入网格",
     "compound_straddles_community": "小区跨社区，按最大占比归入一个社区",
     "compound_outside_community": "小区不在任何社区内，未划入网格",
     "building_outside_community": "楼栋不在任何小区和社区内，未划入网格",
@@ -166,9 +169,10 @@ def propose_grids(
         labels, found = _regions(households[mine], graph, xy, floor, ceiling, seed)
         territory[mine], cell_of[mine] = terr, len(cells) + labels
         for r in range(labels.max() + 1):
-            cells.append({"community_code": code, "geometry": _union(terr[labels == r])})
+            cells.append({"community_code": code, "geometry": _union(terr[labels == r], area)})
         notes += [_Note(k, code, list(mine[u]), m) for k, u, m in found]
-        notes += [_Note("island", code, list(mine[u]), d, near=mine[v]) for u, v, d in islands]
+        notes += [_Note("compound_within_compound" if shapely.is_empty(terr[u]).all() else "island",
+                        code, list(mine[u]), d, near=mine[v]) for u, v, d in islands]  # fmt: skip
         notes += [_Note("island", code, [mine[u]], a, codes="ground") for u, a in detached]
     frame = _cell_frame(cells, cell_of, units, communities)
     codes = frame["code"].to_numpy()
@@ -252,24 +256,39 @@ def _units(compounds, buildings, communities) -> tuple[gpd.GeoDataFrame, list[_N
 
 
 def _polygonal(geom):
-    """The polygons of an overlay result (lines and points where shapes only touch dropped)."""
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
+    """The polygons of an overlay result: no lines or points where shapes only touch, and no dust
+    (pieces or holes of ``DUST_M2`` or less, left where two borders are not noded alike)."""
+    if geom.geom_type == "Polygon" and not len(geom.interiors) and geom.area > DUST_M2:
         return geom
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(parts) if parts else shapely.Polygon()
+    parts = shapely.get_parts(shapely.get_parts(geom))  # a collection may hold multipolygons
+    kept = [
+        shapely.Polygon(p.exterior, [r for r in p.interiors if shapely.Polygon(r).area > DUST_M2])
+        for p in parts
+        if p.geom_type == "Polygon" and p.area > DUST_M2
+    ]
+    if len(kept) > 1:
+        return shapely.union_all(kept)
+    return kept[0] if kept else shapely.Polygon()
 
 
-def _union(geoms: np.ndarray):
+def _union(geoms: np.ndarray, area):
+    """The union of territories as one cell, hairline seams closed, inside the community."""
+    return _polygonal(shapely.intersection(shapely.union_all(geoms, grid_size=GRID_M), area))
+
+
+def _coverage_union(geoms: np.ndarray):
+    """The union of polygons that tile without overlap (fast), or the general one if they do not."""
     try:
-        return _polygonal(shapely.coverage_union_all(geoms))
-    except shapely.errors.GEOSException:  # not noded as a coverage: the general union
-        return _polygonal(shapely.union_all(geoms))
+        return shapely.coverage_union_all(geoms)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(geoms)
 
 
 def _disjoint(seeds: np.ndarray) -> np.ndarray:
     """Overlapping units (a digitising error) give the shared ground to the earlier one."""
     seeds = seeds.copy()
-    left, right = shapely.STRtree(seeds).query(seeds, predicate="overlaps")
+    # "intersects", not "overlaps": a duplicate or a compound drawn inside another must go too
+    left, right = shapely.STRtree(seeds).query(seeds, predicate="intersects")
     for i, j in sorted(zip(left, right, strict=True)):
         if i < j and shapely.area(shapely.intersection(seeds[i], seeds[j])) > DUST_M2:
             seeds[j] = _polygonal(shapely.difference(seeds[j], seeds[i]))
@@ -298,7 +317,7 @@ def _territories(area, seeds: np.ndarray) -> tuple[np.ndarray, list[tuple[int, f
     order = np.argsort(owner, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(seeds)))]
     for i in solid:
-        terr[i] = _union(cells[order[bounds[i] : bounds[i + 1]]])
+        terr[i] = _coverage_union(cells[order[bounds[i] : bounds[i + 1]]])
     terr = np.array([_polygonal(g) for g in shapely.intersection(terr, area)], dtype=object)
     # straighten the zigzag between outline points; the community border stays exact
     with contextlib.suppress(shapely.errors.GEOSException):
@@ -330,10 +349,10 @@ def _reattach_cut_off(terr: np.ndarray, seeds: np.ndarray) -> list[tuple[int, fl
             own[np.argmax(shapely.area(parts))] = True
         terr[i] = shapely.union_all(parts[own])
         for piece in parts[~own]:
-            touching = np.flatnonzero(shapely.intersects(terr, piece.buffer(0.01)))
+            touching = np.flatnonzero(shapely.intersects(terr, piece.buffer(FUZZ_M)))
             touching = touching[touching != i]
             border = shapely.length(
-                shapely.intersection(piece.boundary, shapely.buffer(terr[touching], 0.01))
+                shapely.intersection(piece.boundary, shapely.buffer(terr[touching], FUZZ_M))
             )
             if len(touching) and border.max() > 0:
                 j = touching[np.argmax(border)]
@@ -354,7 +373,7 @@ def _adjacency(terr: np.ndarray):
     length = shapely.length(shapely.intersection(edges[left], edges[right]))
     fuzzy = length < MIN_BORDER_M  # borders not noded alike after the overlays
     length[fuzzy] = shapely.length(
-        shapely.intersection(edges[left[fuzzy]], shapely.buffer(terr[right[fuzzy]], 0.01))
+        shapely.intersection(edges[left[fuzzy]], shapely.buffer(terr[right[fuzzy]], FUZZ_M))
     )
     keep = length >= MIN_BORDER_M
     left, right, length = left[keep], right[keep], length[keep]
@@ -684,6 +703,10 @@ def _messages(
     if note.kind == "island" and note.codes == "ground":
         return (f"社区 {c} 有一块 {m:.0f} 平方米的飞地不与任何单元相邻，并入最近的 {what} 所在网格 {cell}，该网格因此不连续",
                 f"A {m:.0f} m² exclave of community {c} borders no unit: joined to the nearest, {what}, in grid {cell}, which is therefore not one piece")  # fmt: skip
+    if note.kind == "compound_within_compound":
+        near = unit_codes[note.near]
+        return (f"{what} 与 {near} 重复或位于其内，没有自己的辖区，随 {near} 划入网格 {cell}",
+                f"{what} duplicates or lies inside {near}: no ground of its own, placed with {near} in grid {cell}")  # fmt: skip
     if note.kind == "island":
         near = unit_codes[note.near]
         return (f"{what} 与社区其余部分不相邻 (飞地)，并入最近的 {near} (相距 {m:.0f} 米) 所在网格 {cell}，该网格因此不连续",

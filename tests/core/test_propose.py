@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 from scipy.sparse import coo_matrix
 from shapely import MultiPolygon, box
 
@@ -232,6 +233,72 @@ def test_inputs_are_checked():
         propose_grids(compounds.to_crs(4326), buildings.to_crs(4326), community().to_crs(4326))
     with pytest.raises(GridmapError):
         propose_grids(compounds, buildings, community(), floor=600, ceiling=500)
+
+
+def test_a_duplicate_or_nested_compound_goes_with_the_compound_around_it():
+    compounds, buildings = row([150, 150, 150, 150])
+    extra = frame(["X2b", "X3a"], [compounds.geometry[1], box(230, 30, 270, 70)])  # copy; inside X3
+    compounds = concat(compounds, extra)
+    communities = community(n=4)
+    result = propose_grids(compounds, buildings, communities)
+    check_invariants(result, compounds, buildings, communities)
+    cells = result.cells.set_index("code")["compounds"].str.split(";")
+    assert sorted(cells.tolist()) == [["X1", "X2", "X2b"], ["X3", "X3a", "X4"]]
+    found = result.problems[["kind", "codes"]].values.tolist()
+    assert sorted(found) == [
+        ["compound_within_compound", "X2b"],
+        ["compound_within_compound", "X3a"],
+    ]
+
+
+def random_community(seed: int):
+    """Compounds on a jittered 100 m lattice: some touching, some tilted, some missing, some above
+    the ceiling; now and then a hole (a lake) and an exclave; a few loose buildings."""
+    rng = np.random.default_rng(seed)
+    nx, ny = int(rng.integers(2, 9)), int(rng.integers(1, 7))
+    area = box(0, 0, 100 * nx, 100 * ny)
+    if rng.random() < 0.3 and nx > 3 and ny > 2:
+        area = area.difference(box(120, 120, 210, 190))
+    if rng.random() < 0.3:
+        area = area.union(box(100 * nx + 200, 0, 100 * nx + 300, 100))
+    compounds, buildings, households = [], [], []
+    for i in range(nx):
+        for j in range(ny):
+            if rng.random() < 0.15:
+                continue
+            gap = 0.0 if rng.random() < 0.3 else rng.uniform(2, 20)
+            geom = box(
+                100 * i + gap / 2,
+                100 * j + gap / 2,
+                100 * (i + 1) - gap / 2,
+                100 * (j + 1) - gap / 2,
+            )
+            if rng.random() < 0.2:
+                geom = shapely.affinity.rotate(geom, rng.uniform(-10, 10))
+            geom = geom.intersection(area) if rng.random() < 0.9 else geom
+            compounds.append(geom)
+            for b in range(int(rng.integers(0, 4))):
+                c = geom.representative_point()
+                buildings.append(
+                    box(c.x - 5 + b * 0.1, c.y - 5, c.x + 5, c.y + 5).intersection(geom)
+                )
+                households.append(
+                    int(rng.integers(0, 200) if rng.random() < 0.85 else rng.integers(200, 700))
+                )
+    for _ in range(int(rng.integers(0, 3))):
+        x, y = rng.uniform(0, 100 * nx), rng.uniform(0, 100 * ny)
+        buildings.append(box(x, y, x + 4, y + 4))
+        households.append(int(rng.integers(0, 150)))
+    return (frame([f"X{k}" for k in range(len(compounds))], compounds),
+            frame([f"B{k}" for k in range(len(buildings))], buildings, households=households),
+            community(geom=area))  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_communities_keep_every_promise(seed):
+    compounds, buildings, communities = random_community(seed)
+    result = propose_grids(compounds, buildings, communities, seed=seed)
+    check_invariants(result, compounds, buildings, communities)
 
 
 @pytest.fixture(scope="module")
