@@ -19,19 +19,24 @@ A draft a planner starts from, never a decision. Per community, independently:
    where that makes regions more compact. Max-p fits the rule better than the other
    regionalisations: it finds the number of grids itself (the most cells that each reach the
    floor, so cells sit near the floor and rarely pass the ceiling), where SKATER, AZP, Ward or
-   region k-means need that number given, and SKATER's tree cuts make long, thin cells. It is
-   written here rather than called from :class:`spopt.region.MaxPHeuristic` (spopt 0.7) because
+   region k-means need that number given, and SKATER's tree cuts make long, thin cells.
+
+   It is written here rather than called from :class:`spopt.region.MaxPHeuristic` (spopt 0.7):
    (a) spopt's annealing never ends when no movable unit borders another region — three
-   compounds of 200 households in a row are enough (pysal/spopt#506, fixed after 0.7.0); (b) it
-   knows no ceiling; (c) its local search rebuilds sparse matrices for every candidate and took
-   18 of 22 s on 2,000 compounds. Here regions grow towards the free neighbour nearest their
-   centroid that keeps them under the ceiling, enclaves go to the nearest region with room, and
-   moves never push a region over the ceiling; ``benchmarks/bench_propose.py`` compares with
-   spopt on the same units. A region still above the ceiling is cut in two along a spanning tree
-   of its units (the minimum spanning tree of centroid distances first, for compact parts; seeded
-   random trees next), both parts within the band, again until it fits; a region too small to cut
-   in two hands border units to neighbouring regions that have room. Same inputs and ``seed``,
-   same proposal (a ``numpy.random.Generator`` of its own; the global one is left alone).
+   compounds of 200 households in a row and a floor of 300 are enough (pysal/spopt#506, fixed
+   after 0.7.0); (b) it knows no ceiling; (c) on one community of 2,000 compounds its solve alone
+   takes 4–9 times as long as this whole proposal, most of it in a local search that rebuilds
+   sparse matrices for every candidate move (``benchmarks/bench_propose.py`` compares the two on
+   the same units). Here regions grow towards the free neighbour nearest their centroid that
+   keeps them under the ceiling, enclaves go to the nearest region with room, and moves never
+   push a region over the ceiling.
+
+   A region still above the ceiling is cut in two along a spanning tree of its units (the minimum
+   spanning tree of centroid distances first, for compact parts; seeded random trees next), the
+   part cut off within the band and the rest at least at the floor, again until it fits; a region
+   too small to cut in two hands border units to neighbouring regions that have room. Same inputs
+   and ``seed``, same proposal (a ``numpy.random.Generator`` of its own; NumPy's global one is
+   left alone).
 
 What cannot be satisfied is reported, never hidden (``PROBLEM_KINDS``): a compound above the
 ceiling becomes a cell of its own; a community below the floor becomes one cell; ground or units
@@ -80,9 +85,7 @@ GRID_M = 1e-3  # … and the union of a cell snaps to this grid, so such borders
 SMOOTHING_M = 10.0  # territory borders are straightened within this (Visvalingam–Whyatt)
 JITTER_M = 1e-3  # breaks the co-circular points of regular outlines that GEOS's Voronoi mishandles
 SPLIT_TREES = 8  # spanning trees tried when cutting a region above the ceiling
-MAXP_CONSTRUCTIONS = (
-    30  # max-p constructions tried; the best (most regions, then most compact) wins
-)
+MAXP_CONSTRUCTIONS = 30  # tried per group of units; the most regions, then most compact, wins
 IMPROVE_SWEEPS = 20  # local-search sweeps at most (they stop earlier when no move helps)
 
 PROBLEM_KINDS: dict[str, str] = {
@@ -122,6 +125,7 @@ class _Note:
     codes: str = ""  # for notes about things outside every unit
     cell: int | None = None
     near: int | None = None  # the unit an island was joined to
+    ground: bool = False  # an exclave with no unit of its own
 
 
 def propose_grids(
@@ -173,7 +177,7 @@ def propose_grids(
         notes += [_Note(k, code, list(mine[u]), m) for k, u, m in found]
         notes += [_Note("compound_within_compound" if shapely.is_empty(terr[u]).all() else "island",
                         code, list(mine[u]), d, near=mine[v]) for u, v, d in islands]  # fmt: skip
-        notes += [_Note("island", code, [mine[u]], a, codes="ground") for u, a in detached]
+        notes += [_Note("island", code, [mine[u]], a, ground=True) for u, a in detached]
     frame = _cell_frame(cells, cell_of, units, communities)
     codes = frame["code"].to_numpy()
     problems = _problems(notes, codes, units, cell_of, floor, ceiling)
@@ -218,6 +222,7 @@ def _largest_share(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame):
 
 
 def _units(compounds, buildings, communities) -> tuple[gpd.GeoDataFrame, list[_Note]]:
+    """Compounds (clipped to their community) and clusters of loose buildings, with households."""
     notes: list[_Note] = []
     areas, comm_codes = communities.geometry.values, communities["code"].to_numpy()
     households = buildings["households"].fillna(0).to_numpy(dtype=np.int64)
@@ -666,7 +671,7 @@ def _cell_frame(cells: list[dict], cell_of, units, communities) -> gpd.GeoDataFr
     centre = shapely.get_coordinates(shapely.point_on_surface(frame.geometry.values))
     codes, labels = np.empty(len(frame), dtype=object), np.empty(len(frame), dtype=object)
     for code, group in frame.groupby("community_code", sort=False).groups.items():
-        pos = np.asarray([frame.index.get_loc(g) for g in group])
+        pos = np.asarray(group)  # the frame's index is its positions
         top, band = areas[code].bounds[3], np.sqrt(areas[code].area / len(pos)) or 1.0
         order = pos[np.lexsort((centre[pos, 0], np.floor((top - centre[pos, 1]) / band)))]
         for seq, i in enumerate(order, start=1):
@@ -684,11 +689,7 @@ def _problems(notes: list[_Note], codes, units, cell_of, floor: int, ceiling: in
             note.cell if note.cell is not None else (cell_of[note.units[0]] if note.units else None)
         )
         code = codes[cell] if cell is not None else None
-        what = (
-            note.codes
-            if note.codes and note.codes != "ground"
-            else ";".join(unit_codes[note.units])
-        )
+        what = note.codes or ";".join(unit_codes[note.units])
         zh, en = _messages(note, code, what, floor, ceiling, unit_codes)
         rows.append({"kind": note.kind, "community_code": note.community, "cell_code": code,
                      "codes": what, "measure": note.measure, "message_zh": zh, "message_en": en})  # fmt: skip
@@ -700,7 +701,7 @@ def _messages(
     note: _Note, cell, what: str, floor: int, ceiling: int, unit_codes
 ) -> tuple[str, str]:
     m, c = note.measure, note.community
-    if note.kind == "island" and note.codes == "ground":
+    if note.ground:
         return (f"社区 {c} 有一块 {m:.0f} 平方米的飞地不与任何单元相邻，并入最近的 {what} 所在网格 {cell}，该网格因此不连续",
                 f"A {m:.0f} m² exclave of community {c} borders no unit: joined to the nearest, {what}, in grid {cell}, which is therefore not one piece")  # fmt: skip
     if note.kind == "compound_within_compound":
