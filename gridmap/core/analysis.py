@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import take
 
 from gridmap.config import Settings
 from gridmap.core import branches, coverage
@@ -50,26 +51,35 @@ def analyze(
     previous: gpd.GeoDataFrame | None = None,
 ) -> Analysis:
     """Everything ``gridmap analyze`` reports, from the layers as the store holds them."""
-    result = integrate(layers, settings, base=base, previous=previous)
     crs = metric_crs_for(layers.communities)
-    buildings = layers.buildings.to_crs(crs)
-    compounds = layers.compounds.to_crs(crs)
-    members = layers.members.to_crs(crs) if layers.members is not None else gpd.GeoDataFrame(
+    # projected once here; integrate finds them in its CRS already and leaves them be
+    metric = Layers(
+        layers.communities.to_crs(crs), layers.compounds.to_crs(crs), layers.buildings.to_crs(crs),
+        {k: v.to_crs(crs) for k, v in layers.grids.items() if k != "unified"},
+        layers.members.to_crs(crs) if layers.members is not None else None,
+    )  # fmt: skip
+    result = integrate(metric, settings, base=base, previous=previous, crs=crs)
+    buildings, compounds = metric.buildings, metric.compounds
+    members = metric.members if metric.members is not None else gpd.GeoDataFrame(
         {"code": [], "category": [], "in_service": [], "reported": []}, geometry=[], crs=crs)  # fmt: skip
     unified = result.unified.to_crs(crs)
     h = result.hierarchy
     placed = assign_points(members, buildings, settings)
-    where = h.buildings.set_index("code")
     table = pd.DataFrame({"code": members["code"].to_numpy(), "category": members["category"].to_numpy(),
                           "building_code": placed["building_code"].to_numpy()})  # fmt: skip
+    # each member's building found once; its compound, community and grids taken from there
+    home = pd.Index(h.buildings["code"]).get_indexer(table["building_code"])
     for column in ("compound_code", "community_code", f"grid_code__{base}", "grid_code__unified"):
-        table[column] = table["building_code"].map(where[column]).astype(object)
+        values = h.buildings[column].to_numpy(dtype=object)
+        table[column] = take(values, home, allow_fill=True, fill_value=np.nan)
     by_compound = member_counts(table, "compound_code")
     compound_households = h.buildings.groupby("compound_code")["households"].sum().to_dict()
-    compound_of = dict(zip(h.buildings["code"], h.buildings["compound_code"], strict=True))
-    in_building = table["building_code"].value_counts().to_dict()
+    compound_of = dict(
+        zip(h.buildings["code"].tolist(), h.buildings["compound_code"].tolist(), strict=True)
+    )
+    in_building = dict.fromkeys(table["building_code"].dropna().unique().tolist())
     gaps = [result.findings]
-    for layer, frame in ((base, layers.grids[base].to_crs(crs)), ("unified", unified)):
+    for layer, frame in ((base, metric.grids[base]), ("unified", unified)):
         households, per_member = _grid_figures(h, table, layer)
         gaps.append(coverage.out_of_band(frame, households, f"grid:{layer}", settings))
         gaps.append(coverage.grids_without_member(frame, households, per_member, f"grid:{layer}"))

@@ -164,9 +164,20 @@ def rates(units: pd.DataFrame) -> dict:
 def coverage_rates(compound_table: pd.DataFrame, grid_layer_column: str) -> pd.DataFrame:
     """Rates for the subdistrict, every community and every grid (for drill-down maps)."""
     rows = [{"level": "subdistrict", "code": "", **rates(compound_table)}]
+    homes = compound_table["households"].to_numpy() > 0
+    flags = pd.DataFrame({
+        "compounds": homes, "covered": homes & compound_table["covered"].to_numpy(dtype=bool),
+        "own_branch": homes & compound_table["own_branch"].to_numpy(dtype=bool),
+        "members": homes & (compound_table["members"].to_numpy() > 0),
+    }, index=compound_table.index)  # fmt: skip
     for level, column in (("community", "community_code"), ("grid", grid_layer_column)):
-        for code, group in compound_table.dropna(subset=[column]).groupby(column, sort=True):
-            rows.append({"level": level, "code": code, **rates(group)})
+        # the sums of :func:`rates` for every unit at once, rounded the same way
+        sums = flags.groupby(compound_table[column], sort=True).sum()
+        for code, n, covered, own, members in sums.itertuples(name=None):
+            d = max(n, 1)
+            rows.append({"level": level, "code": code, "compounds": n,
+                         "org_coverage": round(float(covered) / d, 4), "own_branch_rate": round(float(own) / d, 4),
+                         "member_coverage": round(float(members) / d, 4)})  # fmt: skip
     return pd.DataFrame(rows)
 
 

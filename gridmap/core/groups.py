@@ -28,6 +28,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gridmap.config import Settings
+from gridmap.core.topology import union_by
 
 CLUSTER_M = 30.0  # buildings this close form one cluster (楼院)
 NEIGHBOUR_M = 50.0  # a member this close can serve a building's households
@@ -58,20 +59,6 @@ def _components(geoms: np.ndarray, distance: float, same: np.ndarray | None = No
 def clusters(buildings: gpd.GeoDataFrame, distance: float = CLUSTER_M) -> np.ndarray:
     """Connected groups of buildings no farther than ``distance`` apart (labels 0, 1, …)."""
     return _first_seen(_components(buildings.geometry.values, distance))
-
-
-def _union_by(geoms: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """``shapely.union_all`` of each group (``group`` holds 0 … n_groups-1, any order)."""
-    order = np.argsort(group, kind="stable")
-    sizes = np.bincount(group, minlength=n_groups)
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    out = np.empty(n_groups, dtype=object)
-    for size in np.unique(sizes[sizes > 0]):
-        # groups of one size side by side: one vectorised call per distinct size
-        which = np.flatnonzero(sizes == size)
-        table = geoms[order[starts[which, None] + np.arange(size)]]
-        out[which] = shapely.union_all(table, axis=1)
-    return out
 
 
 def _branch_buildings(branches: pd.DataFrame, buildings: gpd.GeoDataFrame, full: pd.Series,
@@ -110,9 +97,17 @@ def _no_rows() -> pd.DataFrame:
 
 def _grouped(pairs: pd.DataFrame, key: str) -> pd.DataFrame:
     """Sums, sizes and ';'-joined codes per (branch, ``key``), building order kept."""
-    grouped = pairs.groupby(["branch", key], sort=True)
-    return pd.DataFrame({"full": grouped["full"].sum(), "total": grouped["total"].sum(),
-                         "n": grouped.size(), "codes": grouped["code"].agg(";".join)}).reset_index()  # fmt: skip
+    pairs = pairs.sort_values(["branch", key], kind="stable")
+    branch, label = pairs["branch"].to_numpy(), pairs[key].to_numpy()
+    starts = np.flatnonzero(np.r_[True, (branch[1:] != branch[:-1]) | (label[1:] != label[:-1])])
+    ends = np.r_[starts[1:], len(pairs)]
+    separator = np.full(len(pairs), ";", dtype=object)
+    separator[ends - 1] = ""
+    codes = pairs["code"].to_numpy(dtype=object) + separator
+    return pd.DataFrame({"branch": branch[starts], key: label[starts],
+                         "full": np.add.reduceat(pairs["full"].to_numpy(), starts),
+                         "total": np.add.reduceat(pairs["total"].to_numpy(), starts),
+                         "n": ends - starts, "codes": np.add.reduceat(codes, starts)})  # fmt: skip
 
 
 def party_groups_of(branches: pd.DataFrame, buildings: gpd.GeoDataFrame, full: pd.Series,
@@ -164,7 +159,7 @@ def _union_of(pairs: pd.DataFrame, parts: pd.DataFrame, geoms: np.ndarray, key: 
         .to_numpy()
     )
     kept = ~np.isnan(which)
-    return _union_by(geoms[kept], which[kept].astype(np.int64), len(parts))
+    return union_by(geoms[kept], which[kept].astype(np.int64), len(parts))
 
 
 def _cuts(

@@ -27,7 +27,7 @@ import pandas as pd
 
 from gridmap.config import Settings
 from gridmap.core.gaps import Gap, concat_gaps, empty_gaps
-from gridmap.core.topology import _gaps, piece_shares
+from gridmap.core.topology import _gaps, piece_positions
 
 
 def assign_by_area(
@@ -43,32 +43,42 @@ def assign_by_area(
     The table has one row per child: ``code, parent, share, second, second_share`` (parent is
     ``None`` when the child touches no parent).
     """
-    shares = piece_shares(children, parents).sort_values(
-        ["child", "area"], ascending=[True, False], kind="stable"
-    )
-    first_rows = ~shares["child"].duplicated()
-    first = shares[first_rows].set_index("child")
-    second = shares[~first_rows].drop_duplicates("child").set_index("child")
+    child, parent, area, share = piece_positions(children, parents)
+    # by child, largest area first (ties keep the order the pieces were found in)
+    order = np.lexsort((-area, child))
+    child, parent, share = child[order], parent[order], share[order]
+    first = np.r_[True, child[1:] != child[:-1]]
+    second = ~first & np.r_[False, first[:-1]]
+    mum_codes = parents["code"].to_numpy(dtype=object)
+
+    def pick(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        code = np.full(len(children), np.nan, dtype=object)
+        code[child[rows]] = mum_codes[parent[rows]]
+        fraction = np.zeros(len(children))
+        fraction[child[rows]] = share[rows]
+        return pd.Series(code, dtype=object), np.round(fraction, 4)
+
     table = pd.DataFrame({"code": children["code"].to_numpy()})
-    table["parent"] = table["code"].map(first["parent"]).astype(object)
-    table["share"] = table["code"].map(first["share"]).fillna(0.0).round(4)
-    table["second"] = table["code"].map(second["parent"]).astype(object)
-    table["second_share"] = table["code"].map(second["share"]).fillna(0.0).round(4)
+    table["parent"], table["share"] = pick(first)
+    table["second"], table["second_share"] = pick(second)
     table = table.where(table.notna(), None)
     if not report:
         return table, empty_gaps()
-    tie = (table["second_share"] > 0) & ((table["share"] - table["second_share"]).abs() < 1e-3)
-    weak = table["parent"].notna() & (table["share"] < settings.share_threshold)
-    records = []
+    tie = (
+        (table["second_share"] > 0) & ((table["share"] - table["second_share"]).abs() < 1e-3)
+    ).to_numpy()
+    weak = (table["parent"].notna() & (table["share"] < settings.share_threshold)).to_numpy()
+    rows = np.flatnonzero(tie | weak)
     geoms = children.geometry.values
-    for i in np.flatnonzero((tie | weak).to_numpy()):
-        row = table.iloc[i]
-        why_zh = "两者占比相同" if tie.iloc[i] else f"最大占比仅 {row['share']:.0%}"
-        why_en = "a tie" if tie.iloc[i] else f"largest share only {row['share']:.0%}"
-        records.append(Gap("ambiguous_parent", child_layer, row["code"], "", float(row["share"]), "share",
-                           f"{row['code']} 归属{parent_layer} {row['parent']} 不明确 ({why_zh}; 其次 {row['second']} {row['second_share']:.0%})",
-                           f"{row['code']}'s {parent_layer} {row['parent']} is uncertain ({why_en}; next {row['second']} {row['second_share']:.0%})",
-                           geoms[i], codes=";".join(c for c in (row["code"], row["parent"], row["second"]) if c)))  # fmt: skip
+    records = [
+        Gap("ambiguous_parent", child_layer, code, "", float(sh), "share",
+            f"{code} 归属{parent_layer} {mum} 不明确 ({'两者占比相同' if is_tie else f'最大占比仅 {sh:.0%}'}; 其次 {nxt} {nsh:.0%})",
+            f"{code}'s {parent_layer} {mum} is uncertain ({'a tie' if is_tie else f'largest share only {sh:.0%}'}; next {nxt} {nsh:.0%})",
+            geom, codes=";".join(c for c in (code, mum, nxt) if c))
+        for code, mum, sh, nxt, nsh, is_tie, geom in zip(
+            table["code"].to_numpy()[rows], table["parent"].to_numpy()[rows], table["share"].to_numpy()[rows],
+            table["second"].to_numpy()[rows], table["second_share"].to_numpy()[rows], tie[rows], geoms[rows], strict=True)
+    ]  # fmt: skip
     return table, _gaps(records, children.crs)
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 
 from gridmap.config import Settings
-from gridmap.core.topology import piece_shares
+from gridmap.core.topology import piece_positions, piece_shares, union_by
 
 TINY_M2 = 1e-4  # numeric dust from overlay; anything larger is ground someone must own
 
@@ -134,39 +134,39 @@ def _keep_compounds_whole(
         return pd.DataFrame(
             columns=["compound_code", "community_code", "from_cell", "to_cell", "area_m2"]
         )
-    pieces = pieces.assign(code=np.arange(len(pieces)).astype(str))
-    targets = cells.assign(code=np.arange(len(cells)).astype(str))
-    shares = piece_shares(pieces, targets)
-    shares["piece"], shares["cell"] = shares["child"].astype(int), shares["parent"].astype(int)
-    same = (
-        pieces["community_code"].to_numpy()[shares["piece"]]
-        == cells["community_code"].to_numpy()[shares["cell"]]
-    )
-    shares = shares[same].sort_values(["piece", "area"], ascending=[True, False], kind="stable")
-    winner = shares.drop_duplicates("piece").set_index("piece")["cell"]
-    losers = shares[shares["cell"].to_numpy() != winner.reindex(shares["piece"]).to_numpy()]
+    piece, cell, area, _ = piece_positions(pieces, cells)
+    same = pieces["community_code"].to_numpy()[piece] == cells["community_code"].to_numpy()[cell]
+    piece, cell, area = piece[same], cell[same], area[same]
+    order = np.lexsort((-area, piece))  # by piece, largest area first (stable)
+    piece, cell, area = piece[order], cell[order], area[order]
+    first = np.r_[True, piece[1:] != piece[:-1]]
+    winner = np.full(len(pieces), -1)
+    winner[piece[first]] = cell[first]
+    lost = cell != winner[piece]
     geoms = cells.geometry.values.copy()
-    piece_geoms = pieces.geometry.values
-    for cell, group in losers.groupby("cell"):
-        geoms[cell] = shapely.difference(
-            geoms[cell], shapely.union_all(piece_geoms[group["piece"].to_numpy()])
-        )
-    for cell, group in winner.groupby(winner):
-        geoms[cell] = shapely.union(
-            geoms[cell], shapely.union_all(piece_geoms[group.index.to_numpy()])
-        )
+    piece_geoms = np.asarray(pieces.geometry.values, dtype=object)
+    # every cell gives up the pieces it lost, then takes the pieces it won (one call each)
+    taken, lost_by = np.unique(cell[lost], return_inverse=True)
+    if len(taken):
+        given = union_by(piece_geoms[piece[lost]], lost_by.ravel(), len(taken))
+        geoms[taken] = shapely.difference(geoms[taken], given)
+    gained, won_by = np.unique(cell[first], return_inverse=True)
+    if len(gained):
+        got = union_by(piece_geoms[piece[first]], won_by.ravel(), len(gained))
+        geoms[gained] = shapely.union(geoms[gained], got)
     cells.geometry = gpd.GeoSeries(geoms, crs=cells.crs, index=cells.index)
     codes = pieces["compound_code"].to_numpy()
-    held = pd.Series(codes[winner.index.to_numpy()], index=winner.to_numpy())
-    per_cell = held.groupby(level=0).agg(lambda c: ";".join(sorted(set(c))))
+    held = pd.DataFrame({"cell": cell[first], "code": codes[piece[first]]}).drop_duplicates()
+    held = held.sort_values(["cell", "code"], kind="stable")
+    per_cell = held.groupby("cell", sort=True)["code"].agg(";".join)
     cells["compounds"] = pd.Series(range(len(cells)), index=cells.index).map(per_cell).fillna("")
-    moved = losers[losers["area"] > settings.overlap_tolerance_m2]
+    moved = lost & (area > settings.overlap_tolerance_m2)
     return pd.DataFrame({
-        "compound_code": codes[moved["piece"]],
-        "community_code": pieces["community_code"].to_numpy()[moved["piece"]],
-        "from_cell": moved["cell"].to_numpy(),
-        "to_cell": winner.reindex(moved["piece"]).to_numpy(),
-        "area_m2": moved["area"].round(1).to_numpy(),
+        "compound_code": codes[piece[moved]],
+        "community_code": pieces["community_code"].to_numpy()[piece[moved]],
+        "from_cell": cell[moved],
+        "to_cell": winner[piece[moved]],
+        "area_m2": np.round(area[moved], 1),
     })  # fmt: skip
 
 

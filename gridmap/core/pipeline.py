@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 import pandas as pd
+import pyproj
 
 from gridmap.config import Settings
 from gridmap.core import integrate as unify
@@ -93,14 +94,18 @@ def integrate(
     settings: Settings,
     base: str = "party",
     previous: gpd.GeoDataFrame | None = None,
+    crs: pyproj.CRS | None = None,
 ) -> Integration:
-    """Check every layer, then build the unified grid from ``base`` and its crosswalk."""
+    """Check every layer, then build the unified grid from ``base`` and its crosswalk.
+
+    ``crs`` is the metric CRS of the place (found from the communities when not given).
+    """
     if base not in layers.grids:
         raise NotFoundError(
             f"没有网格图层 {base}，无法作为全科网格的基础。已有: {', '.join(layers.grids) or '无'}。",
             f"No grid layer {base} to build the unified grid from; have: {', '.join(layers.grids) or 'none'}.",
         )
-    crs = metric_crs_for(layers.communities)
+    crs = crs or metric_crs_for(layers.communities)
     m = Layers(
         layers.communities.to_crs(crs), layers.compounds.to_crs(crs), layers.buildings.to_crs(crs),
         {k: v.to_crs(crs) for k, v in layers.grids.items() if k != "unified"},

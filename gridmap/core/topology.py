@@ -49,6 +49,24 @@ def mean_width(geoms) -> np.ndarray:
     return np.where(length > 0, 2 * shapely.area(geoms) / np.where(length > 0, length, 1), 0.0)
 
 
+def union_by(geoms: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """``shapely.union_all`` of each group (``group`` holds 0 … n_groups-1, any order).
+
+    Members of a group are unioned in the order they come in, exactly as one ``union_all``
+    call per group would; groups of one size go to GEOS together in one vectorised call.
+    """
+    order = np.argsort(group, kind="stable")
+    sizes = np.bincount(group, minlength=n_groups)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    out = np.empty(n_groups, dtype=object)
+    for size in np.unique(sizes[sizes > 0]):
+        # groups of one size side by side: one vectorised call per distinct size
+        which = np.flatnonzero(sizes == size)
+        table = geoms[order[starts[which, None] + np.arange(size)]]
+        out[which] = shapely.union_all(table, axis=1)
+    return out
+
+
 def _self_pairs(
     frame: gpd.GeoDataFrame, predicate: str = "intersects"
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -169,6 +187,38 @@ def _neighbours_by_contact(
     return [str(c) for c, a in zip(codes, contact[order], strict=True) if a > 2 * snap * 1.0]
 
 
+def _pieces(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame):
+    """(child, parent, area, share) arrays of children wholly inside a parent, and of the rest."""
+    kids = np.asarray(children.geometry.values, dtype=object)
+    mums = np.asarray(parents.geometry.values, dtype=object)
+    left, right = parents.sindex.query(kids)  # bounding boxes only: cheap
+    shapely.prepare(mums)
+    inside = shapely.contains(mums[right], kids[left])
+    whole_kid, first = np.unique(left[inside], return_index=True)
+    whole = (
+        whole_kid,
+        right[inside][first],
+        shapely.area(kids[whole_kid]),
+        np.ones(len(whole_kid)),
+    )
+    rest = ~np.isin(left, whole_kid)
+    left, right = left[rest], right[rest]
+    area = shapely.area(shapely.intersection(kids[left], mums[right])) if len(left) else np.zeros(0)
+    child_area = shapely.area(kids[left])
+    share = np.where(child_area > 0, area / np.where(child_area > 0, child_area, 1), 0.0)
+    cut = area > 0
+    return whole, (left[cut], right[cut], area[cut], share[cut])
+
+
+def piece_positions(
+    children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`piece_shares` by row position: arrays ``child, parent, area, share``, same rows."""
+    whole, cut = _pieces(children, parents)
+    child, parent, area, share = (np.concatenate(pair) for pair in zip(whole, cut, strict=True))
+    return child.astype(np.intp), parent.astype(np.intp), area.astype(float), share.astype(float)
+
+
 def piece_shares(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> pd.DataFrame:
     """Every (child, parent) pair that shares ground, with the area and the child's share.
 
@@ -176,22 +226,13 @@ def piece_shares(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> pd.Da
     on prepared parents and get share 1 without an intersection; exact areas are computed only
     for children that cross a border (intersections are the expensive part at city scale).
     """
-    kids = np.asarray(children.geometry.values, dtype=object)
-    mums = np.asarray(parents.geometry.values, dtype=object)
     kid_codes, mum_codes = children["code"].to_numpy(), parents["code"].to_numpy()
-    left, right = parents.sindex.query(kids)  # bounding boxes only: cheap
-    shapely.prepare(mums)
-    inside = shapely.contains(mums[right], kids[left])
-    whole_kid, first = np.unique(left[inside], return_index=True)
-    whole = pd.DataFrame({"child": kid_codes[whole_kid], "parent": mum_codes[right[inside][first]],
-                          "area": shapely.area(kids[whole_kid]), "share": 1.0})  # fmt: skip
-    rest = ~np.isin(left, whole_kid)
-    left, right = left[rest], right[rest]
-    area = shapely.area(shapely.intersection(kids[left], mums[right])) if len(left) else np.zeros(0)
-    child_area = shapely.area(kids[left])
-    cut = pd.DataFrame({"child": kid_codes[left], "parent": mum_codes[right], "area": area,
-                        "share": np.where(child_area > 0, area / np.where(child_area > 0, child_area, 1), 0.0)})  # fmt: skip
-    out = pd.concat([whole, cut[cut["area"] > 0]], ignore_index=True)
+    whole, cut = _pieces(children, parents)
+    frames = [
+        pd.DataFrame({"child": kid_codes[c], "parent": mum_codes[p], "area": a, "share": s})
+        for c, p, a, s in (whole, cut)
+    ]
+    out = pd.concat(frames, ignore_index=True)
     return out if len(out) else pd.DataFrame(columns=["child", "parent", "area", "share"])
 
 
@@ -207,21 +248,32 @@ def _across(shares: pd.DataFrame, min_area: float, min_share: float = 0.01) -> p
     return shares[keep.to_numpy()]
 
 
+def _split_groups(split: pd.DataFrame, children: gpd.GeoDataFrame):
+    """(child, parents, shares, geometry) per split child, in code order (``split`` from ``_across``)."""
+    if split.empty:
+        return
+    # position of each code's (last) feature, as a dict of the layer would give it
+    position = dict(zip(children["code"].tolist(), range(len(children)), strict=True))
+    geoms = children.geometry.values
+    child = split["child"].to_numpy(dtype=object)
+    parent, share = split["parent"].to_numpy(dtype=object), split["share"].to_numpy(dtype=float)
+    starts = np.flatnonzero(np.r_[True, child[1:] != child[:-1]])
+    for a, b in zip(starts.tolist(), [*starts[1:].tolist(), len(child)], strict=True):
+        yield child[a], parent[a:b].tolist(), share[a:b], geoms[position[child[a]]]
+
+
 def straddles(
     children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, kind: str, layer: str, settings: Settings
 ) -> gpd.GeoDataFrame:
     """Children across two or more parents (a grid or compound across communities), with shares."""
     split = _across(piece_shares(children, parents), settings.overlap_tolerance_m2)
-    geoms = dict(zip(children["code"], children.geometry.values, strict=True))
     records = []
-    for child, group in split.groupby("child", sort=True):
-        parts_zh = "、".join(
-            f"{p} {s:.0%}" for p, s in zip(group["parent"], group["share"], strict=True)
-        )
-        minor = float(group["share"].iloc[1:].sum())
+    for child, mums, shares, geom in _split_groups(split, children):
+        parts_zh = "、".join(f"{p} {s:.0%}" for p, s in zip(mums, shares, strict=True))
+        minor = float(shares[1:].sum())
         records.append(Gap(kind, layer, child, "", round(minor, 4), "share",
-                           f"{child} 跨越 {len(group)} 个社区: {parts_zh}", f"{child} straddles {len(group)} communities: {parts_zh}",
-                           geoms[child], codes=";".join([child, *group["parent"]]), community_code=group["parent"].iloc[0]))  # fmt: skip
+                           f"{child} 跨越 {len(mums)} 个社区: {parts_zh}", f"{child} straddles {len(mums)} communities: {parts_zh}",
+                           geom, codes=";".join([child, *mums]), community_code=mums[0]))  # fmt: skip
     return _gaps(records, children.crs)
 
 
@@ -247,12 +299,9 @@ def compound_splits(
     """compound_split: a compound cut between grids of one layer (shares on each side)."""
     split = _across(piece_shares(compounds, grids), settings.overlap_tolerance_m2)
     records = []
-    geoms = dict(zip(compounds["code"], compounds.geometry.values, strict=True))
-    for child, group in split.groupby("child", sort=True):
-        parts = "、".join(
-            f"{p} {s:.0%}" for p, s in zip(group["parent"], group["share"], strict=True)
-        )
-        records.append(Gap("compound_split", layer, child, "", round(float(group["share"].iloc[1:].sum()), 4), "share",
+    for child, mums, shares, geom in _split_groups(split, compounds):
+        parts = "、".join(f"{p} {s:.0%}" for p, s in zip(mums, shares, strict=True))
+        records.append(Gap("compound_split", layer, child, "", round(float(shares[1:].sum()), 4), "share",
                            f"小区 {child} 被网格分割: {parts}", f"Compound {child} is cut between grids: {parts}",
-                           geoms[child], codes=";".join([child, *group["parent"]])))  # fmt: skip
+                           geom, codes=";".join([child, *mums])))  # fmt: skip
     return _gaps(records, compounds.crs)

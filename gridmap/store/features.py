@@ -177,7 +177,8 @@ def read_features(
     if cond is not None:
         query = query.where(cond)
     query = query.order_by(table.c.code)
-    rows = conn.execute(query).mappings().all()
+    # plain tuples: pandas builds the frame several times faster than from row mappings
+    rows = list(map(tuple, conn.execute(query)))
     frame = pd.DataFrame(rows, columns=[c.name for c in cols] + (["wkb"] if spatial else []))
     frame = fix_types(frame, table)
     if not spatial:
