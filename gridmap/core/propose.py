@@ -75,7 +75,7 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components, mini
 
 from gridmap.core.groups import clusters
 from gridmap.core.topology import piece_shares
-from gridmap.errors import CRSError, GridmapError
+from gridmap.errors import CRSError, GridmapError, NotFoundError
 
 SAMPLE_SPACING_M = 20.0  # outline points of the territory diagram: finer only costs time
 MIN_BORDER_M = 1.0  # a shared border shorter than this is a corner, not a neighbour
@@ -136,6 +136,7 @@ def propose_grids(
     floor: int = 300,
     ceiling: int = 500,
     seed: int = 0,
+    community: str | None = None,
 ) -> Proposal:
     """Group compounds into contiguous, compact grids of ``floor``–``ceiling`` households.
 
@@ -147,6 +148,9 @@ def propose_grids(
         The household band of a grid (``settings.grid_households_min`` / ``_max``).
     seed : int
         Same inputs and seed, same proposal.
+    community : str, optional
+        Propose for this community only; pass every community all the same, so that compounds
+        are placed by their largest share among all of them.
 
     Returns
     -------
@@ -160,7 +164,10 @@ def propose_grids(
     territory = np.full(len(units), None, dtype=object)
     cell_of = np.full(len(units), -1)
     cells: list[dict] = []
-    for code, area in zip(communities["code"], communities.geometry.values, strict=True):
+    chosen = communities if community is None else communities[communities["code"] == community]
+    if community is not None and chosen.empty:
+        raise NotFoundError(f"没有社区 {community}。", f"No community {community}.")
+    for code, area in zip(chosen["code"], chosen.geometry.values, strict=True):
         mine = np.flatnonzero(units["community_code"].to_numpy() == code)
         if not len(mine):
             cells.append({"community_code": code, "geometry": area})
@@ -180,9 +187,12 @@ def propose_grids(
         notes += [_Note("island", code, [mine[u]], a, ground=True) for u, a in detached]
     frame = _cell_frame(cells, cell_of, units, communities)
     codes = frame["code"].to_numpy()
+    if community is not None:  # what lies in other communities, or in none, is not asked about
+        notes = [n for n in notes if n.community == community]
     problems = _problems(notes, codes, units, cell_of, floor, ceiling)
-    units = units.assign(cell_code=codes[cell_of])
+    units = units.assign(cell_code=np.where(cell_of >= 0, codes[cell_of], None))
     units = units.set_geometry(gpd.GeoSeries(territory, crs=units.crs, index=units.index))
+    units = units[cell_of >= 0].reset_index(drop=True)
     return Proposal(frame.sort_values("code", ignore_index=True), units, problems)
 
 

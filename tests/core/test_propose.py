@@ -193,6 +193,26 @@ def test_loose_buildings_are_a_unit_and_straddling_or_outside_compounds_are_repo
     assert kinds.loc["under_floor", "cell_code"] == "C2001"
 
 
+def test_one_community_can_be_proposed_alone():
+    west, west_buildings = row([150, 200, 160])
+    east, east_buildings = row([120, 100], prefix="Y", x0=300)
+    east.loc[0, "geometry"] = box(290, 10, 390, 90)  # 10 m of it in the west community
+    compounds, buildings = concat(west, east), concat(west_buildings, east_buildings)
+    communities = concat(community(n=3), community("C2", box(300, 0, 500, 100), name="二社区"))
+    everything = propose_grids(compounds, buildings, communities)
+    alone = propose_grids(compounds, buildings, communities, community="C2")
+    assert alone.cells["code"].tolist() == ["C2001"]
+    assert alone.cells.drop(columns="geometry").equals(
+        everything.cells[everything.cells["community_code"] == "C2"].reset_index(drop=True).drop(columns="geometry")
+    )  # fmt: skip
+    assert set(alone.units["cell_code"]) == {"C2001"}
+    assert alone.problems[["kind", "codes"]].values.tolist() == [
+        ["compound_straddles_community", "Y1"], ["under_floor", "Y1;Y2"]
+    ]  # fmt: skip
+    with pytest.raises(GridmapError):
+        propose_grids(compounds, buildings, communities, community="C9")
+
+
 def test_same_seed_same_proposal_and_numpy_global_state_untouched():
     rng = np.random.default_rng(7)
     i, j = np.divmod(np.arange(48), 8)
