@@ -36,10 +36,8 @@ def propose_plan(engine: Engine, settings: Settings, *, name: str, author: str,
 
     with connect(engine) as conn:
         communities = read_features(conn, "community")
-        if community:
-            communities = communities[communities["code"] == community]
-            if communities.empty:
-                raise NotFoundError(f"没有社区 {community}。", f"No community {community}.")
+        if community and not (communities["code"] == community).any():
+            raise NotFoundError(f"没有社区 {community}。", f"No community {community}.")
         compounds = read_features(conn, "compound")
         buildings = read_features(conn, "building")
     if communities.empty:
@@ -48,6 +46,7 @@ def propose_plan(engine: Engine, settings: Settings, *, name: str, author: str,
     result = propose_grids(
         compounds.to_crs(crs), buildings.to_crs(crs), communities.to_crs(crs),
         floor=settings.grid_households_min, ceiling=settings.grid_households_max, seed=seed,
+        community=community,  # every community still decides where straddling compounds go
     )  # fmt: skip
     cells = result.cells.to_crs(STORAGE_CRS)
     note = f"自动划分 {settings.grid_households_min}–{settings.grid_households_max} 户；问题 {len(result.problems)} 项"  # fmt: skip

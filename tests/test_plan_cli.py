@@ -69,3 +69,28 @@ def test_importing_a_broken_plan_file_changes_nothing(tmp_path):
 
     with make_engine(Settings(database_url=f"sqlite:///{db}")).connect() as conn:
         assert list_plans(conn) == []
+
+
+def test_propose_for_one_community_saves_a_draft_inside_it(tmp_path):
+    from gridmap.cli import DEMO_DATA, load_demo
+    from gridmap.config import Settings
+    from gridmap.store.db import make_engine
+    from gridmap.store.features import read_features
+    from gridmap.store.plans import list_plans, read_cells
+    from gridmap.store.schema import upgrade
+
+    db = tmp_path / "g.db"
+    engine = make_engine(Settings(database_url=f"sqlite:///{db}"))
+    upgrade(engine)
+    load_demo(engine, DEMO_DATA)
+    done = gridmap("propose", "--community", "510199001001", "--name", "锦绣社区划分", db=db)
+    assert done.returncode == 0, done.stderr
+    assert "XQ169" not in done.stdout  # a compound of another place is not this community's problem
+    with engine.connect() as conn:
+        [plan] = list_plans(conn)
+        cells = read_cells(conn, plan["id"])
+        community = read_features(conn, "community").set_index("code").geometry["510199001001"]
+    assert plan["name"] == "锦绣社区划分" and plan["status"] == "draft" and len(cells) >= 5
+    assert set(cells["community_code"]) == {"510199001001"}
+    assert all(community.buffer(1e-6).contains(g) for g in cells.geometry)
+    assert f"{len(cells)} 个网格" in done.stdout
