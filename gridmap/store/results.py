@@ -19,15 +19,17 @@ True
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import geopandas as gpd
 import pandas as pd
-import shapely
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from gridmap.core.gaps import GAP_COLUMNS, empty_gaps
 from gridmap.layers import STORAGE_CRS
+from gridmap.store.bulk import _postgres_copy as copy_rows
+from gridmap.store.bulk import column_lists
 from gridmap.store.features import with_wkb_geometry
 from gridmap.store.models import (
     SRID,
@@ -59,17 +61,34 @@ def run_summary(conn: Connection, run_id: int) -> dict | None:
     return conn.execute(select(AnalysisRun.summary).where(AnalysisRun.id == run_id)).scalar()
 
 
-def _insert_with_geometry(conn: Connection, table, frame: pd.DataFrame, columns: list[str]) -> None:
+def _insert_rows(
+    conn: Connection, table, frame: pd.DataFrame, columns: list[str], spatial: bool
+) -> None:
+    """Append ``frame``'s rows to ``table`` through the DB-API cursor (geometry from WKB, SRID 4326).
+
+    Thousands of findings and proposals per run: SQLAlchemy's per-row parameter processing would
+    cost more than the database work, so rows go as tuples, as in :mod:`gridmap.store.bulk`.
+    """
     if frame.empty:
         return
-    values = {c: bindparam(c) for c in columns}
-    values["geom"] = func.ST_GeomFromWKB(bindparam("wkb"), SRID)
-    data = frame[columns].astype(object).where(frame[columns].notna(), None)
-    records = data.to_dict("records")
-    wkbs = shapely.to_wkb(frame.geometry.values)
-    for record, wkb in zip(records, wkbs, strict=True):
-        record["wkb"] = wkb
-    conn.execute(insert(table).values(values), records)
+    sqlite = conn.dialect.name == "sqlite"
+    values = column_lists(frame, columns, spatial, ewkb_hex=not sqlite)
+    cursor = conn.connection.driver_connection.cursor()
+    if sqlite:
+        names = ", ".join(f'"{c}"' for c in columns) + (", geom" if spatial else "")
+        marks = ", ".join("?" for _ in columns) + (f", GeomFromWKB(?, {SRID})" if spatial else "")
+        cursor.executemany(
+            f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+            list(zip(*values, strict=True)),
+        )
+    else:
+        copy_rows(cursor, table.name, columns, values, spatial)
+    cursor.close()
+
+
+def _json(values) -> list[str]:
+    """JSON text as SQLAlchemy's JSON type writes it (``None`` becomes JSON ``null``)."""
+    return [json.dumps(v) for v in values]
 
 
 def save_gaps(conn: Connection, run_id: int, gaps: gpd.GeoDataFrame) -> None:
@@ -77,7 +96,7 @@ def save_gaps(conn: Connection, run_id: int, gaps: gpd.GeoDataFrame) -> None:
     frame = gaps.to_crs(STORAGE_CRS).copy()
     frame["run_id"] = run_id
     columns = ["run_id", *[c for c in GAP_COLUMNS if c != "geometry"]]
-    _insert_with_geometry(conn, GapRecord.__table__, frame, columns)
+    _insert_rows(conn, GapRecord.__table__, frame, columns, spatial=True)
 
 
 def _read_geo(conn: Connection, table, run_id: int, where=None) -> gpd.GeoDataFrame:
@@ -107,11 +126,8 @@ def save_crosswalk(conn: Connection, run_id: int, crosswalk: pd.DataFrame) -> No
     columns = [c.name for c in CrosswalkRecord.__table__.columns if c.name not in ("id", "run_id")]
     if crosswalk.empty:
         return
-    data = crosswalk.reindex(columns=columns).astype(object)
-    records = data.where(data.notna(), None).to_dict("records")
-    for r in records:
-        r["run_id"] = run_id
-    conn.execute(insert(CrosswalkRecord), records)
+    data = crosswalk.reindex(columns=columns).assign(run_id=run_id)
+    _insert_rows(conn, CrosswalkRecord.__table__, data, ["run_id", *columns], spatial=False)
 
 
 def read_crosswalk(conn: Connection, run_id: int) -> pd.DataFrame:
@@ -129,7 +145,8 @@ def save_proposals(conn: Connection, run_id: int, proposals: gpd.GeoDataFrame) -
     for c in columns:
         if c not in frame:
             frame[c] = None
-    _insert_with_geometry(conn, table, frame, columns)
+    frame["details"] = _json(frame["details"])
+    _insert_rows(conn, table, frame, columns, spatial=True)
 
 
 def read_proposals(conn: Connection, run_id: int) -> gpd.GeoDataFrame:
@@ -140,9 +157,8 @@ def save_figures(conn: Connection, run_id: int, figures: pd.DataFrame) -> None:
     """Store :func:`gridmap.core.coverage.unit_figures` rows under ``run_id``."""
     if figures.empty:
         return
-    data = figures.astype(object).where(figures.notna(), None)
-    records = [{**r, "run_id": run_id} for r in data.to_dict("records")]
-    conn.execute(insert(UnitFigure), records)
+    columns = ["run_id", *figures.columns]
+    _insert_rows(conn, UnitFigure.__table__, figures.assign(run_id=run_id), columns, spatial=False)
 
 
 def read_figures(
