@@ -38,7 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     add_exception_handlers(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # level 1: a zoom-14 page of 1,400 buildings (438 KB) compresses in 2 ms to 61 KB, where
+    # the default level 9 took 40 ms for 48 KB — twice the whole request (benchmarks/bench_serve)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)
     app.include_router(layers.router)
     app.include_router(features.router)
     app.include_router(analysis.router)

@@ -17,17 +17,17 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Boolean, Connection, Float, Integer, and_, func, select
+from sqlalchemy import Boolean, Connection, DateTime, Float, Integer, and_, func, select
 
 from gridmap.errors import InputFileError
-from gridmap.layers import LAYERS
-from gridmap.store.features import bbox_clause, fix_types, with_wkb_geometry
+from gridmap.layers import LAYERS, STORAGE_CRS
+from gridmap.store.features import bbox_clause, fix_types
 from gridmap.store.models import table_for
 
 HIDDEN_COLUMNS = ("properties", "repair_note", "source", "geom")
@@ -51,24 +51,44 @@ def queryable_columns(layer: str, include_personal: bool = False) -> list[str]:
     ]
 
 
+MAX_INTEGER = 2**31 - 1  # the integer columns are 32-bit in PostgreSQL
+
+
 def _coerce(column, value: str):
+    """The filter text as the column's type; a value the column cannot hold is a clear 400."""
     kind = column.type
     try:
         if isinstance(kind, Boolean):
             return value.lower() in ("true", "1", "是", "yes")
         if isinstance(kind, Integer):
-            return int(value)
+            number = int(value)
+            if abs(number) > MAX_INTEGER:
+                raise ValueError(f"{number} is out of range")
+            return number
         if isinstance(kind, Float):
             return float(value)
+        if isinstance(kind, DateTime):
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     except ValueError as exc:
         raise InputFileError(
-            f"筛选条件 {column.name}={value} 的取值类型不对。",
-            f"Filter {column.name}={value} has a value of the wrong type.",
+            f"筛选条件 {column.name}={value} 的取值类型不对或超出范围。",
+            f"Filter {column.name}={value} has a value of the wrong type or out of range.",
         ) from exc
     return value
 
 
-def query_features(
+@dataclass
+class RowsPage:
+    """A page as the driver returned it: column names, value tuples, geometries (no frame)."""
+
+    names: list[str]
+    rows: list[tuple]
+    geoms: np.ndarray
+    number_matched: int
+
+
+def query_rows(
     conn: Connection,
     layer: str,
     *,
@@ -79,7 +99,7 @@ def query_features(
     limit: int = 10,
     offset: int = 0,
     include_personal: bool = False,
-) -> Page:
+) -> RowsPage:
     """One page of a layer, ordered by code, with the total number matching."""
     table = table_for(layer)
     allowed = queryable_columns(layer, include_personal)
@@ -112,10 +132,19 @@ def query_features(
         matched = offset + len(rows)  # the last page: nothing more to count
     else:
         matched = conn.execute(count).scalar_one()
+    wkb = np.array([bytes(r[-1]) if r[-1] is not None else None for r in rows], dtype=object)
+    geoms = shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object)
+    return RowsPage(["id", *allowed], [tuple(r[:-1]) for r in rows], geoms, int(matched))
+
+
+def query_features(conn: Connection, layer: str, **kwargs) -> Page:
+    """:func:`query_rows` as a GeoDataFrame (for HTML pages and single items)."""
+    page = query_rows(conn, layer, **kwargs)
     # plain tuples: pandas builds a frame from SQLAlchemy rows several times slower
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=["id", *allowed, "wkb"])
-    frame = fix_types(frame, table)
-    return Page(with_wkb_geometry(frame), int(matched))
+    frame = pd.DataFrame(page.rows, columns=page.names)
+    frame = fix_types(frame, table_for(layer))
+    frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(page.geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)  # fmt: skip
+    return Page(frame, page.number_matched)
 
 
 def map_rows(

@@ -24,12 +24,13 @@ from fastapi.routing import APIRoute
 
 from gridmap import __version__
 from gridmap.api.deps import ConnDep
+from gridmap.api.routes.params import CHECKED, MAX_OFFSET
 from gridmap.api.routes.features import parse_bbox
 from gridmap.errors import HTTP_STATUS, GridmapError, InputFileError, NotFoundError
 from gridmap.layers import GRID_LAYER_EXAMPLES, LAYERS
 from gridmap.store.features import grid_layers, table_bounds
 from gridmap.store.models import table_for
-from gridmap.store.query import query_features, queryable_columns
+from gridmap.store.query import query_features, query_rows, queryable_columns
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
@@ -82,7 +83,9 @@ class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
 
 
-router = APIRouter(prefix="/ogc", tags=["OGC API Features"], route_class=OgcRoute)
+router = APIRouter(
+    prefix="/ogc", tags=["OGC API Features"], route_class=OgcRoute, dependencies=CHECKED
+)
 
 
 def _documented(schema: str, media: str = "application/json") -> dict:
@@ -272,6 +275,35 @@ def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return parse_bbox(text)
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
+
+
+def _value(v):
+    """JSON-ready property: times as RFC 3339 UTC (SQLite hands back naive UTC)."""
+    if isinstance(v, datetime):
+        v = v if v.tzinfo else v.replace(tzinfo=UTC)
+        return v.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return v
+
+
+def _rows_json(page, with_links: list[dict], extra: dict) -> str:
+    """A FeatureCollection straight from driver rows: no DataFrame on the items path."""
+    geoms = (
+        shapely.transform(page.geoms, lambda c: np.round(c, 7)) if len(page.geoms) else page.geoms
+    )
+    names = page.names[1:]  # without the row id
+    code = names.index("code")
+    parts = [
+        f'{{"type":"Feature","id":{_encode(str(row[1 + code]))},"geometry":{g or "null"},'
+        f'"properties":{_encode({n: _value(v) for n, v in zip(names, row[1:], strict=True)})}}}'
+        for row, g in zip(page.rows, shapely.to_geojson(geoms) if len(geoms) else [], strict=True)
+    ]
+    head = json.dumps(
+        {"type": "FeatureCollection", **extra, "links": with_links}, ensure_ascii=False
+    )
+    return head[:-1] + ',"features":[' + ",".join(parts) + "]}"
+
+
 def _features_json(frame, with_links: list[dict] | None = None, extra: dict | None = None) -> str:
     geoms = shapely.transform(frame.geometry.values, lambda c: np.round(c, 7))
     geo_texts = shapely.to_geojson(geoms)
@@ -314,7 +346,7 @@ def items(
             description=f"1 … {MAX_LIMIT}; more is read as {MAX_LIMIT}",
         ),
     ] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     datetime_: Annotated[str | None, Query(alias="datetime")] = None,
     f: str | None = None,
@@ -322,14 +354,14 @@ def items(
     layer, grid, title = _lookup(conn, cid)
     limit = min(limit, MAX_LIMIT)  # /req/core/fc-limit-response-1 C: a larger limit is no error
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-    page = query_features(
-        conn, layer, grid_layer=grid, bbox=_parse_bbox(bbox), filters=filters,
-        updated=_parse_datetime(datetime_), limit=limit, offset=offset,
-    )  # fmt: skip
+    query = dict(grid_layer=grid, bbox=_parse_bbox(bbox), filters=filters,
+                 updated=_parse_datetime(datetime_), limit=limit, offset=offset)  # fmt: skip
     if _wants_html(request, f):
+        page = query_features(conn, layer, **query)
         return _items_html(request, title, page, queryable_columns(layer), offset, limit)
+    page = query_rows(conn, layer, **query)
     links = _self_links(request, GEOJSON)
-    returned = len(page.frame)
+    returned = len(page.rows)
     if offset + returned < page.number_matched:
         nxt = request.url.include_query_params(offset=offset + limit, limit=limit)
         links.append({"href": str(nxt), "rel": "next", "type": GEOJSON, "title": "next page"})
@@ -341,7 +373,7 @@ def items(
         "numberReturned": returned,
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
-    return Response(_features_json(page.frame, links, extra), media_type=GEOJSON)
+    return Response(_rows_json(page, links, extra), media_type=GEOJSON)
 
 
 def _items_html(
