@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from gridmap.config import Settings
@@ -48,6 +49,13 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:
     cur.close()
 
 
+# Seconds to wait for PostgreSQL to answer a new connection. Without a limit, a server that
+# accepts the TCP connection but never answers (hung, half-open network) blocks a request, and
+# the worker thread serving it, for ever; with it the request fails with DatabaseError (503).
+# A ``connect_timeout`` in the database URL wins.
+PG_CONNECT_TIMEOUT_S = 10
+
+
 def make_engine(settings: Settings, **kwargs) -> Engine:
     """Create the engine for ``settings.database_url`` (SpatiaLite file or PostGIS server)."""
     url = settings.database_url
@@ -60,7 +68,12 @@ def make_engine(settings: Settings, **kwargs) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        if "connect_timeout" not in make_url(url).query:
+            connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
+        # pre-ping: connections left in the pool across a server restart are replaced on
+        # checkout instead of failing the next request
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     raise DatabaseError(
         f"不支持的数据库地址: {url.split(':', 1)[0]}。请使用 sqlite:///文件 或 postgresql+psycopg://…",
         "Unsupported database URL: use sqlite:///FILE or postgresql+psycopg://…",
@@ -87,9 +100,19 @@ def connect(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction: everything inside lands together or not at all."""
+    """One transaction: everything inside lands together or not at all.
+
+    On SQLite the transaction is opened at once with ``BEGIN IMMEDIATE``. The driver (pysqlite)
+    would otherwise open it only before the first INSERT, UPDATE or DELETE, so what ran before —
+    DDL, SpatiaLite functions called through SELECT such as ``DisableSpatialIndex`` — committed
+    on its own: an import killed after dropping its R*Tree left the layer without a spatial
+    index. Taking the write lock first also makes concurrent writers wait their turn
+    (``busy_timeout``) rather than fail on a snapshot that another writer made stale.
+    """
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
     except OperationalError as exc:
         raise DatabaseError(
