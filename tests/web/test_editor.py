@@ -73,6 +73,12 @@ def test_draw_a_cell_see_its_figures_save_and_reload(desktop, demo_server):
     page.click("#save")
     page.wait_for_function("document.getElementById('map').dataset.version === '2'")
     assert "第 2 版" in page.inner_text("#status")
+    # the diff against the current layer: one cell added, drawn green on the map
+    page.click("#diff")
+    page.wait_for_function("document.getElementById('map').dataset.diffDrawn === '1'")
+    assert "NEW-1" in page.inner_text("#diff-table") and "新增" in page.inner_text("#diff-table")
+    colour = page.evaluate("gridmapEditor.cells.getLayers().find((l) => l.feature.properties.code === 'NEW-1').options.color")  # fmt: skip
+    assert colour == "#2e7d32"
     page.reload()
     page.wait_for_function("document.getElementById('map').dataset.ready === '1'")
     assert data(page, "cells") == "43" and data(page, "version") == "2"

@@ -289,8 +289,26 @@
         `<table class="figures"><tr><th>从</th><th>到</th><th>楼栋</th><th>户数</th><th>党员</th></tr>${d.moves.map((m) =>
           `<tr><td>${escape(m.from_code || "—")}</td><td>${escape(m.to_code || "—")}</td><td>${m.buildings}</td><td>${m.households}</td><td>${m.members}</td></tr>`).join("")}</table>`;
       el.dataset.diffCells = d.cells.length;
+      drawDiff(d);
     }).catch(fail);
   });
+  // the diff on the map: added cells green, reshaped orange, removed ones (from the current
+  // layer) grey and dashed; a click on the map's cells restores the usual style
+  const DIFF = { added: "#2e7d32", reshaped: "#ef6c00" };
+  const removedLayer = L.geoJSON(null, { pane: "problems", pmIgnore: true, snapIgnore: true, interactive: false,
+    style: { color: "#616161", weight: 2, dashArray: "2 6", fillColor: "#9e9e9e", fillOpacity: 0.25 } }).addTo(map);
+  function drawDiff(d) {
+    const change = Object.fromEntries(d.cells.map((c) => [c.code, c.change]));
+    cells.eachLayer((l) => l.setStyle(DIFF[change[codeOf(l)]] ? { ...CELL, color: DIFF[change[codeOf(l)]], weight: 4, fillOpacity: 0.3 } : CELL));
+    removedLayer.clearLayers();
+    const removed = d.cells.filter((c) => c.change === "removed").map((c) => c.code);
+    if (removed.length && d.plan) {
+      api("GET", `/api/layers/${encodeURIComponent("grid:" + d.plan.grid_layer)}/features?zoom=18`).then((fc) => {
+        removedLayer.addData({ ...fc, features: fc.features.filter((f) => removed.includes(f.properties.code)) });
+      }).catch(fail);
+    }
+    el.dataset.diffDrawn = Object.keys(change).length;
+  }
   document.getElementById("approve").addEventListener("click", () => {
     const who = author(); if (!who || !planId) return;
     if (!window.confirm("批准后此方案成为现行网格，原网格存入历史。继续？ / Approve: the plan becomes the current layer.")) return;
