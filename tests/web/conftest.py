@@ -32,8 +32,8 @@ ARTEFACTS = Path(os.environ.get("GRIDMAP_ARTEFACTS", Path(__file__).parents[2] /
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory) -> Iterator[str]:
-    """Base URL of a real server on the demo subdistrict, loaded and analysed."""
+def demo_db(tmp_path_factory) -> str:
+    """URL of a SpatiaLite file with the demo subdistrict, loaded and analysed."""
     folder = tmp_path_factory.mktemp("webdemo")
     settings = Settings(database_url=f"sqlite:///{folder / 'demo.db'}")
     engine = make_engine(settings)
@@ -41,7 +41,13 @@ def demo_server(tmp_path_factory) -> Iterator[str]:
     load_demo(engine, DEMO_DATA)
     run_analyze(engine, settings, out_dir=folder / "report")
     engine.dispose()
-    proc, base = start_server(settings.database_url)
+    return settings.database_url
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_db) -> Iterator[str]:
+    """Base URL of a real server on the demo subdistrict."""
+    proc, base = start_server(demo_db)
     yield base
     proc.terminate()
     proc.wait(timeout=10)
@@ -131,3 +137,18 @@ def phone(browser, demo_server) -> Iterator[Watched]:
 def other_desktop(browser, demo_server) -> Iterator[Watched]:
     """A second, independent browser session (another planner)."""
     yield from _page(browser, demo_server, viewport={"width": 1280, "height": 800})
+
+
+@pytest.fixture
+def page_at(browser):
+    """Open watched pages on another server (started by the test with other settings)."""
+    contexts = []
+
+    def open_at(base: str) -> Watched:
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1000, "height": 700})
+        contexts.append(context)
+        return _watch(context, base)
+
+    yield open_at
+    for context in contexts:
+        context.close()

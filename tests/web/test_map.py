@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import httpx
+from servers import start_server
 
 from gridmap.cli import DEMO_DATA
 
@@ -224,3 +225,45 @@ def test_api_documentation_page_works_offline(desktop):
     assert page.locator(".opblock-tag-section").count() >= 5
     # ReDoc's scripts would come from a CDN: it is not offered
     assert page.request.get(desktop.base + "/redoc").status == 404
+
+
+def test_local_tile_directory_basemap_is_served_by_the_app(page_at, demo_db, tmp_path):
+
+    tiles = tmp_path / "tiles"
+    for z, x, y in [(14, 13120, 6799), (15, 26240, 13598)]:
+        (tiles / str(z) / str(x)).mkdir(parents=True, exist_ok=True)
+        (tiles / str(z) / str(x) / f"{y}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    proc, base = start_server(demo_db, GRIDMAP_BASEMAP="xyz", GRIDMAP_BASEMAP_TILES=str(tiles))
+    try:
+        watched = page_at(base)
+        watched.expected.append("404 (Not Found)")  # tiles the folder does not have
+        tile_requests = []
+        watched.page.on("request", lambda r: "/tiles/" in r.url and tile_requests.append(r.url))
+        watched.open()
+        watched.page.wait_for_timeout(500)
+        assert tile_requests and all(u.startswith(base + "/tiles/") for u in tile_requests)
+        assert watched.outside == []
+        assert [e for e in watched.errors if not any(x in e for x in watched.expected)] == []
+        assert httpx.get(f"{base}/tiles/14/13120/6799.png").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_amap_basemap_shifts_the_data_to_gcj02_and_asks_only_amap(page_at, demo_db):
+
+    proc, base = start_server(demo_db, GRIDMAP_BASEMAP="amap")
+    try:
+        watched = page_at(base)
+        data_requests = []
+        watched.page.on(
+            "request", lambda r: "/api/layers/" in r.url and data_requests.append(r.url)
+        )
+        watched.open()
+        watched.page.wait_for_timeout(500)
+        # the tiles were asked of AMap (and failed here, offline); nothing else went outside
+        assert watched.outside and all("autonavi.com" in u for u in watched.outside)
+        assert data_requests and all("display=gcj02" in u for u in data_requests)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
