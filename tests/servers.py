@@ -55,3 +55,34 @@ def start_server(database_url: str, **env_extra: str) -> tuple[subprocess.Popen,
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not start within 30 s")
+
+
+def demo_database(url: str, *, analyse: bool = True) -> str:
+    """Initialise the database at ``url`` with the demo subdistrict (and its analysis)."""
+    from gridmap.cli import DEMO_DATA, load_demo
+    from gridmap.config import Settings
+    from gridmap.runs import run_analyze
+    from gridmap.store.db import make_engine
+    from gridmap.store.schema import upgrade
+
+    settings = Settings(database_url=url)
+    engine = make_engine(settings)
+    upgrade(engine)
+    load_demo(engine, DEMO_DATA)
+    if analyse:
+        run_analyze(engine, settings)
+    engine.dispose()
+    return url
+
+
+def demo_server(request, tmp_path_factory, name: str, *, analyse: bool = True):
+    """A real server on the demo in the database kind of ``request.param`` (a module fixture's
+    body: yields the base URL, stops the server after)."""
+    if request.param == "spatialite":
+        url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'gridmap.db'}"
+    else:
+        url = request.getfixturevalue("postgis_cluster").create_db(name)
+    proc, base = start_server(demo_database(url, analyse=analyse))
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -10,31 +10,12 @@ import httpx
 import numpy as np
 import pytest
 import shapely
-from servers import start_server
-
-from gridmap.cli import DEMO_DATA, load_demo
-from gridmap.config import Settings
-from gridmap.runs import run_analyze
-from gridmap.store.db import make_engine
-from gridmap.store.schema import upgrade
+from servers import demo_server
 
 
 @pytest.fixture(scope="module", params=["spatialite", "postgis"])
-def server(request, tmp_path_factory) -> str:
-    if request.param == "spatialite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('mapapi') / 'gridmap.db'}"
-    else:
-        url = request.getfixturevalue("postgis_cluster").create_db("mapapi")
-    settings = Settings(database_url=url)
-    engine = make_engine(settings)
-    upgrade(engine)
-    load_demo(engine, DEMO_DATA)
-    run_analyze(engine, settings)
-    engine.dispose()
-    proc, base = start_server(url)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+def server(request, tmp_path_factory):
+    yield from demo_server(request, tmp_path_factory, "mapapi")
 
 
 def get(server: str, path: str, **params) -> httpx.Response:

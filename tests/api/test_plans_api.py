@@ -9,29 +9,13 @@ import subprocess
 import httpx
 import pytest
 import shapely
-from servers import start_server
+from servers import demo_server
 from shapely.geometry import mapping
-
-from gridmap.cli import DEMO_DATA, load_demo
-from gridmap.config import Settings
-from gridmap.store.db import make_engine
-from gridmap.store.schema import upgrade
 
 
 @pytest.fixture(scope="module", params=["spatialite", "postgis"])
 def server(request, tmp_path_factory):
-    if request.param == "spatialite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('plansapi') / 'gridmap.db'}"
-    else:
-        url = request.getfixturevalue("postgis_cluster").create_db("plansapi")
-    engine = make_engine(Settings(database_url=url))
-    upgrade(engine)
-    load_demo(engine, DEMO_DATA)
-    engine.dispose()
-    proc, base = start_server(url)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from demo_server(request, tmp_path_factory, "plansapi", analyse=False)
 
 
 def api(server, method, path, **kw) -> httpx.Response:

@@ -14,13 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from servers import require, start_server
-
-from gridmap.cli import DEMO_DATA, load_demo
-from gridmap.config import Settings
-from gridmap.runs import run_analyze
-from gridmap.store.db import make_engine
-from gridmap.store.schema import upgrade
+from servers import demo_database, require, start_server
 
 CHROMIUM = os.environ.get("GRIDMAP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # what a sandboxed, offline machine needs: no background calls home, no GPU, root allowed
@@ -34,14 +28,7 @@ ARTEFACTS = Path(os.environ.get("GRIDMAP_ARTEFACTS", Path(__file__).parents[2] /
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory) -> str:
     """URL of a SpatiaLite file with the demo subdistrict, loaded and analysed."""
-    folder = tmp_path_factory.mktemp("webdemo")
-    settings = Settings(database_url=f"sqlite:///{folder / 'demo.db'}")
-    engine = make_engine(settings)
-    upgrade(engine)
-    load_demo(engine, DEMO_DATA)
-    run_analyze(engine, settings, out_dir=folder / "report")
-    engine.dispose()
-    return settings.database_url
+    return demo_database(f"sqlite:///{tmp_path_factory.mktemp('webdemo') / 'demo.db'}")
 
 
 @pytest.fixture(scope="module")
