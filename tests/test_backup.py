@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -202,9 +203,16 @@ def small_backup(db_settings, tmp_path) -> tuple[Settings, Path]:
     return backed_up(db_settings, tmp_path)
 
 
+@pytest.fixture(scope="module")
+def small_backup_file(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("small")
+    return backed_up(Settings(database_url=f"sqlite:///{folder / 'gridmap.db'}"), folder)[1]
+
+
 @pytest.fixture
-def small_sqlite_backup(sqlite_settings, tmp_path) -> tuple[Settings, Path]:
-    return backed_up(sqlite_settings, tmp_path)
+def a_backup(small_backup_file, tmp_path) -> Path:
+    """A copy of a small backup, for a test to damage."""
+    return Path(shutil.copy(small_backup_file, tmp_path / small_backup_file.name))
 
 
 def edit(path: Path, sql: str) -> None:
@@ -212,8 +220,8 @@ def edit(path: Path, sql: str) -> None:
         db.execute(sql)
 
 
-def test_a_backup_of_another_schema_revision_is_refused(small_sqlite_backup, tmp_path):
-    _, path = small_sqlite_backup
+def test_a_backup_of_another_schema_revision_is_refused(a_backup, tmp_path):
+    path = a_backup
     edit(path, "UPDATE gridmap_manifest SET value = '0003' WHERE key = 'schema_revision'")
     engine = make_engine(Settings(database_url=f"sqlite:///{tmp_path / 'new.db'}"))
     with pytest.raises(BackupError) as refused:
@@ -223,8 +231,8 @@ def test_a_backup_of_another_schema_revision_is_refused(small_sqlite_backup, tmp
     assert not (tmp_path / "new.db").exists()
 
 
-def test_a_damaged_backup_is_refused_before_anything_is_written(small_sqlite_backup, tmp_path):
-    _, path = small_sqlite_backup
+def test_a_damaged_backup_is_refused_before_anything_is_written(a_backup, tmp_path):
+    path = a_backup
     edit(path, "DELETE FROM building WHERE fid = 2")
     engine = make_engine(Settings(database_url=f"sqlite:///{tmp_path / 'new.db'}"))
     with pytest.raises(InputFileError, match="building should hold 4 rows, it holds 3"):
@@ -234,12 +242,12 @@ def test_a_damaged_backup_is_refused_before_anything_is_written(small_sqlite_bac
             restore_backup(engine, not_a_backup)
 
 
-def test_a_restore_failing_half_way_writes_nothing(small_backup, request, tmp_path):
-    settings, path = small_backup
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_restore_failing_half_way_writes_nothing(a_backup, kind, request, tmp_path):
+    path = a_backup
     # passes every check of the file, fails in the database (action is NOT NULL) after the
     # buildings are in
     edit(path, "UPDATE change_log SET action = NULL")
-    kind = "spatialite" if settings.database_url.startswith("sqlite") else "postgis"
     engine = make_engine(fresh_settings(kind, request, tmp_path, f"half_written_{kind}"))
     with pytest.raises(InputFileError, match="change_log"):
         restore_backup(engine, path)
@@ -272,8 +280,8 @@ def test_a_database_holding_data_is_refused_unless_forced(small_backup, tmp_path
     engine.dispose()
 
 
-def test_forcing_a_backup_of_another_database_never_rewrites_the_log(small_sqlite_backup, tmp_path):
-    _, path = small_sqlite_backup
+def test_forcing_a_backup_of_another_database_never_rewrites_the_log(a_backup, tmp_path):
+    path = a_backup
     engine = make_engine(Settings(database_url=f"sqlite:///{tmp_path / 'other.db'}"))
     upgrade(engine)
     with transaction(engine) as conn:
