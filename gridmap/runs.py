@@ -26,6 +26,10 @@ FIGURES = ["compounds", "source_codes", "n_buildings", "households", "members_fu
            "members_probationary", "area_m2"]  # fmt: skip
 
 
+# what the core reads of a member (a million rows: the other columns would double the read)
+MEMBER_FIELDS = ("category", "in_service", "reported")
+
+
 def load_layers(conn) -> Layers:
     """Every layer the core needs, from the store (members without personal fields)."""
     grids = {
@@ -34,7 +38,8 @@ def load_layers(conn) -> Layers:
     }
     layers = Layers(
         features.read_features(conn, "community"), features.read_features(conn, "compound"),
-        features.read_features(conn, "building"), grids, features.read_features(conn, "member"),
+        features.read_features(conn, "building"), grids,
+        features.read_features(conn, "member", columns=MEMBER_FIELDS),
     )  # fmt: skip
     if layers.communities.empty:
         raise NotFoundError(

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -42,7 +43,9 @@ def check_organisations(
     settings: Settings,
 ) -> gpd.GeoDataFrame:
     """Existing organisations against the rules, and compounds no branch covers."""
-    geoms = dict(zip(compounds["code"], compounds.geometry.values, strict=True))
+    geoms = dict(
+        zip(compounds["code"].tolist(), np.asarray(compounds.geometry.values), strict=True)
+    )
     records = []
     covered: set[str] = set()
     for org in orgs.to_dict("records"):
@@ -127,10 +130,14 @@ def propose(
     full = counts["full"] if len(counts) else pd.Series(dtype=int)
     total = counts["total"] if len(counts) else pd.Series(dtype=int)
     small_codes = []
-    for code, community, geom in zip(
-        compounds["code"], compounds["community_code"], compounds.geometry.values, strict=True
-    ):
-        f, t = int(full.get(code, 0)), int(total.get(code, 0))
+    codes = compounds["code"].to_numpy(dtype=object)
+    # members of every compound looked up at once (a Series lookup per compound is slow)
+    fulls = full.reindex(codes).fillna(0).astype(int).tolist() if len(full) else [0] * len(codes)
+    totals = total.reindex(codes).fillna(0).astype(int).tolist() if len(total) else [0] * len(codes)
+    for code, community, geom, f, t in zip(
+        codes.tolist(), compounds["community_code"].tolist(), np.asarray(compounds.geometry.values),
+        fulls, totals, strict=True,
+    ):  # fmt: skip
         kind = own_branch_kind(f, t, settings)
         if kind is None:
             if households.get(code, 0) > 0 and t > 0:

@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 
 import geopandas as gpd
 import pandas as pd
@@ -117,7 +118,8 @@ def make_gaps(gaps: list[Gap]) -> gpd.GeoDataFrame:
     if not gaps:
         return empty_gaps()
     # column by column: ``asdict`` would deep-copy every geometry
-    columns = {name: [getattr(g, name) for g in gaps] for name in _RECORD_FIELDS}
+    values = zip(*map(attrgetter(*_RECORD_FIELDS), gaps), strict=True)
+    columns = {name: list(column) for name, column in zip(_RECORD_FIELDS, values, strict=True)}
     frame = gpd.GeoDataFrame(columns, geometry="geometry", crs=STORAGE_CRS)
     frame["measure"] = frame["measure"].astype("float64")
     return frame[GAP_COLUMNS]

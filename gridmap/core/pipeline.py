@@ -89,6 +89,11 @@ def check_layers(m: Layers, settings: Settings, base: str) -> gpd.GeoDataFrame:
     return concat_gaps(found)
 
 
+def _to(frame: gpd.GeoDataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+    """The frame in ``crs``; a frame already there is used as it is (its spatial index too)."""
+    return frame if frame.crs is not None and frame.crs.is_exact_same(crs) else frame.to_crs(crs)
+
+
 def integrate(
     layers: Layers,
     settings: Settings,
@@ -107,9 +112,9 @@ def integrate(
         )
     crs = crs or metric_crs_for(layers.communities)
     m = Layers(
-        layers.communities.to_crs(crs), layers.compounds.to_crs(crs), layers.buildings.to_crs(crs),
-        {k: v.to_crs(crs) for k, v in layers.grids.items() if k != "unified"},
-        layers.members.to_crs(crs) if layers.members is not None else None,
+        _to(layers.communities, crs), _to(layers.compounds, crs), _to(layers.buildings, crs),
+        {k: _to(v, crs) for k, v in layers.grids.items() if k != "unified"},
+        _to(layers.members, crs) if layers.members is not None else None,
     )  # fmt: skip
     findings = check_layers(m, settings, base)
     cells, moves = unify.unified_grid(m.communities, m.compounds, m.grids[base], settings, previous)

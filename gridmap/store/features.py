@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -156,10 +156,13 @@ def read_features(
     grid_layer: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     include_personal: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> gpd.GeoDataFrame | pd.DataFrame:
     """One layer as a GeoDataFrame in EPSG:4326 (a DataFrame for ``org``), ordered by code.
 
     Personal fields (names, phones, addresses of members) are left out unless asked for.
+    ``columns`` reads only those fields besides ``id``, ``code`` and the geometry (a million
+    members read faster without their bookkeeping columns).
     """
     table = table_for(layer)
     spec = LAYERS[layer]
@@ -167,6 +170,8 @@ def read_features(
     first = ["id", "code", "name"]
     ordered = [table.c[n] for n in first] + [c for c in table.columns if c.name not in first]
     cols = [c for c in ordered if c.name != "geom" and c.name not in hidden]
+    if columns is not None:
+        cols = [c for c in cols if c.name in {"id", "code", *columns}]
     spatial = spec.geometry != "none"
     query = select(*cols)
     if spatial:
