@@ -35,11 +35,12 @@ class Analysis:
     summary: dict = field(default_factory=dict)
 
 
-def _grid_figures(hierarchy, members: pd.DataFrame, layer: str) -> tuple[dict, dict]:
-    column = f"grid_code__{layer}"
-    households = hierarchy.buildings.groupby(column)["households"].sum().to_dict()
-    per_member = members.dropna(subset=[column]).groupby(column).size().to_dict()
-    return households, per_member
+def _grid_figures(hierarchy, housed: np.ndarray, layer: str) -> tuple[dict, dict]:
+    """Households and members per grid of ``layer``; ``housed`` is members per building row."""
+    grid = hierarchy.buildings[f"grid_code__{layer}"]
+    households = hierarchy.buildings.groupby(grid)["households"].sum().to_dict()
+    per_member = pd.Series(housed).groupby(grid.to_numpy()).sum()
+    return households, per_member[per_member > 0].to_dict()
 
 
 def analyze(
@@ -67,7 +68,8 @@ def analyze(
     placed = assign_points(members, buildings, settings)
     table = pd.DataFrame({"code": members["code"].to_numpy(), "category": members["category"].to_numpy(),
                           "building_code": placed["building_code"].to_numpy()})  # fmt: skip
-    # each member's building found once; its compound, community and grids taken from there
+    # each member's building found once, as a row position (the hierarchy's rows are the rows of
+    # ``buildings``); its compound, community and grids taken from there
     home = pd.Index(h.buildings["code"]).get_indexer(table["building_code"])
     for column in ("compound_code", "community_code", f"grid_code__{base}", "grid_code__unified"):
         values = h.buildings[column].to_numpy(dtype=object)
@@ -77,10 +79,11 @@ def analyze(
     compound_of = dict(
         zip(h.buildings["code"].tolist(), h.buildings["compound_code"].tolist(), strict=True)
     )
-    in_building = dict.fromkeys(table["building_code"].dropna().unique().tolist())
+    in_building = dict.fromkeys(h.buildings["code"].to_numpy()[np.unique(home[home >= 0])].tolist())
     gaps = [result.findings]
+    housed = np.bincount(home[home >= 0], minlength=len(h.buildings))
     for layer, frame in ((base, metric.grids[base]), ("unified", unified)):
-        households, per_member = _grid_figures(h, table, layer)
+        households, per_member = _grid_figures(h, housed, layer)
         gaps.append(coverage.out_of_band(frame, households, f"grid:{layer}", settings))
         gaps.append(coverage.grids_without_member(frame, households, per_member, f"grid:{layer}"))
     gaps += [
@@ -98,8 +101,9 @@ def analyze(
         for code in str(p["compounds"] or "").split(";")
         if code
     }
+    compound = h.buildings["compound_code"].to_numpy(dtype=object)
     proposals = _inside_branches(
-        proposals, buildings, table, members, placed, compound_of, settings
+        proposals, buildings, table, home, compound, members, placed, compound_of, settings
     )
     rates = coverage.coverage_rates(
         _compound_table(compounds, orgs, by_compound, compound_households, h), "grid_code__unified"
@@ -156,14 +160,23 @@ def _compound_table(
 
 
 def _inside_branches(
-    proposals, buildings, table, members, placed, compound_of, settings
+    proposals, buildings, table, home, compound, members, placed, compound_of, settings
 ) -> gpd.GeoDataFrame:
-    """Add Party groups, splits of large compounds and member households to the proposals."""
+    """Add Party groups, splits of large compounds and member households to the proposals.
+
+    ``home`` is each member's building as a row of ``buildings`` (-1: none), ``compound`` each
+    building's compound code.
+    """
     from gridmap.core import groups
 
-    per_building = member_counts(table, "building_code")
-    full, total = per_building["full"], per_building["total"]
-    by_compound = buildings.assign(compound=buildings["code"].map(compound_of))
+    # members per building counted by position (``home``: each member's row in ``buildings``)
+    category = table["category"].to_numpy()
+    full, total = (
+        pd.Series(np.bincount(home[(home >= 0) & np.isin(category, kinds)], minlength=len(buildings)),
+                  index=buildings["code"].to_numpy())
+        for kinds in (["full"], ["full", "probationary"])
+    )  # fmt: skip
+    by_compound = buildings.assign(compound=compound)
     kinds = proposals["kind"].to_numpy() if len(proposals) else np.array([], dtype=object)
     inside = proposals[np.isin(kinds, ("branch", "general_branch"))]
     branch_rows = inside[["compounds", "community_code"]].rename(columns={"compounds": "compound"})
@@ -181,11 +194,12 @@ def _inside_branches(
         rows = rows.sort_values("branch", kind="stable").drop(columns="branch")
     # a member inside a building is 0 m from it; snapped ones are close enough unless the snap
     # distance is set beyond NEIGHBOUR_M
-    housed = table["building_code"].notna().to_numpy()
+    housed = home >= 0
     near = placed["how"].to_numpy() == "inside"
     if settings.member_snap_distance_m <= groups.NEIGHBOUR_M:
         near = housed
-    lived_in = buildings["code"].isin(table["building_code"][near]).to_numpy()
+    lived_in = np.zeros(len(buildings), dtype=bool)
+    lived_in[home[near & housed]] = True
     households = groups.member_households_of(buildings, members[housed], compound_of, lived_in)
     extra = [f for f in (rows, households) if f is not None and len(f)]
     out = proposals.copy()

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -188,6 +189,23 @@ FIGURE_COLUMNS = [
 ]  # fmt: skip
 
 
+def _by_category(units: pd.Series, category: np.ndarray) -> dict[str, pd.Series]:
+    """Full and probationary members per unit (members in no unit left out), as grouped sums
+    would count them, with one factorisation of the unit codes."""
+    codes, uniques = pd.factorize(units, sort=True)
+    seen = codes >= 0
+    index = pd.Index(uniques, dtype=units.dtype)
+    return {
+        f"members_{c}": pd.Series(
+            np.bincount(codes[seen], weights=category[seen] == c, minlength=len(uniques)).astype(
+                np.int64
+            ),
+            index=index,
+        )
+        for c in ("full", "probationary")
+    }
+
+
 def unit_figures(
     buildings: pd.DataFrame,
     members: pd.DataFrame,
@@ -221,14 +239,13 @@ def unit_figures(
     frames = []
     for level, key in [("subdistrict", None), *keys.items()]:
         b = buildings.assign(_unit="") if key is None else buildings.dropna(subset=[key])
-        m = members.assign(_unit="") if key is None else members.dropna(subset=[key])
         column = key or "_unit"
+        units = pd.Series("", index=members.index) if key is None else members[key]
         table = pd.DataFrame(
             {
                 "households": b.groupby(column)["households"].sum(),
                 "buildings": b.groupby(column).size(),
-                "members_full": (m["category"] == "full").groupby(m[column]).sum(),
-                "members_probationary": (m["category"] == "probationary").groupby(m[column]).sum(),
+                **_by_category(units, members["category"].to_numpy()),
             }
         )
         table.index.name = "code"
