@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     # --- imports ------------------------------------------------------------------------------
     import_chunk_rows: int = Field(5000, description="导入时每批写入的行数")
 
+    # --- limits of what one request may send (uploads, plan bodies) ----------------------------
+    max_upload_mb: float = Field(
+        50.0, gt=0, description="上传文件或方案请求体的最大大小 (MB), 超过返回 413"
+    )
+
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:

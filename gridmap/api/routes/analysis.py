@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from gridmap.api.deps import ConnDep
+from gridmap.api.routes.params import CHECKED
 from gridmap.errors import NotFoundError
 from gridmap.store import results
 from gridmap.store.features import search_features
 
-router = APIRouter(prefix="/api", tags=["analysis"])
+router = APIRouter(prefix="/api", tags=["analysis"], dependencies=CHECKED)
 
 Level = Literal["subdistrict", "community", "grid", "compound"]
 

@@ -17,11 +17,12 @@ from sqlalchemy import Engine
 from starlette.background import BackgroundTask
 
 from gridmap.api.deps import get_engine
+from gridmap.api.routes.params import CHECKED
 from gridmap.errors import PermissionDeniedError
 from gridmap.exporting import EXPORTABLE, export_layer, export_names
 from gridmap.io.write import FORMATS, MEDIA_TYPES, export_format
 
-router = APIRouter(prefix="/api", tags=["export"])
+router = APIRouter(prefix="/api", tags=["export"], dependencies=CHECKED)
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from gridmap.api.deps import ConnDep
+from gridmap.api.routes.params import CHECKED
 from gridmap.errors import InputFileError, NotFoundError
 from gridmap.layers import LAYERS
 from gridmap.store.features import grid_layers
 from gridmap.store.query import map_rows
 
-router = APIRouter(prefix="/api", tags=["features"])
+router = APIRouter(prefix="/api", tags=["features"], dependencies=CHECKED)
 
 MAX_FEATURES = 20_000
 DECIMALS = 6  # about 0.1 m: finer than any screen shows, and a third fewer bytes than 15 digits

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gridmap.api.deps import ConnDep
+from gridmap.api.routes.params import CHECKED
 from gridmap.layers import GRID_LAYER_EXAMPLES, LAYERS
 from gridmap.store.features import layer_counts
 from gridmap.store.schema import current_revision
 
-router = APIRouter(prefix="/api", tags=["layers"])
+router = APIRouter(prefix="/api", tags=["layers"], dependencies=CHECKED)
 
 
 def layer_listing(conn) -> list[dict]:

@@ -24,8 +24,8 @@ from fastapi.routing import APIRoute
 
 from gridmap import __version__
 from gridmap.api.deps import ConnDep
-from gridmap.api.routes.params import CHECKED, MAX_OFFSET
 from gridmap.api.routes.features import parse_bbox
+from gridmap.api.routes.params import CHECKED, MAX_OFFSET
 from gridmap.errors import HTTP_STATUS, GridmapError, InputFileError, NotFoundError
 from gridmap.layers import GRID_LAYER_EXAMPLES, LAYERS
 from gridmap.store.features import grid_layers, table_bounds

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gridmap.api.app import WEB
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.layers import layer_listing
+from gridmap.api.routes.params import CHECKED, MAX_ID
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=CHECKED)
 templates = Jinja2Templates(directory=str(WEB / "templates"))
 
 
@@ -43,7 +46,10 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep) -> HTMLResp
 
 @router.get("/editor", response_class=HTMLResponse)
 def editor_page(
-    request: Request, conn: ConnDep, settings: SettingsDep, plan: int | None = None
+    request: Request,
+    conn: ConnDep,
+    settings: SettingsDep,
+    plan: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
     from gridmap.store.features import grid_layers, layer_extent
     from gridmap.store.plans import list_plans, plan_meta

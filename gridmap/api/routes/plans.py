@@ -24,6 +24,7 @@ from pyproj import Transformer
 from sqlalchemy import func, select
 
 from gridmap.api.deps import ConnDep, SettingsDep
+from gridmap.api.routes.params import CHECKED, MAX_ID, LimitedBodyRoute, PlanId
 from gridmap.core import plans as core
 from gridmap.crs import metric_crs, metric_crs_for
 from gridmap.errors import InputFileError, NotFoundError
@@ -34,9 +35,13 @@ from gridmap.store.db import transaction
 from gridmap.store.features import grid_layers, read_features
 from gridmap.store.models import table_for
 
-router = APIRouter(prefix="/api/plans", tags=["plans"])
+router = APIRouter(
+    prefix="/api/plans", tags=["plans"], route_class=LimitedBodyRoute, dependencies=CHECKED
+)
 
 Author = Annotated[str, Field(min_length=1, max_length=64, description="保存人 / who saves")]
+# a save stores version + 1, which must still fit the column
+Version = Annotated[int, Field(ge=1, le=MAX_ID - 1, description="所基于的版本 / version edited")]
 
 
 class FeatureCollection(BaseModel):
@@ -52,7 +57,7 @@ class NewPlan(BaseModel):
 
 
 class SavePlan(BaseModel):
-    version: int
+    version: Version
     author: Author
     cells: FeatureCollection
 
@@ -74,7 +79,7 @@ class Shapes(BaseModel):
 
 
 class Approve(BaseModel):
-    version: int
+    version: Version
     author: Author
 
 
@@ -179,14 +184,14 @@ def propose(body: Propose, conn: ConnDep, settings: SettingsDep) -> dict:
 
 
 @router.get("/{plan_id}", summary="方案与网格 / a plan and its cells")
-def get_plan(plan_id: int, conn: ConnDep) -> dict:
+def get_plan(plan_id: PlanId, conn: ConnDep) -> dict:
     meta = store.plan_meta(conn, plan_id)
     cells = store.read_cells(conn, plan_id)
     return {**meta, "cells": json.loads(cells.to_json(na="null", drop_id=True, ensure_ascii=False))}
 
 
 @router.put("/{plan_id}", summary="保存方案 (版本冲突返回 409) / save; 409 on a newer version")
-def save_plan(plan_id: int, body: SavePlan, conn: ConnDep) -> dict:
+def save_plan(plan_id: PlanId, body: SavePlan, conn: ConnDep) -> dict:
     cells = to_frame(body.cells)
     with transaction(conn.engine) as tx:
         version = store.save_plan(tx, plan_id, body.version, cells, body.author)
@@ -220,7 +225,7 @@ def _bbox(geoms: np.ndarray, pad_m: float = 0.0) -> tuple[float, float, float, f
 
 
 @router.post("/{plan_id}/figures", summary="所改网格的实时数字 / live figures of edited cells")
-def figures(plan_id: int, body: Cells, conn: ConnDep, settings: SettingsDep) -> list[dict]:
+def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep) -> list[dict]:
     """Called after every edit, so kept lean: raw rows in the cells' box, one cached
     projection, array code (see :func:`gridmap.core.plans.figures_of`)."""
     store.plan_meta(conn, plan_id)
@@ -249,7 +254,7 @@ def figures(plan_id: int, body: Cells, conn: ConnDep, settings: SettingsDep) -> 
 
 @router.post("/{plan_id}/validate", summary="校验方案 (服务器端) / validate on the server")
 def validate(
-    plan_id: int, conn: ConnDep, settings: SettingsDep, body: Cells | None = None
+    plan_id: PlanId, conn: ConnDep, settings: SettingsDep, body: Cells | None = None
 ) -> Response:
     cells = (
         to_frame(body.cells) if body and body.cells.features else store.read_cells(conn, plan_id)
@@ -264,7 +269,7 @@ def validate(
 
 
 @router.post("/{plan_id}/fix", summary="一键修复 (贴合小区边界等) / one-click fix")
-def fix(plan_id: int, body: Fix, conn: ConnDep) -> Response:
+def fix(plan_id: PlanId, body: Fix, conn: ConnDep) -> Response:
     store.plan_meta(conn, plan_id)
     cells = to_frame(body.cells)
     around = context(conn, cells, "community", "compound")
@@ -290,7 +295,7 @@ def fix(plan_id: int, body: Fix, conn: ConnDep) -> Response:
 
 
 @router.post("/{plan_id}/shapes", summary="合并网格或取切分的另一半 / merge two cells, or the cut-off part")  # fmt: skip
-def shapes(plan_id: int, body: Shapes, conn: ConnDep) -> dict:
+def shapes(plan_id: PlanId, body: Shapes, conn: ConnDep) -> dict:
     """``merge``: a ∪ b (keeps a's code); ``difference``: a − b, what a cut removed from a —
     the editor makes it a new cell, so cutting a grid splits it in two."""
     store.plan_meta(conn, plan_id)
@@ -308,7 +313,7 @@ def shapes(plan_id: int, body: Shapes, conn: ConnDep) -> dict:
 
 
 @router.get("/{plan_id}/diff", summary="方案与现行网格的差异 / plan against the current layer")
-def diff(plan_id: int, conn: ConnDep) -> dict:
+def diff(plan_id: PlanId, conn: ConnDep) -> dict:
     meta = store.plan_meta(conn, plan_id)
     plan = store.read_cells(conn, plan_id)
     current = read_features(conn, "grid", grid_layer=meta["grid_layer"]) if meta["grid_layer"] in grid_layers(conn) else plan.iloc[0:0]  # fmt: skip
@@ -327,7 +332,7 @@ def diff(plan_id: int, conn: ConnDep) -> dict:
 @router.post(
     "/{plan_id}/approve", summary="批准方案: 成为现行网格 / approve: the plan becomes the layer"
 )
-def approve(plan_id: int, body: Approve, conn: ConnDep) -> dict:
+def approve(plan_id: PlanId, body: Approve, conn: ConnDep) -> dict:
     summary = diff(plan_id, conn)
     counts = pd.Series([c["change"] for c in summary["cells"]]).value_counts().to_dict() if summary["cells"] else {}  # fmt: skip
     with transaction(conn.engine) as tx:
@@ -338,7 +343,7 @@ def approve(plan_id: int, body: Approve, conn: ConnDep) -> dict:
 
 
 @router.get("/{plan_id}/export", summary="导出方案 / export a plan")
-def export(plan_id: int, conn: ConnDep, format: Literal["geojson", "gpkg", "csv"] = "geojson") -> Response:  # fmt: skip
+def export(plan_id: PlanId, conn: ConnDep, format: Literal["geojson", "gpkg", "csv"] = "geojson") -> Response:  # fmt: skip
     from urllib.parse import quote
 
     from gridmap.io.write import write_frame
