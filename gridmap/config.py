@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(
         50.0, gt=0, description="上传文件或方案请求体的最大大小 (MB), 超过返回 413"
     )
+    max_upload_features: int = Field(
+        50_000, gt=0, description="一个上传文件或一次请求中最多的要素数"
+    )
+    max_plan_extent_km: float = Field(
+        300.0, gt=0, description="一次请求中的网格须落在此宽度 (公里) 的范围内"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

@@ -25,9 +25,11 @@ from sqlalchemy import func, select
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import CHECKED, MAX_ID, LimitedBodyRoute, PlanId
+from gridmap.config import Settings
 from gridmap.core import plans as core
 from gridmap.crs import metric_crs, metric_crs_for
 from gridmap.errors import InputFileError, NotFoundError
+from gridmap.io.geojson import cells_from_features
 from gridmap.layers import STORAGE_CRS
 from gridmap.store import features as features_store
 from gridmap.store import plans as store
@@ -83,25 +85,13 @@ class Approve(BaseModel):
     author: Author
 
 
-def to_frame(collection: FeatureCollection) -> gpd.GeoDataFrame:
+def to_frame(collection: FeatureCollection, settings: Settings) -> gpd.GeoDataFrame:
     """GeoJSON features (WGS84) → a GeoDataFrame with code, name, community_code; clear 400s."""
-    if not collection.features:
-        return gpd.GeoDataFrame({"code": [], "name": [], "community_code": []}, geometry=[], crs=STORAGE_CRS)  # fmt: skip
-    try:
-        frame = gpd.GeoDataFrame.from_features(collection.features, crs=STORAGE_CRS)
-    except Exception as exc:  # shapely/geopandas raise many kinds on malformed GeoJSON
-        raise InputFileError("GeoJSON 要素无法读取。", f"The GeoJSON features cannot be read: {exc}") from exc  # fmt: skip
-    for column in ("code", "name", "community_code"):
-        if column not in frame:
-            frame[column] = None
-    if frame.geometry.isna().any():
-        row = int(frame.geometry.isna().to_numpy().argmax()) + 1
-        raise InputFileError(f"第 {row} 个要素没有几何。", f"Feature {row} has no geometry.")
-    bounds = frame.total_bounds
-    if not (-180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90):
-        raise InputFileError("坐标不是经纬度 (WGS84)。", "Coordinates are not longitude/latitude (WGS84).")  # fmt: skip
-    frame.geometry = shapely.make_valid(frame.geometry.values)
-    return frame
+    return cells_from_features(
+        collection.features,
+        max_features=settings.max_upload_features,
+        max_extent_km=settings.max_plan_extent_km,
+    )
 
 
 def geojson(frame: gpd.GeoDataFrame) -> Response:
@@ -191,8 +181,8 @@ def get_plan(plan_id: PlanId, conn: ConnDep) -> dict:
 
 
 @router.put("/{plan_id}", summary="保存方案 (版本冲突返回 409) / save; 409 on a newer version")
-def save_plan(plan_id: PlanId, body: SavePlan, conn: ConnDep) -> dict:
-    cells = to_frame(body.cells)
+def save_plan(plan_id: PlanId, body: SavePlan, conn: ConnDep, settings: SettingsDep) -> dict:
+    cells = to_frame(body.cells, settings)
     with transaction(conn.engine) as tx:
         version = store.save_plan(tx, plan_id, body.version, cells, body.author)
     with conn.engine.connect() as c:
@@ -229,7 +219,7 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep) 
     """Called after every edit, so kept lean: raw rows in the cells' box, one cached
     projection, array code (see :func:`gridmap.core.plans.figures_of`)."""
     store.plan_meta(conn, plan_id)
-    cells = to_frame(body.cells)
+    cells = to_frame(body.cells, settings)
     if cells.empty:
         return []
     geoms = np.asarray(cells.geometry.values, dtype=object)
@@ -257,7 +247,9 @@ def validate(
     plan_id: PlanId, conn: ConnDep, settings: SettingsDep, body: Cells | None = None
 ) -> Response:
     cells = (
-        to_frame(body.cells) if body and body.cells.features else store.read_cells(conn, plan_id)
+        to_frame(body.cells, settings)
+        if body and body.cells.features
+        else store.read_cells(conn, plan_id)
     )
     store.plan_meta(conn, plan_id)
     if cells.empty:
@@ -269,9 +261,11 @@ def validate(
 
 
 @router.post("/{plan_id}/fix", summary="一键修复 (贴合小区边界等) / one-click fix")
-def fix(plan_id: PlanId, body: Fix, conn: ConnDep) -> Response:
+def fix(plan_id: PlanId, body: Fix, conn: ConnDep, settings: SettingsDep) -> Response:
     store.plan_meta(conn, plan_id)
-    cells = to_frame(body.cells)
+    cells = to_frame(body.cells, settings)
+    if cells.empty:
+        raise InputFileError("没有要修复的网格。", "No cells to fix: the collection is empty.")
     around = context(conn, cells, "community", "compound")
     cells_m, communities, compounds = metric(cells, around["community"], around["compound"])
     if body.kind == "snap_compound":
@@ -295,11 +289,11 @@ def fix(plan_id: PlanId, body: Fix, conn: ConnDep) -> Response:
 
 
 @router.post("/{plan_id}/shapes", summary="合并网格或取切分的另一半 / merge two cells, or the cut-off part")  # fmt: skip
-def shapes(plan_id: PlanId, body: Shapes, conn: ConnDep) -> dict:
+def shapes(plan_id: PlanId, body: Shapes, conn: ConnDep, settings: SettingsDep) -> dict:
     """``merge``: a ∪ b (keeps a's code); ``difference``: a − b, what a cut removed from a —
     the editor makes it a new cell, so cutting a grid splits it in two."""
     store.plan_meta(conn, plan_id)
-    frame = to_frame(FeatureCollection(features=[body.a, body.b]))
+    frame = to_frame(FeatureCollection(features=[body.a, body.b]), settings)
     crs = metric_crs_for(frame)
     a, b = frame.to_crs(crs).geometry.values
     geom = shapely.union(a, b) if body.op == "merge" else shapely.difference(a, b)
