@@ -94,3 +94,29 @@ def test_propose_for_one_community_saves_a_draft_inside_it(tmp_path):
     assert set(cells["community_code"]) == {"510199001001"}
     assert all(community.buffer(1e-6).contains(g) for g in cells.geometry)
     assert f"{len(cells)} 个网格" in done.stdout
+
+
+def test_user_commands_keep_only_hashes_and_show_secrets_once(tmp_path):
+    db = tmp_path / "g.db"
+    gridmap("init", db=db)
+    added = gridmap("user", "add", "网格员甲", "--role", "coordinator", "--area", "510199001001", db=db)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    password = added.stdout.rsplit(":", 1)[1].strip()
+    assert len(password) >= 12
+    refused = gridmap("user", "add", "查看者", "--role", "viewer", "--password", "long enough", db=db)  # fmt: skip
+    assert refused.returncode == 2 and "area" in refused.stderr
+    token = gridmap("user", "token", "网格员甲", "--label", "QGIS", db=db).stdout.rsplit(":", 1)[1].strip()  # fmt: skip
+    assert token.startswith("gm_")
+    listed = gridmap("user", "list", db=db).stdout
+    assert "网格员甲" in listed and "coordinator" in listed and password not in listed
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("g.db*"))  # the file and its WAL
+    assert "网格员甲".encode() in raw  # the account is there to be found…
+    assert password.encode() not in raw and token.encode() not in raw  # only hashes and digests
+
+    from gridmap.auth import authenticate, token_principal
+    from gridmap.config import Settings
+    from gridmap.store.db import make_engine
+
+    with make_engine(Settings(database_url=f"sqlite:///{db}")).begin() as conn:
+        assert authenticate(conn, "网格员甲", password).area == "510199001001"
+        assert token_principal(conn, token).name == "网格员甲"
