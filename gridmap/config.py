@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(
         50.0, gt=0, description="上传文件或方案请求体的最大大小 (MB), 超过返回 413"
     )
+    max_unzipped_mb: float = Field(
+        500.0, gt=0, description="压缩包解压后的最大总大小 (MB), 防止压缩炸弹"
+    )
     max_upload_features: int = Field(
         50_000, gt=0, description="一个上传文件或一次请求中最多的要素数"
     )

@@ -23,6 +23,8 @@ import pandas as pd
 from gridmap.errors import RowProblem, SchemaError
 from gridmap.layers import LAT_ALIASES, LON_ALIASES, WKT_ALIASES, FieldSpec, LayerSpec
 
+MAX_NUMBER = 2**31 - 1  # households, floors, counts: PostgreSQL's integer
+
 
 def normalise_header(header: str) -> str:
     """Fold width, case, spaces and brackets so that ``'户数 (户)'`` and ``'户数'`` meet."""
@@ -171,7 +173,16 @@ def parse_values(
         bad = ~blank & (numbers.isna().to_numpy() | (numbers < 0).to_numpy())
         if spec.kind == "int":
             bad |= ~blank & ~numbers.isna().to_numpy() & (numbers % 1 != 0).to_numpy()
-        for row, value in zip(rows[bad], text[bad], strict=True):
+        # the databases' columns hold 32-bit integers and finite numbers
+        too_big = ~blank & ~bad & (numbers.abs() > MAX_NUMBER).fillna(False).to_numpy(dtype=bool)
+        for row, value in zip(rows[too_big], text[too_big], strict=True):
+            zh, en = (
+                f"“{value}”太大 (最大 {MAX_NUMBER})",
+                f"'{value}' is too large (at most {MAX_NUMBER})",
+            )
+            problems.append(RowProblem(int(row), source, zh, en))
+        bad |= too_big
+        for row, value in zip(rows[bad & ~too_big], text[bad & ~too_big], strict=True):
             problems.append(
                 RowProblem(
                     int(row),

@@ -35,7 +35,7 @@ from gridmap.io.geometry import (
     resolve_crs,
     to_storage_crs,
 )
-from gridmap.io.sources import RawTable, read_source
+from gridmap.io.sources import Limits, RawTable, read_source
 from gridmap.layers import LAYERS, STORAGE_CRS, LayerSpec
 
 
@@ -47,6 +47,7 @@ class ReadOptions:
     encoding: str | None = None
     fields: dict[str, str] = field(default_factory=dict)  # target → source column
     source_layer: str | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass
@@ -79,7 +80,9 @@ def read_layer_file(path: str | Path, layer: str, options: ReadOptions | None = 
     options = options or ReadOptions()
     spec = LAYERS[layer]
     crs_option = parse_crs(options.crs)
-    raw = read_source(path, encoding=options.encoding, source_layer=options.source_layer)
+    raw = read_source(
+        path, encoding=options.encoding, source_layer=options.source_layer, limits=options.limits
+    )
     report = ReadReport(
         source=raw.source_name,
         rows_read=len(raw.frame) + len(raw.problems),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +29,20 @@ import pyproj
 import shapely
 
 from gridmap.errors import InputFileError, RowProblem
+from gridmap.io.archive import unzip_layer
 from gridmap.io.encoding import decode_text, gdal_encoding, has_cpg, sniff_dbf_encoding
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg", ".kml", ".gml", ".fgb", ".sqlite", ".zip"}
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv"}
+MAX_UNZIPPED_MB = 500.0  # the default of GRIDMAP_MAX_UNZIPPED_MB
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one file may hold: features, and bytes once a zip is unpacked."""
+
+    max_features: int | None = None
+    max_unzipped_mb: float = MAX_UNZIPPED_MB
 
 
 @dataclass
@@ -63,68 +73,151 @@ def _check_exists(path: Path) -> None:
 
 
 def read_source(
-    path: str | Path, *, encoding: str | None = None, source_layer: str | None = None
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    source_layer: str | None = None,
+    limits: Limits | None = None,
 ) -> RawTable:
     """Read a vector file or a CSV table into a :class:`RawTable`.
 
-    Raises :class:`InputFileError` for missing, empty, truncated or unreadable files.
+    Raises :class:`InputFileError` for missing, empty, truncated or unreadable files, files
+    whose content is not what their suffix says, unsafe zips and files over ``limits``.
     """
     path = Path(path)
+    limits = limits or Limits()
     _check_exists(path)
     suffix = path.suffix.lower()
-    if suffix in TABLE_SUFFIXES:
-        raw = _read_csv(path, encoding)
-    elif suffix in VECTOR_SUFFIXES or path.is_dir():
-        raw = _read_vector(path, encoding, source_layer)
-    else:
+    if suffix not in TABLE_SUFFIXES | VECTOR_SUFFIXES and not path.is_dir():
         raise InputFileError(
             f"不支持的文件类型 {suffix}。支持 GeoJSON、Shapefile (含 zip)、GeoPackage、KML、GML 和 CSV。",
             f"Unsupported file type {suffix}: use GeoJSON, Shapefile (or zip), GeoPackage, KML, "
             "GML or CSV.",
         )
+    if path.is_file():
+        check_content(path)
+    if suffix == ".zip":
+        with tempfile.TemporaryDirectory(prefix="gridmap-unzip-") as folder:
+            member = unzip_layer(path, Path(folder), max_bytes=int(limits.max_unzipped_mb * 2**20))
+            raw = read_source(member, encoding=encoding, source_layer=source_layer, limits=limits)
+        raw.source_name = path.name
+        return raw
+    if suffix in TABLE_SUFFIXES:
+        raw = _read_csv(path, encoding)
+    else:
+        raw = _read_vector(path, encoding, source_layer, limits.max_features)
     if len(raw.frame) == 0 and not raw.problems:
         raise InputFileError(
             f"文件 {path.name} 中没有任何数据行或要素。", f"{path.name} holds no rows or features."
         )
+    if limits.max_features is not None and len(raw.frame) > limits.max_features:
+        raise _too_many(path, len(raw.frame), limits.max_features)
+    raw.problems += _nul_problems(raw)
     return raw
 
 
-# --- vector files ------------------------------------------------------------------------
+def _too_many(path: Path, count: int, limit: int) -> InputFileError:
+    return InputFileError(
+        f"文件 {path.name} 有 {count} 个要素，超过上限 {limit}。请分批导入或调整 GRIDMAP_MAX_UPLOAD_FEATURES。",
+        f"{path.name} holds {count} features, more than the limit of {limit}. Split it, or raise "
+        "GRIDMAP_MAX_UPLOAD_FEATURES.",
+    )
 
 
-def _zip_member(path: Path) -> tuple[str, zipfile.ZipInfo | None]:
-    """The GDAL path of the dataset inside a zip, and the .dbf member of a shapefile."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            infos = {i.filename: i for i in zf.infolist()}
-    except zipfile.BadZipFile as exc:
-        raise _bad_file(path, exc) from exc
-    shps = [n for n in names if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
-    others = [n for n in names if Path(n).suffix.lower() in {".gpkg", ".geojson", ".json", ".kml"}]
-    if len(shps) + len(others) != 1:
+TEXTUAL = ("string", "mixed", "mixed-integer")
+
+
+def _nul_problems(raw: RawTable) -> list[RowProblem]:
+    """Rows with a NUL character in a text cell: no database stores it, and no office means it."""
+    if any("\x00" in str(c) for c in raw.frame.columns):
         raise InputFileError(
-            f"压缩包 {path.name} 中应恰好有一个图层文件 (.shp/.gpkg/.geojson)，实际找到: "
-            f"{', '.join(shps + others) or '无'}。",
-            f"The zip must hold exactly one layer file (.shp/.gpkg/.geojson); found: "
-            f"{', '.join(shps + others) or 'none'}.",
+            f"文件 {raw.source_name} 的列名中有 NUL 控制字符。",
+            f"A column name of {raw.source_name} holds a NUL character.",
         )
-    member = (shps or others)[0]
-    dbf = next((n for n in names if n.lower() == member[:-4].lower() + ".dbf"), None)
-    cpg = any(n.lower() == member[:-4].lower() + ".cpg" for n in names)
-    return f"/vsizip/{path.resolve()}/{member}", (infos[dbf] if dbf and not cpg else None)
+    problems = []
+    for column in raw.frame.columns:
+        values = raw.frame[column]
+        if pd.api.types.infer_dtype(values, skipna=True) not in TEXTUAL:
+            continue
+        has_nul = values.str.contains("\x00", regex=False, na=False).to_numpy(dtype=bool)
+        for row in raw.row_numbers[has_nul]:
+            problems.append(RowProblem(int(row), str(column), "含有 NUL 控制字符", "holds a NUL character"))  # fmt: skip
+    return problems
+
+
+# --- what a file really is -------------------------------------------------------------------
+
+MAGIC = {
+    b"PK\x03\x04": "zip",
+    b"PK\x05\x06": "zip",
+    b"SQLite format 3\x00": "sqlite",
+    b"\x00\x00\x27\x0a": "shp",
+    b"fgb\x03": "fgb",
+    b"%PDF": "pdf",
+    b"\x89PNG": "png",
+    b"\xff\xd8\xff": "jpeg",
+    b"\xd0\xcf\x11\xe0": "ole",  # old Excel (.xls) and Word files
+}
+EXPECTED = {
+    ".zip": "zip", ".gpkg": "sqlite", ".sqlite": "sqlite", ".shp": "shp", ".fgb": "fgb",
+    ".geojson": "json", ".json": "json", ".kml": "xml", ".gml": "xml",
+    ".csv": "text", ".txt": "text", ".tsv": "text",
+}  # fmt: skip
+KIND_NAMES = {
+    "zip": ("ZIP 压缩包", "a ZIP archive"), "sqlite": ("SQLite/GeoPackage 数据库", "a SQLite/GeoPackage database"),
+    "shp": ("Shapefile (.shp)", "a shapefile (.shp)"), "fgb": ("FlatGeobuf", "FlatGeobuf"),
+    "pdf": ("PDF 文档", "a PDF document"), "png": ("PNG 图片", "a PNG image"), "jpeg": ("JPEG 图片", "a JPEG image"),
+    "ole": ("Excel (.xls) 或 Word 文档", "an Excel (.xls) or Word document"),
+    "json": ("JSON 文本", "JSON text"), "xml": ("XML 文本", "XML text"), "text": ("文本表格", "a text table"),
+    "binary": ("二进制数据", "binary data"),
+}  # fmt: skip
+
+
+def sniff_kind(head: bytes) -> str:
+    """What the first bytes of a file say it is: a key of :data:`KIND_NAMES`.
+
+    >>> sniff_kind(b"PK\\x03\\x04..."), sniff_kind(b'\\xef\\xbb\\xbf  {"type": 1}'), sniff_kind(b"a,b\\n")
+    ('zip', 'json', 'text')
+    """
+    for magic, kind in MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text[:1] in (b"{", b"["):
+        return "json"
+    if text[:1] == b"<":
+        return "xml"
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "binary"
+    return "text"
+
+
+def check_content(path: Path) -> None:
+    """Refuse a file whose content is not what its suffix says (a .geojson that is a zip …)."""
+    with path.open("rb") as f:
+        head = f.read(4096)
+    kind, expected = sniff_kind(head), EXPECTED.get(path.suffix.lower())
+    if expected is None or kind == expected:
+        return
+    if expected == "text" and kind in ("json", "xml"):
+        return  # a table may well start with a brace or a bracket; only binary content is wrong
+    zh, en = KIND_NAMES[kind]
+    want_zh, want_en = KIND_NAMES[expected]
+    raise InputFileError(
+        f"文件 {path.name} 的内容是{zh}，而扩展名 {path.suffix} 表示{want_zh}。"
+        "请确认文件或改正扩展名。",
+        f"{path.name} holds {en}, but its suffix {path.suffix} says {want_en}. "
+        "Check the file or correct its suffix.",
+    )
+
+
+# --- vector files ------------------------------------------------------------------------
 
 
 def _shapefile_encoding(path: Path, encoding: str | None) -> str | None:
     """The encoding to hand GDAL for a shapefile: the user's, the .cpg's (None), or sniffed."""
     if encoding:
         return gdal_encoding(encoding)
-    if path.suffix.lower() == ".zip":
-        _, dbf_info = _zip_member(path)
-        if dbf_info is None:
-            return None
-        with zipfile.ZipFile(path) as zf:
-            return sniff_dbf_encoding(zf.read(dbf_info))
     if path.suffix.lower() == ".shp" and not has_cpg(path):
         dbf = next(
             (path.with_suffix(s) for s in (".dbf", ".DBF") if path.with_suffix(s).exists()), None
@@ -138,8 +231,10 @@ def _shapefile_encoding(path: Path, encoding: str | None) -> str | None:
     return None
 
 
-def _read_vector(path: Path, encoding: str | None, source_layer: str | None) -> RawTable:
-    gdal_path = _zip_member(path)[0] if path.suffix.lower() == ".zip" else str(path)
+def _read_vector(
+    path: Path, encoding: str | None, source_layer: str | None, max_features: int | None
+) -> RawTable:
+    gdal_path = str(path)
     enc = _shapefile_encoding(path, encoding)
     try:
         layers = pyogrio.list_layers(gdal_path)
@@ -150,6 +245,11 @@ def _read_vector(path: Path, encoding: str | None, source_layer: str | None) -> 
                 f"The file has several layers ({names}); choose one with --source-layer.",
             )
         kwargs = {"encoding": enc} if enc else {}
+        if max_features is not None:  # counted before reading: a huge file is refused cheaply
+            info = pyogrio.read_info(gdal_path, layer=source_layer, **kwargs)
+            count = info["features"]  # -1 when the driver cannot tell without reading
+            if count > max_features:
+                raise _too_many(path, count, max_features)
         meta, _fids, wkb, fields = pyogrio.raw.read(gdal_path, layer=source_layer, **kwargs)
     except InputFileError:
         raise

@@ -4,17 +4,23 @@ never a partial write. On both databases, over the analysed demo:
 - SQL-injection strings in every parameter of every GET route: a 4xx, or a 200 that changes
   nothing and matches nothing it should not;
 - malformed GeoJSON, absurd coordinates and huge polygons sent to the planners' routes
-  (figures, validate, fix, shapes, save): a 4xx, and the plan as it was.
+  (figures, validate, fix, shapes, save): a 4xx, and the plan as it was;
+- uploads to /api/plans/import that are zip bombs, zips with path-traversal members, files whose
+  suffix lies about their content, empty, oversized or overfull files: a 4xx, nothing written.
 
-The servers run with small limits (1 MB request bodies, 200 features) so that the oversized
-cases stay cheap.
+The servers run with small limits (1 MB uploads, 2 MB unzipped, 200 features) so that the
+oversized cases stay cheap.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -30,6 +36,7 @@ from gridmap.store.schema import upgrade
 
 LIMITS = {
     "GRIDMAP_MAX_UPLOAD_MB": "1",
+    "GRIDMAP_MAX_UNZIPPED_MB": "2",
     "GRIDMAP_MAX_UPLOAD_FEATURES": "200",
 }
 OPENAPI = create_app(Settings(database_url="sqlite://")).openapi()
@@ -268,3 +275,126 @@ def test_a_good_cell_still_gets_its_figures(demo):
     response = send(demo, "figures", content)
     assert response.status_code == 200, response.text
     assert response.json()[0]["code"] == "测试-1"
+
+
+# --- uploads to /api/plans/import --------------------------------------------------------------
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def lying_about_its_size(data: bytes) -> bytes:
+    """A zip whose headers claim its member is 100 bytes: it unpacks to far more."""
+    out = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = out.find(signature)
+        out[at + offset : at + offset + 4] = (100).to_bytes(4, "little")
+    return bytes(out)
+
+
+def geojson(features: list[dict]) -> bytes:
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+CSV_WITH_NUL = (
+    b"code,wkt\n"
+    + b"".join(  # past the first 4 KB, where content is sniffed
+        f'W{i},"POLYGON((104.05 {30.65 + i * 1e-3},104.051 {30.65 + i * 1e-3},104.051 {30.6505 + i * 1e-3},104.05 {30.65 + i * 1e-3}))"\n'.encode()
+        for i in range(80)
+    )
+    + b'W80\x00,"POLYGON((104.05 30.6,104.051 30.6,104.051 30.6005,104.05 30.6))"\n'
+)
+PADDED = b'{"type": "FeatureCollection", "features": [' + b" " * 3_000_000 + b"]}"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+UPLOADS = {
+    "zip bomb": ("方案.zip", zipped({"方案.geojson": PADDED}), "GRIDMAP_MAX_UNZIPPED_MB"),
+    "zip lying about its size": (
+        "方案.zip",
+        lying_about_its_size(zipped({"方案.geojson": PADDED})),
+        "方案.zip",
+    ),
+    "path traversal in the zip": (
+        "方案.zip",
+        zipped({"../../x.shp": b"\x00\x00\x27\x0a", "../../x.dbf": b"", "../../x.shx": b""}),
+        "../../x.shp",
+    ),
+    "absolute path in the zip": (
+        "方案.zip",
+        zipped({"/tmp/x.geojson": geojson([cell(GOOD)])}),
+        "/tmp/x.geojson",
+    ),
+    "zip without a layer": ("方案.zip", zipped({"说明.txt": "只有说明".encode()}), "方案.zip"),
+    "a zip named .geojson": ("方案.geojson", zipped({"a.geojson": geojson([cell(GOOD)])}), "ZIP"),
+    "GeoJSON named .gpkg": ("方案.gpkg", geojson([cell(GOOD)]), "GeoPackage"),
+    "a picture named .zip": ("方案.zip", PNG, "PNG"),
+    "GeoJSON named .shp": ("方案.shp", geojson([cell(GOOD)]), "shapefile"),
+    "unsupported suffix": ("方案.exe", b"MZ\x90\x00", ".exe"),
+    "empty file": ("方案.geojson", b"", "方案.geojson"),
+    "broken GeoJSON": (
+        "方案.geojson",
+        b'{"type": "FeatureCollection", "features": [{"type": ',
+        "方案.geojson",
+    ),
+    "oversized file": ("方案.geojson", PADDED, "GRIDMAP_MAX_UPLOAD_MB"),
+    "too many features": (
+        "方案.geojson",
+        geojson(BAD_FEATURES["too many features"]),
+        "GRIDMAP_MAX_UPLOAD_FEATURES",
+    ),
+    "NUL in a CSV row": ("方案.csv", CSV_WITH_NUL, "NUL"),
+    "cells 2,000 km apart": (
+        "方案.geojson",
+        geojson(BAD_FEATURES["cells 2,000 km apart"]),
+        "GRIDMAP_MAX_PLAN_EXTENT_KM",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(UPLOADS))
+def test_bad_uploads_are_refused_and_nothing_is_written(demo, case):
+    filename, data, said = UPLOADS[case]
+    before = state(demo)
+    response = _request(
+        "POST", demo.base + "/api/plans/import",
+        files={"file": (filename, data)}, data={"name": "上传测试", "author": "测试员甲"},
+    )  # fmt: skip
+    body = assert_refused(response)
+    assert said in body["message_en"] + json.dumps(body["problems"], ensure_ascii=False), body
+    assert state(demo) == before
+    for place in (Path("/x.shp"), Path(tempfile.gettempdir()) / "x.shp", Path("/tmp/x.geojson")):
+        assert not place.exists()
+
+
+def test_folders_in_an_uploaded_file_name_are_ignored(demo):
+    response = _request(
+        "POST", demo.base + "/api/plans/import",
+        files={"file": ("../../方案.geojson", geojson([cell(GOOD)]))},
+        data={"name": "上传测试", "author": "测试员甲"},
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    assert not (Path(tempfile.gettempdir()).parent / "方案.geojson").exists()
+
+
+def test_numbers_too_large_for_the_database_are_refused_rows(tmp_path):
+    """On import: 3,000,000,000 households overflowed PostgreSQL's integer, 1e30 raised a
+    TypeError; both are rows refused with the reason."""
+    from gridmap.io.read import read_layer_file
+
+    square = '"POLYGON((104.05 30.65,104.051 30.65,104.051 30.651,104.05 30.65))"'
+    path = tmp_path / "楼栋.csv"
+    path.write_text(
+        f"编号,名称,户数,wkt\nLD1,一号楼,3000000000,{square}\nLD2,二号楼,1e30,{square}\n"
+        f"LD3,三号楼,12,{square}\n",
+        encoding="utf-8",
+    )
+    result = read_layer_file(path, "building")
+    assert result.frame["code"].tolist() == ["LD3"]
+    assert [(p.row, p.reason_en) for p in result.report.rejected] == [
+        (2, "'3000000000' is too large (at most 2147483647)"),
+        (3, "'1e30' is too large (at most 2147483647)"),
+    ]

@@ -24,12 +24,13 @@ from pyproj import Transformer
 from sqlalchemy import func, select
 
 from gridmap.api.deps import ConnDep, SettingsDep
-from gridmap.api.routes.params import CHECKED, MAX_ID, LimitedBodyRoute, PlanId
+from gridmap.api.routes.params import CHECKED, MAX_ID, LimitedBodyRoute, PlanId, Text
+from gridmap.api.routes.uploads import save_upload
 from gridmap.config import Settings
 from gridmap.core import plans as core
 from gridmap.crs import metric_crs, metric_crs_for
 from gridmap.errors import InputFileError, NotFoundError
-from gridmap.io.geojson import cells_from_features
+from gridmap.io.geojson import cells_from_features, check_extent
 from gridmap.layers import STORAGE_CRS
 from gridmap.store import features as features_store
 from gridmap.store import plans as store
@@ -135,22 +136,24 @@ def new_plan(body: NewPlan, conn: ConnDep) -> dict:
 )
 def import_plan(
     conn: ConnDep,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile")],
-    name: Annotated[str, Form(min_length=1, max_length=100)],
-    author: Annotated[str, Form(min_length=1, max_length=64)],
-    grid_layer: Annotated[str, Form()] = "party",
+    name: Annotated[str, Form(min_length=1, max_length=100), Text],
+    author: Annotated[str, Form(min_length=1, max_length=64), Text],
+    grid_layer: Annotated[str, Form(min_length=1, max_length=64), Text] = "party",
 ) -> dict:
-    from gridmap.io.read import read_layer_file
+    from gridmap.io.read import ReadOptions, read_layer_file
+    from gridmap.io.sources import Limits
 
-    suffix = Path(file.filename or "plan.geojson").suffix.lower() or ".geojson"
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"plan{suffix}"
-        path.write_bytes(file.file.read())
-        result = read_layer_file(path, "grid")
+    limits = Limits(settings.max_upload_features, settings.max_unzipped_mb)
+    with tempfile.TemporaryDirectory(prefix="gridmap-upload-") as folder:
+        path = save_upload(file, Path(folder), int(settings.max_upload_mb * 2**20))
+        result = read_layer_file(path, "grid", ReadOptions(limits=limits))
     if result.report.rejected:
         from gridmap.errors import RowsRejectedError
 
         raise RowsRejectedError("方案文件中有不能用的行，未导入。", "Some rows of the plan file are unusable; nothing imported.", result.report.rejected)  # fmt: skip
+    check_extent(result.frame.total_bounds, settings.max_plan_extent_km)
     with transaction(conn.engine) as tx:
         plan_id = store.create_plan(tx, name, grid_layer, author, cells=result.frame)
     with conn.engine.connect() as c:
