@@ -28,7 +28,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gridmap.config import Settings
-from gridmap.core.topology import union_by
+from gridmap.core.topology import run_starts, union_by
 
 CLUSTER_M = 30.0  # buildings this close form one cluster (楼院)
 NEIGHBOUR_M = 50.0  # a member this close can serve a building's households
@@ -99,7 +99,7 @@ def _grouped(pairs: pd.DataFrame, key: str) -> pd.DataFrame:
     """Sums, sizes and ';'-joined codes per (branch, ``key``), building order kept."""
     pairs = pairs.sort_values(["branch", key], kind="stable")
     branch, label = pairs["branch"].to_numpy(), pairs[key].to_numpy()
-    starts = np.flatnonzero(np.r_[True, (branch[1:] != branch[:-1]) | (label[1:] != label[:-1])])
+    starts = np.flatnonzero(run_starts(branch, label))
     ends = np.r_[starts[1:], len(pairs)]
     separator = np.full(len(pairs), ";", dtype=object)
     separator[ends - 1] = ""
@@ -173,7 +173,7 @@ def _cuts(
     """
     cum = np.cumsum(members)
     before = np.r_[0, cum]  # members before a position
-    starts = np.flatnonzero(np.r_[True, branch[1:] != branch[:-1]])
+    starts = np.flatnonzero(run_starts(branch))
     ends = np.r_[starts[1:], len(branch)] - 1  # last position of each branch
     start, made = starts.copy(), np.zeros(len(starts), dtype=np.int64)
     active = np.arange(len(starts))

@@ -27,7 +27,7 @@ import pandas as pd
 
 from gridmap.config import Settings
 from gridmap.core.gaps import Gap, concat_gaps, empty_gaps
-from gridmap.core.topology import _gaps, piece_positions
+from gridmap.core.topology import _gaps, piece_positions, run_starts
 
 
 def assign_by_area(
@@ -47,7 +47,7 @@ def assign_by_area(
     # by child, largest area first (ties keep the order the pieces were found in)
     order = np.lexsort((-area, child))
     child, parent, share = child[order], parent[order], share[order]
-    first = np.r_[True, child[1:] != child[:-1]]
+    first = run_starts(child)
     second = ~first & np.r_[False, first[:-1]]
     mum_codes = parents["code"].to_numpy(dtype=object)
 

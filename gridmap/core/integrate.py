@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 
 from gridmap.config import Settings
-from gridmap.core.topology import piece_positions, piece_shares, union_by
+from gridmap.core.topology import piece_positions, piece_shares, run_starts, union_by
 
 TINY_M2 = 1e-4  # numeric dust from overlay; anything larger is ground someone must own
 
@@ -59,8 +59,12 @@ def _resolve_overlaps(cells: gpd.GeoDataFrame) -> None:
     geoms = cells.geometry.values.copy()
     # "intersects", not "overlaps": a piece lying wholly inside another cell must go too
     left, right = cells.sindex.query(geoms, predicate="intersects")
-    for i, j in sorted(zip(left, right, strict=True)):
-        if i < j and shapely.area(shapely.intersection(geoms[i], geoms[j])) > TINY_M2:
+    keep = left < right
+    left, right = left[keep], right[keep]
+    # cells that only touch share no ground, and never will: cells only ever shrink below
+    keep = ~shapely.touches(geoms[left], geoms[right])
+    for i, j in sorted(zip(left[keep].tolist(), right[keep].tolist(), strict=True)):
+        if shapely.area(shapely.intersection(geoms[i], geoms[j])) > TINY_M2:
             geoms[j] = shapely.difference(geoms[j], geoms[i])
     cells.geometry = gpd.GeoSeries(geoms, crs=cells.crs, index=cells.index)
 
@@ -139,7 +143,7 @@ def _keep_compounds_whole(
     piece, cell, area = piece[same], cell[same], area[same]
     order = np.lexsort((-area, piece))  # by piece, largest area first (stable)
     piece, cell, area = piece[order], cell[order], area[order]
-    first = np.r_[True, piece[1:] != piece[:-1]]
+    first = run_starts(piece)
     winner = np.full(len(pieces), -1)
     winner[piece[first]] = cell[first]
     lost = cell != winner[piece]
@@ -317,7 +321,7 @@ def _sorted_joins(keys: pd.Series, values: pd.Series) -> dict:
         return {}
     pairs = pairs.sort_values(["key", "value"], kind="stable")
     key, value = pairs["key"].to_numpy(), pairs["value"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    starts = np.flatnonzero(run_starts(key))
     separator = np.full(len(value), ";", dtype=object)
     separator[np.r_[starts[1:], len(value)] - 1] = ""
     return dict(

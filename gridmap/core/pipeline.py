@@ -116,6 +116,13 @@ def integrate(
         {k: _to(v, crs) for k, v in layers.grids.items() if k != "unified"},
         _to(layers.members, crs) if layers.members is not None else None,
     )  # fmt: skip
+    with topology.shared_pieces():
+        return _integrate(m, settings, base, previous, crs)
+
+
+def _integrate(
+    m: Layers, settings: Settings, base: str, previous: gpd.GeoDataFrame | None, crs: pyproj.CRS
+) -> Integration:
     findings = check_layers(m, settings, base)
     cells, moves = unify.unified_grid(m.communities, m.compounds, m.grids[base], settings, previous)
     hierarchy = build_hierarchy(

@@ -19,6 +19,10 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -47,6 +51,15 @@ def mean_width(geoms) -> np.ndarray:
     """2 × area / perimeter: about the width of a long thin piece (碎片的平均宽度)."""
     length = shapely.length(geoms)
     return np.where(length > 0, 2 * shapely.area(geoms) / np.where(length > 0, length, 1), 0.0)
+
+
+def run_starts(*keys: np.ndarray) -> np.ndarray:
+    """True on the first row of every run of equal keys (rows sorted by them); works on no rows."""
+    first = np.zeros(len(keys[0]), dtype=bool)
+    first[:1] = True
+    for key in keys:
+        first[1:] |= key[1:] != key[:-1]
+    return first
 
 
 def union_by(geoms: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -101,6 +114,11 @@ def layer_defects(frame: gpd.GeoDataFrame, layer: str, settings: Settings) -> gp
                            f"{codes[i]} 由 {parts[i]} 个不相连的部分组成", f"{codes[i]} has {parts[i]} separate parts",
                            geoms[i], codes=codes[i]))  # fmt: skip
     left, right = _self_pairs(frame)
+    # neighbours that only touch differ by both their areas (kept when those are tiny)
+    area = shapely.area(geoms)
+    keep = ~shapely.touches(geoms[left], geoms[right])
+    keep |= area[left] + area[right] <= 2 * settings.overlap_tolerance_m2
+    left, right = left[keep], right[keep]
     if len(left):
         difference = shapely.area(shapely.symmetric_difference(geoms[left], geoms[right]))
         for i, j in zip(
@@ -119,6 +137,9 @@ def overlaps(grids: gpd.GeoDataFrame, layer: str, settings: Settings) -> gpd.Geo
     """grid_overlap (or sliver, when thin) between features of one grid layer."""
     geoms, codes = grids.geometry.values, grids["code"].to_numpy()
     left, right = _self_pairs(grids)
+    # neighbours that only touch share no ground: nothing to measure
+    keep = ~shapely.touches(geoms[left], geoms[right])
+    left, right = left[keep], right[keep]
     if not len(left):
         return empty_gaps()
     shared = shapely.intersection(geoms[left], geoms[right])
@@ -187,8 +208,36 @@ def _neighbours_by_contact(
     return [str(c) for c, a in zip(codes, contact[order], strict=True) if a > 2 * snap * 1.0]
 
 
+_SHARED: ContextVar[dict | None] = ContextVar("shared_pieces", default=None)
+
+
+@contextmanager
+def shared_pieces() -> Iterator[None]:
+    """Inside this block the pieces of the same two layers are computed once.
+
+    One integration asks for compounds in communities three times (straddles, outside,
+    hierarchy), buildings in compounds twice …; the frames must not change inside the block.
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def _pieces(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame):
     """(child, parent, area, share) arrays of children wholly inside a parent, and of the rest."""
+    cache = _SHARED.get()
+    kids, mums = children.geometry.values, parents.geometry.values
+    if cache is None:
+        return _measure_pieces(children, parents)
+    hit = cache.get((id(kids), id(mums)))
+    if hit is None or hit[0] is not kids or hit[1] is not mums:
+        hit = cache[(id(kids), id(mums))] = (kids, mums, _measure_pieces(children, parents))
+    return hit[2]
+
+
+def _measure_pieces(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame):
     kids = np.asarray(children.geometry.values, dtype=object)
     mums = np.asarray(parents.geometry.values, dtype=object)
     left, right = parents.sindex.query(kids)  # bounding boxes only: cheap
@@ -257,7 +306,7 @@ def _split_groups(split: pd.DataFrame, children: gpd.GeoDataFrame):
     geoms = children.geometry.values
     child = split["child"].to_numpy(dtype=object)
     parent, share = split["parent"].to_numpy(dtype=object), split["share"].to_numpy(dtype=float)
-    starts = np.flatnonzero(np.r_[True, child[1:] != child[:-1]])
+    starts = np.flatnonzero(run_starts(child))
     for a, b in zip(starts.tolist(), [*starts[1:].tolist(), len(child)], strict=True):
         yield child[a], parent[a:b].tolist(), share[a:b], geoms[position[child[a]]]
 
