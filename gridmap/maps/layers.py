@@ -124,5 +124,10 @@ def basemap(settings) -> dict | None:
         return {"url": TIANDITU + settings.tianditu_key, "subdomains": "01234567",
                 "display": "wgs84", "attribution": "天地图 Tianditu"}  # fmt: skip
     if settings.basemap == "amap":
-        return {"url": AMAP, "subdomains": "1234", "display": "gcj02", "attribution": "高德地图 AMap"}
+        return {
+            "url": AMAP,
+            "subdomains": "1234",
+            "display": "gcj02",
+            "attribution": "高德地图 AMap",
+        }
     return None

@@ -53,7 +53,9 @@ def unit(level: Level, code: str, conn: ConnDep) -> dict:
 def proposals(conn: ConnDep, community: str | None = None) -> Response:
     run = results.latest_run(conn, "analyze")
     if run is None:
-        return Response('{"type":"FeatureCollection","features":[]}', media_type="application/geo+json")
+        return Response(
+            '{"type":"FeatureCollection","features":[]}', media_type="application/geo+json"
+        )
     frame = results.read_proposals(conn, run)
     if community:
         frame = frame[frame["community_code"] == community]
