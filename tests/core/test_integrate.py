@@ -102,6 +102,28 @@ def test_tie_in_area_share_is_a_finding_not_a_silent_choice():
     assert "两者占比相同" in found["message_zh"].iloc[0]
 
 
+def test_children_in_no_parent_or_no_children_at_all_have_no_parent():
+    parents = frame(["P1"], [box(0, 0, 10, 10)])
+    table, found = assign_by_area(
+        frame(["far"], [box(50, 0, 60, 10)]), parents, "building", "compound", S
+    )
+    assert (
+        table[["parent", "share", "second"]].values.tolist() == [[None, 0.0, None]] and found.empty
+    )
+    table, found = assign_by_area(NONE, parents, "building", "compound", S)
+    assert table.empty and found.empty
+
+
+def test_integration_of_a_community_without_compounds_or_buildings():
+    from gridmap.core.pipeline import Layers, integrate
+
+    community = frame(["C1"], [box(0, 0, 100, 100)], name=["社区"])
+    layers = Layers(community, NONE.assign(households=[]), NONE.assign(households=[]),
+                    {"party": frame(["G1"], [box(0, 0, 100, 100)])})  # fmt: skip
+    result = integrate(layers, S)
+    assert result.unified["code"].tolist() == ["C1001"] and result.findings.empty
+
+
 @st.composite
 def tessellation(draw):
     """Communities and a base grid with random jitter, overlaps and holes; compounds inside."""
