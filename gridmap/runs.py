@@ -11,12 +11,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 from sqlalchemy import Engine
 
 from gridmap.config import Settings
 from gridmap.core.pipeline import Integration, Layers, integrate
 from gridmap.errors import NotFoundError
+from gridmap.io.geometry import polygonal
 from gridmap.io.write import write_frame
 from gridmap.store import features, results
 from gridmap.store.db import connect, transaction
@@ -52,9 +52,9 @@ def _unified_rows(unified):
     rows = pd.DataFrame(unified[["code", "name", "community_code"]])
     rows["properties"] = unified[FIGURES].to_dict("records")
     rows["repair_note"] = None
-    geoms = unified.geometry.values
-    single = shapely.get_type_id(geoms) == 3
-    geoms[single] = [shapely.MultiPolygon([g]) for g in geoms[single]]
+    # MULTIPOLYGON only: a cell drawn well off its lines can come out of the overlays as a
+    # polygon plus a line (a GeometryCollection), which the geometry column refuses
+    geoms = polygonal(unified.geometry.values)
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=unified.crs)
 
 

@@ -177,6 +177,33 @@ def outside_china(geoms: np.ndarray, rows: np.ndarray) -> list[RowProblem]:
     return problems
 
 
+def polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Every geometry as a MultiPolygon of its polygons at any depth (None where it has none).
+
+    Overlays can leave a GeometryCollection of a polygon and a line, or collections inside
+    collections; the layers store MULTIPOLYGON only.
+
+    >>> from shapely import GeometryCollection, LineString, MultiPolygon, box
+    >>> odd = GeometryCollection([box(0, 0, 1, 1), LineString([(1, 1), (2, 2)]),
+    ...                           MultiPolygon([box(2, 2, 3, 3)])])
+    >>> [g.wkt[:14] if g is not None else None for g in polygonal(np.array([odd, LineString([(0, 0), (1, 1)])]))]
+    ['MULTIPOLYGON (', None]
+    >>> len(polygonal(np.array([odd]))[0].geoms)
+    2
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    while (nested := np.isin(shapely.get_type_id(parts), (4, 5, 6, 7))).any():
+        inner, at = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], inner])
+        index = np.concatenate([index[~nested], index[nested][at]])
+    keep = shapely.get_type_id(parts) == 3
+    out = np.full(len(geoms), None, dtype=object)
+    for i in np.unique(index[keep]):
+        out[i] = shapely.MultiPolygon(list(parts[keep & (index == i)]))
+    return out
+
+
 def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
     """Every geometry as a MultiPolygon of its polygonal parts (None where it has none)."""
     parts, index = shapely.get_parts(geoms, return_index=True)
