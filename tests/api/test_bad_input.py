@@ -25,14 +25,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from servers import start_server
+from servers import demo_database, start_server
 
 from gridmap.api.app import create_app
-from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.config import Settings
-from gridmap.runs import run_analyze
-from gridmap.store.db import make_engine
-from gridmap.store.schema import upgrade
 
 LIMITS = {
     "GRIDMAP_MAX_UPLOAD_MB": "1",
@@ -69,12 +65,7 @@ def demo(request, tmp_path_factory) -> Iterator[Demo]:
         url = f"sqlite:///{tmp_path_factory.mktemp('badinput') / 'gridmap.db'}"
     else:
         url = request.getfixturevalue("postgis_cluster").create_db("badinput")
-    settings = Settings(database_url=url)
-    engine = make_engine(settings)
-    upgrade(engine)
-    load_demo(engine, DEMO_DATA)
-    run_analyze(engine, settings)
-    engine.dispose()
+    demo_database(url)
     proc, base = start_server(url, **LIMITS)
     try:
         plan = _request("POST", base + "/api/plans", json={"name": "坏输入测试", "author": "测试员甲"})  # fmt: skip

@@ -26,14 +26,10 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from servers import start_server
+from servers import demo_database, start_server
 
 from gridmap.api.app import create_app
-from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.config import Settings
-from gridmap.runs import run_analyze
-from gridmap.store.db import make_engine
-from gridmap.store.schema import upgrade
 
 EXAMPLES = 25  # generated cases per operation, besides the boundary and negative cases
 # a whole automatic proposal per call: few generated cases, and only the negative boundary ones
@@ -68,15 +64,6 @@ def existing_half_the_time(_context, path_parameters):
     return st.one_of(st.just(path_parameters), st.fixed_dictionaries(existing))
 
 
-def analysed_demo(url: str) -> None:
-    settings_ = Settings(database_url=url)
-    engine = make_engine(settings_)
-    upgrade(engine)
-    load_demo(engine, DEMO_DATA)
-    run_analyze(engine, settings_)
-    engine.dispose()
-
-
 def existing_names(base: str) -> dict[str, list]:
     """A draft plan made for the fuzzing, and the layers, collections and units of the demo."""
     plan = httpx.post(base + "/api/plans", json={"name": "模糊测试方案", "author": "fuzz"}, timeout=60)  # fmt: skip
@@ -106,7 +93,7 @@ def servers(request, tmp_path_factory) -> Iterator[list[str]]:
     procs, bases = [], []
     try:
         for url in urls:
-            analysed_demo(url)
+            demo_database(url)
             proc, base = start_server(url)
             procs.append(proc)
             bases.append(base)
