@@ -199,18 +199,9 @@ def polygonal(geoms: np.ndarray) -> np.ndarray:
         index = np.concatenate([index[~nested], index[nested][at]])
     keep = shapely.get_type_id(parts) == 3
     out = np.full(len(geoms), None, dtype=object)
-    for i in np.unique(index[keep]):
-        out[i] = shapely.MultiPolygon(list(parts[keep & (index == i)]))
-    return out
-
-
-def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
-    """Every geometry as a MultiPolygon of its polygonal parts (None where it has none)."""
-    parts, index = shapely.get_parts(geoms, return_index=True)
-    keep = shapely.get_type_id(parts) == 3
-    out = np.full(len(geoms), None, dtype=object)
     if keep.any():
-        multi = shapely.multipolygons(parts[keep], indices=index[keep])
+        order = np.argsort(index[keep], kind="stable")  # parts of one geometry together, in order
+        multi = shapely.multipolygons(parts[keep][order], indices=index[keep][order])
         present = np.unique(index[keep])
         out[present] = multi[present]  # indices-built arrays run to the largest index
     return out
@@ -281,7 +272,7 @@ def _repair_polygons(geoms, usable, rows, notes, problems):
             notes[i] = f"{prefix}{reason} → make_valid"
     # make_valid may leave collections, and single polygons must become MultiPolygons
     needs_parts = usable & (shapely.get_type_id(geoms) != 6)
-    geoms[needs_parts] = _polygonal_parts(geoms[needs_parts])
+    geoms[needs_parts] = polygonal(geoms[needs_parts])
     emptied = usable & (pd.isna(geoms) | shapely.is_empty(geoms))
     for r in rows[emptied]:
         problems.append(

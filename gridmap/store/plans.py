@@ -17,6 +17,7 @@ import shapely
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from gridmap.errors import ConflictError, NotFoundError, RowProblem, RowsRejectedError
+from gridmap.io.geometry import polygonal
 from gridmap.layers import STORAGE_CRS
 from gridmap.store import features
 from gridmap.store.features import log_change, with_wkb_geometry
@@ -79,8 +80,7 @@ def _check_cells(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for code in codes[codes.duplicated()].dropna().unique():
         problems.append(RowProblem(None, "code", f"编号 {code} 重复", f"code {code} appears twice"))
     geoms = shapely.make_valid(cells.geometry.values)
-    polys = [shapely.multipolygons(shapely.get_parts(g)[shapely.get_type_id(shapely.get_parts(g)) == 3])
-             if g is not None else None for g in geoms]  # fmt: skip
+    polys = polygonal(geoms)
     for i, (code, g) in enumerate(zip(codes, polys, strict=True)):
         if g is None or g.is_empty or g.area == 0:
             problems.append(RowProblem(i + 1, "geometry", f"网格 {code} 不是面", f"cell {code} is not a polygon"))  # fmt: skip

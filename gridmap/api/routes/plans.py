@@ -106,9 +106,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def context(conn, frame: gpd.GeoDataFrame, *layers: str, pad_m: float = 0.0) -> dict[str, gpd.GeoDataFrame]:  # fmt: skip
     """The layers around ``frame``, read through the spatial index only as far as needed."""
-    x0, y0, x1, y1 = frame.to_crs(STORAGE_CRS).total_bounds
-    pad = pad_m / 90_000  # metres → degrees, generously (1° of latitude ≈ 111 km)
-    bbox = (x0 - pad * 1.5, y0 - pad, x1 + pad * 1.5, y1 + pad)
+    bbox = _bbox(frame.to_crs(STORAGE_CRS).geometry.values, pad_m)
     return {name: read_features(conn, name, bbox=bbox) for name in layers}
 
 
