@@ -27,7 +27,8 @@ import pandas as pd
 
 from gridmap.config import Settings
 from gridmap.core.gaps import Gap, concat_gaps, empty_gaps
-from gridmap.core.topology import _gaps, piece_positions, run_starts
+from gridmap.core.pieces import piece_positions, representative_points
+from gridmap.core.topology import _gaps, run_starts
 
 
 def assign_by_area(
@@ -93,10 +94,9 @@ class Hierarchy:
 
 def assign_by_point(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> pd.Series:
     """Each child's parent by containment of its representative point (for counting only)."""
-    points = gpd.GeoDataFrame(
-        geometry=children.geometry.representative_point().values, crs=children.crs
+    hits = gpd.sjoin(
+        representative_points(children), parents[["code", "geometry"]], predicate="within"
     )
-    hits = gpd.sjoin(points, parents[["code", "geometry"]], predicate="within")
     hits = hits[~hits.index.duplicated()]
     return pd.Series(hits["code"], index=hits.index).reindex(range(len(children))).astype(object)
 
@@ -138,13 +138,15 @@ def build_hierarchy(
         findings.append(found)
     for name, grid in grids.items():
         if name in report_grid_layers:
-            table, found = assign_by_area(buildings, grid, "building", f"grid:{name}", settings)
-            b_table[f"grid_code__{name}"] = table["parent"].to_numpy()
-            findings.append(found)
+            # compounds first: a building wholly inside a compound wholly inside a cell is then
+            # known to lie in that cell without a test (see gridmap.core.pieces)
             table, _ = assign_by_area(
                 compounds, grid, "compound", f"grid:{name}", settings, report=False
             )
             c_table[f"grid_code__{name}"] = table["parent"].to_numpy()
+            table, found = assign_by_area(buildings, grid, "building", f"grid:{name}", settings)
+            b_table[f"grid_code__{name}"] = table["parent"].to_numpy()
+            findings.append(found)
         else:
             b_table[f"grid_code__{name}"] = assign_by_point(buildings, grid).to_numpy()
             c_table[f"grid_code__{name}"] = assign_by_point(compounds, grid).to_numpy()

@@ -28,7 +28,8 @@ import pandas as pd
 import shapely
 
 from gridmap.config import Settings
-from gridmap.core.topology import piece_positions, piece_shares, run_starts, union_by
+from gridmap.core.pieces import piece_positions, piece_shares, representative_points
+from gridmap.core.topology import run_starts, self_pairs, union_by
 
 TINY_M2 = 1e-4  # numeric dust from overlay; anything larger is ground someone must own
 
@@ -58,9 +59,7 @@ def _resolve_overlaps(cells: gpd.GeoDataFrame) -> None:
     """Ground claimed by two cells goes to the earlier one (by community, then source code)."""
     geoms = cells.geometry.values.copy()
     # "intersects", not "overlaps": a piece lying wholly inside another cell must go too
-    left, right = cells.sindex.query(geoms, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
+    left, right = self_pairs(cells)
     # cells that only touch share no ground, and never will: cells only ever shrink below
     keep = ~shapely.touches(geoms[left], geoms[right])
     for i, j in sorted(zip(left[keep].tolist(), right[keep].tolist(), strict=True)):
@@ -285,8 +284,8 @@ def crosswalk(
 ) -> pd.DataFrame:
     """Unified cell × departmental cell: shared area m², each side's share, households shared."""
     rows = []
-    points = gpd.GeoDataFrame({"households": buildings["households"].to_numpy()},
-                              geometry=buildings.geometry.representative_point().values, crs=buildings.crs)  # fmt: skip
+    points = representative_points(buildings)
+    households_of = buildings["households"].to_numpy()
     for layer, dept in departments.items():
         left = gpd.GeoDataFrame({"unified_code": unified["code"].to_numpy(), "u_area": unified.area.to_numpy()},
                                 geometry=unified.geometry.values, crs=unified.crs)  # fmt: skip
@@ -295,7 +294,11 @@ def crosswalk(
         pieces = gpd.overlay(left, right, how="intersection", keep_geom_type=True)
         pieces = pieces[pieces.area > 1.0].reset_index(drop=True)
         hits = gpd.sjoin(points, pieces[["geometry"]], predicate="within")
-        households = hits.groupby("index_right")["households"].sum()
+        households = (
+            pd.Series(households_of[hits.index.to_numpy()])
+            .groupby(hits["index_right"].to_numpy())
+            .sum()
+        )
         rows.append(pd.DataFrame({
             "unified_code": pieces["unified_code"], "layer": layer, "dept_code": pieces["dept_code"],
             "shared_area_m2": pieces.area.round(1),

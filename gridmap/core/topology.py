@@ -19,10 +19,6 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -30,6 +26,8 @@ import shapely
 
 from gridmap.config import Settings
 from gridmap.core.gaps import Gap, empty_gaps, make_gaps
+from gridmap.core.pieces import is_valid, piece_shares, share_inside
+from gridmap.core.pieces import shared_pieces as shared_pieces  # the pipeline's block
 from gridmap.layers import STORAGE_CRS
 
 
@@ -80,13 +78,18 @@ def union_by(geoms: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     return out
 
 
-def _self_pairs(
+def self_pairs(
     frame: gpd.GeoDataFrame, predicate: str = "intersects"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i < j) of features of one frame that meet, through the STRtree."""
-    left, right = frame.sindex.query(frame.geometry.values, predicate=predicate)
+    geoms = frame.geometry.values
+    # boxes first, the predicate only on pairs i < j: every feature meets itself, and asking
+    # the tree for the predicate would test each of those pairs (the same pairs, same order)
+    left, right = frame.sindex.query(geoms)
     keep = left < right
-    return left[keep], right[keep]
+    left, right = left[keep], right[keep]
+    meet = getattr(shapely, predicate)(geoms[left], geoms[right])
+    return left[meet], right[meet]
 
 
 def layer_defects(frame: gpd.GeoDataFrame, layer: str, settings: Settings) -> gpd.GeoDataFrame:
@@ -98,7 +101,7 @@ def layer_defects(frame: gpd.GeoDataFrame, layer: str, settings: Settings) -> gp
     )
     notes = frame["repair_note"] if "repair_note" in frame else pd.Series([None] * len(frame))
     geoms = frame.geometry.values
-    still_invalid = ~shapely.is_valid(geoms)
+    still_invalid = ~is_valid(frame)
     for i in np.flatnonzero(
         notes.notna().to_numpy() & (notes.astype(str) != "").to_numpy() | still_invalid
     ):
@@ -113,7 +116,7 @@ def layer_defects(frame: gpd.GeoDataFrame, layer: str, settings: Settings) -> gp
         records.append(Gap("multipart_feature", layer, codes[i], names.iloc[i], float(parts[i]), "count",
                            f"{codes[i]} 由 {parts[i]} 个不相连的部分组成", f"{codes[i]} has {parts[i]} separate parts",
                            geoms[i], codes=codes[i]))  # fmt: skip
-    left, right = _self_pairs(frame)
+    left, right = self_pairs(frame)
     # neighbours that only touch differ by both their areas (kept when those are tiny)
     area = shapely.area(geoms)
     keep = ~shapely.touches(geoms[left], geoms[right])
@@ -136,7 +139,7 @@ def layer_defects(frame: gpd.GeoDataFrame, layer: str, settings: Settings) -> gp
 def overlaps(grids: gpd.GeoDataFrame, layer: str, settings: Settings) -> gpd.GeoDataFrame:
     """grid_overlap (or sliver, when thin) between features of one grid layer."""
     geoms, codes = grids.geometry.values, grids["code"].to_numpy()
-    left, right = _self_pairs(grids)
+    left, right = self_pairs(grids)
     # neighbours that only touch share no ground: nothing to measure
     keep = ~shapely.touches(geoms[left], geoms[right])
     left, right = left[keep], right[keep]
@@ -208,83 +211,6 @@ def _neighbours_by_contact(
     return [str(c) for c, a in zip(codes, contact[order], strict=True) if a > 2 * snap * 1.0]
 
 
-_SHARED: ContextVar[dict | None] = ContextVar("shared_pieces", default=None)
-
-
-@contextmanager
-def shared_pieces() -> Iterator[None]:
-    """Inside this block the pieces of the same two layers are computed once.
-
-    One integration asks for compounds in communities three times (straddles, outside,
-    hierarchy), buildings in compounds twice …; the frames must not change inside the block.
-    """
-    token = _SHARED.set({})
-    try:
-        yield
-    finally:
-        _SHARED.reset(token)
-
-
-def _pieces(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame):
-    """(child, parent, area, share) arrays of children wholly inside a parent, and of the rest."""
-    cache = _SHARED.get()
-    kids, mums = children.geometry.values, parents.geometry.values
-    if cache is None:
-        return _measure_pieces(children, parents)
-    hit = cache.get((id(kids), id(mums)))
-    if hit is None or hit[0] is not kids or hit[1] is not mums:
-        hit = cache[(id(kids), id(mums))] = (kids, mums, _measure_pieces(children, parents))
-    return hit[2]
-
-
-def _measure_pieces(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame):
-    kids = np.asarray(children.geometry.values, dtype=object)
-    mums = np.asarray(parents.geometry.values, dtype=object)
-    left, right = parents.sindex.query(kids)  # bounding boxes only: cheap
-    shapely.prepare(mums)
-    inside = shapely.contains(mums[right], kids[left])
-    whole_kid, first = np.unique(left[inside], return_index=True)
-    whole = (
-        whole_kid,
-        right[inside][first],
-        shapely.area(kids[whole_kid]),
-        np.ones(len(whole_kid)),
-    )
-    rest = ~np.isin(left, whole_kid)
-    left, right = left[rest], right[rest]
-    area = shapely.area(shapely.intersection(kids[left], mums[right])) if len(left) else np.zeros(0)
-    child_area = shapely.area(kids[left])
-    share = np.where(child_area > 0, area / np.where(child_area > 0, child_area, 1), 0.0)
-    cut = area > 0
-    return whole, (left[cut], right[cut], area[cut], share[cut])
-
-
-def piece_positions(
-    children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`piece_shares` by row position: arrays ``child, parent, area, share``, same rows."""
-    whole, cut = _pieces(children, parents)
-    child, parent, area, share = (np.concatenate(pair) for pair in zip(whole, cut, strict=True))
-    return child.astype(np.intp), parent.astype(np.intp), area.astype(float), share.astype(float)
-
-
-def piece_shares(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Every (child, parent) pair that shares ground, with the area and the child's share.
-
-    Most children lie wholly inside one parent: those are found with a vectorised ``contains``
-    on prepared parents and get share 1 without an intersection; exact areas are computed only
-    for children that cross a border (intersections are the expensive part at city scale).
-    """
-    kid_codes, mum_codes = children["code"].to_numpy(), parents["code"].to_numpy()
-    whole, cut = _pieces(children, parents)
-    frames = [
-        pd.DataFrame({"child": kid_codes[c], "parent": mum_codes[p], "area": a, "share": s})
-        for c, p, a, s in (whole, cut)
-    ]
-    out = pd.concat(frames, ignore_index=True)
-    return out if len(out) else pd.DataFrame(columns=["child", "parent", "area", "share"])
-
-
 def _across(shares: pd.DataFrame, min_area: float, min_share: float = 0.01) -> pd.DataFrame:
     """The shares of children held by two or more parents (the second by at least ``min_share``),
     sorted by child and falling share; computed vectorised, not group by group."""
@@ -330,8 +256,7 @@ def outside(
     children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, kind: str, layer: str, parent_label: str
 ) -> gpd.GeoDataFrame:
     """Children that lie mostly (over half) outside every parent: a compound in no community …"""
-    shares = piece_shares(children, parents).groupby("child")["share"].sum()
-    inside = children["code"].map(shares).fillna(0.0).to_numpy()
+    inside = share_inside(children, parents)
     records = []
     for i in np.flatnonzero(inside < 0.5):
         code = children["code"].iloc[i]
