@@ -51,7 +51,21 @@ def _clip_to_communities(
     # a cell poking a hair across a community border leaves no cell there, only gap ground
     # that the neighbours absorb
     pieces = pieces[pieces.area > min_area]
-    cells = pieces.dissolve(by=["community_code", "source"], as_index=False)
+    # what dissolve does (one union_all per group, members in row order), unioning the groups
+    # of one size in one call
+    keys = pieces[["community_code", "source"]].reset_index(drop=True)
+    group = keys.groupby(["community_code", "source"], sort=True).ngroup().to_numpy()
+    named = group >= 0  # rows without a code are dropped, as groupby does
+    geoms = np.asarray(pieces.geometry.values, dtype=object)[named]
+    first = np.unique(group[named], return_index=True)[1]
+    cells = gpd.GeoDataFrame(
+        {
+            "community_code": keys["community_code"].to_numpy()[named][first],
+            "source": keys["source"].to_numpy()[named][first],
+            "geometry": union_by(geoms, group[named], len(first)),
+        },
+        crs=base.crs,
+    )
     return cells.sort_values(["community_code", "source"], kind="stable").reset_index(drop=True)
 
 
@@ -78,33 +92,31 @@ def _longest_border(piece, candidates: np.ndarray, geoms: np.ndarray) -> int | N
 
 def _fill_gaps(cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Merge every piece of community ground that no cell holds into its best neighbour."""
-    geoms = list(cells.geometry.values)
+    geoms = np.asarray(cells.geometry.values, dtype=object).copy()
     rows = cells.drop(columns="geometry").to_dict("records")
+    where: dict = {}  # community code → positions of its cells
+    for i, row in enumerate(rows):
+        where.setdefault(row["community_code"], []).append(i)
     for code, community in zip(communities["code"], communities.geometry.values, strict=True):
-        mine = np.array([i for i, r in enumerate(rows) if r["community_code"] == code], dtype=int)
-        covered = shapely.union_all([geoms[i] for i in mine]) if len(mine) else shapely.Polygon()
+        mine = np.array(where.get(code, []), dtype=int)
+        covered = shapely.union_all(geoms[mine]) if len(mine) else shapely.Polygon()
         for piece in shapely.get_parts(shapely.difference(community, covered)):
             if piece.area <= TINY_M2:
                 continue
-            near = (
-                mine[
-                    shapely.intersects(
-                        np.array([geoms[i] for i in mine], dtype=object), piece.buffer(0.01)
-                    )
-                ]
-                if len(mine)
-                else mine
-            )
-            target = _longest_border(piece, near, np.array(geoms, dtype=object))
+            near = mine[shapely.intersects(geoms[mine], piece.buffer(0.01))]
+            target = _longest_border(piece, near, geoms)
             if target is None:
                 # ground no cell borders becomes a cell of its own; a unique source keeps it
                 # apart from its siblings when the result is integrated again
                 rows.append({"community_code": code, "source": f"留白-{code}-{len(mine) + 1}"})
-                geoms.append(piece)
+                single = np.empty(1, dtype=object)
+                single[0] = piece
+                geoms = np.append(geoms, single)
+                where.setdefault(code, []).append(len(geoms) - 1)
                 mine = np.append(mine, len(geoms) - 1)
             else:
                 geoms[target] = shapely.union(geoms[target], piece)
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs=cells.crs)
+    return gpd.GeoDataFrame(rows, geometry=list(geoms), crs=cells.crs)
 
 
 def _compound_pieces(
