@@ -22,6 +22,8 @@ Examples
 ('张*明', '李*', '')
 >>> mask_phone("10012345678"), mask_phone("1001")
 ('100****5678', '****')
+>>> mask_address("锦绣街道锦绣花园12栋1单元1501室")
+'锦绣街道锦绣****'
 >>> Principal("a", "planner", "510199001001").may("edit_plan"), Principal("v", "viewer", None).may("personal")
 (True, False)
 """
@@ -31,13 +33,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, insert, select, update
 
-from gridmap.errors import ConflictError, GridmapError, NotFoundError
+from gridmap.errors import AuthError, ConflictError, GridmapError, NotFoundError
 from gridmap.store.features import log_change
 from gridmap.store.models import Account, ApiToken
 
@@ -56,11 +58,8 @@ PERMISSIONS = {
     "accounts": {"admin"},
 }
 _hasher = PasswordHasher()
+TOKEN_USE_RESOLUTION = timedelta(hours=1)  # how exactly a token's last use is kept
 _ACCOUNT = select(Account.name, Account.role, Account.area, Account.password_hash)
-
-
-class AuthError(GridmapError):
-    """Wrong name or password, an unknown token, or no login at all (HTTP 401)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,18 @@ def mask_phone(phone: str | None) -> str | None:
     if len(digits) < 8:
         return "****"
     return digits[:3] + "****" + digits[-4:]
+
+
+def mask_address(address: str | None) -> str | None:
+    """Keep the first third (the street or compound), never the building, unit or door:
+    锦绣街道锦绣花园12栋1单元1501室 → 锦绣街道锦绣****."""
+    if not address:
+        return address
+    return address[: max(1, len(address) // 3)] + "****"
+
+
+MASKS = {"name": mask_name, "phone": mask_phone, "address": mask_address}
+"""The masking function of every personal field of a member (``LAYERS['member']``)."""
 
 
 def hash_password(password: str) -> str:
@@ -162,7 +173,8 @@ def issue_token(conn: Connection, name: str, label: str, actor: str) -> str:
 
 
 def token_principal(conn: Connection, token: str) -> Principal:
-    query = _ACCOUNT.add_columns(ApiToken.id.label("token_id")).join(
+    """The account of an API token; records its use (the caller commits)."""
+    query = _ACCOUNT.add_columns(ApiToken.id.label("token_id"), ApiToken.last_used_at).join(
         ApiToken, ApiToken.account_id == Account.id
     )
     row = conn.execute(
@@ -172,7 +184,12 @@ def token_principal(conn: Connection, token: str) -> Principal:
     if row is None:
         raise AuthError("令牌无效或已撤销。", "Unknown or revoked token.")
     now = datetime.now(UTC)
-    conn.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    if last is None or now - last > TOKEN_USE_RESOLUTION:
+        # at most one write per token and hour: fifty QGIS clients must not queue on the lock
+        conn.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
     return _principal(row)
 
 

@@ -358,12 +358,16 @@ def demo(
 ) -> None:
     """新建演示数据库、导入演示数据并启动地图 / Fresh demo database, demo data, map served.
 
+    建立演示管理员 demo 并显示其密码；只在本机 127.0.0.1 上提供服务。
+    Creates the admin account ``demo`` and prints its password; serves on 127.0.0.1 only.
+
     示例 / Example: gridmap demo --port 8000
     """
     db.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    settings = Settings(database_url=f"sqlite:///{db}", port=port)
+    # the demo's data are fictional, but it is still a server with an admin: this machine only
+    settings = Settings(database_url=f"sqlite:///{db}", port=port, host="127.0.0.1")
     engine = _engine(settings)
     for report in load_demo(engine, data):
         console.print(
@@ -376,8 +380,26 @@ def demo(
     console.print(
         f"分析 analysis: {sum(result.summary['gaps'].values())} 处留白与问题 gaps and findings"
     )
+    password = _demo_admin(engine)
+    console.print(f"演示管理员 demo admin: 账号 name [bold]{DEMO_ADMIN}[/]  密码 password [bold]{password}[/]")  # fmt: skip
     if serve:
         _serve(settings)
+
+
+DEMO_ADMIN = "demo"
+
+
+def _demo_admin(engine) -> str:
+    """The demo's admin account, with a fresh random password (returned to be printed)."""
+    import secrets
+
+    from gridmap.auth import add_account
+    from gridmap.store.db import transaction
+
+    password = secrets.token_urlsafe(9)
+    with transaction(engine) as conn:
+        add_account(conn, DEMO_ADMIN, "admin", None, password, actor="demo")
+    return password
 
 
 def _serve(settings: Settings) -> None:
@@ -394,8 +416,42 @@ def serve(
     host: Annotated[str | None, typer.Option(help="监听地址 / bind address")] = None,
     port: Annotated[int | None, typer.Option(help="端口 / port")] = None,
 ) -> None:
-    """启动地图与接口服务 / Serve the map and the API on the configured database."""
+    """启动地图与接口服务 / Serve the map and the API on the configured database.
+
+    没有任何账号时拒绝启动：先用 gridmap user add 建立管理员。
+    Refuses to start while there is no account: add an admin first with ``gridmap user add``.
+
+    示例 / Example: gridmap user add admin --role admin && gridmap serve --host 0.0.0.0
+    """
+    from gridmap.auth import count_accounts
+    from gridmap.store.db import connect, ping
+    from gridmap.store.schema import current_revision
+
+    from gridmap.errors import DatabaseError
+
     settings = _settings()
+    engine = _engine(settings)
+    try:
+        ping(engine)
+        if current_revision(engine) is None:
+            raise GridmapError(
+                "数据库尚未初始化，请先运行 gridmap init 并建立管理员账号。",
+                "The database is not initialised; run gridmap init and add an admin account first.",
+            )
+        with connect(engine) as conn:
+            accounts = count_accounts(conn)
+    except DatabaseError as error:
+        # a database still starting (or down for a moment) must not keep the service down:
+        # requests answer 503 until it is back, and nothing is served without a login anyway
+        console.print(f"[yellow]{error}\n暂时无法检查账号，服务照常启动。/ Accounts not checked; serving anyway.[/]")  # fmt: skip
+        accounts = None
+    if accounts == 0:
+        raise GridmapError(
+            "还没有任何账号，服务不会在无人能登录、也无人受保护的情况下启动。请先建立管理员："
+            "gridmap user add 管理员账号 --role admin",
+            "There is no account yet, and the server will not start with no one able to log in "
+            "and nothing protected. Add an admin first: gridmap user add NAME --role admin",
+        )
     update = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     _serve(settings.model_copy(update=update))
 
@@ -540,7 +596,11 @@ def user_add(
     role: Annotated[str, typer.Option(help="admin | planner | coordinator | viewer")],
     area: Annotated[str | None, typer.Option(help="范围：街道、社区或网格编号 / area code")] = None,
     password: Annotated[
-        str | None, typer.Option(help="不给则生成并显示一次 / generated if not given")
+        str | None,
+        typer.Option(
+            envvar="GRIDMAP_NEW_PASSWORD",
+            help="不给则生成并显示一次 (也可用环境变量, 免留在命令历史中) / generated if not given",
+        ),
     ] = None,
 ) -> None:
     """新建账号 (密码仅存哈希) / Add an account (only a hash of the password is kept).

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     host: str = "127.0.0.1"
     port: int = 8000
+    session_hours: float = Field(8.0, gt=0, description="登录会话有效时长 (小时), 每次访问顺延")
+    cookie_secure: bool = Field(
+        False, description="会话 Cookie 仅经 HTTPS 发送 (服务在 HTTPS 反向代理之后时打开)"
+    )
 
     # --- Party organisation rules (党支部工作条例 2018, 党章) --------------------------------
     branch_min_full_members: int = Field(3, description="正式党员 3 人以上成立党支部")

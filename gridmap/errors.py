@@ -86,6 +86,10 @@ class PermissionDeniedError(GridmapError):
     """The role or area does not allow this action."""
 
 
+class AuthError(GridmapError):
+    """Wrong name or password, an unknown token, or no login at all (HTTP 401)."""
+
+
 class DatabaseError(GridmapError):
     """The database cannot be reached or is not a gridmap database."""
 
@@ -98,6 +102,7 @@ HTTP_STATUS: dict[type[GridmapError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     PermissionDeniedError: 403,
+    AuthError: 401,
     DatabaseError: 503,
     GridmapError: 400,
 }

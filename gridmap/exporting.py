@@ -25,6 +25,7 @@ from gridmap.errors import NotFoundError
 from gridmap.io.write import FORMATS, export_format, write_frame
 from gridmap.layers import GRID_LAYER_EXAMPLES, LAYERS
 from gridmap.store import features, results
+from gridmap.store.areas import Area, in_area
 from gridmap.store.db import connect, transaction
 
 # What an analysis leaves besides layers, with the Chinese name its files get.
@@ -94,12 +95,14 @@ def export_layer(
     grid_layer: str | None = None,
     include_personal: bool = False,
     actor: str = "cli",
+    area: Area | None = None,
 ) -> tuple[Path, int]:
     """Write ``layer`` (a layer, ``gaps`` or ``proposals``) to ``path``; returns the path and
     the number of features written.
 
     ``fmt`` is geojson, gpkg or csv; ``None`` takes it from the suffix of ``path``. Gaps and
     proposals are those of the latest ``gridmap analyze`` run; they hold no personal data.
+    ``area`` keeps only the features lying in it (an account's area; ``None``: everything).
 
     Examples
     --------
@@ -114,10 +117,12 @@ def export_layer(
             frame = _read_result(conn, layer)
         else:
             frame = _read_layer(conn, layer, grid_layer, include_personal)
+    if area is not None:
+        frame = frame[in_area(frame, area)]
     out = write_frame(frame, path, fmt, Path(export_names(layer, grid_layer, fmt)[0]).stem)
     if include_personal and layer in LAYERS and LAYERS[layer].personal_fields:
         with transaction(engine) as conn:
-            features.log_change(
-                conn, actor, "export_personal", layer, {"file": out.name, "features": len(frame)}
-            )
+            summary = {"file": out.name, "features": len(frame), "format": fmt,
+                       "area": area.code if area is not None else None}  # fmt: skip
+            features.log_change(conn, actor, "export_personal", layer, summary)
     return out, len(frame)

@@ -1,5 +1,6 @@
-"""Real parts the tests start: free ports, a gridmap server in its own process, and the rule
-that a missing part skips locally but fails under CI."""
+"""Real parts the tests start: free ports, a gridmap server in its own process with test
+accounts, an HTTP client that logs in as the test admin, and the rule that a missing part skips
+locally but fails under CI."""
 
 from __future__ import annotations
 
@@ -13,6 +14,59 @@ import httpx
 import pytest
 
 IN_CI = bool(os.environ.get("CI"))
+
+# Accounts of every throwaway test database (names obviously fictional; one password for all).
+PASSWORD = "test-password-not-secret"
+ADMIN = "测试管理员"
+ACCOUNTS = {  # name: (role, area)
+    ADMIN: ("admin", None),
+    "规划员甲": ("planner", "510199001"),  # the demo subdistrict
+    "规划员乙": ("planner", "510199001"),
+    "社区规划员": ("planner", "510199001002"),  # 锦绣's neighbour community only
+    "社区协调员": ("coordinator", "510199001001"),  # 锦绣社区
+    "网格协调员": ("coordinator", "DJ101"),  # one Party grid of 锦绣社区
+    "查看者": ("viewer", "510199001"),
+}
+TOKENS: dict[str, dict[str, str]] = {}  # base URL → account name → API token
+
+
+def add_test_accounts(database_url: str) -> dict[str, str]:
+    """The test accounts (unless the database has accounts already) and a token for each."""
+    from gridmap.auth import add_account, count_accounts, issue_token
+    from gridmap.config import Settings
+    from gridmap.store.db import make_engine, transaction
+
+    engine = make_engine(Settings(database_url=database_url))
+    try:
+        with transaction(engine) as conn:
+            if count_accounts(conn) == 0:
+                for name, (role, area) in ACCOUNTS.items():
+                    add_account(conn, name, role, area, PASSWORD, actor="tests")
+            return {name: issue_token(conn, name, "tests", actor="tests") for name in ACCOUNTS}
+    finally:
+        engine.dispose()
+
+
+def headers(base: str, name: str = ADMIN) -> dict[str, str]:
+    """The bearer header of account ``name`` on the server at ``base``."""
+    return {"Authorization": f"Bearer {TOKENS[base][name]}"}
+
+
+def _as_admin(request: httpx.Request) -> None:
+    base = f"{request.url.scheme}://{request.url.host}:{request.url.port}"
+    token = TOKENS.get(base, {}).get(ADMIN)
+    if token and "authorization" not in request.headers:
+        request.headers["Authorization"] = f"Bearer {token}"
+
+
+def admin_client(**kwargs) -> httpx.Client:
+    """An ``httpx.Client`` that sends the test admin's token to every server the tests started
+    (requests that carry their own Authorization header keep it)."""
+    return httpx.Client(event_hooks={"request": [_as_admin]}, **kwargs)
+
+
+http = admin_client(timeout=30)
+"""``http.get(server + "/api/…")``: as the test admin. Plain ``httpx`` is anonymous."""
 
 
 def require(condition: bool, reason: str) -> None:
@@ -30,8 +84,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(database_url: str, **env_extra: str) -> tuple[subprocess.Popen, str]:
-    """``gridmap serve`` in a real uvicorn process on a free port; returns it and its base URL."""
+def start_server(database_url: str, *, accounts: bool = True, **env_extra: str) -> tuple[subprocess.Popen, str]:  # fmt: skip
+    """``gridmap serve`` in a real uvicorn process on a free port; returns it and its base URL.
+
+    The test accounts are added first (``gridmap serve`` refuses to start without any), and
+    their tokens kept in ``TOKENS[base]``.
+    """
+    tokens = add_test_accounts(database_url) if accounts else {}
     port = free_port()
     env = {
         **os.environ,
@@ -50,6 +109,7 @@ def start_server(database_url: str, **env_extra: str) -> tuple[subprocess.Popen,
             raise RuntimeError(f"server exited: {proc.stdout.read()}")
         try:
             httpx.get(base + "/favicon.ico", timeout=1)
+            TOKENS[base] = tokens
             return proc, base
         except httpx.TransportError:
             time.sleep(0.2)

@@ -18,12 +18,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import geopandas as gpd
-import httpx
 import pandas as pd
 import pytest
 import shapely
 import uvicorn
 from factories import LAT0, LON0
+from servers import ADMIN, TOKENS, add_test_accounts, admin_client, headers
+from sqlalchemy import select
 
 from gridmap.api.app import create_app
 from gridmap.cli import DEMO_DATA, load_demo
@@ -33,6 +34,7 @@ from gridmap.layers import LAYERS
 from gridmap.loading import load_file
 from gridmap.runs import run_analyze
 from gridmap.store.features import layer_counts, read_features
+from gridmap.store.models import ChangeLog
 from gridmap.store.results import latest_run, read_gaps, read_proposals
 
 FORMATS = ("geojson", "gpkg", "csv")
@@ -146,7 +148,8 @@ def api(db_settings):
         assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+    TOKENS[f"http://127.0.0.1:{port}"] = add_test_accounts(db_settings.database_url)
+    with admin_client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         yield client
     server.should_exit = True
     thread.join(timeout=10)
@@ -225,12 +228,12 @@ def test_grid_layers_export_by_name_and_chinese_file_name(analysed, api, tmp_pat
 
 def members_with_an_unmapped_column(path: Path) -> Path:
     header = "党员编号,姓名,手机号码,家庭住址,党员类别,身份证号,经度,纬度\n"
-    row = f"M1,张演示甲,13900000001,锦绣花园1栋101,正式党员,510100199001011234,{LON0},{LAT0}\n"
+    row = f"M1,张演示甲,10090000001,锦绣花园1栋101,正式党员,510100199001011234,{LON0},{LAT0}\n"
     path.write_bytes((header + row).encode("utf-8-sig"))
     return path
 
 
-PERSONAL_VALUES = ("张演示甲", "13900000001", "锦绣花园1栋101", "510100199001011234")
+PERSONAL_VALUES = ("张演示甲", "10090000001", "锦绣花园1栋101", "510100199001011234")
 
 
 def assert_nothing_personal(path: Path) -> None:
@@ -254,7 +257,9 @@ def test_personal_fields_stay_out_of_exports_by_default(engine, db_settings, api
         (tmp_path / f"api.{fmt}").write_bytes(response.content)
         assert_nothing_personal(tmp_path / f"api.{fmt}")
     with engine.connect() as conn:
-        assert layer_counts(conn)["change_log"] == 1  # the import only
+        # the import, and the test accounts with their tokens (no export of personal data)
+        actions = [a for (a,) in conn.execute(select(ChangeLog.action))]
+    assert "export_personal" not in actions and actions.count("import") == 1
 
 
 def test_personal_fields_only_when_asked_on_the_command_line_and_recorded(
@@ -274,17 +279,24 @@ def test_personal_fields_only_when_asked_on_the_command_line_and_recorded(
         assert layer_counts(conn)["change_log"] == 2  # the import, and this export
 
 
-def test_api_refuses_personal_fields_with_403_until_roles_exist(engine, api, tmp_path):
+def test_api_gives_personal_fields_only_to_roles_that_may_and_records_each_export(engine, api, tmp_path):  # fmt: skip
     load_file(engine, "member", members_with_an_unmapped_column(tmp_path / "党员.csv"))
+    base = str(api.base_url).rstrip("/")
     for fmt in FORMATS:
+        for name in ("查看者", "规划员甲"):
+            response = api.get("/api/export/member", params={"format": fmt, "include_personal": "true"}, headers=headers(base, name))  # fmt: skip
+            assert response.status_code == 403
+            body = response.json()
+            assert body["error"] == "PermissionDeniedError" and name in body["message_zh"]
+            assert "个人信息" in body["message_zh"] and "personal" in body["message_en"]
+            assert not [v for v in PERSONAL_VALUES if v in response.text]
         response = api.get("/api/export/member", params={"format": fmt, "include_personal": "true"})
-        assert response.status_code == 403
-        body = response.json()
-        assert body["error"] == "PermissionDeniedError"
-        assert "角色" in body["message_zh"] and "role" in body["message_en"]
-        assert not [v for v in PERSONAL_VALUES if v in response.text]
+        assert response.status_code == 200
+        assert all(v.encode() in response.content for v in PERSONAL_VALUES)
     with engine.connect() as conn:
-        assert layer_counts(conn)["change_log"] == 1
+        exports = conn.execute(select(ChangeLog.actor, ChangeLog.summary).where(ChangeLog.action == "export_personal")).all()  # fmt: skip
+    assert [actor for actor, _ in exports] == [ADMIN] * len(FORMATS)
+    assert sorted(s["format"] for _, s in exports) == sorted(FORMATS)
 
 
 # --- errors -------------------------------------------------------------------------------

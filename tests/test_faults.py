@@ -23,7 +23,7 @@ import psycopg
 import pytest
 import shapely
 from conftest import PG_BIN
-from servers import start_server
+from servers import http, start_server
 from sqlalchemy import text
 
 from gridmap.config import Settings
@@ -258,7 +258,7 @@ def blocked_requests(url: str, base: str, paths: list[str]) -> tuple[dict, list[
 
     def get(path: str) -> None:
         try:
-            answers[path] = httpx.get(base + path, timeout=30)
+            answers[path] = http.get(base + path, timeout=30)
         except httpx.HTTPError as exc:
             answers[path] = exc
 
@@ -281,7 +281,7 @@ def test_postgis_restarted_under_a_running_server_fails_cleanly_and_recovers(
 ):
     url, proc, base = served_postgis
     for path in ENDPOINTS:
-        assert httpx.get(base + path, timeout=10).status_code == 200
+        assert http.get(base + path, timeout=10).status_code == 200
 
     locker = psycopg.connect(url.replace("+psycopg", ""))
     locker.execute("LOCK TABLE building IN ACCESS EXCLUSIVE MODE")
@@ -294,14 +294,14 @@ def test_postgis_restarted_under_a_running_server_fails_cleanly_and_recovers(
             assert_database_unavailable(in_flight[path])
         for path in ENDPOINTS:  # arrive while it is down
             started = time.monotonic()
-            assert_database_unavailable(httpx.get(base + path, timeout=30))
+            assert_database_unavailable(http.get(base + path, timeout=30))
             assert time.monotonic() - started < 5
     locker.close()
 
     for path in ENDPOINTS:
-        response = httpx.get(base + path, timeout=10)
+        response = http.get(base + path, timeout=10)
         assert response.status_code == 200, response.text
-    layers = httpx.get(base + "/api/layers", timeout=10).json()
+    layers = http.get(base + "/api/layers", timeout=10).json()
     assert {"layer": "building", "label_zh": "楼栋", "count": 3} in layers
     assert proc.poll() is None  # the same gridmap process, never restarted
 
@@ -327,10 +327,10 @@ def test_a_database_that_never_answers_gives_a_503_not_a_hanging_request(monkeyp
         assert time.monotonic() - started < 8
         # … and a running server answers 503 within the URL's connect_timeout
         url = f"postgresql+psycopg://x@127.0.0.1:{port}/x?connect_timeout=2"
-        proc, base = start_server(url)
+        proc, base = start_server(url, accounts=False)  # it starts all the same, and answers 503
         try:
             started = time.monotonic()
-            assert_database_unavailable(httpx.get(base + "/api/layers", timeout=20))
+            assert_database_unavailable(http.get(base + "/api/layers", timeout=20))
             assert time.monotonic() - started < 8
         finally:
             proc.kill()

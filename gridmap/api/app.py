@@ -5,13 +5,14 @@ Nothing is built at import time, so tests make an app per throwaway database.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from gridmap import __version__
 from gridmap.api.errors import add_exception_handlers
-from gridmap.config import Settings
+from gridmap.config import DEV_SECRET, Settings
 from gridmap.store.db import make_engine
 
 WEB = Path(__file__).resolve().parents[2] / "web"
@@ -21,8 +22,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     from fastapi.middleware.gzip import GZipMiddleware
     from fastapi.staticfiles import StaticFiles
+    from starlette.middleware.sessions import SessionMiddleware
 
-    from gridmap.api.routes import analysis, exports, features, layers, ogc, pages, plans
+    from gridmap.api.routes import (
+        analysis,
+        audit,
+        exports,
+        features,
+        layers,
+        members,
+        ogc,
+        pages,
+        plans,
+        session,
+    )  # fmt: skip
+    from gridmap.api.security import SESSION_COOKIE
 
     settings = settings or Settings()
     app = FastAPI(
@@ -41,17 +55,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # level 1: a zoom-14 page of 1,400 buildings (438 KB) compresses in 2 ms to 61 KB, where
     # the default level 9 took 40 ms for 48 KB — twice the whole request (benchmarks/bench_serve)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings),
+        session_cookie=SESSION_COOKIE,
+        max_age=int(settings.session_hours * 3600),
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )  # the cookie is always HttpOnly
+    app.include_router(session.router)
     app.include_router(layers.router)
     app.include_router(features.router)
     app.include_router(analysis.router)
     app.include_router(exports.router)
     app.include_router(plans.router)
+    app.include_router(members.router)
+    app.include_router(audit.router)
     app.include_router(ogc.router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     if settings.basemap == "xyz":
         app.mount("/tiles", StaticFiles(directory=str(settings.basemap_tiles)), name="tiles")
     app.include_router(pages.router)
     return app
+
+
+def session_secret(settings: Settings) -> str:
+    """The key that signs session cookies.
+
+    With the published development default, anyone could sign a cookie naming any account, so
+    a development server (``gridmap demo``) signs with a key of its own, made at start: its
+    sessions end when it stops. Production refuses to start without ``GRIDMAP_SECRET_KEY``.
+    """
+    if settings.secret_key == DEV_SECRET:
+        return secrets.token_urlsafe(32)
+    return settings.secret_key
 
 
 SWAGGER = "/static/vendor/swagger-ui-dist@5.35.0"

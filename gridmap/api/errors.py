@@ -7,10 +7,12 @@ it), and the router's own answers (unknown path 404, wrong method 405).
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from gridmap.errors import HTTP_STATUS, GridmapError
@@ -104,8 +106,16 @@ def http_error(exc: HTTPException) -> JSONResponse:
 def add_exception_handlers(app: FastAPI) -> None:
     """Install the handlers: every :class:`GridmapError`, invalid requests, router errors."""
 
-    async def handle(_request: Request, error: GridmapError) -> JSONResponse:
-        return JSONResponse(error.to_dict(), status_code=_status(error))
+    async def handle(request: Request, error: GridmapError) -> Response:
+        from gridmap.api.security import LoginRequired
+
+        if isinstance(error, LoginRequired):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        status = _status(error)
+        # 401 names the scheme a client should answer with (RFC 9110 §11.6.1)
+        headers = {"WWW-Authenticate": 'Bearer realm="gridmap"'} if status == 401 else None
+        return JSONResponse(error.to_dict(), status_code=status, headers=headers)
 
     async def handle_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return validation_error(exc)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -26,7 +25,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from servers import demo_database, start_server
+from servers import demo_database, http, start_server
 
 from gridmap.api.app import create_app
 from gridmap.config import Settings
@@ -66,12 +65,12 @@ def existing_half_the_time(_context, path_parameters):
 
 def existing_names(base: str) -> dict[str, list]:
     """A draft plan made for the fuzzing, and the layers, collections and units of the demo."""
-    plan = httpx.post(base + "/api/plans", json={"name": "模糊测试方案", "author": "fuzz"}, timeout=60)  # fmt: skip
+    plan = http.post(base + "/api/plans", json={"name": "模糊测试方案", "author": "fuzz"}, timeout=60)  # fmt: skip
     assert plan.status_code == 201, plan.text
-    communities = httpx.get(base + "/api/figures", params={"level": "community"}, timeout=30)
+    communities = http.get(base + "/api/figures", params={"level": "community"}, timeout=30)
     codes = [c["code"] for c in communities.json()[:2]]
-    layers = [item["layer"] for item in httpx.get(base + "/api/layers", timeout=30).json()]
-    collections = httpx.get(base + "/ogc/collections", timeout=30).json()["collections"]
+    layers = [item["layer"] for item in http.get(base + "/api/layers", timeout=30).json()]
+    collections = http.get(base + "/ogc/collections", timeout=30).json()["collections"]
     return {
         "plan_id": [plan.json()["id"]],
         "layer": [*layers, "grid:party", "gaps", "proposals"],
@@ -110,7 +109,7 @@ def servers(request, tmp_path_factory) -> Iterator[list[str]]:
 
 def test_the_servers_publish_the_document_that_is_fuzzed(servers):
     for base in servers:
-        assert httpx.get(base + "/openapi.json", timeout=30).json() == OPENAPI
+        assert http.get(base + "/openapi.json", timeout=30).json() == OPENAPI
 
 
 @SCHEMA.parametrize()

@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 import shapely
-from servers import demo_server
+from servers import demo_server, http
 
 
 @pytest.fixture(scope="module", params=["spatialite", "postgis"])
@@ -19,7 +19,7 @@ def server(request, tmp_path_factory):
 
 
 def get(server: str, path: str, **params) -> httpx.Response:
-    return httpx.get(server + path, params=params, timeout=30)
+    return http.get(server + path, params=params, timeout=30)
 
 
 def test_summary_names_the_run_and_its_rates(server):
@@ -140,9 +140,9 @@ def test_gcj02_display_shifts_by_the_datum_offset(server):
 
 
 def test_gzip_on_large_responses(server):
-    r = httpx.get(server + "/api/layers/building/features", headers={"Accept-Encoding": "gzip"})
+    r = http.get(server + "/api/layers/building/features", headers={"Accept-Encoding": "gzip"})
     assert r.headers.get("content-encoding") == "gzip"
-    raw = httpx.Client().send(
+    raw = http.send(
         httpx.Request("GET", server + "/api/layers/building/features", headers={"Accept-Encoding": "gzip"}),
         stream=True,
     )  # fmt: skip

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import geopandas as gpd
-import httpx
 import pytest
 from factories import buildings_frame
+from servers import ADMIN, TOKENS, http
 
 from gridmap.loading import LoadOptions, load_file
 from gridmap.store.db import make_engine
@@ -26,19 +27,19 @@ def loaded(live_server, db_settings, tmp_path):
 
 
 def test_landing_conformance_and_collections(loaded):
-    landing = httpx.get(f"{loaded}/ogc").json()
+    landing = http.get(f"{loaded}/ogc").json()
     rels = {link["rel"] for link in landing["links"]}
     assert {"self", "service-desc", "conformance", "data"} <= rels
-    conf = httpx.get(f"{loaded}/ogc/conformance").json()["conformsTo"]
+    conf = http.get(f"{loaded}/ogc/conformance").json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf
-    ids = [c["id"] for c in httpx.get(f"{loaded}/ogc/collections").json()["collections"]]
+    ids = [c["id"] for c in http.get(f"{loaded}/ogc/collections").json()["collections"]]
     assert "building" in ids and "grid_party" in ids and "member" not in ids
 
 
 def test_items_page_with_next_links_until_every_feature_is_seen(loaded):
     url, seen = f"{loaded}/ogc/collections/building/items?limit=10", []
     while url:
-        page = httpx.get(url)
+        page = http.get(url)
         assert page.headers["content-type"].startswith("application/geo+json")
         doc = page.json()
         assert doc["numberMatched"] == 25 and doc["numberReturned"] == len(doc["features"])
@@ -49,39 +50,41 @@ def test_items_page_with_next_links_until_every_feature_is_seen(loaded):
 
 def test_bbox_and_property_filters(loaded):
     box = "104.0599,30.6599,104.0631,30.6606"  # the first two buildings
-    doc = httpx.get(f"{loaded}/ogc/collections/building/items", params={"bbox": box}).json()
+    doc = http.get(f"{loaded}/ogc/collections/building/items", params={"bbox": box}).json()
     assert [f["id"] for f in doc["features"]] == ["B000", "B001"]
-    doc = httpx.get(f"{loaded}/ogc/collections/building/items", params={"households": 30}).json()
+    doc = http.get(f"{loaded}/ogc/collections/building/items", params={"households": 30}).json()
     assert [f["id"] for f in doc["features"]] == ["B002"]
-    bad = httpx.get(f"{loaded}/ogc/collections/building/items", params={"nope": "1"})
+    bad = http.get(f"{loaded}/ogc/collections/building/items", params={"nope": "1"})
     assert bad.status_code == 400 and "nope" in bad.json()["message_zh"]
-    injected = httpx.get(
+    injected = http.get(
         f"{loaded}/ogc/collections/building/items", params={"code": "B000' OR '1'='1"}
     )
     assert injected.status_code == 200 and injected.json()["numberMatched"] == 0
 
 
 def test_one_item_and_missing_item(loaded):
-    feature = httpx.get(f"{loaded}/ogc/collections/building/items/B003").json()
+    feature = http.get(f"{loaded}/ogc/collections/building/items/B003").json()
     assert feature["id"] == "B003" and feature["properties"]["households"] == 40
-    assert httpx.get(f"{loaded}/ogc/collections/building/items/NOPE").status_code == 404
-    assert httpx.get(f"{loaded}/ogc/collections/nope/items").status_code == 404
+    assert http.get(f"{loaded}/ogc/collections/building/items/NOPE").status_code == 404
+    assert http.get(f"{loaded}/ogc/collections/nope/items").status_code == 404
 
 
 def test_html_pages_for_browsers(loaded):
-    page = httpx.get(f"{loaded}/ogc/collections/building/items?f=html&limit=5")
+    page = http.get(f"{loaded}/ogc/collections/building/items?f=html&limit=5")
     assert "text/html" in page.headers["content-type"] and "锦绣花园1栋" in page.text
 
 
 def test_gdal_lists_every_collection_and_pages_through_all_features(loaded, tmp_path):
-    info = subprocess.run(["ogrinfo", "-ro", f"OAPIF:{loaded}/ogc"], capture_output=True, text=True)
+    # QGIS and GDAL send the token as a header (GDAL_HTTP_HEADERS, GDAL 3.6)
+    env = {**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: Bearer {TOKENS[loaded][ADMIN]}"}
+    info = subprocess.run(["ogrinfo", "-ro", f"OAPIF:{loaded}/ogc"], capture_output=True, text=True, env=env)  # fmt: skip
     assert info.returncode == 0, info.stderr
     for cid in ("subdistrict", "community", "compound", "building", "station", "grid_party"):
         assert f": {cid} " in info.stdout
     out = tmp_path / "copy.gpkg"
     copy = subprocess.run(
         ["ogr2ogr", "-oo", "PAGE_SIZE=10", str(out), f"OAPIF:{loaded}/ogc", "building"],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert copy.returncode == 0, copy.stderr
     got = gpd.read_file(out)

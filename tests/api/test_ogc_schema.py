@@ -16,13 +16,13 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 from factories import buildings_frame
 from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
+from servers import http
 
 from gridmap.loading import LoadOptions, load_file
 from gridmap.store.db import make_engine
@@ -65,14 +65,14 @@ def assert_links(doc: dict, *rels: str) -> dict[str, list[dict]]:
 def assert_alternates_are_served(by_rel: dict[str, list[dict]]) -> None:
     """``self`` and every ``alternate`` answer 200 in the media type the link announces."""
     for link in by_rel["self"] + by_rel["alternate"]:
-        page = httpx.get(link["href"])
+        page = http.get(link["href"])
         assert page.status_code == 200, link
         assert page.headers["content-type"].startswith(link["type"].split(";")[0]), link
 
 
 def get_json(url: str, media_type: str = "application/json", **params) -> dict:
     # httpx replaces a URL's own query with ``params``, even an empty one (next links have one)
-    response = httpx.get(url, params=params) if params else httpx.get(url)
+    response = http.get(url, params=params) if params else http.get(url)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith(media_type)
     return response.json()
@@ -129,7 +129,7 @@ def test_landing_page_conformance_api_definition_and_collections(served):
     assert {CONF + "core", CONF + "geojson", CONF + "html"} <= classes
 
     desc = links["service-desc"][0]
-    api = httpx.get(desc["href"])
+    api = http.get(desc["href"])
     assert api.status_code == 200 and api.headers["content-type"] == desc["type"]
     definition = api.json()
     if CONF + "oas30" in classes:
@@ -140,7 +140,7 @@ def test_landing_page_conformance_api_definition_and_collections(served):
     assert {"/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/collections/{cid}/items"} <= (
         definition["paths"].keys()
     )
-    doc = httpx.get(links["service-doc"][0]["href"])
+    doc = http.get(links["service-doc"][0]["href"])
     assert doc.status_code == 200 and doc.headers["content-type"].startswith("text/html")
 
     collections = get_json(links["data"][0]["href"])
@@ -227,7 +227,7 @@ FAILURES = [  # path, query, status
 
 def test_failures_are_exception_documents(served):
     for path, query, status in FAILURES:
-        response = httpx.get(served + path, params=query)
+        response = http.get(served + path, params=query)
         assert response.status_code == status, (path, query, response.text)
         assert response.headers["content-type"].startswith("application/json")
         doc = response.json()

@@ -9,7 +9,7 @@ import subprocess
 import httpx
 import pytest
 import shapely
-from servers import demo_server
+from servers import demo_server, headers, http
 from shapely.geometry import mapping
 
 
@@ -19,12 +19,12 @@ def server(request, tmp_path_factory):
 
 
 def api(server, method, path, **kw) -> httpx.Response:
-    return httpx.request(method, server + path, timeout=60, **kw)
+    return http.request(method, server + path, timeout=60, **kw)
 
 
 @pytest.fixture
 def plan(server):
-    r = api(server, "POST", "/api/plans", json={"name": "测试方案", "grid_layer": "party", "author": "planner-a"})  # fmt: skip
+    r = api(server, "POST", "/api/plans", json={"name": "测试方案", "grid_layer": "party"})  # fmt: skip
     assert r.status_code == 201, r.text
     meta = r.json()
     cells = api(server, "GET", f"/api/plans/{meta['id']}").json()["cells"]
@@ -119,24 +119,26 @@ def test_snap_fix_removes_the_cut(server, plan):
 
 def test_save_reload_and_a_stale_save_gets_409_with_who_and_when(server, plan):
     plan_id, cells = plan
-    first = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "author": "planner-a", "cells": cells})  # fmt: skip
+    # two planners: who saved is the account of the request, never a name the client sends
+    first = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "cells": cells, "author": "冒名者"}, headers=headers(server, "规划员甲"))  # fmt: skip
     assert first.status_code == 200 and first.json()["version"] == 2
-    stale = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "author": "planner-b", "cells": cells})  # fmt: skip
+    assert first.json()["saved_by"] == "规划员甲"
+    stale = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "cells": cells}, headers=headers(server, "规划员乙"))  # fmt: skip
     assert stale.status_code == 409
     body = stale.json()
-    assert "planner-a" in body["message_zh"] and "version 2" in body["message_en"]
+    assert "规划员甲" in body["message_zh"] and "version 2" in body["message_en"]
     assert api(server, "GET", f"/api/plans/{plan_id}").json()["version"] == 2
 
 
 def test_bad_cells_are_a_clear_4xx(server, plan):
     plan_id, cells = plan
     no_code = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": cells["features"][0]["geometry"]}]}  # fmt: skip
-    r = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "author": "a", "cells": no_code})  # fmt: skip
+    r = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "cells": no_code})  # fmt: skip
     assert r.status_code == 422 and "code" in r.text
     projected = {"type": "FeatureCollection", "features": [feature("X", shapely.box(500000, 3300000, 500100, 3300100))]}  # fmt: skip
     r = api(server, "POST", f"/api/plans/{plan_id}/figures", json={"cells": projected})
     assert r.status_code == 400 and "WGS84" in r.text
-    assert api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "cells": cells}).status_code == 422  # fmt: skip
+    assert api(server, "PUT", f"/api/plans/{plan_id}", json={"cells": cells}).status_code == 422  # fmt: skip
     assert api(server, "GET", "/api/plans/99999").status_code == 404
 
 
@@ -154,17 +156,15 @@ def test_diff_and_approval(server, plan):
         elif code == "DJ102":
             f = feature(code, dj102.union(dj101.intersection(cut)), **{k: v for k, v in f["properties"].items() if k != "code"})  # fmt: skip
         edited.append(f)
-    saved = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "author": "planner-a", "cells": {"type": "FeatureCollection", "features": edited}})  # fmt: skip
+    saved = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "cells": {"type": "FeatureCollection", "features": edited}})  # fmt: skip
     assert saved.status_code == 200, saved.text
     d = api(server, "GET", f"/api/plans/{plan_id}/diff").json()
     changes = {c["code"]: c["change"] for c in d["cells"]}
     assert changes == {"DJ101": "reshaped", "DJ102": "reshaped"}
     [move] = [m for m in d["moves"] if m["from_code"] == "DJ101"]
     assert move["to_code"] == "DJ102" and move["buildings"] > 0 and move["households"] > 0
-    assert api(server, "POST", f"/api/plans/{plan_id}/approve", json={"version": 1, "author": "admin"}).status_code == 409  # fmt: skip
-    ok = api(
-        server, "POST", f"/api/plans/{plan_id}/approve", json={"version": 2, "author": "admin"}
-    )
+    assert api(server, "POST", f"/api/plans/{plan_id}/approve", json={"version": 1}).status_code == 409  # fmt: skip
+    ok = api(server, "POST", f"/api/plans/{plan_id}/approve", json={"version": 2})
     assert ok.status_code == 200 and ok.json()["replaced"] == 42
     layer = api(server, "GET", "/api/layers/grid:party/features").json()["features"]
     now = next(shapely.geometry.shape(f["geometry"]) for f in layer if f["properties"]["code"] == "DJ102")  # fmt: skip
@@ -182,10 +182,10 @@ def test_export_and_import_a_plan_through_qgis_formats(server, plan, tmp_path):
         info = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(path)], capture_output=True, text=True)  # fmt: skip
         assert info.returncode == 0 and "Feature Count: 42" in info.stdout, info.stderr
     with open(tmp_path / "plan.gpkg", "rb") as fh:
-        r = api(server, "POST", "/api/plans/import", data={"name": "QGIS 方案", "author": "planner-b"}, files={"file": ("方案.gpkg", fh)})  # fmt: skip
+        r = api(server, "POST", "/api/plans/import", data={"name": "QGIS 方案"}, files={"file": ("方案.gpkg", fh)}, headers=headers(server, "规划员乙"))  # fmt: skip
     assert r.status_code == 201, r.text
     imported = api(server, "GET", f"/api/plans/{r.json()['id']}").json()
-    assert len(imported["cells"]["features"]) == 42 and imported["created_by"] == "planner-b"
-    broken = api(server, "POST", "/api/plans/import", data={"name": "x", "author": "a"}, files={"file": ("x.geojson", b'{"type": "FeatureCollection", "features": [')})  # fmt: skip
+    assert len(imported["cells"]["features"]) == 42 and imported["created_by"] == "规划员乙"
+    broken = api(server, "POST", "/api/plans/import", data={"name": "x"}, files={"file": ("x.geojson", b'{"type": "FeatureCollection", "features": [')})  # fmt: skip
     assert broken.status_code == 400
     assert json.loads(broken.text)["message_zh"]

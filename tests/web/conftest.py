@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from servers import demo_database, require, start_server
+from servers import ADMIN, PASSWORD, demo_database, require, start_server
 
 CHROMIUM = os.environ.get("GRIDMAP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # what a sandboxed, offline machine needs: no background calls home, no GPU, root allowed
@@ -97,8 +97,22 @@ def _watch(context, base: str) -> Watched:
     return watched
 
 
-def _page(browser, base: str, **context_options) -> Iterator[Watched]:
+def log_in(context, base: str, name: str = ADMIN) -> None:
+    """Log ``context`` in through the login form (its cookie jar keeps the session)."""
+    import re
+
+    form = context.request.get(base + "/login").text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    answer = context.request.post(
+        base + "/login", form={"name": name, "password": PASSWORD, "csrf": csrf, "next": "/api/me"}
+    )
+    assert answer.ok and answer.json()["name"] == name, answer.text()
+
+
+def _page(browser, base: str, account: str | None = ADMIN, **context_options) -> Iterator[Watched]:
     context = browser.new_context(locale="zh-CN", **context_options)
+    if account:
+        log_in(context, base, account)
     watched = _watch(context, base)
     yield watched
     context.close()
@@ -121,9 +135,21 @@ def phone(browser, demo_server) -> Iterator[Watched]:
 
 
 @pytest.fixture
+def planner(browser, demo_server) -> Iterator[Watched]:
+    """A planner of the demo subdistrict at a desktop."""
+    yield from _page(browser, demo_server, "规划员甲", viewport={"width": 1366, "height": 860})
+
+
+@pytest.fixture
 def other_desktop(browser, demo_server) -> Iterator[Watched]:
     """A second, independent browser session (another planner)."""
-    yield from _page(browser, demo_server, viewport={"width": 1280, "height": 800})
+    yield from _page(browser, demo_server, "规划员乙", viewport={"width": 1280, "height": 800})
+
+
+@pytest.fixture
+def anonymous(browser, demo_server) -> Iterator[Watched]:
+    """A browser that has not logged in."""
+    yield from _page(browser, demo_server, None, viewport={"width": 1280, "height": 800})
 
 
 @pytest.fixture
@@ -131,9 +157,10 @@ def page_at(browser):
     """Open watched pages on another server (started by the test with other settings)."""
     contexts = []
 
-    def open_at(base: str) -> Watched:
+    def open_at(base: str, account: str = ADMIN) -> Watched:
         context = browser.new_context(locale="zh-CN", viewport={"width": 1000, "height": 700})
         contexts.append(context)
+        log_in(context, base, account)
         return _watch(context, base)
 
     yield open_at

@@ -3,21 +3,21 @@ reload, and a second session's stale save gets the conflict message."""
 
 from __future__ import annotations
 
-import httpx
+from servers import headers, http
 
 
 def new_plan(base: str, name: str) -> int:
-    r = httpx.post(base + "/api/plans", json={"name": name, "grid_layer": "party", "author": "规划员甲"}, timeout=60)  # fmt: skip
+    r = http.post(base + "/api/plans", json={"name": name, "grid_layer": "party"}, headers=headers(base, "规划员甲"), timeout=60)  # fmt: skip
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
 
-def open_editor(watched, plan_id: int, author: str):
+def open_editor(watched, plan_id: int, account: str):
+    """The editor on a plan, in a browser logged in as ``account`` (who saves is the login)."""
     page = watched.page
     page.goto(f"{watched.base}/editor?plan={plan_id}")
     page.wait_for_function("document.getElementById('map').dataset.ready === '1'")
-    page.fill("#author", author)
-    page.dispatch_event("#author", "change")
+    assert account in page.inner_text("#user")
     return page
 
 
@@ -26,7 +26,7 @@ def data(page, name):
 
 
 def frame_on(page, base: str, code: str) -> tuple[float, float, float, float]:
-    hit = next(h for h in httpx.get(base + "/api/search", params={"q": code}).json() if h["code"] == code)  # fmt: skip
+    hit = next(h for h in http.get(base + "/api/search", params={"q": code}).json() if h["code"] == code)  # fmt: skip
     west, south, east, north = hit["bbox"]
     page.evaluate(f"gridmapEditor.map.fitBounds([[{south}, {west}], [{north}, {east}]])")
     page.wait_for_timeout(400)
@@ -47,9 +47,9 @@ def draw_polygon(page, corners):
     page.mouse.click(*screen(page, *corners[0]))  # back on the first vertex closes the ring
 
 
-def test_draw_a_cell_see_its_figures_save_and_reload(desktop, demo_server):
+def test_draw_a_cell_see_its_figures_save_and_reload(planner, demo_server):
     plan_id = new_plan(demo_server, "浏览器测试方案")
-    page = open_editor(desktop, plan_id, "规划员甲")
+    page = open_editor(planner, plan_id, "规划员甲")
     assert data(page, "cells") == "42" and data(page, "version") == "1"
     west, south, east, north = frame_on(page, demo_server, "DJ101")
     w, h = east - west, north - south
@@ -59,7 +59,7 @@ def test_draw_a_cell_see_its_figures_save_and_reload(desktop, demo_server):
     page.wait_for_function("document.getElementById('map').dataset.figuresFor === 'NEW-1'")
     figures = page.inner_text("#figures")
     assert "NEW-1" in figures and "户数" in figures and "党员" in figures
-    households = httpx.post(
+    households = http.post(
         f"{demo_server}/api/plans/{plan_id}/figures",
         json={"cells": page.evaluate("gridmapEditor.collection(gridmapEditor.cells.getLayers().filter((l) => l.feature.properties.code === 'NEW-1'))")},
     ).json()[0]["households"]  # fmt: skip
@@ -69,7 +69,7 @@ def test_draw_a_cell_see_its_figures_save_and_reload(desktop, demo_server):
         "[...document.querySelectorAll('#problems li[data-kind=plan_overlap]')].some((li) => li.innerText.includes('NEW-1'))"
     )
     assert page.locator(".leaflet-problems-pane path").count() > 0  # drawn on the map too
-    desktop.shot("editor-drawn.png")
+    planner.shot("editor-drawn.png")
     page.click("#save")
     page.wait_for_function("document.getElementById('map').dataset.version === '2'")
     assert "第 2 版" in page.inner_text("#status")
@@ -86,9 +86,9 @@ def test_draw_a_cell_see_its_figures_save_and_reload(desktop, demo_server):
     assert "NEW-1" in codes
 
 
-def test_one_click_fix_snaps_a_cut_compound(desktop, demo_server):
+def test_one_click_fix_snaps_a_cut_compound(planner, demo_server):
     plan_id = new_plan(demo_server, "修复测试")
-    page = open_editor(desktop, plan_id, "规划员甲")
+    page = open_editor(planner, plan_id, "规划员甲")
     item = page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ149']")
     item.wait_for()
     before = int(data(page, "problems"))
@@ -103,9 +103,9 @@ def test_one_click_fix_snaps_a_cut_compound(desktop, demo_server):
     page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ149']").wait_for()
 
 
-def test_a_stale_save_from_a_second_session_gets_the_conflict_message(desktop, other_desktop, demo_server):  # fmt: skip
+def test_a_stale_save_from_a_second_session_gets_the_conflict_message(planner, other_desktop, demo_server):  # fmt: skip
     plan_id = new_plan(demo_server, "冲突测试")
-    a = open_editor(desktop, plan_id, "规划员甲")
+    a = open_editor(planner, plan_id, "规划员甲")
     b = open_editor(other_desktop, plan_id, "规划员乙")
     other_desktop.expected.append("409 (Conflict)")  # the browser logs the refused save
     a.click("#save")
@@ -116,18 +116,18 @@ def test_a_stale_save_from_a_second_session_gets_the_conflict_message(desktop, o
     assert "规划员甲" in message and "version 2" in message
     assert "error" in b.get_attribute("#status", "class")
     other_desktop.shot("editor-conflict.png")
-    assert httpx.get(f"{demo_server}/api/plans/{plan_id}").json()["saved_by"] == "规划员甲"
+    assert http.get(f"{demo_server}/api/plans/{plan_id}").json()["saved_by"] == "规划员甲"
 
 
-def test_automatic_proposal_opens_as_a_draft_with_what_it_could_not_satisfy(desktop, demo_server):
+def test_automatic_proposal_opens_as_a_draft_with_what_it_could_not_satisfy(planner, demo_server):
     start = new_plan(demo_server, "起点")
-    page = open_editor(desktop, start, "规划员甲")
+    page = open_editor(planner, start, "规划员甲")
     page.once("dialog", lambda d: d.accept("浏览器自动划分"))
     page.click("#propose")
     page.wait_for_url(lambda url: not url.endswith(f"plan={start}"), timeout=120_000)
     page.wait_for_function("document.getElementById('map').dataset.ready === '1'", timeout=120_000)
     plan_id = int(page.url.rsplit("=", 1)[1])
-    plan = httpx.get(f"{demo_server}/api/plans/{plan_id}").json()
+    plan = http.get(f"{demo_server}/api/plans/{plan_id}").json()
     assert plan["name"] == "浏览器自动划分" and plan["status"] == "draft"
     assert int(data(page, "cells")) == len(plan["cells"]["features"]) > 30
     # the demo's compound outside every community cannot be placed: the editor says so

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
-from servers import start_server
+from servers import http, start_server
 
 from gridmap.cli import DEMO_DATA
 
@@ -47,7 +46,7 @@ def test_subdistrict_map_draws_every_layer_and_gap_kind(desktop, demo_server):
     assert count_paths(page, "areas") >= 6
     assert count_paths(page, "grids") >= int(desktop.data("loaded_grid_unified"))
     # the legend lists each kind found with its count, as the API counts them
-    gaps = httpx.get(demo_server + "/api/gaps").json()["features"]
+    gaps = http.get(demo_server + "/api/gaps").json()["features"]
     counts: dict[str, int] = {}
     for g in gaps:
         counts[g["properties"]["kind"]] = counts.get(g["properties"]["kind"], 0) + 1
@@ -121,7 +120,7 @@ def test_search_by_chinese_name(desktop):
 
 def test_drill_down_to_a_community_and_a_grid(desktop, demo_server):
     page = desktop.open()
-    communities = httpx.get(demo_server + "/api/figures", params={"level": "community"}).json()
+    communities = http.get(demo_server + "/api/figures", params={"level": "community"}).json()
     first = sorted(communities, key=lambda f: f["code"])[0]
     page.click(f"#children a[data-level='community'][data-code='{first['code']}']")
     page.wait_for_function("document.getElementById('map').dataset.level === 'community'")
@@ -133,7 +132,7 @@ def test_drill_down_to_a_community_and_a_grid(desktop, demo_server):
     grid_code = grid_link.get_attribute("data-code")
     grid_link.click()
     page.wait_for_function("document.getElementById('map').dataset.level === 'grid'")
-    grid = httpx.get(f"{demo_server}/api/figures/grid/{grid_code}").json()
+    grid = http.get(f"{demo_server}/api/figures/grid/{grid_code}").json()
     assert grid["community_code"] == first["code"]
     assert str(grid["households"]) in page.inner_text("#figures")
     # and back up to the subdistrict
@@ -143,7 +142,7 @@ def test_drill_down_to_a_community_and_a_grid(desktop, demo_server):
 
 def test_click_on_a_compound_shows_its_figures_and_proposal(desktop, demo_server):
     page = desktop.open()
-    found = httpx.get(demo_server + "/api/search", params={"q": "XQ017"}).json()
+    found = http.get(demo_server + "/api/search", params={"q": "XQ017"}).json()
     compound = next(h for h in found if h["layer"] == "compound" and h["code"] == "XQ017")
     west, south, east, north = compound["bbox"]
     page.evaluate(f"gridmap.map.fitBounds([[{south}, {west}], [{north}, {east}]])")
@@ -172,9 +171,9 @@ def test_choropleth_of_organisational_coverage(desktop, demo_server):
     assert count_paths(page, "choropleth") == 6
     assert page.locator("#theme-legend i").count() == 6  # five steps and 'no data'
     # drilled into a community, the choropleth colours its grid cells instead
-    community = httpx.get(demo_server + "/api/figures", params={"level": "community"}).json()[0]
+    community = http.get(demo_server + "/api/figures", params={"level": "community"}).json()[0]
     page.evaluate(f"gridmap.drill('community', {community['code']!r})")
-    grids = httpx.get(demo_server + "/api/figures", params={"level": "grid"}).json()
+    grids = http.get(demo_server + "/api/figures", params={"level": "grid"}).json()
     mine = [g for g in grids if g["community_code"] == community["code"]]
     page.wait_for_function(
         f"Number(document.getElementById('map').dataset.themeFeatures) === {len(mine)}"
@@ -244,7 +243,7 @@ def test_local_tile_directory_basemap_is_served_by_the_app(page_at, demo_db, tmp
         assert tile_requests and all(u.startswith(base + "/tiles/") for u in tile_requests)
         assert watched.outside == []
         assert [e for e in watched.errors if not any(x in e for x in watched.expected)] == []
-        assert httpx.get(f"{base}/tiles/14/13120/6799.png").status_code == 200
+        assert http.get(f"{base}/tiles/14/13120/6799.png").status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -9,11 +9,13 @@ from fastapi.responses import Response
 
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
+from gridmap.api.security import AreaDep, may_see_unit, outside_area, require
 from gridmap.errors import NotFoundError
 from gridmap.store import results
+from gridmap.store.areas import in_area
 from gridmap.store.features import search_features
 
-router = APIRouter(prefix="/api", tags=["analysis"], dependencies=CHECKED)
+router = APIRouter(prefix="/api", tags=["analysis"], dependencies=[*CHECKED, require("view")])
 
 Level = Literal["subdistrict", "community", "grid", "compound"]
 
@@ -32,16 +34,27 @@ def summary(conn: ConnDep) -> dict:
     return {"run": run, **(results.run_summary(conn, run) or {})}
 
 
-@router.get("/figures", summary="各单元的户数、党员与覆盖率 / figures of every unit")
-def figures(conn: ConnDep, level: Level | None = None) -> list[dict]:
-    return _records(results.read_figures(conn, level=level))
+def _visible(frame, area):
+    """The rows of a figures frame the caller's area holds (every row for admins)."""
+    if area is None or frame.empty:
+        return frame
+    keep = [
+        may_see_unit(area, level, code, community)
+        for level, code, community in zip(frame["level"], frame["code"], frame["community_code"], strict=True)
+    ]  # fmt: skip
+    return frame[keep]
+
+
+@router.get("/figures", summary="各单元的户数、党员与覆盖率 (本人范围内) / figures of every unit in the caller's area")  # fmt: skip
+def figures(conn: ConnDep, area: AreaDep, level: Level | None = None) -> list[dict]:
+    return _records(_visible(results.read_figures(conn, level=level), area))
 
 
 @router.get("/figures/{level}/{code}", summary="一个单元的数字、问题与建议 / one unit")
-def unit(level: Level, code: str, conn: ConnDep) -> dict:
-    frame = results.read_figures(conn, level=level, code=code)
-    if frame.empty:
-        raise NotFoundError(f"没有 {level} {code} 的分析数字。", f"No figures for {level} {code}.")
+def unit(level: Level, code: str, conn: ConnDep, area: AreaDep) -> dict:
+    frame = _visible(results.read_figures(conn, level=level, code=code), area)
+    if frame.empty:  # outside the caller's area reads the same as absent
+        raise outside_area(f" {level} {code} 的分析数字", f"figures for {level} {code}")
     gaps = results.read_gaps(conn, results.latest_run(conn, "analyze"))
     mine = gaps[(gaps["code"] == code) | gaps["codes"].fillna("").str.split(";").map(
         lambda codes: code in codes)]  # fmt: skip
@@ -50,7 +63,7 @@ def unit(level: Level, code: str, conn: ConnDep) -> dict:
 
 
 @router.get("/proposals", summary="组织设置建议 (GeoJSON) / organisation proposals")
-def proposals(conn: ConnDep, community: str | None = None) -> Response:
+def proposals(conn: ConnDep, area: AreaDep, community: str | None = None) -> Response:
     run = results.latest_run(conn, "analyze")
     if run is None:
         return Response(
@@ -60,6 +73,7 @@ def proposals(conn: ConnDep, community: str | None = None) -> Response:
     if community:
         frame = frame[frame["community_code"] == community]
     frame = frame[frame.geometry.notna()]
+    frame = frame[in_area(frame, area)]
     body = frame.to_json(na="null", drop_id=True, ensure_ascii=False)
     return Response(body, media_type="application/geo+json")
 

@@ -1,6 +1,9 @@
 """Downloads for other GIS tools: a layer, the gaps or the proposals as GeoJSON, GPKG or CSV.
 
-Personal fields are never exported through the API yet: that needs roles and accounts.
+Boundaries (communities, grids, compounds, buildings, stations) are for every account. Gaps and
+proposals are those of the caller's area. Members — their homes are personal data — only for
+roles that may see personal data, only of their area; their names, phones and addresses only
+when asked for (``include_personal``), and every such export is written to the audit trail.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from starlette.background import BackgroundTask
 
 from gridmap.api.deps import get_engine
 from gridmap.api.routes.params import CHECKED
-from gridmap.errors import PermissionDeniedError
-from gridmap.exporting import EXPORTABLE, export_layer, export_names
+from gridmap.api.security import AreaDep, PrincipalDep, denied, require
+from gridmap.exporting import EXPORTABLE, RESULTS, export_layer, export_names
 from gridmap.io.write import FORMATS, MEDIA_TYPES, export_format
+from gridmap.layers import LAYERS
 
-router = APIRouter(prefix="/api", tags=["export"], dependencies=CHECKED)
+router = APIRouter(prefix="/api", tags=["export"], dependencies=[*CHECKED, require("view")])
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
@@ -41,37 +45,37 @@ def content_disposition(ascii_name: str, name: str) -> str:
     summary="导出图层、留白或组织建议 / export a layer, the gaps or the proposals",
     description=(
         f"layer: {', '.join(EXPORTABLE)} (gaps, proposals: 最近一次分析 / latest analysis). "
-        "GeoJSON 遵循 RFC 7946; CSV 为带 BOM 的 UTF-8。不含个人信息 / no personal fields."
+        "GeoJSON 遵循 RFC 7946; CSV 为带 BOM 的 UTF-8。党员图层与个人信息仅限有权角色、本人范围, "
+        "并记入审计日志 / members and personal fields: permitted roles, own area, audited."
     ),
     response_class=FileResponse,
 )
 def export(
     layer: str,
     engine: EngineDep,
+    principal: PrincipalDep,
+    area: AreaDep,
     fmt: Annotated[str, Query(alias="format", description=" | ".join(FORMATS))] = "geojson",
     grid_layer: Annotated[
         str | None, Query(description="网格图层 (layer=grid 时) / grid layer")
     ] = None,
     include_personal: Annotated[
-        bool, Query(description="个人信息: 角色启用前一律拒绝 / refused until roles exist")
+        bool, Query(description="含党员姓名、电话、住址 (需相应角色, 记入审计) / personal fields")
     ] = False,
 ) -> FileResponse:
-    if include_personal:
-        raise PermissionDeniedError(
-            "接口暂不导出党员姓名、电话、住址：需要相应角色，角色与账户尚未启用。"
-            "如确需导出，请由有权限的人员在服务器上使用 gridmap export --include-personal。",
-            "The API does not export members' names, phones or addresses: that needs a role, "
-            "and roles and accounts are not available yet. Where it is allowed, use "
-            "gridmap export --include-personal on the server.",
-        )
+    personal_layer = bool(LAYERS.get(layer) and LAYERS[layer].personal_fields)
+    if (include_personal or personal_layer) and not principal.may("personal"):
+        raise denied(principal, "personal")
     fmt = export_format(fmt)
     if layer.startswith("grid:"):
         layer, grid_layer = "grid", layer.split(":", 1)[1]
     folder = Path(tempfile.mkdtemp(prefix="gridmap-export-"))
     try:
         path, _ = export_layer(
-            engine, layer, folder / f"export{FORMATS[fmt]}", fmt, grid_layer=grid_layer
-        )
+            engine, layer, folder / f"export{FORMATS[fmt]}", fmt, grid_layer=grid_layer,
+            include_personal=include_personal, actor=principal.name,
+            area=area if (personal_layer or layer in RESULTS) else None,
+        )  # fmt: skip
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

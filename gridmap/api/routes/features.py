@@ -10,12 +10,14 @@ from fastapi.responses import Response
 
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
+from gridmap.api.security import AreaDep, require
 from gridmap.errors import InputFileError, NotFoundError
 from gridmap.layers import LAYERS
+from gridmap.store.areas import in_area
 from gridmap.store.features import grid_layers
 from gridmap.store.query import map_rows
 
-router = APIRouter(prefix="/api", tags=["features"], dependencies=CHECKED)
+router = APIRouter(prefix="/api", tags=["features"], dependencies=[*CHECKED, require("view")])
 
 MAX_FEATURES = 20_000
 DECIMALS = 6  # about 0.1 m: finer than any screen shows, and a third fewer bytes than 15 digits
@@ -87,11 +89,13 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 
 
 def resolve_layer(conn, layer: str) -> tuple[str, str | None]:
-    """``grid:party`` → ("grid", "party"); unknown layers are a 404."""
+    """``grid:party`` → ("grid", "party"); unknown layers are a 404, and so are members: their
+    homes are personal data, never a map layer (the map shows counts; see ``/api/members``)."""
     base, _, grid_layer = layer.partition(":")
     if (
         base not in LAYERS
         or LAYERS[base].geometry == "none"
+        or LAYERS[base].personal_fields
         or (base == "grid") != bool(grid_layer)
     ):
         raise NotFoundError(f"没有图层 {layer}。", f"No layer {layer}.")
@@ -124,6 +128,7 @@ def features(
 @router.get("/gaps", summary="最新分析的留白与问题 (GeoJSON) / gaps of the latest analysis")
 def gaps(
     conn: ConnDep,
+    area: AreaDep,
     kind: str | None = None,
     community: str | None = None,
     display: Literal["wgs84", "gcj02"] = "wgs84",
@@ -134,6 +139,7 @@ def gaps(
     frame = frame[frame.geometry.notna()]
     if community:
         frame = frame[frame["community_code"] == community]
+    frame = frame[in_area(frame, area)]
     frame = for_display(frame, None, display)
     return Response(
         frame.to_json(na="null", drop_id=True, ensure_ascii=False),

@@ -6,11 +6,12 @@ from fastapi import APIRouter
 
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
+from gridmap.api.security import require
 from gridmap.layers import GRID_LAYER_EXAMPLES, LAYERS
 from gridmap.store.features import layer_counts
 from gridmap.store.schema import current_revision
 
-router = APIRouter(prefix="/api", tags=["layers"], dependencies=CHECKED)
+router = APIRouter(prefix="/api", tags=["layers"], dependencies=[*CHECKED, require("view")])
 
 
 def layer_listing(conn) -> list[dict]:

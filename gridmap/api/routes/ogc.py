@@ -26,6 +26,7 @@ from gridmap import __version__
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.features import parse_bbox
 from gridmap.api.routes.params import CHECKED, MAX_OFFSET
+from gridmap.api.security import require
 from gridmap.errors import HTTP_STATUS, GridmapError, InputFileError, NotFoundError
 from gridmap.layers import GRID_LAYER_EXAMPLES, LAYERS
 from gridmap.store.features import grid_layers, table_bounds
@@ -53,7 +54,8 @@ def _exception(error: GridmapError) -> JSONResponse:
     code = EXCEPTION_CODES.get(status, type(error).__name__)
     description = f"{error.message_zh} / {error.message_en}"
     body = {"code": code, "description": description, **error.to_dict()}
-    return JSONResponse(body, status_code=status)
+    headers = {"WWW-Authenticate": 'Bearer realm="gridmap"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _invalid_parameter(exc: RequestValidationError) -> InputFileError:
@@ -84,7 +86,10 @@ class GeoJSONResponse(JSONResponse):
 
 
 router = APIRouter(
-    prefix="/ogc", tags=["OGC API Features"], route_class=OgcRoute, dependencies=CHECKED
+    prefix="/ogc",
+    tags=["OGC API Features"],
+    route_class=OgcRoute,
+    dependencies=[*CHECKED, require("view")],
 )
 
 

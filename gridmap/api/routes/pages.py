@@ -1,4 +1,4 @@
-"""HTML pages (Chinese first)."""
+"""HTML pages (Chinese first); without a login they send the browser to ``/login``."""
 
 from __future__ import annotations
 
@@ -12,18 +12,22 @@ from gridmap.api.app import WEB
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.layers import layer_listing
 from gridmap.api.routes.params import CHECKED, MAX_ID
+from gridmap.api.routes.session import user_context
+from gridmap.api.security import PagePrincipalDep, require
 
 router = APIRouter(include_in_schema=False, dependencies=CHECKED)
+VIEW = [require("view", page=True)]
 templates = Jinja2Templates(directory=str(WEB / "templates"))
 
 
-@router.get("/", response_class=HTMLResponse)
-def index(request: Request, conn: ConnDep) -> HTMLResponse:
-    return templates.TemplateResponse(request, "index.html", {"layers": layer_listing(conn)})
+@router.get("/", response_class=HTMLResponse, dependencies=VIEW)
+def index(request: Request, conn: ConnDep, principal: PagePrincipalDep) -> HTMLResponse:
+    context = {**user_context(request, principal), "layers": layer_listing(conn)}
+    return templates.TemplateResponse(request, "index.html", context)
 
 
-@router.get("/map", response_class=HTMLResponse)
-def map_page(request: Request, conn: ConnDep, settings: SettingsDep) -> HTMLResponse:
+@router.get("/map", response_class=HTMLResponse, dependencies=VIEW)
+def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: PagePrincipalDep) -> HTMLResponse:  # fmt: skip
     from gridmap.maps.layers import basemap, gap_legend, map_layers
     from gridmap.store.features import grid_layers, layer_extent
     from gridmap.store.results import latest_run, run_summary
@@ -31,6 +35,7 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep) -> HTMLResp
     run = latest_run(conn, "analyze")
     summary = (run_summary(conn, run) or {}) if run else {}
     context = {
+        **user_context(request, principal),
         "title": "党建引领网格化治理",
         "config": {
             "bounds": layer_extent(conn),
@@ -44,11 +49,12 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep) -> HTMLResp
     return templates.TemplateResponse(request, "map.html", context)
 
 
-@router.get("/editor", response_class=HTMLResponse)
+@router.get("/editor", response_class=HTMLResponse, dependencies=[require("edit_plan", page=True)])  # fmt: skip
 def editor_page(
     request: Request,
     conn: ConnDep,
     settings: SettingsDep,
+    principal: PagePrincipalDep,
     plan: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
     from gridmap.store.features import grid_layers, layer_extent
@@ -62,8 +68,9 @@ def editor_page(
         "plan_id": plan,
         "grid_layer": "party" if "party" in layers else (layers[0] if layers else "party"),
         "band": [settings.grid_households_min, settings.grid_households_max],
+        "may_approve": principal.may("approve_plan"),
     }
-    context = {"plans": list_plans(conn), "plan_id": plan, "config": config}
+    context = {**user_context(request, principal), "plans": list_plans(conn), "plan_id": plan, "config": config}  # fmt: skip
     return templates.TemplateResponse(request, "editor.html", context)
 
 

@@ -2,6 +2,10 @@
 
 Everything the editor checks is checked here, on the server; the browser only draws. Saves
 name the version they started from and get 409 when someone saved in between.
+
+Every account may look at plans; planners and admins change them (a planner only the cells of
+their area), and admins approve. Who saved or approved is the logged-in account, never a name
+the client sends.
 """
 
 from __future__ import annotations
@@ -26,23 +30,25 @@ from sqlalchemy import func, select
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import CHECKED, MAX_ID, LimitedBodyRoute, PlanId, Text
 from gridmap.api.routes.uploads import save_upload
+from gridmap.api.security import AreaDep, PrincipalDep, outside_area, require
 from gridmap.config import Settings
 from gridmap.core import plans as core
 from gridmap.crs import metric_crs, metric_crs_for
-from gridmap.errors import InputFileError, NotFoundError
+from gridmap.errors import InputFileError, NotFoundError, PermissionDeniedError
 from gridmap.io.geojson import cells_from_features, check_extent
 from gridmap.layers import STORAGE_CRS
 from gridmap.store import features as features_store
 from gridmap.store import plans as store
+from gridmap.store.areas import Area
 from gridmap.store.db import transaction
 from gridmap.store.features import grid_layers, read_features
 from gridmap.store.models import table_for
 
 router = APIRouter(
-    prefix="/api/plans", tags=["plans"], route_class=LimitedBodyRoute, dependencies=CHECKED
-)
-
-Author = Annotated[str, Field(min_length=1, max_length=64, description="保存人 / who saves")]
+    prefix="/api/plans", tags=["plans"], route_class=LimitedBodyRoute,
+    dependencies=[*CHECKED, require("view")],
+)  # fmt: skip
+EDIT = [require("edit_plan")]
 # a save stores version + 1, which must still fit the column
 Version = Annotated[int, Field(ge=1, le=MAX_ID - 1, description="所基于的版本 / version edited")]
 
@@ -55,13 +61,11 @@ class FeatureCollection(BaseModel):
 class NewPlan(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     grid_layer: str = "party"
-    author: Author
     note: str | None = None
 
 
 class SavePlan(BaseModel):
     version: Version
-    author: Author
     cells: FeatureCollection
 
 
@@ -83,7 +87,20 @@ class Shapes(BaseModel):
 
 class Approve(BaseModel):
     version: Version
-    author: Author
+
+
+def check_changes_in_area(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, area: Area | None) -> None:
+    """403 when a planner's cells change outside their area (admins: ``area`` is ``None``)."""
+    if area is None:
+        return
+    outside = core.changes_outside(old.to_crs(STORAGE_CRS), new.to_crs(STORAGE_CRS), area.geometry) if area.geometry is not None else ["*"]  # fmt: skip
+    if outside:
+        shown = "、".join(outside[:10]) + (" …" if len(outside) > 10 else "")
+        raise PermissionDeniedError(
+            f"网格 {shown} 不在您的范围 {area.code} 内，只能修改本范围内的网格，未保存。",
+            f"Cells {', '.join(outside[:10])} lie outside your area {area.code}; you may change "
+            "only the cells of your area. Nothing was saved.",
+        )
 
 
 def to_frame(collection: FeatureCollection, settings: Settings) -> gpd.GeoDataFrame:
@@ -120,24 +137,28 @@ def list_plans(conn: ConnDep, grid_layer: str | None = None) -> list[dict]:
     return store.list_plans(conn, grid_layer)
 
 
-@router.post("", status_code=201, summary="新建方案 (复制网格图层) / new plan from a grid layer")
-def new_plan(body: NewPlan, conn: ConnDep) -> dict:
+@router.post("", status_code=201, summary="新建方案 (复制网格图层) / new plan from a grid layer", dependencies=EDIT)  # fmt: skip
+def new_plan(body: NewPlan, conn: ConnDep, principal: PrincipalDep) -> dict:
     engine = conn.engine
     with transaction(engine) as tx:
-        plan_id = store.create_plan(tx, body.name, body.grid_layer, body.author, note=body.note)
+        plan_id = store.create_plan(tx, body.name, body.grid_layer, principal.name, note=body.note)
     with engine.connect() as c:
         return store.plan_meta(c, plan_id)
 
 
 @router.post(
-    "/import", status_code=201, summary="导入方案 (QGIS 绘制的 GeoJSON/GPKG) / import a plan"
+    "/import",
+    status_code=201,
+    summary="导入方案 (QGIS 绘制的 GeoJSON/GPKG) / import a plan",
+    dependencies=EDIT,
 )
 def import_plan(
     conn: ConnDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
+    area: AreaDep,
     file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile")],
     name: Annotated[str, Form(min_length=1, max_length=100), Text],
-    author: Annotated[str, Form(min_length=1, max_length=64), Text],
     grid_layer: Annotated[str, Form(min_length=1, max_length=64), Text] = "party",
 ) -> dict:
     from gridmap.io.read import ReadOptions, read_layer_file
@@ -152,23 +173,44 @@ def import_plan(
 
         raise RowsRejectedError("方案文件中有不能用的行，未导入。", "Some rows of the plan file are unusable; nothing imported.", result.report.rejected)  # fmt: skip
     check_extent(result.frame.total_bounds, settings.max_plan_extent_km)
+    if area is not None:
+        current = read_features(conn, "grid", grid_layer=grid_layer) if grid_layer in grid_layers(conn) else result.frame.iloc[0:0]  # fmt: skip
+        check_changes_in_area(current, result.frame, area)
     with transaction(conn.engine) as tx:
-        plan_id = store.create_plan(tx, name, grid_layer, author, cells=result.frame)
+        plan_id = store.create_plan(tx, name, grid_layer, principal.name, cells=result.frame)
     with conn.engine.connect() as c:
         return store.plan_meta(c, plan_id)
 
 
 class Propose(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
-    author: Author
     community: str | None = Field(None, description="只划分一个社区 / one community only")
 
 
-@router.post("/propose", status_code=201, summary="自动划分网格 (存为草稿方案) / automatic proposal as a draft")  # fmt: skip
-def propose(body: Propose, conn: ConnDep, settings: SettingsDep) -> dict:
+def _community_to_propose(community: str | None, area: Area | None) -> str | None:
+    """A planner proposes for a community of their area: their own if they name none."""
+    if area is None:
+        return community
+    if community is None:
+        if area.level == "community":
+            return area.code
+        if area.level != "subdistrict":
+            raise PermissionDeniedError(
+                "网格范围的账号不能自动划分，请联系社区或街道规划员。",
+                "An account of one grid cannot propose a division; ask a community or subdistrict planner.",
+            )  # fmt: skip
+        return None
+    if not area.holds_community(community):
+        raise outside_area(f"社区 {community}", f"community {community}")
+    return community
+
+
+@router.post("/propose", status_code=201, summary="自动划分网格 (存为草稿方案) / automatic proposal as a draft", dependencies=EDIT)  # fmt: skip
+def propose(body: Propose, conn: ConnDep, settings: SettingsDep, principal: PrincipalDep, area: AreaDep) -> dict:  # fmt: skip
     from gridmap.proposing import propose_plan
 
-    done = propose_plan(conn.engine, settings, name=body.name, author=body.author, community=body.community)  # fmt: skip
+    community = _community_to_propose(body.community, area)
+    done = propose_plan(conn.engine, settings, name=body.name, author=principal.name, community=community)  # fmt: skip
     with conn.engine.connect() as c:
         meta = store.plan_meta(c, done.plan_id)
     return {**meta, "cells_count": done.cells, "problems": _records(done.problems)}
@@ -181,11 +223,14 @@ def get_plan(plan_id: PlanId, conn: ConnDep) -> dict:
     return {**meta, "cells": json.loads(cells.to_json(na="null", drop_id=True, ensure_ascii=False))}
 
 
-@router.put("/{plan_id}", summary="保存方案 (版本冲突返回 409) / save; 409 on a newer version")
-def save_plan(plan_id: PlanId, body: SavePlan, conn: ConnDep, settings: SettingsDep) -> dict:
+@router.put("/{plan_id}", summary="保存方案 (版本冲突返回 409) / save; 409 on a newer version", dependencies=EDIT)  # fmt: skip
+def save_plan(plan_id: PlanId, body: SavePlan, conn: ConnDep, settings: SettingsDep,
+              principal: PrincipalDep, area: AreaDep) -> dict:  # fmt: skip
     cells = to_frame(body.cells, settings)
+    if area is not None:
+        check_changes_in_area(store.read_cells(conn, plan_id), cells, area)
     with transaction(conn.engine) as tx:
-        version = store.save_plan(tx, plan_id, body.version, cells, body.author)
+        version = store.save_plan(tx, plan_id, body.version, cells, principal.name)
     with conn.engine.connect() as c:
         return {**store.plan_meta(c, plan_id), "version": version}
 
@@ -215,7 +260,7 @@ def _bbox(geoms: np.ndarray, pad_m: float = 0.0) -> tuple[float, float, float, f
     return (x0 - pad * 1.5, y0 - pad, x1 + pad * 1.5, y1 + pad)
 
 
-@router.post("/{plan_id}/figures", summary="所改网格的实时数字 / live figures of edited cells")
+@router.post("/{plan_id}/figures", summary="所改网格的实时数字 / live figures of edited cells", dependencies=EDIT)  # fmt: skip
 def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep) -> list[dict]:
     """Called after every edit, so kept lean: raw rows in the cells' box, one cached
     projection, array code (see :func:`gridmap.core.plans.figures_of`)."""
@@ -243,7 +288,7 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep) 
     return _records(frame)
 
 
-@router.post("/{plan_id}/validate", summary="校验方案 (服务器端) / validate on the server")
+@router.post("/{plan_id}/validate", summary="校验方案 (服务器端) / validate on the server", dependencies=EDIT)  # fmt: skip
 def validate(
     plan_id: PlanId, conn: ConnDep, settings: SettingsDep, body: Cells | None = None
 ) -> Response:
@@ -261,7 +306,9 @@ def validate(
     return geojson(problems)
 
 
-@router.post("/{plan_id}/fix", summary="一键修复 (贴合小区边界等) / one-click fix")
+@router.post(
+    "/{plan_id}/fix", summary="一键修复 (贴合小区边界等) / one-click fix", dependencies=EDIT
+)
 def fix(plan_id: PlanId, body: Fix, conn: ConnDep, settings: SettingsDep) -> Response:
     store.plan_meta(conn, plan_id)
     cells = to_frame(body.cells, settings)
@@ -289,7 +336,7 @@ def fix(plan_id: PlanId, body: Fix, conn: ConnDep, settings: SettingsDep) -> Res
     return geojson(changed)
 
 
-@router.post("/{plan_id}/shapes", summary="合并网格或取切分的另一半 / merge two cells, or the cut-off part")  # fmt: skip
+@router.post("/{plan_id}/shapes", summary="合并网格或取切分的另一半 / merge two cells, or the cut-off part", dependencies=EDIT)  # fmt: skip
 def shapes(plan_id: PlanId, body: Shapes, conn: ConnDep, settings: SettingsDep) -> dict:
     """``merge``: a ∪ b (keeps a's code); ``difference``: a − b, what a cut removed from a —
     the editor makes it a new cell, so cutting a grid splits it in two."""
@@ -325,14 +372,15 @@ def diff(plan_id: PlanId, conn: ConnDep) -> dict:
 
 
 @router.post(
-    "/{plan_id}/approve", summary="批准方案: 成为现行网格 / approve: the plan becomes the layer"
-)
-def approve(plan_id: PlanId, body: Approve, conn: ConnDep) -> dict:
+    "/{plan_id}/approve", summary="批准方案: 成为现行网格 (管理员) / approve: the plan becomes the layer (admins)",
+    dependencies=[require("approve_plan")],
+)  # fmt: skip
+def approve(plan_id: PlanId, body: Approve, conn: ConnDep, principal: PrincipalDep) -> dict:
     summary = diff(plan_id, conn)
     counts = pd.Series([c["change"] for c in summary["cells"]]).value_counts().to_dict() if summary["cells"] else {}  # fmt: skip
     with transaction(conn.engine) as tx:
         entry = store.approve_plan(
-            tx, plan_id, body.version, body.author, summary={"changes": counts}
+            tx, plan_id, body.version, principal.name, summary={"changes": counts}
         )
     return entry
 

@@ -19,8 +19,10 @@
     statusEl.className = kind || "";
     statusEl.innerHTML = `${escape(zh)}${en ? `<br><small>${escape(en)}</small>` : ""}`;
   }
+  // changes made with the login session carry its CSRF token (see gridmap/api/security.py)
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
   async function api(method, url, body) {
-    const r = await fetch(url, { method, headers: { "Content-Type": "application/json" },
+    const r = await fetch(url, { method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: body === undefined ? undefined : JSON.stringify(body) });
     const data = await r.json().catch(() => null);
     if (!r.ok) {
@@ -32,14 +34,6 @@
   }
   const fail = (err) => say((err.data && err.data.message_zh) || "请求失败", err.message, "error");
 
-  const authorEl = document.getElementById("author");
-  authorEl.value = localStorage.getItem("gridmap.author") || "";
-  authorEl.addEventListener("change", () => localStorage.setItem("gridmap.author", authorEl.value.trim()));
-  const author = () => {
-    const name = authorEl.value.trim();
-    if (!name) { say("请先填写保存人。", "Fill in who saves (author) first.", "error"); authorEl.focus(); }
-    return name;
-  };
 
   // ---- guides: snappable, never edited ---------------------------------------------------------
   const GUIDES = [
@@ -244,18 +238,16 @@
     if (e.target.value) location.search = `?plan=${e.target.value}`;
   });
   document.getElementById("new-plan").addEventListener("click", () => {
-    const who = author(); if (!who) return;
     const name = window.prompt("方案名称 / plan name", `网格调整方案 ${new Date().toISOString().slice(0, 10)}`);
     if (!name) return;
-    api("POST", "/api/plans", { name, grid_layer: cfg.grid_layer, author: who })
+    api("POST", "/api/plans", { name, grid_layer: cfg.grid_layer })
       .then((plan) => { location.search = `?plan=${plan.id}`; }).catch(fail);
   });
   document.getElementById("propose").addEventListener("click", () => {
-    const who = author(); if (!who) return;
     const name = window.prompt("自动划分方案名称 / name of the proposed plan", `自动划分 ${new Date().toISOString().slice(0, 10)}`);
     if (!name) return;
     say("正在自动划分，请稍候…", "Proposing grids…");
-    api("POST", "/api/plans/propose", { name, author: who }).then((plan) => {
+    api("POST", "/api/plans/propose", { name }).then((plan) => {
       sessionStorage.setItem("gridmap.proposed", JSON.stringify(plan.problems));
       location.search = `?plan=${plan.id}`;
     }).catch(fail);
@@ -270,8 +262,8 @@
       (li ? `<ol>${li}</ol>` : '<p class="note">全部满足 <small>all satisfied</small></p>');
   }
   document.getElementById("save").addEventListener("click", () => {
-    const who = author(); if (!who || !planId) return;
-    api("PUT", `/api/plans/${planId}`, { version, author: who, cells: collection() }).then((plan) => {
+    if (!planId) return;
+    api("PUT", `/api/plans/${planId}`, { version, cells: collection() }).then((plan) => {
       version = plan.version; el.dataset.version = version; el.dataset.dirty = "0";
       say(`已保存为第 ${version} 版`, `Saved as version ${version}.`, "ok");
     }).catch((err) => {
@@ -309,10 +301,11 @@
     }
     el.dataset.diffDrawn = Object.keys(change).length;
   }
-  document.getElementById("approve").addEventListener("click", () => {
-    const who = author(); if (!who || !planId) return;
+  // only accounts that may approve get the button (the server checks again)
+  document.getElementById("approve")?.addEventListener("click", () => {
+    if (!planId) return;
     if (!window.confirm("批准后此方案成为现行网格，原网格存入历史。继续？ / Approve: the plan becomes the current layer.")) return;
-    api("POST", `/api/plans/${planId}/approve`, { version, author: who })
+    api("POST", `/api/plans/${planId}/approve`, { version })
       .then((r) => say(`已批准：替换 ${r.replaced} 个网格，现有 ${r.cells} 个`, "Approved.", "ok")).catch(fail);
   });
 

@@ -1,0 +1,153 @@
+"""The audit trail (审计日志) for admins: every import, plan save, approval, login and export of
+personal data, as the change log holds it — append-only (database triggers refuse UPDATE and
+DELETE), readable here and downloadable as CSV for Excel.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Connection, func, select
+
+from gridmap.api.app import WEB
+from gridmap.api.deps import ConnDep
+from gridmap.api.routes.exports import content_disposition
+from gridmap.api.routes.params import CHECKED
+from gridmap.api.routes.session import user_context
+from gridmap.api.security import PagePrincipalDep, require
+from gridmap.store.models import ChangeLog
+
+router = APIRouter(tags=["audit"], dependencies=CHECKED)
+templates = Jinja2Templates(directory=str(WEB / "templates"))
+
+ACTIONS_ZH = {
+    "import": "导入",
+    "plan_create": "新建方案",
+    "plan_save": "保存方案",
+    "plan_approve": "批准方案",
+    "export_personal": "导出个人信息",
+    "login": "登录",
+    "login_failed": "登录失败",
+    "account_add": "新建账号",
+    "token_issue": "签发令牌",
+    "backup": "备份",
+    "restore": "恢复",
+    "analyze": "分析",
+    "integrate": "多网合一",
+}
+
+Filter = Annotated[str | None, Query(max_length=64)]
+
+
+def audit_entries(
+    conn: Connection,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[int, list[dict]]:
+    """Entries newest first, with the number matching the filters."""
+    where = [
+        cond
+        for cond in (
+            ChangeLog.action == action if action else None,
+            ChangeLog.actor == actor if actor else None,
+            ChangeLog.at >= since if since else None,
+            ChangeLog.at < until if until else None,
+        )
+        if cond is not None
+    ]
+    total = conn.execute(select(func.count()).select_from(ChangeLog).where(*where)).scalar_one()
+    query = select(ChangeLog).where(*where).order_by(ChangeLog.id.desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = [
+        {
+            "id": r.id,
+            "at": r.at.isoformat(timespec="seconds"),
+            "actor": r.actor,
+            "action": r.action,
+            "action_zh": ACTIONS_ZH.get(r.action, r.action),
+            "layer": r.layer,
+            "summary": r.summary,
+        }
+        for r in conn.execute(query).scalars()
+    ]
+    return total, rows
+
+
+def _filters(action, actor, since, until) -> dict:
+    return {"action": action, "actor": actor, "since": since, "until": until}
+
+
+ADMIN = [require("accounts")]
+
+
+@router.get("/api/audit", summary="审计日志 (管理员) / audit trail (admins)", dependencies=ADMIN)
+def audit(
+    conn: ConnDep,
+    action: Filter = None,
+    actor: Filter = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> dict:
+    total, rows = audit_entries(conn, **_filters(action, actor, since, until), limit=limit, offset=offset)  # fmt: skip
+    return {"total": total, "entries": rows}
+
+
+@router.get("/api/audit.csv", summary="审计日志 CSV (管理员) / audit trail as CSV", dependencies=ADMIN)  # fmt: skip
+def audit_csv(
+    conn: ConnDep,
+    action: Filter = None,
+    actor: Filter = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Response:
+    _, rows = audit_entries(conn, **_filters(action, actor, since, until))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["编号 id", "时间 at (UTC)", "操作人 actor", "操作 action", "操作 (中文)", "图层 layer", "摘要 summary"])  # fmt: skip
+    for r in rows:
+        summary = json.dumps(r["summary"], ensure_ascii=False) if r["summary"] else ""
+        writer.writerow([r["id"], r["at"], r["actor"], r["action"], r["action_zh"], r["layer"] or "", summary])  # fmt: skip
+    body = "\ufeff" + out.getvalue()  # the BOM: Excel opens UTF-8 CSV correctly only with it
+    disposition = content_disposition("audit.csv", "审计日志.csv")
+    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+@router.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False,
+            dependencies=[require("accounts", page=True)])  # fmt: skip
+def audit_page(
+    request: Request,
+    conn: ConnDep,
+    principal: PagePrincipalDep,
+    action: Filter = None,
+    actor: Filter = None,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> HTMLResponse:
+    total, rows = audit_entries(conn, action=action, actor=actor, limit=200, offset=offset)
+    for r in rows:
+        r["summary_text"] = json.dumps(r["summary"], ensure_ascii=False, indent=1) if r["summary"] else ""  # fmt: skip
+    context = {
+        **user_context(request, principal),
+        "rows": rows,
+        "total": total,
+        "action": action or "",
+        "actor": actor or "",
+        "actions": ACTIONS_ZH,
+        "offset": offset,
+        "limit": 200,
+    }
+    return templates.TemplateResponse(request, "audit.html", context)

@@ -1,0 +1,85 @@
+"""Logging in and out of the browser session, and who the session is (``/api/me``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from gridmap.api.app import WEB
+from gridmap.api.deps import ConnDep
+from gridmap.api.routes.params import CHECKED
+from gridmap.api.security import PrincipalDep, check_csrf, csrf_token
+from gridmap.auth import PERMISSIONS, ROLES, AuthError, Principal, authenticate
+from gridmap.store.db import transaction
+from gridmap.store.features import log_change
+
+router = APIRouter(tags=["session"], dependencies=CHECKED)
+templates = Jinja2Templates(directory=str(WEB / "templates"))
+
+
+def user_context(request: Request, principal: Principal) -> dict:
+    """What every page shows of its user (name, role, area, permissions) and the CSRF token."""
+    user = {
+        "name": principal.name,
+        "role": principal.role,
+        "role_zh": ROLES[principal.role],
+        "area": principal.area,
+        "may": {action: principal.may(action) for action in PERMISSIONS},
+    }
+    return {"user": user, "csrf": csrf_token(request)}
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path of this site: ``//evil.example`` or ``https://…`` go to the map instead."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/map"
+    return target
+
+
+def _login_page(request: Request, next_: str, name: str | None = None, error=None, status=200):
+    context = {"csrf": csrf_token(request), "next": safe_next(next_), "name": name, "error": error}
+    return templates.TemplateResponse(request, "login.html", context, status_code=status)
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(request: Request, next: str = "/map") -> HTMLResponse:
+    return _login_page(request, next)
+
+
+@router.post("/login", include_in_schema=False)
+def login(
+    request: Request,
+    conn: ConnDep,
+    name: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/map",
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        principal = authenticate(conn, name, password)
+    except AuthError as error:
+        with transaction(conn.engine) as tx:
+            log_change(tx, name, "login_failed", None, {})
+        return _login_page(request, next, name, {"zh": error.message_zh, "en": error.message_en}, 401)  # fmt: skip
+    request.session.clear()  # a fresh session: nothing from before the login carries over
+    request.session["account"] = principal.name
+    csrf_token(request)
+    with transaction(conn.engine) as tx:
+        log_change(tx, principal.name, "login", None, {"role": principal.role})
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    check_csrf(request, csrf or request.headers.get("x-csrf-token"))
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/api/me", summary="当前账号 / who am I")
+def me(request: Request, principal: PrincipalDep) -> dict:
+    return user_context(request, principal)["user"]

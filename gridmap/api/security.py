@@ -1,0 +1,172 @@
+"""Who is asking, what they may do, and where: the dependencies every router uses.
+
+A request is authenticated by an API token (``Authorization: Bearer gm_…``, for QGIS and
+scripts) or by the browser session: a cookie signed with ``GRIDMAP_SECRET_KEY`` (Starlette's
+``SessionMiddleware``, itsdangerous), HttpOnly and SameSite=Lax, that carries the account name
+and a CSRF token. Changes made with the session (POST, PUT, DELETE) must send that token back in
+the ``X-CSRF-Token`` header (pages put it in ``<meta name="csrf-token">``); a token-authenticated
+client has no cookie for another site to ride on, so it needs none.
+
+Routers declare what they need::
+
+    router = APIRouter(dependencies=[require("view")])
+    def route(principal: PrincipalDep, area: AreaDep): ...
+
+``area`` is ``None`` for admins (everywhere) and the :class:`~gridmap.store.areas.Area` of the
+account otherwise; outside it, units and members are answered with 404, as if they did not exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gridmap.api.deps import ConnDep
+from gridmap.auth import PERMISSIONS, ROLES, AuthError, Principal, account, token_principal
+from gridmap.errors import NotFoundError, PermissionDeniedError
+from gridmap.store.areas import Area, resolve_area
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_COOKIE = "gridmap_session"
+CSRF_HEADER = "X-CSRF-Token"
+
+ACTIONS_ZH = {
+    "view": "查看",
+    "personal": "查看党员个人信息",
+    "edit_plan": "编辑网格方案",
+    "approve_plan": "批准网格方案",
+    "import": "导入数据",
+    "accounts": "管理账号与审计日志",
+}
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="gridmap user token NAME 生成的令牌 / a token from `gridmap user token NAME`",
+)
+
+
+class LoginRequired(AuthError):
+    """No login on a page: the browser is sent to the login page instead of a 401."""
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use."""
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, sent: str | None) -> None:
+    expected = request.session.get("csrf")
+    if not (expected and sent and secrets.compare_digest(sent, expected)):
+        raise PermissionDeniedError(
+            "请求缺少有效的 CSRF 令牌（页面可能已过期），请刷新页面后重试。",
+            f"The request lacks a valid CSRF token (the page may be stale); reload it and try "
+            f"again. Browser changes must send the {CSRF_HEADER} header.",
+        )
+
+
+def _principal(request: Request, conn, credentials: HTTPAuthorizationCredentials | None) -> Principal | None:  # fmt: skip
+    if credentials is not None:
+        principal = token_principal(conn, credentials.credentials.strip())
+        conn.commit()  # the token's last use, on the request's own connection
+        return principal
+    if request.headers.get("authorization"):
+        raise AuthError(
+            "只接受 Bearer 令牌：Authorization: Bearer 令牌。",
+            "Only bearer tokens are accepted: Authorization: Bearer TOKEN.",
+        )
+    name = request.session.get("account")
+    if not name:
+        return None
+    try:
+        principal = account(conn, name)
+    except NotFoundError:  # the account was disabled or removed since the login
+        request.session.clear()
+        return None
+    if request.method not in SAFE_METHODS:
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+    return principal
+
+
+def current_principal(
+    request: Request,
+    conn: ConnDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The account making the request; 401 without a valid token or session."""
+    principal = _principal(request, conn, credentials)
+    if principal is None:
+        raise AuthError(
+            "请先登录（浏览器），或在请求中附带令牌 Authorization: Bearer 令牌。",
+            "Log in first (browser), or send a token: Authorization: Bearer TOKEN.",
+        )
+    request.state.principal = principal
+    return principal
+
+
+def page_principal(
+    request: Request,
+    conn: ConnDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Like :func:`current_principal`, but a page without a login redirects to ``/login``."""
+    principal = _principal(request, conn, credentials)
+    if principal is None:
+        raise LoginRequired("请先登录。", "Log in first.")
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+PagePrincipalDep = Annotated[Principal, Depends(page_principal)]
+
+
+def denied(principal: Principal, action: str) -> PermissionDeniedError:
+    return PermissionDeniedError(
+        f"{ROLES[principal.role]}账号 {principal.name} 无权{ACTIONS_ZH[action]}。",
+        f"The {principal.role} account {principal.name} may not {action.replace('_', ' ')}.",
+    )
+
+
+def require(action: str, *, page: bool = False):
+    """A dependency refusing (403) anyone whose role may not do ``action``."""
+    if action not in PERMISSIONS:
+        raise ValueError(f"unknown action {action}")
+
+    def check(principal: Principal) -> Principal:
+        if not principal.may(action):
+            raise denied(principal, action)
+        return principal
+
+    def check_api(principal: PrincipalDep) -> Principal:
+        return check(principal)
+
+    def check_page(principal: PagePrincipalDep) -> Principal:
+        return check(principal)
+
+    return Depends(check_page if page else check_api)
+
+
+def current_area(principal: PrincipalDep, conn: ConnDep) -> Area | None:
+    """``None`` for admins (everywhere); the account's area otherwise."""
+    if principal.role == "admin":
+        return None
+    return resolve_area(conn, principal.area) if principal.area else Area.nothing("")
+
+
+AreaDep = Annotated[Area | None, Depends(current_area)]
+
+
+def may_see_unit(area: Area | None, level: str, code: str, community: str | None) -> bool:
+    return area is None or area.holds_unit(level, code, community)
+
+
+def outside_area(what_zh: str, what_en: str) -> NotFoundError:
+    """The 404 for something outside the caller's area: the same as for something absent."""
+    return NotFoundError(f"没有{what_zh}。", f"No {what_en}.")
