@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.core.parallel import by_rows, prepared_predicate
+
 _SHARED: ContextVar[dict | None] = ContextVar("shared_pieces", default=None)
 
 
@@ -56,7 +58,7 @@ def _remembered(kind: str, geoms, compute):
 
 
 def _validity(geoms) -> np.ndarray:
-    return _remembered("valid", geoms, lambda: shapely.is_valid(np.asarray(geoms, dtype=object)))
+    return _remembered("valid", geoms, lambda: by_rows(shapely.is_valid, np.asarray(geoms)))
 
 
 def is_valid(frame: gpd.GeoDataFrame) -> np.ndarray:
@@ -123,14 +125,14 @@ def _first_containing(mums, right, kids, left, implied) -> np.ndarray:
     and the pairs after it are never looked at (left false).
     """
     if implied is None:
-        return shapely.contains(mums[right], kids[left])
+        return prepared_predicate("contains", mums, right, kids, left)
     at = right == implied[left]
     position = np.arange(len(left))
     known_at = np.full(len(kids), len(left))
     known_at[left[at]] = position[at]
     test = position < known_at[left]
     inside = np.zeros(len(left), dtype=bool)
-    inside[test] = shapely.contains(mums[right[test]], kids[left[test]])
+    inside[test] = prepared_predicate("contains", mums, right[test], kids, left[test])
     inside[at] = True
     return inside
 
@@ -139,7 +141,6 @@ def _measure_pieces(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, impli
     kids = np.asarray(children.geometry.values, dtype=object)
     mums = np.asarray(parents.geometry.values, dtype=object)
     left, right = parents.sindex.query(kids)  # bounding boxes only: cheap
-    shapely.prepare(mums)
     inside = _first_containing(mums, right, kids, left, implied)
     whole_kid, first = np.unique(left[inside], return_index=True)
     whole = (

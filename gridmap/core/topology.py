@@ -26,6 +26,7 @@ import shapely
 
 from gridmap.config import Settings
 from gridmap.core.gaps import Gap, empty_gaps, make_gaps
+from gridmap.core.parallel import by_rows
 from gridmap.core.pieces import is_valid, piece_shares, share_inside
 from gridmap.core.pieces import shared_pieces as shared_pieces  # the pipeline's block
 from gridmap.layers import STORAGE_CRS
@@ -74,7 +75,7 @@ def union_by(geoms: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
         # groups of one size side by side: one vectorised call per distinct size
         which = np.flatnonzero(sizes == size)
         table = geoms[order[starts[which, None] + np.arange(size)]]
-        out[which] = shapely.union_all(table, axis=1)
+        out[which] = by_rows(shapely.union_all, table, axis=1)
     return out
 
 

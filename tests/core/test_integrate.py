@@ -182,3 +182,49 @@ def test_unified_grid_invariants_on_random_tessellations(case):
     described = lambda f: list(zip(f["code"], f["source_codes"], f.area.round(2), strict=True))  # noqa: E731
     assert described(again) == described(cells)
     assert np.allclose(again.area.to_numpy(), cells.area.to_numpy(), atol=1e-3)
+
+
+def _positions(children, parents):
+    from gridmap.core.pieces import piece_positions
+
+    return [a.tolist() for a in piece_positions(children, parents)]
+
+
+def test_a_building_in_a_compound_in_a_cell_is_placed_as_if_tested():
+    from gridmap.core.pieces import piece_positions, shared_pieces
+
+    buildings = frame(["b1", "b2", "b3"], [box(1, 1, 4, 4), box(11, 1, 14, 4), box(21, 1, 24, 4)])
+    # X3 has a hole outside its shell (invalid): the building in it is tested, not taken on trust
+    stray_hole = shapely.Polygon(
+        box(20, 0, 30, 10).exterior.coords, [box(40, 0, 41, 1).exterior.coords]
+    )
+    compounds = frame(["X1", "X2", "X3"], [box(0, 0, 5, 5), box(10, 0, 15, 5), stray_hole])
+    # G1 holds X1 and so b1; G0 holds b1 but not X1, and comes first, as a test would find it
+    cells = frame(
+        ["G0", "G1", "G2"], [box(-1, -1, 4.5, 9), box(-1, -1, 19, 9), box(19, -1, 31, 11)]
+    )
+    expected = _positions(buildings, cells)
+    with shared_pieces():
+        piece_positions(buildings, compounds)
+        piece_positions(compounds, cells)
+        assert _positions(buildings, cells) == expected
+    assert expected[:2] == [[0, 1, 2], [0, 1, 2]]
+
+
+def test_geos_work_on_two_threads_gives_the_result_of_one_call(monkeypatch):
+    from gridmap.core import parallel
+
+    monkeypatch.setattr(parallel, "MIN_GEOMETRIES", 2)
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(0, 100, 50), rng.uniform(0, 100, 50)
+    small = shapely.box(x, y, x + 5, y + 5)
+    big = shapely.box(x - 10, y - 10, x + 20, y + 20)
+    table = np.stack([small, big], axis=1)
+    unions = parallel.by_rows(shapely.union_all, table, axis=1)
+    assert (
+        shapely.to_wkb(unions).tolist() == shapely.to_wkb(shapely.union_all(table, axis=1)).tolist()
+    )
+    right, left = np.repeat(np.arange(50), 50), np.tile(np.arange(50), 50)
+    found = parallel.prepared_predicate("contains", big, right, small, left)
+    assert found.tolist() == shapely.contains(big[right], small[left]).tolist()
+    assert found.any() and not found.all()
