@@ -39,26 +39,27 @@ def shared_pieces() -> Iterator[None]:
     One integration asks for compounds in communities three times (straddles, outside,
     hierarchy), buildings in compounds twice …; the frames must not change inside the block.
     """
-    token = _SHARED.set({"pieces": {}, "points": {}, "valid": {}})
+    token = _SHARED.set({"pieces": {}})
     try:
         yield
     finally:
         _SHARED.reset(token)
 
 
-def _remembered(kind: str, geoms, compute):
-    """``compute()`` once per geometry array inside the block (every time outside it)."""
+def remembered(kind: str, geoms, compute):
+    """``compute()`` once per kind and geometry array inside the block (every time outside it)."""
     cache = _SHARED.get()
     if cache is None:
         return compute()
-    hit = cache[kind].get(id(geoms))
+    known = cache.setdefault(kind, {})
+    hit = known.get(id(geoms))
     if hit is None or hit[0] is not geoms:
-        hit = cache[kind][id(geoms)] = (geoms, compute())
+        hit = known[id(geoms)] = (geoms, compute())
     return hit[1]
 
 
 def _validity(geoms) -> np.ndarray:
-    return _remembered("valid", geoms, lambda: by_rows(shapely.is_valid, np.asarray(geoms)))
+    return remembered("valid", geoms, lambda: by_rows(shapely.is_valid, np.asarray(geoms)))
 
 
 def is_valid(frame: gpd.GeoDataFrame) -> np.ndarray:
@@ -71,7 +72,7 @@ def representative_points(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
     Buildings are counted by their point in every departmental layer and in the crosswalk.
     """
-    return _remembered(
+    return remembered(
         "points",
         frame.geometry.values,
         lambda: gpd.GeoDataFrame(

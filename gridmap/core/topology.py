@@ -27,7 +27,7 @@ import shapely
 from gridmap.config import Settings
 from gridmap.core.gaps import Gap, empty_gaps, make_gaps
 from gridmap.core.parallel import by_rows
-from gridmap.core.pieces import is_valid, piece_shares, share_inside
+from gridmap.core.pieces import is_valid, piece_shares, remembered, share_inside
 from gridmap.core.pieces import shared_pieces as shared_pieces  # the pipeline's block
 from gridmap.layers import STORAGE_CRS
 
@@ -93,6 +93,17 @@ def self_pairs(
     return left[meet], right[meet]
 
 
+def _meeting(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs i < j of one layer that meet, and whether they only touch (asked by two checks)."""
+
+    def compute():
+        left, right = self_pairs(frame)
+        geoms = frame.geometry.values
+        return left, right, shapely.touches(geoms[left], geoms[right])
+
+    return remembered("meeting", frame.geometry.values, compute)
+
+
 def layer_defects(frame: gpd.GeoDataFrame, layer: str, settings: Settings) -> gpd.GeoDataFrame:
     """invalid_geometry (repaired on import or still invalid), multipart_feature, duplicate_feature."""
     records: list[Gap] = []
@@ -117,10 +128,10 @@ def layer_defects(frame: gpd.GeoDataFrame, layer: str, settings: Settings) -> gp
         records.append(Gap("multipart_feature", layer, codes[i], names.iloc[i], float(parts[i]), "count",
                            f"{codes[i]} 由 {parts[i]} 个不相连的部分组成", f"{codes[i]} has {parts[i]} separate parts",
                            geoms[i], codes=codes[i]))  # fmt: skip
-    left, right = self_pairs(frame)
+    left, right, touching = _meeting(frame)
     # neighbours that only touch differ by both their areas (kept when those are tiny)
     area = shapely.area(geoms)
-    keep = ~shapely.touches(geoms[left], geoms[right])
+    keep = ~touching
     keep |= area[left] + area[right] <= 2 * settings.overlap_tolerance_m2
     left, right = left[keep], right[keep]
     if len(left):
@@ -140,9 +151,9 @@ def layer_defects(frame: gpd.GeoDataFrame, layer: str, settings: Settings) -> gp
 def overlaps(grids: gpd.GeoDataFrame, layer: str, settings: Settings) -> gpd.GeoDataFrame:
     """grid_overlap (or sliver, when thin) between features of one grid layer."""
     geoms, codes = grids.geometry.values, grids["code"].to_numpy()
-    left, right = self_pairs(grids)
+    left, right, touching = _meeting(grids)
     # neighbours that only touch share no ground: nothing to measure
-    keep = ~shapely.touches(geoms[left], geoms[right])
+    keep = ~touching
     left, right = left[keep], right[keep]
     if not len(left):
         return empty_gaps()
