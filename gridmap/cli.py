@@ -424,10 +424,9 @@ def serve(
     示例 / Example: gridmap user add admin --role admin && gridmap serve --host 0.0.0.0
     """
     from gridmap.auth import count_accounts
+    from gridmap.errors import DatabaseError
     from gridmap.store.db import connect, ping
     from gridmap.store.schema import current_revision
-
-    from gridmap.errors import DatabaseError
 
     settings = _settings()
     engine = _engine(settings)

@@ -24,7 +24,7 @@ ACCOUNTS = {  # name: (role, area)
     "规划员乙": ("planner", "510199001"),
     "社区规划员": ("planner", "510199001002"),  # 锦绣's neighbour community only
     "社区协调员": ("coordinator", "510199001001"),  # 锦绣社区
-    "网格协调员": ("coordinator", "DJ101"),  # one Party grid of 锦绣社区
+    "网格协调员": ("coordinator", "510199001001001"),  # the first unified grid of 锦绣社区
     "查看者": ("viewer", "510199001"),
 }
 TOKENS: dict[str, dict[str, str]] = {}  # base URL → account name → API token

@@ -7,12 +7,13 @@ it), and the router's own answers (unknown path 404, wrong method 405).
 
 from __future__ import annotations
 
+from html import escape
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from gridmap.errors import HTTP_STATUS, GridmapError
@@ -103,6 +104,24 @@ def http_error(exc: HTTPException) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+ERROR_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>gridmap · {status}</title>
+<link rel="stylesheet" href="/static/gridmap/page.css"></head><body>
+<header><h1>gridmap <small>{status}</small></h1></header>
+<main><p class="error" role="alert">{zh}<br><small>{en}</small></p>
+<p><a href="/map">返回地图 <small>back to the map</small></a></p></main></body></html>"""
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser opening a page (not the API, not OGC API) gets an HTML error page."""
+    path = request.url.path
+    return (
+        request.method == "GET"
+        and not path.startswith(("/api/", "/ogc"))
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Install the handlers: every :class:`GridmapError`, invalid requests, router errors."""
 
@@ -113,6 +132,8 @@ def add_exception_handlers(app: FastAPI) -> None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         status = _status(error)
+        if _wants_page(request):
+            return HTMLResponse(ERROR_PAGE.format(zh=escape(error.message_zh), en=escape(error.message_en), status=status), status_code=status)  # fmt: skip
         # 401 names the scheme a client should answer with (RFC 9110 §11.6.1)
         headers = {"WWW-Authenticate": 'Bearer realm="gridmap"'} if status == 401 else None
         return JSONResponse(error.to_dict(), status_code=status, headers=headers)

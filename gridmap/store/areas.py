@@ -51,8 +51,8 @@ class Area:
         """
         if self.level == "grid":
             return level == "grid" and code == self.code
-        if level == "subdistrict":
-            return self.level == "subdistrict" and code == self.code
+        if level == "subdistrict":  # a database holds one subdistrict (its figures may lack a code)
+            return self.level == "subdistrict"
         if level == "community":
             return code in self.communities
         return self.holds_community(community)

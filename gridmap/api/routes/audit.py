@@ -68,7 +68,8 @@ def audit_entries(
         if cond is not None
     ]
     total = conn.execute(select(func.count()).select_from(ChangeLog).where(*where)).scalar_one()
-    query = select(ChangeLog).where(*where).order_by(ChangeLog.id.desc()).offset(offset)
+    columns = (ChangeLog.id, ChangeLog.at, ChangeLog.actor, ChangeLog.action, ChangeLog.layer, ChangeLog.summary)  # fmt: skip
+    query = select(*columns).where(*where).order_by(ChangeLog.id.desc()).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     rows = [
@@ -81,7 +82,7 @@ def audit_entries(
             "layer": r.layer,
             "summary": r.summary,
         }
-        for r in conn.execute(query).scalars()
+        for r in conn.execute(query)
     ]
     return total, rows
 

@@ -1,0 +1,374 @@
+"""Who may do what, where: every route for every role (own area and another area), masking of
+personal data, the audit trail, and the browser session (cookie flags, CSRF, redirects).
+
+One real server per database on the analysed demo, with the test accounts of ``servers.py``:
+an admin; planners of the subdistrict (甲, 乙) and of community 510199001002; a coordinator of
+锦绣社区 (510199001001) and one of its first unified grid; a viewer of the subdistrict.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+
+import geopandas as gpd
+import httpx
+import pytest
+import shapely
+from servers import ACCOUNTS, ADMIN, PASSWORD, TOKENS, demo_database, headers, start_server
+from sqlalchemy import select, text
+
+from gridmap.api.app import create_app
+from gridmap.auth import PERMISSIONS
+from gridmap.config import Settings
+from gridmap.store.db import make_engine
+from gridmap.store.features import read_features
+from gridmap.store.models import ApiToken, ChangeLog
+
+JINXIU, NEIGHBOUR = "510199001001", "510199001002"  # 锦绣社区 and the community next to it
+GRID, GRID2, OTHER_GRID = JINXIU + "001", JINXIU + "002", NEIGHBOUR + "001"  # unified grid cells
+OPENAPI = create_app(Settings(database_url="sqlite://")).openapi()
+
+# What each operation needs beyond "view"; a route missing here needs "view" (see test below).
+NEEDS = {
+    ("GET", "/api/audit"): "accounts",
+    ("GET", "/api/audit.csv"): "accounts",
+    ("POST", "/api/plans"): "edit_plan",
+    ("POST", "/api/plans/import"): "edit_plan",
+    ("POST", "/api/plans/propose"): "edit_plan",
+    ("PUT", "/api/plans/{plan_id}"): "edit_plan",
+    ("POST", "/api/plans/{plan_id}/figures"): "edit_plan",
+    ("POST", "/api/plans/{plan_id}/validate"): "edit_plan",
+    ("POST", "/api/plans/{plan_id}/fix"): "edit_plan",
+    ("POST", "/api/plans/{plan_id}/shapes"): "edit_plan",
+    ("POST", "/api/plans/{plan_id}/approve"): "approve_plan",
+}
+PAGES = {"/": "view", "/map": "view", "/members": "view", "/editor": "edit_plan", "/admin/audit": "accounts"}  # fmt: skip
+PUBLIC = ("/openapi.json", "/docs", "/login", "/static/gridmap/map.js", "/favicon.ico")
+OPERATIONS = sorted(
+    (method.upper(), path)
+    for path, ops in OPENAPI["paths"].items()
+    for method in ops
+    if path not in PUBLIC
+)
+
+
+@pytest.fixture(scope="module", params=["spatialite", "postgis"])
+def demo(request, tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """(base URL, database URL) of a server on the analysed demo, with a draft plan (id 1)."""
+    if request.param == "spatialite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('auth') / 'gridmap.db'}"
+    else:
+        url = request.getfixturevalue("postgis_cluster").create_db("auth")
+    proc, base = start_server(demo_database(url))
+    plan = httpx.post(base + "/api/plans", json={"name": "权限测试"}, headers=headers(base), timeout=60)  # fmt: skip
+    assert plan.status_code == 201 and plan.json()["id"] == 1, plan.text
+    yield base, url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def call(base: str, method: str, path: str, name: str | None, **kw) -> httpx.Response:
+    """``method path`` as account ``name`` (``None``: anonymous)."""
+    fillers = {"layer": "building", "level": "community", "code": JINXIU, "plan_id": "1",
+               "cid": "building", "fid": "XQ001-01"}  # fmt: skip
+    url = base + re.sub(r"\{(\w+)\}", lambda m: fillers[m.group(1)], path)
+    auth = headers(base, name) if name else {}
+    return httpx.request(method, url, headers=auth, timeout=60, follow_redirects=False, **kw)
+
+
+# --- every route, every role ---------------------------------------------------------------
+
+
+def test_every_operation_of_the_api_is_in_the_matrix():
+    """A new route must say what it needs: the matrix below covers every operation."""
+    assert {op for op in NEEDS} <= set(OPERATIONS)
+    assert set(PERMISSIONS) >= set(NEEDS.values()) | set(PAGES.values())
+    assert len(OPERATIONS) > 30
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=" ".join)
+def test_role_matrix(demo, operation):
+    base, _ = demo
+    method, path = operation
+    needs = NEEDS.get(operation, "view")
+    # changes are sent without a body: an account that passes the checks gets 422, not 403
+    anonymous = call(base, method, path, None)
+    assert anonymous.status_code == 401, anonymous.text
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    for name, (role, _area) in ACCOUNTS.items():
+        r = call(base, method, path, name)
+        if role in PERMISSIONS[needs]:  # (404 where the filled-in unit is outside the area)
+            assert r.status_code not in (401, 403) and r.status_code < 500, (name, r.text)
+        else:
+            assert r.status_code == 403, (name, r.text)
+            assert name in r.json()["message_zh"], r.text
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_pages_send_strangers_to_the_login_and_refuse_roles_that_may_not(demo, page):
+    base, _ = demo
+    stranger = call(base, "GET", page, None, params={"a": "1"})
+    assert stranger.status_code == 303
+    assert stranger.headers["location"] == f"/login?next={page.replace('/', '%2F')}%3Fa%3D1"
+    for name, (role, _area) in ACCOUNTS.items():
+        r = httpx.get(base + page, headers={**headers(base, name), "Accept": "text/html"}, timeout=60)  # fmt: skip
+        if role in PERMISSIONS[PAGES[page]]:
+            assert r.status_code == 200 and name in r.text, name
+        else:  # a page, not JSON, saying why
+            assert r.status_code == 403 and "text/html" in r.headers["content-type"]
+            assert name in r.text and "无权" in r.text
+
+
+@pytest.mark.parametrize("path", PUBLIC)
+def test_public_paths_need_no_login(demo, path):
+    base, _ = demo
+    assert httpx.get(base + path, timeout=30).status_code in (200, 204)
+
+
+def test_tokens_of_another_scheme_or_unknown_are_refused(demo):
+    base, url = demo
+    for value in ("Basic dGVzdDp0ZXN0", "Bearer gm_unknown", "Bearer"):
+        r = httpx.get(base + "/api/layers", headers={"Authorization": value}, timeout=30)
+        assert r.status_code == 401 and r.json()["message_en"], value
+    # a token's use is recorded (at most once an hour, not on every request)
+    engine = make_engine(Settings(database_url=url))
+    with engine.connect() as conn:
+        used = conn.execute(select(ApiToken.last_used_at).where(ApiToken.label == "tests")).scalars().all()  # fmt: skip
+    engine.dispose()
+    assert any(u is not None for u in used)
+
+
+# --- areas ---------------------------------------------------------------------------------
+
+
+FIGURES = {  # account → (level, code) → status
+    "社区协调员": {("community", JINXIU): 200, ("community", NEIGHBOUR): 404,
+                 ("grid", GRID): 200, ("grid", OTHER_GRID): 404},
+    "网格协调员": {("grid", GRID): 200, ("grid", GRID2): 404, ("community", JINXIU): 404},
+    "社区规划员": {("community", NEIGHBOUR): 200, ("community", JINXIU): 404, ("grid", OTHER_GRID): 200},
+    "查看者": {("community", NEIGHBOUR): 200, ("grid", GRID2): 200},
+    ADMIN: {("community", NEIGHBOUR): 200, ("grid", OTHER_GRID): 200},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_figures_outside_the_area_are_404_as_if_absent(demo, name):
+    base, _ = demo
+    for (level, code), status in FIGURES[name].items():
+        r = call(base, "GET", f"/api/figures/{level}/{code}", name)
+        assert r.status_code == status, (name, level, code, r.text)
+    absent = call(base, "GET", "/api/figures/community/NOPE", name).json()
+    if 404 in FIGURES[name].values():
+        level, code = next(k for k, v in FIGURES[name].items() if v == 404)
+        hidden = call(base, "GET", f"/api/figures/{level}/{code}", name).json()
+        assert hidden.keys() == absent.keys() and hidden["error"] == absent["error"]
+
+
+def test_lists_hold_only_the_area(demo):
+    base, _ = demo
+    mine = call(base, "GET", "/api/figures", "社区协调员").json()
+    assert {f["level"] for f in mine} == {"community", "grid", "compound"}
+    assert {f["community_code"] or f["code"] for f in mine} == {JINXIU}
+    grid_only = call(base, "GET", "/api/figures", "网格协调员").json()
+    assert [(f["level"], f["code"]) for f in grid_only] == [("grid", GRID)]
+    everything = call(base, "GET", "/api/figures", "查看者").json()
+    assert len(everything) > len(mine) and any(f["level"] == "subdistrict" for f in everything)
+
+    # gaps: the planted 留白 of DJ503 (community 510199001005) only for those whose area holds it
+    def gap_codes(name):
+        return {(g["properties"]["kind"], g["properties"]["code"]) for g in call(base, "GET", "/api/gaps", name).json()["features"]}  # fmt: skip
+
+    assert ("uncovered_area", "DJ503") in gap_codes("查看者")
+    assert ("uncovered_area", "DJ503") not in gap_codes("社区协调员")
+    jinxiu = call(base, "GET", "/api/gaps", "社区协调员").json()["features"]
+    assert jinxiu and all(g["properties"]["community_code"] in (None, "", JINXIU) for g in jinxiu)
+    proposals = call(base, "GET", "/api/proposals", "社区协调员").json()["features"]
+    assert proposals and {p["properties"]["community_code"] for p in proposals} - {None, ""} == {JINXIU}
+
+
+def _members_in(url: str, community: str) -> set[str]:
+    """Members whose home lies in ``community``, by a spatial join of the stored layers."""
+    engine = make_engine(Settings(database_url=url))
+    with engine.connect() as conn:
+        members = read_features(conn, "member")
+        communities = read_features(conn, "community")
+    engine.dispose()
+    one = communities[communities["code"] == community]
+    return set(gpd.sjoin(members, one[["geometry"]], predicate="within")["code"])
+
+
+def test_members_only_of_the_area_and_masked_unless_the_role_may(demo):
+    base, url = demo
+    expected = _members_in(url, JINXIU)
+    assert 100 < len(expected) < 3823
+    full = call(base, "GET", "/api/members", ADMIN, params={"place": JINXIU, "limit": 5000}).json()
+    assert not full["masked"] and {m["code"] for m in full["members"]} == expected
+    real = {m["code"]: m for m in full["members"]}
+    coordinator = call(base, "GET", "/api/members", "社区协调员", params={"limit": 5000}).json()
+    assert not coordinator["masked"] and {m["code"] for m in coordinator["members"]} == expected
+    assert all(m == real[m["code"]] for m in coordinator["members"])
+    for name in ("查看者", "规划员甲"):
+        masked = call(base, "GET", "/api/members", name, params={"place": JINXIU, "limit": 5000})
+        body = masked.json()
+        assert body["masked"] and {m["code"] for m in body["members"]} == expected
+        for m in body["members"]:
+            original = real[m["code"]]
+            assert m["name"] == original["name"][0] + "*" * (len(original["name"]) - 2) + original["name"][-1]  # fmt: skip
+            assert re.fullmatch(r"100\*{4}\d{4}", m["phone"]) and m["phone"][-4:] == original["phone"][-4:]  # fmt: skip
+            assert m["address"].endswith("****") and m["address"] != original["address"]
+        assert not [
+            o for o in real.values() if o["name"] in masked.text or o["phone"] in masked.text
+        ]
+    # another community's members: 404, the same answer as for a place that does not exist
+    other = call(base, "GET", "/api/members", "社区协调员", params={"place": NEIGHBOUR})
+    nowhere = call(base, "GET", "/api/members", "社区协调员", params={"place": "NOPE"})
+    assert other.status_code == nowhere.status_code == 404
+    assert other.json()["error"] == nowhere.json()["error"]
+    grid = call(base, "GET", "/api/members", "网格协调员", params={"place": JINXIU})
+    assert grid.status_code == 404  # a grid's coordinator does not see the whole community
+
+
+def test_member_pages_mask_what_the_role_may_not_see(demo):
+    base, _ = demo
+    real = call(base, "GET", "/api/members", ADMIN, params={"place": JINXIU, "limit": 3}).json()["members"]  # fmt: skip
+    page = {n: httpx.get(base + "/members", params={"place": JINXIU}, headers=headers(base, n), timeout=60).text for n in ("社区协调员", "查看者")}  # fmt: skip
+    for m in real:
+        assert m["name"] in page["社区协调员"] and m["phone"] in page["社区协调员"]
+        assert m["name"] not in page["查看者"] and m["phone"] not in page["查看者"]
+        assert f"{m['phone'][:3]}****{m['phone'][-4:]}" in page["查看者"]
+    assert 'id="masked-note"' in page["查看者"] and 'id="masked-note"' not in page["社区协调员"]
+
+
+def test_members_are_never_a_map_layer_or_an_ogc_collection(demo):
+    base, _ = demo
+    assert call(base, "GET", "/api/layers/member/features", ADMIN).status_code == 404
+    assert call(base, "GET", "/ogc/collections/member/items", ADMIN).status_code == 404
+
+
+def test_member_exports_only_for_roles_that_may_only_of_their_area_and_audited(demo, tmp_path):
+    base, url = demo
+    for name in ("查看者", "规划员甲"):
+        for personal in ("true", "false"):
+            r = call(base, "GET", "/api/export/member", name, params={"format": "csv", "include_personal": personal})  # fmt: skip
+            assert r.status_code == 403, name
+    r = call(base, "GET", "/api/export/member", "社区协调员", params={"format": "csv", "include_personal": "true"})  # fmt: skip
+    assert r.status_code == 200 and r.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert {row["code"] for row in rows} == _members_in(url, JINXIU)
+    assert all(row["name"] and "*" not in row["name"] for row in rows)
+    audit = call(base, "GET", "/api/audit", ADMIN, params={"action": "export_personal", "actor": "社区协调员"}).json()  # fmt: skip
+    assert audit["total"] >= 1
+    entry = audit["entries"][0]["summary"]
+    assert entry["area"] == JINXIU and entry["features"] == len(rows) and entry["format"] == "csv"
+
+
+def test_a_planner_changes_only_the_cells_of_their_area(demo):
+    base, _ = demo
+    plan = call(base, "POST", "/api/plans", "社区规划员", json={"name": "社区方案"}).json()
+    cells = call(base, "GET", f"/api/plans/{plan['id']}", "社区规划员").json()["cells"]
+
+    def shrunk(code):
+        features = []
+        for f in cells["features"]:
+            if f["properties"]["code"] == code:
+                geom = shapely.geometry.shape(f["geometry"])
+                f = {**f, "geometry": shapely.geometry.mapping(geom.buffer(-0.0002))}
+            features.append(f)
+        return {"type": "FeatureCollection", "features": features}
+
+    refused = call(base, "PUT", f"/api/plans/{plan['id']}", "社区规划员", json={"version": 1, "cells": shrunk("DJ101")})  # fmt: skip
+    assert refused.status_code == 403
+    assert "DJ101" in refused.json()["message_zh"] and NEIGHBOUR in refused.json()["message_zh"]
+    saved = call(base, "PUT", f"/api/plans/{plan['id']}", "社区规划员", json={"version": 1, "cells": shrunk("DJ201")})  # fmt: skip
+    assert saved.status_code == 200 and saved.json()["saved_by"] == "社区规划员"
+    # proposing for another community: 404; approving: admins only
+    other = call(base, "POST", "/api/plans/propose", "社区规划员", json={"name": "x", "community": JINXIU})  # fmt: skip
+    assert other.status_code == 404
+    assert call(base, "POST", f"/api/plans/{plan['id']}/approve", "规划员甲", json={"version": 2}).status_code == 403  # fmt: skip
+
+
+# --- the audit trail -------------------------------------------------------------------------
+
+
+def test_audit_trail_for_admins_as_json_and_csv(demo):
+    base, url = demo
+    saves = call(base, "GET", "/api/audit", ADMIN, params={"action": "plan_create"}).json()
+    assert saves["total"] >= 1 and all(e["action"] == "plan_create" for e in saves["entries"])
+    assert saves["entries"][0]["action_zh"] == "新建方案"
+    r = call(base, "GET", "/api/audit.csv", ADMIN)
+    assert r.status_code == 200 and r.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "编号 id" and len(rows) - 1 == call(base, "GET", "/api/audit", ADMIN).json()["total"]  # fmt: skip
+    assert any(row[3] == "import" for row in rows[1:])
+    assert not [row for row in rows if PASSWORD in ",".join(row)]
+    page = httpx.get(base + "/admin/audit", headers=headers(base), timeout=30)
+    assert page.status_code == 200 and 'id="audit"' in page.text and "新建方案" in page.text
+    # append-only: the database itself refuses to change or remove an entry
+    engine = make_engine(Settings(database_url=url))
+    with pytest.raises(Exception, match=r"(?i)append-only|change_log"), engine.begin() as conn:
+        conn.execute(text("UPDATE change_log SET actor = 'x'"))
+    with engine.connect() as conn:
+        assert "x" not in conn.execute(select(ChangeLog.actor)).scalars().all()
+    engine.dispose()
+
+
+# --- the browser session ---------------------------------------------------------------------
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def test_login_session_cookie_csrf_and_logout(demo):
+    base, _ = demo
+    with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as browser:
+        form = browser.get("/login", params={"next": "/members"})
+        assert form.status_code == 200 and 'name="password"' in form.text
+        wrong = browser.post("/login", data={"name": "社区协调员", "password": "wrong-password", "csrf": _csrf(form.text), "next": "/members"})  # fmt: skip
+        assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+        no_csrf = browser.post("/login", data={"name": "社区协调员", "password": PASSWORD})
+        assert no_csrf.status_code == 403
+        ok = browser.post("/login", data={"name": "社区协调员", "password": PASSWORD, "csrf": _csrf(wrong.text), "next": "/members"})  # fmt: skip
+        assert ok.status_code == 303 and ok.headers["location"] == "/members"
+        cookie = ok.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+        assert browser.get("/api/me").json() == {
+            "name": "社区协调员", "role": "coordinator", "role_zh": "网格协调员", "area": JINXIU,
+            "may": {"view": True, "personal": True, "edit_plan": False, "approve_plan": False,
+                    "import": False, "accounts": False},
+        }  # fmt: skip
+        page = browser.get("/members")
+        assert page.status_code == 200
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+        # a change with the cookie but without the page's token is refused (another site's form)
+        assert browser.post("/logout").status_code == 403
+        assert browser.get("/api/me").status_code == 200
+        assert browser.post("/logout", headers={"X-CSRF-Token": csrf}).status_code == 303
+        assert browser.get("/api/me").status_code == 401
+
+
+def test_login_sends_only_to_pages_of_this_site(demo):
+    base, _ = demo
+    with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as browser:
+        for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+            form = browser.get("/login")
+            r = browser.post("/login", data={"name": ADMIN, "password": PASSWORD, "csrf": _csrf(form.text), "next": target})  # fmt: skip
+            assert r.status_code == 303 and r.headers["location"] == "/map", target
+
+
+def test_failed_logins_are_recorded_without_the_password(demo):
+    base, _ = demo
+    with httpx.Client(base_url=base, timeout=60) as browser:
+        form = browser.get("/login")
+        browser.post("/login", data={"name": "查看者", "password": "guess-123456", "csrf": _csrf(form.text)})  # fmt: skip
+    failed = call(base, "GET", "/api/audit", ADMIN, params={"action": "login_failed", "actor": "查看者"}).json()  # fmt: skip
+    assert failed["total"] >= 1
+    assert "guess-123456" not in str(call(base, "GET", "/api/audit", ADMIN, params={"limit": 1000}).json())  # fmt: skip
+
+
+def test_the_test_tokens_are_distinct_per_account(demo):
+    base, _ = demo
+    assert len(set(TOKENS[base].values())) == len(ACCOUNTS)
