@@ -1,20 +1,23 @@
 """多网合一 benchmark: the whole ``integrate`` vs the bare geopandas operations it cannot avoid.
 
 Seeded synthetic city (100 communities, 2,000 Party grids, 3,000 departmental cells, 20,000
-compounds, 200,000 buildings). Measured in one run, in one process, each step timed with
-``time.perf_counter``, peak memory with ``resource``:
+compounds, 200,000 buildings). Measured in one run, in one process (``integrate`` puts its large
+GEOS calls on a second thread when the machine has two cores; ``--one-core`` keeps them on one),
+each step timed with ``time.perf_counter``, peak memory with ``resource``, and the load average of
+the machine before and after (the figures mean little on a machine busy with other work):
 
 - peer: ``geopandas.overlay`` of the two grid layers + ``geopandas.sjoin`` of buildings to grids
   (in the same metric CRS);
 - gridmap: ``gridmap.core.pipeline.integrate`` (topology checks of every layer, hierarchy, unified
   grid, figures, crosswalk, disagreements).
 
-    .venv/bin/python benchmarks/bench_integrate.py [--rounds 3] [--scale 1.0]
+    .venv/bin/python -m benchmarks.bench_integrate [--rounds 3] [--scale 1.0] [--one-core]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -27,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthcity import make_city
 from gridmap.config import Settings
+from gridmap.core import parallel
 from gridmap.core.pipeline import Layers, integrate
 from gridmap.crs import metric_crs_for
 
@@ -55,7 +59,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full city")
+    parser.add_argument(
+        "--one-core", action="store_true", help="keep integrate's GEOS calls on one thread"
+    )
     args = parser.parse_args()
+    if args.one_core:
+        parallel.MIN_GEOMETRIES = sys.maxsize  # no input is large enough to be split
     s = args.scale
     city = make_city(args.seed, n_communities=max(1, int(100 * s)), n_grids=max(1, int(2000 * s)),
                      n_dept=max(1, int(3000 * s)), n_compounds=max(1, int(20000 * s)),
@@ -63,13 +72,20 @@ def main() -> None:
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in city.items())
     peers, mine = [], []
     summary = {}
+    load_before = os.getloadavg()
     for _ in range(args.rounds):
         peers.append(bare(city))
         took, summary = ours(city, Settings())
         mine.append(took)
+    load_after = os.getloadavg()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ratios = [m / p for m, p in zip(mine, peers, strict=True)]
-    print(f"synthetic city: {sizes}; {args.rounds} rounds\n")
+    cores = "one core" if args.one_core else f"{os.cpu_count()} cores"
+    print(f"synthetic city: {sizes}; {args.rounds} rounds; integrate on {cores}")
+    print("load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}".format(*load_before))
+    print("load average (1, 5, 15 min) after:  {:.2f} {:.2f} {:.2f}".format(*load_after))
+    rounds = ", ".join(f"{p:.2f}/{m:.2f} s" for p, m in zip(peers, mine, strict=True))
+    print(f"rounds (bare/integrate): {rounds}\n")
     print("| step | median | min–max |")
     print("|---|---|---|")
     print(

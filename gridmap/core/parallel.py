@@ -24,15 +24,17 @@ import numpy as np
 import shapely
 
 MIN_GEOMETRIES = 10_000  # below this, starting the second half costs more than it saves
-_POOL: list[ThreadPoolExecutor] = []
+_POOL: dict[int, ThreadPoolExecutor] = {}  # by process id: a forked child starts its own
 
 
 def _second_core() -> ThreadPoolExecutor | None:
     if (os.cpu_count() or 1) < 2:
         return None
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(1, thread_name_prefix="gridmap-geos"))
-    return _POOL[0]
+    pid = os.getpid()
+    if pid not in _POOL:
+        _POOL.clear()
+        _POOL[pid] = ThreadPoolExecutor(1, thread_name_prefix="gridmap-geos")
+    return _POOL[pid]
 
 
 def by_rows(func: Callable, *arrays: np.ndarray, **kwargs) -> np.ndarray:
