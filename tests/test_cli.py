@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from factories import buildings_frame, write_gbk_shapefile
 
@@ -61,3 +62,92 @@ def test_rejected_rows_are_printed_by_row(tmp_path):
     result = gridmap("load", "building", tmp_path / "b.geojson", db=db)
     assert result.returncode == 2
     assert "第 3 行" in result.stderr and "户数" in result.stderr and "abc" in result.stderr
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local IPv4 addresses listening on ``port`` (from /proc/net/tcp, state 0A = LISTEN)."""
+    out = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:
+            out.add(".".join(str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)))
+    return out
+
+
+def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read()
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+def test_serve_refuses_to_start_without_an_account(tmp_path):
+    from servers import free_port
+
+    db = tmp_path / "g.db"
+    assert gridmap("init", db=db).returncode == 0
+    refused = gridmap("serve", "--port", free_port(), db=db)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "还没有任何账号" in refused.stderr and "gridmap user add" in refused.stderr
+    env = {**os.environ, "GRIDMAP_NEW_PASSWORD": "a-long-password"}
+    added = subprocess.run([sys.executable, "-m", "gridmap.cli", "user", "add", "管理员", "--role", "admin"],
+                           env={**env, "GRIDMAP_DATABASE_URL": f"sqlite:///{db}"}, capture_output=True, text=True)  # fmt: skip
+    assert added.returncode == 0 and "a-long-password" not in added.stdout
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gridmap.cli", "serve", "--port", str(port)],
+                            env={**os.environ, "GRIDMAP_DATABASE_URL": f"sqlite:///{db}"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/login", proc)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_demo_makes_an_admin_prints_its_password_and_serves_this_machine_only(tmp_path):
+    import re
+
+    import httpx
+    from servers import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRIDMAP_HOST": "0.0.0.0",
+        "COLUMNS": "160",
+    }  # asked for; the demo ignores it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gridmap.cli", "demo", "--db", str(tmp_path / "demo.db"), "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        printed = ""
+        while "地图 map:" not in printed:
+            line = proc.stdout.readline()
+            assert line, printed
+            printed += line
+        password = re.search(r"密码 password (\S+)", printed).group(1)
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(base + "/login", proc)
+        assert _listening_addresses(port) == {"127.0.0.1"}
+        with httpx.Client(base_url=base, timeout=30, follow_redirects=False) as browser:
+            assert browser.get("/map").status_code == 303  # no login, no map
+            form = browser.get("/login").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+            r = browser.post("/login", data={"name": "demo", "password": password, "csrf": csrf})
+            assert r.status_code == 303
+            assert browser.get("/map").status_code == 200
+            assert browser.get("/api/me").json()["role"] == "admin"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
