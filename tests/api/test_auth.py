@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+from collections import Counter
+from html import unescape
 from collections.abc import Iterator
 
 import geopandas as gpd
@@ -185,6 +188,15 @@ def test_lists_hold_only_the_area(demo):
     assert ("uncovered_area", "DJ503") not in gap_codes("社区协调员")
     jinxiu = call(base, "GET", "/api/gaps", "社区协调员").json()["features"]
     assert jinxiu and all(g["properties"]["community_code"] in (None, "", JINXIU) for g in jinxiu)
+    # the map's legend counts what the account's gap list holds, and opens on the area
+    html = httpx.get(base + "/map", headers=headers(base, "社区协调员"), timeout=60).text
+    config = json.loads(unescape(re.search(r"data-config='([^']*)'", html).group(1)))
+    legend = {row["kind"]: row["count"] for row in config["gaps"] if row["count"]}
+    assert legend == dict(Counter(g["properties"]["kind"] for g in jinxiu))
+    admin_html = httpx.get(base + "/map", headers=headers(base), timeout=60).text
+    whole = json.loads(unescape(re.search(r"data-config='([^']*)'", admin_html).group(1)))["bounds"]
+    mine = shapely.box(*config["bounds"])
+    assert shapely.box(*whole).buffer(1e-9).contains(mine) and mine.area < shapely.box(*whole).area / 3
     proposals = call(base, "GET", "/api/proposals", "社区协调员").json()["features"]
     assert proposals and {p["properties"]["community_code"] for p in proposals} - {None, ""} == {JINXIU}
 

@@ -13,7 +13,7 @@ from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.layers import layer_listing
 from gridmap.api.routes.params import CHECKED, MAX_ID
 from gridmap.api.routes.session import user_context
-from gridmap.api.security import PagePrincipalDep, require
+from gridmap.api.security import PagePrincipalDep, current_area, require
 
 router = APIRouter(include_in_schema=False, dependencies=CHECKED)
 VIEW = [require("view", page=True)]
@@ -30,17 +30,24 @@ def index(request: Request, conn: ConnDep, principal: PagePrincipalDep) -> HTMLR
 def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: PagePrincipalDep) -> HTMLResponse:  # fmt: skip
     from gridmap.maps.layers import basemap, gap_legend, map_layers
     from gridmap.store.features import grid_layers, layer_extent
-    from gridmap.store.results import latest_run, run_summary
+    from gridmap.store.areas import in_area
+    from gridmap.store.results import latest_run, read_gaps, run_summary
 
     run = latest_run(conn, "analyze")
     summary = (run_summary(conn, run) or {}) if run else {}
+    counts, bounds = summary.get("gaps", {}), layer_extent(conn)
+    area = current_area(principal, conn)
+    if area is not None:  # the legend counts what this account's gap list holds; the map opens on it
+        gaps = read_gaps(conn, run) if run else None
+        counts = gaps[in_area(gaps, area)]["kind"].value_counts().to_dict() if gaps is not None else {}  # fmt: skip
+        bounds = list(area.bbox()) if area.geometry is not None else bounds
     context = {
         **user_context(request, principal),
         "title": "党建引领网格化治理",
         "config": {
-            "bounds": layer_extent(conn),
+            "bounds": bounds,
             "layers": map_layers(grid_layers(conn)),
-            "gaps": gap_legend(summary.get("gaps", {})),
+            "gaps": gap_legend(counts),
             "analysed": run is not None,
             "basemap": basemap(settings),
             "station_radius_m": settings.station_radius_m,
