@@ -13,8 +13,8 @@ import io
 import json
 import re
 from collections import Counter
-from html import unescape
 from collections.abc import Iterator
+from html import unescape
 
 import geopandas as gpd
 import httpx

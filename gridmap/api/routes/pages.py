@@ -29,8 +29,8 @@ def index(request: Request, conn: ConnDep, principal: PagePrincipalDep) -> HTMLR
 @router.get("/map", response_class=HTMLResponse, dependencies=VIEW)
 def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: PagePrincipalDep) -> HTMLResponse:  # fmt: skip
     from gridmap.maps.layers import basemap, gap_legend, map_layers
-    from gridmap.store.features import grid_layers, layer_extent
     from gridmap.store.areas import in_area
+    from gridmap.store.features import grid_layers, layer_extent
     from gridmap.store.results import latest_run, read_gaps, run_summary
 
     run = latest_run(conn, "analyze")
