@@ -1,0 +1,458 @@
+"""Load test: coordinators using the map at once, against ``gridmap serve`` on PostGIS.
+
+The seeded synthetic city (``benchmarks/synthcity.py``: 200,000 buildings, 20,000 compounds, 2,000
+Party grid cells at scale 1, plus members and one Party service station per community) is loaded
+into a fresh PostGIS database with ``gridmap load`` and analysed with ``gridmap analyze``. An
+account and an API token are made with ``gridmap user add`` / ``gridmap user token``, and
+``gridmap serve`` runs as a real uvicorn process on 127.0.0.1 (one worker, as users start it).
+
+Then ``--users`` virtual coordinators (one ``httpx.AsyncClient`` each, at most 6 connections as a
+browser, the token as a bearer header on every request) loop over sessions for ``--duration``
+seconds, with a think time of 0–1 s between actions. A session asks what the map in
+``web/static/gridmap/map.js`` asks, from the ``/map`` page's own configuration:
+
+- open ``/map``; ``/api/layers`` and ``/api/summary`` (the overview); the figures of every
+  subdistrict, community and grid, then every gap kind shown at start (``/api/gaps?kind=…``);
+  the whole-layer loads of the layers drawn at every zoom (``?zoom=…``) for the view that fits
+  the city;
+- then 5–20 views at random places and zooms 14–17 (a 1000 × 680 px map beside the panel):
+  compounds and, from zoom 16, buildings for the view padded by 20 % (``?bbox=…&zoom=…``), the
+  whole-layer loads again when the zoom changed; the Party grid is switched on as well;
+- after most views a click on a compound, unified grid cell or community in view
+  (``/api/figures/{level}/{code}``), and after a quarter of them an OGC items page of the view
+  (``/ogc/collections/{id}/items?bbox=…&limit=1000``), as QGIS asks.
+
+Prints per endpoint and overall: requests, requests/s, p50 / p95 / p99 latency, errors (any
+non-2xx answer or transport error, listed by status and path); exits 1 if there was any error.
+
+    .venv/bin/python benchmarks/bench_load.py [--users 50] [--duration 120] [--scale 1.0]
+        [--members N] [--seed 20261125] [--dsn postgresql://postgres@127.0.0.1:5432/postgres
+        [--reuse]]
+
+Without ``--dsn`` a throwaway cluster is started (as the tests do); with it, the database
+``gridmap_bench_load`` is (re)created on that server, or with ``--reuse`` taken as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import httpx
+import numpy as np
+import psycopg
+import shapely
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from benchmarks.bench_import import fresh_pg  # noqa: E402
+from benchmarks.bench_plan import load_extra, stations_of  # noqa: E402
+from benchmarks.bench_serve import free_port, load_city, start_server  # noqa: E402
+from benchmarks.synthcity import make_city  # noqa: E402
+
+DB_NAME = "gridmap_bench_load"
+ACCOUNT = "loadtest"
+SCREEN = (1000, 680)  # the map beside the 22rem panel on a 1366 × 768 laptop, in pixels
+TARGET_P95_MS = 500.0
+ITEMS = ("building", "compound", "grid_party")
+CLICKS = (("compound", 0.5), ("grid", 0.35), ("community", 0.15))
+CONFIG = re.compile(r"data-config='([^']*)'")
+EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b")
+TOKEN = re.compile(r"gm_[A-Za-z0-9_-]{20,}")
+
+
+# --- what the map asks for a view -----------------------------------------------------------
+
+
+def mercator(lat: float) -> float:
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+def latitude(y: float) -> float:
+    return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
+
+
+def fit_zoom(bounds) -> int:
+    """The zoom Leaflet's ``fitBounds`` picks for ``bounds`` on the map (integer zooms)."""
+    x0, y0, x1, y1 = bounds
+    zx = math.log2(SCREEN[0] * 360 / (256 * (x1 - x0)))
+    zy = math.log2(SCREEN[1] * 2 * math.pi / (256 * (mercator(y1) - mercator(y0))))
+    return max(0, math.floor(min(zx, zy)))
+
+
+def view_box(lon: float, lat: float, zoom: int, pad: float = 0.0) -> tuple[float, ...]:
+    """The map's bounds around a centre at ``zoom``; ``pad`` as Leaflet's ``getBounds().pad``."""
+    world = 256 * 2**zoom
+    dx, dy = SCREEN[0] / 2 * 360 / world, SCREEN[1] / 2 * 2 * math.pi / world
+    y = mercator(lat)
+    x0, x1, s, n = lon - dx, lon + dx, latitude(y - dy), latitude(y + dy)
+    bx, by = (x1 - x0) * pad, (n - s) * pad
+    return x0 - bx, s - by, x1 + bx, n + by
+
+
+class City:
+    """Codes a coordinator can click on in a view: compounds from the seeded frames, grids from
+    the figures the map loaded."""
+
+    def __init__(self, city: dict) -> None:
+        self.bounds = tuple(float(v) for v in city["community"].total_bounds)
+        compounds = city["compound"]
+        self.tree = shapely.STRtree(compounds.geometry.values)
+        self.compound = compounds["code"].to_numpy()
+        self.community = compounds["community_code"].to_numpy()
+        self.grids: dict[str, list[str]] | None = None
+
+    def learn_grids(self, rows: list[dict]) -> None:
+        grids = defaultdict(list)
+        for row in rows:
+            grids[row.get("community_code")].append(row["code"])
+        self.grids = dict(grids)
+
+    def click(self, box, rng: random.Random) -> tuple[str, str] | None:
+        hits = self.tree.query(shapely.box(*box))
+        if not len(hits):
+            return None
+        k = int(hits[rng.randrange(len(hits))])
+        level = rng.choices([c for c, _ in CLICKS], [w for _, w in CLICKS])[0]
+        community = str(self.community[k])
+        if level == "grid" and self.grids and self.grids.get(community):
+            return "grid", rng.choice(self.grids[community])
+        if level == "community":
+            return "community", community
+        return "compound", str(self.compound[k])
+
+
+# --- recording ------------------------------------------------------------------------------
+
+
+class Record:
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self.sizes: dict[str, list[int]] = defaultdict(list)
+        self.count: Counter[str] = Counter()  # every request asked, answered or not
+        self.errors: Counter[tuple[str, str]] = Counter()
+
+    def error(self, label: str, what: str) -> None:
+        self.errors[(what, label)] += 1
+
+
+class Coordinator:
+    """One virtual user: a browser's connections, a seeded random walk over the city."""
+
+    def __init__(self, n: int, base: str, token: str, city: City, record: Record, seed: int):
+        self.rng = random.Random(seed * 1000 + n)
+        self.city, self.record = city, record
+        self.client = httpx.AsyncClient(
+            base_url=base,
+            headers={"Authorization": f"Bearer {token}"},
+            limits=httpx.Limits(max_connections=6),
+            timeout=60,
+        )
+        self.loaded: dict[str, str] = {}
+        self.deadline = 0.0
+
+    async def get(self, label: str, url: str, headers: dict | None = None) -> httpx.Response | None:
+        if time.monotonic() >= self.deadline:
+            return None
+        self.record.count[label] += 1
+        start = time.perf_counter()
+        try:
+            response = await self.client.get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            self.record.error(label, type(exc).__name__)
+            return None
+        self.record.times[label].append(time.perf_counter() - start)
+        self.record.sizes[label].append(len(response.content))
+        if not response.is_success:
+            self.record.error(label, str(response.status_code))
+            return None
+        return response
+
+    async def think(self) -> None:
+        await asyncio.sleep(self.rng.uniform(0.0, 1.0))
+
+    async def run(self, deadline: float, ramp: float) -> None:
+        self.deadline = deadline
+        await asyncio.sleep(self.rng.uniform(0.0, ramp))
+        try:
+            while time.monotonic() < deadline:
+                await self.session()
+        finally:
+            await self.client.aclose()
+
+    async def session(self) -> None:
+        page = await self.get("/map", "/map")
+        if page is None:
+            return await self.think()
+        config = json.loads(html.unescape(CONFIG.search(page.text).group(1)))
+        first_grid = next(s["layer"] for s in config["layers"] if s["layer"].startswith("grid:"))
+        shown = {"grid:party", first_grid}  # the Party grid switched on beside the default one
+        layers = [s for s in config["layers"] if (s["visible"] or s["layer"] in shown) and not s.get("url")]  # fmt: skip
+        self.loaded.clear()
+        await asyncio.gather(self.get("/api/layers", "/api/layers"), self.get("/api/summary", "/api/summary"))  # fmt: skip
+        x0, y0, x1, y1 = self.city.bounds
+        start = ((x0 + x1) / 2, (y0 + y1) / 2, fit_zoom(self.city.bounds))
+        await asyncio.gather(self.view(layers, *start), self.start_panel(config))
+        await self.think()
+        for _ in range(self.rng.randint(5, 20)):
+            if time.monotonic() >= self.deadline:
+                return
+            lon, lat = self.rng.uniform(x0, x1), self.rng.uniform(y0, y1)
+            zoom = self.rng.randint(14, 17)
+            await self.view(layers, lon, lat, zoom)
+            await self.think()
+            box = view_box(lon, lat, zoom)
+            if self.rng.random() < 0.7 and (unit := self.city.click(box, self.rng)):
+                level, code = unit
+                await self.get(f"/api/figures/{level}/{{code}}", f"/api/figures/{level}/{code}")
+                await self.think()
+            if self.rng.random() < 0.25:
+                cid = self.rng.choice(ITEMS)
+                bbox = ",".join(f"{v:.6f}" for v in box)
+                url = f"/ogc/collections/{cid}/items?bbox={bbox}&limit=1000"
+                await self.get(f"/ogc/collections/{cid}/items", url, {"Accept": "application/geo+json"})  # fmt: skip
+                await self.think()
+
+    async def start_panel(self, config: dict) -> None:
+        """map.js at start: figures of every level, then every gap kind shown at start."""
+        if config["analysed"]:
+            levels = ("subdistrict", "community", "grid")
+            answers = await asyncio.gather(
+                *(self.get(f"/api/figures?level={lv}", f"/api/figures?level={lv}") for lv in levels)
+            )
+            if self.city.grids is None and answers[2] is not None:
+                self.city.learn_grids(answers[2].json())
+        kinds = [g["kind"] for g in config["gaps"] if g["count"] and g["visible"]]
+        await asyncio.gather(
+            *(self.get(f"/api/gaps?kind={k}", f"/api/gaps?kind={k}") for k in kinds)
+        )
+
+    async def view(self, layers: list[dict], lon: float, lat: float, zoom: int) -> None:
+        """map.js on ``moveend``: every shown layer whose URL changed, all at once."""
+        calls = []
+        for spec in layers:
+            if zoom < spec["min_zoom"]:
+                self.loaded.pop(spec["key"], None)
+                continue
+            path = f"/api/layers/{spec['layer']}/features"
+            if spec["min_zoom"] > 0:
+                box = ",".join(f"{v:.4f}" for v in view_box(lon, lat, zoom, pad=0.2))
+                url, label = f"{path}?bbox={box}&zoom={zoom}", f"{path}?bbox=…&zoom={zoom}"
+            else:
+                url, label = f"{path}?zoom={min(zoom, 17)}", f"{path}?zoom=…"
+            if self.loaded.get(spec["key"]) != url:
+                self.loaded[spec["key"]] = url
+                calls.append(self.get(label, url))
+        await asyncio.gather(*calls)
+
+
+# --- the city, the database and the server --------------------------------------------------
+
+
+def gridmap(args: list[str], url: str, folder: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "COLUMNS": "500"}
+    cmd = [sys.executable, "-m", "gridmap.cli", *args]
+    return subprocess.run(cmd, env=env, cwd=folder, capture_output=True, text=True)
+
+
+def account_token(url: str, folder: Path) -> str:
+    """``gridmap user add`` (an existing account is fine) and ``gridmap user token``."""
+    added = gridmap(["user", "add", ACCOUNT, "--role", "admin", "--password", "load-test-1"], url, folder)  # fmt: skip
+    if added.returncode and "exists" not in added.stdout + added.stderr:
+        raise SystemExit(f"gridmap user add failed:\n{added.stdout}\n{added.stderr}")
+    issued = gridmap(["user", "token", ACCOUNT, "--label", "load test"], url, folder)
+    found = TOKEN.search(issued.stdout)
+    if issued.returncode or not found:
+        raise SystemExit(f"gridmap user token failed:\n{issued.stdout}\n{issued.stderr}")
+    return found.group(0)
+
+
+def prepare(city: dict, url: str, folder: Path) -> float:
+    """Load the city, members and stations, and analyse it, as users do; seconds taken."""
+    start = time.perf_counter()
+    load_city(city, url, folder)
+    load_extra(city, url, folder)
+    done = gridmap(["analyze", "--out", str(folder / "report")], url, folder)
+    if done.returncode:
+        raise SystemExit(f"gridmap analyze failed:\n{done.stdout}\n{done.stderr}")
+    return time.perf_counter() - start
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time of a process (user + system), or busy time of the whole machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    if pid is None:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return (sum(fields) - fields[3] - fields[4]) / tick  # all but idle and iowait
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / tick
+
+
+# --- the run and the report -----------------------------------------------------------------
+
+
+async def load(base: str, token: str, city: City, args) -> tuple[Record, float]:
+    record = Record()
+    users = [Coordinator(n, base, token, city, record, args.seed) for n in range(args.users)]
+    start = time.monotonic()
+    deadline = start + args.duration
+    await asyncio.gather(*(u.run(deadline, ramp=min(5.0, args.duration / 4)) for u in users))
+    return record, time.monotonic() - start
+
+
+def row(
+    label: str, n: int, times: list[float], sizes: list[int], errors: int, seconds: float
+) -> str:
+    """A table row; latencies are of the requests answered (any status), "—" when none was."""
+    if times:
+        p50, p95, p99 = (f"{v:,.0f}" for v in np.percentile(times, [50, 95, 99]) * 1000)
+        kb = f"{np.median(sizes) / 1024:,.1f}"
+    else:
+        p50 = p95 = p99 = kb = "—"
+    return f"| {label} | {n:,} | {n / seconds:.1f} | {p50} | {p95} | {p99} | {kb} | {errors} |"
+
+
+def report(record: Record, seconds: float) -> tuple[float, int]:
+    """Print the table and the errors; return overall p95 (ms) and the number of errors."""
+    errors_of = Counter()
+    for (_, label), n in record.errors.items():
+        errors_of[label] += n
+    print("| endpoint | requests | requests/s | p50 ms | p95 ms | p99 ms | median KB | errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label in sorted(record.count):
+        n, times, sizes = record.count[label], record.times[label], record.sizes[label]
+        print(row(f"`{label}`", n, times, sizes, errors_of[label], seconds))
+    times = [t for ts in record.times.values() for t in ts]
+    sizes = [s for ss in record.sizes.values() for s in ss]
+    total = sum(record.errors.values())
+    print(row("**all**", sum(record.count.values()), times, sizes, total, seconds))
+    if total:
+        print("\nErrors by status or exception: endpoint × count")
+        kinds = Counter()
+        for (what, _), n in record.errors.items():
+            kinds[what] += n
+        for what, n in kinds.most_common():
+            where = [(label, k) for (w, label), k in record.errors.most_common() if w == what]
+            print(f"- **{what}** ({n}): " + ", ".join(f"`{label}` × {k}" for label, k in where))
+    return (float(np.percentile(times, 95)) * 1000 if times else math.inf), total
+
+
+def server_errors(log: Path) -> None:
+    """The exceptions in the server's log, by kind and message, with their innermost frame."""
+    found: Counter[str] = Counter()
+    frame = ""
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith('  File "'):
+            frame = line.strip()
+        elif EXCEPTION.match(line):
+            found[f"{line[:300]}  ({frame})"] += 1
+    print("\nExceptions in the server's log:" if found else "\nNo exception in the server's log.")
+    for text, n in found.most_common(10):
+        print(f"- {n} × {text}")
+
+
+def main() -> int:
+    args = parse_args()
+    s = args.scale
+    members = args.members if args.members is not None else int(1_000_000 * s)
+    city = make_city(args.seed, n_communities=max(1, int(100 * s)), n_grids=max(1, int(2000 * s)),
+                     n_dept=max(1, int(3000 * s)), n_compounds=max(1, int(20000 * s)),
+                     n_buildings=max(1, int(200000 * s)), n_members=members)  # fmt: skip
+    city["station"] = stations_of(city)
+    cluster, admin = None, args.dsn
+    tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-load-"))
+    proc = None
+    try:
+        if admin is None:
+            from conftest import PostgisCluster
+
+            cluster = PostgisCluster()
+            cluster.start()
+            admin = cluster.url("postgres").replace("+psycopg", "")
+        if args.reuse:
+            dsn, loaded = admin.rsplit("/", 1)[0] + f"/{DB_NAME}", "(reused)"
+        else:
+            dsn = fresh_pg(admin, DB_NAME)
+            seconds = prepare(city, dsn.replace("postgresql://", "postgresql+psycopg://"), tmp)
+            loaded = f"loaded and analysed in {seconds:.0f} s"
+        url = dsn.replace("postgresql://", "postgresql+psycopg://")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+            pg, postgis = conn.execute(
+                "SELECT current_setting('server_version'), postgis_lib_version()"
+            ).fetchone()
+        token = account_token(url, tmp)
+        port = free_port()
+        cmd = [sys.executable, "-m", "gridmap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+        env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
+        base = f"http://127.0.0.1:{port}"
+        # static files answer without an account, so the probe does not depend on auth
+        proc = start_server(cmd, env, f"{base}/static/gridmap/map.css", tmp / "gridmap.log")
+        check = httpx.get(f"{base}/api/layers", headers={"Authorization": f"Bearer {token}"})
+        check.raise_for_status()
+        print(f"{len(city['building']):,} buildings, {len(city['compound']):,} compounds, "
+              f"{len(city['grid_party']):,} Party grid cells, {members:,} members, seed "
+              f"{args.seed}, {loaded}; PostgreSQL {pg}, PostGIS {postgis}; gridmap serve: one "
+              f"uvicorn worker; {args.users} users for {args.duration:.0f} s")  # fmt: skip
+        before = os.getloadavg()
+        machine, server, client = cpu_seconds(), cpu_seconds(proc.pid), time.process_time()
+        record, seconds = asyncio.run(load(base, token, City(city), args))
+        machine, server = cpu_seconds() - machine, cpu_seconds(proc.pid) - server
+        client = time.process_time() - client
+        after = os.getloadavg()
+        print(f"load average before {before[0]:.2f} / {before[1]:.2f} / {before[2]:.2f}, after "
+              f"{after[0]:.2f} / {after[1]:.2f} / {after[2]:.2f}; {seconds:.1f} s wall; CPU "
+              f"busy {machine / seconds:.2f} of {os.cpu_count()} cores (gridmap serve "
+              f"{server / seconds:.2f}, this client {client / seconds:.2f})\n")  # fmt: skip
+        p95, errors = report(record, seconds)
+        met = errors == 0 and p95 < TARGET_P95_MS
+        print(f"\nTarget (no errors, p95 < {TARGET_P95_MS:.0f} ms): "
+              f"{'met' if met else '**not met**'} ({errors} errors, p95 {p95:.0f} ms)")  # fmt: skip
+        if errors:
+            server_errors(tmp / "gridmap.log")
+        return 1 if errors else 0
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # threads stuck in the database pool ignore TERM
+                proc.kill()
+                proc.wait()
+        if cluster:
+            cluster.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50, help="concurrent virtual users")
+    parser.add_argument("--duration", type=float, default=120.0, help="seconds")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full city")
+    parser.add_argument("--members", type=int, default=None, help="default 1,000,000 × scale")
+    parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument(
+        "--dsn", help="admin URL of a running PostGIS server (else a throwaway one)"
+    )
+    parser.add_argument("--reuse", action="store_true",
+                        help=f"with --dsn: {DB_NAME} already holds this city")  # fmt: skip
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
