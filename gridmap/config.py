@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     session_hours: float = Field(8.0, gt=0, description="登录会话有效时长 (小时), 每次访问顺延")
+    max_concurrent_requests: int = Field(
+        16, ge=1, le=200, description="同时处理的请求数 (其余排队等待); 数据库连接池为其两倍"
+    )
     cookie_secure: bool = Field(
         False, description="会话 Cookie 仅经 HTTPS 发送 (服务在 HTTPS 反向代理之后时打开)"
     )

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from gridmap import __version__
 from gridmap.api.errors import add_exception_handlers
+from gridmap.api.limits import ConcurrencyLimit, pool_options
 from gridmap.config import DEV_SECRET, Settings
 from gridmap.store.db import make_engine
 
@@ -50,11 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     add_docs(app)
     app.state.settings = settings
-    app.state.engine = make_engine(settings)
+    app.state.engine = make_engine(settings, **pool_options(settings.database_url, settings.max_concurrent_requests))  # fmt: skip
     add_exception_handlers(app)
     # level 1: a zoom-14 page of 1,400 buildings (438 KB) compresses in 2 ms to 61 KB, where
     # the default level 9 took 40 ms for 48 KB — twice the whole request (benchmarks/bench_serve)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)
+    app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests)
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(settings),

@@ -94,33 +94,29 @@ def _principal(request: Request, conn, credentials: HTTPAuthorizationCredentials
     return principal
 
 
-def current_principal(
-    request: Request,
-    conn: ConnDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+def _logged_in(request: Request, conn, credentials, missing: AuthError) -> Principal:
+    principal = _principal(request, conn, credentials)
+    if principal is None:
+        raise missing
+    request.state.principal = principal
+    return principal
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def current_principal(request: Request, conn: ConnDep, credentials: Credentials) -> Principal:
     """The account making the request; 401 without a valid token or session."""
-    principal = _principal(request, conn, credentials)
-    if principal is None:
-        raise AuthError(
-            "请先登录（浏览器），或在请求中附带令牌 Authorization: Bearer 令牌。",
-            "Log in first (browser), or send a token: Authorization: Bearer TOKEN.",
-        )
-    request.state.principal = principal
-    return principal
+    missing = AuthError(
+        "请先登录（浏览器），或在请求中附带令牌 Authorization: Bearer 令牌。",
+        "Log in first (browser), or send a token: Authorization: Bearer TOKEN.",
+    )
+    return _logged_in(request, conn, credentials, missing)
 
 
-def page_principal(
-    request: Request,
-    conn: ConnDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+def page_principal(request: Request, conn: ConnDep, credentials: Credentials) -> Principal:
     """Like :func:`current_principal`, but a page without a login redirects to ``/login``."""
-    principal = _principal(request, conn, credentials)
-    if principal is None:
-        raise LoginRequired("请先登录。", "Log in first.")
-    request.state.principal = principal
-    return principal
+    return _logged_in(request, conn, credentials, LoginRequired("请先登录。", "Log in first."))
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

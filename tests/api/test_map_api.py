@@ -157,3 +157,23 @@ def test_the_map_page_carries_its_configuration(server):
     assert page.status_code == 200
     assert "gap-list" in page.text and "theme-select" in page.text
     assert "https://" not in page.text and "http://" not in page.text  # nothing from outside
+
+
+def test_an_invalid_stored_polygon_is_shown_repaired_not_a_500():
+    """A self-intersecting cell that GEOS cannot snap-round (found in a synthetic city)."""
+    import numpy as np
+    import shapely
+
+    from gridmap.api.routes.features import display_geometry
+
+    bowtie = shapely.Polygon([(104.0, 30.0), (104.001, 30.001), (104.001, 30.0), (104.0, 30.001)])
+    # a hole outside its shell: snap-rounding it raises "unable to assign free hole to a shell"
+    hole_outside = shapely.Polygon(
+        [(104.0, 30.0), (104.001, 30.0), (104.001, 30.001), (104.0, 30.001)],
+        [[(104.002, 30.0), (104.003, 30.0), (104.003, 30.001), (104.002, 30.0)]],
+    )
+    with pytest.raises(shapely.errors.GEOSException):
+        shapely.set_precision(hole_outside, 1e-6)
+    shown = display_geometry(np.array([bowtie, hole_outside, None], dtype=object), 14, "wgs84")
+    assert shapely.is_valid(shown[:2]).all() and shown[2] is None
+    assert abs(shapely.area(shown[0]) - shapely.area(shapely.make_valid(bowtie))) < 1e-9

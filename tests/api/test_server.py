@@ -35,3 +35,23 @@ def test_gaps_of_the_latest_analysis_are_served_as_geojson(live_server, db_setti
     doc = http.get(live_server + "/api/gaps", params={"kind": "uncovered_area"}).json()
     assert [f["properties"]["code"] for f in doc["features"]] == ["DJ503"]
     assert "留白" in doc["features"][0]["properties"]["message_zh"]
+
+
+def test_more_requests_at_once_than_threads_and_connections_all_get_answers(
+    live_server, db_settings
+):
+    """Eighty requests at once (more than the 40 threads and the connection pool): before the
+    server admitted a bounded number, threads waiting for connections starved the requests
+    holding them, and nothing moved until the pool's 30 s timeout (500s)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gridmap.cli import DEMO_DATA, load_demo
+
+    load_demo(make_engine(db_settings), DEMO_DATA)
+    url = live_server + "/api/layers/building/features"
+    started = time.monotonic()
+    with ThreadPoolExecutor(80) as pool:
+        statuses = list(pool.map(lambda _: http.get(url, timeout=120).status_code, range(80)))
+    assert statuses == [200] * 80
+    assert time.monotonic() - started < 25  # well below the pool's timeout

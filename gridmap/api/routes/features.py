@@ -47,7 +47,12 @@ def display_geometry(geoms, zoom: int | None, display: str):
     rounded = shapely.transform(geoms, lambda c: np.round(c, DECIMALS))
     broken = ~shapely.is_valid(rounded) & ~shapely.is_missing(geoms)
     if broken.any():
-        rounded[broken] = shapely.set_precision(geoms[broken], 10.0**-DECIMALS)
+        try:
+            rounded[broken] = shapely.set_precision(geoms[broken], 10.0**-DECIMALS)
+        except shapely.errors.GEOSException:
+            # a stored geometry that is itself invalid, which GEOS cannot snap-round: shown
+            # repaired rather than failing the whole layer
+            rounded[broken] = shapely.make_valid(rounded[broken])
     if zoom is not None and zoom < 17:
         half_pixel = 360.0 / (256 * 2**zoom) / 2
         rounded = shapely.simplify(rounded, half_pixel, preserve_topology=True)
