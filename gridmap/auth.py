@@ -136,6 +136,22 @@ def add_account(conn: Connection, name: str, role: str, area: str | None, passwo
     log_change(conn, actor, "account_add", None, {"account": name, "role": role, "area": area})
 
 
+def disable_account(conn: Connection, name: str, actor: str) -> int:
+    """Disable an account and revoke its tokens (it stays in the log); returns tokens revoked.
+
+    Its browser sessions end with their next request: each request reads the account again.
+    """
+    account(conn, name)  # 404 for an unknown or already disabled account
+    account_id = conn.execute(select(Account.id).where(Account.name == name)).scalar_one()
+    conn.execute(update(Account).where(Account.id == account_id).values(disabled=True))
+    revoked = conn.execute(
+        update(ApiToken).where(ApiToken.account_id == account_id, ApiToken.revoked.is_(False))
+        .values(revoked=True)
+    ).rowcount  # fmt: skip
+    log_change(conn, actor, "account_disable", None, {"account": name, "tokens_revoked": revoked})
+    return revoked
+
+
 def count_accounts(conn: Connection) -> int:
     return len(conn.execute(select(Account.id).where(Account.disabled.is_(False))).all())
 

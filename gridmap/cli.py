@@ -650,6 +650,20 @@ def user_token(
     console.print(f"令牌 (只显示这一次) / token, shown once: {token}")
 
 
+@user_app.command("disable")
+def user_disable(name: Annotated[str, typer.Argument(help="账号 / account")]) -> None:
+    """停用账号并撤销其令牌 / Disable an account and revoke its tokens.
+
+    示例 / Example: gridmap user disable wgy01
+    """
+    from gridmap.auth import disable_account
+    from gridmap.store.db import transaction
+
+    with transaction(_engine()) as conn:
+        revoked = disable_account(conn, name, actor="cli")
+    console.print(f"已停用 disabled: {name}；撤销令牌 tokens revoked: {revoked}")
+
+
 @app.command()
 def version() -> None:
     """版本 / Version."""

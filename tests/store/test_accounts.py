@@ -11,10 +11,11 @@ from gridmap.auth import (  # fmt: skip
     add_account,
     authenticate,
     count_accounts,
+    disable_account,
     issue_token,
     token_principal,
 )
-from gridmap.errors import ConflictError, GridmapError
+from gridmap.errors import ConflictError, GridmapError, NotFoundError
 from gridmap.store.models import Account, ApiToken, ChangeLog
 
 
@@ -61,3 +62,23 @@ def test_tokens_are_returned_once_and_stored_as_digests(engine):
     assert token not in digest and used is not None
     with pytest.raises(AuthError), engine.begin() as conn:
         token_principal(conn, token + "x")
+
+
+def test_a_disabled_account_can_neither_log_in_nor_use_its_tokens(engine):
+    with engine.begin() as conn:
+        add_account(conn, "协调员", "coordinator", "510199001001", "long enough", actor="cli")
+        token = issue_token(conn, "协调员", "QGIS", actor="cli")
+        other = issue_token(conn, "协调员", "script", actor="cli")
+    with engine.begin() as conn:
+        assert disable_account(conn, "协调员", actor="admin") == 2
+        assert count_accounts(conn) == 0
+    with engine.begin() as conn:
+        for t in (token, other):
+            with pytest.raises(AuthError):
+                token_principal(conn, t)
+        with pytest.raises(AuthError):
+            authenticate(conn, "协调员", "long enough")
+        with pytest.raises(NotFoundError):
+            disable_account(conn, "协调员", actor="admin")
+        entry = conn.execute(select(ChangeLog.summary).where(ChangeLog.action == "account_disable")).scalar_one()  # fmt: skip
+    assert entry == {"account": "协调员", "tokens_revoked": 2}

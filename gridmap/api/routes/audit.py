@@ -37,6 +37,7 @@ ACTIONS_ZH = {
     "login_failed": "登录失败",
     "account_add": "新建账号",
     "token_issue": "签发令牌",
+    "account_disable": "停用账号",
     "backup": "备份",
     "restore": "恢复",
     "analyze": "分析",
