@@ -20,17 +20,18 @@ True
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select, text
 
 from gridmap.core.gaps import GAP_COLUMNS, empty_gaps
 from gridmap.layers import STORAGE_CRS
 from gridmap.store.bulk import _postgres_copy as copy_rows
 from gridmap.store.bulk import column_lists
-from gridmap.store.features import with_wkb_geometry
+from gridmap.store.features import bbox_clause, with_wkb_geometry
 from gridmap.store.models import (
     SRID,
     AnalysisRun,
@@ -111,15 +112,164 @@ def _read_geo(conn: Connection, table, run_id: int, where=None) -> gpd.GeoDataFr
     return with_wkb_geometry(frame)
 
 
+Box = tuple[float, float, float, float]
+
+
+def _meets_box(conn: Connection, table, bbox: Box):
+    """Rows whose geometry meets a lon/lat box, through the spatial index where there is one.
+
+    SpatiaLite's gap table has no R*Tree (only the layer tables get one), so there the box is
+    tested row by row (SpatiaLite compares bounding rectangles before exact geometry).
+    """
+    if conn.dialect.name == "sqlite":
+        indexed = conn.execute(
+            text(
+                "SELECT spatial_index_enabled FROM geometry_columns "
+                "WHERE f_table_name = :t AND f_geometry_column = 'geom'"
+            ),
+            {"t": table.name},
+        ).scalar()
+        if not indexed:
+            return func.ST_Intersects(table.c.geom, func.BuildMbr(*bbox, SRID))
+    return bbox_clause(conn, table, bbox)
+
+
+def _gap_where(
+    conn: Connection,
+    run_id: int,
+    kinds: Sequence[str] | None = None,
+    community: str | None = None,
+    bbox: Box | None = None,
+    leave_out_layers: Sequence[str] = (),
+    located: bool = False,
+    unplaced_too: bool = False,
+):
+    table = GapRecord.__table__
+    where = [table.c.run_id == run_id]
+    if kinds is not None:
+        where.append(table.c.kind.in_(list(kinds)))
+    if community:
+        here = table.c.community_code == community
+        if unplaced_too:  # gaps placed in no community belong to every community's list
+            here = or_(here, table.c.community_code.is_(None), table.c.community_code == "")
+        where.append(here)
+    if leave_out_layers:
+        where.append(table.c.layer.not_in(list(leave_out_layers)))
+    if located or bbox is not None:
+        where.append(table.c.geom.is_not(None))
+    if bbox is not None:
+        where.append(_meets_box(conn, table, bbox))
+    return and_(*where)
+
+
 def read_gaps(
-    conn: Connection, run_id: int | None = None, kind: str | None = None
+    conn: Connection,
+    run_id: int | None = None,
+    kind: str | None = None,
+    *,
+    kinds: Sequence[str] | None = None,
+    community: str | None = None,
+    bbox: Box | None = None,
+    leave_out_layers: Sequence[str] = (),
+    located: bool = False,
 ) -> gpd.GeoDataFrame:
-    """Gaps of a run (default: the latest analyze or integrate run)."""
+    """Gaps of a run (default: the latest analyze or integrate run), filtered in the database.
+
+    ``kind`` or ``kinds`` keep those kinds, ``community`` one community's gaps, ``bbox``
+    (lon/lat) those meeting the box, ``leave_out_layers`` drops gaps about features of those
+    layers, ``located`` keeps gaps that have a geometry.
+    """
     run_id = run_id or latest_run(conn)
     if run_id is None:
         return empty_gaps()
+    if kind:
+        kinds = [kind]
+    where = _gap_where(conn, run_id, kinds, community, bbox, leave_out_layers, located)
+    return _read_geo(conn, GapRecord.__table__, run_id, where)
+
+
+def unit_gaps(conn: Connection, run_id: int | None, code: str) -> pd.DataFrame:
+    """The gaps of a run about one unit: its ``code``, or among the ``codes`` a gap involves.
+
+    Only those rows are read, without geometry (a click on a unit must not read the whole run).
+    """
     table = GapRecord.__table__
-    return _read_geo(conn, table, run_id, table.c.kind == kind if kind else None)
+    columns = ["kind", "layer", "code", "measure", "unit", "message_zh", "message_en"]
+    escaped = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    codes = literal(";").concat(func.coalesce(table.c.codes, "")).concat(";")
+    query = (
+        select(*(table.c[c] for c in columns), table.c.codes)
+        .where(table.c.run_id == (run_id or -1))
+        .where(or_(table.c.code == code, codes.like(f"%;{escaped};%", escape="\\")))
+        .order_by(table.c.id)
+    )
+    frame = pd.DataFrame(list(map(tuple, conn.execute(query))), columns=[*columns, "codes"])
+    # SQLite's LIKE ignores ASCII case: the exact test is made here, on the few rows found
+    exact = (frame["code"] == code) | frame["codes"].fillna("").str.split(";").map(
+        lambda involved: code in involved
+    )
+    return frame.loc[exact.astype(bool), columns].reset_index(drop=True)
+
+
+INDEX_COLUMNS = ["kind", "layer", "code", "name", "measure", "unit", "community_code"]
+
+
+def gap_index(
+    conn: Connection,
+    run_id: int | None,
+    kinds: Sequence[str] | None,
+    *,
+    community: str | None = None,
+    bbox: Box | None = None,
+    limit: int | None = None,
+    with_geometry: bool = False,
+    unplaced_too: bool = False,
+) -> pd.DataFrame:
+    """The located gaps of ``kinds`` (in that order, then as found; all kinds for ``None``):
+    what a gap list shows.
+
+    Columns :data:`INDEX_COLUMNS` and ``bbox`` (``[minlon, minlat, maxlon, maxlat]``, computed
+    by the database); the geometry as well with ``with_geometry`` (to test an account's area).
+    ``unplaced_too`` keeps, besides ``community``'s gaps, those placed in no community.
+    """
+    table = GapRecord.__table__
+    bounds = ("ST_MinX", "ST_MinY", "ST_MaxX", "ST_MaxY")
+    if conn.dialect.name == "postgresql":
+        bounds = ("ST_XMin", "ST_YMin", "ST_XMax", "ST_YMax")
+    cols = [table.c[c] for c in INDEX_COLUMNS]
+    cols += [getattr(func, b)(table.c.geom).label(b) for b in bounds]
+    if with_geometry:
+        cols.append(func.ST_AsBinary(table.c.geom).label("wkb"))
+    order = [table.c.id]
+    if kinds:
+        order.insert(0, case({k: i for i, k in enumerate(kinds)}, value=table.c.kind))
+    where = _gap_where(
+        conn, run_id or -1, kinds, community, bbox, located=True, unplaced_too=unplaced_too
+    )
+    query = select(*cols).where(where).order_by(*order).limit(limit)
+    rows = list(map(tuple, conn.execute(query)))
+    frame = pd.DataFrame(
+        rows, columns=[*INDEX_COLUMNS, *bounds, *(["wkb"] if with_geometry else [])]
+    )
+    frame["bbox"] = frame[list(bounds)].to_numpy(dtype=float).tolist()
+    frame = frame.drop(columns=list(bounds))
+    return with_wkb_geometry(frame) if with_geometry else frame
+
+
+def count_gaps(
+    conn: Connection,
+    run_id: int | None,
+    kinds: Sequence[str] | None,
+    community: str | None = None,
+    unplaced_too: bool = False,
+) -> int:
+    """How many located gaps of ``kinds`` (in ``community``) a run holds."""
+    where = _gap_where(
+        conn, run_id or -1, kinds, community, located=True, unplaced_too=unplaced_too
+    )
+    return conn.execute(
+        select(func.count()).select_from(GapRecord.__table__).where(where)
+    ).scalar_one()
 
 
 def save_crosswalk(conn: Connection, run_id: int, crosswalk: pd.DataFrame) -> None:

@@ -55,11 +55,8 @@ def unit(level: Level, code: str, conn: ConnDep, area: AreaDep) -> dict:
     frame = _visible(results.read_figures(conn, level=level, code=code), area)
     if frame.empty:  # outside the caller's area reads the same as absent
         raise outside_area(f" {level} {code} 的分析数字", f"figures for {level} {code}")
-    gaps = results.read_gaps(conn, results.latest_run(conn, "analyze"))
-    mine = gaps[(gaps["code"] == code) | gaps["codes"].fillna("").str.split(";").map(
-        lambda codes: code in codes)]  # fmt: skip
-    columns = ["kind", "layer", "code", "measure", "unit", "message_zh", "message_en"]
-    return {**_records(frame)[0], "gaps": _records(mine[columns])}
+    mine = results.unit_gaps(conn, results.latest_run(conn, "analyze"), code)
+    return {**_records(frame)[0], "gaps": _records(mine)}
 
 
 @router.get("/proposals", summary="组织设置建议 (GeoJSON) / organisation proposals")

@@ -13,7 +13,7 @@ from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import AreaDep, require
 from gridmap.errors import InputFileError, NotFoundError
 from gridmap.layers import LAYERS
-from gridmap.store.areas import in_area
+from gridmap.store.areas import Area, in_area
 from gridmap.store.features import grid_layers
 from gridmap.store.query import map_rows
 
@@ -130,23 +130,118 @@ def features(
     return Response(body, media_type="application/geo+json")
 
 
+Box = tuple[float, float, float, float]
+KindsQuery = Annotated[str | None, Query(description="问题类型, 多个用逗号分隔 / gap kinds, comma-separated")]  # fmt: skip
+Display = Annotated[Literal["wgs84", "gcj02"], Query(description="显示坐标系")]
+EMPTY = '{"type":"FeatureCollection","features":[]}'
+
+
+def _kinds(kind: str | None) -> list[str] | None:
+    return [k for k in kind.split(",") if k] if kind else None
+
+
+def _stored_box(box: Box | None, display: str) -> Box | None:
+    """A box the map asked in its display coordinates, in the stored WGS84."""
+    if box is None or display == "wgs84":
+        return box
+    import numpy as np
+
+    from gridmap.crs import gcj02_to_wgs84
+
+    lon, lat = gcj02_to_wgs84(np.array([box[0], box[2]]), np.array([box[1], box[3]]))
+    return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
+
+
+def _search_box(box: Box | None, area: Area | None) -> tuple[Box | None, bool]:
+    """The box to search, narrowed to the account's area, and whether anything can be found."""
+    if area is None:
+        return box, True
+    if area.geometry is None:
+        return box, False
+    (x0, y0, x1, y1), (a0, b0, a1, b1) = box or area.bbox(), area.bbox()
+    narrowed = (max(x0, a0), max(y0, b0), min(x1, a1), min(y1, b1))
+    return narrowed, narrowed[0] <= narrowed[2] and narrowed[1] <= narrowed[3]
+
+
 @router.get("/gaps", summary="最新分析的留白与问题 (GeoJSON) / gaps of the latest analysis")
 def gaps(
     conn: ConnDep,
     area: AreaDep,
-    kind: str | None = None,
+    kind: KindsQuery = None,
     community: str | None = None,
-    display: Literal["wgs84", "gcj02"] = "wgs84",
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    zoom: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=22,
+            description=(
+                "地图级别: 按半像素简化; 地图在该级别不画的图层 (小区 14 级以下, 楼栋 16 级以下) 的问题不返回 / "
+                "map zoom: simplified to half a pixel; gaps about features of layers the map does not "
+                "draw at this zoom (compounds below 14, buildings below 16) are left out"
+            ),
+        ),
+    ] = None,
+    display: Display = "wgs84",
 ) -> Response:
+    """Gaps with a geometry, filtered in the database by kind, community and box; the map asks
+    for the gaps of its view, as it does for the layers."""
+    from gridmap.maps.layers import MIN_ZOOM
     from gridmap.store.results import read_gaps
 
-    frame = read_gaps(conn, kind=kind)
-    frame = frame[frame.geometry.notna()]
-    if community:
-        frame = frame[frame["community_code"] == community]
+    box, possible = _search_box(_stored_box(parse_bbox(bbox), display), area)
+    if not possible:
+        return Response(EMPTY, media_type="application/geo+json")
+    hidden = [layer for layer, least in MIN_ZOOM.items() if zoom is not None and zoom < least]
+    frame = read_gaps(
+        conn, kinds=_kinds(kind), community=community, bbox=box, leave_out_layers=hidden,
+        located=True,
+    )  # fmt: skip
     frame = frame[in_area(frame, area)]
-    frame = for_display(frame, None, display)
-    return Response(
-        frame.to_json(na="null", drop_id=True, ensure_ascii=False),
-        media_type="application/geo+json",
-    )
+    names = [c for c in frame.columns if c != frame.geometry.name]
+    values = frame[names].astype(object).where(frame[names].notna(), None)
+    rows = list(values.itertuples(index=False, name=None))
+    body = feature_collection(names, rows, display_geometry(frame.geometry.values, zoom, display))
+    return Response(body, media_type="application/geo+json")
+
+
+@router.get("/gaps/list", summary="问题清单: 类型、编号、名称与范围 / the gap list: kind, code, name, box")  # fmt: skip
+def gap_list(
+    conn: ConnDep,
+    area: AreaDep,
+    kind: KindsQuery = None,
+    community: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 300,
+    display: Display = "wgs84",
+) -> dict:
+    """The first ``limit`` located gaps (in the order of ``kind``, then as found) without their
+    geometry, each with its box to zoom to, and how many there are in all. With ``community``:
+    that community's gaps and those placed in no community (the list of a drilled-in map)."""
+    from gridmap.store.results import count_gaps, gap_index, latest_run
+
+    run, kinds = latest_run(conn), _kinds(kind)
+    box, possible = _search_box(None, area)
+    if run is None or not possible:
+        return {"total": 0, "gaps": []}
+    if area is None:
+        frame = gap_index(conn, run, kinds, community=community, limit=limit, unplaced_too=True)
+        total = count_gaps(conn, run, kinds, community, unplaced_too=True)
+    else:
+        frame = gap_index(
+            conn, run, kinds, community=community, bbox=box, with_geometry=True, unplaced_too=True
+        )
+        frame = frame[in_area(frame, area)]
+        total = len(frame)
+        frame = frame.head(limit).drop(columns=frame.geometry.name)
+    if display == "gcj02" and len(frame):
+        import numpy as np
+
+        from gridmap.crs import wgs84_to_gcj02
+
+        corners = np.array(frame["bbox"].tolist())
+        for x, y in ((0, 1), (2, 3)):
+            corners[:, x], corners[:, y] = wgs84_to_gcj02(corners[:, x], corners[:, y])
+        frame["bbox"] = corners.tolist()
+    frame["bbox"] = [[round(v, DECIMALS) for v in b] for b in frame["bbox"]]
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return {"total": int(total), "gaps": records}

@@ -1,6 +1,7 @@
-// gridmap coordinator map. Layers load per viewport from /api/layers/{layer}/features; the side
-// panel drills down subdistrict → community → grid with figures, a choropleth, the gap legend
-// (per-kind toggles and counts) and a gap list that zooms to each gap.
+// gridmap coordinator map. Layers and gaps load per viewport (/api/layers/{layer}/features,
+// /api/gaps?bbox=&zoom=); the side panel drills down subdistrict → community → grid with figures,
+// a choropleth, the gap legend (per-kind toggles, the whole area's counts from the page) and a gap
+// list (/api/gaps/list: no geometry, a box per gap) that zooms to each gap, in view or not.
 (function () {
   "use strict";
   const el = document.getElementById("map");
@@ -24,6 +25,33 @@
   const pct = (v) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(1)}%`);
   const withDisplay = (url) => (display === "wgs84" ? url : url + (url.includes("?") ? "&" : "?") + `display=${display}`);
   const getJSON = (url) => fetch(url).then((r) => (r.ok ? r.json() : Promise.reject(new Error(`${url}: ${r.status}`))));
+  // one request at a time for one purpose: asking for another URL aborts the one in flight (its
+  // promise resolves to null); asking again for the same URL shares its promise
+  function latest() {
+    let current = { url: null, promise: null, controller: null };
+    const get = (url) => {
+      if (url === current.url) return current.promise;
+      if (current.controller) current.controller.abort();
+      const controller = new AbortController();
+      const promise = fetch(url, { signal: controller.signal })
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`${url}: ${r.status}`))))
+        .then((data) => (current.url === url ? data : null))
+        .catch((err) => {
+          if (err.name === "AbortError") return null;
+          if (current.url === url) current = { url: null, promise: null, controller: null };
+          throw err;
+        });
+      current = { url, promise, controller };
+      return promise;
+    };
+    get.cancel = () => {
+      if (current.controller) current.controller.abort();
+      current = { url: null, promise: null, controller: null };
+    };
+    return get;
+  }
+  const bboxOf = (bounds) => [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
+    .map((v) => v.toFixed(4)).join(",");
   const LABELS = { code: "编号", name: "名称", households: "户数", floors: "层数",
     community_code: "所属社区", compound_code: "所属小区", kind: "类型", layer: "图层",
     property_company: "物业公司", repair_note: "几何修复", address: "地址" };
@@ -110,23 +138,23 @@
     overlays[`${spec.label_zh} <small>${spec.layer}</small>`] = group;
     if (spec.visible) group.addTo(map);
     let loadedKey = null;
+    const fetchLayer = latest();
     const load = () => {
       if (!map.hasLayer(group)) return;
       const zoom = Math.round(map.getZoom());
       if (zoom < spec.min_zoom) { group.clearLayers(); loadedKey = null; el.dataset[`loaded_${spec.key}`] = 0; return; }
       let query = "";
       if (!spec.url && spec.min_zoom > 0) {
-        const b = map.getBounds().pad(0.2);
-        query = `?bbox=${[b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(4)).join(",")}&zoom=${zoom}`;
+        query = `?bbox=${bboxOf(map.getBounds().pad(0.2))}&zoom=${zoom}`;
       } else if (!spec.url) {
         query = `?zoom=${Math.min(zoom, 17)}`;
       }
       const url = withDisplay(spec.url || `/api/layers/${encodeURIComponent(spec.layer)}/features${query}`);
       if (url === loadedKey) return;
       loadedKey = url;
-      getJSON(url)
+      fetchLayer(url)
         .then((data) => {
-          if (loadedKey !== url) return; // a newer view was asked for meanwhile
+          if (!data || loadedKey !== url) return; // a newer view was asked for meanwhile
           group.clearLayers(); group.addData(data);
           el.dataset[`loaded_${spec.key}`] = data.features.length;
         })
@@ -137,49 +165,85 @@
   }
   L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
-  map.on("moveend", () => loaders.forEach((f) => f()));
+  // a pan or zoom asks once the map has stopped moving (a drag fires moveend more than once)
+  let moveTimer = null;
+  map.on("moveend", () => {
+    clearTimeout(moveTimer);
+    moveTimer = setTimeout(() => { loaders.forEach((f) => f()); loadGapView(); }, 150);
+  });
   loaders.forEach((f) => f());
 
-  // ---- gaps: one layer per kind, legend with toggles and counts, list that zooms ----------------
-  const gapLayers = {};
-  const gapData = {};
+  // ---- gaps: one layer per kind, filled per view; legend with toggles and counts; list that zooms
+  const gapLayers = {}; // kind → its layer, refilled with the gaps of the view
+  const drawn = new Map(); // "kind:layer:code" → the drawn gap, for the list's zoom
+  const shown = new Set(cfg.gaps.filter((g) => g.count && g.visible).map((g) => g.kind));
   const kindsEl = document.getElementById("gap-kinds");
   const listEl = document.getElementById("gap-list");
   const state = { level: "subdistrict", community: null, grid: null };
+  const gapKey = (p) => `${p.kind}:${p.layer}:${p.code}`;
 
   function gapPopup(p) {
     const g = GAPS[p.kind] || { label_zh: p.kind };
     const value = p.unit === "share" ? pct(p.measure)
       : `${Number(p.measure).toLocaleString("zh-CN", { maximumFractionDigits: 1 })} ${UNITS[p.unit] || escape(p.unit || "")}`;
-    const measure = p.measure === null ? "" : `<br>度量 <small>measure</small>: ${value}`;
+    const measure = p.measure === null || p.measure === undefined ? "" : `<br>度量 <small>measure</small>: ${value}`;
+    const why = p.message_zh ? `<p class="gap-msg">${escape(p.message_zh)}<br><small>${escape(p.message_en)}</small></p>` : "";
     return `<b>${escape(g.label_zh)}</b> <small>${escape(p.kind)}</small><br>` +
-      `<code>${escape(p.layer)}</code> <code>${escape(p.code)}</code> ${escape(p.name || "")}` +
-      `<p class="gap-msg">${escape(p.message_zh)}<br><small>${escape(p.message_en)}</small></p>${measure}`;
+      `<code>${escape(p.layer)}</code> <code>${escape(p.code)}</code> ${escape(p.name || "")}${why}${measure}`;
   }
 
-  function loadGaps(kind) {
-    if (gapData[kind]) return Promise.resolve(gapData[kind]);
-    return getJSON(withDisplay(`/api/gaps?kind=${encodeURIComponent(kind)}`)).then((data) => {
-      const colour = GAPS[kind].colour;
-      const pane = GAPS[kind].area ? "gaps" : "gapfeatures";
-      const items = [];
-      const layer = L.geoJSON(data, {
-        pane,
-        style: { color: colour, weight: 3, fillColor: colour, fillOpacity: GAPS[kind].area ? 0.5 : 0.12 },
-        pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, pane: "gaps", color: colour, weight: 2, fillOpacity: 0.7 }),
-        onEachFeature: (f, l) => { l.bindPopup(gapPopup(f.properties), { maxWidth: 340 }); items.push({ f, l }); },
-      });
-      gapLayers[kind] = layer;
-      gapData[kind] = items;
-      return items;
+  let drawingZoom = null;
+  for (const g of cfg.gaps) {
+    gapLayers[g.kind] = L.geoJSON(null, {
+      pane: g.area ? "gaps" : "gapfeatures",
+      style: { color: g.colour, weight: 3, fillColor: g.colour, fillOpacity: g.area ? 0.5 : 0.12 },
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, pane: "gaps", color: g.colour, weight: 2, fillOpacity: 0.7 }),
+      onEachFeature: (f, l) => {
+        l.bindPopup(gapPopup(f.properties), { maxWidth: 340 });
+        l.gapZoom = drawingZoom;
+        drawn.set(gapKey(f.properties), l);
+      },
     });
+    if (shown.has(g.kind)) gapLayers[g.kind].addTo(map);
+  }
+
+  // the gaps of the view (padded as the layers are), simplified for its zoom; a gap already
+  // drawn at this zoom stays, and so does one whose popup is open
+  const fetchGaps = latest();
+  let gapsUrl = null;
+  function loadGapView() {
+    const kinds = cfg.gaps.filter((g) => shown.has(g.kind)).map((g) => g.kind);
+    if (!kinds.length) { fetchGaps.cancel(); gapsUrl = null; return Promise.resolve(); }
+    const zoom = Math.min(Math.round(map.getZoom()), 17);
+    const url = withDisplay(`/api/gaps?kind=${kinds.join(",")}&bbox=${bboxOf(map.getBounds().pad(0.2))}&zoom=${zoom}`);
+    return fetchGaps(url).then((data) => {
+      if (!data || url === gapsUrl) return; // a newer view was asked for, or this one is drawn
+      gapsUrl = url;
+      const wanted = new Map(data.features.map((f) => [gapKey(f.properties), f]));
+      drawn.clear();
+      for (const [kind, group] of Object.entries(gapLayers)) {
+        group.eachLayer((l) => {
+          const key = gapKey(l.feature.properties);
+          if ((wanted.has(key) && l.gapZoom === zoom) || l.isPopupOpen()) {
+            drawn.set(key, l);
+            wanted.delete(key);
+          } else group.removeLayer(l);
+        });
+        if (!shown.has(kind)) group.clearLayers();
+      }
+      drawingZoom = zoom;
+      for (const f of wanted.values()) if (gapLayers[f.properties.kind]) gapLayers[f.properties.kind].addData(f);
+      el.dataset.gapsDrawn = drawn.size;
+    }).catch((err) => console.warn("gaps", err.message));
   }
 
   function showKind(kind, on) {
-    return loadGaps(kind).then(() => {
-      if (on) gapLayers[kind].addTo(map); else map.removeLayer(gapLayers[kind]);
-      el.dataset.gapsShown = Object.keys(gapLayers).filter((k) => map.hasLayer(gapLayers[k])).join(",");
-      renderList();
+    if (on) shown.add(kind); else shown.delete(kind);
+    const input = kindsEl.querySelector(`input[data-kind="${kind}"]`);
+    if (input) input.checked = on;
+    if (on) gapLayers[kind].addTo(map); else map.removeLayer(gapLayers[kind]);
+    return Promise.all([on ? loadGapView() : null, loadList()]).then(() => {
+      el.dataset.gapsShown = cfg.gaps.filter((g) => shown.has(g.kind)).map((g) => g.kind).join(",");
     });
   }
 
@@ -193,40 +257,50 @@
     li.querySelector("input").addEventListener("change", (e) => showKind(g.kind, e.target.checked));
   }
 
+  // the list: the shown kinds' gaps of the area (or of the community drilled into), in legend
+  // order, each with its box, so it can zoom to a gap wherever the map is
   const LIST_MAX = 300;
-  function renderList() {
-    const rows = [];
-    for (const g of cfg.gaps) {
-      if (!gapLayers[g.kind] || !map.hasLayer(gapLayers[g.kind])) continue;
-      for (const item of gapData[g.kind]) {
-        const p = item.f.properties;
-        if (state.community && p.community_code && p.community_code !== state.community) continue;
-        rows.push(item);
-      }
-    }
-    listEl.innerHTML = "";
-    rows.slice(0, LIST_MAX).forEach((item) => {
-      const p = item.f.properties;
-      const li = document.createElement("li");
-      li.innerHTML = `<a href="#" data-kind="${escape(p.kind)}" data-code="${escape(p.code)}">` +
-        `<span class="swatch" style="background:${GAPS[p.kind].colour}"></span>` +
-        `${escape(GAPS[p.kind].label_zh)} · <code>${escape(p.code)}</code> ${escape(p.name || "")}</a>`;
-      li.firstChild.addEventListener("click", (e) => { e.preventDefault(); zoomTo(item.l); });
-      listEl.appendChild(li);
-    });
-    if (rows.length > LIST_MAX) {
-      const li = document.createElement("li");
-      li.className = "note";
-      li.textContent = `另有 ${rows.length - LIST_MAX} 条，请放大或进入社区 (${rows.length - LIST_MAX} more: drill down)`;
-      listEl.appendChild(li);
-    }
-    el.dataset.gapListed = rows.length;
+  const fetchList = latest();
+  function loadList() {
+    const kinds = cfg.gaps.filter((g) => g.count && shown.has(g.kind)).map((g) => g.kind);
+    if (!kinds.length) { fetchList.cancel(); renderList({ total: 0, gaps: [] }); return Promise.resolve(); }
+    const community = state.community ? `&community=${encodeURIComponent(state.community)}` : "";
+    return fetchList(withDisplay(`/api/gaps/list?kind=${kinds.join(",")}&limit=${LIST_MAX}${community}`))
+      .then((data) => { if (data) renderList(data); })
+      .catch((err) => console.warn("gap list", err.message));
   }
 
-  function zoomTo(layer) {
-    if (layer.getBounds) map.fitBounds(layer.getBounds(), { maxZoom: 17, padding: [40, 40] });
-    else map.setView(layer.getLatLng(), 17);
-    map.once("moveend", () => layer.openPopup());
+  function renderList(data) {
+    listEl.innerHTML = "";
+    data.gaps.forEach((p) => {
+      const g = GAPS[p.kind] || { colour: "#d50000", label_zh: p.kind };
+      const li = document.createElement("li");
+      li.innerHTML = `<a href="#" data-kind="${escape(p.kind)}" data-code="${escape(p.code)}">` +
+        `<span class="swatch" style="background:${g.colour}"></span>` +
+        `${escape(g.label_zh)} · <code>${escape(p.code)}</code> ${escape(p.name || "")}</a>`;
+      li.firstChild.addEventListener("click", (e) => { e.preventDefault(); zoomToGap(p); });
+      listEl.appendChild(li);
+    });
+    const more = data.total - data.gaps.length;
+    if (more > 0) {
+      const li = document.createElement("li");
+      li.className = "note";
+      li.textContent = `另有 ${more} 条，请进入社区 (${more} more: drill down)`;
+      listEl.appendChild(li);
+    }
+    el.dataset.gapListed = data.total;
+  }
+
+  // fit the gap's box; once the view's gaps are in, open the gap's own popup (or, where it is not
+  // drawn at this zoom, a popup at the middle of its box)
+  function zoomToGap(p) {
+    const [west, south, east, north] = p.bbox;
+    map.once("moveend", () => loadGapView().then(() => {
+      const layer = drawn.get(gapKey(p));
+      if (layer) layer.openPopup();
+      else L.popup({ maxWidth: 340 }).setLatLng([(south + north) / 2, (west + east) / 2]).setContent(gapPopup(p)).openOn(map);
+    }));
+    map.fitBounds([[south, west], [north, east]], { maxZoom: 17, padding: [40, 40] });
   }
 
   // ---- drill-down: subdistrict → community → grid --------------------------------------------
@@ -250,8 +324,8 @@
       kids.map((f) => `<tr><td><a href="#" data-level="${f.level}" data-code="${escape(f.code)}" data-community="${escape(f.community_code || "")}">${escape(f.name || f.code)}</a></td>` +
         `<td>${f.households}</td><td>${f.members}</td><td>${pct(f.org_coverage)}</td></tr>`).join("") + "</table>" : "";
     el.dataset.level = state.level;
-    renderList();
     renderTheme();
+    return loadList();
   }
 
   function nameOf(level, code) {
@@ -376,8 +450,9 @@
     ? Promise.all(["subdistrict", "community", "grid"].map((level) =>
       getJSON(`/api/figures?level=${level}`).then((rows) => { figures[level] = rows; })))
     : Promise.resolve();
-  ready.then(() => Promise.all(cfg.gaps.filter((g) => g.count && g.visible).map((g) => showKind(g.kind, true))))
-    .then(() => { renderPanel(); el.dataset.ready = "1"; })
+  el.dataset.gapsShown = cfg.gaps.filter((g) => shown.has(g.kind)).map((g) => g.kind).join(",");
+  ready.then(() => Promise.all([loadGapView(), renderPanel()]))
+    .then(() => { el.dataset.ready = "1"; })
     .catch((err) => { console.warn("start", err.message); renderPanel(); el.dataset.ready = "1"; });
   window.gridmap = { map, drill, showKind, state };
 })();
