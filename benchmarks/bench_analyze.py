@@ -27,7 +27,7 @@ import geopandas as gpd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.synthcity import make_city  # noqa: E402
+from benchmarks.synthcity import city_at  # noqa: E402
 from gridmap.config import Settings  # noqa: E402
 from gridmap.core.assign import assign_points  # noqa: E402
 from gridmap.crs import metric_crs_for  # noqa: E402
@@ -73,10 +73,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args()
-    s = args.scale
-    city = make_city(args.seed, n_communities=max(1, int(100 * s)), n_grids=max(1, int(2000 * s)),
-                     n_dept=max(1, int(3000 * s)), n_compounds=max(1, int(20000 * s)),
-                     n_buildings=max(1, int(200000 * s)), n_members=args.members)  # fmt: skip
+    city = city_at(args.scale, args.seed, members=args.members)
     crs = metric_crs_for(city["community"])
     points = city["member"].to_crs(crs)[["code", "geometry"]]
     buildings = city["building"].to_crs(crs)[["code", "geometry"]]

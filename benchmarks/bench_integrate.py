@@ -28,7 +28,7 @@ import geopandas as gpd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.synthcity import make_city
+from benchmarks.synthcity import city_at
 from gridmap.config import Settings
 from gridmap.core import parallel
 from gridmap.core.pipeline import Layers, integrate
@@ -65,10 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.one_core:
         parallel.MIN_GEOMETRIES = sys.maxsize  # no input is large enough to be split
-    s = args.scale
-    city = make_city(args.seed, n_communities=max(1, int(100 * s)), n_grids=max(1, int(2000 * s)),
-                     n_dept=max(1, int(3000 * s)), n_compounds=max(1, int(20000 * s)),
-                     n_buildings=max(1, int(200000 * s)))  # fmt: skip
+    city = city_at(args.scale, args.seed, members=0)
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in city.items())
     peers, mine = [], []
     summary = {}

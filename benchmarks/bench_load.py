@@ -4,7 +4,8 @@ The seeded synthetic city (``benchmarks/synthcity.py``: 200,000 buildings, 20,00
 Party grid cells at scale 1, plus members and one Party service station per community) is loaded
 into a fresh PostGIS database with ``gridmap load`` and analysed with ``gridmap analyze``. An
 account and an API token are made with ``gridmap user add`` / ``gridmap user token``, and
-``gridmap serve`` runs as a real uvicorn process on 127.0.0.1 (one worker, as users start it).
+``gridmap serve`` runs as a real uvicorn process on 127.0.0.1 (one worker, as users start it;
+``benchmarks/serving.py``).
 
 Then ``--users`` virtual coordinators (one ``httpx.AsyncClient`` each, at most 6 connections as a
 browser, the token as a bearer header on every request) loop over sessions for ``--duration``
@@ -43,8 +44,6 @@ import math
 import os
 import random
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,27 +52,29 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import psycopg
 import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from benchmarks.bench_import import fresh_pg  # noqa: E402
-from benchmarks.bench_plan import load_extra, stations_of  # noqa: E402
-from benchmarks.bench_serve import free_port, load_city, start_server  # noqa: E402
-from benchmarks.synthcity import make_city  # noqa: E402
+from benchmarks.serving import (  # noqa: E402
+    database,
+    gridmap,
+    load_city,
+    pg_url,
+    postgis,
+    start_gridmap,
+    vacuum,
+)
+from benchmarks.synthcity import city_at  # noqa: E402
 
 DB_NAME = "gridmap_bench_load"
-ACCOUNT = "loadtest"
 SCREEN = (1000, 680)  # the map beside the 22rem panel on a 1366 × 768 laptop, in pixels
 TARGET_P95_MS = 500.0
 ITEMS = ("building", "compound", "grid_party")
 CLICKS = (("compound", 0.5), ("grid", 0.35), ("community", 0.15))
 CONFIG = re.compile(r"data-config='([^']*)'")
 EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b")
-TOKEN = re.compile(r"gm_[A-Za-z0-9_-]{20,}")
 
 
 # --- what the map asks for a view -----------------------------------------------------------
@@ -264,32 +265,11 @@ class Coordinator:
 # --- the city, the database and the server --------------------------------------------------
 
 
-def gridmap(args: list[str], url: str, folder: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "COLUMNS": "500"}
-    cmd = [sys.executable, "-m", "gridmap.cli", *args]
-    return subprocess.run(cmd, env=env, cwd=folder, capture_output=True, text=True)
-
-
-def account_token(url: str, folder: Path) -> str:
-    """``gridmap user add`` (an existing account is fine) and ``gridmap user token``."""
-    added = gridmap(["user", "add", ACCOUNT, "--role", "admin", "--password", "load-test-1"], url, folder)  # fmt: skip
-    if added.returncode and "exists" not in added.stdout + added.stderr:
-        raise SystemExit(f"gridmap user add failed:\n{added.stdout}\n{added.stderr}")
-    issued = gridmap(["user", "token", ACCOUNT, "--label", "load test"], url, folder)
-    found = TOKEN.search(issued.stdout)
-    if issued.returncode or not found:
-        raise SystemExit(f"gridmap user token failed:\n{issued.stdout}\n{issued.stderr}")
-    return found.group(0)
-
-
 def prepare(city: dict, url: str, folder: Path) -> float:
-    """Load the city, members and stations, and analyse it, as users do; seconds taken."""
+    """Load the city with its members and stations, and analyse it, as users do; seconds."""
     start = time.perf_counter()
     load_city(city, url, folder)
-    load_extra(city, url, folder)
-    done = gridmap(["analyze", "--out", str(folder / "report")], url, folder)
-    if done.returncode:
-        raise SystemExit(f"gridmap analyze failed:\n{done.stdout}\n{done.stderr}")
+    gridmap(["analyze", "--out", str(folder / "report")], url, folder)
     return time.perf_counter() - start
 
 
@@ -368,75 +348,48 @@ def server_errors(log: Path) -> None:
 
 def main() -> int:
     args = parse_args()
-    s = args.scale
-    members = args.members if args.members is not None else int(1_000_000 * s)
-    city = make_city(args.seed, n_communities=max(1, int(100 * s)), n_grids=max(1, int(2000 * s)),
-                     n_dept=max(1, int(3000 * s)), n_compounds=max(1, int(20000 * s)),
-                     n_buildings=max(1, int(200000 * s)), n_members=members)  # fmt: skip
-    city["station"] = stations_of(city)
-    cluster, admin = None, args.dsn
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-load-"))
-    proc = None
-    try:
-        if admin is None:
-            from conftest import PostgisCluster
+    city = city_at(args.scale, args.seed, args.members)
+    with (
+        tempfile.TemporaryDirectory(prefix="gridmap-bench-load-") as folder,
+        postgis(args.dsn) as admin,
+    ):
+        tmp = Path(folder)
+        dsn = database(admin, DB_NAME, args.reuse)
+        loaded = "(reused)"
+        if not args.reuse:
+            loaded = f"loaded and analysed in {prepare(city, pg_url(dsn), tmp):.0f} s"
+        pg, postgis_version = vacuum(dsn)
+        server = start_gridmap(pg_url(dsn), tmp)
+        try:
+            print(f"{len(city['building']):,} buildings, {len(city['compound']):,} compounds, "
+                  f"{len(city['grid_party']):,} Party grid cells, {len(city.get('member', [])):,} "
+                  f"members, seed {args.seed}, {loaded}; PostgreSQL {pg}, PostGIS "
+                  f"{postgis_version}; gridmap serve: one uvicorn worker; {args.users} users for "
+                  f"{args.duration:.0f} s")  # fmt: skip
+            return measure(server, City(city), args)
+        finally:
+            server.stop()
 
-            cluster = PostgisCluster()
-            cluster.start()
-            admin = cluster.url("postgres").replace("+psycopg", "")
-        if args.reuse:
-            dsn, loaded = admin.rsplit("/", 1)[0] + f"/{DB_NAME}", "(reused)"
-        else:
-            dsn = fresh_pg(admin, DB_NAME)
-            seconds = prepare(city, dsn.replace("postgresql://", "postgresql+psycopg://"), tmp)
-            loaded = f"loaded and analysed in {seconds:.0f} s"
-        url = dsn.replace("postgresql://", "postgresql+psycopg://")
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
-            pg, postgis = conn.execute(
-                "SELECT current_setting('server_version'), postgis_lib_version()"
-            ).fetchone()
-        token = account_token(url, tmp)
-        port = free_port()
-        cmd = [sys.executable, "-m", "gridmap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-        env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
-        base = f"http://127.0.0.1:{port}"
-        # static files answer without an account, so the probe does not depend on auth
-        proc = start_server(cmd, env, f"{base}/static/gridmap/map.css", tmp / "gridmap.log")
-        check = httpx.get(f"{base}/api/layers", headers={"Authorization": f"Bearer {token}"})
-        check.raise_for_status()
-        print(f"{len(city['building']):,} buildings, {len(city['compound']):,} compounds, "
-              f"{len(city['grid_party']):,} Party grid cells, {members:,} members, seed "
-              f"{args.seed}, {loaded}; PostgreSQL {pg}, PostGIS {postgis}; gridmap serve: one "
-              f"uvicorn worker; {args.users} users for {args.duration:.0f} s")  # fmt: skip
-        before = os.getloadavg()
-        machine, server, client = cpu_seconds(), cpu_seconds(proc.pid), time.process_time()
-        record, seconds = asyncio.run(load(base, token, City(city), args))
-        machine, server = cpu_seconds() - machine, cpu_seconds(proc.pid) - server
-        client = time.process_time() - client
-        after = os.getloadavg()
-        print(f"load average before {before[0]:.2f} / {before[1]:.2f} / {before[2]:.2f}, after "
-              f"{after[0]:.2f} / {after[1]:.2f} / {after[2]:.2f}; {seconds:.1f} s wall; CPU "
-              f"busy {machine / seconds:.2f} of {os.cpu_count()} cores (gridmap serve "
-              f"{server / seconds:.2f}, this client {client / seconds:.2f})\n")  # fmt: skip
-        p95, errors = report(record, seconds)
-        met = errors == 0 and p95 < TARGET_P95_MS
-        print(f"\nTarget (no errors, p95 < {TARGET_P95_MS:.0f} ms): "
-              f"{'met' if met else '**not met**'} ({errors} errors, p95 {p95:.0f} ms)")  # fmt: skip
-        if errors:
-            server_errors(tmp / "gridmap.log")
-        return 1 if errors else 0
-    finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # threads stuck in the database pool ignore TERM
-                proc.kill()
-                proc.wait()
-        if cluster:
-            cluster.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+
+def measure(server, city: City, args) -> int:
+    """The load run with the machine's figures around it, the report; 1 if there was an error."""
+    before = os.getloadavg()
+    machine, ours, client = cpu_seconds(), cpu_seconds(server.proc.pid), time.process_time()
+    record, seconds = asyncio.run(load(server.base, server.token, city, args))
+    machine, ours = cpu_seconds() - machine, cpu_seconds(server.proc.pid) - ours
+    client = time.process_time() - client
+    after = os.getloadavg()
+    print(f"load average before {before[0]:.2f} / {before[1]:.2f} / {before[2]:.2f}, after "
+          f"{after[0]:.2f} / {after[1]:.2f} / {after[2]:.2f}; {seconds:.1f} s wall; CPU "
+          f"busy {machine / seconds:.2f} of {os.cpu_count()} cores (gridmap serve "
+          f"{ours / seconds:.2f}, this client {client / seconds:.2f})\n")  # fmt: skip
+    p95, errors = report(record, seconds)
+    met = errors == 0 and p95 < TARGET_P95_MS
+    print(f"\nTarget (no errors, p95 < {TARGET_P95_MS:.0f} ms): "
+          f"{'met' if met else '**not met**'} ({errors} errors, p95 {p95:.0f} ms)")  # fmt: skip
+    if errors:
+        server_errors(server.log)
+    return 1 if errors else 0
 
 
 def parse_args():

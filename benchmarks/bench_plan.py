@@ -3,7 +3,8 @@
 The seeded city of ``benchmarks/synthcity.py`` (200,000 buildings, 20,000 compounds, 2,000 Party
 grid cells at scale 1) plus members (1,000,000 at scale 1) and one Party service station per
 community is loaded into a fresh PostGIS database with ``gridmap load``; ``gridmap serve`` runs as
-a real uvicorn process; a draft plan is made from the Party grid through the API. Then, for a
+a real uvicorn process, with an account whose API token every request carries
+(``benchmarks/serving.py``); a draft plan is made from the Party grid through the API. Then, for a
 seeded sample of cells, the cell is "edited" (its east edge moved 30 m out, as a planner drags a
 border) and its live figures are asked for, as the editor does after each edit:
 
@@ -25,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,13 +41,16 @@ from shapely.geometry import mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from servers import start_server  # noqa: E402
-
-from benchmarks.bench_import import fresh_pg  # noqa: E402
-from benchmarks.bench_serve import load_city  # noqa: E402
-from benchmarks.synthcity import make_city  # noqa: E402
+from benchmarks.serving import (  # noqa: E402
+    Gridmap,
+    database,
+    load_city,
+    pg_url,
+    postgis,
+    start_gridmap,
+)
+from benchmarks.synthcity import city_at  # noqa: E402
 
 TARGET_MS = 300.0
 RADIUS_M = 1000.0
@@ -69,28 +71,6 @@ s AS (SELECT string_agg(code, ';' ORDER BY code) AS stations
       FROM station, cell WHERE ST_DWithin(station.geom::geography, cell.g::geography, %(r)s))
 SELECT b.households, b.buildings, m.full, m.probationary, k.compounds, s.stations FROM b, m, k, s
 """
-
-
-def stations_of(city: dict) -> gpd.GeoDataFrame:
-    """One Party service station per community, at a point inside it."""
-    communities = city["community"]
-    return gpd.GeoDataFrame(
-        {"code": [f"S{c}" for c in communities["code"]], "name": [f"党群服务站{c}" for c in communities["code"]]},
-        geometry=shapely.point_on_surface(communities.geometry.values), crs=communities.crs,
-    )  # fmt: skip
-
-
-def load_extra(city: dict, url: str, folder: Path) -> None:
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
-    for layer in ("member", "station"):
-        frame = city[layer]
-        if layer == "member":  # name and phone are required; fictional, as in all test data
-            frame = frame.assign(name="演示", phone="10000000000")
-        path = folder / f"{layer}.gpkg"
-        frame.to_file(path)
-        done = subprocess.run([sys.executable, "-m", "gridmap.cli", "load", layer, str(path)], env=env, capture_output=True, text=True)  # fmt: skip
-        if done.returncode:
-            raise SystemExit(f"gridmap load {layer} failed:\n{done.stdout}\n{done.stderr}")
 
 
 def edited_cells(city: dict, n: int, seed: int) -> list[dict]:
@@ -120,49 +100,30 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dsn", help="an existing PostGIS server's admin URL")
     args = parser.parse_args()
-    members = args.members if args.members is not None else int(1_000_000 * args.scale)
-    s = args.scale
-    city = make_city(seed=args.seed, n_communities=max(1, int(100 * s)), n_grids=int(2000 * s),
-                     n_dept=int(3000 * s), n_compounds=int(20000 * s), n_buildings=int(200000 * s),
-                     n_members=members)  # fmt: skip
-    city["station"] = stations_of(city)
+    city = city_at(args.scale, args.seed, args.members)
     print(f"city: {len(city['building']):,} buildings, {len(city['compound']):,} compounds, "
-          f"{len(city['grid_party']):,} Party grid cells, {len(city['member']):,} members, "
+          f"{len(city['grid_party']):,} Party grid cells, {len(city.get('member', [])):,} members, "
           f"{len(city['station'])} stations (seed {args.seed})")  # fmt: skip
-    procs: list[subprocess.Popen] = []
-    cluster = None
-    with tempfile.TemporaryDirectory(prefix="bench-plan-") as tmp_name:
-        tmp = Path(tmp_name)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-plan-") as folder,
+        postgis(args.dsn) as admin,
+    ):
+        tmp = Path(folder)
+        dsn = database(admin, DB_NAME)
+        print(f"loaded with gridmap load in {load_city(city, pg_url(dsn), tmp):.1f} s")
+        server = start_gridmap(pg_url(dsn), tmp, GRIDMAP_STATION_RADIUS_M=str(RADIUS_M))
         try:
-            if args.dsn:
-                admin = args.dsn
-            else:
-                from conftest import PostgisCluster
-
-                cluster = PostgisCluster()
-                cluster.start()
-                admin = cluster.url("postgres").replace("+psycopg", "")
-            dsn = fresh_pg(admin, DB_NAME)
-            url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-            started = time.perf_counter()
-            load_city(city, url, tmp)
-            load_extra(city, url, tmp)
-            print(f"loaded with gridmap load in {time.perf_counter() - started:.1f} s")
-            proc, base = start_server(url, GRIDMAP_STATION_RADIUS_M=str(RADIUS_M))
-            procs.append(proc)
-            run(base, dsn, city, args)
+            run(server, dsn, city, args)
         finally:
-            for p in procs:
-                p.terminate()
-                p.wait(timeout=30)
-            if cluster is not None:
-                cluster.stop()
+            server.stop()
 
 
-def run(base: str, dsn: str, city: dict, args) -> None:
-    with httpx.Client(timeout=120) as client, psycopg.connect(dsn, autocommit=True) as pg:
+def run(server: Gridmap, dsn: str, city: dict, args) -> None:
+    base = server.base
+    client = httpx.Client(timeout=120, headers=server.headers)
+    with client, psycopg.connect(dsn, autocommit=True) as pg:
         started = time.perf_counter()
-        r = client.post(base + "/api/plans", json={"name": "bench", "grid_layer": "party", "author": "bench"})  # fmt: skip
+        r = client.post(base + "/api/plans", json={"name": "bench", "grid_layer": "party"})
         r.raise_for_status()
         plan_id = r.json()["id"]
         print(f"draft plan of {len(city['grid_party']):,} cells made through the API in {time.perf_counter() - started:.1f} s")  # fmt: skip

@@ -2,8 +2,9 @@
 
 The seeded synthetic city (``benchmarks/synthcity.py``: 200,000 buildings at scale 1) is loaded
 into a fresh PostGIS database with ``gridmap load`` (the users' path), ``gridmap serve`` runs as a
-real uvicorn process on 127.0.0.1, and seeded random viewports inside the city (zoom 14 ≈ 2.4 ×
-1.5 km, zoom 17 ≈ 300 × 190 m) are requested over HTTP (httpx, keep-alive):
+real uvicorn process on 127.0.0.1 with an account whose API token every request to gridmap carries
+(``benchmarks/serving.py``; the peers need none), and seeded random viewports inside the city
+(zoom 14 ≈ 2.4 × 1.5 km, zoom 17 ≈ 300 × 190 m) are requested over HTTP (httpx, keep-alive):
 
 1. the map endpoint ``/api/layers/building/features?bbox=…&zoom=…`` (GeoJSON simplified to half a
    pixel below zoom 17, coordinates rounded to 6 decimals): p50 / p95 per zoom, against the SQL
@@ -34,8 +35,6 @@ import argparse
 import json
 import math
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -52,10 +52,20 @@ import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from benchmarks.bench_import import fresh_pg  # noqa: E402
-from benchmarks.synthcity import make_city  # noqa: E402
+from benchmarks.serving import (  # noqa: E402
+    Gridmap,
+    database,
+    free_port,
+    load_city,
+    pg_url,
+    postgis,
+    start_gridmap,
+    start_server,
+    stop,
+    vacuum,
+)
+from benchmarks.synthcity import city_at  # noqa: E402
 
 Box = tuple[float, float, float, float]
 VIEWPORTS = {14: (2400.0, 1500.0), 17: (300.0, 190.0)}  # zoom → window width, height in metres
@@ -67,34 +77,9 @@ ITEM_PROPERTIES = ["code", "name", "updated_at", "compound_code", "households", 
 
 ENVELOPE = "ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
 HITS = f"FROM building WHERE geom && {ENVELOPE} AND ST_Intersects(geom, {ENVELOPE})"
-MAP_SQL = f"""
-SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
-    json_build_object(
-        'type', 'Feature',
-        'properties', json_build_object(
-            'id', id, 'code', code, 'name', name, 'repair_note', repair_note,
-            'compound_code', compound_code, 'households', households, 'floors', floors),
-        'geometry', ST_AsGeoJSON({{geom}}, 6)::json)
-    ORDER BY code), '[]'::json))::text
-{HITS}
-"""
-ITEMS_SQL = f"""
-WITH hits AS (SELECT id, code, name, updated_at, compound_code, households, floors, geom {HITS}),
-page AS (SELECT * FROM hits ORDER BY code, id LIMIT %(limit)s)
-SELECT json_build_object(
-    'type', 'FeatureCollection',
-    'numberMatched', (SELECT count(*) FROM hits),
-    'numberReturned', count(*),
-    'features', coalesce(json_agg(json_build_object(
-        'type', 'Feature', 'id', code,
-        'geometry', ST_AsGeoJSON(geom, 7)::json,
-        'properties', json_build_object(
-            'code', code, 'name', name,
-            'updated_at', to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-            'compound_code', compound_code, 'households', households, 'floors', floors))
-    ORDER BY code, id), '[]'::json))::text
-FROM page
-"""
+SQL = Path(__file__).parent / "sql"
+MAP_SQL = (SQL / "serve_map.sql").read_text()  # {geom}: the geometry, simplified or not
+ITEMS_SQL = (SQL / "serve_items.sql").read_text()
 
 
 def half_pixel(zoom: int) -> float:
@@ -116,9 +101,13 @@ Caller = Callable[[Box], int]
 
 
 class HttpTarget:
-    def __init__(self, name: str, base: str, path: str, params: Callable, gzip=False) -> None:
+    """``path`` on the server at ``base``; ``login`` holds a bearer header where one is needed."""
+
+    def __init__(
+        self, name: str, base: str, path: str, params: Callable, gzip=False, login=None
+    ) -> None:
         self.name, self.base, self.path, self.params = name, base, path, params
-        self.headers = {"Accept-Encoding": "gzip" if gzip else "identity"}
+        self.headers = {"Accept-Encoding": "gzip" if gzip else "identity", **(login or {})}
 
     def open(self) -> tuple[Caller, Callable[[], None]]:
         client = httpx.Client(base_url=self.base, headers=self.headers, timeout=120)
@@ -131,7 +120,8 @@ class HttpTarget:
         return call, client.close
 
     def body(self, box: Box) -> dict:
-        return httpx.get(self.base + self.path, params=self.params(box), timeout=120).json()
+        url = self.base + self.path
+        return httpx.get(url, params=self.params(box), headers=self.headers, timeout=120).json()
 
 
 class SqlTarget:
@@ -151,7 +141,7 @@ class SqlTarget:
             return json.loads(conn.execute(self.sql, self.params(box)).fetchone()[0])
 
 
-def map_targets(zoom: int, gridmap: str, dsn: str) -> list:
+def map_targets(zoom: int, gridmap: Gridmap, dsn: str) -> list:
     tolerance = half_pixel(zoom)
     geom = "ST_SimplifyPreserveTopology(geom, %(tolerance)s)" if tolerance else "geom"
 
@@ -161,20 +151,21 @@ def map_targets(zoom: int, gridmap: str, dsn: str) -> list:
     def direct(box: Box) -> dict:
         return sql_params(box, tolerance=tolerance)
 
+    base, login = gridmap.base, gridmap.headers
     return [
-        HttpTarget("gridmap", gridmap, MAP_PATH, params),
+        HttpTarget("gridmap", base, MAP_PATH, params, login=login),
         SqlTarget("direct", dsn, MAP_SQL.format(geom=geom), direct),
-        HttpTarget("gridmap gzip", gridmap, MAP_PATH, params, gzip=True),
-        HttpTarget("http floor", gridmap, "/ogc/conformance", lambda box: {}),
+        HttpTarget("gridmap gzip", base, MAP_PATH, params, gzip=True, login=login),
+        HttpTarget("http floor", base, "/ogc/conformance", lambda box: {}, login=login),
     ]
 
 
-def items_targets(gridmap: str, tipg: str | None, dsn: str, limit: int) -> list:
+def items_targets(gridmap: Gridmap, tipg: str | None, dsn: str, limit: int) -> list:
     def params(box: Box) -> dict:
         return {"bbox": bbox_text(box), "limit": limit}
 
     targets = [
-        HttpTarget("gridmap", gridmap, ITEMS_PATH, params),
+        HttpTarget("gridmap", gridmap.base, ITEMS_PATH, params, login=gridmap.headers),
         SqlTarget("direct", dsn, ITEMS_SQL, lambda box: sql_params(box, limit=limit)),
     ]
     if tipg:
@@ -207,60 +198,7 @@ def disagreements(targets: list, boxes: list[Box], answer: Callable[[dict], obje
     return out
 
 
-# --- the city, the database and the servers -------------------------------------------------
-
-
-def load_city(city: dict, url: str, folder: Path) -> float:
-    """``gridmap init`` and ``gridmap load`` of every layer, as users do; seconds taken."""
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
-    gridmap = [sys.executable, "-m", "gridmap.cli"]
-    start = time.perf_counter()
-    subprocess.run([*gridmap, "init"], env=env, check=True, capture_output=True)
-    layers = {"community": ("community", None), "grid_party": ("grid", "party"),
-              "grid_dept": ("grid", "dept"), "compound": ("compound", None),
-              "building": ("building", None)}  # fmt: skip
-    for key, (layer, grid) in layers.items():
-        path = folder / f"{key}.gpkg"
-        city[key].to_file(path)
-        extra = ["--grid-layer", grid] if grid else []
-        subprocess.run([*gridmap, "load", layer, str(path), *extra], env=env, check=True,
-                       capture_output=True)  # fmt: skip
-    return time.perf_counter() - start
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(cmd: list[str], env: dict, probe: str, log: Path) -> subprocess.Popen:
-    """Start a server process and wait until ``probe`` answers 200."""
-    out = log.open("wb")
-    proc = subprocess.Popen(cmd, env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{' '.join(cmd)} exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(probe, timeout=5).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError(f"{probe} did not answer within 120 s; see {log}")
-
-
-def start_gridmap(dsn: str, folder: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "GRIDMAP_DATABASE_URL": dsn.replace("postgresql://", "postgresql+psycopg://"),
-    }
-    cmd = [sys.executable, "-m", "gridmap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    base = f"http://127.0.0.1:{port}"
-    return start_server(cmd, env, f"{base}/ogc/collections/building", folder / "gridmap.log"), base
+# --- the peer server and the viewports -----------------------------------------------------
 
 
 def start_tipg(python: str, dsn: str, folder: Path) -> tuple[subprocess.Popen, str]:
@@ -386,7 +324,7 @@ def verdict(a: tuple[list, list], b: tuple[list, list]) -> str:
 # --- the run --------------------------------------------------------------------------------
 
 
-def latency_table(args, dsn: str, bounds, tipg: str | None, gridmap: str) -> list[Box]:
+def latency_table(args, dsn: str, bounds, tipg: str | None, gridmap: Gridmap) -> list[Box]:
     """Print the latency table; return the timed zoom-14 viewports (for the throughput)."""
     n, warm = args.requests, args.warmup
     print(f"{n} viewports per zoom after {warm} warm-up ones, seed {args.seed}; items limit "
@@ -417,7 +355,7 @@ def latency_table(args, dsn: str, bounds, tipg: str | None, gridmap: str) -> lis
     return zoom14
 
 
-def throughput_table(args, dsn: str, boxes: list[Box], tipg: str | None, gridmap: str) -> None:
+def throughput_table(args, dsn: str, boxes: list[Box], tipg: str | None, gridmap: Gridmap) -> None:
     with psycopg.connect(dsn) as conn:
         counts = [
             conn.execute(f"SELECT count(*) {HITS}", sql_params(b)).fetchone()[0] for b in boxes
@@ -439,49 +377,29 @@ def throughput_table(args, dsn: str, boxes: list[Box], tipg: str | None, gridmap
 
 def main() -> None:
     args = parse_args()
-    s = args.scale
-    city = make_city(args.seed, n_communities=max(1, int(100 * s)), n_grids=max(1, int(2000 * s)),
-                     n_dept=max(1, int(3000 * s)), n_compounds=max(1, int(20000 * s)),
-                     n_buildings=max(1, int(200000 * s)))  # fmt: skip
+    city = city_at(args.scale, args.seed, members=0)
     tipg = tipg_version(args.tipg_python)
-    cluster, admin = None, args.dsn
-    if admin is None:
-        from conftest import PostgisCluster
-
-        cluster = PostgisCluster()
-        cluster.start()
-        admin = cluster.url("postgres").replace("+psycopg", "")
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-serve-"))
-    procs: list[subprocess.Popen] = []
-    try:
-        if args.reuse:
-            dsn, loaded = admin.rsplit("/", 1)[0] + f"/{DB_NAME}", "(reused)"
-        else:
-            dsn = fresh_pg(admin, DB_NAME)
-            seconds = load_city(city, dsn.replace("postgresql://", "postgresql+psycopg://"), tmp)
-            loaded = f"with gridmap load in {seconds:.0f} s"
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
-            pg, postgis = conn.execute(
-                "SELECT current_setting('server_version'), postgis_lib_version()"
-            ).fetchone()
+    with (
+        tempfile.TemporaryDirectory(prefix="gridmap-bench-serve-") as folder,
+        postgis(args.dsn) as admin,
+        ExitStack() as running,  # servers stop first, then the database, then the folder goes
+    ):
+        tmp = Path(folder)
+        dsn = database(admin, DB_NAME, args.reuse)
+        loaded = "(reused)"
+        if not args.reuse:
+            loaded = f"with gridmap load in {load_city(city, pg_url(dsn), tmp):.0f} s"
+        pg, postgis_version = vacuum(dsn)
         print(f"{len(city['building']):,} buildings loaded {loaded}; PostgreSQL {pg}, "
-              f"PostGIS {postgis}, tipg {tipg or '—'}")  # fmt: skip
-        proc, gridmap = start_gridmap(dsn, tmp)
-        procs.append(proc)
+              f"PostGIS {postgis_version}, tipg {tipg or '—'}")  # fmt: skip
+        gridmap = start_gridmap(pg_url(dsn), tmp)
+        running.callback(gridmap.stop)
         tipg_base = None
         if tipg:
             proc, tipg_base = start_tipg(args.tipg_python, dsn, tmp)
-            procs.append(proc)
+            running.callback(stop, proc)
         zoom14 = latency_table(args, dsn, city["building"].total_bounds, tipg_base, gridmap)
         throughput_table(args, dsn, zoom14, tipg_base, gridmap)
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=30)
-        if cluster:
-            cluster.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def parse_args():

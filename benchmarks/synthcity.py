@@ -5,8 +5,9 @@ inset from the streets, each compound a row of buildings. The departmental grid 
 lines (jittered cells that do not follow compounds) so the overlay has real work to do; some Party
 cells are drawn a few metres off so that checks find overlaps and gaps. All in EPSG:4326.
 
-    from benchmarks.synthcity import make_city
+    from benchmarks.synthcity import city_at, make_city
     city = make_city(seed=0)            # 100 communities, 2,000 grids, 200,000 buildings …
+    small = city_at(0.1, seed=0)        # a tenth of that, 100,000 members, 10 stations
 """
 
 from __future__ import annotations
@@ -116,6 +117,43 @@ def make_city(
     if n_members:
         city["member"] = _members(rng, n_members, buildings, outside_share)
     return city
+
+
+def city_at(
+    scale: float = 1.0, seed: int = 0, members: int | None = None
+) -> dict[str, gpd.GeoDataFrame]:
+    """The benchmarks' city at ``scale`` (1.0: 100 communities, 2,000 Party and 3,000
+    departmental grid cells, 20,000 compounds, 200,000 buildings), with ``members`` member points
+    (``None``: 1,000,000 × ``scale``; 0: none) and one Party service station (党群服务站) per
+    community.
+
+    >>> city = city_at(0.01, seed=1, members=0)
+    >>> len(city["building"]), len(city["station"])
+    (2000, 1)
+    """
+    if members is None:
+        members = int(1_000_000 * scale)
+    city = make_city(
+        seed,
+        n_communities=max(1, int(100 * scale)),
+        n_grids=max(1, int(2000 * scale)),
+        n_dept=max(1, int(3000 * scale)),
+        n_compounds=max(1, int(20000 * scale)),
+        n_buildings=max(1, int(200000 * scale)),
+        n_members=members,
+    )
+    city["station"] = stations_of(city["community"])
+    return city
+
+
+def stations_of(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One Party service station per community, at a point inside it."""
+    codes = communities["code"]
+    return gpd.GeoDataFrame(
+        {"code": [f"S{c}" for c in codes], "name": [f"党群服务站{c}" for c in codes]},
+        geometry=shapely.point_on_surface(communities.geometry.values),
+        crs=communities.crs,
+    )
 
 
 def _members(rng, n: int, buildings: np.ndarray, outside_share: float) -> gpd.GeoDataFrame:
