@@ -30,8 +30,10 @@ import shapely
 from gridmap.config import Settings
 from gridmap.core.pieces import piece_positions, piece_shares, representative_points
 from gridmap.core.topology import run_starts, self_pairs, union_by
+from gridmap.io.geometry import polygonal
 
 TINY_M2 = 1e-4  # numeric dust from overlay; anything larger is ground someone must own
+GRID_M = 1e-6  # cells are snapped to the micrometre: ~1000 × the float noise of metric coordinates
 
 
 def _clip_to_communities(
@@ -186,6 +188,21 @@ def _keep_compounds_whole(
     })  # fmt: skip
 
 
+def _snapped_to_grid(geoms: np.ndarray) -> np.ndarray:
+    """Cells on a ``GRID_M`` grid, valid, polygonal, with nothing thinner than the grid left.
+
+    Cells and communities drawn on the same lines meet only up to float noise (~1e-9 m): the
+    difference and unions above then leave zero-width spikes along such borders, valid by a
+    nanometre and self-intersecting once reprojected to the storage CRS. Snap-rounding (GEOS)
+    removes them and moves every other vertex by less than a micrometre.
+    """
+    snapped = shapely.set_precision(shapely.make_valid(geoms), GRID_M)
+    # make_valid may leave a polygon and a line; a cell keeps its polygons
+    odd = ~np.isin(shapely.get_type_id(snapped), (3, 6))
+    snapped[odd] = polygonal(snapped[odd])
+    return snapped
+
+
 def _assign_codes(
     cells: gpd.GeoDataFrame, previous: gpd.GeoDataFrame | None, settings: Settings
 ) -> list[str]:
@@ -238,7 +255,7 @@ def unified_grid(
     cells = _fill_gaps(
         cells[cells.area > settings.gap_tolerance_m2].reset_index(drop=True), communities
     )
-    cells["geometry"] = cells.geometry.make_valid()
+    cells["geometry"] = _snapped_to_grid(cells.geometry.values)
     cells["compounds"] = cells["compounds"].fillna("")
     cells = cells.rename(columns={"source": "source_codes"}).sort_values(
         ["community_code", "source_codes"], kind="stable"

@@ -56,6 +56,36 @@ def test_overlapping_base_cells_become_disjoint_and_gaps_join_the_longest_border
     assert areas == {"A": 12000.0, "B": 8000.0, "C": 10000.0}
 
 
+def test_cells_whose_edges_meet_up_to_float_noise_stay_valid_once_reprojected():
+    # two Party cells of the seeded synthetic city (full scale): G1 was drawn 0.7 m into G2, and
+    # their top and bottom edges differ by ~1e-9 m after the round trip through EPSG:4326; the
+    # overlap taken out of G2 left two zero-width spikes, valid in metres but self-intersecting
+    # in EPSG:4326, where the unified grid is stored
+    g1 = shapely.Polygon(
+        [
+            (404358.6917589648, 3376716.960096119),
+            (404719.4071562329, 3376716.96009612),
+            (404719.4071562327, 3375966.9600961204),
+            (404358.6917589644, 3375966.96009612),
+        ]
+    )
+    g2 = shapely.Polygon(
+        [
+            (404718.6917589658, 3376716.960096121),
+            (405081.7320831043, 3376716.96009612),
+            (405081.7320831056, 3375966.96009612),
+            (404718.6917589653, 3375966.96009612),
+        ]
+    )
+    community = box(404358.6917589644, 3375966.96009612, 405081.7320831056, 3376716.960096121)
+    cells, _ = unified_grid(frame(["C1"], [community]), NONE, frame(["G1", "G2"], [g1, g2]), S)
+    assert cells.is_valid.all() and cells.to_crs(4326).is_valid.all()
+    assert shapely.get_num_coordinates(cells.geometry.values).tolist() == [5, 5]  # no spikes
+    assert cells.area.round(1).tolist() == [270536.5, 271743.7]
+    assert abs(shapely.union_all(cells.geometry.values).area - community.area) < 1e-3
+    assert cells.geometry.iloc[0].intersection(cells.geometry.iloc[1]).area < 1e-3
+
+
 def test_codes_are_kept_for_unchanged_cells_on_a_rerun():
     communities = frame(["C1"], [box(0, 0, 300, 100)])
     base = frame(
@@ -162,6 +192,9 @@ def tessellation(draw):
 def test_unified_grid_invariants_on_random_tessellations(case):
     communities, base, compounds = case
     cells, _ = unified_grid(communities, compounds, base, S)
+    # valid polygons in metres and in EPSG:4326, where the unified grid is stored and exported
+    assert cells.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    assert cells.is_valid.all() and cells.to_crs(4326).is_valid.all()
     for code, community in zip(communities["code"], communities.geometry, strict=True):
         mine = cells[cells["community_code"] == code]
         covered = shapely.union_all(mine.geometry.values)
