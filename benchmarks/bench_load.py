@@ -12,13 +12,14 @@ browser, the token as a bearer header on every request) loop over sessions for `
 seconds, with a think time of 0–1 s between actions. A session asks what the map in
 ``web/static/gridmap/map.js`` asks, from the ``/map`` page's own configuration:
 
-- open ``/map``; ``/api/layers`` and ``/api/summary`` (the overview); the figures of every
-  subdistrict, community and grid, then every gap kind shown at start (``/api/gaps?kind=…``);
-  the whole-layer loads of the layers drawn at every zoom (``?zoom=…``) for the view that fits
-  the city;
+- open ``/map``; ``/api/layers`` and ``/api/summary`` (the overview); the whole-layer loads of
+  the layers drawn at every zoom (``?zoom=…``) for the view that fits the city; the figures of
+  every subdistrict, community and grid, then the gaps of the kinds shown at start in that view
+  (one ``/api/gaps?kind=a,b,…&bbox=…&zoom=…``) and the gap list (``/api/gaps/list?kind=…``);
 - then 5–20 views at random places and zooms 14–17 (a 1000 × 680 px map beside the panel):
   compounds and, from zoom 16, buildings for the view padded by 20 % (``?bbox=…&zoom=…``), the
-  whole-layer loads again when the zoom changed; the Party grid is switched on as well;
+  whole-layer loads again when the zoom changed, and the gaps of the padded view; the Party grid
+  is switched on as well;
 - after most views a click on a compound, unified grid cell or community in view
   (``/api/figures/{level}/{code}``), and after a quarter of them an OGC items page of the view
   (``/ogc/collections/{id}/items?bbox=…&limit=1000``), as QGIS asks.
@@ -58,6 +59,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.serving import (  # noqa: E402
+    Gridmap,
+    cpu_seconds,
     database,
     gridmap,
     load_city,
@@ -74,7 +77,6 @@ TARGET_P95_MS = 500.0
 ITEMS = ("building", "compound", "grid_party")
 CLICKS = (("compound", 0.5), ("grid", 0.35), ("community", 0.15))
 CONFIG = re.compile(r"data-config='([^']*)'")
-EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b")
 
 
 # --- what the map asks for a view -----------------------------------------------------------
@@ -165,6 +167,7 @@ class Coordinator:
             timeout=60,
         )
         self.loaded: dict[str, str] = {}
+        self.kinds = ""  # the gap kinds shown at start, comma-separated
         self.deadline = 0.0
 
     async def get(self, label: str, url: str, headers: dict | None = None) -> httpx.Response | None:
@@ -205,10 +208,11 @@ class Coordinator:
         shown = {"grid:party", first_grid}  # the Party grid switched on beside the default one
         layers = [s for s in config["layers"] if (s["visible"] or s["layer"] in shown) and not s.get("url")]  # fmt: skip
         self.loaded.clear()
+        self.kinds = ",".join(g["kind"] for g in config["gaps"] if g["count"] and g["visible"])
         await asyncio.gather(self.get("/api/layers", "/api/layers"), self.get("/api/summary", "/api/summary"))  # fmt: skip
         x0, y0, x1, y1 = self.city.bounds
         start = ((x0 + x1) / 2, (y0 + y1) / 2, fit_zoom(self.city.bounds))
-        await asyncio.gather(self.view(layers, *start), self.start_panel(config))
+        await asyncio.gather(self.view(layers, *start, gaps=False), self.start_panel(config, start))  # fmt: skip
         await self.think()
         for _ in range(self.rng.randint(5, 20)):
             if time.monotonic() >= self.deadline:
@@ -229,8 +233,8 @@ class Coordinator:
                 await self.get(f"/ogc/collections/{cid}/items", url, {"Accept": "application/geo+json"})  # fmt: skip
                 await self.think()
 
-    async def start_panel(self, config: dict) -> None:
-        """map.js at start: figures of every level, then every gap kind shown at start."""
+    async def start_panel(self, config: dict, start: tuple[float, float, int]) -> None:
+        """map.js at start: figures of every level, then the gaps of the view and the gap list."""
         if config["analysed"]:
             levels = ("subdistrict", "community", "grid")
             answers = await asyncio.gather(
@@ -238,14 +242,22 @@ class Coordinator:
             )
             if self.city.grids is None and answers[2] is not None:
                 self.city.learn_grids(answers[2].json())
-        kinds = [g["kind"] for g in config["gaps"] if g["count"] and g["visible"]]
-        await asyncio.gather(
-            *(self.get(f"/api/gaps?kind={k}", f"/api/gaps?kind={k}") for k in kinds)
-        )
+        if self.kinds:
+            url = f"/api/gaps/list?kind={self.kinds}&limit=300"
+            await asyncio.gather(self.gaps(*start), self.get("/api/gaps/list?kind=…", url))
 
-    async def view(self, layers: list[dict], lon: float, lat: float, zoom: int) -> None:
-        """map.js on ``moveend``: every shown layer whose URL changed, all at once."""
-        calls = []
+    async def gaps(self, lon: float, lat: float, zoom: int) -> None:
+        """map.js's ``loadGapView``: the shown kinds' gaps in the padded view, in one request."""
+        if self.kinds:
+            zoom = min(zoom, 17)
+            box = ",".join(f"{v:.4f}" for v in view_box(lon, lat, zoom, pad=0.2))
+            url = f"/api/gaps?kind={self.kinds}&bbox={box}&zoom={zoom}"
+            await self.get(f"/api/gaps?kind=…&bbox=…&zoom={zoom}", url)
+
+    async def view(self, layers: list[dict], lon: float, lat: float, zoom: int, gaps=True) -> None:
+        """map.js on ``moveend``: every shown layer whose URL changed, and the view's gaps, all
+        at once."""
+        calls = [self.gaps(lon, lat, zoom)] if gaps else []
         for spec in layers:
             if zoom < spec["min_zoom"]:
                 self.loaded.pop(spec["key"], None)
@@ -271,16 +283,6 @@ def prepare(city: dict, url: str, folder: Path) -> float:
     load_city(city, url, folder)
     gridmap(["analyze", "--out", str(folder / "report")], url, folder)
     return time.perf_counter() - start
-
-
-def cpu_seconds(pid: int | None = None) -> float:
-    """CPU time of a process (user + system), or busy time of the whole machine."""
-    tick = os.sysconf("SC_CLK_TCK")
-    if pid is None:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        return (sum(fields) - fields[3] - fields[4]) / tick  # all but idle and iowait
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / tick
 
 
 # --- the run and the report -----------------------------------------------------------------
@@ -332,20 +334,6 @@ def report(record: Record, seconds: float) -> tuple[float, int]:
     return (float(np.percentile(times, 95)) * 1000 if times else math.inf), total
 
 
-def server_errors(log: Path) -> None:
-    """The exceptions in the server's log, by kind and message, with their innermost frame."""
-    found: Counter[str] = Counter()
-    frame = ""
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith('  File "'):
-            frame = line.strip()
-        elif EXCEPTION.match(line):
-            found[f"{line[:300]}  ({frame})"] += 1
-    print("\nExceptions in the server's log:" if found else "\nNo exception in the server's log.")
-    for text, n in found.most_common(10):
-        print(f"- {n} × {text}")
-
-
 def main() -> int:
     args = parse_args()
     city = city_at(args.scale, args.seed, args.members)
@@ -371,7 +359,7 @@ def main() -> int:
             server.stop()
 
 
-def measure(server, city: City, args) -> int:
+def measure(server: Gridmap, city: City, args) -> int:
     """The load run with the machine's figures around it, the report; 1 if there was an error."""
     before = os.getloadavg()
     machine, ours, client = cpu_seconds(), cpu_seconds(server.proc.pid), time.process_time()
@@ -388,7 +376,10 @@ def measure(server, city: City, args) -> int:
     print(f"\nTarget (no errors, p95 < {TARGET_P95_MS:.0f} ms): "
           f"{'met' if met else '**not met**'} ({errors} errors, p95 {p95:.0f} ms)")  # fmt: skip
     if errors:
-        server_errors(server.log)
+        found = server.exceptions()
+        print("\nExceptions in the server's log:" if found else "\nNo exception in its log.")
+        for text, n in found.most_common(10):
+            print(f"- {n} × {text}")
     return 1 if errors else 0
 
 

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "benchmark"
 PASSWORD = "benchmark-password-not-secret"
 TOKEN = re.compile(r"gm_[A-Za-z0-9_-]{20,}")
+EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b")
 LAYERS = {  # key of the city → gridmap load's layer and --grid-layer
     "community": ("community", None),
     "grid_party": ("grid", "party"),
@@ -156,6 +158,16 @@ def start_server(cmd: list[str], env: dict, probe: str, log: Path) -> subprocess
     raise RuntimeError(f"{probe} did not answer within 120 s; see {log}")
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time of a process (user + system), or busy time of the whole machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    if pid is None:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return (sum(fields) - fields[3] - fields[4]) / tick  # all but idle and iowait
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / tick
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -180,6 +192,17 @@ class Gridmap:
 
     def stop(self) -> None:
         stop(self.proc)
+
+    def exceptions(self) -> Counter[str]:
+        """The exceptions in the server's log, by kind and message, with their innermost frame."""
+        found: Counter[str] = Counter()
+        frame = ""
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith('  File "'):
+                frame = line.strip()
+            elif EXCEPTION.match(line):
+                found[f"{line[:300]}  ({frame})"] += 1
+        return found
 
 
 def start_gridmap(url: str, folder: Path, **env: str) -> Gridmap:
