@@ -196,9 +196,13 @@ def test_lists_hold_only_the_area(demo):
     admin_html = httpx.get(base + "/map", headers=headers(base), timeout=60).text
     whole = json.loads(unescape(re.search(r"data-config='([^']*)'", admin_html).group(1)))["bounds"]
     mine = shapely.box(*config["bounds"])
-    assert shapely.box(*whole).buffer(1e-9).contains(mine) and mine.area < shapely.box(*whole).area / 3
+    assert (
+        shapely.box(*whole).buffer(1e-9).contains(mine) and mine.area < shapely.box(*whole).area / 3
+    )
     proposals = call(base, "GET", "/api/proposals", "社区协调员").json()["features"]
-    assert proposals and {p["properties"]["community_code"] for p in proposals} - {None, ""} == {JINXIU}
+    assert proposals and {p["properties"]["community_code"] for p in proposals} - {None, ""} == {
+        JINXIU
+    }
 
 
 def _members_in(url: str, community: str) -> set[str]:

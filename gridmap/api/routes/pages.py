@@ -37,7 +37,8 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
     summary = (run_summary(conn, run) or {}) if run else {}
     counts, bounds = summary.get("gaps", {}), layer_extent(conn)
     area = current_area(principal, conn)
-    if area is not None:  # the legend counts what this account's gap list holds; the map opens on it
+    # an account with an area: the legend counts what its gap list holds, the map opens on it
+    if area is not None:
         gaps = read_gaps(conn, run) if run else None
         counts = gaps[in_area(gaps, area)]["kind"].value_counts().to_dict() if gaps is not None else {}  # fmt: skip
         bounds = list(area.bbox()) if area.geometry is not None else bounds
