@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 import shapely
-from servers import demo_server, http
+from servers import demo_server, headers, http
 
 
 @pytest.fixture(scope="module", params=["spatialite", "postgis"])
@@ -124,6 +124,98 @@ def test_low_zoom_is_simplified_and_rounded(server):
         assert gb.is_valid and abs(gb.area - ga.area) / ga.area < 0.05
 
 
+def shapes(doc: dict) -> dict[tuple[str, str, str], shapely.Geometry]:
+    """(kind, layer, code) → geometry of every gap of a GeoJSON answer."""
+    return {
+        (f["properties"]["kind"], f["properties"]["layer"], f["properties"]["code"]): shapely.geometry.shape(f["geometry"])
+        for f in doc["features"]
+    }  # fmt: skip
+
+
+def test_gaps_of_a_box_are_those_meeting_it(server):
+    every = shapes(get(server, "/api/gaps").json())
+    dj503 = every[("uncovered_area", "grid:party", "DJ503")]
+    west, south, east, north = dj503.bounds
+    box = (west - 0.001, south - 0.001, east + 0.001, north + 0.001)
+    some = shapes(get(server, "/api/gaps", bbox=",".join(map(str, box)), zoom=17).json())
+    assert ("uncovered_area", "grid:party", "DJ503") in some
+    window = shapely.box(*box)
+    assert set(some) == {key for key, geom in every.items() if geom.intersects(window)}
+    far = [key for key, geom in every.items() if geom.distance(window) > 0.005]
+    assert far and not set(far) & set(some)
+    # several kinds at once, and a box with nothing in it
+    kinds = get(server, "/api/gaps", kind="uncovered_area,grid_overlap").json()["features"]
+    assert {f["properties"]["kind"] for f in kinds} == {"uncovered_area", "grid_overlap"}
+    assert get(server, "/api/gaps", bbox="100,20,100.1,20.1").json()["features"] == []
+    assert get(server, "/api/gaps", bbox="1,2,3").status_code == 400
+
+
+def test_gaps_at_a_low_zoom_are_simplified_valid_and_leave_out_compounds(server):
+    fine = get(server, "/api/gaps", kind="grid_out_of_band", zoom=18).json()
+    coarse = get(server, "/api/gaps", kind="grid_out_of_band", zoom=12).json()
+    assert len(fine["features"]) == len(coarse["features"]) > 10
+    assert vertices(coarse) < vertices(fine)
+    for geom in shapes(coarse).values():
+        assert geom.is_valid and not geom.is_empty
+        coords = shapely.get_coordinates(geom)
+        assert np.allclose(coords, np.round(coords, 6))
+    # compounds are drawn from zoom 14: so are the gaps about them, the gap ground always
+    at = {z: {f["properties"]["layer"] for f in get(server, "/api/gaps", zoom=z).json()["features"]} for z in (13, 14)}  # fmt: skip
+    assert "compound" in at[14] and "compound" not in at[13] and "grid:party" in at[13]
+
+
+def test_gap_list_gives_every_shown_gap_its_box_without_geometry(server):
+    kinds = ["uncovered_area", "grid_overlap", "grid_out_of_band"]
+    listed = get(server, "/api/gaps/list", kind=",".join(kinds)).json()
+    every = shapes(get(server, "/api/gaps", kind=",".join(kinds)).json())
+    assert listed["total"] == len(listed["gaps"]) == len(every)
+    assert [g["kind"] for g in listed["gaps"]] == sorted((g["kind"] for g in listed["gaps"]), key=kinds.index)  # fmt: skip
+    for g in listed["gaps"]:
+        assert "geometry" not in g and "message_zh" not in g
+        geom = every[(g["kind"], g["layer"], g["code"])]
+        assert np.allclose(g["bbox"], geom.bounds, atol=1e-6)
+    short = get(server, "/api/gaps/list", kind=",".join(kinds), limit=2).json()
+    assert short["total"] == listed["total"] and short["gaps"] == listed["gaps"][:2]
+    # drilled into DJ503's community: its gaps and those placed in no community
+    shown = "uncovered_area,beyond_station_reach,grid_out_of_band"
+    community = get(server, "/api/gaps/list", kind=shown, community="510199001005").json()
+    assert "DJ503" in {g["code"] for g in community["gaps"]}
+    assert {g["community_code"] for g in community["gaps"]} <= {"510199001005", "", None}
+    assert community["total"] == len(community["gaps"])
+    placed = get(server, "/api/gaps/list", community="510199001005", limit=1).json()["total"]
+    assert community["total"] < placed < get(server, "/api/gaps/list", limit=1).json()["total"]
+
+
+def test_an_account_with_an_area_gets_its_gaps_by_box_and_in_its_list(server):
+    as_coordinator = headers(server, "社区协调员")  # 锦绣社区
+    mine = http.get(server + "/api/gaps", headers=as_coordinator).json()["features"]
+    every = get(server, "/api/gaps").json()["features"]
+    assert 0 < len(mine) < len(every)
+    whole = ",".join(map(str, shapely.MultiPoint([p for f in every for p in shapely.get_coordinates(shapely.geometry.shape(f["geometry"]))]).bounds))  # fmt: skip
+    boxed = http.get(server + "/api/gaps", params={"bbox": whole}, headers=as_coordinator).json()
+    assert len(boxed["features"]) == len(mine)
+    listed = http.get(server + "/api/gaps/list", headers=as_coordinator).json()
+    assert listed["total"] == len(mine)
+    assert {(g["kind"], g["code"]) for g in listed["gaps"]} == {
+        (f["properties"]["kind"], f["properties"]["code"]) for f in mine
+    }
+
+
+@pytest.mark.parametrize("level, code", [("community", "510199001005"), ("compound", "XQ017"),
+                                         ("compound", "XQ132"), ("grid", "510199001005001")])  # fmt: skip
+def test_a_unit_has_the_gaps_of_the_whole_run_that_name_it(server, level, code):
+    run = get(server, "/api/export/gaps", format="geojson").json()["features"]
+    columns = ["kind", "layer", "code", "measure", "unit", "message_zh", "message_en"]
+    expected = [
+        {c: f["properties"][c] for c in columns}
+        for f in run
+        if f["properties"]["code"] == code or code in (f["properties"]["codes"] or "").split(";")
+    ]
+    unit = get(server, f"/api/figures/{level}/{code}").json()
+    assert unit["gaps"] == expected
+    assert expected or level == "grid"
+
+
 def test_gcj02_display_shifts_by_the_datum_offset(server):
     from coord_convert.transform import wgs2gcj
 
@@ -137,6 +229,12 @@ def test_gcj02_display_shifts_by_the_datum_offset(server):
         assert abs(got[0] - lon) > 1e-3  # a few hundred metres in Chengdu: really shifted
     gaps = get(server, "/api/gaps", kind="uncovered_area", display="gcj02").json()["features"]
     assert gaps[0]["properties"]["code"] == "DJ503"
+    # the box of a gap in the list is shifted too, and a box asked in GCJ-02 finds the gap
+    plain = get(server, "/api/gaps/list", kind="uncovered_area").json()["gaps"][0]["bbox"]
+    box = get(server, "/api/gaps/list", kind="uncovered_area", display="gcj02").json()["gaps"][0]["bbox"]  # fmt: skip
+    assert np.allclose(box[:2], wgs2gcj(plain[0], plain[1]), atol=1e-5)
+    found = get(server, "/api/gaps", kind="uncovered_area", display="gcj02", bbox=",".join(map(str, box)))  # fmt: skip
+    assert [f["properties"]["code"] for f in found.json()["features"]] == ["DJ503"]
 
 
 def test_gzip_on_large_responses(server):

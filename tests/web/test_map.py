@@ -90,6 +90,22 @@ def test_gap_list_zooms_to_the_gap_and_opens_it(desktop):
     assert "DJ201" in page.inner_text(".leaflet-popup-content")
 
 
+def test_gap_list_zooms_to_a_gap_outside_the_view(desktop):
+    """Gap shapes load per view; the list has every gap's box, so it reaches one not loaded."""
+    page = desktop.open()
+    p = PLANTED[("grid_overlap", "DJ201")]
+    page.evaluate(f"gridmap.map.setView([{DJ503['lat']}, {DJ503['lon']}], 18)")
+    page.wait_for_function(f"!gridmap.map.getBounds().contains([{p['lat']}, {p['lon']}])")
+    page.wait_for_timeout(500)  # the gaps of this view are in
+    page.locator("#gap-list a[data-kind='grid_overlap'][data-code='DJ201']").click()
+    page.locator(".leaflet-popup-content").wait_for()
+    assert page.evaluate(f"gridmap.map.getBounds().contains([{p['lat']}, {p['lon']}])")
+    text = page.inner_text(".leaflet-popup-content")
+    assert "DJ201" in text and "grid_overlap" in text
+    # the popup is the drawn gap's own, with its message ("DJ201 与 DJ202 重叠 …")
+    assert "DJ202" in text and "重叠" in text
+
+
 def test_legend_toggle_hides_a_kind_and_shortens_the_list(desktop):
     page = desktop.open()
     listed = int(desktop.data("gapListed"))
@@ -204,14 +220,19 @@ def test_phone_layout_fits_390_wide_and_the_panel_folds(phone):
     assert label["height"] >= 24
 
 
-def test_first_load_stays_under_two_megabytes(desktop):
+def test_first_load_stays_under_half_a_megabyte_and_asks_gaps_of_the_view(desktop):
     page = desktop.open()
     wait_loaded(page, "community")
     page.wait_for_timeout(500)
-    sizes = page.evaluate("""[...performance.getEntriesByType('navigation'),
-        ...performance.getEntriesByType('resource')].map((e) => e.transferSize)""")
+    entries = page.evaluate("""[...performance.getEntriesByType('navigation'),
+        ...performance.getEntriesByType('resource')].map((e) => [e.name, e.transferSize])""")
+    sizes = [size for _, size in entries]
     assert len(sizes) > 5 and all(s > 0 for s in sizes[:1])
-    assert sum(sizes) < 2 * 1024 * 1024, f"first load {sum(sizes)} bytes"
+    assert sum(sizes) < 512 * 1024, f"first load {sum(sizes)} bytes"
+    # gap shapes come for the view, in one request; the list without shapes, in another
+    gaps = [url for url, _ in entries if "/api/gaps?" in url]
+    assert len(gaps) == 1 and "bbox=" in gaps[0] and "zoom=" in gaps[0], gaps
+    assert len([url for url, _ in entries if "/api/gaps/list?" in url]) == 1
 
 
 def test_api_documentation_page_works_offline(desktop):
@@ -256,13 +277,17 @@ def test_amap_basemap_shifts_the_data_to_gcj02_and_asks_only_amap(page_at, demo_
         watched = page_at(base)
         data_requests = []
         watched.page.on(
-            "request", lambda r: "/api/layers/" in r.url and data_requests.append(r.url)
+            "request",
+            lambda r: (
+                ("/api/layers/" in r.url or "/api/gaps" in r.url) and data_requests.append(r.url)
+            ),
         )
         watched.open()
         watched.page.wait_for_timeout(500)
         # the tiles were asked of AMap (and failed here, offline); nothing else went outside
         assert watched.outside and all("autonavi.com" in u for u in watched.outside)
         assert data_requests and all("display=gcj02" in u for u in data_requests)
+        assert any("/api/gaps?" in u for u in data_requests)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
