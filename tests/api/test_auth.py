@@ -388,3 +388,19 @@ def test_failed_logins_are_recorded_without_the_password(demo):
 def test_the_test_tokens_are_distinct_per_account(demo):
     base, _ = demo
     assert len(set(TOKENS[base].values())) == len(ACCOUNTS)
+
+
+def test_a_name_guessed_too_often_is_locked_for_a_while(demo):
+    base, _ = demo
+    with httpx.Client(base_url=base, timeout=60) as browser:
+        form = browser.get("/login").text
+
+        def attempt(name, password):
+            return browser.post("/login", data={"name": name, "password": password, "csrf": _csrf(form)}, follow_redirects=False)  # fmt: skip
+
+        assert [attempt("猜密码的人", f"guess-{i}").status_code for i in range(5)] == [401] * 5
+        locked = attempt("猜密码的人", "guess-5")
+        assert locked.status_code == 429 and "登录失败次数过多" in locked.text
+        assert attempt(ADMIN, PASSWORD).status_code == 303  # other names are not affected
+    tries = call(base, "GET", "/api/audit", ADMIN, params={"action": "login_failed", "actor": "猜密码的人"}).json()  # fmt: skip
+    assert tries["total"] == 5  # the refused sixth try never reached the password check
