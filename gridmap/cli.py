@@ -402,19 +402,37 @@ def _demo_admin(engine) -> str:
     return password
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, workers: int = 1) -> None:
     import uvicorn
 
     from gridmap.api.app import create_app
+    from gridmap.config import DEV_SECRET
 
     console.print(f"地图 map: http://{settings.host}:{settings.port}/  (Ctrl+C 退出 / to stop)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")  # fmt: skip
+        return
+    if settings.secret_key == DEV_SECRET:
+        raise GridmapError(
+            "多个服务进程必须共用一个会话密钥：请设置 GRIDMAP_SECRET_KEY（一段随机长字符串）。",
+            "Several server processes must share one session key: set GRIDMAP_SECRET_KEY "
+            "(a long random string).",
+        )
+    # each worker process builds the app from the environment (the same GRIDMAP_ settings)
+    uvicorn.run("gridmap.api.app:create_app", factory=True, host=settings.host,
+                port=settings.port, workers=workers, log_level="warning")  # fmt: skip
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="监听地址 / bind address")] = None,
     port: Annotated[int | None, typer.Option(help="端口 / port")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="服务进程数 (每核一个; 需 GRIDMAP_SECRET_KEY) / processes"
+        ),
+    ] = 1,
 ) -> None:
     """启动地图与接口服务 / Serve the map and the API on the configured database.
 
@@ -452,7 +470,7 @@ def serve(
             "and nothing protected. Add an admin first: gridmap user add NAME --role admin",
         )
     update = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    _serve(settings.model_copy(update=update))
+    _serve(settings.model_copy(update=update), workers)
 
 
 plan_app = typer.Typer(

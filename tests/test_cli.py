@@ -151,3 +151,35 @@ def test_demo_makes_an_admin_prints_its_password_and_serves_this_machine_only(tm
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_several_server_processes_share_one_session_key(tmp_path):
+    import re
+
+    import httpx
+    from servers import free_port
+
+    db = tmp_path / "g.db"
+    env = {**os.environ, "GRIDMAP_DATABASE_URL": f"sqlite:///{db}", "GRIDMAP_NEW_PASSWORD": "a-long-password"}  # fmt: skip
+    assert gridmap("init", db=db).returncode == 0
+    add = [sys.executable, "-m", "gridmap.cli", "user", "add", "管理员", "--role", "admin"]
+    assert subprocess.run(add, env=env, capture_output=True, timeout=60).returncode == 0
+    port = free_port()
+    serve = [sys.executable, "-m", "gridmap.cli", "serve", "--port", str(port), "--workers", "2"]
+    refused = subprocess.run(serve, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "GRIDMAP_SECRET_KEY" in refused.stderr
+    env["GRIDMAP_SECRET_KEY"] = "a test key, long and random enough for a throwaway server"
+    proc = subprocess.Popen(serve, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(base + "/login", proc)
+        with httpx.Client(base_url=base, timeout=30) as browser:
+            form = browser.get("/login").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+            browser.post("/login", data={"name": "管理员", "password": "a-long-password", "csrf": csrf})  # fmt: skip
+            # new connections land on either process; the session holds on both
+            answers = [httpx.get(base + "/api/me", cookies=browser.cookies, timeout=30) for _ in range(12)]  # fmt: skip
+        assert [a.status_code for a in answers] == [200] * 12
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
