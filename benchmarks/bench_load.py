@@ -347,7 +347,7 @@ def main() -> int:
         if not args.reuse:
             loaded = f"loaded and analysed in {prepare(city, pg_url(dsn), tmp):.0f} s"
         pg, postgis_version = vacuum(dsn)
-        server = start_gridmap(pg_url(dsn), tmp)
+        server = start_gridmap(pg_url(dsn), tmp, workers=args.workers)
         try:
             print(f"{len(city['building']):,} buildings, {len(city['compound']):,} compounds, "
                   f"{len(city['grid_party']):,} Party grid cells, {len(city.get('member', [])):,} "
@@ -390,6 +390,8 @@ def parse_args():
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full city")
     parser.add_argument("--members", type=int, default=None, help="default 1,000,000 × scale")
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="gridmap serve --workers (one process per core)")  # fmt: skip
     parser.add_argument(
         "--dsn", help="admin URL of a running PostGIS server (else a throwaway one)"
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -205,12 +206,15 @@ class Gridmap:
         return found
 
 
-def start_gridmap(url: str, folder: Path, **env: str) -> Gridmap:
-    """``gridmap serve`` (one uvicorn worker, as users start it) on a free port of 127.0.0.1,
+def start_gridmap(url: str, folder: Path, workers: int = 1, **env: str) -> Gridmap:
+    """``gridmap serve`` (``workers`` processes; one unless asked) on a free port of 127.0.0.1,
     after making the benchmark's account; ``env`` adds settings (``GRIDMAP_…=value``)."""
     token = account_token(url, folder)
     port = free_port()
     cmd = [sys.executable, "-m", "gridmap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    if workers > 1:  # several processes share one session key, which they then need
+        cmd += ["--workers", str(workers)]
+        env = {"GRIDMAP_SECRET_KEY": secrets.token_urlsafe(32), **env}
     base, log = f"http://127.0.0.1:{port}", folder / "gridmap.log"
     # static files answer without a login, so the probe shows the server is up, and the check
     # after it that the token is accepted
