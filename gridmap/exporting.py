@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -96,13 +97,16 @@ def export_layer(
     include_personal: bool = False,
     actor: str = "cli",
     area: Area | None = None,
+    hidden_gap_layers: Sequence[str] = (),
 ) -> tuple[Path, int]:
     """Write ``layer`` (a layer, ``gaps`` or ``proposals``) to ``path``; returns the path and
     the number of features written.
 
     ``fmt`` is geojson, gpkg or csv; ``None`` takes it from the suffix of ``path``. Gaps and
     proposals are those of the latest ``gridmap analyze`` run; they hold no personal data.
-    ``area`` keeps only the features lying in it (an account's area; ``None``: everything).
+    ``area`` keeps only the features lying in it (an account's area; ``None``: everything);
+    ``hidden_gap_layers`` leaves out the gaps about features of those layers (members' gaps for
+    roles that may not see personal data).
 
     Examples
     --------
@@ -119,6 +123,8 @@ def export_layer(
             frame = _read_layer(conn, layer, grid_layer, include_personal)
     if area is not None:
         frame = frame[in_area(frame, area)]
+    if layer == "gaps" and hidden_gap_layers:
+        frame = frame[~frame["layer"].isin(list(hidden_gap_layers))]
     out = write_frame(frame, path, fmt, Path(export_names(layer, grid_layer, fmt)[0]).stem)
     if include_personal and layer in LAYERS and LAYERS[layer].personal_fields:
         with transaction(engine) as conn:

@@ -27,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gridmap.api.deps import ConnDep
 from gridmap.auth import PERMISSIONS, ROLES, AuthError, Principal, account, token_principal
 from gridmap.errors import NotFoundError, PermissionDeniedError
+from gridmap.layers import LAYERS
 from gridmap.store.areas import Area, resolve_area
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -157,6 +158,15 @@ def current_area(principal: PrincipalDep, conn: ConnDep) -> Area | None:
 
 
 AreaDep = Annotated[Area | None, Depends(current_area)]
+
+
+PERSONAL_LAYERS = tuple(name for name, spec in LAYERS.items() if spec.personal_fields)
+
+
+def hidden_gap_layers(principal: Principal) -> list[str]:
+    """Layers whose gaps a role sees only as counts: a member's gap is drawn at their home and
+    names them (在职党员未报到), so only roles that may see personal data get it one by one."""
+    return [] if principal.may("personal") else list(PERSONAL_LAYERS)
 
 
 def may_see_unit(area: Area | None, level: str, code: str, community: str | None) -> bool:

@@ -224,6 +224,7 @@ def gap_index(
     limit: int | None = None,
     with_geometry: bool = False,
     unplaced_too: bool = False,
+    leave_out_layers: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The located gaps of ``kinds`` (in that order, then as found; all kinds for ``None``):
     what a gap list shows.
@@ -244,8 +245,9 @@ def gap_index(
     if kinds:
         order.insert(0, case({k: i for i, k in enumerate(kinds)}, value=table.c.kind))
     where = _gap_where(
-        conn, run_id or -1, kinds, community, bbox, located=True, unplaced_too=unplaced_too
-    )
+        conn, run_id or -1, kinds, community, bbox, leave_out_layers, located=True,
+        unplaced_too=unplaced_too,
+    )  # fmt: skip
     query = select(*cols).where(where).order_by(*order).limit(limit)
     rows = list(map(tuple, conn.execute(query)))
     frame = pd.DataFrame(
@@ -262,11 +264,13 @@ def count_gaps(
     kinds: Sequence[str] | None,
     community: str | None = None,
     unplaced_too: bool = False,
+    leave_out_layers: Sequence[str] = (),
 ) -> int:
     """How many located gaps of ``kinds`` (in ``community``) a run holds."""
     where = _gap_where(
-        conn, run_id or -1, kinds, community, located=True, unplaced_too=unplaced_too
-    )
+        conn, run_id or -1, kinds, community, None, leave_out_layers, located=True,
+        unplaced_too=unplaced_too,
+    )  # fmt: skip
     return conn.execute(
         select(func.count()).select_from(GapRecord.__table__).where(where)
     ).scalar_one()

@@ -404,3 +404,27 @@ def test_a_name_guessed_too_often_is_locked_for_a_while(demo):
         assert attempt(ADMIN, PASSWORD).status_code == 303  # other names are not affected
     tries = call(base, "GET", "/api/audit", ADMIN, params={"action": "login_failed", "actor": "猜密码的人"}).json()  # fmt: skip
     assert tries["total"] == 5  # the refused sixth try never reached the password check
+
+
+def test_members_gaps_only_for_roles_that_may_see_personal_data(demo):
+    """在职党员未报到 is drawn at the member's home and names them: counts only for the others."""
+    base, _ = demo
+
+    def kinds(name, path, **params):
+        body = call(base, "GET", path, name, params=params).json()
+        rows = body["features"] if "features" in body else body["gaps"]
+        return {(r.get("properties") or r)["layer"] for r in rows}
+
+    for name in ("社区协调员", ADMIN):
+        assert "member" in kinds(name, "/api/gaps", kind="member_not_reported")
+        assert "member" in kinds(name, "/api/gaps/list", kind="member_not_reported")
+    for name in ("查看者", "规划员甲"):
+        assert kinds(name, "/api/gaps", kind="member_not_reported") == set()
+        assert kinds(name, "/api/gaps/list", kind="member_not_reported") == set()
+        exported = call(base, "GET", "/api/export/gaps", name, params={"format": "csv"}).text
+        assert "member_not_reported" not in exported and "DY-NOREP" not in exported
+    assert "DY-NOREP" in call(base, "GET", "/api/export/gaps", ADMIN, params={"format": "csv"}).text
+    # the grid of a member who has not reported: the unit's gaps name them only for coordinators
+    grid = call(base, "GET", f"/api/figures/grid/{GRID}", "社区协调员").json()
+    viewer = call(base, "GET", f"/api/figures/grid/{GRID}", "查看者").json()
+    assert viewer["gaps"] == [g for g in grid["gaps"] if g["layer"] != "member"]

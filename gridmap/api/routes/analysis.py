@@ -9,7 +9,14 @@ from fastapi.responses import Response
 
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
-from gridmap.api.security import AreaDep, may_see_unit, outside_area, require
+from gridmap.api.security import (
+    AreaDep,
+    PrincipalDep,
+    hidden_gap_layers,
+    may_see_unit,
+    outside_area,
+    require,
+)
 from gridmap.errors import NotFoundError
 from gridmap.store import results
 from gridmap.store.areas import in_area
@@ -51,11 +58,12 @@ def figures(conn: ConnDep, area: AreaDep, level: Level | None = None) -> list[di
 
 
 @router.get("/figures/{level}/{code}", summary="一个单元的数字、问题与建议 / one unit")
-def unit(level: Level, code: str, conn: ConnDep, area: AreaDep) -> dict:
+def unit(level: Level, code: str, conn: ConnDep, principal: PrincipalDep, area: AreaDep) -> dict:
     frame = _visible(results.read_figures(conn, level=level, code=code), area)
     if frame.empty:  # outside the caller's area reads the same as absent
         raise outside_area(f" {level} {code} 的分析数字", f"figures for {level} {code}")
     mine = results.unit_gaps(conn, results.latest_run(conn, "analyze"), code)
+    mine = mine[~mine["layer"].isin(hidden_gap_layers(principal))]
     return {**_records(frame)[0], "gaps": _records(mine)}
 
 

@@ -21,7 +21,7 @@ from starlette.background import BackgroundTask
 
 from gridmap.api.deps import get_engine
 from gridmap.api.routes.params import CHECKED
-from gridmap.api.security import AreaDep, PrincipalDep, denied, require
+from gridmap.api.security import AreaDep, PrincipalDep, denied, hidden_gap_layers, require
 from gridmap.exporting import EXPORTABLE, RESULTS, export_layer, export_names
 from gridmap.io.write import FORMATS, MEDIA_TYPES, export_format
 from gridmap.layers import LAYERS
@@ -75,6 +75,7 @@ def export(
             engine, layer, folder / f"export{FORMATS[fmt]}", fmt, grid_layer=grid_layer,
             include_personal=include_personal, actor=principal.name,
             area=area if (personal_layer or layer in RESULTS) else None,
+            hidden_gap_layers=hidden_gap_layers(principal),
         )  # fmt: skip
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
-from gridmap.api.security import AreaDep, require
+from gridmap.api.security import AreaDep, PrincipalDep, hidden_gap_layers, require
 from gridmap.errors import InputFileError, NotFoundError
 from gridmap.layers import LAYERS
 from gridmap.store.areas import Area, in_area
@@ -166,6 +166,7 @@ def _search_box(box: Box | None, area: Area | None) -> tuple[Box | None, bool]:
 @router.get("/gaps", summary="最新分析的留白与问题 (GeoJSON) / gaps of the latest analysis")
 def gaps(
     conn: ConnDep,
+    principal: PrincipalDep,
     area: AreaDep,
     kind: KindsQuery = None,
     community: str | None = None,
@@ -193,6 +194,7 @@ def gaps(
     if not possible:
         return Response(EMPTY, media_type="application/geo+json")
     hidden = [layer for layer, least in MIN_ZOOM.items() if zoom is not None and zoom < least]
+    hidden += hidden_gap_layers(principal)
     frame = read_gaps(
         conn, kinds=_kinds(kind), community=community, bbox=box, leave_out_layers=hidden,
         located=True,
@@ -208,6 +210,7 @@ def gaps(
 @router.get("/gaps/list", summary="问题清单: 类型、编号、名称与范围 / the gap list: kind, code, name, box")  # fmt: skip
 def gap_list(
     conn: ConnDep,
+    principal: PrincipalDep,
     area: AreaDep,
     kind: KindsQuery = None,
     community: str | None = None,
@@ -223,13 +226,15 @@ def gap_list(
     box, possible = _search_box(None, area)
     if run is None or not possible:
         return {"total": 0, "gaps": []}
+    hidden = hidden_gap_layers(principal)
     if area is None:
-        frame = gap_index(conn, run, kinds, community=community, limit=limit, unplaced_too=True)
-        total = count_gaps(conn, run, kinds, community, unplaced_too=True)
+        frame = gap_index(conn, run, kinds, community=community, limit=limit, unplaced_too=True, leave_out_layers=hidden)  # fmt: skip
+        total = count_gaps(conn, run, kinds, community, unplaced_too=True, leave_out_layers=hidden)
     else:
         frame = gap_index(
-            conn, run, kinds, community=community, bbox=box, with_geometry=True, unplaced_too=True
-        )
+            conn, run, kinds, community=community, bbox=box, with_geometry=True,
+            unplaced_too=True, leave_out_layers=hidden,
+        )  # fmt: skip
         frame = frame[in_area(frame, area)]
         total = len(frame)
         frame = frame.head(limit).drop(columns=frame.geometry.name)

@@ -31,7 +31,7 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
     from gridmap.maps.layers import basemap, gap_legend, map_layers
     from gridmap.store.areas import in_area
     from gridmap.store.features import grid_layers, layer_extent
-    from gridmap.store.results import latest_run, read_gaps, run_summary
+    from gridmap.store.results import gap_index, latest_run, run_summary
 
     run = latest_run(conn, "analyze")
     summary = (run_summary(conn, run) or {}) if run else {}
@@ -39,7 +39,8 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
     area = current_area(principal, conn)
     # an account with an area: the legend counts what its gap list holds, the map opens on it
     if area is not None:
-        gaps = read_gaps(conn, run) if run else None
+        box = area.bbox()
+        gaps = gap_index(conn, run, None, bbox=box, with_geometry=True) if run and box else None
         counts = gaps[in_area(gaps, area)]["kind"].value_counts().to_dict() if gaps is not None else {}  # fmt: skip
         bounds = list(area.bbox()) if area.geometry is not None else bounds
     context = {
