@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from gridmap import __version__
+from gridmap.api.cache import ResponseCache
 from gridmap.api.errors import add_exception_handlers
 from gridmap.api.limits import ConcurrencyLimit, pool_options
 from gridmap.config import DEV_SECRET, Settings
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_docs(app)
     app.state.settings = settings
     app.state.engine = make_engine(settings, **pool_options(settings.database_url, settings.max_concurrent_requests))  # fmt: skip
+    app.state.responses = ResponseCache()
     add_exception_handlers(app)
     # level 1: a zoom-14 page of 1,400 buildings (438 KB) compresses in 2 ms to 61 KB, where
     # the default level 9 took 40 ms for 48 KB — twice the whole request (benchmarks/bench_serve)

@@ -55,3 +55,20 @@ def test_more_requests_at_once_than_threads_and_connections_all_get_answers(
         statuses = list(pool.map(lambda _: http.get(url, timeout=120).status_code, range(80)))
     assert statuses == [200] * 80
     assert time.monotonic() - started < 25  # well below the pool's timeout
+
+
+def test_whole_layers_are_kept_until_the_data_change(live_server, db_settings, tmp_path):
+    from gridmap.loading import LoadOptions
+
+    engine = make_engine(db_settings)
+    buildings_frame(3).to_file(tmp_path / "b3.geojson")
+    load_file(engine, "building", tmp_path / "b3.geojson")
+    url = live_server + "/api/layers/building/features"
+    first = http.get(url, params={"zoom": 15})
+    assert len(first.json()["features"]) == 3
+    assert http.get(url, params={"zoom": 15}).content == first.content  # kept
+    buildings_frame(5).to_file(tmp_path / "b5.geojson")
+    load_file(engine, "building", tmp_path / "b5.geojson", LoadOptions(replace=True))
+    assert len(http.get(url, params={"zoom": 15}).json()["features"]) == 5  # the import moved on
+    figures = http.get(live_server + "/api/figures")
+    assert figures.status_code == 200 and figures.json() == []  # no analysis yet

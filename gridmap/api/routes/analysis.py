@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from gridmap.api.cache import data_version
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import (
@@ -53,8 +55,14 @@ def _visible(frame, area):
 
 
 @router.get("/figures", summary="各单元的户数、党员与覆盖率 (本人范围内) / figures of every unit in the caller's area")  # fmt: skip
-def figures(conn: ConnDep, area: AreaDep, level: Level | None = None) -> list[dict]:
-    return _records(_visible(results.read_figures(conn, level=level), area))
+def figures(request: Request, conn: ConnDep, area: AreaDep, level: Level | None = None) -> Response:
+    def make() -> str:
+        rows = _records(_visible(results.read_figures(conn, level=level), area))
+        return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+    # the same for every account of one area, kept until the data change
+    key = ("figures", level, area.level if area else None, area.code if area else None, data_version(conn))  # fmt: skip
+    return Response(request.app.state.responses.get(key, make), media_type="application/json")
 
 
 @router.get("/figures/{level}/{code}", summary="一个单元的数字、问题与建议 / one unit")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from gridmap.api.cache import data_version
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import AreaDep, PrincipalDep, hidden_gap_layers, require
@@ -112,21 +113,31 @@ def resolve_layer(conn, layer: str) -> tuple[str, str | None]:
 @router.get("/layers/{layer}/features", summary="图层要素 (GeoJSON) / features of a layer")
 def features(
     layer: str,
+    request: Request,
     conn: ConnDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     zoom: Annotated[int | None, Query(ge=0, le=22, description="地图级别: 按半像素简化")] = None,
     display: Annotated[Literal["wgs84", "gcj02"], Query(description="显示坐标系")] = "wgs84",
 ) -> Response:
     base, grid_layer = resolve_layer(conn, layer)
-    names, rows, geoms = map_rows(
-        conn, base, grid_layer=grid_layer, bbox=parse_bbox(bbox), limit=MAX_FEATURES + 1
-    )
-    if len(rows) > MAX_FEATURES:
-        raise InputFileError(
-            f"范围内要素超过 {MAX_FEATURES} 个，请放大地图或缩小 bbox。",
-            f"More than {MAX_FEATURES} features in the box; zoom in or narrow the bbox.",
+    box = parse_bbox(bbox)
+
+    def make() -> str:
+        names, rows, geoms = map_rows(
+            conn, base, grid_layer=grid_layer, bbox=box, limit=MAX_FEATURES + 1
         )
-    body = feature_collection(names, rows, display_geometry(geoms, zoom, display))
+        if len(rows) > MAX_FEATURES:
+            raise InputFileError(
+                f"范围内要素超过 {MAX_FEATURES} 个，请放大地图或缩小 bbox。",
+                f"More than {MAX_FEATURES} features in the box; zoom in or narrow the bbox.",
+            )
+        return feature_collection(names, rows, display_geometry(geoms, zoom, display))
+
+    if box is None:  # a whole layer: the same for every user, kept until the data change
+        key = ("features", layer, zoom, display, data_version(conn))
+        body = request.app.state.responses.get(key, make)
+    else:
+        body = make()
     return Response(body, media_type="application/geo+json")
 
 
