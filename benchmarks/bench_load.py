@@ -9,7 +9,8 @@ account and an API token are made with ``gridmap user add`` / ``gridmap user tok
 
 Then ``--users`` virtual coordinators (one ``httpx.AsyncClient`` each, at most 6 connections as a
 browser, the token as a bearer header on every request) loop over sessions for ``--duration``
-seconds, with a think time of 0–1 s between actions. A session asks what the map in
+seconds, with a think time between actions (``--think``: 0–1 s by default, far busier than a
+person reading the panel; ``--think 3,8`` is closer to one). A session asks what the map in
 ``web/static/gridmap/map.js`` asks, from the ``/map`` page's own configuration:
 
 - open ``/map``; ``/api/layers`` and ``/api/summary`` (the overview); the whole-layer loads of
@@ -157,8 +158,10 @@ class Record:
 class Coordinator:
     """One virtual user: a browser's connections, a seeded random walk over the city."""
 
-    def __init__(self, n: int, base: str, token: str, city: City, record: Record, seed: int):
+    def __init__(self, n: int, base: str, token: str, city: City, record: Record, seed: int,
+                 think_s: tuple[float, float] = (0.0, 1.0)):  # fmt: skip
         self.rng = random.Random(seed * 1000 + n)
+        self.think_s = think_s
         self.city, self.record = city, record
         self.client = httpx.AsyncClient(
             base_url=base,
@@ -188,7 +191,7 @@ class Coordinator:
         return response
 
     async def think(self) -> None:
-        await asyncio.sleep(self.rng.uniform(0.0, 1.0))
+        await asyncio.sleep(self.rng.uniform(*self.think_s))
 
     async def run(self, deadline: float, ramp: float) -> None:
         self.deadline = deadline
@@ -290,7 +293,7 @@ def prepare(city: dict, url: str, folder: Path) -> float:
 
 async def load(base: str, token: str, city: City, args) -> tuple[Record, float]:
     record = Record()
-    users = [Coordinator(n, base, token, city, record, args.seed) for n in range(args.users)]
+    users = [Coordinator(n, base, token, city, record, args.seed, args.think) for n in range(args.users)]  # fmt: skip
     start = time.monotonic()
     deadline = start + args.duration
     await asyncio.gather(*(u.run(deadline, ramp=min(5.0, args.duration / 4)) for u in users))
@@ -352,8 +355,8 @@ def main() -> int:
             print(f"{len(city['building']):,} buildings, {len(city['compound']):,} compounds, "
                   f"{len(city['grid_party']):,} Party grid cells, {len(city.get('member', [])):,} "
                   f"members, seed {args.seed}, {loaded}; PostgreSQL {pg}, PostGIS "
-                  f"{postgis_version}; gridmap serve: one uvicorn worker; {args.users} users for "
-                  f"{args.duration:.0f} s")  # fmt: skip
+                  f"{postgis_version}; gridmap serve: {args.workers} process(es); {args.users} users "
+                  f"for {args.duration:.0f} s, think time {args.think[0]:g}–{args.think[1]:g} s")  # fmt: skip
             return measure(server, City(city), args)
         finally:
             server.stop()
@@ -390,6 +393,8 @@ def parse_args():
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full city")
     parser.add_argument("--members", type=int, default=None, help="default 1,000,000 × scale")
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--think", default="0,1", type=lambda s: tuple(float(v) for v in s.split(",")),
+                        help="think time between actions, LOW,HIGH seconds")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1,
                         help="gridmap serve --workers (one process per core)")  # fmt: skip
     parser.add_argument(

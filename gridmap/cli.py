@@ -402,6 +402,9 @@ def _demo_admin(engine) -> str:
     return password
 
 
+KEEP_ALIVE_S = 75
+
+
 def _serve(settings: Settings, workers: int = 1) -> None:
     import uvicorn
 
@@ -409,8 +412,12 @@ def _serve(settings: Settings, workers: int = 1) -> None:
     from gridmap.config import DEV_SECRET
 
     console.print(f"地图 map: http://{settings.host}:{settings.port}/  (Ctrl+C 退出 / to stop)")
+    # idle connections are kept longer than clients keep them (browsers and httpx: 5 s or more),
+    # so a client never sends a request on a connection the server is closing at that moment
+    options = {"host": settings.host, "port": settings.port, "log_level": "warning",
+               "timeout_keep_alive": KEEP_ALIVE_S}  # fmt: skip
     if workers == 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")  # fmt: skip
+        uvicorn.run(create_app(settings), **options)
         return
     if settings.secret_key == DEV_SECRET:
         raise GridmapError(
@@ -419,8 +426,7 @@ def _serve(settings: Settings, workers: int = 1) -> None:
             "(a long random string).",
         )
     # each worker process builds the app from the environment (the same GRIDMAP_ settings)
-    uvicorn.run("gridmap.api.app:create_app", factory=True, host=settings.host,
-                port=settings.port, workers=workers, log_level="warning")  # fmt: skip
+    uvicorn.run("gridmap.api.app:create_app", factory=True, workers=workers, **options)
 
 
 @app.command()
