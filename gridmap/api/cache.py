@@ -30,11 +30,12 @@ class ResponseCache:
 
     def __init__(self, size: int = 64):
         self.size = size
-        self._items: OrderedDict[Hashable, bytes | str] = OrderedDict()
+        self._items: OrderedDict[Hashable, object] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, key: Hashable, make: Callable[[], bytes | str]) -> bytes | str:
+    def get(self, key: Hashable, make: Callable[[], object]) -> object:
+        """The body kept under ``key``, or ``make()``'s, kept from now on (treat it as frozen)."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)

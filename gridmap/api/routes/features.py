@@ -142,6 +142,7 @@ def features(
 
 
 Box = tuple[float, float, float, float]
+OVERVIEW_ZOOM = 14  # below it a view shows a community or more: many users ask for the same
 KindsQuery = Annotated[str | None, Query(description="问题类型, 多个用逗号分隔 / gap kinds, comma-separated")]  # fmt: skip
 Display = Annotated[Literal["wgs84", "gcj02"], Query(description="显示坐标系")]
 EMPTY = '{"type":"FeatureCollection","features":[]}'
@@ -176,6 +177,7 @@ def _search_box(box: Box | None, area: Area | None) -> tuple[Box | None, bool]:
 
 @router.get("/gaps", summary="最新分析的留白与问题 (GeoJSON) / gaps of the latest analysis")
 def gaps(
+    request: Request,
     conn: ConnDep,
     principal: PrincipalDep,
     area: AreaDep,
@@ -206,20 +208,31 @@ def gaps(
         return Response(EMPTY, media_type="application/geo+json")
     hidden = [layer for layer, least in MIN_ZOOM.items() if zoom is not None and zoom < least]
     hidden += hidden_gap_layers(principal)
-    frame = read_gaps(
-        conn, kinds=_kinds(kind), community=community, bbox=box, leave_out_layers=hidden,
-        located=True,
-    )  # fmt: skip
-    frame = frame[in_area(frame, area)]
-    names = [c for c in frame.columns if c != frame.geometry.name]
-    values = frame[names].astype(object).where(frame[names].notna(), None)
-    rows = list(values.itertuples(index=False, name=None))
-    body = feature_collection(names, rows, display_geometry(frame.geometry.values, zoom, display))
+
+    def make() -> str:
+        frame = read_gaps(
+            conn, kinds=_kinds(kind), community=community, bbox=box, leave_out_layers=hidden,
+            located=True,
+        )  # fmt: skip
+        frame = frame[in_area(frame, area)]
+        names = [c for c in frame.columns if c != frame.geometry.name]
+        values = frame[names].astype(object).where(frame[names].notna(), None)
+        rows = list(values.itertuples(index=False, name=None))
+        geoms = display_geometry(frame.geometry.values, zoom, display)
+        return feature_collection(names, rows, geoms)
+
+    if zoom is not None and zoom < OVERVIEW_ZOOM:  # the view every map opens on: shared
+        where = (area.level, area.code) if area else None
+        key = ("gaps", kind, community, box, zoom, display, where, tuple(hidden), data_version(conn))  # fmt: skip
+        body = request.app.state.responses.get(key, make)
+    else:  # views at street level are each their own
+        body = make()
     return Response(body, media_type="application/geo+json")
 
 
 @router.get("/gaps/list", summary="问题清单: 类型、编号、名称与范围 / the gap list: kind, code, name, box")  # fmt: skip
 def gap_list(
+    request: Request,
     conn: ConnDep,
     principal: PrincipalDep,
     area: AreaDep,
@@ -231,13 +244,22 @@ def gap_list(
     """The first ``limit`` located gaps (in the order of ``kind``, then as found) without their
     geometry, each with its box to zoom to, and how many there are in all. With ``community``:
     that community's gaps and those placed in no community (the list of a drilled-in map)."""
-    from gridmap.store.results import count_gaps, gap_index, latest_run
+    from gridmap.store.results import latest_run
 
     run, kinds = latest_run(conn), _kinds(kind)
     box, possible = _search_box(None, area)
     if run is None or not possible:
         return {"total": 0, "gaps": []}
     hidden = hidden_gap_layers(principal)
+    where = (area.level, area.code) if area else None
+    key = ("gap list", kind, community, limit, display, where, tuple(hidden), data_version(conn))
+    # the same list for every account of an area: kept until the data change
+    return request.app.state.responses.get(key, lambda: _gap_list(conn, run, kinds, community, limit, display, area, box, hidden))  # fmt: skip
+
+
+def _gap_list(conn, run, kinds, community, limit, display, area, box, hidden) -> dict:
+    from gridmap.store.results import count_gaps, gap_index
+
     if area is None:
         frame = gap_index(conn, run, kinds, community=community, limit=limit, unplaced_too=True, leave_out_layers=hidden)  # fmt: skip
         total = count_gaps(conn, run, kinds, community, unplaced_too=True, leave_out_layers=hidden)
