@@ -203,6 +203,22 @@ def _snapped_to_grid(geoms: np.ndarray) -> np.ndarray:
     return snapped
 
 
+def in_storage_crs(cells: gpd.GeoDataFrame, crs="EPSG:4326") -> gpd.GeoDataFrame:
+    """The cells in the CRS they are stored and exported in, valid there as well.
+
+    A straight edge in metres is slightly curved in degrees (millimetres over a kilometre), so a
+    vertex within that distance of its own cell's edge can cross it once reprojected; such a
+    cell is repaired there (made valid, its polygons kept).
+    """
+    out = cells.to_crs(crs)
+    broken = ~shapely.is_valid(out.geometry.values)
+    if broken.any():
+        geoms = out.geometry.values.copy()
+        geoms[broken] = polygonal(shapely.make_valid(geoms[broken]))
+        out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
+    return out
+
+
 def _assign_codes(
     cells: gpd.GeoDataFrame, previous: gpd.GeoDataFrame | None, settings: Settings
 ) -> list[str]:

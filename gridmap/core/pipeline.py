@@ -144,5 +144,11 @@ def _integrate(
         "disagreements": len(disagree),
     }
     return Integration(
-        cells.to_crs(STORAGE_CRS), moves, cross, disagree, all_findings, hierarchy, summary
+        unify.in_storage_crs(cells, STORAGE_CRS),
+        moves,
+        cross,
+        disagree,
+        all_findings,
+        hierarchy,
+        summary,
     )

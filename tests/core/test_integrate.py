@@ -11,7 +11,7 @@ from shapely import box
 
 from gridmap.config import Settings
 from gridmap.core.hierarchy import assign_by_area
-from gridmap.core.integrate import crosswalk, unified_grid
+from gridmap.core.integrate import crosswalk, in_storage_crs, unified_grid
 
 S = Settings()
 
@@ -194,7 +194,7 @@ def test_unified_grid_invariants_on_random_tessellations(case):
     cells, _ = unified_grid(communities, compounds, base, S)
     # valid polygons in metres and in EPSG:4326, where the unified grid is stored and exported
     assert cells.geom_type.isin(["Polygon", "MultiPolygon"]).all()
-    assert cells.is_valid.all() and cells.to_crs(4326).is_valid.all()
+    assert cells.is_valid.all() and in_storage_crs(cells).is_valid.all()
     for code, community in zip(communities["code"], communities.geometry, strict=True):
         mine = cells[cells["community_code"] == code]
         covered = shapely.union_all(mine.geometry.values)
@@ -261,3 +261,17 @@ def test_geos_work_on_two_threads_gives_the_result_of_one_call(monkeypatch):
     found = parallel.prepared_predicate("contains", big, right, small, left)
     assert found.tolist() == shapely.contains(big[right], small[left]).tolist()
     assert found.any() and not found.all()
+
+
+def test_a_cell_that_crosses_itself_only_in_degrees_is_stored_valid():
+    """Found by the property test: an overlap of 3 µm resolved in metres leaves a vertex that
+    crosses its own cell's edge once the edge is reprojected (straight in metres, curved in
+    degrees); the cells are valid where they are stored."""
+    community = frame(["C0"], [box(0, 0, 200, 200)])
+    cells = frame(["G0", "G1", "G2", "G3"], [box(0, 0, 100, 106), box(0, 100, 100.000003, 200),
+                                              box(100, 0, 200, 100), box(100, 100, 200, 200)])  # fmt: skip
+    unified, _ = unified_grid(community, frame([], []), cells, S)
+    assert unified.is_valid.all() and not unified.to_crs(4326).is_valid.all()  # the trap
+    stored = in_storage_crs(unified)
+    assert stored.is_valid.all() and stored.crs.to_epsg() == 4326
+    assert abs(stored.to_crs(4544).area.sum() - 200 * 200) < 1e-3
