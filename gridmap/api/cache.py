@@ -15,14 +15,23 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
+from fastapi import Request
 from sqlalchemy import Connection, func, select
 
+from gridmap.store.areas import Area
 from gridmap.store.models import ChangeLog
 
 
 def data_version(conn: Connection) -> int:
     """The newest change log entry: moves with every change of layers or analysis results."""
     return conn.execute(select(func.max(ChangeLog.id))).scalar() or 0
+
+
+def kept(request: Request, conn: Connection, key: tuple, make: Callable[[], object],
+         area: Area | None = None) -> object:  # fmt: skip
+    """The app's kept body for ``key`` as the data stand now (per ``area``, where it matters)."""
+    where = (area.level, area.code) if area is not None else None
+    return request.app.state.responses.get((*key, where, data_version(conn)), make)
 
 
 class ResponseCache:

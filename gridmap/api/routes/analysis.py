@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gridmap.api.cache import data_version
+from gridmap.api.cache import kept
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import (
@@ -61,8 +61,9 @@ def figures(request: Request, conn: ConnDep, area: AreaDep, level: Level | None 
         return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
     # the same for every account of one area, kept until the data change
-    key = ("figures", level, area.level if area else None, area.code if area else None, data_version(conn))  # fmt: skip
-    return Response(request.app.state.responses.get(key, make), media_type="application/json")
+    return Response(
+        kept(request, conn, ("figures", level), make, area), media_type="application/json"
+    )
 
 
 @router.get("/figures/{level}/{code}", summary="一个单元的数字、问题与建议 / one unit")

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gridmap.api.cache import data_version
+from gridmap.api.cache import kept
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import AreaDep, PrincipalDep, hidden_gap_layers, require
@@ -133,11 +133,8 @@ def features(
             )
         return feature_collection(names, rows, display_geometry(geoms, zoom, display))
 
-    if box is None:  # a whole layer: the same for every user, kept until the data change
-        key = ("features", layer, zoom, display, data_version(conn))
-        body = request.app.state.responses.get(key, make)
-    else:
-        body = make()
+    # a whole layer is the same for every user: kept until the data change
+    body = kept(request, conn, ("features", layer, zoom, display), make) if box is None else make()
     return Response(body, media_type="application/geo+json")
 
 
@@ -222,9 +219,7 @@ def gaps(
         return feature_collection(names, rows, geoms)
 
     if zoom is not None and zoom < OVERVIEW_ZOOM:  # the view every map opens on: shared
-        where = (area.level, area.code) if area else None
-        key = ("gaps", kind, community, box, zoom, display, where, tuple(hidden), data_version(conn))  # fmt: skip
-        body = request.app.state.responses.get(key, make)
+        body = kept(request, conn, ("gaps", kind, community, box, zoom, display, tuple(hidden)), make, area)  # fmt: skip
     else:  # views at street level are each their own
         body = make()
     return Response(body, media_type="application/geo+json")
@@ -251,10 +246,9 @@ def gap_list(
     if run is None or not possible:
         return {"total": 0, "gaps": []}
     hidden = hidden_gap_layers(principal)
-    where = (area.level, area.code) if area else None
-    key = ("gap list", kind, community, limit, display, where, tuple(hidden), data_version(conn))
     # the same list for every account of an area: kept until the data change
-    return request.app.state.responses.get(key, lambda: _gap_list(conn, run, kinds, community, limit, display, area, box, hidden))  # fmt: skip
+    key = ("gap list", kind, community, limit, display, tuple(hidden))
+    return kept(request, conn, key, lambda: _gap_list(conn, run, kinds, community, limit, display, area, box, hidden), area)  # fmt: skip
 
 
 def _gap_list(conn, run, kinds, community, limit, display, area, box, hidden) -> dict:
