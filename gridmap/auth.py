@@ -188,8 +188,9 @@ def issue_token(conn: Connection, name: str, label: str, actor: str) -> str:
     return token
 
 
-def token_principal(conn: Connection, token: str) -> Principal:
-    """The account of an API token; records its use (the caller commits)."""
+def token_principal(conn: Connection, token: str, *, commit: bool = False) -> Principal:
+    """The account of an API token; records its use, at most hourly (``commit``: and commits
+    that record, so a caller on a read connection pays for a commit only then)."""
     query = _ACCOUNT.add_columns(ApiToken.id.label("token_id"), ApiToken.last_used_at).join(
         ApiToken, ApiToken.account_id == Account.id
     )
@@ -206,6 +207,8 @@ def token_principal(conn: Connection, token: str) -> Principal:
     if last is None or now - last > TOKEN_USE_RESOLUTION:
         # at most one write per token and hour: fifty QGIS clients must not queue on the lock
         conn.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
+        if commit:
+            conn.commit()
     return _principal(row)
 
 

@@ -73,10 +73,8 @@ def check_csrf(request: Request, sent: str | None) -> None:
 
 
 def _principal(request: Request, conn, credentials: HTTPAuthorizationCredentials | None) -> Principal | None:  # fmt: skip
-    if credentials is not None:
-        principal = token_principal(conn, credentials.credentials.strip())
-        conn.commit()  # the token's last use, on the request's own connection
-        return principal
+    if credentials is not None:  # its last use is committed on the request's own connection
+        return token_principal(conn, credentials.credentials.strip(), commit=True)
     if request.headers.get("authorization"):
         raise AuthError(
             "只接受 Bearer 令牌：Authorization: Bearer 令牌。",
