@@ -21,10 +21,16 @@ from starlette.background import BackgroundTask
 
 from gridmap.api.deps import get_engine
 from gridmap.api.routes.params import CHECKED
-from gridmap.api.security import AreaDep, PrincipalDep, denied, hidden_gap_layers, require
+from gridmap.api.security import (
+    PERSONAL_LAYERS,
+    AreaDep,
+    PrincipalDep,
+    denied,
+    hidden_gap_layers,
+    require,
+)
 from gridmap.exporting import EXPORTABLE, RESULTS, export_layer, export_names
 from gridmap.io.write import FORMATS, MEDIA_TYPES, export_format
-from gridmap.layers import LAYERS
 
 router = APIRouter(prefix="/api", tags=["export"], dependencies=[*CHECKED, require("view")])
 
@@ -63,7 +69,7 @@ def export(
         bool, Query(description="含党员姓名、电话、住址 (需相应角色, 记入审计) / personal fields")
     ] = False,
 ) -> FileResponse:
-    personal_layer = bool(LAYERS.get(layer) and LAYERS[layer].personal_fields)
+    personal_layer = layer in PERSONAL_LAYERS
     if (include_personal or personal_layer) and not principal.may("personal"):
         raise denied(principal, "personal")
     fmt = export_format(fmt)

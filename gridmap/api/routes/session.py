@@ -31,9 +31,13 @@ _failures: dict[str, deque[float]] = defaultdict(deque)  # account name → time
 
 
 def _locked(name: str, now: float) -> bool:
-    tries = _failures[name]
+    tries = _failures.get(name)
+    if tries is None:
+        return False
     while tries and now - tries[0] > LOCK_WINDOW_S:
         tries.popleft()
+    if not tries:  # only names with failures inside the window are kept
+        del _failures[name]
     return len(tries) >= LOCK_AFTER
 
 
