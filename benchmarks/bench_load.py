@@ -150,6 +150,7 @@ class Record:
         self.sizes: dict[str, list[int]] = defaultdict(list)
         self.count: Counter[str] = Counter()  # every request asked, answered or not
         self.errors: Counter[tuple[str, str]] = Counter()
+        self.revalidated: Counter[str] = Counter()  # answered 304: the user's copy still holds
 
     def error(self, label: str, what: str) -> None:
         self.errors[(what, label)] += 1
@@ -170,13 +171,18 @@ class Coordinator:
             timeout=60,
         )
         self.loaded: dict[str, str] = {}
+        self.held: dict[str, httpx.Response] = {}  # the browser's HTTP cache: URL → answer
         self.kinds = ""  # the gap kinds shown at start, comma-separated
         self.deadline = 0.0
 
     async def get(self, label: str, url: str, headers: dict | None = None) -> httpx.Response | None:
+        """GET ``url`` as a browser's ``fetch`` does: what it holds from an earlier answer (with
+        an ETag) it asks about with ``If-None-Match``, and a 304 gives it back the body it has."""
         if time.monotonic() >= self.deadline:
             return None
         self.record.count[label] += 1
+        held = self.held.get(url)
+        headers = {**(headers or {}), **({"If-None-Match": held.headers["etag"]} if held else {})}
         start = time.perf_counter()
         try:
             response = await self.client.get(url, headers=headers)
@@ -184,10 +190,15 @@ class Coordinator:
             self.record.error(label, type(exc).__name__)
             return None
         self.record.times[label].append(time.perf_counter() - start)
-        self.record.sizes[label].append(len(response.content))
+        self.record.sizes[label].append(int(response.headers.get("content-length", 0)))
+        if response.status_code == 304 and held is not None:
+            self.record.revalidated[label] += 1
+            return held
         if not response.is_success:
             self.record.error(label, str(response.status_code))
             return None
+        if "etag" in response.headers:
+            self.held[url] = response
         return response
 
     async def think(self) -> None:
@@ -300,16 +311,17 @@ async def load(base: str, token: str, city: City, args) -> tuple[Record, float]:
     return record, time.monotonic() - start
 
 
-def row(
-    label: str, n: int, times: list[float], sizes: list[int], errors: int, seconds: float
-) -> str:
-    """A table row; latencies are of the requests answered (any status), "—" when none was."""
+def row(label: str, n: int, times: list[float], sizes: list[int], same: int, errors: int,
+        seconds: float) -> str:  # fmt: skip
+    """A table row; latencies are of the requests answered (any status), "—" when none was;
+    sizes are bytes sent (compressed), ``same`` the answers 304 (the user's copy holds)."""
     if times:
         p50, p95, p99 = (f"{v:,.0f}" for v in np.percentile(times, [50, 95, 99]) * 1000)
         kb = f"{np.median(sizes) / 1024:,.1f}"
     else:
         p50 = p95 = p99 = kb = "—"
-    return f"| {label} | {n:,} | {n / seconds:.1f} | {p50} | {p95} | {p99} | {kb} | {errors} |"
+    return (f"| {label} | {n:,} | {n / seconds:.1f} | {p50} | {p95} | {p99} | {kb} | {same:,} "
+            f"| {errors} |")  # fmt: skip
 
 
 def report(record: Record, seconds: float) -> tuple[float, int]:
@@ -317,15 +329,17 @@ def report(record: Record, seconds: float) -> tuple[float, int]:
     errors_of = Counter()
     for (_, label), n in record.errors.items():
         errors_of[label] += n
-    print("| endpoint | requests | requests/s | p50 ms | p95 ms | p99 ms | median KB | errors |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| endpoint | requests | requests/s | p50 ms | p95 ms | p99 ms | median KB sent | 304 "
+          "| errors |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label in sorted(record.count):
         n, times, sizes = record.count[label], record.times[label], record.sizes[label]
-        print(row(f"`{label}`", n, times, sizes, errors_of[label], seconds))
+        same = record.revalidated[label]
+        print(row(f"`{label}`", n, times, sizes, same, errors_of[label], seconds))
     times = [t for ts in record.times.values() for t in ts]
     sizes = [s for ss in record.sizes.values() for s in ss]
-    total = sum(record.errors.values())
-    print(row("**all**", sum(record.count.values()), times, sizes, total, seconds))
+    total, same = sum(record.errors.values()), sum(record.revalidated.values())
+    print(row("**all**", sum(record.count.values()), times, sizes, same, total, seconds))
     if total:
         print("\nErrors by status or exception: endpoint × count")
         kinds = Counter()

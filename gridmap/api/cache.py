@@ -1,4 +1,4 @@
-"""Responses every user gets alike, kept until the data change (one cache per server process).
+"""Responses every user gets alike, kept until the data change, and sent as HTTP caches expect.
 
 The map asks for whole layers — communities, grids, stations — at every zoom, and every
 coordinator's map asks for the same ones; building them is most of a server's work under load
@@ -6,20 +6,88 @@ coordinator's map asks for the same ones; building them is most of a server's wo
 newest entry of the change log, which every import, analysis, plan save or approval and restore
 appends to. When the version moves, old bodies are simply never asked for again and age out.
 
+A kept body is kept compressed as well: gzip ran once per body, in the request's worker thread,
+instead of once per answer in the event loop (where Starlette's GZipMiddleware compresses, holding
+up every other request of the process: 25 ms for a 3 MB view of gaps). Every body carries an
+``ETag`` with ``Cache-Control: private, no-cache``: a browser keeps what it fetched and asks again
+with ``If-None-Match``, and an unchanged body is a bodiless 304.
+
 A small LRU written by hand (an ordered dict and a lock): no library is needed for this.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 from fastapi import Request
+from fastapi.responses import Response
 from sqlalchemy import Connection, func, select
 
 from gridmap.store.areas import Area
 from gridmap.store.models import ChangeLog
+
+GZIP_MIN_BYTES = 1024  # as the app's GZipMiddleware: smaller bodies are sent as they are
+# level 1: a zoom-14 page of 1,400 buildings (438 KB) compresses in 2 ms to 61 KB, where the
+# default level 9 took 40 ms for 48 KB — twice the whole request (benchmarks/bench_serve)
+GZIP_LEVEL = 1
+# every answer may change with the data, and depends on the account's area: browsers keep it for
+# themselves only and ask whether it changed before using it again
+CACHE_CONTROL = "private, no-cache"
+
+
+@dataclass(frozen=True)
+class Body:
+    """A response body as sent: its bytes, their gzip (``None`` when too small to be worth it)
+    and its validator, a weak ETag of the bytes (weak: the same for both encodings)."""
+
+    raw: bytes
+    gzipped: bytes | None
+    etag: str
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.raw) + len(self.gzipped or b"")
+
+
+def packed(text: str | bytes) -> Body:
+    """A body ready to send: encoded, compressed and tagged once."""
+    raw = text.encode() if isinstance(text, str) else text
+    gzipped = gzip.compress(raw, GZIP_LEVEL, mtime=0) if len(raw) >= GZIP_MIN_BYTES else None
+    return Body(raw, gzipped, f'W/"{hashlib.blake2b(raw, digest_size=12).hexdigest()}"')
+
+
+def send(request: Request, body: Body | str, media_type: str) -> Response:
+    """``body`` as ``request`` can take it: 304 when the client holds it already (its
+    ``If-None-Match`` names the ETag), gzipped when the client accepts gzip."""
+    body = packed(body) if isinstance(body, str) else body
+    headers = {"ETag": body.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    if _holds(request.headers.get("if-none-match", ""), body.etag):
+        return Response(status_code=304, headers=headers)
+    if body.gzipped is not None and _accepts_gzip(request.headers.get("accept-encoding", "")):
+        headers["Content-Encoding"] = "gzip"  # GZipMiddleware leaves encoded bodies alone
+        return Response(body.gzipped, media_type=media_type, headers=headers)
+    return Response(body.raw, media_type=media_type, headers=headers)
+
+
+def _holds(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 weak comparison of ``If-None-Match`` (``*`` or a list of tags) with ``etag``."""
+    opaque = etag.removeprefix("W/")
+    tags = (t.strip().removeprefix("W/") for t in if_none_match.split(","))
+    return any(t == "*" or t == opaque for t in tags if t)
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    for part in accept_encoding.lower().split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip() == "gzip":  # refused only with q=0
+            q = params.replace(" ", "").removeprefix("q=")
+            return not q or not q.replace(".", "", 1).isdigit() or float(q) > 0
+    return False
 
 
 def data_version(conn: Connection) -> int:
@@ -27,34 +95,71 @@ def data_version(conn: Connection) -> int:
     return conn.execute(select(func.max(ChangeLog.id))).scalar() or 0
 
 
-def kept(request: Request, conn: Connection, key: tuple, make: Callable[[], object],
-         area: Area | None = None) -> object:  # fmt: skip
-    """The app's kept body for ``key`` as the data stand now (per ``area``, where it matters)."""
+def kept(request: Request, conn: Connection, key: tuple, make: Callable[[], str],
+         area: Area | None = None) -> Body:  # fmt: skip
+    """The app's kept body for ``key`` as the data stand now (per ``area``, where it matters);
+    ``make`` builds its text when it is not kept."""
+    return kept_value(request, conn, key, lambda: packed(make()), area)
+
+
+def kept_value(request: Request, conn: Connection, key: tuple, make: Callable[[], object],
+               area: Area | None = None) -> object:  # fmt: skip
+    """Like :func:`kept`, for any value ``make`` builds (with an ``nbytes`` for its size)."""
     where = (area.level, area.code) if area is not None else None
     return request.app.state.responses.get((*key, where, data_version(conn)), make)
 
 
 class ResponseCache:
-    """At most ``size`` bodies, least recently used first out; safe across threads."""
+    """At most ``size`` values and ``max_bytes`` of them (by their ``nbytes``), least recently
+    used first out; safe across threads."""
 
-    def __init__(self, size: int = 64):
-        self.size = size
+    def __init__(self, size: int = 256, max_bytes: int = 256 << 20):
+        self.size, self.max_bytes = size, max_bytes
         self._items: OrderedDict[Hashable, object] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
+        self._building: dict[Hashable, threading.Lock] = {}
         self.hits = self.misses = 0
 
     def get(self, key: Hashable, make: Callable[[], object]) -> object:
-        """The body kept under ``key``, or ``make()``'s, kept from now on (treat it as frozen)."""
+        """The value kept under ``key``, or ``make()``'s, kept from now on (treat it as frozen).
+
+        One thread builds a missing value; others asking for it meanwhile wait for it rather
+        than build it again (fifty maps asking at once for what takes a second to build)."""
         with self._lock:
             if key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return self._items[key]
-        body = make()  # outside the lock: two threads may build the same body once each
-        with self._lock:
-            self.misses += 1
-            self._items[key] = body
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return body
+                return self._hit(key)
+            building = self._building.get(key)
+            mine = building is None
+            if mine:
+                building = self._building[key] = threading.Lock()
+                building.acquire()
+        if not mine:
+            with building:  # released when the value is kept, or its building failed
+                pass
+            with self._lock:
+                if key in self._items:
+                    return self._hit(key)
+            return self.get(key, make)  # the other thread failed: try in this one
+        try:
+            value = make()
+            with self._lock:
+                self.misses += 1
+                self._keep(key, value)
+            return value
+        finally:
+            with self._lock:
+                del self._building[key]
+            building.release()
+
+    def _hit(self, key: Hashable) -> object:
+        self._items.move_to_end(key)
+        self.hits += 1
+        return self._items[key]
+
+    def _keep(self, key: Hashable, value: object) -> None:
+        self._items[key] = value
+        self._bytes += getattr(value, "nbytes", 0)
+        while len(self._items) > 1 and (len(self._items) > self.size or self._bytes > self.max_bytes):  # fmt: skip
+            _, old = self._items.popitem(last=False)
+            self._bytes -= getattr(old, "nbytes", 0)

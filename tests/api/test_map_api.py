@@ -150,6 +150,40 @@ def test_gaps_of_a_box_are_those_meeting_it(server):
     assert get(server, "/api/gaps", bbox="1,2,3").status_code == 400
 
 
+@pytest.mark.parametrize("zoom", [11, 14, 15])
+def test_gaps_of_a_box_below_street_level_are_those_meeting_it(server, zoom):
+    """Below zoom 16 views are cut from the area's gaps drawn once at the zoom and kept: the
+    same gaps as the database finds for the box, in the same order, drawn the same."""
+    every = get(server, "/api/gaps", zoom=zoom).json()["features"]
+    assert len(every) > 20
+    box = bounds_in_middle(every)
+    window = shapely.box(*box)
+    some = get(server, "/api/gaps", bbox=",".join(map(str, box)), zoom=zoom).json()["features"]
+    meeting = [f for f in every if shapely.geometry.shape(f["geometry"]).intersects(window)]
+    assert 0 < len(some) < len(every) and some == meeting
+    # the same box again (kept or not), and another: each its own answer
+    assert get(server, "/api/gaps", bbox=",".join(map(str, box)), zoom=zoom).json()["features"] == some  # fmt: skip
+    assert get(server, "/api/gaps", bbox="100,20,100.1,20.1", zoom=zoom).json()["features"] == []
+
+
+def test_compounds_of_a_box_below_street_level_are_those_meeting_it(server):
+    every = get(server, "/api/layers/compound/features", zoom=14).json()["features"]
+    box = bounds_in_middle(every)
+    window = shapely.box(*box)
+    for zoom in (14, 15):
+        whole = get(server, "/api/layers/compound/features", zoom=zoom).json()["features"]
+        some = get(server, "/api/layers/compound/features", bbox=",".join(map(str, box)), zoom=zoom).json()["features"]  # fmt: skip
+        meeting = [f for f in whole if shapely.geometry.shape(f["geometry"]).intersects(window)]
+        assert 0 < len(some) < len(whole) and some == meeting
+
+
+def bounds_in_middle(features: list[dict]) -> tuple[float, float, float, float]:
+    """A box around the middle fifth of the features' centres."""
+    centres = np.array([shapely.geometry.shape(f["geometry"]).centroid.coords[0] for f in features])
+    (x0, y0), (x1, y1) = np.percentile(centres, 40, axis=0), np.percentile(centres, 60, axis=0)
+    return float(x0), float(y0), float(x1), float(y1)
+
+
 def test_gaps_at_a_low_zoom_are_simplified_valid_and_leave_out_compounds(server):
     fine = get(server, "/api/gaps", kind="grid_out_of_band", zoom=18).json()
     coarse = get(server, "/api/gaps", kind="grid_out_of_band", zoom=12).json()
@@ -248,6 +282,30 @@ def test_gzip_on_large_responses(server):
     raw.close()
     assert len(compressed) < len(r.content) / 3
     assert json.loads(gzip.decompress(compressed))["type"] == "FeatureCollection"
+
+
+def test_answers_carry_an_etag_and_an_unchanged_one_is_a_304(server):
+    """A browser keeps what it fetched and asks again with If-None-Match: kept answers (whole
+    layers, figures, gaps of the overview) and views alike come back as a bodiless 304."""
+    for path, params in [
+        ("/api/layers/grid:unified/features", {"zoom": 12}),
+        ("/api/figures", {"level": "grid"}),
+        ("/api/gaps", {"zoom": 15, "bbox": "103,30,105,31"}),
+        ("/api/gaps/list", {}),
+        ("/api/layers", {}),
+    ]:
+        first = get(server, path, **params)
+        etag = first.headers["etag"]
+        assert first.status_code == 200 and etag.startswith('W/"')
+        assert first.headers["cache-control"] == "private, no-cache"
+        again = http.get(server + path, params=params, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b"", path
+        assert again.headers["etag"] == etag
+        stale = http.get(server + path, params=params, headers={"If-None-Match": 'W/"other"'})
+        assert stale.status_code == 200 and stale.content == first.content
+        plain = http.get(server + path, params=params, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.content == first.content
+        assert plain.headers["etag"] == etag  # weak: one tag for both encodings
 
 
 def test_the_map_page_carries_its_configuration(server):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gridmap.api.cache import kept
+from gridmap.api.cache import kept, send
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import (
@@ -34,13 +34,19 @@ def _records(frame) -> list[dict]:
 
 
 @router.get("/summary", summary="最新分析的概况 / summary of the latest analysis")
-def summary(conn: ConnDep) -> dict:
+def summary(request: Request, conn: ConnDep) -> Response:
     run = results.latest_run(conn, "analyze")
     if run is None:
         raise NotFoundError(
             "还没有分析结果，请先运行 gridmap analyze。", "No analysis yet; run gridmap analyze."
         )
-    return {"run": run, **(results.run_summary(conn, run) or {})}
+
+    def make() -> str:
+        return json.dumps(
+            {"run": run, **(results.run_summary(conn, run) or {})}, ensure_ascii=False
+        )
+
+    return send(request, kept(request, conn, ("summary",), make), "application/json")
 
 
 def _visible(frame, area):
@@ -61,9 +67,7 @@ def figures(request: Request, conn: ConnDep, area: AreaDep, level: Level | None 
         return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
     # the same for every account of one area, kept until the data change
-    return Response(
-        kept(request, conn, ("figures", level), make, area), media_type="application/json"
-    )
+    return send(request, kept(request, conn, ("figures", level), make, area), "application/json")
 
 
 @router.get("/figures/{level}/{code}", summary="一个单元的数字、问题与建议 / one unit")

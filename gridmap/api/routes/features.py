@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
+import numpy as np
+import shapely
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gridmap.api.cache import kept
+from gridmap.api.cache import kept, kept_value, packed, send
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import AreaDep, PrincipalDep, hidden_gap_layers, require
@@ -30,9 +33,6 @@ def display_geometry(geoms, zoom: int | None, display: str):
     Simplification keeps topology of each feature (no self-intersections); at zoom 17 and above
     nothing is simplified. ``display="gcj02"`` shifts coordinates for a GCJ-02 basemap.
     """
-    import numpy as np
-    import shapely
-
     geoms = np.asarray(geoms, dtype=object)
     if display == "gcj02":
         from gridmap.crs import wgs84_to_gcj02
@@ -65,17 +65,26 @@ def for_display(frame, zoom: int | None, display: str):
     return frame.set_geometry(display_geometry(frame.geometry.values, zoom, display), crs=frame.crs)
 
 
-def feature_collection(names: list[str], rows: list[tuple], geoms) -> str:
-    """GeoJSON text of ``rows`` (values of ``names``, the properties) with their ``geoms``."""
-    import shapely
+def feature_texts(names: list[str], rows: list[tuple], geoms) -> list[str]:
+    """GeoJSON text of each feature: ``rows`` (values of ``names``, the properties) with their
+    ``geoms``."""
 
     encode = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
-    features = [
+    return [
         f'{{"type":"Feature","properties":{encode(dict(zip(names, row, strict=True)))},'
         f'"geometry":{text or "null"}}}'
         for row, text in zip(rows, shapely.to_geojson(geoms), strict=True)
     ]
-    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+
+
+def collection(texts) -> str:
+    """A FeatureCollection of features' GeoJSON ``texts``."""
+    return '{"type":"FeatureCollection","features":[' + ",".join(texts) + "]}"
+
+
+def feature_collection(names: list[str], rows: list[tuple], geoms) -> str:
+    """GeoJSON text of ``rows`` (values of ``names``, the properties) with their ``geoms``."""
+    return collection(feature_texts(names, rows, geoms))
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -126,23 +135,36 @@ def features(
         names, rows, geoms = map_rows(
             conn, base, grid_layer=grid_layer, bbox=box, limit=MAX_FEATURES + 1
         )
-        if len(rows) > MAX_FEATURES:
-            raise InputFileError(
-                f"范围内要素超过 {MAX_FEATURES} 个，请放大地图或缩小 bbox。",
-                f"More than {MAX_FEATURES} features in the box; zoom in or narrow the bbox.",
-            )
+        _at_most(len(rows))
         return feature_collection(names, rows, display_geometry(geoms, zoom, display))
 
-    # a whole layer is the same for every user: kept until the data change
-    body = kept(request, conn, ("features", layer, zoom, display), make) if box is None else make()
-    return Response(body, media_type="application/geo+json")
+    if box is None:  # a whole layer is the same for every user: kept until the data change
+        return send(request, kept(request, conn, ("features", layer, zoom, display), make), GEOJSON)  # fmt: skip
+    if zoom is not None and zoom < STREET_ZOOM:
+        # a view below street level shows much of the subdistrict, and every user's view of a
+        # layer drawn there (compounds) is cut from the same features: drawn once, and kept
+        key = ("drawn", layer, zoom, display)
+        drawn = kept_value(request, conn, key, lambda: _drawn_layer(conn, base, grid_layer, zoom, display))  # fmt: skip
+        if drawn is not None:
+            return send(request, packed(drawn.meeting(box, at_most=MAX_FEATURES)), GEOJSON)
+    return send(request, packed(make()), GEOJSON)
+
+
+def _at_most(n: int, limit: int = MAX_FEATURES) -> None:
+    if n > limit:
+        raise InputFileError(
+            f"范围内要素超过 {limit} 个，请放大地图或缩小 bbox。",
+            f"More than {limit} features in the box; zoom in or narrow the bbox.",
+        )
 
 
 Box = tuple[float, float, float, float]
 OVERVIEW_ZOOM = 14  # below it a view shows a community or more: many users ask for the same
+STREET_ZOOM = 16  # from it a view shows a few streets (buildings are drawn)
 KindsQuery = Annotated[str | None, Query(description="问题类型, 多个用逗号分隔 / gap kinds, comma-separated")]  # fmt: skip
 Display = Annotated[Literal["wgs84", "gcj02"], Query(description="显示坐标系")]
 EMPTY = '{"type":"FeatureCollection","features":[]}'
+GEOJSON = "application/geo+json"
 
 
 def _kinds(kind: str | None) -> list[str] | None:
@@ -153,8 +175,6 @@ def _stored_box(box: Box | None, display: str) -> Box | None:
     """A box the map asked in its display coordinates, in the stored WGS84."""
     if box is None or display == "wgs84":
         return box
-    import numpy as np
-
     from gridmap.crs import gcj02_to_wgs84
 
     lon, lat = gcj02_to_wgs84(np.array([box[0], box[2]]), np.array([box[1], box[3]]))
@@ -198,31 +218,74 @@ def gaps(
     """Gaps with a geometry, filtered in the database by kind, community and box; the map asks
     for the gaps of its view, as it does for the layers."""
     from gridmap.maps.layers import MIN_ZOOM
-    from gridmap.store.results import read_gaps
 
     box, possible = _search_box(_stored_box(parse_bbox(bbox), display), area)
     if not possible:
-        return Response(EMPTY, media_type="application/geo+json")
+        return send(request, EMPTY, GEOJSON)
     hidden = [layer for layer, least in MIN_ZOOM.items() if zoom is not None and zoom < least]
     hidden += hidden_gap_layers(principal)
+    kinds, where = _kinds(kind), _search_box(None, area)[0]
+    if zoom is None or zoom >= STREET_ZOOM:  # a view of a few streets is its own
+        return send(request, packed(_drawn_gaps(conn, kinds, community, box, zoom, display, hidden, area).meeting(None)), GEOJSON)  # fmt: skip
+    # a view below street level shows much of the subdistrict, and every user's view draws on
+    # the same gaps: those of the whole area at this zoom are drawn once, and kept
+    key = ("drawn gaps", kind, community, zoom, display, tuple(hidden))
+    drawn = kept_value(request, conn, key, lambda: _drawn_gaps(conn, kinds, community, where, zoom, display, hidden, area), area)  # fmt: skip
+    if zoom < OVERVIEW_ZOOM:  # the view every map opens on: its very answer is kept
+        return send(request, kept(request, conn, (*key, box), lambda: drawn.meeting(box), area), GEOJSON)  # fmt: skip
+    return send(request, packed(drawn.meeting(box)), GEOJSON)
 
-    def make() -> str:
-        frame = read_gaps(
-            conn, kinds=_kinds(kind), community=community, bbox=box, leave_out_layers=hidden,
-            located=True,
-        )  # fmt: skip
-        frame = frame[in_area(frame, area)]
-        names = [c for c in frame.columns if c != frame.geometry.name]
-        values = frame[names].astype(object).where(frame[names].notna(), None)
-        rows = list(values.itertuples(index=False, name=None))
-        geoms = display_geometry(frame.geometry.values, zoom, display)
-        return feature_collection(names, rows, geoms)
 
-    if zoom is not None and zoom < OVERVIEW_ZOOM:  # the view every map opens on: shared
-        body = kept(request, conn, ("gaps", kind, community, box, zoom, display, tuple(hidden)), make, area)  # fmt: skip
-    else:  # views at street level are each their own
-        body = make()
-    return Response(body, media_type="application/geo+json")
+@dataclass(frozen=True)
+class Drawn:
+    """Features ready to draw (their GeoJSON texts, in the order read) and their stored
+    geometries in a spatial index, to answer the features meeting any box at once."""
+
+    texts: np.ndarray
+    tree: shapely.STRtree
+    nbytes: int
+
+    def meeting(self, box: Box | None, at_most: int | None = None) -> str:
+        """The FeatureCollection of the features meeting ``box`` (all without one); more than
+        ``at_most`` of them is a 400."""
+        if box is None:
+            return collection(self.texts)
+        found = self.tree.query(shapely.box(*box), predicate="intersects")
+        if at_most is not None:
+            _at_most(len(found), at_most)
+        return collection(self.texts[np.sort(found)])
+
+
+def drawn(names: list[str], rows: list[tuple], stored, zoom: int | None, display: str) -> Drawn:
+    """Features (``rows`` of ``names`` with their ``stored`` geometries) drawn at ``zoom``."""
+    texts = feature_texts(names, rows, display_geometry(stored, zoom, display))
+    weight = sum(map(len, texts)) + int(shapely.get_num_coordinates(stored).sum()) * 16
+    return Drawn(np.array(texts, dtype=object), shapely.STRtree(stored), weight)
+
+
+DRAWN_AT_MOST = 100_000  # a layer drawn whole to cut views from (compounds: 20,000 in a city)
+
+
+def _drawn_layer(conn, base: str, grid_layer: str | None, zoom: int, display: str) -> Drawn | None:
+    """A whole layer drawn at ``zoom``; ``None`` for one too large to keep drawn."""
+    names, rows, geoms = map_rows(conn, base, grid_layer=grid_layer, limit=DRAWN_AT_MOST + 1)
+    return (
+        None if len(rows) > DRAWN_AT_MOST else drawn(names, rows, np.asarray(geoms), zoom, display)
+    )
+
+
+def _drawn_gaps(conn, kinds, community, box, zoom, display, hidden, area) -> Drawn:
+    """The located gaps meeting ``box`` in ``area``, drawn at ``zoom``."""
+    from gridmap.store.results import read_gaps
+
+    frame = read_gaps(
+        conn, kinds=kinds, community=community, bbox=box, leave_out_layers=hidden, located=True
+    )
+    frame = frame[in_area(frame, area)]
+    names = [c for c in frame.columns if c != frame.geometry.name]
+    values = frame[names].astype(object).where(frame[names].notna(), None)
+    rows = list(values.itertuples(index=False, name=None))
+    return drawn(names, rows, frame.geometry.values, zoom, display)
 
 
 @router.get("/gaps/list", summary="问题清单: 类型、编号、名称与范围 / the gap list: kind, code, name, box")  # fmt: skip
@@ -235,7 +298,7 @@ def gap_list(
     community: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 300,
     display: Display = "wgs84",
-) -> dict:
+) -> Response:
     """The first ``limit`` located gaps (in the order of ``kind``, then as found) without their
     geometry, each with its box to zoom to, and how many there are in all. With ``community``:
     that community's gaps and those placed in no community (the list of a drilled-in map)."""
@@ -244,11 +307,16 @@ def gap_list(
     run, kinds = latest_run(conn), _kinds(kind)
     box, possible = _search_box(None, area)
     if run is None or not possible:
-        return {"total": 0, "gaps": []}
+        return send(request, '{"total":0,"gaps":[]}', "application/json")
     hidden = hidden_gap_layers(principal)
+
+    def make() -> str:
+        listed = _gap_list(conn, run, kinds, community, limit, display, area, box, hidden)
+        return json.dumps(listed, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
     # the same list for every account of an area: kept until the data change
     key = ("gap list", kind, community, limit, display, tuple(hidden))
-    return kept(request, conn, key, lambda: _gap_list(conn, run, kinds, community, limit, display, area, box, hidden), area)  # fmt: skip
+    return send(request, kept(request, conn, key, make, area), "application/json")
 
 
 def _gap_list(conn, run, kinds, community, limit, display, area, box, hidden) -> dict:
@@ -266,8 +334,6 @@ def _gap_list(conn, run, kinds, community, limit, display, area, box, hidden) ->
         total = len(frame)
         frame = frame.head(limit).drop(columns=frame.geometry.name)
     if display == "gcj02" and len(frame):
-        import numpy as np
-
         from gridmap.crs import wgs84_to_gcj02
 
         corners = np.array(frame["bbox"].tolist())

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
 
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from gridmap.api.cache import kept, send
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import require
@@ -33,5 +37,9 @@ def layer_listing(conn) -> list[dict]:
 
 
 @router.get("/layers", summary="图层及要素数 / layers and feature counts")
-def list_layers(conn: ConnDep) -> list[dict]:
-    return layer_listing(conn)
+def list_layers(request: Request, conn: ConnDep) -> Response:
+    # counting every layer (a million members) took 170 ms; the counts move only with the data
+    def make() -> str:
+        return json.dumps(layer_listing(conn), ensure_ascii=False)
+
+    return send(request, kept(request, conn, ("layers",), make), "application/json")

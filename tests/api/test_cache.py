@@ -1,0 +1,71 @@
+"""The server's kept answers: one build for many askers, a bound on memory, HTTP validators."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from gridmap.api.cache import ResponseCache, _accepts_gzip, _holds, packed
+
+
+def test_a_value_asked_by_many_at_once_is_built_once():
+    cache, built = ResponseCache(), []
+
+    def make():
+        built.append(threading.get_ident())
+        time.sleep(0.2)
+        return "body"
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: cache.get("k", make), range(8)))
+    assert answers == ["body"] * 8 and len(built) == 1
+    assert cache.misses == 1 and cache.hits == 7
+
+
+def test_a_failed_build_is_not_kept_and_the_next_asker_builds_again():
+    cache, calls = ResponseCache(), []
+
+    def failing():
+        calls.append(1)
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        cache.get("k", failing)
+    assert cache.get("k", lambda: "now") == "now" and len(calls) == 1
+
+
+def test_values_beyond_the_byte_bound_leave_least_recently_used_first():
+    cache = ResponseCache(size=100, max_bytes=3000)
+    bodies = {k: packed(bytes(1000)) for k in "abc"}  # 1,000 raw bytes each (+ a small gzip)
+    for k, body in bodies.items():
+        cache.get(k, lambda body=body: body)
+    cache.get("a", lambda: pytest.fail("a is kept"))  # a is now the most recently used
+    cache.get("d", lambda: packed(bytes(1000)))
+    kept = [k for k in "abcd" if cache.get(k, lambda: None) is not None]
+    assert "b" not in kept and "a" in kept and "d" in kept
+
+
+def test_a_packed_body_is_gzipped_once_with_a_weak_etag_of_its_bytes():
+    body = packed('{"a":' + "1" * 5000 + "}")
+    assert gzip.decompress(body.gzipped) == body.raw
+    assert body.etag == packed(body.raw).etag != packed(body.raw + b" ").etag
+    assert body.etag.startswith('W/"') and packed("{}").gzipped is None  # too small to gzip
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [("gzip", True), ("gzip, deflate, br", True), ("GZIP", True), ("gzip;q=0.5", True),
+     ("br;q=1, gzip;q=0", False), ("gzip;q=0.0", False), ("identity", False), ("", False)],
+)  # fmt: skip
+def test_gzip_is_sent_only_to_clients_accepting_it(header, accepted):
+    assert _accepts_gzip(header) is accepted
+
+
+def test_if_none_match_compares_weakly_and_knows_star_and_lists():
+    assert _holds('W/"ab"', 'W/"ab"') and _holds('"ab"', 'W/"ab"')
+    assert _holds('"x", W/"ab"', 'W/"ab"') and _holds("*", 'W/"ab"')
+    assert not _holds("", 'W/"ab"') and not _holds('"a"', 'W/"ab"')
