@@ -151,6 +151,7 @@ class Record:
         self.count: Counter[str] = Counter()  # every request asked, answered or not
         self.errors: Counter[tuple[str, str]] = Counter()
         self.revalidated: Counter[str] = Counter()  # answered 304: the user's copy still holds
+        self.timeline: list[tuple[float, float]] = []  # (sent, seconds) of every answer
 
     def error(self, label: str, what: str) -> None:
         self.errors[(what, label)] += 1
@@ -190,6 +191,7 @@ class Coordinator:
             self.record.error(label, type(exc).__name__)
             return None
         self.record.times[label].append(time.perf_counter() - start)
+        self.record.timeline.append((start, time.perf_counter() - start))
         self.record.sizes[label].append(int(response.headers.get("content-length", 0)))
         if response.status_code == 304 and held is not None:
             self.record.revalidated[label] += 1
@@ -348,7 +350,23 @@ def report(record: Record, seconds: float) -> tuple[float, int]:
         for what, n in kinds.most_common():
             where = [(label, k) for (w, label), k in record.errors.most_common() if w == what]
             print(f"- **{what}** ({n}): " + ", ".join(f"`{label}` × {k}" for label, k in where))
+    over_time(record.timeline)
     return (float(np.percentile(times, 95)) * 1000 if times else math.inf), total
+
+
+def over_time(timeline: list[tuple[float, float]], window: float = 20.0) -> None:
+    """Latency by when requests were sent: the opening of every map against the rest."""
+    if not timeline:
+        return
+    sent, took = (np.array(v) for v in zip(*timeline, strict=True))
+    sent -= sent.min()
+    print(f"\nBy when requests were sent ({window:.0f} s windows):\n")
+    print("| sent | requests | p50 ms | p95 ms | max ms |\n|---|---:|---:|---:|---:|")
+    for w0 in np.arange(0, sent.max() + window, window):
+        mine = took[(sent >= w0) & (sent < w0 + window)] * 1000
+        if len(mine):
+            p50, p95 = np.percentile(mine, [50, 95])
+            print(f"| {w0:.0f}–{w0 + window:.0f} s | {len(mine):,} | {p50:,.0f} | {p95:,.0f} | {mine.max():,.0f} |")  # fmt: skip
 
 
 def main() -> int:
@@ -366,11 +384,14 @@ def main() -> int:
         pg, postgis_version = vacuum(dsn)
         server = start_gridmap(pg_url(dsn), tmp, workers=args.workers)
         try:
+            ready = "users at once after start (cold)"
+            if not args.cold:  # as a server started before the working day: answers drawn
+                ready = f"users after the server drew its kept answers ({server.seeded(args.workers):.0f} s)"  # fmt: skip
             print(f"{len(city['building']):,} buildings, {len(city['compound']):,} compounds, "
                   f"{len(city['grid_party']):,} Party grid cells, {len(city.get('member', [])):,} "
                   f"members, seed {args.seed}, {loaded}; PostgreSQL {pg}, PostGIS "
                   f"{postgis_version}; gridmap serve: {args.workers} process(es); {args.users} users "
-                  f"for {args.duration:.0f} s, think time {args.think[0]:g}–{args.think[1]:g} s")  # fmt: skip
+                  f"for {args.duration:.0f} s, think time {args.think[0]:g}–{args.think[1]:g} s; {ready}")  # fmt: skip
             return measure(server, City(city), args)
         finally:
             server.stop()
@@ -409,6 +430,8 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--think", default="0,1", type=lambda s: tuple(float(v) for v in s.split(",")),
                         help="think time between actions, LOW,HIGH seconds")  # fmt: skip
+    parser.add_argument("--cold", action="store_true",
+                        help="users come as the server starts, before it drew its kept answers")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1,
                         help="gridmap serve --workers (one process per core)")  # fmt: skip
     parser.add_argument(

@@ -160,13 +160,33 @@ def start_server(cmd: list[str], env: dict, probe: str, log: Path) -> subprocess
 
 
 def cpu_seconds(pid: int | None = None) -> float:
-    """CPU time of a process (user + system), or busy time of the whole machine."""
+    """CPU time of a process and its children (user + system), or busy time of the whole
+    machine."""
     tick = os.sysconf("SC_CLK_TCK")
     if pid is None:
         fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
         return (sum(fields) - fields[3] - fields[4]) / tick  # all but idle and iowait
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / tick
+    return sum(_own_cpu(p) for p in _tree(pid)) / tick
+
+
+def _own_cpu(pid: int) -> int:
+    """Clock ticks of one live process (user + system); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (``gridmap serve --workers N``: one process per worker)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            todo += [int(c) for c in task.read_text().split()]
+    return found
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -193,6 +213,16 @@ class Gridmap:
 
     def stop(self) -> None:
         stop(self.proc)
+
+    def seeded(self, processes: int, timeout: float = 600.0) -> float:
+        """Wait until each of the server's ``processes`` has drawn its kept answers (its line in
+        the log, ``GRIDMAP_SEED_CACHE``); the seconds waited."""
+        start = time.monotonic()
+        while self.log.read_text(errors="replace").count("kept answers drawn") < processes:
+            if time.monotonic() - start > timeout or self.proc.poll() is not None:
+                raise RuntimeError(f"gridmap serve did not draw its kept answers: see {self.log}")
+            time.sleep(0.2)
+        return time.monotonic() - start
 
     def exceptions(self) -> Counter[str]:
         """The exceptions in the server's log, by kind and message, with their innermost frame."""

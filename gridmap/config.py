@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         False, description="会话 Cookie 仅经 HTTPS 发送 (服务在 HTTPS 反向代理之后时打开)"
     )
+    seed_cache: bool = Field(
+        True, description="启动时与数据变化后预先绘制常用图层与问题 (每个服务进程一次)"
+    )
 
     # --- Party organisation rules (党支部工作条例 2018, 党章) --------------------------------
     branch_min_full_members: int = Field(3, description="正式党员 3 人以上成立党支部")

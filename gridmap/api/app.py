@@ -6,6 +6,8 @@ Nothing is built at import time, so tests make an app per throwaway database.
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,6 +16,7 @@ from gridmap import __version__
 from gridmap.api.cache import ResponseCache
 from gridmap.api.errors import add_exception_handlers
 from gridmap.api.limits import ConcurrencyLimit, pool_options
+from gridmap.api.seed import start_seeding
 from gridmap.config import DEV_SECRET, Settings
 from gridmap.store.db import make_engine
 
@@ -41,7 +44,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gridmap.api.security import SESSION_COOKIE
 
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = start_seeding(app) if settings.seed_cache else None
+        yield
+        if stop is not None:
+            stop.set()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="gridmap",
         version=__version__,
         description="党建引领网格化治理 GIS 接口 / Party-building grid governance GIS API",

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -31,6 +33,7 @@ from sqlalchemy import Connection, func, select
 from gridmap.store.areas import Area
 from gridmap.store.models import ChangeLog
 
+log = logging.getLogger("gridmap")
 GZIP_MIN_BYTES = 1024  # as the app's GZipMiddleware: smaller bodies are sent as they are
 # level 1: a zoom-14 page of 1,400 buildings (438 KB) compresses in 2 ms to 61 KB, where the
 # default level 9 took 40 ms for 48 KB — twice the whole request (benchmarks/bench_serve)
@@ -99,14 +102,34 @@ def kept(request: Request, conn: Connection, key: tuple, make: Callable[[], str]
          area: Area | None = None) -> Body:  # fmt: skip
     """The app's kept body for ``key`` as the data stand now (per ``area``, where it matters);
     ``make`` builds its text when it is not kept."""
-    return kept_value(request, conn, key, lambda: packed(make()), area)
+    return request.app.state.responses.get(_full(conn, key, area), lambda: packed(make()))
 
 
-def kept_value(request: Request, conn: Connection, key: tuple, make: Callable[[], object],
-               area: Area | None = None) -> object:  # fmt: skip
-    """Like :func:`kept`, for any value ``make`` builds (with an ``nbytes`` for its size)."""
-    where = (area.level, area.code) if area is not None else None
-    return request.app.state.responses.get((*key, where, data_version(conn)), make)
+def _full(conn: Connection, key: tuple, area: Area | None) -> tuple:
+    """``key`` with the caller's area and the data version: the key a value is kept under."""
+    return (*key, (area.level, area.code) if area is not None else None, data_version(conn))
+
+
+def kept_soon(request: Request, conn: Connection, key: tuple, build: Callable[[Connection], object],
+              area: Area | None = None, wait: bool = False) -> object | None:  # fmt: skip
+    """The kept value for ``key`` if there is one; else ``None``, and ``build`` runs in the
+    background on a connection of its own and keeps its value for the requests after (with
+    ``wait``: built on ``conn`` now, as :func:`kept`).
+
+    For values that take seconds to build (the gaps of a whole city drawn at a zoom): the request
+    that finds none answers the slow way for itself rather than make every request after it wait.
+    """
+    from gridmap.store.db import connect
+
+    responses, engine = request.app.state.responses, request.app.state.engine
+    if wait:
+        return responses.get(_full(conn, key, area), lambda: build(conn))
+
+    def make() -> object:
+        with connect(engine) as own:
+            return build(own)
+
+    return responses.peek_or_build(_full(conn, key, area), make)
 
 
 class ResponseCache:
@@ -119,6 +142,8 @@ class ResponseCache:
         self._bytes = 0
         self._lock = threading.Lock()
         self._building: dict[Hashable, threading.Lock] = {}
+        self._queued: set[Hashable] = set()
+        self._builder = ThreadPoolExecutor(1, thread_name_prefix="gridmap-kept")
         self.hits = self.misses = 0
 
     def get(self, key: Hashable, make: Callable[[], object]) -> object:
@@ -151,6 +176,28 @@ class ResponseCache:
             with self._lock:
                 del self._building[key]
             building.release()
+
+    def peek_or_build(self, key: Hashable, make: Callable[[], object]) -> object | None:
+        """The value kept under ``key``; else ``None``, and ``make()`` is kept once built in a
+        background thread (one at a time: building competes with answering)."""
+        with self._lock:
+            if key in self._items:
+                return self._hit(key)
+            if key in self._building or key in self._queued:
+                return None
+            self._queued.add(key)
+
+        def build() -> None:
+            try:
+                self.get(key, make)
+            except Exception as exc:  # a request asking for it later answers the error itself
+                log.warning("building a kept answer failed: %s", type(exc).__name__)
+            finally:
+                with self._lock:
+                    self._queued.discard(key)
+
+        self._builder.submit(build)
+        return None
 
     def _hit(self, key: Hashable) -> object:
         self._items.move_to_end(key)

@@ -107,8 +107,9 @@ def _read_geo(conn: Connection, table, run_id: int, where=None) -> gpd.GeoDataFr
     )
     if where is not None:
         query = query.where(where)
-    rows = conn.execute(query.order_by(table.c.id)).mappings().all()
-    frame = pd.DataFrame(rows, columns=[c.name for c in cols] + ["wkb"])
+    rows = conn.execute(query.order_by(table.c.id)).all()
+    # from plain tuples: a frame built from row mappings took a third of reading a city's gaps
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in cols] + ["wkb"])
     return with_wkb_geometry(frame)
 
 

@@ -69,3 +69,21 @@ def test_if_none_match_compares_weakly_and_knows_star_and_lists():
     assert _holds('W/"ab"', 'W/"ab"') and _holds('"ab"', 'W/"ab"')
     assert _holds('"x", W/"ab"', 'W/"ab"') and _holds("*", 'W/"ab"')
     assert not _holds("", 'W/"ab"') and not _holds('"a"', 'W/"ab"')
+
+
+def test_a_slow_value_is_built_in_the_background_while_askers_go_on():
+    cache, started, release = ResponseCache(), threading.Event(), threading.Event()
+
+    def make():
+        started.set()
+        release.wait(10)
+        return "drawn"
+
+    assert cache.peek_or_build("k", make) is None  # not kept: the asker answers for itself
+    assert started.wait(10)
+    assert cache.peek_or_build("k", lambda: pytest.fail("built twice")) is None  # still building
+    release.set()
+    deadline = time.monotonic() + 10
+    while (value := cache.peek_or_build("k", make)) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert value == "drawn" and cache.misses == 1

@@ -11,7 +11,7 @@ import shapely
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gridmap.api.cache import kept, kept_value, packed, send
+from gridmap.api.cache import kept, kept_soon, packed, send
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import AreaDep, PrincipalDep, hidden_gap_layers, require
@@ -143,9 +143,8 @@ def features(
     if zoom is not None and zoom < STREET_ZOOM:
         # a view below street level shows much of the subdistrict, and every user's view of a
         # layer drawn there (compounds) is cut from the same features: drawn once, and kept
-        key = ("drawn", layer, zoom, display)
-        drawn = kept_value(request, conn, key, lambda: _drawn_layer(conn, base, grid_layer, zoom, display))  # fmt: skip
-        if drawn is not None:
+        drawn = layer_set(request, conn, layer, zoom, display)
+        if drawn:  # meanwhile, and for a layer too large to keep drawn, the view is read itself
             return send(request, packed(drawn.meeting(box, at_most=MAX_FEATURES)), GEOJSON)
     return send(request, packed(make()), GEOJSON)
 
@@ -217,23 +216,52 @@ def gaps(
 ) -> Response:
     """Gaps with a geometry, filtered in the database by kind, community and box; the map asks
     for the gaps of its view, as it does for the layers."""
-    from gridmap.maps.layers import MIN_ZOOM
 
     box, possible = _search_box(_stored_box(parse_bbox(bbox), display), area)
     if not possible:
         return send(request, EMPTY, GEOJSON)
-    hidden = [layer for layer, least in MIN_ZOOM.items() if zoom is not None and zoom < least]
-    hidden += hidden_gap_layers(principal)
-    kinds, where = _kinds(kind), _search_box(None, area)[0]
+    hidden = hidden_at(zoom, principal)
     if zoom is None or zoom >= STREET_ZOOM:  # a view of a few streets is its own
-        return send(request, packed(_drawn_gaps(conn, kinds, community, box, zoom, display, hidden, area).meeting(None)), GEOJSON)  # fmt: skip
-    # a view below street level shows much of the subdistrict, and every user's view draws on
-    # the same gaps: those of the whole area at this zoom are drawn once, and kept
-    key = ("drawn gaps", kind, community, zoom, display, tuple(hidden))
-    drawn = kept_value(request, conn, key, lambda: _drawn_gaps(conn, kinds, community, where, zoom, display, hidden, area), area)  # fmt: skip
+        return send(request, packed(_drawn_gaps(conn, _kinds(kind), community, box, zoom, display, hidden, area).meeting(None)), GEOJSON)  # fmt: skip
+    drawn = gap_set(request, conn, kind, community, zoom, display, hidden, area)
+    if drawn is None:  # being drawn (seconds for a city): this view is read for itself meanwhile
+        drawn = _drawn_gaps(conn, _kinds(kind), community, box, zoom, display, hidden, area)
     if zoom < OVERVIEW_ZOOM:  # the view every map opens on: its very answer is kept
-        return send(request, kept(request, conn, (*key, box), lambda: drawn.meeting(box), area), GEOJSON)  # fmt: skip
+        key = ("gaps", kind, community, zoom, display, tuple(hidden), box)
+        return send(request, kept(request, conn, key, lambda: drawn.meeting(box), area), GEOJSON)
     return send(request, packed(drawn.meeting(box)), GEOJSON)
+
+
+def hidden_at(zoom: int | None, principal) -> list[str]:
+    """Layers whose gaps are left out at ``zoom`` (not drawn there) or for ``principal``."""
+    from gridmap.maps.layers import MIN_ZOOM
+
+    hidden = [layer for layer, least in MIN_ZOOM.items() if zoom is not None and zoom < least]
+    return hidden + hidden_gap_layers(principal)
+
+
+def gap_set(request, conn, kind, community, zoom, display, hidden, area, wait=False) -> Drawn | None:  # fmt: skip
+    """The gaps of the whole area drawn at a zoom below street level, kept: such a view shows
+    much of the subdistrict, and every user's view there is cut from the same gaps. ``None``
+    while they are being drawn in the background (unless ``wait``)."""
+    where = _search_box(None, area)[0]
+
+    def build(own) -> Drawn:
+        return _drawn_gaps(own, _kinds(kind), community, where, zoom, display, hidden, area)
+
+    key = ("drawn gaps", kind, community, zoom, display, tuple(hidden))
+    return kept_soon(request, conn, key, build, area, wait)
+
+
+def layer_set(request, conn, layer: str, zoom: int, display: str, wait=False) -> Drawn | None:
+    """A whole layer drawn at a zoom below street level, kept, to cut views from (compounds);
+    ``None`` while being drawn (unless ``wait``), or for a layer too large to keep drawn."""
+    base, grid_layer = resolve_layer(conn, layer)
+
+    def build(own) -> Drawn | None:
+        return _drawn_layer(own, base, grid_layer, zoom, display)
+
+    return kept_soon(request, conn, ("drawn", layer, zoom, display), build, None, wait)
 
 
 @dataclass(frozen=True)
