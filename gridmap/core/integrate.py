@@ -203,6 +203,19 @@ def _snapped_to_grid(geoms: np.ndarray) -> np.ndarray:
     return snapped
 
 
+def on_grid(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Cells with the ``GRID_M`` grid set on them again after a trip between processes.
+
+    GEOS keeps the grid a geometry was snapped to, and an overlay of such a geometry snaps its
+    result to that grid too (the crosswalk does); WKB, and so pickling, does not carry it. The
+    coordinates are on the grid already and stay exactly as they are.
+    """
+    geoms = shapely.set_precision(np.asarray(cells.geometry.values), GRID_M, mode="pointwise")
+    out = cells.copy()
+    out.geometry = gpd.GeoSeries(geoms, crs=cells.crs, index=cells.index)
+    return out
+
+
 def in_storage_crs(cells: gpd.GeoDataFrame, crs="EPSG:4326") -> gpd.GeoDataFrame:
     """The cells in the CRS they are stored and exported in, valid there as well.
 
@@ -329,6 +342,13 @@ def crosswalk(
     unified: gpd.GeoDataFrame, departments: dict[str, gpd.GeoDataFrame], buildings: gpd.GeoDataFrame
 ) -> pd.DataFrame:
     """Unified cell × departmental cell: shared area m², each side's share, households shared."""
+    return joined_crosswalk(crosswalk_layers(unified, departments, buildings))
+
+
+def crosswalk_layers(
+    unified: gpd.GeoDataFrame, departments: dict[str, gpd.GeoDataFrame], buildings: gpd.GeoDataFrame
+) -> list[pd.DataFrame]:
+    """The rows of :func:`crosswalk`, one frame per layer (see :func:`joined_crosswalk`)."""
     rows = []
     points = representative_points(buildings)
     households_of = buildings["households"].to_numpy()
@@ -352,6 +372,11 @@ def crosswalk(
             "share_of_dept": (pieces.area / pieces["d_area"]).round(4),
             "households_shared": pieces.index.map(households).fillna(0).astype(int),
         }))  # fmt: skip
+    return rows
+
+
+def joined_crosswalk(rows: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames of :func:`crosswalk_layers` (layers in the order given) as one sorted table."""
     if not rows:
         return pd.DataFrame(columns=["unified_code", "layer", "dept_code", "shared_area_m2", "share_of_unified",
                                      "share_of_dept", "households_shared"])  # fmt: skip

@@ -1,10 +1,13 @@
-"""Large vectorised GEOS calls on two cores (threads: shapely leaves the GIL during GEOS work).
+"""Work on two cores: large vectorised GEOS calls on two threads, whole steps in two processes.
 
-Rows are split in two halves, the second computed in a worker thread, and joined in order: the
+Threads first (shapely leaves the GIL during GEOS work): rows are split in two halves, the second computed in a worker thread, and joined in order: the
 result is exactly that of one call. GEOS prepared geometries must never be used from two threads
 at once (that crashed an earlier attempt), so a prepared predicate gives the worker its own
 prepared copies of the parents it needs; unprepared geometries are only read, which GEOS allows.
 Small inputs, and machines with one core, run in the calling thread.
+
+Steps whose Python (pandas) work would contend for the GIL run in a forked process instead
+(:func:`forked`): the child inherits its inputs without copying and sends back its result.
 
 Examples
 --------
@@ -16,14 +19,18 @@ Examples
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import shapely
 
 MIN_GEOMETRIES = 10_000  # below this, starting the second half costs more than it saves
+MIN_FORK_GEOMETRIES = 50_000  # below this, a second process costs more than it saves
 _POOL: dict[int, ThreadPoolExecutor] = {}  # by process id: a forked child starts its own
 
 
@@ -76,3 +83,74 @@ def prepared_predicate(
     later = pool.submit(_copied_predicate, name, parents, right[half:], children[left[half:]])
     first = getattr(shapely, name)(parents[right[:half]], children[left[:half]])
     return np.concatenate([first, later.result()])
+
+
+def can_fork(geometries: int) -> bool:
+    """True when steps over this many geometries are worth a second process (Linux, 2+ cores)."""
+    return (
+        geometries >= MIN_FORK_GEOMETRIES
+        and (os.cpu_count() or 1) >= 2
+        and sys.platform == "linux"
+        and not multiprocessing.current_process().daemon  # a daemon may have no children
+    )
+
+
+def _send_each(send, steps: Callable[..., Iterator], args: tuple) -> None:
+    try:
+        for item in steps(*args):
+            send.send(item)
+    except BaseException:  # the caller makes the missing items again and raises there
+        pass
+    finally:
+        send.close()
+
+
+@contextmanager
+def forked(
+    steps: Callable[..., Iterator], *args, geometries: int
+) -> Iterator[Callable[[], object]]:
+    """The items of the generator ``steps(*args)``, one per call of the function the block gets.
+
+    For inputs of at least ``MIN_FORK_GEOMETRIES`` geometries (on Linux, with two cores) the
+    generator runs in a forked process while the block goes on: the child inherits ``args`` as
+    they are (nothing is copied or pickled on the way in) and sends each item back pickled, as
+    soon as it is made. Otherwise each item is made here when it is asked for. Should the child
+    fail (an error, a crash), the missing items are made here, raising here if making them
+    raises. The child is ended and reaped when the block ends, whatever happens in it.
+
+    >>> def count(n):
+    ...     yield from range(n)
+    >>> with forked(count, 3, geometries=0) as item:
+    ...     [item(), item(), item()]
+    [0, 1, 2]
+    """
+    if not can_fork(geometries):
+        yield steps(*args).__next__
+        return
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_send_each, args=(send, steps, args), name="gridmap-steps")
+    child.start()
+    send.close()
+    received, here = 0, None
+
+    def item():
+        nonlocal received, here
+        if here is None:
+            try:
+                value = receive.recv()
+                received += 1
+                return value
+            except EOFError:  # the child failed: make the items again, skip those received
+                here = steps(*args)
+                for _ in range(received):
+                    next(here)
+        return next(here)
+
+    try:
+        yield item
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()

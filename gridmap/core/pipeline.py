@@ -27,7 +27,7 @@ import pyproj
 
 from gridmap.config import Settings
 from gridmap.core import integrate as unify
-from gridmap.core import topology
+from gridmap.core import parallel, topology
 from gridmap.core.gaps import concat_gaps
 from gridmap.core.hierarchy import Hierarchy, build_hierarchy
 from gridmap.crs import metric_crs_for
@@ -116,23 +116,43 @@ def integrate(
         {k: _to(v, crs) for k, v in layers.grids.items() if k != "unified"},
         _to(layers.members, crs) if layers.members is not None else None,
     )  # fmt: skip
+    if previous is not None and len(previous):
+        previous = _to(previous, crs)
     with topology.shared_pieces():
         return _integrate(m, settings, base, previous, crs)
+
+
+def _size(m: Layers) -> int:
+    frames = [m.communities, m.compounds, m.buildings, *m.grids.values()]
+    return sum(len(frame) for frame in frames)
+
+
+def _unified_steps(m: Layers, settings: Settings, base: str, previous: gpd.GeoDataFrame | None):
+    """The unified cells and compound moves, then the crosswalk to every grid layer but ``base``."""
+    cells, moves = unify.unified_grid(m.communities, m.compounds, m.grids[base], settings, previous)
+    yield cells, moves
+    departments = {k: v for k, v in m.grids.items() if k != base}
+    yield unify.crosswalk_layers(cells, departments, m.buildings)
 
 
 def _integrate(
     m: Layers, settings: Settings, base: str, previous: gpd.GeoDataFrame | None, crs: pyproj.CRS
 ) -> Integration:
-    findings = check_layers(m, settings, base)
-    cells, moves = unify.unified_grid(m.communities, m.compounds, m.grids[base], settings, previous)
-    hierarchy = build_hierarchy(
-        m.buildings, m.compounds, {**m.grids, "unified": cells}, m.communities, settings,
-        report_grid_layers=(base, "unified"),
-    )  # fmt: skip
-    building_cells = hierarchy.buildings["grid_code__unified"]
-    cells = unify.cell_figures(cells, building_cells, m.buildings["households"], m.members)
+    # for large layers the unified grid and most of its crosswalk are made in a second process
+    # meanwhile; the checks stay here, as the hierarchy asks for the pieces they measure again
+    with parallel.forked(_unified_steps, m, settings, base, previous, geometries=_size(m)) as step:
+        findings = check_layers(m, settings, base)
+        cells, moves = step()
+        cells = unify.on_grid(cells)
+        hierarchy = build_hierarchy(
+            m.buildings, m.compounds, {**m.grids, "unified": cells}, m.communities, settings,
+            report_grid_layers=(base, "unified"),
+        )  # fmt: skip
+        building_cells = hierarchy.buildings["grid_code__unified"]
+        cells = unify.cell_figures(cells, building_cells, m.buildings["households"], m.members)
+        rows = unify.crosswalk_layers(cells, {base: m.grids[base]}, m.buildings)
+        cross = unify.joined_crosswalk(rows + step())
     departments = {k: v for k, v in m.grids.items() if k != base}
-    cross = unify.crosswalk(cells, {base: m.grids[base], **departments}, m.buildings)
     disagree = unify.disagreements(cross, {base: m.grids[base], **departments}, m.communities)
     all_findings = concat_gaps([findings, hierarchy.findings])
     summary = {
