@@ -4,13 +4,15 @@ The seeded synthetic city (``benchmarks/synthcity.py``: 200,000 buildings, 20,00
 Party grid cells at scale 1, plus members and one Party service station per community) is loaded
 into a fresh PostGIS database with ``gridmap load`` and analysed with ``gridmap analyze``. An
 account and an API token are made with ``gridmap user add`` / ``gridmap user token``, and
-``gridmap serve`` runs as a real uvicorn process on 127.0.0.1 (one worker, as users start it;
-``benchmarks/serving.py``).
+``gridmap serve`` runs as a real uvicorn process on 127.0.0.1 (``--workers`` processes, one unless
+asked; ``benchmarks/serving.py``). Users come once every process has drawn its kept answers, as
+on a server started before the working day; with ``--cold`` they come as it starts.
 
 Then ``--users`` virtual coordinators (one ``httpx.AsyncClient`` each, at most 6 connections as a
 browser, the token as a bearer header on every request) loop over sessions for ``--duration``
-seconds, with a think time between actions (``--think``: 0–1 s by default, far busier than a
-person reading the panel; ``--think 3,8`` is closer to one). A session asks what the map in
+seconds, each keeping answers as a browser's cache does (asked again with ``If-None-Match``; a
+304 gives back its copy), with a think time between actions (``--think``: 0–1 s by default, far
+busier than a person reading the panel; ``--think 3,8`` is closer to one). A session asks what the map in
 ``web/static/gridmap/map.js`` asks, from the ``/map`` page's own configuration:
 
 - open ``/map``; ``/api/layers`` and ``/api/summary`` (the overview); the whole-layer loads of
@@ -25,12 +27,13 @@ person reading the panel; ``--think 3,8`` is closer to one). A session asks what
   (``/api/figures/{level}/{code}``), and after a quarter of them an OGC items page of the view
   (``/ogc/collections/{id}/items?bbox=…&limit=1000``), as QGIS asks.
 
-Prints per endpoint and overall: requests, requests/s, p50 / p95 / p99 latency, errors (any
-non-2xx answer or transport error, listed by status and path); exits 1 if there was any error.
+Prints per endpoint and overall: requests, requests/s, p50 / p95 / p99 latency, bytes sent, 304s,
+errors (any answer other than 2xx or an expected 304, or a transport error, listed by status and
+path), then latency by when requests were sent; exits 1 if there was any error.
 
     .venv/bin/python benchmarks/bench_load.py [--users 50] [--duration 120] [--scale 1.0]
-        [--members N] [--seed 20261125] [--dsn postgresql://postgres@127.0.0.1:5432/postgres
-        [--reuse]]
+        [--members N] [--seed 20261125] [--workers N] [--think LOW,HIGH] [--cold]
+        [--dsn postgresql://postgres@127.0.0.1:5432/postgres [--reuse]]
 
 Without ``--dsn`` a throwaway cluster is started (as the tests do); with it, the database
 ``gridmap_bench_load`` is (re)created on that server, or with ``--reuse`` taken as it is.
@@ -49,16 +52,16 @@ import re
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 import httpx
-import numpy as np
 import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.load_report import Record, report  # noqa: E402
 from benchmarks.serving import (  # noqa: E402
     Gridmap,
     cpu_seconds,
@@ -141,20 +144,7 @@ class City:
         return "compound", str(self.compound[k])
 
 
-# --- recording ------------------------------------------------------------------------------
-
-
-class Record:
-    def __init__(self) -> None:
-        self.times: dict[str, list[float]] = defaultdict(list)
-        self.sizes: dict[str, list[int]] = defaultdict(list)
-        self.count: Counter[str] = Counter()  # every request asked, answered or not
-        self.errors: Counter[tuple[str, str]] = Counter()
-        self.revalidated: Counter[str] = Counter()  # answered 304: the user's copy still holds
-        self.timeline: list[tuple[float, float]] = []  # (sent, seconds) of every answer
-
-    def error(self, label: str, what: str) -> None:
-        self.errors[(what, label)] += 1
+# --- the users ------------------------------------------------------------------------------
 
 
 class Coordinator:
@@ -311,62 +301,6 @@ async def load(base: str, token: str, city: City, args) -> tuple[Record, float]:
     deadline = start + args.duration
     await asyncio.gather(*(u.run(deadline, ramp=min(5.0, args.duration / 4)) for u in users))
     return record, time.monotonic() - start
-
-
-def row(label: str, n: int, times: list[float], sizes: list[int], same: int, errors: int,
-        seconds: float) -> str:  # fmt: skip
-    """A table row; latencies are of the requests answered (any status), "—" when none was;
-    sizes are bytes sent (compressed), ``same`` the answers 304 (the user's copy holds)."""
-    if times:
-        p50, p95, p99 = (f"{v:,.0f}" for v in np.percentile(times, [50, 95, 99]) * 1000)
-        kb = f"{np.median(sizes) / 1024:,.1f}"
-    else:
-        p50 = p95 = p99 = kb = "—"
-    return (f"| {label} | {n:,} | {n / seconds:.1f} | {p50} | {p95} | {p99} | {kb} | {same:,} "
-            f"| {errors} |")  # fmt: skip
-
-
-def report(record: Record, seconds: float) -> tuple[float, int]:
-    """Print the table and the errors; return overall p95 (ms) and the number of errors."""
-    errors_of = Counter()
-    for (_, label), n in record.errors.items():
-        errors_of[label] += n
-    print("| endpoint | requests | requests/s | p50 ms | p95 ms | p99 ms | median KB sent | 304 "
-          "| errors |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for label in sorted(record.count):
-        n, times, sizes = record.count[label], record.times[label], record.sizes[label]
-        same = record.revalidated[label]
-        print(row(f"`{label}`", n, times, sizes, same, errors_of[label], seconds))
-    times = [t for ts in record.times.values() for t in ts]
-    sizes = [s for ss in record.sizes.values() for s in ss]
-    total, same = sum(record.errors.values()), sum(record.revalidated.values())
-    print(row("**all**", sum(record.count.values()), times, sizes, same, total, seconds))
-    if total:
-        print("\nErrors by status or exception: endpoint × count")
-        kinds = Counter()
-        for (what, _), n in record.errors.items():
-            kinds[what] += n
-        for what, n in kinds.most_common():
-            where = [(label, k) for (w, label), k in record.errors.most_common() if w == what]
-            print(f"- **{what}** ({n}): " + ", ".join(f"`{label}` × {k}" for label, k in where))
-    over_time(record.timeline)
-    return (float(np.percentile(times, 95)) * 1000 if times else math.inf), total
-
-
-def over_time(timeline: list[tuple[float, float]], window: float = 20.0) -> None:
-    """Latency by when requests were sent: the opening of every map against the rest."""
-    if not timeline:
-        return
-    sent, took = (np.array(v) for v in zip(*timeline, strict=True))
-    sent -= sent.min()
-    print(f"\nBy when requests were sent ({window:.0f} s windows):\n")
-    print("| sent | requests | p50 ms | p95 ms | max ms |\n|---|---:|---:|---:|---:|")
-    for w0 in np.arange(0, sent.max() + window, window):
-        mine = took[(sent >= w0) & (sent < w0 + window)] * 1000
-        if len(mine):
-            p50, p95 = np.percentile(mine, [50, 95])
-            print(f"| {w0:.0f}–{w0 + window:.0f} s | {len(mine):,} | {p50:,.0f} | {p95:,.0f} | {mine.max():,.0f} |")  # fmt: skip
 
 
 def main() -> int:
