@@ -50,10 +50,12 @@ def assign_by_area(
     child, parent, share = child[order], parent[order], share[order]
     first = run_starts(child)
     second = ~first & np.r_[False, first[:-1]]
-    mum_codes = parents["code"].to_numpy(dtype=object)
+    # None, not NaN, for no parent: set here instead of by a ``where`` over every column
+    mum_codes = parents["code"].to_numpy(dtype=object, copy=True)
+    mum_codes[pd.isna(mum_codes)] = None
 
     def pick(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        code = np.full(len(children), np.nan, dtype=object)
+        code = np.full(len(children), None, dtype=object)
         code[child[rows]] = mum_codes[parent[rows]]
         fraction = np.zeros(len(children))
         fraction[child[rows]] = share[rows]
@@ -62,7 +64,6 @@ def assign_by_area(
     table = pd.DataFrame({"code": children["code"].to_numpy()})
     table["parent"], table["share"] = pick(first)
     table["second"], table["second_share"] = pick(second)
-    table = table.where(table.notna(), None)
     if not report:
         return table, empty_gaps()
     tie = (
@@ -117,6 +118,17 @@ def build_hierarchy(
     building's representative point, which is all their counts need: unit grids (城管's 100 m
     squares) cut buildings by design, and listing each would bury everything else.
     """
+    placed = _places(buildings, compounds, communities, settings)
+    return with_grids(placed, buildings, compounds, grids, settings, report_grid_layers)
+
+
+def _places(
+    buildings: gpd.GeoDataFrame,
+    compounds: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    settings: Settings,
+) -> Hierarchy:
+    """Buildings in compounds and communities, compounds in communities (no grids yet)."""
     findings = []
     b_compound, found = assign_by_area(buildings, compounds, "building", "compound", settings)
     findings.append(found)
@@ -136,6 +148,22 @@ def build_hierarchy(
         )
         b_table.loc[loose, "community_code"] = direct["parent"].to_numpy()
         findings.append(found)
+    b_table = b_table.where(b_table.notna(), None)
+    return Hierarchy(b_table, c_table.where(c_table.notna(), None), concat_gaps(findings))
+
+
+def with_grids(
+    hierarchy: Hierarchy,
+    buildings: gpd.GeoDataFrame,
+    compounds: gpd.GeoDataFrame,
+    grids: dict[str, gpd.GeoDataFrame],
+    settings: Settings,
+    report_grid_layers: tuple[str, ...] = ("party", "unified"),
+) -> Hierarchy:
+    """``hierarchy`` with its buildings and compounds placed in the cells of ``grids`` as well
+    (columns ``grid_code__<layer>``, as :func:`build_hierarchy` places them)."""
+    b_table, c_table = hierarchy.buildings.copy(), hierarchy.compounds.copy()
+    findings = [hierarchy.findings]
     for name, grid in grids.items():
         if name in report_grid_layers:
             # compounds first: a building wholly inside a compound wholly inside a cell is then
@@ -148,7 +176,10 @@ def build_hierarchy(
             b_table[f"grid_code__{name}"] = table["parent"].to_numpy()
             findings.append(found)
         else:
-            b_table[f"grid_code__{name}"] = assign_by_point(buildings, grid).to_numpy()
-            c_table[f"grid_code__{name}"] = assign_by_point(compounds, grid).to_numpy()
-    b_table = b_table.where(b_table.notna(), None)
-    return Hierarchy(b_table, c_table.where(c_table.notna(), None), concat_gaps(findings))
+            b_table[f"grid_code__{name}"] = _none_for_missing(assign_by_point(buildings, grid))
+            c_table[f"grid_code__{name}"] = _none_for_missing(assign_by_point(compounds, grid))
+    return Hierarchy(b_table, c_table, concat_gaps(findings))
+
+
+def _none_for_missing(codes: pd.Series) -> np.ndarray:
+    return codes.where(codes.notna(), None).to_numpy()

@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -130,8 +131,26 @@ def forked(
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_send_each, args=(send, steps, args), name="gridmap-steps")
-    child.start()
-    send.close()
+    # what exists now is left out of garbage collections until the block ends, as the gc module
+    # advises before a fork: the child's collections then neither walk the inherited objects
+    # nor write to (and so copy) their memory pages, and this process's walk fewer objects
+    gc.freeze()
+    try:
+        child.start()
+        send.close()
+        yield _received(receive, steps, args)
+    finally:
+        send.close()
+        receive.close()
+        if child.pid is not None:
+            if child.is_alive():
+                child.terminate()
+            child.join()
+        gc.unfreeze()
+
+
+def _received(receive, steps: Callable[..., Iterator], args: tuple) -> Callable[[], object]:
+    """The next item sent by the child; once it has failed, the next item made here."""
     received, here = 0, None
 
     def item():
@@ -147,10 +166,4 @@ def forked(
                     next(here)
         return next(here)
 
-    try:
-        yield item
-    finally:
-        receive.close()
-        if child.is_alive():
-            child.terminate()
-        child.join()
+    return item

@@ -29,7 +29,7 @@ from gridmap.config import Settings
 from gridmap.core import integrate as unify
 from gridmap.core import parallel, topology
 from gridmap.core.gaps import concat_gaps
-from gridmap.core.hierarchy import Hierarchy, build_hierarchy
+from gridmap.core.hierarchy import Hierarchy, build_hierarchy, with_grids
 from gridmap.crs import metric_crs_for
 from gridmap.errors import NotFoundError
 from gridmap.layers import STORAGE_CRS
@@ -139,15 +139,19 @@ def _integrate(
     m: Layers, settings: Settings, base: str, previous: gpd.GeoDataFrame | None, crs: pyproj.CRS
 ) -> Integration:
     # for large layers the unified grid and most of its crosswalk are made in a second process
-    # meanwhile; the checks stay here, as the hierarchy asks for the pieces they measure again
+    # meanwhile; the checks stay here, as the hierarchy asks for the pieces they measure again,
+    # and the hierarchy of the other layers is built before the cells are waited for
     with parallel.forked(_unified_steps, m, settings, base, previous, geometries=_size(m)) as step:
         findings = check_layers(m, settings, base)
+        reported = (base, "unified")
+        hierarchy = build_hierarchy(
+            m.buildings, m.compounds, m.grids, m.communities, settings, reported
+        )
         cells, moves = step()
         cells = unify.on_grid(cells)
-        hierarchy = build_hierarchy(
-            m.buildings, m.compounds, {**m.grids, "unified": cells}, m.communities, settings,
-            report_grid_layers=(base, "unified"),
-        )  # fmt: skip
+        hierarchy = with_grids(
+            hierarchy, m.buildings, m.compounds, {"unified": cells}, settings, reported
+        )
         building_cells = hierarchy.buildings["grid_code__unified"]
         cells = unify.cell_figures(cells, building_cells, m.buildings["households"], m.members)
         rows = unify.crosswalk_layers(cells, {base: m.grids[base]}, m.buildings)

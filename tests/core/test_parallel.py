@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -43,6 +44,7 @@ def fork_anything(monkeypatch):
         pytest.skip("no second process on this machine")
     yield
     assert multiprocessing.active_children() == []
+    assert gc.get_freeze_count() == 0  # what was left out of collections is back in
 
 
 def test_items_made_in_a_second_process_come_in_order(fork_anything):
