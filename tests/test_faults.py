@@ -232,9 +232,10 @@ def assert_database_unavailable(response: httpx.Response) -> None:
     )
 
 
-# (a box: whole layers are kept by the server until the data change, and answer without the table)
+# (a box, a search: whole layers and layer counts are kept by the server until the data change,
+# and answer without the table)
 ENDPOINTS = [
-    "/api/layers",
+    "/api/search?q=b",
     "/api/layers/building/features?bbox=-180,-90,180,90",
     "/ogc/collections/building/items",
 ]
