@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -97,13 +98,15 @@ def can_fork(geometries: int) -> bool:
 
 
 def _send_each(send, steps: Callable[..., Iterator], args: tuple) -> None:
-    try:
-        for item in steps(*args):
-            send.send(item)
-    except BaseException:  # the caller makes the missing items again and raises there
-        pass
-    finally:
-        send.close()
+    # sent from a thread: the pipe holds 64 KiB, and the next item is made while the caller
+    # has not yet taken the last one
+    with ThreadPoolExecutor(1, thread_name_prefix="gridmap-send") as sender:
+        try:
+            for item in steps(*args):
+                sender.submit(send.send_bytes, pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
+        except BaseException:  # the caller makes the missing items again and raises there
+            pass
+    send.close()
 
 
 @contextmanager
@@ -157,7 +160,7 @@ def _received(receive, steps: Callable[..., Iterator], args: tuple) -> Callable[
         nonlocal received, here
         if here is None:
             try:
-                value = receive.recv()
+                value = pickle.loads(receive.recv_bytes())
                 received += 1
                 return value
             except EOFError:  # the child failed: make the items again, skip those received
