@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -57,8 +58,17 @@ class Integration:
     summary: dict = field(default_factory=dict)
 
 
-def check_layers(m: Layers, settings: Settings, base: str) -> gpd.GeoDataFrame:
-    """Every topology check of DOMAIN.md on metric layers."""
+def check_layers(
+    m: Layers,
+    settings: Settings,
+    base: str,
+    coverage: Callable[[], dict[str, gpd.GeoDataFrame]] | None = None,
+) -> gpd.GeoDataFrame:
+    """Every topology check of DOMAIN.md on metric layers.
+
+    ``coverage``, when given, returns the coverage gaps (留白) of every grid layer found
+    elsewhere (see :func:`coverage_gaps`); it is asked for after the other checks.
+    """
     found = [
         topology.layer_defects(m.communities, "community", settings),
         topology.layer_defects(m.compounds, "compound", settings),
@@ -77,16 +87,27 @@ def check_layers(m: Layers, settings: Settings, base: str) -> gpd.GeoDataFrame:
             m.buildings, m.compounds, "building_outside_compound", "building", ("小区", "compound")
         ),
     ]
+    per_grid = {}
     for name, grid in m.grids.items():
         label = f"grid:{name}"
-        found += [
+        per_grid[name] = (
             topology.layer_defects(grid, label, settings),
             topology.overlaps(grid, label, settings),
-            topology.coverage_gaps(grid, m.communities, label, settings),
             topology.straddles(grid, m.communities, "grid_straddles_community", label, settings),
-        ]
-    found.append(topology.compound_splits(m.compounds, m.grids[base], f"grid:{base}", settings))
-    return concat_gaps(found)
+        )
+    splits = topology.compound_splits(m.compounds, m.grids[base], f"grid:{base}", settings)
+    gaps = coverage() if coverage is not None else coverage_gaps(m, settings)
+    for name, (defects, overlaps, straddles) in per_grid.items():
+        found += [defects, overlaps, gaps[name], straddles]
+    return concat_gaps([*found, splits])
+
+
+def coverage_gaps(m: Layers, settings: Settings) -> dict[str, gpd.GeoDataFrame]:
+    """The coverage gaps (留白) inside the communities of every grid layer, by layer name."""
+    return {
+        name: topology.coverage_gaps(grid, m.communities, f"grid:{name}", settings)
+        for name, grid in m.grids.items()
+    }
 
 
 def _to(frame: gpd.GeoDataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
@@ -128,7 +149,9 @@ def _size(m: Layers) -> int:
 
 
 def _unified_steps(m: Layers, settings: Settings, base: str, previous: gpd.GeoDataFrame | None):
-    """The unified cells and compound moves, then the crosswalk to every grid layer but ``base``."""
+    """The coverage gaps of every grid layer, the unified cells and compound moves, then the
+    crosswalk to every grid layer but ``base``."""
+    yield coverage_gaps(m, settings)
     cells, moves = unify.unified_grid(m.communities, m.compounds, m.grids[base], settings, previous)
     yield cells, moves
     departments = {k: v for k, v in m.grids.items() if k != base}
@@ -138,11 +161,12 @@ def _unified_steps(m: Layers, settings: Settings, base: str, previous: gpd.GeoDa
 def _integrate(
     m: Layers, settings: Settings, base: str, previous: gpd.GeoDataFrame | None, crs: pyproj.CRS
 ) -> Integration:
-    # for large layers the unified grid and most of its crosswalk are made in a second process
-    # meanwhile; the checks stay here, as the hierarchy asks for the pieces they measure again,
-    # and the hierarchy of the other layers is built before the cells are waited for
+    # for large layers the coverage gaps, the unified grid and most of its crosswalk are made in
+    # a second process meanwhile; the other checks stay here, as the hierarchy asks for the
+    # pieces they measure again, and the hierarchy of the other layers is built before the
+    # cells are waited for
     with parallel.forked(_unified_steps, m, settings, base, previous, geometries=_size(m)) as step:
-        findings = check_layers(m, settings, base)
+        findings = check_layers(m, settings, base, coverage=step)
         reported = (base, "unified")
         hierarchy = build_hierarchy(
             m.buildings, m.compounds, m.grids, m.communities, settings, reported
