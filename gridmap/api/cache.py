@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -103,6 +104,17 @@ def kept(request: Request, conn: Connection, key: tuple, make: Callable[[], str]
     """The app's kept body for ``key`` as the data stand now (per ``area``, where it matters);
     ``make`` builds its text when it is not kept."""
     return request.app.state.responses.get(_full(conn, key, area), lambda: packed(make()))
+
+
+def kept_json(request: Request, conn: Connection, key: tuple, make: Callable[[], object],
+              area: Area | None = None) -> Response:  # fmt: skip
+    """:func:`kept` for a value ``make`` returns, sent as compact JSON (as FastAPI would: UTF-8
+    text, no NaN)."""
+
+    def text() -> str:
+        return json.dumps(make(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+    return send(request, kept(request, conn, key, text, area), "application/json")
 
 
 def _full(conn: Connection, key: tuple, area: Area | None) -> tuple:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gridmap.api.cache import kept, send
+from gridmap.api.cache import kept_json
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import (
@@ -41,12 +40,7 @@ def summary(request: Request, conn: ConnDep) -> Response:
             "还没有分析结果，请先运行 gridmap analyze。", "No analysis yet; run gridmap analyze."
         )
 
-    def make() -> str:
-        return json.dumps(
-            {"run": run, **(results.run_summary(conn, run) or {})}, ensure_ascii=False
-        )
-
-    return send(request, kept(request, conn, ("summary",), make), "application/json")
+    return kept_json(request, conn, ("summary",), lambda: {"run": run, **(results.run_summary(conn, run) or {})})  # fmt: skip
 
 
 def _visible(frame, area):
@@ -62,12 +56,11 @@ def _visible(frame, area):
 
 @router.get("/figures", summary="各单元的户数、党员与覆盖率 (本人范围内) / figures of every unit in the caller's area")  # fmt: skip
 def figures(request: Request, conn: ConnDep, area: AreaDep, level: Level | None = None) -> Response:
-    def make() -> str:
-        rows = _records(_visible(results.read_figures(conn, level=level), area))
-        return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    def make() -> list[dict]:
+        return _records(_visible(results.read_figures(conn, level=level), area))
 
     # the same for every account of one area, kept until the data change
-    return send(request, kept(request, conn, ("figures", level), make, area), "application/json")
+    return kept_json(request, conn, ("figures", level), make, area)
 
 
 @router.get("/figures/{level}/{code}", summary="一个单元的数字、问题与建议 / one unit")

@@ -11,7 +11,7 @@ import shapely
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gridmap.api.cache import kept, kept_soon, packed, send
+from gridmap.api.cache import kept, kept_json, kept_soon, packed, send
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import AreaDep, PrincipalDep, hidden_gap_layers, require
@@ -221,15 +221,21 @@ def gaps(
     if not possible:
         return send(request, EMPTY, GEOJSON)
     hidden = hidden_at(zoom, principal)
-    if zoom is None or zoom >= STREET_ZOOM:  # a view of a few streets is its own
-        return send(request, packed(_drawn_gaps(conn, _kinds(kind), community, box, zoom, display, hidden, area).meeting(None)), GEOJSON)  # fmt: skip
-    drawn = gap_set(request, conn, kind, community, zoom, display, hidden, area)
-    if drawn is None:  # being drawn (seconds for a city): this view is read for itself meanwhile
-        drawn = _drawn_gaps(conn, _kinds(kind), community, box, zoom, display, hidden, area)
-    if zoom < OVERVIEW_ZOOM:  # the view every map opens on: its very answer is kept
+    # below street level every user's view is cut from the area's gaps drawn once at the zoom;
+    # a view of a few streets, or one asked while those are being drawn, is read for itself
+    below = zoom is not None and zoom < STREET_ZOOM
+    drawn = gap_set(request, conn, kind, community, zoom, display, hidden, area) if below else None
+
+    def view() -> str:
+        if drawn is not None:
+            return drawn.meeting(box)
+        names, rows, stored = _gap_rows(conn, _kinds(kind), community, box, hidden, area)
+        return feature_collection(names, rows, display_geometry(stored, zoom, display))
+
+    if below and zoom < OVERVIEW_ZOOM:  # the view every map opens on: its very answer is kept
         key = ("gaps", kind, community, zoom, display, tuple(hidden), box)
-        return send(request, kept(request, conn, key, lambda: drawn.meeting(box), area), GEOJSON)
-    return send(request, packed(drawn.meeting(box)), GEOJSON)
+        return send(request, kept(request, conn, key, view, area), GEOJSON)
+    return send(request, packed(view()), GEOJSON)
 
 
 def hidden_at(zoom: int | None, principal) -> list[str]:
@@ -247,7 +253,7 @@ def gap_set(request, conn, kind, community, zoom, display, hidden, area, wait=Fa
     where = _search_box(None, area)[0]
 
     def build(own) -> Drawn:
-        return _drawn_gaps(own, _kinds(kind), community, where, zoom, display, hidden, area)
+        return drawn(*_gap_rows(own, _kinds(kind), community, where, hidden, area), zoom, display)
 
     key = ("drawn gaps", kind, community, zoom, display, tuple(hidden))
     return kept_soon(request, conn, key, build, area, wait)
@@ -302,8 +308,8 @@ def _drawn_layer(conn, base: str, grid_layer: str | None, zoom: int, display: st
     )
 
 
-def _drawn_gaps(conn, kinds, community, box, zoom, display, hidden, area) -> Drawn:
-    """The located gaps meeting ``box`` in ``area``, drawn at ``zoom``."""
+def _gap_rows(conn, kinds, community, box, hidden, area) -> tuple[list[str], list[tuple], np.ndarray]:  # fmt: skip
+    """The located gaps meeting ``box`` in ``area``: column names, rows, stored geometries."""
     from gridmap.store.results import read_gaps
 
     frame = read_gaps(
@@ -312,8 +318,7 @@ def _drawn_gaps(conn, kinds, community, box, zoom, display, hidden, area) -> Dra
     frame = frame[in_area(frame, area)]
     names = [c for c in frame.columns if c != frame.geometry.name]
     values = frame[names].astype(object).where(frame[names].notna(), None)
-    rows = list(values.itertuples(index=False, name=None))
-    return drawn(names, rows, frame.geometry.values, zoom, display)
+    return names, list(values.itertuples(index=False, name=None)), frame.geometry.values
 
 
 @router.get("/gaps/list", summary="问题清单: 类型、编号、名称与范围 / the gap list: kind, code, name, box")  # fmt: skip
@@ -338,13 +343,12 @@ def gap_list(
         return send(request, '{"total":0,"gaps":[]}', "application/json")
     hidden = hidden_gap_layers(principal)
 
-    def make() -> str:
-        listed = _gap_list(conn, run, kinds, community, limit, display, area, box, hidden)
-        return json.dumps(listed, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    def make() -> dict:
+        return _gap_list(conn, run, kinds, community, limit, display, area, box, hidden)
 
     # the same list for every account of an area: kept until the data change
     key = ("gap list", kind, community, limit, display, tuple(hidden))
-    return send(request, kept(request, conn, key, make, area), "application/json")
+    return kept_json(request, conn, key, make, area)
 
 
 def _gap_list(conn, run, kinds, community, limit, display, area, box, hidden) -> dict:
