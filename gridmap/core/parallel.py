@@ -1,10 +1,11 @@
 """Work on two cores: large vectorised GEOS calls on two threads, whole steps in two processes.
 
-Threads first (shapely leaves the GIL during GEOS work): rows are split in two halves, the second computed in a worker thread, and joined in order: the
-result is exactly that of one call. GEOS prepared geometries must never be used from two threads
-at once (that crashed an earlier attempt), so a prepared predicate gives the worker its own
-prepared copies of the parents it needs; unprepared geometries are only read, which GEOS allows.
-Small inputs, and machines with one core, run in the calling thread.
+Threads first (shapely leaves the GIL during GEOS work): rows are split in two halves, the second
+computed in a worker thread, and joined in order: the result is exactly that of one call. GEOS
+prepared geometries must never be used from two threads at once (that crashed an earlier
+attempt), so a prepared predicate gives the worker its own prepared copies of the parents it
+needs; unprepared geometries are only read, which GEOS allows. Small inputs, and machines with
+one core, run in the calling thread.
 
 Steps whose Python (pandas) work would contend for the GIL run in a forked process instead
 (:func:`forked`): the child inherits its inputs without copying and sends back its result.
