@@ -195,3 +195,46 @@ def share_inside(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> np.nd
         sums = pd.Series(share).groupby(kid).sum()
         inside[sums.index.to_numpy()] = sums.to_numpy()
     return inside
+
+
+def overlay_pieces(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gpd.overlay(children, parents, how="intersection", keep_geom_type=True)``, same rows.
+
+    A valid child lying wholly inside a valid parent is its own piece there: its intersection
+    with that parent is not computed (most compounds lie inside one community, most cells too).
+    Children that cross a border go through ``gpd.overlay`` as they are. The two frames must
+    not share column names other than the geometry's.
+
+    >>> kids = gpd.GeoDataFrame({"k": ["b1", "b2"]}, geometry=[shapely.box(0, 0, 1, 1), shapely.box(9, 0, 11, 1)])
+    >>> mums = gpd.GeoDataFrame({"m": ["A", "B"]}, geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)])
+    >>> pieces = overlay_pieces(kids, mums)
+    >>> pieces[["k", "m"]].values.tolist(), pieces.area.tolist()
+    ([['b1', 'A'], ['b2', 'A'], ['b2', 'B']], [1.0, 1.0, 1.0])
+    """
+    kids = np.asarray(children.geometry.values, dtype=object)
+    mums = np.asarray(parents.geometry.values, dtype=object)
+    left, right = parents.sindex.query(kids)  # bounding boxes only
+    held = prepared_predicate("contains", mums, right, kids, left)
+    held &= _validity(children.geometry.values)[left] & _validity(parents.geometry.values)[right]
+    loose = np.unique(left[~held])  # children with a parent they are not wholly inside
+    whole = ~np.isin(left, loose)
+    parts = [(left[whole], right[whole], kids[left[whole]])]
+    if len(loose):
+        kid, mum = "__gridmap_child", "__gridmap_parent"
+        cut = gpd.overlay(
+            children.iloc[loose].assign(**{kid: loose}),
+            parents.assign(**{mum: np.arange(len(parents))}),
+            how="intersection",
+            keep_geom_type=True,
+        )
+        parts.append((cut[kid].to_numpy(), cut[mum].to_numpy(), cut.geometry.to_numpy()))
+    kid, mum, geoms = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+    kid, mum = kid.astype(np.intp), mum.astype(np.intp)
+    order = np.lexsort((mum, kid))  # overlay's order: by child, then parent
+    attrs = pd.concat([_attributes(children, kid[order]), _attributes(parents, mum[order])], axis=1)
+    return gpd.GeoDataFrame(attrs, geometry=geoms[order], crs=children.crs)
+
+
+def _attributes(frame: gpd.GeoDataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The columns of ``frame`` but its geometry, at row positions ``rows``, indexed from 0."""
+    return pd.DataFrame(frame.drop(columns=frame.geometry.name)).iloc[rows].reset_index(drop=True)

@@ -172,7 +172,6 @@ def _integrate(
             m.buildings, m.compounds, m.grids, m.communities, settings, reported
         )
         cells, moves = step()
-        cells = unify.on_grid(cells)
         hierarchy = with_grids(
             hierarchy, m.buildings, m.compounds, {"unified": cells}, settings, reported
         )
