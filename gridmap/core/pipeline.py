@@ -27,6 +27,7 @@ import pandas as pd
 import pyproj
 
 from gridmap.config import Settings
+from gridmap.core import crosswalk as cw
 from gridmap.core import integrate as unify
 from gridmap.core import parallel, topology
 from gridmap.core.gaps import concat_gaps
@@ -155,7 +156,7 @@ def _unified_steps(m: Layers, settings: Settings, base: str, previous: gpd.GeoDa
     cells, moves = unify.unified_grid(m.communities, m.compounds, m.grids[base], settings, previous)
     yield cells, moves
     departments = {k: v for k, v in m.grids.items() if k != base}
-    yield unify.crosswalk_layers(cells, departments, m.buildings)
+    yield cw.crosswalk_layers(cells, departments, m.buildings)
 
 
 def _integrate(
@@ -177,10 +178,10 @@ def _integrate(
         )
         building_cells = hierarchy.buildings["grid_code__unified"]
         cells = unify.cell_figures(cells, building_cells, m.buildings["households"], m.members)
-        rows = unify.crosswalk_layers(cells, {base: m.grids[base]}, m.buildings)
-        cross = unify.joined_crosswalk(rows + step())
+        rows = cw.crosswalk_layers(cells, {base: m.grids[base]}, m.buildings)
+        cross = cw.joined_crosswalk(rows + step())
     departments = {k: v for k, v in m.grids.items() if k != base}
-    disagree = unify.disagreements(cross, {base: m.grids[base], **departments}, m.communities)
+    disagree = cw.disagreements(cross, {base: m.grids[base], **departments}, m.communities)
     all_findings = concat_gaps([findings, hierarchy.findings])
     summary = {
         "base": base,

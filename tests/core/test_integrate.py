@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from shapely import box
 
 from gridmap.config import Settings
+from gridmap.core.crosswalk import crosswalk
 from gridmap.core.hierarchy import assign_by_area
-from gridmap.core.integrate import crosswalk, in_storage_crs, unified_grid
+from gridmap.core.integrate import in_storage_crs, unified_grid
 
 S = Settings()
 
