@@ -110,8 +110,8 @@ def export_layer(
 
     Examples
     --------
-    >>> export_layer(engine, "gaps", "留白.gpkg")  # doctest: +SKIP
-    (PosixPath('留白.gpkg'), 757)
+    After ``gridmap demo``'s analysis, ``export_layer(engine, "gaps", "留白.gpkg")`` writes its
+    gaps and returns ``(PosixPath('留白.gpkg'), 757)``.
     """
     fmt = export_format(fmt, path)
     if layer not in EXPORTABLE:
