@@ -36,6 +36,28 @@ def test_compound_goes_whole_to_the_cell_with_its_largest_share():
     ]
 
 
+def test_a_cell_whittled_to_a_remnant_by_a_compound_move_joins_its_neighbour():
+    communities = frame(["C1", "C2"], [box(0, 0, 200, 100), box(200, 0, 400, 100)])
+    # G2 is a 1 m strip; the compound covers all of it but 0.5 m at either end, and goes to G3
+    base = frame(
+        ["G1", "G2", "G3", "G4"],
+        [box(0, 0, 100, 100), box(100, 0, 101, 100), box(101, 0, 200, 100), box(200, 0, 400, 100)],
+    )
+    compounds = frame(["X1"], [box(90, 0.5, 130, 99.5)])
+    cells, moves = unified_grid(communities, compounds, base, S)
+    assert cells["source_codes"].tolist() == ["G1", "G3", "G4"]
+    assert sorted(moves["compound_code"] + ":" + moves["from_code"]) == ["X1:", "X1:C1001"]
+    by_source = cells.set_index("source_codes").geometry
+    # the two 0.5 m² ends of G2 joined G3, which now borders them on two sides
+    assert by_source["G3"].contains(box(100, 0, 101, 0.5)) and by_source["G3"].contains(
+        box(100, 99.5, 101, 100)
+    )
+    for code, community in zip(communities["code"], communities.geometry, strict=True):
+        mine = cells[cells["community_code"] == code]
+        assert abs(mine.union_all().area - community.area) < 1e-6
+        assert abs(mine.area.sum() - community.area) < 1e-6  # no overlaps
+
+
 def test_cells_are_cut_at_community_borders_and_keep_their_source():
     communities = frame(["C1", "C2"], [box(0, 0, 100, 100), box(100, 0, 200, 100)])
     base = frame(["G1"], [box(0, 0, 200, 100)])
