@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,12 +40,13 @@ def test_a_failed_build_is_not_kept_and_the_next_asker_builds_again():
 
 
 def test_values_beyond_the_byte_bound_leave_least_recently_used_first():
-    cache = ResponseCache(size=100, max_bytes=3000)
-    bodies = {k: packed(bytes(1000)) for k in "abc"}  # 1,000 raw bytes each (+ a small gzip)
-    for k, body in bodies.items():
-        cache.get(k, lambda body=body: body)
+    cache = ResponseCache(size=100, max_bytes=3100)
+    # 1,000 bytes that do not compress: about 1,020 kept for each
+    bodies = {k: packed(random.Random(k).randbytes(1000)) for k in "abcd"}
+    for k in "abc":
+        cache.get(k, lambda k=k: bodies[k])
     cache.get("a", lambda: pytest.fail("a is kept"))  # a is now the most recently used
-    cache.get("d", lambda: packed(bytes(1000)))
+    cache.get("d", lambda: bodies["d"])
     kept = [k for k in "abcd" if cache.get(k, lambda: None) is not None]
     assert "b" not in kept and "a" in kept and "d" in kept
 
@@ -52,6 +54,7 @@ def test_values_beyond_the_byte_bound_leave_least_recently_used_first():
 def test_a_packed_body_is_gzipped_once_with_a_weak_etag_of_its_bytes():
     body = packed('{"a":' + "1" * 5000 + "}")
     assert gzip.decompress(body.gzipped) == body.raw
+    assert body.nbytes == len(body.gzipped) < len(body.raw) / 10  # kept gzipped only
     assert body.etag == packed(body.raw).etag != packed(body.raw + b" ").etag
     assert body.etag.startswith('W/"') and packed("{}").gzipped is None  # too small to gzip
 
