@@ -9,6 +9,7 @@ import json
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import httpx
@@ -26,9 +27,10 @@ from gridmap.store.features import log_change
 
 @pytest.fixture
 def seeded(tmp_path) -> Iterator[tuple]:
-    """The app, its base URL and an admin's headers; seeding checks the data every 0.2 s."""
+    """The app, its base URL, an admin's headers and every test account's token; seeding checks
+    the data every 0.2 s."""
     url = demo_database(f"sqlite:///{tmp_path / 'gridmap.db'}")
-    token = add_test_accounts(url)["测试管理员"]
+    tokens = add_test_accounts(url)
     app = create_app(Settings(database_url=url, seed_cache=False))
     stop = start_seeding(app, every=0.2)
     port = free_port()
@@ -37,7 +39,12 @@ def seeded(tmp_path) -> Iterator[tuple]:
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    yield app, f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+    yield (
+        app,
+        f"http://127.0.0.1:{port}",
+        {"Authorization": f"Bearer {tokens['测试管理员']}"},
+        tokens,
+    )
     stop.set()
     server.should_exit = True
     thread.join(10)
@@ -53,11 +60,15 @@ def wait_seeded(app) -> int:
     return version
 
 
+def map_config(base: str, headers: dict) -> dict:
+    page = httpx.get(base + "/map", headers=headers, timeout=30).text
+    return json.loads(html.unescape(re.search(r"data-config='([^']*)'", page).group(1)))
+
+
 def ask_as_the_map(base: str, headers: dict) -> list[int]:
     """What a map of the whole subdistrict asks at start and in views below street level (the
     gaps of the kinds its legend shows)."""
-    page = httpx.get(base + "/map", headers=headers, timeout=30).text
-    config = json.loads(html.unescape(re.search(r"data-config='([^']*)'", page).group(1)))
+    config = map_config(base, headers)
     kinds = ",".join(g["kind"] for g in config["gaps"] if g["count"] and g["visible"])
     box = "104.03,30.62,104.08,30.66"
     paths = [
@@ -74,7 +85,7 @@ def ask_as_the_map(base: str, headers: dict) -> list[int]:
 
 
 def test_what_every_map_asks_is_drawn_before_it_asks_and_again_after_a_change(seeded):
-    app, base, headers = seeded
+    app, base, headers, _ = seeded
     first = wait_seeded(app)
     responses = app.state.responses
     built, hits = responses.misses, responses.hits
@@ -89,3 +100,24 @@ def test_what_every_map_asks_is_drawn_before_it_asks_and_again_after_a_change(se
     built = responses.misses
     assert ask_as_the_map(base, headers) == sizes
     assert responses.misses == built
+
+
+def test_the_legend_of_an_area_account_is_counted_once_per_change(seeded):
+    app, base, _, tokens = seeded
+    wait_seeded(app)
+    coordinator = {"Authorization": f"Bearer {tokens['社区协调员']}"}
+    responses = app.state.responses
+    built = responses.misses
+    legend = {g["kind"]: g["count"] for g in map_config(base, coordinator)["gaps"] if g["count"]}
+    assert responses.misses == built + 1  # counted for the area on the first load …
+    gaps = httpx.get(base + "/api/gaps", headers=coordinator, timeout=30).json()["features"]
+    assert legend and legend == dict(Counter(g["properties"]["kind"] for g in gaps))
+    built = responses.misses
+    assert {
+        g["kind"]: g["count"] for g in map_config(base, coordinator)["gaps"] if g["count"]
+    } == legend
+    assert responses.misses == built  # … and kept for the next
+    # another area's account gets its own counts, not these
+    grid_only = {"Authorization": f"Bearer {tokens['网格协调员']}"}
+    other = {g["kind"]: g["count"] for g in map_config(base, grid_only)["gaps"] if g["count"]}
+    assert responses.misses == built + 1 and other != legend

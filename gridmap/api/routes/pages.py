@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Connection
 
 from gridmap.api.app import WEB
+from gridmap.api.cache import kept_soon
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.layers import layer_listing
 from gridmap.api.routes.params import CHECKED, MAX_ID
@@ -37,11 +39,16 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
     summary = (run_summary(conn, run) or {}) if run else {}
     counts, bounds = summary.get("gaps", {}), layer_extent(conn)
     area = current_area(principal, conn)
-    # an account with an area: the legend counts what its gap list holds, the map opens on it
+    # an account with an area: the legend counts what its gap list holds (kept for the area
+    # until the data change), the map opens on it
     if area is not None:
-        box = area.bbox()
-        gaps = gap_index(conn, run, None, bbox=box, with_geometry=True) if run and box else None
-        counts = gaps[in_area(gaps, area)]["kind"].value_counts().to_dict() if gaps is not None else {}  # fmt: skip
+
+        def area_counts(own: Connection) -> dict[str, int]:
+            box = area.bbox()
+            gaps = gap_index(own, run, None, bbox=box, with_geometry=True) if run and box else None
+            return gaps[in_area(gaps, area)]["kind"].value_counts().to_dict() if gaps is not None else {}  # fmt: skip
+
+        counts = kept_soon(request, conn, ("legend counts",), area_counts, area, wait=True)
         bounds = list(area.bbox()) if area.geometry is not None else bounds
     context = {
         **user_context(request, principal),
