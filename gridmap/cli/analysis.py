@@ -1,0 +1,69 @@
+"""Commands that analyse the loaded layers: integrate, analyze."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gridmap.cli.common import console, get_engine, get_settings
+
+
+def _print_counts(title: str, counts: dict) -> None:
+    table = Table(title, "数量 count")
+    for kind, n in counts.items():
+        table.add_row(kind, str(n))
+    console.print(table)
+
+
+def integrate(
+    base: Annotated[str, typer.Option(help="作为基础的网格图层 / base grid layer")] = "party",
+    out: Annotated[Path | None, typer.Option(help="输出目录 / folder for the result files")] = None,
+) -> None:
+    """多网合一：检查各图层拓扑，生成全科网格与对照表 / Check layers, build the unified grid.
+
+    全科网格存为网格图层 unified，并写出 unified_grid.geojson、crosswalk.csv、topology.geojson、
+    summary.json。The unified grid is stored as grid layer ``unified``.
+
+    示例 / Example: gridmap integrate --base party --out 结果/
+    """
+    from gridmap.runs import run_integrate
+
+    settings = get_settings()
+    result = run_integrate(get_engine(settings), settings, base=base, out_dir=out)
+    _print_counts("问题类型 kind", result.summary["findings"])
+    console.print(
+        f"全科网格 unified cells: {result.summary['unified_cells']}   "
+        f"移动小区 compounds moved: {result.summary['compounds_moved']}   "
+        f"部门网格分歧 disagreements: {result.summary['disagreements']}"
+    )
+    if out:
+        console.print(f"结果已写入 results written to {out}")
+
+
+def analyze(
+    base: Annotated[str, typer.Option(help="作为基础的网格图层 / base grid layer")] = "party",
+    out: Annotated[Path | None, typer.Option(help="输出目录 / folder for the report")] = None,
+) -> None:
+    """分析：多网合一、党员落位、留白与组织建议 / Integrate, assign, find every gap, propose branches.
+
+    写出 report.json、gaps.geojson、proposals.geojson、report.html (可打印)。
+    Writes report.json, gaps.geojson, proposals.geojson and a printable report.html.
+
+    示例 / Example: gridmap analyze --out 报告/
+    """
+    from gridmap.runs import run_analyze
+
+    settings = get_settings()
+    result = run_analyze(get_engine(settings), settings, base=base, out_dir=out)
+    _print_counts("留白类型 gap kind", result.summary["gaps"])
+    rates = result.summary["rates"]
+    console.print(
+        f"组织覆盖率 organisational coverage {rates['org_coverage']:.1%}   "
+        f"单独组建率 own-branch rate {rates['own_branch_rate']:.1%}   "
+        f"党员覆盖率 member coverage {rates['member_coverage']:.1%}"
+    )
+    if out:
+        console.print(f"报告已写入 report written to {out}")

@@ -1,0 +1,184 @@
+"""Commands on the database and its layers: init, load, export, layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gridmap.cli.common import console, err, get_engine, get_settings
+from gridmap.config import Settings
+from gridmap.errors import GridmapError
+from gridmap.layers import LAYERS
+
+
+def init() -> None:
+    """创建或升级数据库结构 / Create or upgrade the database schema.
+
+    示例 / Example: ``gridmap init``; with PostGIS:
+    ``GRIDMAP_DATABASE_URL=postgresql+psycopg://user@host/db gridmap init``
+    """
+    from gridmap.store.schema import head_revision, upgrade
+
+    settings = get_settings()
+    upgrade(get_engine(settings))
+    console.print(
+        f"数据库已就绪 / database ready: {_safe_url(settings)} (schema {head_revision()})"
+    )
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _print_report(report) -> None:
+    table = Table(title=f"{report.layer}: {report.read.source}")
+    for column in ("读取 read", "新增 inserted", "更新 updated", "修复 repaired", "拒绝 rejected"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(report.read.rows_read),
+        str(report.inserted),
+        str(report.updated),
+        str(len(report.read.repaired)),
+        str(len(report.read.rejected)),
+    )
+    console.print(table)
+    console.print(
+        f"编码 encoding: {report.read.encoding or '-'}   坐标系 CRS: {report.read.crs or '-'}"
+    )
+    if report.removed:
+        console.print(
+            f"替换: 删除了原有 {report.removed} 个要素 / replaced {report.removed} features"
+        )
+    for row, code, note in report.read.repaired[:20]:
+        console.print(f"  修复 repaired: 第 {row} 行 {code}: {note}")
+    for problem in report.read.rejected[:50]:
+        console.print(f"  拒绝 rejected: {problem}")
+    for warning in report.warnings:
+        console.print(f"  [yellow]注意 warning[/]: {warning}")
+
+
+def load(
+    layer: Annotated[str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}")],
+    file: Annotated[
+        Path, typer.Argument(help="文件 GeoJSON/Shapefile(.shp/.zip)/GPKG/KML/GML/CSV")
+    ],
+    grid_layer: Annotated[
+        str | None, typer.Option(help="网格图层名 (导入网格时必填): party, zongzhi, chengguan …")
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="坐标系: EPSG 代码 (4326, 4490, 4544 …) 或 gcj02 / bd09")
+    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="编码 utf-8 / gbk (默认自动识别)")] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option("--field", help="列映射 源列=字段, 可多次 (e.g. 楼高=floors)"),
+    ] = None,
+    source_layer: Annotated[str | None, typer.Option(help="多图层文件中的图层名")] = None,
+    replace: Annotated[bool, typer.Option(help="先删除该图层原有要素 / replace the layer")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="跳过无法使用的行, 导入其余行 / load the usable rows only")
+    ] = False,
+) -> None:
+    """导入一个图层文件 (整文件一次事务) / Load one file into a layer, all or nothing.
+
+    示例 / Examples:
+
+      gridmap load community 社区.gpkg
+
+      gridmap load grid 党建网格.shp --grid-layer party
+
+      gridmap load member 党员.csv --crs gcj02 --field 联系方式=phone
+
+      gridmap load building 楼栋.zip --encoding gbk --replace
+    """
+    from gridmap.io.columns import parse_field_options
+    from gridmap.loading import LoadOptions, load_file
+
+    if layer not in LAYERS:
+        raise GridmapError(
+            f"没有图层 {layer}。可用图层: {', '.join(LAYERS)}。",
+            f"No layer {layer}; use one of: {', '.join(LAYERS)}.",
+        )
+    settings = get_settings()
+    options = LoadOptions(
+        crs=crs,
+        encoding=encoding,
+        fields=parse_field_options(field or []),
+        source_layer=source_layer,
+        grid_layer=grid_layer,
+        replace=replace,
+        skip_invalid=skip_invalid,
+        chunk_rows=settings.import_chunk_rows,
+    )
+    with Progress(
+        TextColumn("写入 writing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("load", total=None)
+        report = load_file(
+            get_engine(settings), layer, file, options, progress=lambda n: bar.advance(task, n)
+        )
+    _print_report(report)
+
+
+def export(
+    layer: Annotated[
+        str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}; 或 gaps, proposals")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出文件 / output file")],
+    format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="geojson | gpkg | csv (默认按文件后缀 / from suffix)"),
+    ] = None,
+    grid_layer: Annotated[str | None, typer.Option(help="网格图层名 (导出网格时)")] = None,
+    include_personal: Annotated[
+        bool, typer.Option(help="包含党员姓名、电话、住址 (记入变更日志) / include personal fields")
+    ] = False,
+) -> None:
+    """导出图层、留白或组织建议 / Export a layer, the gaps or the proposals.
+
+    GeoJSON (RFC 7946), GeoPackage 或 CSV (UTF-8 BOM, Excel 可直接打开)，供 QGIS/ArcGIS/Excel
+    使用。gaps、proposals 为最近一次 gridmap analyze 的结果。默认不含个人信息 / Personal
+    fields are left out unless --include-personal.
+
+    示例 / Examples:
+
+      gridmap export grid --grid-layer party -f gpkg -o 党建网格.gpkg
+
+      gridmap export gaps -o 留白.gpkg
+
+      gridmap export proposals -f csv -o 组织建议.csv
+    """
+    from gridmap.exporting import export_layer
+
+    path, n = export_layer(
+        get_engine(),
+        layer,
+        output,
+        format,
+        grid_layer=grid_layer,
+        include_personal=include_personal,
+    )
+    console.print(f"已导出 exported {n} 个要素 features → {path}")
+
+
+def layers() -> None:
+    """列出各图层要素数 / Count the features of every layer."""
+    from gridmap.store.db import connect
+    from gridmap.store.features import layer_counts
+    from gridmap.store.schema import require_current
+
+    engine = get_engine()
+    require_current(engine)
+    with connect(engine) as conn:
+        counts = layer_counts(conn)
+    table = Table("图层 layer", "要素 features")
+    for name, n in counts.items():
+        table.add_row(name, str(n))
+    console.print(table)

@@ -1,0 +1,135 @@
+"""Commands on grid plans: propose, and the plan group (list, new, import, export, approve)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gridmap.cli.common import console, get_engine, get_settings
+
+plan_app = typer.Typer(
+    help="网格调整方案：列出、新建、导入、导出、批准 / Draft grid plans: list, new, import, export, approve.",
+    no_args_is_help=True,
+)
+
+
+def propose(
+    name: Annotated[str, typer.Option(help="方案名称 / plan name")] = "自动划分方案",
+    community: Annotated[
+        str | None, typer.Option(help="只划分一个社区 / one community only")
+    ] = None,
+    author: Annotated[str, typer.Option(help="建立人 / who asks")] = "cli",
+    seed: Annotated[int, typer.Option(help="随机种子 (同一种子同一结果) / seed")] = 0,
+) -> None:
+    """自动划分网格，存为草稿方案 / Propose grids of 300–500 households as a draft plan.
+
+    按社区把小区组合为相邻、紧凑、户数在 GRIDMAP_GRID_HOUSEHOLDS_MIN–_MAX 之间的网格；
+    不能满足之处逐条列出。Compounds are grouped per community into contiguous, compact grids;
+    whatever cannot be satisfied is listed. 示例 / Example: gridmap propose --community 510199001001
+    """
+    from gridmap.proposing import propose_plan
+
+    settings = get_settings()
+    done = propose_plan(get_engine(settings), settings, name=name, author=author, community=community, seed=seed)  # fmt: skip
+    console.print(f"方案 plan {done.plan_id}: {done.cells} 个网格 cells (草稿 draft; 在 /editor?plan={done.plan_id} 打开)")  # fmt: skip
+    if len(done.problems):
+        table = Table("问题 kind", "社区 community", "网格 cell", "说明 message")
+        for p in done.problems.itertuples():
+            table.add_row(p.kind, str(p.community_code or ""), str(p.cell_code or ""), f"{p.message_zh}\n{p.message_en}")  # fmt: skip
+        console.print(table)
+    else:
+        console.print("所有网格都在户数范围内 / every cell is within the band")
+
+
+@plan_app.command("list")
+def plan_list() -> None:
+    """列出方案 / List the plans."""
+    from gridmap.store.db import connect
+    from gridmap.store.plans import list_plans
+
+    with connect(get_engine()) as conn:
+        plans = list_plans(conn)
+    table = Table("id", "名称 name", "网格图层 layer", "状态 status", "版本 version", "保存 saved")
+    for p in plans:
+        table.add_row(str(p["id"]), p["name"], p["grid_layer"], p["status"], str(p["version"]),
+                      f"{p['saved_by']} {p['saved_at']}")  # fmt: skip
+    console.print(table)
+
+
+@plan_app.command("new")
+def plan_new(
+    name: Annotated[str, typer.Argument(help="方案名称 / plan name")],
+    grid_layer: Annotated[str, typer.Option(help="复制的网格图层 / grid layer to copy")] = "party",
+    author: Annotated[str, typer.Option(help="建立人 / who creates it")] = "cli",
+) -> None:
+    """复制网格图层为新方案 / Copy a grid layer into a new draft plan.
+
+    示例 / Example: gridmap plan new 2027年网格调整 --grid-layer party --author 张*
+    """
+    from gridmap.store.db import transaction
+    from gridmap.store.plans import create_plan
+
+    with transaction(get_engine()) as conn:
+        plan_id = create_plan(conn, name, grid_layer, author)
+    console.print(f"方案 plan {plan_id}: {name} (第 1 版 version 1)")
+
+
+@plan_app.command("import")
+def plan_import(
+    path: Annotated[Path, typer.Argument(help="QGIS 绘制的网格文件 (GeoJSON/GPKG/SHP)")],
+    name: Annotated[str, typer.Option(help="方案名称 / plan name")],
+    grid_layer: Annotated[
+        str, typer.Option(help="调整的网格图层 / grid layer it redraws")
+    ] = "party",
+    author: Annotated[str, typer.Option(help="建立人 / who imports it")] = "cli",
+) -> None:
+    """从文件导入方案 (全部或全不) / Import a plan drawn in QGIS, all or nothing."""
+    from gridmap.errors import RowsRejectedError
+    from gridmap.io.read import read_layer_file
+    from gridmap.store.db import transaction
+    from gridmap.store.plans import create_plan
+
+    result = read_layer_file(path, "grid")
+    if result.report.rejected:
+        raise RowsRejectedError("文件中有不能用的行，未导入。", "Some rows are unusable; nothing imported.",
+                                result.report.rejected)  # fmt: skip
+    with transaction(get_engine()) as conn:
+        plan_id = create_plan(conn, name, grid_layer, author, cells=result.frame)
+    console.print(f"方案 plan {plan_id}: {name}, {len(result.frame)} 个网格 cells")
+
+
+@plan_app.command("export")
+def plan_export(
+    plan_id: Annotated[int, typer.Argument(help="方案编号 / plan id")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出文件 (.geojson/.gpkg/.csv)")],
+) -> None:
+    """导出方案 / Export a plan for QGIS."""
+    from gridmap.io.write import write_frame
+    from gridmap.store.db import connect
+    from gridmap.store.plans import plan_meta, read_cells
+
+    with connect(get_engine()) as conn:
+        plan_meta(conn, plan_id)
+        cells = read_cells(conn, plan_id)
+    write_frame(cells, output, None, f"plan_{plan_id}")
+    console.print(f"已导出 exported {len(cells)} 个网格 cells → {output}")
+
+
+@plan_app.command("approve")
+def plan_approve(
+    plan_id: Annotated[int, typer.Argument(help="方案编号 / plan id")],
+    version: Annotated[int, typer.Option(help="批准的版本 (须为最新) / the version approved")],
+    author: Annotated[str, typer.Option(help="批准人 / who approves")] = "cli",
+) -> None:
+    """批准方案：成为现行网格，原网格存入历史 / Approve: the plan becomes the grid layer."""
+    from gridmap.store.db import transaction
+    from gridmap.store.plans import approve_plan
+
+    with transaction(get_engine()) as conn:
+        entry = approve_plan(conn, plan_id, version, author)
+    console.print(
+        f"已批准 approved: 替换 replaced {entry['replaced']}，现有 now {entry['cells']} 个网格 cells"
+    )
