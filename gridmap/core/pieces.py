@@ -211,6 +211,9 @@ def overlay_pieces(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> gpd
     >>> pieces[["k", "m"]].values.tolist(), pieces.area.tolist()
     ([['b1', 'A'], ['b2', 'A'], ['b2', 'B']], [1.0, 1.0, 1.0])
     """
+    shared = set(children.columns) & set(parents.columns) - {children.geometry.name}
+    if shared:  # overlay would suffix them _1 and _2; the callers name their columns apart
+        raise ValueError(f"overlay_pieces: columns in both frames: {sorted(shared)}")
     kids = np.asarray(children.geometry.values, dtype=object)
     mums = np.asarray(parents.geometry.values, dtype=object)
     left, right = parents.sindex.query(kids)  # bounding boxes only

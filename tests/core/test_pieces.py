@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 import shapely
 from shapely import Polygon, box
 
@@ -72,3 +73,9 @@ def test_inside_a_shared_block_and_with_nothing_to_cut():
     none = overlay_pieces(kids.iloc[:0], mums)
     assert len(none) == 0 and list(none.columns) == ["k", "m", "geometry"]
     assert np.asarray(none.geometry.values).dtype == object
+
+
+def test_frames_sharing_a_column_name_are_refused():
+    kids, mums = _children(), _parents().rename(columns={"m": "k"})
+    with pytest.raises(ValueError, match=r"columns in both frames: \['k'\]"):
+        overlay_pieces(kids, mums)
