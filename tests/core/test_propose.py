@@ -14,7 +14,8 @@ from shapely import MultiPolygon, box
 
 from gridmap.config import Settings
 from gridmap.core.hierarchy import assign_by_area
-from gridmap.core.propose import PROBLEM_COLUMNS, _fit_ceiling, propose_grids
+from gridmap.core.propose import PROBLEM_COLUMNS, propose_grids
+from gridmap.core.propose_ceiling import _fit_ceiling
 from gridmap.crs import metric_crs_for
 from gridmap.errors import CRSError, GridmapError
 from gridmap.io.read import read_layer_file

@@ -1,0 +1,95 @@
+"""What the grid proposal could not satisfy: the problem kinds, notes and their messages.
+
+The steps of :mod:`gridmap.core.propose` record a ``_Note`` for everything they cannot satisfy;
+once the cells have codes, the notes become the problem table (``PROBLEM_COLUMNS``) with a
+message in Chinese and in English.
+
+Examples
+--------
+>>> note = _Note("over_ceiling", "C1", [0], 620.0)
+>>> print(*_messages(note, "C1001", "X1", 300, 500, None), sep="\\n")
+小区 X1 有 620 户，超过上限 500 户，单独划为网格 C1001 (可考虑按楼栋拆分)
+Compound X1 has 620 households, above the ceiling of 500: grid C1001 on its own (consider splitting it by buildings)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+PROBLEM_KINDS: dict[str, str] = {
+    "over_ceiling": "小区户数超过上限，单独划为一个网格",
+    "under_floor": "社区总户数不足下限，整个社区划为一个网格",
+    "floor_not_reached": "只与超上限小区相邻的单元凑不足下限，单独成格",
+    "ceiling_exceeded": "网格户数超过上限，找不到可行的拆分或调整",
+    "island": "与社区其余部分不相邻 (飞地)，并入最近的单元",
+    "compound_within_compound": "小区与另一小区重复或位于其内，随其划入网格",
+    "compound_straddles_community": "小区跨社区，按最大占比归入一个社区",
+    "compound_outside_community": "小区不在任何社区内，未划入网格",
+    "building_outside_community": "楼栋不在任何小区和社区内，未划入网格",
+}
+PROBLEM_COLUMNS = ["kind", "community_code", "cell_code", "codes", "measure", "message_zh", "message_en"]  # fmt: skip
+
+
+@dataclass
+class _Note:
+    kind: str
+    community: str | None
+    units: list[int]  # positions in the unit frame; the cell is the one holding the first
+    measure: float
+    codes: str = ""  # for notes about things outside every unit
+    cell: int | None = None
+    near: int | None = None  # the unit an island was joined to
+    ground: bool = False  # an exclave with no unit of its own
+
+
+def _problems(notes: list[_Note], codes, units, cell_of, floor: int, ceiling: int) -> pd.DataFrame:
+    rows = []
+    unit_codes = units["code"].to_numpy()
+    for note in notes:
+        cell = (
+            note.cell if note.cell is not None else (cell_of[note.units[0]] if note.units else None)
+        )
+        code = codes[cell] if cell is not None else None
+        what = note.codes or ";".join(unit_codes[note.units])
+        zh, en = _messages(note, code, what, floor, ceiling, unit_codes)
+        rows.append({"kind": note.kind, "community_code": note.community, "cell_code": code,
+                     "codes": what, "measure": note.measure, "message_zh": zh, "message_en": en})  # fmt: skip
+    table = pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
+    return table.astype({"community_code": object, "cell_code": object}).replace({np.nan: None})
+
+
+def _messages(
+    note: _Note, cell, what: str, floor: int, ceiling: int, unit_codes
+) -> tuple[str, str]:
+    m, c = note.measure, note.community
+    if note.ground:
+        return (f"社区 {c} 有一块 {m:.0f} 平方米的飞地不与任何单元相邻，并入最近的 {what} 所在网格 {cell}，该网格因此不连续",
+                f"A {m:.0f} m² exclave of community {c} borders no unit: joined to the nearest, {what}, in grid {cell}, which is therefore not one piece")  # fmt: skip
+    if note.kind == "compound_within_compound":
+        near = unit_codes[note.near]
+        return (f"{what} 与 {near} 重复或位于其内，没有自己的辖区，随 {near} 划入网格 {cell}",
+                f"{what} duplicates or lies inside {near}: no ground of its own, placed with {near} in grid {cell}")  # fmt: skip
+    if note.kind == "island":
+        near = unit_codes[note.near]
+        return (f"{what} 与社区其余部分不相邻 (飞地)，并入最近的 {near} (相距 {m:.0f} 米) 所在网格 {cell}，该网格因此不连续",
+                f"{what} borders nothing else in the community (an exclave): joined to the nearest unit, {near} ({m:.0f} m away), in grid {cell}, which is therefore not one piece")  # fmt: skip
+    texts = {
+        "over_ceiling": (f"小区 {what} 有 {m:.0f} 户，超过上限 {ceiling} 户，单独划为网格 {cell} (可考虑按楼栋拆分)",
+                         f"Compound {what} has {m:.0f} households, above the ceiling of {ceiling}: grid {cell} on its own (consider splitting it by buildings)"),
+        "under_floor": (f"社区 {c} 共 {m:.0f} 户，不足下限 {floor} 户，整个社区划为一个网格 {cell}",
+                        f"Community {c} has {m:.0f} households, below the floor of {floor}: one grid, {cell}"),
+        "floor_not_reached": (f"网格 {cell} ({what}) 只有 {m:.0f} 户，不足下限 {floor} 户：这些单元只与超过上限的小区相邻",
+                              f"Grid {cell} ({what}) has {m:.0f} households, below the floor of {floor}: its units border only compounds above the ceiling"),
+        "ceiling_exceeded": (f"网格 {cell} ({what}) 有 {m:.0f} 户，超过上限 {ceiling} 户：没有两部分都在范围内的拆分，相邻网格也无余量",
+                             f"Grid {cell} ({what}) has {m:.0f} households, above the ceiling of {ceiling}: no cut leaves both parts in the band and no neighbour has room"),
+        "compound_straddles_community": (f"小区 {what} 跨社区，{m:.0%} 的面积在社区 {c} 之外，按最大占比归入网格 {cell}，社区外部分归所在社区的网格",
+                                         f"Compound {what} straddles communities ({m:.0%} of it outside {c}): placed in grid {cell} by its largest share; the part outside goes to the grids of the other community"),
+        "compound_outside_community": (f"小区 {what} 不在任何社区内，其 {m:.0f} 户未划入网格",
+                                       f"Compound {what} lies in no community: its {m:.0f} households are in no grid"),
+        "building_outside_community": (f"楼栋 {what} 不在任何小区和社区内，其 {m:.0f} 户未划入网格",
+                                       f"Building {what} lies in no compound and no community: its {m:.0f} households are in no grid"),
+    }  # fmt: skip
+    return texts[note.kind]
