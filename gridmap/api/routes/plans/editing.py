@@ -1,67 +1,43 @@
-"""Planners' API: draft grid plans, live figures, validation with fixes, diff, approval.
-
-Everything the editor checks is checked here, on the server; the browser only draws. Saves
-name the version they started from and get 409 when someone saved in between.
-
-Every account may look at plans; planners and admins change them (a planner only the cells of
-their area), and admins approve. Who saved or approved is the logged-in account, never a name
-the client sends.
-"""
+"""What the editor calls while a planner draws: open and save a plan, live figures of the
+edited cells, server-side validation, one-click fixes, and merging or cutting cells."""
 
 from __future__ import annotations
 
 import json
-import tempfile
-from datetime import UTC, datetime
 from functools import lru_cache, partial
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
-from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from pyproj import Transformer
 from sqlalchemy import func, select
 
 from gridmap.api.deps import ConnDep, SettingsDep
-from gridmap.api.routes.params import CHECKED, MAX_ID, LimitedBodyRoute, PlanId, Text
-from gridmap.api.routes.uploads import save_upload
-from gridmap.api.security import AreaDep, PrincipalDep, outside_area, require
+from gridmap.api.routes.params import PlanId
+from gridmap.api.routes.plans.common import (
+    EDIT,
+    FeatureCollection,
+    Version,
+    check_changes_in_area,
+    metric,
+    records,
+    router,
+)
+from gridmap.api.security import AreaDep, PrincipalDep
 from gridmap.config import Settings
 from gridmap.core import plans as core
 from gridmap.crs import metric_crs, metric_crs_for
-from gridmap.errors import InputFileError, NotFoundError, PermissionDeniedError
-from gridmap.io.geojson import cells_from_features, check_extent
+from gridmap.errors import InputFileError, NotFoundError
+from gridmap.io.geojson import cells_from_features
 from gridmap.layers import STORAGE_CRS
 from gridmap.store import features as features_store
 from gridmap.store import plans as store
-from gridmap.store.areas import Area
 from gridmap.store.db import transaction
-from gridmap.store.features import grid_layers, read_features
+from gridmap.store.features import read_features
 from gridmap.store.models import table_for
-
-router = APIRouter(
-    prefix="/api/plans", tags=["plans"], route_class=LimitedBodyRoute,
-    dependencies=[*CHECKED, require("view")],
-)  # fmt: skip
-EDIT = [require("edit_plan")]
-# a save stores version + 1, which must still fit the column
-Version = Annotated[int, Field(ge=1, le=MAX_ID - 1, description="所基于的版本 / version edited")]
-
-
-class FeatureCollection(BaseModel):
-    type: Literal["FeatureCollection"] = "FeatureCollection"
-    features: list[dict[str, Any]]
-
-
-class NewPlan(BaseModel):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    grid_layer: str = "party"
-    note: str | None = None
 
 
 class SavePlan(BaseModel):
@@ -85,24 +61,6 @@ class Shapes(BaseModel):
     b: dict[str, Any]
 
 
-class Approve(BaseModel):
-    version: Version
-
-
-def check_changes_in_area(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, area: Area | None) -> None:
-    """403 when a planner's cells change outside their area (admins: ``area`` is ``None``)."""
-    if area is None:
-        return
-    outside = core.changes_outside(old.to_crs(STORAGE_CRS), new.to_crs(STORAGE_CRS), area.geometry) if area.geometry is not None else ["*"]  # fmt: skip
-    if outside:
-        shown = "、".join(outside[:10]) + (" …" if len(outside) > 10 else "")
-        raise PermissionDeniedError(
-            f"网格 {shown} 不在您的范围 {area.code} 内，只能修改本范围内的网格，未保存。",
-            f"Cells {', '.join(outside[:10])} lie outside your area {area.code}; you may change "
-            "only the cells of your area. Nothing was saved.",
-        )
-
-
 def to_frame(collection: FeatureCollection, settings: Settings) -> gpd.GeoDataFrame:
     """GeoJSON features (WGS84) → a GeoDataFrame with code, name, community_code; clear 400s."""
     return cells_from_features(
@@ -117,103 +75,10 @@ def geojson(frame: gpd.GeoDataFrame) -> Response:
     return Response(frame.to_json(na="null", drop_id=True, ensure_ascii=False), media_type="application/geo+json")  # fmt: skip
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return json.loads(frame.to_json(orient="records", force_ascii=False))
-
-
 def context(conn, frame: gpd.GeoDataFrame, *layers: str, pad_m: float = 0.0) -> dict[str, gpd.GeoDataFrame]:  # fmt: skip
     """The layers around ``frame``, read through the spatial index only as far as needed."""
     bbox = _bbox(frame.to_crs(STORAGE_CRS).geometry.values, pad_m)
     return {name: read_features(conn, name, bbox=bbox) for name in layers}
-
-
-def metric(frame: gpd.GeoDataFrame, *others: gpd.GeoDataFrame):
-    crs = metric_crs_for(frame)
-    return [f.to_crs(crs) for f in (frame, *others)]
-
-
-@router.get("", summary="方案列表 / plans")
-def list_plans(conn: ConnDep, grid_layer: str | None = None) -> list[dict]:
-    return store.list_plans(conn, grid_layer)
-
-
-@router.post("", status_code=201, summary="新建方案 (复制网格图层) / new plan from a grid layer", dependencies=EDIT)  # fmt: skip
-def new_plan(body: NewPlan, conn: ConnDep, principal: PrincipalDep) -> dict:
-    engine = conn.engine
-    with transaction(engine) as tx:
-        plan_id = store.create_plan(tx, body.name, body.grid_layer, principal.name, note=body.note)
-    with engine.connect() as c:
-        return store.plan_meta(c, plan_id)
-
-
-@router.post(
-    "/import",
-    status_code=201,
-    summary="导入方案 (QGIS 绘制的 GeoJSON/GPKG) / import a plan",
-    dependencies=EDIT,
-)
-def import_plan(
-    conn: ConnDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
-    area: AreaDep,
-    file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile")],
-    name: Annotated[str, Form(min_length=1, max_length=100), Text],
-    grid_layer: Annotated[str, Form(min_length=1, max_length=64), Text] = "party",
-) -> dict:
-    from gridmap.io.read import ReadOptions, read_layer_file
-    from gridmap.io.sources import Limits
-
-    limits = Limits(settings.max_upload_features, settings.max_unzipped_mb)
-    with tempfile.TemporaryDirectory(prefix="gridmap-upload-") as folder:
-        path = save_upload(file, Path(folder), int(settings.max_upload_mb * 2**20))
-        result = read_layer_file(path, "grid", ReadOptions(limits=limits))
-    if result.report.rejected:
-        from gridmap.errors import RowsRejectedError
-
-        raise RowsRejectedError("方案文件中有不能用的行，未导入。", "Some rows of the plan file are unusable; nothing imported.", result.report.rejected)  # fmt: skip
-    check_extent(result.frame.total_bounds, settings.max_plan_extent_km)
-    if area is not None:
-        current = read_features(conn, "grid", grid_layer=grid_layer) if grid_layer in grid_layers(conn) else result.frame.iloc[0:0]  # fmt: skip
-        check_changes_in_area(current, result.frame, area)
-    with transaction(conn.engine) as tx:
-        plan_id = store.create_plan(tx, name, grid_layer, principal.name, cells=result.frame)
-    with conn.engine.connect() as c:
-        return store.plan_meta(c, plan_id)
-
-
-class Propose(BaseModel):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    community: str | None = Field(None, description="只划分一个社区 / one community only")
-
-
-def _community_to_propose(community: str | None, area: Area | None) -> str | None:
-    """A planner proposes for a community of their area: their own if they name none."""
-    if area is None:
-        return community
-    if community is None:
-        if area.level == "community":
-            return area.code
-        if area.level != "subdistrict":
-            raise PermissionDeniedError(
-                "网格范围的账号不能自动划分，请联系社区或街道规划员。",
-                "An account of one grid cannot propose a division; ask a community or subdistrict planner.",
-            )  # fmt: skip
-        return None
-    if not area.holds_community(community):
-        raise outside_area(f"社区 {community}", f"community {community}")
-    return community
-
-
-@router.post("/propose", status_code=201, summary="自动划分网格 (存为草稿方案) / automatic proposal as a draft", dependencies=EDIT)  # fmt: skip
-def propose(body: Propose, conn: ConnDep, settings: SettingsDep, principal: PrincipalDep, area: AreaDep) -> dict:  # fmt: skip
-    from gridmap.proposing import propose_plan
-
-    community = _community_to_propose(body.community, area)
-    done = propose_plan(conn.engine, settings, name=body.name, author=principal.name, community=community)  # fmt: skip
-    with conn.engine.connect() as c:
-        meta = store.plan_meta(c, done.plan_id)
-    return {**meta, "cells_count": done.cells, "problems": _records(done.problems)}
 
 
 @router.get("/{plan_id}", summary="方案与网格 / a plan and its cells")
@@ -285,7 +150,7 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep) 
         band=core.Band(settings.grid_households_min, settings.grid_households_max),
         station_radius_m=settings.station_radius_m,
     )  # fmt: skip
-    return _records(frame)
+    return records(frame)
 
 
 @router.post("/{plan_id}/validate", summary="校验方案 (服务器端) / validate on the server", dependencies=EDIT)  # fmt: skip
@@ -352,54 +217,3 @@ def shapes(plan_id: PlanId, body: Shapes, conn: ConnDep, settings: SettingsDep) 
     out = gpd.GeoSeries([shapely.make_valid(shapely.union_all(parts))], crs=crs).to_crs(STORAGE_CRS)
     return {"type": "Feature", "properties": dict(body.a.get("properties") or {}),
             "geometry": shapely.geometry.mapping(out.iloc[0])}  # fmt: skip
-
-
-@router.get("/{plan_id}/diff", summary="方案与现行网格的差异 / plan against the current layer")
-def diff(plan_id: PlanId, conn: ConnDep) -> dict:
-    meta = store.plan_meta(conn, plan_id)
-    plan = store.read_cells(conn, plan_id)
-    current = read_features(conn, "grid", grid_layer=meta["grid_layer"]) if meta["grid_layer"] in grid_layers(conn) else plan.iloc[0:0]  # fmt: skip
-    both = pd.concat([plan.geometry, current.geometry])
-    if both.empty:
-        return {"cells": [], "moves": []}
-    x0, y0, x1, y1 = both.total_bounds
-    bbox = (x0, y0, x1, y1)
-    buildings = read_features(conn, "building", bbox=bbox)
-    members = read_features(conn, "member", bbox=bbox)
-    plan_m, current_m, buildings_m, members_m = metric(plan, current, buildings, members)
-    cells, moves = core.diff(plan_m, current_m, buildings_m, members_m)
-    return {"plan": meta, "cells": _records(cells), "moves": _records(moves)}
-
-
-@router.post(
-    "/{plan_id}/approve", summary="批准方案: 成为现行网格 (管理员) / approve: the plan becomes the layer (admins)",
-    dependencies=[require("approve_plan")],
-)  # fmt: skip
-def approve(plan_id: PlanId, body: Approve, conn: ConnDep, principal: PrincipalDep) -> dict:
-    summary = diff(plan_id, conn)
-    counts = pd.Series([c["change"] for c in summary["cells"]]).value_counts().to_dict() if summary["cells"] else {}  # fmt: skip
-    with transaction(conn.engine) as tx:
-        entry = store.approve_plan(
-            tx, plan_id, body.version, principal.name, summary={"changes": counts}
-        )
-    return entry
-
-
-@router.get("/{plan_id}/export", summary="导出方案 / export a plan")
-def export(plan_id: PlanId, conn: ConnDep, format: Literal["geojson", "gpkg", "csv"] = "geojson") -> Response:  # fmt: skip
-    from urllib.parse import quote
-
-    from gridmap.io.write import write_frame
-
-    meta = store.plan_meta(conn, plan_id)
-    cells = store.read_cells(conn, plan_id)
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
-    filename = f"{meta['name']}-v{meta['version']}-{stamp}.{format}"
-    disposition = (
-        f"attachment; filename=plan-{plan_id}.{format}; filename*=UTF-8''{quote(filename)}"
-    )
-    media = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3", "csv": "text/csv; charset=utf-8"}  # fmt: skip
-    with tempfile.TemporaryDirectory() as folder:
-        path = write_frame(cells, Path(folder) / f"plan.{format}", format, f"plan_{plan_id}")
-        data = path.read_bytes()
-    return Response(data, media_type=media[format], headers={"Content-Disposition": disposition})

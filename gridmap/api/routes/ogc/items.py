@@ -1,0 +1,157 @@
+"""The features of one collection (``/items``: paged, filtered by bbox, time and property) and
+one feature, as GeoJSON or HTML."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+import pandas as pd
+from fastapi import Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from gridmap.api.deps import ConnDep
+from gridmap.api.routes.features import parse_bbox
+from gridmap.api.routes.ogc.common import (
+    GEOJSON,
+    GeoJSONResponse,
+    documented,
+    esc,
+    html_page,
+    lookup,
+    ogc_base,
+    router,
+    self_links,
+    wants_html,
+)
+from gridmap.api.routes.ogc.encoding import features_json, rows_json
+from gridmap.api.routes.params import MAX_OFFSET
+from gridmap.errors import InputFileError, NotFoundError
+from gridmap.store.query import query_features, query_rows, queryable_columns
+
+RESERVED = {"limit", "offset", "bbox", "bbox-crs", "datetime", "f"}
+MAX_LIMIT = 10000
+
+
+def _parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None] | None:
+    if not text:
+        return None
+
+    def one(part: str) -> datetime | None:
+        if part in ("", ".."):
+            return None
+        try:
+            value = datetime.fromisoformat(part.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InputFileError(
+                f"datetime “{text}” 不是 RFC 3339 时间或时间段。",
+                f"datetime '{text}' is not an RFC 3339 instant or interval.",
+            ) from exc
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    if "/" in text:
+        start, end = text.split("/", 1)
+        return one(start), one(end)
+    instant = one(text)
+    return instant, instant
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """Four numbers, or six with heights, which are dropped: the layers are flat."""
+    parts = text.split(",") if text else []
+    if len(parts) == 6:
+        text = ",".join(parts[i] for i in (0, 1, 3, 4))
+    return parse_bbox(text)
+
+
+@router.get(
+    "/collections/{cid}/items",
+    summary="要素 / features (GeoJSON)",
+    response_class=GeoJSONResponse,
+    responses=documented("featureCollectionGeoJSON", GEOJSON),
+)
+def items(
+    cid: str,
+    request: Request,
+    conn: ConnDep,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            json_schema_extra={"maximum": MAX_LIMIT},
+            description=f"1 … {MAX_LIMIT}; more is read as {MAX_LIMIT}",
+        ),
+    ] = 10,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    datetime_: Annotated[str | None, Query(alias="datetime")] = None,
+    f: str | None = None,
+) -> Response:
+    layer, grid, title = lookup(conn, cid)
+    limit = min(limit, MAX_LIMIT)  # /req/core/fc-limit-response-1 C: a larger limit is no error
+    filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+    query = dict(grid_layer=grid, bbox=_parse_bbox(bbox), filters=filters,
+                 updated=_parse_datetime(datetime_), limit=limit, offset=offset)  # fmt: skip
+    if wants_html(request, f):
+        page = query_features(conn, layer, **query)
+        return _items_html(request, title, page, queryable_columns(layer), offset, limit)
+    page = query_rows(conn, layer, **query)
+    links = self_links(request, GEOJSON)
+    returned = len(page.rows)
+    if offset + returned < page.number_matched:
+        nxt = request.url.include_query_params(offset=offset + limit, limit=limit)
+        links.append({"href": str(nxt), "rel": "next", "type": GEOJSON, "title": "next page"})
+    if offset > 0:
+        prev = request.url.include_query_params(offset=max(0, offset - limit), limit=limit)
+        links.append({"href": str(prev), "rel": "prev", "type": GEOJSON, "title": "previous page"})
+    extra = {
+        "numberMatched": page.number_matched,
+        "numberReturned": returned,
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
+    return Response(rows_json(page, links, extra), media_type=GEOJSON)
+
+
+def _items_html(
+    request: Request, title: str, page, columns: list[str], offset: int, limit: int
+) -> HTMLResponse:
+    head = "".join(f"<th>{c}</th>" for c in columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{esc(r[c]) if r[c] is not None else ''}</td>" for c in columns) + "</tr>"
+        for r in page.frame[columns].astype(object).where(page.frame[columns].notna(), None).to_dict("records")
+    )  # fmt: skip
+    nav = f"<p>共 {page.number_matched} 个要素 / features; {offset + 1}–{offset + len(page.frame)}"
+    if offset + limit < page.number_matched:
+        nxt = esc(request.url.include_query_params(f="html", offset=offset + limit, limit=limit))
+        nav += f' · <a href="{nxt}">下一页 next</a>'
+    return html_page(
+        request, title, f"{nav}</p><table border=1><tr>{head}</tr>{rows}</table>", GEOJSON
+    )
+
+
+@router.get(
+    "/collections/{cid}/items/{fid}",
+    summary="单个要素 / one feature",
+    response_class=GeoJSONResponse,
+    responses=documented("featureGeoJSON", GEOJSON),
+)
+def item(cid: str, fid: str, request: Request, conn: ConnDep, f: str | None = None) -> Response:
+    layer, grid, title = lookup(conn, cid)
+    page = query_features(conn, layer, grid_layer=grid, filters={"code": fid}, limit=1)
+    if page.frame.empty:
+        raise NotFoundError(f"没有要素 {fid}。", f"No feature {fid} in {cid}.")
+    if wants_html(request, f):
+        record = page.frame[queryable_columns(layer)].astype(object).iloc[0]
+        rows = "".join(
+            f"<tr><th>{k}</th><td>{esc(v) if pd.notna(v) else ''}</td></tr>"
+            for k, v in record.items()
+        )
+        return html_page(request, f"{title} {fid}", f"<table border=1>{rows}</table>", GEOJSON)
+    feature = json.loads(features_json(page.frame))["features"][0]
+    collection = f"{ogc_base(request)}/collections/{cid}"
+    feature["links"] = [
+        *self_links(request, GEOJSON),
+        {"href": collection, "rel": "collection", "type": "application/json", "title": title},
+    ]
+    return Response(json.dumps(feature, ensure_ascii=False), media_type=GEOJSON)
