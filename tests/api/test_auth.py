@@ -247,6 +247,19 @@ def test_members_only_of_the_area_and_masked_unless_the_role_may(demo):
     assert grid.status_code == 404  # a grid's coordinator does not see the whole community
 
 
+def test_members_show_the_building_the_analysis_placed_them_in(demo):
+    """DY00001 lives at 锦绣花园12栋 (XQ001-12); the demo's members.csv has no 楼栋 column."""
+    base, _ = demo
+    body = call(base, "GET", "/api/members", ADMIN, params={"limit": 5000}).json()
+    assert body["total"] == len(body["members"]) == 3823
+    building = {m["code"]: m["building_code"] for m in body["members"]}
+    assert building["DY00001"] == "XQ001-12" and building["DY-NEAR"] == "XQ005-02"
+    assert building["DY-FAR"] is None  # the one member the analysis places nowhere
+    page = httpx.get(base + "/members", params={"place": JINXIU}, headers=headers(base), timeout=60).text  # fmt: skip
+    row = re.search(r"<tr>(?:(?!</tr>).)*DY00001(?:(?!</tr>).)*</tr>", page, re.S)
+    assert row and "<td>XQ001-12</td>" in row.group(0)
+
+
 def test_member_pages_mask_what_the_role_may_not_see(demo):
     base, _ = demo
     real = call(base, "GET", "/api/members", ADMIN, params={"place": JINXIU, "limit": 3}).json()["members"]  # fmt: skip
