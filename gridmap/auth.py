@@ -57,6 +57,14 @@ PERMISSIONS = {
     "import": {"admin"},
     "accounts": {"admin"},
 }
+ACTIONS = {  # what each action of PERMISSIONS is, for "账号 X 无权…" / "The account X may not …"
+    "view": ("查看", "view maps and figures"),
+    "personal": ("查看党员个人信息", "see members' personal data"),
+    "edit_plan": ("编辑网格方案", "edit grid plans"),
+    "approve_plan": ("批准网格方案", "approve grid plans"),
+    "import": ("导入数据", "import data"),
+    "accounts": ("管理账号与审计日志", "manage accounts or read the audit log"),
+}
 _hasher = PasswordHasher()
 TOKEN_USE_RESOLUTION = timedelta(hours=1)  # how exactly a token's last use is kept
 _ACCOUNT = select(Account.name, Account.role, Account.area, Account.password_hash)

@@ -25,7 +25,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gridmap.api.deps import ConnDep
-from gridmap.auth import PERMISSIONS, ROLES, AuthError, Principal, account, token_principal
+from gridmap.auth import ACTIONS, PERMISSIONS, ROLES, AuthError, Principal, account, token_principal
 from gridmap.errors import NotFoundError, PermissionDeniedError
 from gridmap.layers import LAYERS
 from gridmap.store.areas import Area, resolve_area
@@ -33,15 +33,6 @@ from gridmap.store.areas import Area, resolve_area
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_COOKIE = "gridmap_session"
 CSRF_HEADER = "X-CSRF-Token"
-
-ACTIONS_ZH = {
-    "view": "查看",
-    "personal": "查看党员个人信息",
-    "edit_plan": "编辑网格方案",
-    "approve_plan": "批准网格方案",
-    "import": "导入数据",
-    "accounts": "管理账号与审计日志",
-}
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -123,9 +114,11 @@ PagePrincipalDep = Annotated[Principal, Depends(page_principal)]
 
 
 def denied(principal: Principal, action: str) -> PermissionDeniedError:
+    """The 403 for ``principal`` trying ``action``, worded from :data:`gridmap.auth.ACTIONS`."""
+    zh, en = ACTIONS[action]
     return PermissionDeniedError(
-        f"{ROLES[principal.role]}账号 {principal.name} 无权{ACTIONS_ZH[action]}。",
-        f"The {principal.role} account {principal.name} may not {action.replace('_', ' ')}.",
+        f"{ROLES[principal.role]}账号 {principal.name} 无权{zh}。",
+        f"The {principal.role} account {principal.name} may not {en}.",
     )
 
 

@@ -24,7 +24,8 @@ from servers import ACCOUNTS, ADMIN, PASSWORD, TOKENS, demo_database, headers, s
 from sqlalchemy import select, text
 
 from gridmap.api.app import create_app
-from gridmap.auth import PERMISSIONS
+from gridmap.api.security import denied
+from gridmap.auth import PERMISSIONS, Principal
 from gridmap.config import Settings
 from gridmap.store.db import make_engine
 from gridmap.store.features import read_features
@@ -90,6 +91,23 @@ def test_every_operation_of_the_api_is_in_the_matrix():
     assert {op for op in NEEDS} <= set(OPERATIONS)
     assert set(PERMISSIONS) >= set(NEEDS.values()) | set(PAGES.values())
     assert len(OPERATIONS) > 30
+
+
+def test_every_refusal_reads_as_a_sentence_in_both_languages():
+    viewer = Principal("查看者", "viewer", "510199001")
+    english = {
+        "view": "view maps and figures",
+        "personal": "see members' personal data",
+        "edit_plan": "edit grid plans",
+        "approve_plan": "approve grid plans",
+        "import": "import data",
+        "accounts": "manage accounts or read the audit log",
+    }
+    assert set(english) == set(PERMISSIONS)
+    for action, what in english.items():
+        error = denied(viewer, action)
+        assert error.message_en == f"The viewer account 查看者 may not {what}."
+        assert re.fullmatch(r"查看者账号 查看者 无权\w{2,}。", error.message_zh), error.message_zh
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=" ".join)
