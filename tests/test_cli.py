@@ -53,6 +53,24 @@ def test_user_errors_exit_2_with_a_bilingual_message_and_no_traceback(tmp_path):
     assert unknown.returncode == 2 and "没有图层 street" in unknown.stderr
 
 
+def test_user_add_refuses_an_area_code_that_names_no_place(tmp_path):
+    db = tmp_path / "g.db"
+    assert gridmap("init", db=db).returncode == 0
+    communities = Path(__file__).parents[1] / "geodata" / "demo" / "communities.gpkg"
+    assert gridmap("load", "community", communities, db=db).returncode == 0
+    add = ("user", "add", "网格员乙", "--role", "coordinator", "--password", "long enough")
+    refused = gridmap(*add, "--area", "51019900104", db=db)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    said = "".join(refused.stderr.split())  # the console wraps long lines
+    assert "没有编号为51019900104的街道、社区或网格" in said
+    assert "Nosubdistrict,communityorgridhasthecode51019900104" in said
+    assert "510199001001锦绣社区" in said  # the codes that exist, and how to list the grids
+    assert "gridmapexportgrid--grid-layerunified" in said and "gridmapexportcommunity" in said
+    assert "网格员乙" not in gridmap("user", "list", db=db).stdout
+    added = gridmap(*add, "--area", "510199001001", db=db)
+    assert added.returncode == 0, added.stderr
+
+
 def test_rejected_rows_are_printed_by_row(tmp_path):
     db = tmp_path / "g.db"
     frame = buildings_frame()

@@ -7,7 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gridmap.cli.common import console, get_engine
+from gridmap.cli.common import console, err, get_engine
+from gridmap.errors import GridmapError
+
+SHOWN_PLACES = 12  # places named in the message refusing an unknown area code
 
 user_app = typer.Typer(
     help="账号：新建、列出、发放令牌 / Accounts: add, list, issue API tokens.",
@@ -30,6 +33,9 @@ def user_add(
 ) -> None:
     """新建账号 (密码仅存哈希) / Add an account (only a hash of the password is kept).
 
+    --area 须为已导入的街道、社区或网格编号 / --area must name a loaded subdistrict, community
+    or grid.
+
     示例 / Example: gridmap user add wgy01 --role coordinator --area 510199001001
     """
     import secrets
@@ -40,10 +46,41 @@ def user_add(
     generated = password is None
     password = password or secrets.token_urlsafe(12)
     with transaction(get_engine()) as conn:
+        if area:
+            check_area(conn, area)
         add_account(conn, name, role, area, password, actor="cli")
     console.print(f"已建账号 account added: {name} ({role}, {area or '全部 all'})")
     if generated:
         console.print(f"初始密码 (只显示这一次) / initial password, shown once: {password}")
+
+
+def check_area(conn, area: str) -> None:
+    """Refuse a code that names no loaded place: its account would see an empty map. Before
+    anything is loaded there is nothing to check against, and the code is taken as given."""
+    from gridmap.store.areas import places, resolve_area
+
+    known = places(conn)
+    if not known:
+        err.print(
+            f"注意：尚未导入街道或社区，未检查范围 {area}。 / Note: no places loaded yet, "
+            f"the area {area} is not checked.",
+            highlight=False, markup=False,
+        )  # fmt: skip
+        return
+    if resolve_area(conn, area).level != "none":
+        return
+    named = [f"{code} {name or ''}".strip() for code, name in known[:SHOWN_PLACES]]
+    more = " …" if len(known) > SHOWN_PLACES else ""
+    raise GridmapError(
+        f"没有编号为 {area} 的街道、社区或网格。已有街道和社区: {'，'.join(named)}{more}。"
+        "全部社区编号: gridmap export community -f csv -o 社区.csv；"
+        "网格编号: gridmap export grid --grid-layer unified -f csv -o 网格.csv "
+        "(图层名见 gridmap layers)。",
+        f"No subdistrict, community or grid has the code {area}. Subdistricts and communities: "
+        f"{', '.join(named)}{more}. List every community code with gridmap export community -f csv -o "
+        "communities.csv, the grid codes with gridmap export grid --grid-layer unified -f csv "
+        "-o grids.csv (grid layers: gridmap layers).",
+    )
 
 
 @user_app.command("list")

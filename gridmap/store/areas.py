@@ -98,6 +98,16 @@ def resolve_area(conn: Connection, code: str) -> Area:
     return Area.nothing(code)
 
 
+def places(conn: Connection) -> list[tuple[str, str | None]]:
+    """The code and name of every subdistrict and community, in code order (grids not listed:
+    there are hundreds); empty while nothing is loaded."""
+    rows = []
+    for name in ("subdistrict", "community"):
+        table = table_for(name)
+        rows += conn.execute(select(table.c.code, table.c.name).order_by(table.c.code)).all()
+    return [(r.code, r.name) for r in rows]
+
+
 def in_area(frame, area: Area | None):
     """A boolean mask of the rows of ``frame`` that lie in ``area`` (all of them for ``None``).
 
