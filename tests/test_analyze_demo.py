@@ -5,14 +5,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+import shapely
 from factories import finds
 
 from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.runs import run_analyze
+from gridmap.store.features import read_features
 from gridmap.store.results import latest_run, read_gaps, read_proposals
 
 PLANTED = json.loads((Path(DEMO_DATA).parent / "planted.json").read_text(encoding="utf-8"))
+# planted gaps whose community is not the one holding their planted point: the straddles are
+# named after the community holding most of them (DJ402: 银杏, XQ030: 锦绣), the two-part grid
+# DJ207 after its main part in 芙蓉 (the point is its detached part), and the compound north of
+# the subdistrict and the member 200 m from every building lie in no community
+ELSEWHERE = {"DJ402": "510199001004", "XQ030": "510199001001", "DJ207": "510199001002",
+             "XQ169": "", "DY-FAR": ""}  # fmt: skip
 
 
 @pytest.fixture
@@ -64,4 +73,39 @@ def test_report_is_reproducible_apart_from_its_timestamp(analysed):
     assert set(first) == {"version", "summary", "rates", "gaps", "proposals"}
     assert {"kind", "layer", "code", "name", "measure", "message_zh", "message_en"} <= set(
         first["gaps"][0]
+    )
+
+
+def test_every_gap_names_the_community_it_lies_in(analysed):
+    engine, _settings, result, _ = analysed
+    with engine.connect() as conn:
+        gaps = read_gaps(conn)
+        communities = read_features(conn, "community")
+    gaps["community_code"] = gaps["community_code"].fillna("")
+    plants = [p for p in PLANTED if p["kind"] != "member_snapped"]
+    points = gpd.GeoSeries(shapely.points([[p["lon"], p["lat"]] for p in plants]), crs=4326)
+    holder = gpd.sjoin(
+        gpd.GeoDataFrame(geometry=points), communities[["code", "geometry"]], how="left"
+    )
+    expected = {
+        (p["kind"], p["code"]): ELSEWHERE.get(p["code"], holder.loc[i, "code"])
+        for i, p in enumerate(plants)
+    }
+    assert expected[("building_without_member", "XQ010-06")] == "510199001001"  # 锦绣社区
+    assert expected[("compound_split", "XQ149")] == "510199001006"  # 望江社区
+    records = gaps.to_dict("records")
+    found = {
+        (p["kind"], p["code"]): sorted({g["community_code"] for g in records if finds(g, p)})
+        for p in plants
+    }
+    assert found == {key: [code] for key, code in expected.items()}
+    # only the two planted outsiders lie in no community; the rest split among all six
+    unplaced = gaps[gaps["community_code"] == ""]
+    assert sorted(zip(unplaced["kind"], unplaced["code"], strict=True)) == [
+        ("compound_outside_community", "XQ169"), ("member_unassigned", "DY-FAR"),
+    ]  # fmt: skip
+    assert set(gaps["community_code"]) - {""} == set(communities["code"])
+    assert (
+        len(gaps) == len(result.gaps)
+        and (result.gaps["community_code"] != "").sum() == len(gaps) - 2
     )

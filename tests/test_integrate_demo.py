@@ -88,3 +88,18 @@ def test_crosswalk_and_files(integrated):
         ["ogrinfo", "-so", "-al", str(out / "topology.geojson")], capture_output=True, text=True
     )
     assert info.returncode == 0 and "Feature Count" in info.stdout
+
+
+def test_every_finding_names_its_community_but_the_compound_outside_all(integrated):
+    engine, _settings, _result, _ = integrated
+    with engine.connect() as conn:
+        stored = read_gaps(conn)
+    place = stored["community_code"].fillna("")
+    assert sorted(zip(stored["kind"][place == ""], stored["code"][place == ""], strict=True)) == [
+        ("compound_outside_community", "XQ169")
+    ]
+    named = dict(zip(zip(stored["kind"], stored["code"], strict=True), place, strict=True))
+    assert named[("compound_split", "XQ149")] == "510199001006"  # 望江社区
+    assert named[("building_outside_compound", "LD-001")] == "510199001004"  # 银杏社区
+    assert named[("duplicate_feature", "XQ014-99")] == "510199001001"  # 锦绣社区
+    assert named[("grid_straddles_community", "DJ402")] == "510199001004"  # two thirds in 银杏

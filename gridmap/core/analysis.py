@@ -17,7 +17,7 @@ from pandas.api.extensions import take
 from gridmap.config import Settings
 from gridmap.core import branches, coverage
 from gridmap.core.assign import assign_points, member_counts
-from gridmap.core.gaps import concat_gaps
+from gridmap.core.gaps import concat_gaps, with_community_codes
 from gridmap.core.pipeline import Integration, Layers, integrate
 from gridmap.crs import metric_crs_for
 from gridmap.layers import STORAGE_CRS
@@ -114,7 +114,8 @@ def analyze(
     for level, frame in named.items():
         at = figures["level"] == level
         figures.loc[at, "name"] = figures.loc[at, "code"].map(frame.set_index("code")["name"])
-    all_gaps = concat_gaps(gaps)
+    # the integration's findings name their community already; the gaps found here are named now
+    all_gaps = with_community_codes(concat_gaps(gaps), metric.communities)
     summary = {
         "version": REPORT_VERSION,
         "base": base,

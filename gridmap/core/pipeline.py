@@ -30,7 +30,7 @@ from gridmap.config import Settings
 from gridmap.core import crosswalk as cw
 from gridmap.core import integrate as unify
 from gridmap.core import parallel, topology
-from gridmap.core.gaps import concat_gaps
+from gridmap.core.gaps import concat_gaps, with_community_codes
 from gridmap.core.hierarchy import Hierarchy, build_hierarchy, with_grids
 from gridmap.crs import metric_crs_for
 from gridmap.errors import NotFoundError
@@ -182,7 +182,8 @@ def _integrate(
         cross = cw.joined_crosswalk(rows + step())
     departments = {k: v for k, v in m.grids.items() if k != base}
     disagree = cw.disagreements(cross, {base: m.grids[base], **departments}, m.communities)
-    all_findings = concat_gaps([findings, hierarchy.findings])
+    # every finding in a community names it, so drilling into a community lists its own
+    all_findings = with_community_codes(concat_gaps([findings, hierarchy.findings]), m.communities)
     summary = {
         "base": base,
         "metric_crs": crs.to_string(),
