@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from gridmap.config import Settings
-from gridmap.core.gaps import Gap
+from gridmap.core.gaps import Gap, counted
 from gridmap.core.topology import _gaps
 
 BRANCH_KINDS = ("branch", "joint_branch", "general_branch")
@@ -61,21 +61,21 @@ def check_organisations(
         if full < settings.branch_min_full_members:
             records.append(Gap("branch_too_small", "org", code, name, float(full), "members",
                                f"{name} 覆盖的小区只住有 {full} 名正式党员 (少于 {settings.branch_min_full_members} 名)",
-                               f"{name} covers only {full} full members (fewer than {settings.branch_min_full_members})",
+                               f"{name} covers only {counted(full, 'full member')} (fewer than {settings.branch_min_full_members})",
                                shape, codes=";".join([code, *units])))  # fmt: skip
         if total > settings.branch_max_members:
             records.append(Gap("branch_too_large", "org", code, name, float(total), "members",
                                f"{name} 覆盖的小区住有 {total} 名党员 (超过 {settings.branch_max_members} 名)，宜分设支部或成立党总支",
-                               f"{name} covers {total} members (over {settings.branch_max_members}): split it or form a general branch",
+                               f"{name} covers {counted(total, 'member')} (over {settings.branch_max_members}): split it or form a general branch",
                                shape, codes=";".join([code, *units])))  # fmt: skip
         if full >= settings.committee_min_full_members and org.get("has_committee") is False:
             records.append(Gap("branch_needs_committee", "org", code, name, float(full), "members",
-                               f"{name} 有 {full} 名正式党员，应设支部委员会", f"{name} has {full} full members and should elect a committee",
+                               f"{name} 有 {full} 名正式党员，应设支部委员会", f"{name} has {counted(full, 'full member')} and should elect a committee",
                                shape, codes=";".join([code, *units])))  # fmt: skip
         if org["kind"] == "joint_branch" and len(units) > settings.joint_branch_max_units:
             records.append(Gap("joint_branch_too_many_units", "org", code, name, float(len(units)), "units",
                                f"{name} 覆盖 {len(units)} 个单位 (超过 {settings.joint_branch_max_units} 个)",
-                               f"{name} covers {len(units)} units (more than {settings.joint_branch_max_units})",
+                               f"{name} covers {counted(len(units), 'unit')} (more than {settings.joint_branch_max_units})",
                                shape, codes=";".join([code, *units])))  # fmt: skip
     for code, geom in geoms.items():
         if households.get(code, 0) > 0 and code not in covered:
@@ -150,7 +150,7 @@ def propose(
         rows.append({"proposal_id": f"P-{code}", "kind": "general_branch" if kind == "general_branch" else "branch",
                      "committee": kind if kind != "general_branch" else "committee", "community_code": community,
                      "compounds": code, "full_members": f, "probationary_members": t - f,
-                     "explanation_zh": f"建议: {zh} ({f} 名正式党员)", "explanation_en": f"Proposed: {en} ({f} full members)",
+                     "explanation_zh": f"建议: {zh} ({f} 名正式党员)", "explanation_en": f"Proposed: {en} ({counted(f, 'full member')})",
                      "geometry": geom})  # fmt: skip
     small = compounds[compounds["code"].isin(small_codes)]
     for community, part in small.groupby("community_code", sort=True):
@@ -164,7 +164,7 @@ def propose(
                          "community_code": community, "compounds": ";".join(group), "full_members": f,
                          "probationary_members": t - f,
                          "explanation_zh": f"建议: {len(group)} 个小区联合组建党支部 (共 {f} 名正式党员，相距不超过 {settings.joint_branch_max_distance_m:.0f} 米)",
-                         "explanation_en": f"Proposed: a joint branch of {len(group)} compounds ({f} full members)",
+                         "explanation_en": f"Proposed: a joint branch of {len(group)} compounds ({counted(f, 'full member')})",
                          "geometry": shapely.union_all([geoms[c] for c in group])})  # fmt: skip
         for code in lonely:
             rows.append({"proposal_id": f"N-{code}", "kind": "not_joinable", "committee": None,

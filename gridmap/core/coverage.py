@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from gridmap.config import Settings
-from gridmap.core.gaps import Gap
+from gridmap.core.gaps import Gap, counted
 from gridmap.core.topology import _gaps
 
 
@@ -45,7 +45,7 @@ def out_of_band(
         side_zh, side_en = ("低于", "under") if n < low else ("高于", "over")
         records.append(Gap("grid_out_of_band", layer, code, "", float(n), "households",
                            f"网格 {code} 有 {n} 户，{side_zh}{low}–{high} 户的范围",
-                           f"Grid {code} holds {n} households, {side_en} the {low}–{high} band", geom, codes=code))  # fmt: skip
+                           f"Grid {code} holds {counted(n, 'household')}, {side_en} the {low}–{high} band", geom, codes=code))  # fmt: skip
     return _gaps(records, grids.crs)
 
 
@@ -58,7 +58,7 @@ def grids_without_member(
         if households.get(code, 0) > 0 and members.get(code, 0) == 0:
             records.append(Gap("grid_without_member", layer, code, "", float(households[code]), "households",
                                f"网格 {code} 有 {households[code]} 户，没有党员居住 (空白网格)",
-                               f"No Party member lives in grid {code} ({households[code]} households)", geom, codes=code))  # fmt: skip
+                               f"No Party member lives in grid {code} ({counted(households[code], 'household')})", geom, codes=code))  # fmt: skip
     return _gaps(records, grids.crs)
 
 
@@ -72,7 +72,7 @@ def buildings_without_member(
     records = [
         Gap("building_without_member", "building", code, "", float(n), "households",
             f"楼栋 {code} 有 {n} 户，没有党员居住，可考虑培育党员中心户",
-            f"Building {code} has {n} households and no Party member", geom, codes=";".join(c for c in (code, _text(compound_of.get(code))) if c))
+            f"Building {code} has {counted(n, 'household')} and no Party member", geom, codes=";".join(c for c in (code, _text(compound_of.get(code))) if c))
         for code, n, geom in zip(buildings["code"][mask], buildings["households"][mask], buildings.geometry.values[mask], strict=True)
     ]  # fmt: skip
     return _gaps(records, buildings.crs)

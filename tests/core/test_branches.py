@@ -99,3 +99,21 @@ def test_existing_organisations_checked_against_the_rules():
     ]  # fmt: skip
     uncovered = check_organisations(orgs[orgs["code"] != "C"], compounds, table, households, S)
     assert uncovered[uncovered["kind"] == "compound_without_org"]["code"].tolist() == ["X2"]
+
+
+@pytest.mark.parametrize(
+    "full,message",
+    [
+        (1, "A支部 covers only 1 full member (fewer than 3)"),
+        (2, "A支部 covers only 2 full members (fewer than 3)"),
+        (0, "A支部 covers only 0 full members (fewer than 3)"),
+    ],
+)
+def test_a_small_branch_counts_its_full_members_in_good_english(full, message):
+    orgs = pd.DataFrame(
+        [{"code": "A", "name": "A支部", "kind": "branch", "has_committee": False, "covers": "X0"}]
+    )
+    found = check_organisations(orgs, row_of(1), counts(X0=(full, 0)), {"X0": 40}, S)
+    small = found[found["kind"] == "branch_too_small"]
+    assert small["message_en"].tolist() == [message]
+    assert small["message_zh"].tolist() == [f"A支部 覆盖的小区只住有 {full} 名正式党员 (少于 3 名)"]
