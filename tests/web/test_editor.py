@@ -3,7 +3,10 @@ reload, and a second session's stale save gets the conflict message."""
 
 from __future__ import annotations
 
-from servers import headers, http
+import re
+from datetime import datetime, timedelta, timezone
+
+from servers import ADMIN, PASSWORD, headers, http
 
 
 def new_plan(base: str, name: str) -> int:
@@ -19,6 +22,14 @@ def open_editor(watched, plan_id: int, account: str):
     page.wait_for_function("document.getElementById('map').dataset.ready === '1'")
     assert account in page.inner_text("#user")
     return page
+
+
+def log_in_as(context, base: str, name: str) -> None:
+    """Log a browser context of the test's own making in through the login form."""
+    form = context.request.get(base + "/login").text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    answer = context.request.post(base + "/login", form={"name": name, "password": PASSWORD, "csrf": csrf, "next": "/api/me"})  # fmt: skip
+    assert answer.ok and answer.json()["name"] == name, answer.text()
 
 
 def data(page, name):
@@ -114,6 +125,9 @@ def test_a_stale_save_from_a_second_session_gets_the_conflict_message(planner, o
     b.wait_for_function("document.getElementById('map').dataset.conflict === '1'")
     message = b.inner_text("#status")
     assert "规划员甲" in message and "version 2" in message
+    # when it was saved, in the browser's local time, not the server's UTC ISO text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", message) and "+00:00" not in message
+    assert re.search(r"\d{4}/\d{1,2}/\d{1,2} \d{2}:\d{2}:\d{2}", message)
     assert "error" in b.get_attribute("#status", "class")
     other_desktop.shot("editor-conflict.png")
     assert http.get(f"{demo_server}/api/plans/{plan_id}").json()["saved_by"] == "规划员甲"
@@ -132,3 +146,68 @@ def test_automatic_proposal_opens_as_a_draft_with_what_it_could_not_satisfy(plan
     assert int(data(page, "cells")) == len(plan["cells"]["features"]) > 30
     # the demo's compound outside every community cannot be placed: the editor says so
     assert "XQ169" in page.inner_text("#diff-table")
+
+
+def test_times_are_local_and_the_plan_bar_speaks_chinese(browser, demo_server):
+    """Shanghai time (UTC+8, no daylight saving) in zh-CN form, not the server's UTC ISO text."""
+    plan_id = new_plan(demo_server, "时间测试")
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    try:
+        log_in_as(context, demo_server, "规划员甲")
+        page = context.new_page()
+        page.goto(f"{demo_server}/editor?plan={plan_id}")
+        page.wait_for_function("document.getElementById('map').dataset.ready === '1'")
+        saved = http.get(f"{demo_server}/api/plans/{plan_id}").json()["saved_at"]
+        local = datetime.fromisoformat(saved).astimezone(timezone(timedelta(hours=8)))
+        status = page.inner_text("#status")
+        assert f"{local.year}/{local.month}/{local.day} {local:%H:%M:%S}" in status
+        assert saved not in status and "+00:00" not in status
+        option = page.inner_text(f"#plan-select option[value='{plan_id}']")
+        assert option == f"{plan_id} · 时间测试（党建网格，第 1 版，草稿）"
+        for button in ("undo", "redo", "merge", "save", "diff", "new-plan", "propose", "export"):
+            title = page.get_attribute(f"#{button}", "title")
+            assert re.match(r"[\u4e00-\u9fff]", title) and " / " in title, (button, title)
+    finally:
+        context.close()
+
+
+def test_a_planner_of_one_community_sees_the_other_cells_grey_and_cannot_edit_them(page_at, demo_server):  # fmt: skip
+    plan_id = new_plan(demo_server, "范围测试")
+    plan = http.get(f"{demo_server}/api/plans/{plan_id}", headers=headers(demo_server, "社区规划员")).json()  # fmt: skip
+    cells = plan["cells"]["features"]
+    mine = {f["properties"]["code"] for f in cells if f["properties"]["community_code"] == "510199001002"}  # fmt: skip
+    assert plan["area"] == "510199001002" and 0 < len(mine) < len(cells)
+    assert set(plan["locked"]) == {f["properties"]["code"] for f in cells} - mine
+    page = open_editor(page_at(demo_server, "社区规划员"), plan_id, "社区规划员")
+    assert data(page, "locked") == str(len(cells) - len(mine))
+    state = page.evaluate(
+        "Object.fromEntries(gridmapEditor.cells.getLayers().map((l) => [l.feature.properties.code,"
+        " [Boolean(l.pm), l.options.color]]))"
+    )
+    assert state["DJ101"] == [False, "#9e9e9e"]  # in 锦绣社区: grey, no editing handle
+    assert all(state[code] == [True, "#1565c0"] for code in mine)
+    assert "不在您的范围" in page.inner_text("#status") or "只读" in page.inner_text("#status")
+    # the admin, who has no area, may edit everything
+    assert http.get(f"{demo_server}/api/plans/{plan_id}").json()["locked"] == []
+
+
+def test_approving_a_plan_with_open_problems_says_how_many(desktop, demo_server):
+    plan_id = new_plan(demo_server, "批准测试")
+    page = open_editor(desktop, plan_id, ADMIN)
+    problems = int(data(page, "problems"))
+    assert problems > 0  # the demo's grids cut compounds
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", answer)
+    page.click("#approve")  # validates afresh first, then asks
+    for _ in range(100):
+        if asked:
+            break
+        page.wait_for_timeout(100)
+    assert asked and f"仍有 {problems} 个校验问题" in asked[0]
+    assert f"{problems} open validation problems" in asked[0]
+    assert http.get(f"{demo_server}/api/plans/{plan_id}").json()["status"] == "draft"

@@ -14,6 +14,13 @@
 
   const escape = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  // the server speaks UTC ISO 8601 (2026-11-27T01:09:48+00:00); people read their local time
+  const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})/g;
+  const localTime = (iso) => {
+    const t = new Date(iso);
+    return Number.isNaN(t.getTime()) ? String(iso ?? "") : t.toLocaleString("zh-CN", { hourCycle: "h23" });
+  };
+  const localTimes = (text) => String(text ?? "").replace(ISO_TIME, localTime);
   const statusEl = document.getElementById("status");
   function say(zh, en, kind) {
     statusEl.className = kind || "";
@@ -32,7 +39,7 @@
     }
     return data;
   }
-  const fail = (err) => say((err.data && err.data.message_zh) || "请求失败", err.message, "error");
+  const fail = (err) => say(localTimes((err.data && err.data.message_zh) || "请求失败"), localTimes(err.message), "error");
 
 
   // ---- guides: snappable, never edited ---------------------------------------------------------
@@ -59,6 +66,12 @@
 
   // ---- the plan's cells --------------------------------------------------------------------------
   const CELL = { color: "#1565c0", weight: 2, fillOpacity: 0.12 };
+  // cells outside a planner's area: shown, snapped to, never edited (a save changing them is refused)
+  const LOCKED = { color: "#9e9e9e", weight: 1, dashArray: "4 4", fillColor: "#bdbdbd", fillOpacity: 0.35 };
+  let locked = new Set();
+  let areaCode = null;
+  const isLocked = (layer) => locked.has(codeOf(layer));
+  const styleOf = (layer) => (isLocked(layer) ? LOCKED : CELL);
   const cells = L.featureGroup().addTo(map);
   let planId = cfg.plan_id;
   let version = null;
@@ -69,13 +82,15 @@
   const byCode = (code) => cells.getLayers().find((l) => codeOf(l) === code);
 
   function bindCell(layer) {
-    layer.setStyle(CELL);
-    layer.bindTooltip(() => escape(codeOf(layer)), { sticky: true });
+    layer.setStyle(styleOf(layer));
+    layer.bindTooltip(() => escape(codeOf(layer)) + (isLocked(layer)
+      ? `<br>不在您的范围 ${escape(areaCode)} 内，不可编辑<br><small>outside your area: read only</small>` : ""), { sticky: true });
     layer.on("pm:edit", () => changed([layer]));
     layer.on("click", () => merging && pick(layer));
   }
   function addCell(feature) {
-    const layer = L.geoJSON(feature).getLayers()[0];
+    const out = locked.has(feature.properties && feature.properties.code);
+    const layer = L.geoJSON(feature, { pmIgnore: out, snapIgnore: false }).getLayers()[0];
     layer.feature = { type: "Feature", properties: { ...feature.properties } };
     cells.addLayer(layer);
     bindCell(layer);
@@ -208,6 +223,10 @@
     if (merging) say("点选要合并的两个网格。", "Click the two cells to merge.");
   });
   function pick(layer) {
+    if (isLocked(layer)) {
+      say(`网格 ${codeOf(layer)} 不在您的范围 ${areaCode} 内，不能合并。`, `Cell ${codeOf(layer)} lies outside your area ${areaCode}; it cannot be merged.`, "error");
+      return;
+    }
     picked.push(layer);
     layer.setStyle({ color: "#ff6f00", weight: 4 });
     if (picked.length < 2) return;
@@ -224,14 +243,32 @@
   function load(id) {
     return api("GET", `/api/plans/${id}`).then((plan) => {
       planId = plan.id; version = plan.version;
+      locked = new Set(plan.locked || []); areaCode = plan.area;
       cells.clearLayers();
       plan.cells.features.forEach(addCell);
       history = []; at = -1; snapshot();
       document.getElementById("export").href = `/api/plans/${planId}/export?format=geojson`;
       el.dataset.version = version; el.dataset.cells = plan.cells.features.length; el.dataset.dirty = "0";
-      say(`方案 ${plan.name}，第 ${plan.version} 版，${plan.saved_by} 保存于 ${plan.saved_at}`,
-        `Plan ${plan.id}, version ${plan.version} (${plan.status})`);
+      el.dataset.locked = locked.size;
+      const who = plan.saved_by || plan.created_by;
+      const when = localTime(plan.saved_at || plan.created_at);
+      say(`方案 ${plan.name}（${STATUS[plan.status] || plan.status}），第 ${plan.version} 版，${who} 保存于 ${when}` +
+        (locked.size ? `；范围 ${plan.area} 以外的 ${locked.size} 个网格只读（灰色）` : ""),
+        `Plan ${plan.id}, version ${plan.version} (${plan.status}), saved by ${who} at ${when}` +
+        (locked.size ? `; ${locked.size} cells outside your area ${plan.area} are read only (grey)` : ""));
       return validate();
+    });
+  }
+  // the plan selector in Chinese: 党建网格, 第 3 版, 草稿 (the page lists the layers by their keys)
+  const STATUS = { draft: "草稿", approved: "已批准" };
+  const planLabel = (p) => `${p.id} · ${p.name}（${p.grid_layer_zh || p.grid_layer}，第 ${p.version} 版，${STATUS[p.status] || p.status}）`;
+  function labelPlans() {
+    return api("GET", "/api/plans").then((plans) => {
+      const select = document.getElementById("plan-select");
+      for (const p of plans) {
+        const option = select.querySelector(`option[value="${p.id}"]`);
+        if (option) option.textContent = planLabel(p);
+      }
     });
   }
   document.getElementById("plan-select").addEventListener("change", (e) => {
@@ -291,7 +328,7 @@
     style: { color: "#616161", weight: 2, dashArray: "2 6", fillColor: "#9e9e9e", fillOpacity: 0.25 } }).addTo(map);
   function drawDiff(d) {
     const change = Object.fromEntries(d.cells.map((c) => [c.code, c.change]));
-    cells.eachLayer((l) => l.setStyle(DIFF[change[codeOf(l)]] ? { ...CELL, color: DIFF[change[codeOf(l)]], weight: 4, fillOpacity: 0.3 } : CELL));
+    cells.eachLayer((l) => l.setStyle(DIFF[change[codeOf(l)]] ? { ...CELL, color: DIFF[change[codeOf(l)]], weight: 4, fillOpacity: 0.3 } : styleOf(l)));
     removedLayer.clearLayers();
     const removed = d.cells.filter((c) => c.change === "removed").map((c) => c.code);
     if (removed.length && d.plan) {
@@ -302,14 +339,21 @@
     el.dataset.diffDrawn = Object.keys(change).length;
   }
   // only accounts that may approve get the button (the server checks again)
+  // the confirmation names the validation problems still open (validated afresh, as drawn now)
   document.getElementById("approve")?.addEventListener("click", () => {
     if (!planId) return;
-    if (!window.confirm("批准后此方案成为现行网格，原网格存入历史。继续？ / Approve: the plan becomes the current layer.")) return;
-    api("POST", `/api/plans/${planId}/approve`, { version })
-      .then((r) => say(`已批准：替换 ${r.replaced} 个网格，现有 ${r.cells} 个`, "Approved.", "ok")).catch(fail);
+    validate().then(() => {
+      const open = Number(el.dataset.problems || 0);
+      const warning = open
+        ? `此方案仍有 ${open} 个校验问题未解决（见“校验”）。\nThis plan still has ${open} open validation problem${open === 1 ? "" : "s"} (see validation).\n\n`
+        : "";
+      if (!window.confirm(`${warning}批准后此方案成为现行网格，原网格存入历史。继续？\nApprove: the plan becomes the current layer. Continue?`)) return;
+      api("POST", `/api/plans/${planId}/approve`, { version })
+        .then((r) => say(`已批准：替换 ${r.replaced} 个网格，现有 ${r.cells} 个`, "Approved.", "ok")).catch(fail);
+    });
   });
 
   const start = planId ? load(planId).catch(fail) : Promise.resolve(say("选择或新建一个方案。", "Choose or create a plan."));
-  start.then(() => { proposedProblems(); el.dataset.ready = "1"; });
+  start.then(() => labelPlans().catch(fail)).then(() => { proposedProblems(); el.dataset.ready = "1"; });
   window.gridmapEditor = { map, cells, load, validate, collection };
 })();

@@ -17,7 +17,7 @@ from gridmap.api.security import require
 from gridmap.core import plans as core
 from gridmap.crs import metric_crs_for
 from gridmap.errors import PermissionDeniedError
-from gridmap.layers import STORAGE_CRS
+from gridmap.layers import GRID_LAYER_EXAMPLES, STORAGE_CRS
 from gridmap.store.areas import Area
 
 router = APIRouter(
@@ -46,6 +46,12 @@ def check_changes_in_area(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, area: Ar
             f"Cells {', '.join(outside[:10])} lie outside your area {area.code}; you may change "
             "only the cells of your area. Nothing was saved.",
         )
+
+
+def with_layer_name(meta: dict) -> dict:
+    """A plan's fields plus ``grid_layer_zh``, the Chinese name of its grid layer (党建网格 …),
+    ``None`` for a layer without one."""
+    return {**meta, "grid_layer_zh": GRID_LAYER_EXAMPLES.get(meta["grid_layer"])}
 
 
 def records(frame: pd.DataFrame) -> list[dict]:

@@ -12,7 +12,13 @@ from pydantic import BaseModel, Field
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import Text
-from gridmap.api.routes.plans.common import EDIT, check_changes_in_area, records, router
+from gridmap.api.routes.plans.common import (
+    EDIT,
+    check_changes_in_area,
+    records,
+    router,
+    with_layer_name,
+)
 from gridmap.api.routes.uploads import save_upload
 from gridmap.api.security import AreaDep, PrincipalDep, outside_area
 from gridmap.errors import PermissionDeniedError
@@ -31,7 +37,7 @@ class NewPlan(BaseModel):
 
 @router.get("", summary="方案列表 / plans")
 def list_plans(conn: ConnDep, grid_layer: str | None = None) -> list[dict]:
-    return store.list_plans(conn, grid_layer)
+    return [with_layer_name(p) for p in store.list_plans(conn, grid_layer)]
 
 
 @router.post("", status_code=201, summary="新建方案 (复制网格图层) / new plan from a grid layer", dependencies=EDIT)  # fmt: skip

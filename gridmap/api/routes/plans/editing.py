@@ -25,6 +25,7 @@ from gridmap.api.routes.plans.common import (
     metric,
     records,
     router,
+    with_layer_name,
 )
 from gridmap.api.security import AreaDep, PrincipalDep
 from gridmap.config import Settings
@@ -82,10 +83,15 @@ def context(conn, frame: gpd.GeoDataFrame, *layers: str, pad_m: float = 0.0) -> 
 
 
 @router.get("/{plan_id}", summary="方案与网格 / a plan and its cells")
-def get_plan(plan_id: PlanId, conn: ConnDep) -> dict:
+def get_plan(plan_id: PlanId, conn: ConnDep, area: AreaDep) -> dict:
+    """The plan, its cells, and ``locked``: the codes of the cells outside the caller's area,
+    which a save may not change (``area``: the caller's area code, ``None`` for admins)."""
     meta = store.plan_meta(conn, plan_id)
     cells = store.read_cells(conn, plan_id)
-    return {**meta, "cells": json.loads(cells.to_json(na="null", drop_id=True, ensure_ascii=False))}
+    locked = [] if area is None else cells["code"][~area.covers(cells.geometry.values)].tolist()
+    return {**with_layer_name(meta), "area": area.code if area is not None else None,
+            "locked": locked,
+            "cells": json.loads(cells.to_json(na="null", drop_id=True, ensure_ascii=False))}  # fmt: skip
 
 
 @router.put("/{plan_id}", summary="保存方案 (版本冲突返回 409) / save; 409 on a newer version", dependencies=EDIT)  # fmt: skip
