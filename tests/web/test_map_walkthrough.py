@@ -45,3 +45,16 @@ def test_click_inside_a_compound_with_a_finding_opens_its_figures_and_its_outlin
     popup.wait_for()
     text = popup.inner_text()
     assert "property_without_org" in text and "XQ017" in text and "户数" not in text
+
+
+def test_gap_popup_names_kind_and_layer_in_chinese_first(desktop):
+    page = desktop.open()
+    page.locator("#gap-list a[data-kind='grid_overlap'][data-code='DJ201']").click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    lines = popup.inner_text().splitlines()
+    assert lines[0] == "网格重叠"
+    assert lines[1].startswith("党建网格")
+    ids = page.inner_text(".leaflet-popup-content .gap-ids")
+    assert "grid_overlap" in ids and "grid:party" in ids
+    assert "grid_overlap" not in "\n".join(lines[:2])

@@ -30,6 +30,7 @@ def index(request: Request, conn: ConnDep, principal: PagePrincipalDep) -> HTMLR
 
 @router.get("/map", response_class=HTMLResponse, dependencies=VIEW)
 def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: PagePrincipalDep) -> HTMLResponse:  # fmt: skip
+    from gridmap.layers import LAYERS
     from gridmap.maps.layers import basemap, gap_legend, map_layers
     from gridmap.store.areas import in_area
     from gridmap.store.features import grid_layers, layer_extent
@@ -56,6 +57,7 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
         "config": {
             "bounds": bounds,
             "layers": map_layers(grid_layers(conn)),
+            "layer_names": {name: spec.label_zh for name, spec in LAYERS.items()},
             "gaps": gap_legend(counts),
             "analysed": run is not None,
             "basemap": basemap(settings),

@@ -61,6 +61,10 @@
     members: "名党员 <small>members</small>", units: "个单位 <small>units</small>", count: "个 <small>count</small>" };
   const LEVEL_ZH = { subdistrict: "街道", community: "社区", grid: "网格", compound: "小区" };
   const GAPS = Object.fromEntries(cfg.gaps.map((g) => [g.kind, g]));
+  // a layer's Chinese name: "grid:party" → 党建网格 (from the map's layers), "member" → 党员
+  const LAYER_ZH = { ...(cfg.layer_names || {}), ...Object.fromEntries(cfg.layers.map((s) => [s.layer, s.label_zh])) };
+  const layerZh = (layer) => LAYER_ZH[layer]
+    || (String(layer).startsWith("grid:") ? `${LAYER_ZH.grid || "网格"} ${String(layer).slice(5)}` : String(layer ?? ""));
   const index = new Map(); // "community:SQ01" → a drawn feature, for drill-down and search
 
   function propsTable(props) {
@@ -188,8 +192,8 @@
       : `${Number(p.measure).toLocaleString("zh-CN", { maximumFractionDigits: 1 })} ${UNITS[p.unit] || escape(p.unit || "")}`;
     const measure = p.measure === null || p.measure === undefined ? "" : `<br>度量 <small>measure</small>: ${value}`;
     const why = p.message_zh ? `<p class="gap-msg">${escape(p.message_zh)}<br><small>${escape(p.message_en)}</small></p>` : "";
-    return `<b>${escape(g.label_zh)}</b> <small>${escape(p.kind)}</small><br>` +
-      `<code>${escape(p.layer)}</code> <code>${escape(p.code)}</code> ${escape(p.name || "")}${why}${measure}`;
+    return `<b>${escape(g.label_zh)}</b><br>${escape(layerZh(p.layer))} ${escape(p.name || p.code)}${why}${measure}` +
+      `<br><small class="gap-ids">${escape(p.kind)} · ${escape(p.layer)} · ${escape(p.code)}</small>`;
   }
 
   let drawingZoom = null;
