@@ -47,6 +47,19 @@ def test_click_inside_a_compound_with_a_finding_opens_its_figures_and_its_outlin
     assert "property_without_org" in text and "XQ017" in text and "户数" not in text
 
 
+def test_search_labels_layers_in_chinese_and_enter_opens_the_first_hit(desktop):
+    page = desktop.open()
+    page.fill("#q", "XQ132")
+    page.locator("#hits a[data-hit]").first.wait_for()
+    hits = page.inner_text("#hits")
+    assert "小区" in hits and "compound" not in hits
+    page.press("#q", "Enter")
+    page.wait_for_function("document.getElementById('map').dataset.found === 'compound:XQ132'")
+    page.locator(".leaflet-popup-content").wait_for()
+    page.wait_for_function("document.querySelector('.leaflet-popup-content').innerText.includes('户数')")  # fmt: skip
+    assert "XQ132" in page.inner_text(".leaflet-popup-content")
+
+
 def test_gap_popup_names_kind_and_layer_in_chinese_first(desktop):
     page = desktop.open()
     page.locator("#gap-list a[data-kind='grid_overlap'][data-code='DJ201']").click()

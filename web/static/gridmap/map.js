@@ -142,11 +142,12 @@
     overlays[`${spec.label_zh} <small>${spec.layer}</small>`] = group;
     if (spec.visible) group.addTo(map);
     let loadedKey = null;
+    let loading = null;
     const fetchLayer = latest();
     const load = () => {
-      if (!map.hasLayer(group)) return;
+      if (!map.hasLayer(group)) return null;
       const zoom = Math.round(map.getZoom());
-      if (zoom < spec.min_zoom) { group.clearLayers(); loadedKey = null; el.dataset[`loaded_${spec.key}`] = 0; return; }
+      if (zoom < spec.min_zoom) { group.clearLayers(); loadedKey = null; el.dataset[`loaded_${spec.key}`] = 0; return null; }
       let query = "";
       if (!spec.url && spec.min_zoom > 0) {
         query = `?bbox=${bboxOf(map.getBounds().pad(0.2))}&zoom=${zoom}`;
@@ -154,15 +155,16 @@
         query = `?zoom=${Math.min(zoom, 17)}`;
       }
       const url = withDisplay(spec.url || `/api/layers/${encodeURIComponent(spec.layer)}/features${query}`);
-      if (url === loadedKey) return;
+      if (url === loadedKey) return loading;
       loadedKey = url;
-      fetchLayer(url)
+      loading = fetchLayer(url)
         .then((data) => {
           if (!data || loadedKey !== url) return; // a newer view was asked for meanwhile
           group.clearLayers(); group.addData(data);
           el.dataset[`loaded_${spec.key}`] = data.features.length;
         })
         .catch((err) => console.warn("layer", spec.layer, err.message));
+      return loading;
     };
     loaders.push(load);
     group.on("add", load);
@@ -419,23 +421,38 @@
       if (!text) { hitsEl.hidden = true; return; }
       getJSON(`/api/search?q=${encodeURIComponent(text)}`).then((hits) => {
         hitsEl.innerHTML = hits.length ? hits.map((h, i) =>
-          `<li><a href="#" data-hit="${i}">${escape(h.name || h.code)} <code>${escape(h.code)}</code> <small>${escape(h.layer)}</small></a></li>`).join("")
+          `<li><a href="#" data-hit="${i}">${escape(h.name || h.code)} <code>${escape(h.code)}</code> <small class="layer" title="${escape(h.layer)}">${escape(layerZh(h.layer))}</small></a></li>`).join("")
           : "<li class=\"note\">没有结果 <small>no match</small></li>";
         hitsEl.hidden = false;
         hitsEl.querySelectorAll("a[data-hit]").forEach((a) => a.addEventListener("click", (e) => {
           e.preventDefault();
-          const h = hits[Number(a.dataset.hit)];
           hitsEl.hidden = true;
-          if (!h.bbox) return;
-          const b = L.latLngBounds([h.bbox[1], h.bbox[0]], [h.bbox[3], h.bbox[2]]);
-          map.fitBounds(b, { maxZoom: 18, padding: [30, 30] });
-          if (highlight) map.removeLayer(highlight);
-          highlight = L.rectangle(b, { pane: "highlight", color: "#ffd600", weight: 4, fill: false, interactive: false }).addTo(map);
-          el.dataset.found = `${h.layer}:${h.code}`;
+          showHit(hits[Number(a.dataset.hit)]);
         }));
       }).catch((err) => console.warn("search", err.message));
     }, 200);
   });
+  // frame a hit, and once the view is drawn open its popup (its figures, for a unit); a hit the
+  // map does not draw at this zoom gets a popup of its name at the middle of its box
+  function showHit(h) {
+    if (!h.bbox) return;
+    const b = L.latLngBounds([h.bbox[1], h.bbox[0]], [h.bbox[3], h.bbox[2]]);
+    map.closePopup();
+    map.fitBounds(b, { maxZoom: 18, padding: [30, 30], animate: false });
+    if (highlight) map.removeLayer(highlight);
+    highlight = L.rectangle(b, { pane: "highlight", color: "#ffd600", weight: 4, fill: false, interactive: false }).addTo(map);
+    el.dataset.found = `${h.layer}:${h.code}`;
+    Promise.all(loaders.map((f) => f())).then(() => {
+      if (el.dataset.found !== `${h.layer}:${h.code}`) return; // another hit was chosen meanwhile
+      const layer = index.get(`${h.layer}:${h.code}`);
+      if (layer && map.hasLayer(layer)) layer.openPopup(b.getCenter());
+      else {
+        L.popup({ maxWidth: 320 }).setLatLng(b.getCenter()).openOn(map)
+          .setContent(`<b>${escape(h.name || h.code)}</b> <code>${escape(h.code)}</code> <small>${escape(layerZh(h.layer))}</small>`);
+      }
+    });
+  }
+
   document.getElementById("search").addEventListener("submit", (e) => {
     e.preventDefault();
     const first = hitsEl.querySelector("a[data-hit]");
