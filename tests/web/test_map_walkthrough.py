@@ -4,6 +4,10 @@ data, search, gap popups, and a phone's screen."""
 
 from __future__ import annotations
 
+import pytest
+
+JINXIU = "510199001001"  # 锦绣社区, the community coordinator's area
+
 
 def wait_loaded(page, key: str) -> None:
     page.wait_for_function(f"Number(document.getElementById('map').dataset.loaded_{key}) > 0")
@@ -14,6 +18,21 @@ def click_at(page, lon: float, lat: float) -> None:
     box = page.locator("#map").bounding_box()
     point = page.evaluate(f"gridmap.map.latLngToContainerPoint([{lat}, {lon}])")
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+
+
+@pytest.fixture
+def coordinator(page_at, demo_server):
+    """Open the map as an account limited to an area; nothing asked outside, nothing thrown."""
+    opened = []
+
+    def open_as(account: str):
+        watched = page_at(demo_server, account)
+        opened.append(watched)
+        return watched
+
+    yield open_as
+    for watched in opened:
+        assert watched.outside == [] and watched.errors == []
 
 
 def _frame_compound(page, code: str) -> tuple[float, float, float, float]:
@@ -45,6 +64,37 @@ def test_click_inside_a_compound_with_a_finding_opens_its_figures_and_its_outlin
     popup.wait_for()
     text = popup.inner_text()
     assert "property_without_org" in text and "XQ017" in text and "户数" not in text
+
+
+def test_community_coordinator_opens_on_the_community_with_its_name_and_outline(coordinator):
+    watched = coordinator("社区协调员")
+    page = watched.open()
+    assert page.inner_text("#figures h2").startswith("锦绣社区")
+    assert "户数" in page.inner_text("#figures")
+    crumbs = page.inner_text("#crumbs")
+    assert crumbs.startswith("锦绣社区") and "街道" not in crumbs
+    # its grids are the children to drill into
+    assert page.locator("#children a[data-level='grid']").count() > 0
+    # the header names the area, the code in small print
+    assert page.inner_text("#user-area").startswith("锦绣社区")
+    assert page.inner_text("#user-area small") == JINXIU
+    assert watched.data("areaOutline") == JINXIU
+    assert page.locator(".leaflet-highlight-pane path").count() >= 1
+
+
+def test_grid_coordinator_opens_on_the_grid(coordinator):
+    page = coordinator("网格协调员").open()
+    assert page.evaluate("gridmap.state.grid") == "510199001001001"
+    crumbs = page.inner_text("#crumbs")
+    assert "›" not in crumbs and "街道" not in crumbs  # one crumb: the grid itself
+    assert page.inner_text("#figures h2").startswith(crumbs)
+    assert "户数" in page.inner_text("#figures")
+
+
+def test_admin_panel_names_the_subdistrict(desktop):
+    page = desktop.open()
+    assert page.inner_text("#figures h2").startswith("锦绣街道")
+    assert page.inner_text("#crumbs").startswith("锦绣街道")
 
 
 def test_search_labels_layers_in_chinese_and_enter_opens_the_first_hit(desktop):

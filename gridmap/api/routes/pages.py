@@ -7,15 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from gridmap.api.app import WEB
 from gridmap.api.cache import kept_soon
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.layers import layer_listing
 from gridmap.api.routes.params import CHECKED, MAX_ID
-from gridmap.api.routes.session import user_context
+from gridmap.api.routes.session import area_name, user_context
 from gridmap.api.security import PagePrincipalDep, current_area, require
+from gridmap.store.areas import Area
+from gridmap.store.models import table_for
 
 router = APIRouter(include_in_schema=False, dependencies=CHECKED)
 VIEW = [require("view", page=True)]
@@ -56,6 +58,8 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
         "title": "党建引领网格化治理",
         "config": {
             "bounds": bounds,
+            "subdistrict": _subdistrict(conn, area),
+            "area": _area_config(conn, area, basemap(settings)),
             "layers": map_layers(grid_layers(conn)),
             "layer_names": {name: spec.label_zh for name, spec in LAYERS.items()},
             "gaps": gap_legend(counts),
@@ -65,6 +69,33 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
         },
     }
     return templates.TemplateResponse(request, "map.html", context)
+
+
+def _subdistrict(conn: Connection, area: Area | None) -> dict | None:
+    """The code and name of the subdistrict the map is of (a database usually holds one)."""
+    table = table_for("subdistrict")
+    query = select(table.c.code, table.c.name).order_by(table.c.code).limit(1)
+    if area is not None and area.level == "subdistrict":
+        query = query.where(table.c.code == area.code)
+    row = conn.execute(query).first()
+    return {"code": row.code, "name": row.name} if row else None
+
+
+def _area_config(conn: Connection, area: Area | None, base: dict | None) -> dict | None:
+    """What map.js needs of an account's area: where the panel opens, and its outline."""
+    import shapely
+
+    from gridmap.api.routes.features import display_geometry
+
+    if area is None or area.level == "none":
+        return None
+    outline = None
+    if area.geometry is not None:
+        shown = display_geometry([area.geometry], 17, base["display"] if base else "wgs84")[0]
+        outline = shapely.geometry.mapping(shown)
+    community = next(iter(area.communities), None) if area.level == "grid" else None
+    return {"level": area.level, "code": area.code, "name": area_name(conn, area.code),
+            "community": community, "outline": outline}  # fmt: skip
 
 
 @router.get("/editor", response_class=HTMLResponse, dependencies=[require("edit_plan", page=True)])  # fmt: skip

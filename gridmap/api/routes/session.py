@@ -15,14 +15,16 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Connection, select
 
 from gridmap.api.app import WEB
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import PrincipalDep, check_csrf, csrf_token
 from gridmap.auth import PERMISSIONS, ROLES, AuthError, Principal, authenticate
-from gridmap.store.db import transaction
+from gridmap.store.db import connect, transaction
 from gridmap.store.features import log_change
+from gridmap.store.models import table_for
 
 router = APIRouter(tags=["session"], dependencies=CHECKED)
 LOCK_AFTER = 5
@@ -44,13 +46,35 @@ def _locked(name: str, now: float) -> bool:
 templates = Jinja2Templates(directory=str(WEB / "templates"))
 
 
+def area_name(conn: Connection, code: str) -> str | None:
+    """The name of the subdistrict, community or grid (the unified grid's first) ``code`` names."""
+    for level in ("subdistrict", "community", "grid"):
+        table = table_for(level)
+        query = select(table.c.name).where(table.c.code == code)
+        if level == "grid":
+            query = query.order_by(table.c.layer != "unified", table.c.layer)
+        name = conn.execute(query.limit(1)).scalar()
+        if name:
+            return name
+    return None
+
+
+def _named_area(request: Request, code: str | None) -> str | None:
+    if not code:
+        return None
+    with connect(request.app.state.engine) as conn:
+        return area_name(conn, code)
+
+
 def user_context(request: Request, principal: Principal) -> dict:
-    """What every page shows of its user (name, role, area, permissions) and the CSRF token."""
+    """What every page shows of its user (name, role, area and its name, permissions) and the
+    CSRF token."""
     user = {
         "name": principal.name,
         "role": principal.role,
         "role_zh": ROLES[principal.role],
         "area": principal.area,
+        "area_name": _named_area(request, principal.area),
         "may": {action: principal.may(action) for action in PERMISSIONS},
     }
     return {"user": user, "csrf": csrf_token(request)}

@@ -65,6 +65,7 @@
   const LAYER_ZH = { ...(cfg.layer_names || {}), ...Object.fromEntries(cfg.layers.map((s) => [s.layer, s.label_zh])) };
   const layerZh = (layer) => LAYER_ZH[layer]
     || (String(layer).startsWith("grid:") ? `${LAYER_ZH.grid || "网格"} ${String(layer).slice(5)}` : String(layer ?? ""));
+  const SUBDISTRICT_ZH = cfg.subdistrict && cfg.subdistrict.name ? cfg.subdistrict.name : LEVEL_ZH.subdistrict;
   const index = new Map(); // "community:SQ01" → a drawn feature, for drill-down and search
 
   function propsTable(props) {
@@ -185,7 +186,12 @@
   const shown = new Set(cfg.gaps.filter((g) => g.count && g.visible).map((g) => g.kind));
   const kindsEl = document.getElementById("gap-kinds");
   const listEl = document.getElementById("gap-list");
-  const state = { level: "subdistrict", community: null, grid: null };
+  // an account limited to a community or a grid opens on its area, and drills no higher
+  const area = cfg.area && (cfg.area.level === "community" || cfg.area.level === "grid") ? cfg.area : null;
+  const top = area ? area.level : "subdistrict";
+  const state = area
+    ? { level: area.level, community: area.level === "community" ? area.code : area.community, grid: area.level === "grid" ? area.code : null }
+    : { level: "subdistrict", community: null, grid: null };
   const gapKey = (p) => `${p.kind}:${p.layer}:${p.code}`;
 
   function gapPopup(p) {
@@ -317,13 +323,15 @@
   let figures = { community: [], grid: [], subdistrict: [] };
 
   function renderPanel() {
-    const crumbs = [`<a href="#" data-level="subdistrict">街道 <small>subdistrict</small></a>`];
-    if (state.community) crumbs.push(`<a href="#" data-level="community" data-code="${escape(state.community)}">${escape(nameOf("community", state.community))}</a>`);
+    const crumbs = [];
+    if (top === "subdistrict") crumbs.push(`<a href="#" data-level="subdistrict">${escape(SUBDISTRICT_ZH)} <small>subdistrict</small></a>`);
+    if (state.community && top !== "grid") crumbs.push(`<a href="#" data-level="community" data-code="${escape(state.community)}">${escape(nameOf("community", state.community))}</a>`);
     if (state.grid) crumbs.push(`<span>${escape(nameOf("grid", state.grid))}</span>`);
     crumbsEl.innerHTML = crumbs.join(" › ");
     const here = state.grid ? figures.grid.find((f) => f.code === state.grid)
       : state.community ? figures.community.find((f) => f.code === state.community) : figures.subdistrict[0];
-    figuresEl.innerHTML = here ? `<h2>${escape(here.name || LEVEL_ZH[here.level])} <small>${here.level}</small></h2>${figuresTable(here)}` : "";
+    const heading = here && (here.name || (here.level === "subdistrict" ? SUBDISTRICT_ZH : LEVEL_ZH[here.level]));
+    figuresEl.innerHTML = here ? `<h2>${escape(heading)} <small>${here.level}</small></h2>${figuresTable(here)}` : "";
     const kids = state.grid ? [] : state.community
       ? figures.grid.filter((f) => f.community_code === state.community) : figures.community;
     childrenEl.innerHTML = kids.length ? `<h2>${state.community ? "网格 <small>grids</small>" : "社区 <small>communities</small>"}</h2>` +
@@ -337,7 +345,8 @@
 
   function nameOf(level, code) {
     const f = (figures[level] || []).find((x) => x.code === code);
-    return f && f.name ? f.name : code;
+    if (f && f.name) return f.name;
+    return area && area.code === code && area.name ? area.name : code;
   }
 
   function drill(level, code, community) {
@@ -347,7 +356,7 @@
     renderPanel();
     const target = level === "subdistrict" ? null : index.get(`${level === "grid" ? "grid:unified" : level}:${code}`);
     if (target && target.getBounds) map.fitBounds(target.getBounds(), { padding: [20, 20] });
-    else if (level === "subdistrict" && home) map.fitBounds(home);
+    else if ((level === "subdistrict" || (area && code === area.code)) && home) map.fitBounds(home);
     else if (level === "grid") getJSON(`/api/search?q=${encodeURIComponent(code)}&limit=5`).then((hits) => {
       const hit = hits.find((h) => h.code === code);
       if (hit && hit.bbox) map.fitBounds([[hit.bbox[1], hit.bbox[0]], [hit.bbox[3], hit.bbox[2]]]);
@@ -466,6 +475,13 @@
     toggle.setAttribute("aria-expanded", String(open));
     setTimeout(() => map.invalidateSize(), 200);
   });
+
+  // ---- the account's area ----------------------------------------------------------------------
+  if (cfg.area && cfg.area.outline) {
+    L.geoJSON(cfg.area.outline, { pane: "highlight", interactive: false,
+      style: { color: "#ff6f00", weight: 4, opacity: 0.9, dashArray: "10 6", fill: false } }).addTo(map);
+    el.dataset.areaOutline = cfg.area.code;
+  }
 
   // ---- start -----------------------------------------------------------------------------------
   const ready = cfg.analysed
