@@ -4,7 +4,14 @@ data, search, gap popups, and a phone's screen."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
+from servers import start_server
+
+from gridmap.config import Settings
+from gridmap.store.db import make_engine, transaction
+from gridmap.store.features import log_change
 
 JINXIU = "510199001001"  # 锦绣社区, the community coordinator's area
 
@@ -95,6 +102,29 @@ def test_admin_panel_names_the_subdistrict(desktop):
     page = desktop.open()
     assert page.inner_text("#figures h2").startswith("锦绣街道")
     assert page.inner_text("#crumbs").startswith("锦绣街道")
+
+
+def test_map_warns_when_the_data_changed_after_the_analysis(page_at, demo_db, tmp_path):
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    shutil.copy(demo_db.removeprefix("sqlite:///"), tmp_path / "copy.db")
+    proc, base = start_server(url)
+    try:
+        watched = page_at(base)
+        page = watched.open()  # the login is logged, and changes no data
+        assert page.locator("#stale").count() == 0
+        engine = make_engine(Settings(database_url=url))
+        with transaction(engine) as conn:
+            log_change(conn, "tests", "import", "building", {"features": 1})
+        engine.dispose()
+        page = watched.open()
+        notice = page.locator("#stale")
+        assert notice.is_visible()
+        text = notice.inner_text()
+        assert text.index("分析结果已过期") < text.index("out of date")
+        assert "导入图层" in text and "gridmap analyze" in text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def test_search_labels_layers_in_chinese_and_enter_opens_the_first_hit(desktop):

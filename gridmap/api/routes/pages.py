@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from gridmap.api.app import WEB
 from gridmap.api.cache import kept_soon
@@ -17,9 +17,11 @@ from gridmap.api.routes.params import CHECKED, MAX_ID
 from gridmap.api.routes.session import area_name, user_context
 from gridmap.api.security import PagePrincipalDep, current_area, require
 from gridmap.store.areas import Area
-from gridmap.store.models import table_for
+from gridmap.store.models import ChangeLog, table_for
 
 router = APIRouter(include_in_schema=False, dependencies=CHECKED)
+# changes of the data an analysis reads; the others (logins, plan drafts, exports) leave it true
+DATA_CHANGES = {"import": "导入图层", "plan_approve": "批准方案", "integrate": "多网合一"}
 VIEW = [require("view", page=True)]
 templates = Jinja2Templates(directory=str(WEB / "templates"))
 
@@ -56,6 +58,7 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
     context = {
         **user_context(request, principal),
         "title": "党建引领网格化治理",
+        "stale": analysis_stale(conn) if run else None,
         "config": {
             "bounds": bounds,
             "subdistrict": _subdistrict(conn, area),
@@ -69,6 +72,20 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
         },
     }
     return templates.TemplateResponse(request, "map.html", context)
+
+
+def analysis_stale(conn: Connection) -> list[dict] | None:
+    """The data changes logged after the latest analysis (what the map shows is older than
+    the data), oldest first; ``None`` when the analysis is up to date."""
+    last = select(func.max(ChangeLog.id)).where(ChangeLog.action == "analyze").scalar_subquery()
+    rows = conn.execute(
+        select(ChangeLog.action, ChangeLog.layer, ChangeLog.at)
+        .where(ChangeLog.action.in_(DATA_CHANGES), ChangeLog.id > func.coalesce(last, 0))
+        .order_by(ChangeLog.id)
+    ).all()
+    if not rows:
+        return None
+    return [{"action": a, "action_zh": DATA_CHANGES[a], "layer": layer, "at": at} for a, layer, at in rows]  # fmt: skip
 
 
 def _subdistrict(conn: Connection, area: Area | None) -> dict | None:
