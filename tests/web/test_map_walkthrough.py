@@ -151,3 +151,31 @@ def test_gap_popup_names_kind_and_layer_in_chinese_first(desktop):
     ids = page.inner_text(".leaflet-popup-content .gap-ids")
     assert "grid_overlap" in ids and "grid:party" in ids
     assert "grid_overlap" not in "\n".join(lines[:2])
+
+
+def test_phone_search_results_lie_above_the_map_buttons(phone):
+    page = phone.open()
+    page.fill("#q", "XQ1")
+    first = page.locator("#hits a[data-hit]").first
+    first.wait_for()
+    for a in page.locator("#hits a[data-hit]").all()[:6]:
+        box = a.bounding_box()
+        y = box["y"] + box["height"] / 2
+        for x in (box["x"] + 4, box["x"] + box["width"] / 2, box["x"] + box["width"] - 4):
+            hit = page.evaluate(f"document.elementFromPoint({x}, {y}).closest('#hits') !== null")
+            assert hit, f"a tap at ({x}, {y}) on a search result reaches the map"
+    # a popup's title is not under the zoom buttons (they sit at the bottom on a phone)
+    zoom = page.locator(".leaflet-control-zoom").bounding_box()
+    assert zoom["y"] > page.locator("#map").bounding_box()["y"] + 100
+
+
+def test_phone_members_table_scrolls_inside_its_box(phone):
+    page = phone.page
+    page.goto(phone.base + "/members?place=" + JINXIU)
+    page.locator("#members tbody tr").first.wait_for()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways: {width}px"
+    box = page.locator(".table-scroll")
+    assert box.evaluate("(e) => e.scrollWidth > e.clientWidth")  # the table scrolls in its box
+    address = page.locator("#members td.address").first.bounding_box()
+    assert address["width"] >= 150, f"the address column is {address['width']}px wide"

@@ -171,6 +171,12 @@
     group.on("add", load);
   }
   L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
+  // on a phone the zoom buttons move to the bottom, and popups pan clear of the layers button,
+  // so a popup's title is never under a control
+  if (window.innerWidth < 700) {
+    map.zoomControl.setPosition("bottomright");
+    L.Popup.mergeOptions({ autoPanPaddingTopLeft: L.point(10, 60) });
+  }
   L.control.scale({ imperial: false }).addTo(map);
   // a pan or zoom asks once the map has stopped moving (a drag fires moveend more than once)
   let moveTimer = null;
