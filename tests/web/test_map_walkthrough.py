@@ -12,6 +12,7 @@ from servers import start_server
 from gridmap.config import Settings
 from gridmap.store.db import make_engine, transaction
 from gridmap.store.features import log_change
+from gridmap.store.plans import approve_plan, create_plan, plan_meta
 
 JINXIU = "510199001001"  # 锦绣社区, the community coordinator's area
 
@@ -113,15 +114,20 @@ def test_map_warns_when_the_data_changed_after_the_analysis(page_at, demo_db, tm
         page = watched.open()  # the login is logged, and changes no data
         assert page.locator("#stale").count() == 0
         engine = make_engine(Settings(database_url=url))
-        with transaction(engine) as conn:
-            log_change(conn, "tests", "import", "building", {"features": 1})
-        engine.dispose()
+        with transaction(engine) as conn:  # a plan approved: the party grid is redrawn
+            plan = create_plan(conn, "测试方案", "party", "tests")
+            approve_plan(conn, plan, plan_meta(conn, plan)["version"], "tests")
         page = watched.open()
         notice = page.locator("#stale")
         assert notice.is_visible()
         text = notice.inner_text()
         assert text.index("分析结果已过期") < text.index("out of date")
-        assert "导入图层" in text and "gridmap analyze" in text
+        assert "批准方案" in text and "gridmap analyze" in text
+        with transaction(engine) as conn:  # and a layer loaded again
+            log_change(conn, "tests", "import", "building", {"features": 1})
+        engine.dispose()
+        text = watched.open().inner_text("#stale")
+        assert "批准方案、导入图层" in text and "2 change(s)" in text
     finally:
         proc.terminate()
         proc.wait(timeout=10)
