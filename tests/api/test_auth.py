@@ -384,6 +384,7 @@ def test_login_session_cookie_csrf_and_logout(demo):
         assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
         assert browser.get("/api/me").json() == {
             "name": "社区协调员", "role": "coordinator", "role_zh": "网格协调员", "area": JINXIU,
+            "area_name": "锦绣社区",
             "may": {"view": True, "personal": True, "edit_plan": False, "approve_plan": False,
                     "import": False, "accounts": False},
         }  # fmt: skip
