@@ -35,12 +35,17 @@ GAP_COLOURS = {
     "building_outside_compound": "#558b2f", "ambiguous_parent": "#90a4ae",
 }  # fmt: skip
 HIDDEN_GAP_KINDS = ("building_without_member", "member_not_reported", "ambiguous_parent")
+# gaps about one member, drawn at their home: only roles that may see personal data see them
+MEMBER_GAP_KINDS = ("member_unassigned", "member_not_reported")
 # gaps that are a piece of land of their own (drawn filled); the others outline a whole unit
 AREA_GAP_KINDS = ("uncovered_area", "grid_overlap", "sliver", "beyond_station_reach")
 
 
-def gap_legend(counts: dict[str, int]) -> list[dict]:
+def gap_legend(counts: dict[str, int], counts_only: tuple[str, ...] = ()) -> list[dict]:
     """One legend row per gap kind: colour, Chinese label, count and whether it starts shown.
+
+    Kinds in ``counts_only`` are counted but never drawn nor listed for this account (a gap
+    about one member, for a role that may not see personal data).
 
     >>> [r["kind"] for r in gap_legend({"sliver": 2, "uncovered_area": 1})][:2]
     ['uncovered_area', 'grid_overlap']
@@ -54,8 +59,9 @@ def gap_legend(counts: dict[str, int]) -> list[dict]:
             "label_en": kind.replace("_", " "),
             "colour": GAP_COLOURS.get(kind, "#d50000"),
             "count": int(counts.get(kind, 0)),
-            "visible": kind not in HIDDEN_GAP_KINDS,
+            "visible": kind not in HIDDEN_GAP_KINDS and kind not in counts_only,
             "area": kind in AREA_GAP_KINDS,
+            "counts_only": kind in counts_only,
         }
         for kind, label in GAP_KINDS.items()
     ]
@@ -80,6 +86,26 @@ def map_layers(grid_layer_names: list[str]) -> list[dict]:
     )  # fmt: skip
     specs.append({**proposals, "url": "/api/proposals", "pane": "proposals"})
     return specs
+
+
+def exports(layers: list[dict]) -> list[dict]:
+    """What the map offers to download: its layers (members never: they are not on the map),
+    then the latest analysis's gaps and proposals; each with its ``/api/export`` path.
+
+    >>> [e["path"] for e in exports(map_layers(["party"]))][1:3]
+    ['/api/export/community', '/api/export/grid?grid_layer=party']
+    """
+    out = []
+    for spec in layers:
+        base, _, grid = spec["layer"].partition(":")
+        if base != "proposals":
+            path = f"/api/export/{base}" + (f"?grid_layer={grid}" if grid else "")
+            out.append({"label_zh": spec["label_zh"], "path": path})
+    return [
+        *out,
+        {"label_zh": "留白与问题", "path": "/api/export/gaps"},
+        {"label_zh": "组织设置建议", "path": "/api/export/proposals"},
+    ]
 
 
 def _spec(layer: str, key: str, label: str, style: dict, visible: bool) -> dict:

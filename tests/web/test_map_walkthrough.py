@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 
+import geopandas as gpd
 import pytest
 from servers import start_server
 
@@ -185,3 +186,34 @@ def test_phone_members_table_scrolls_inside_its_box(phone):
     assert box.evaluate("(e) => e.scrollWidth > e.clientWidth")  # the table scrolls in its box
     address = page.locator("#members td.address").first.bounding_box()
     assert address["width"] >= 150, f"the address column is {address['width']}px wide"
+
+
+def test_a_layer_is_exported_from_the_panel_as_a_geopackage(desktop, tmp_path):
+    page = desktop.open()
+    labels = page.eval_on_selector_all("#export-layer option", "(os) => os.map((o) => o.textContent)")  # fmt: skip
+    assert labels[:2] == ["街道", "社区"] and labels[-2:] == ["留白与问题", "组织设置建议"]
+    assert "党员" not in labels  # members are never a map layer, nor exported from the map
+    page.select_option("#export-layer", label="小区")
+    page.select_option("#export-format", "gpkg")
+    assert page.get_attribute("#export-link", "href") == "/api/export/compound?format=gpkg"
+    with page.expect_download() as download:
+        page.click("#export-link")
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.suffix == ".gpkg"
+    compounds = gpd.read_file(path)
+    count = page.evaluate("fetch('/api/layers').then((r) => r.json())")
+    assert len(compounds) == next(c for c in count if c["layer"] == "compound")["count"] > 100
+    assert {"XQ017", "XQ169"} <= set(compounds["code"])
+
+
+def test_gaps_about_one_member_are_counts_only_for_a_role_without_personal_data(page_at, demo_server):  # fmt: skip
+    def member_row(account):
+        page = page_at(demo_server, account).open()
+        row = page.locator('#gap-kinds input[data-kind="member_not_reported"]')
+        return row.is_disabled(), page.inner_text("#gap-kinds")
+
+    disabled, legend = member_row("查看者")
+    assert disabled and "仅计数" in legend
+    disabled, legend = member_row("测试管理员")
+    assert not disabled and "仅计数" not in legend

@@ -15,7 +15,7 @@ from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.layers import layer_listing
 from gridmap.api.routes.params import CHECKED, MAX_ID
 from gridmap.api.routes.session import area_name, user_context
-from gridmap.api.security import PagePrincipalDep, current_area, require
+from gridmap.api.security import PagePrincipalDep, current_area, hidden_gap_layers, require
 from gridmap.store.areas import Area
 from gridmap.store.models import ChangeLog, table_for
 
@@ -35,7 +35,7 @@ def index(request: Request, conn: ConnDep, principal: PagePrincipalDep) -> HTMLR
 @router.get("/map", response_class=HTMLResponse, dependencies=VIEW)
 def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: PagePrincipalDep) -> HTMLResponse:  # fmt: skip
     from gridmap.layers import LAYERS
-    from gridmap.maps.layers import basemap, gap_legend, map_layers
+    from gridmap.maps.layers import MEMBER_GAP_KINDS, basemap, exports, gap_legend, map_layers
     from gridmap.store.areas import in_area
     from gridmap.store.features import grid_layers, layer_extent
     from gridmap.store.results import gap_index, latest_run, run_summary
@@ -55,6 +55,7 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
 
         counts = kept_soon(request, conn, ("legend counts",), area_counts, area, wait=True)
         bounds = list(area.bbox()) if area.geometry is not None else bounds
+    layers = map_layers(grid_layers(conn))
     context = {
         **user_context(request, principal),
         "title": "党建引领网格化治理",
@@ -63,9 +64,10 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
             "bounds": bounds,
             "subdistrict": _subdistrict(conn, area),
             "area": _area_config(conn, area, basemap(settings)),
-            "layers": map_layers(grid_layers(conn)),
+            "layers": layers,
+            "exports": exports(layers),
             "layer_names": {name: spec.label_zh for name, spec in LAYERS.items()},
-            "gaps": gap_legend(counts),
+            "gaps": gap_legend(counts, MEMBER_GAP_KINDS if hidden_gap_layers(principal) else ()),
             "analysed": run is not None,
             "basemap": basemap(settings),
             "station_radius_m": settings.station_radius_m,

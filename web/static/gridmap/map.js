@@ -269,8 +269,12 @@
   for (const g of cfg.gaps) {
     if (!g.count) continue;
     const li = document.createElement("li");
-    li.innerHTML = `<label title="${escape(g.label_en)}"><input type="checkbox" data-kind="${g.kind}" ${g.visible ? "checked" : ""}>` +
-      `<span class="swatch" style="background:${g.colour}"></span>${escape(g.label_zh)} <small>${escape(g.label_en)}</small>` +
+    // a gap about one member is drawn at their home: roles that may not see personal data get
+    // its count only, and are told why there is nothing to tick
+    const only = g.counts_only
+      ? ` <small class="counts-only">仅计数（党员个人信息）· count only (personal data)</small>` : "";
+    li.innerHTML = `<label title="${escape(g.label_en)}"><input type="checkbox" data-kind="${g.kind}" ${g.visible ? "checked" : ""} ${g.counts_only ? "disabled" : ""}>` +
+      `<span class="swatch" style="background:${g.colour}"></span>${escape(g.label_zh)} <small>${escape(g.label_en)}</small>${only}` +
       `<span class="count">${g.count}</span></label>`;
     kindsEl.appendChild(li);
     li.querySelector("input").addEventListener("change", (e) => showKind(g.kind, e.target.checked));
@@ -481,6 +485,24 @@
     toggle.setAttribute("aria-expanded", String(open));
     setTimeout(() => map.invalidateSize(), 200);
   });
+
+  // ---- export: a layer or the latest analysis's results as a file (/api/export, the area's part) ---
+  const exportLayer = document.getElementById("export-layer");
+  const exportFormat = document.getElementById("export-format");
+  const exportLink = document.getElementById("export-link");
+  for (const e of cfg.exports || []) {
+    const option = document.createElement("option");
+    option.value = e.path;
+    option.textContent = e.label_zh;
+    exportLayer.appendChild(option);
+  }
+  function exportHref() {
+    const path = exportLayer.value;
+    exportLink.href = path + (path.includes("?") ? "&" : "?") + `format=${exportFormat.value}`;
+  }
+  exportLayer.addEventListener("change", exportHref);
+  exportFormat.addEventListener("change", exportHref);
+  if (exportLayer.options.length) exportHref();
 
   // ---- the account's area ----------------------------------------------------------------------
   if (cfg.area && cfg.area.outline) {
