@@ -186,6 +186,21 @@ def test_choropleth_of_organisational_coverage(desktop, demo_server):
     assert int(desktop.data("themeFeatures")) == 6
     assert count_paths(page, "choropleth") == 6
     assert page.locator("#theme-legend i").count() == 6  # five steps and 'no data'
+    # drawn above the units and the stations' circles; little coverage red, all covered green
+    z = page.evaluate("['choropleth', 'units', 'points', 'gaps'].map((p) => Number(gridmap.map.getPane(p).style.zIndex))")  # fmt: skip
+    assert z[1] < z[0] and z[2] < z[0] < z[3]
+    fills = page.evaluate("""(() => { const out = {};
+        gridmap.map.eachLayer((l) => { if (l.feature && l.options.pane === 'choropleth')
+            out[l.feature.properties.name] = l.options.fillColor; });
+        return out; })()""")
+    assert fills["锦绣社区"] == "#1a9850"  # 100 %
+    swatches = page.eval_on_selector_all("#theme-legend i", "(is) => is.map((i) => getComputedStyle(i).backgroundColor)")  # fmt: skip
+    assert swatches[0] == "rgb(178, 24, 43)" and swatches[4] == "rgb(26, 152, 80)"  # 0–20 % red
+    page.select_option("#theme-select", "")
+    page.wait_for_function("document.getElementById('map').dataset.theme === ''")
+    assert page.evaluate("Number(gridmap.map.getPane('choropleth').style.zIndex)") < z[1]
+    page.select_option("#theme-select", "org_coverage")
+    page.wait_for_function("Number(document.getElementById('map').dataset.themeFeatures) > 0")
     # drilled into a community, the choropleth colours its grid cells instead
     community = http.get(demo_server + "/api/figures", params={"level": "community"}).json()[0]
     page.evaluate(f"gridmap.drill('community', {community['code']!r})")

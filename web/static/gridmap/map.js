@@ -384,7 +384,15 @@
   // ---- choropleth of the 两个覆盖 rates, per community (or per grid inside a community) ---------
   const themeSelect = document.getElementById("theme-select");
   const themeLegend = document.getElementById("theme-legend");
-  const RAMP = ["#fff5f0", "#fcbba1", "#fb6a4a", "#cb181d", "#67000d"];
+  // rates run from red (little covered: where work is needed) to green (all covered); member
+  // counts are amounts, in blues, with nothing alarming about few or many
+  const RATE_RAMP = ["#b2182b", "#ef8a62", "#fee08b", "#a6d96a", "#1a9850"];
+  const COUNT_RAMP = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"];
+  // shown above the compounds, buildings and the stations' walking circles (which would wash it
+  // out), level with the proposals (created later, so drawn over it) and below the gaps; back in
+  // its place when no theme is shown
+  const themePane = map.getPane("choropleth");
+  const themeZ = { off: themePane.style.zIndex, on: map.getPane("proposals").style.zIndex };
   let theme = L.geoJSON(null, { pane: "choropleth" });
   const themeCache = {};
 
@@ -393,7 +401,9 @@
     themeLegend.innerHTML = "";
     const metric = themeSelect.value;
     el.dataset.theme = metric;
+    themePane.style.zIndex = metric ? themeZ.on : themeZ.off;
     if (!metric) return;
+    const RAMP = metric === "members" ? COUNT_RAMP : RATE_RAMP;
     const level = state.community ? "grid" : "community";
     const layerName = level === "grid" ? "grid:unified" : "community";
     const rows = figures[level].filter((f) => level === "community" || f.community_code === state.community);
