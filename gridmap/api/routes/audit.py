@@ -143,7 +143,7 @@ def audit_page(
     for r in rows:
         r["summary_text"] = json.dumps(r["summary"], ensure_ascii=False, indent=1) if r["summary"] else ""  # fmt: skip
     context = {
-        **user_context(request, principal),
+        **user_context(request, principal, conn),
         "rows": rows,
         "total": total,
         "action": action or "",

@@ -135,7 +135,7 @@ def members_page(
     frame = members_of(conn, place_in_area(conn, place, area), principal, settings)
     limit = 200
     context = {
-        **user_context(request, principal),
+        **user_context(request, principal, conn),
         "rows": _page(frame, offset, limit),
         "total": len(frame),
         "masked": not principal.may("personal"),

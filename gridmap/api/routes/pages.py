@@ -14,7 +14,7 @@ from gridmap.api.cache import kept_soon
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.layers import layer_listing
 from gridmap.api.routes.params import CHECKED, MAX_ID
-from gridmap.api.routes.session import area_name, user_context
+from gridmap.api.routes.session import user_context
 from gridmap.api.security import PagePrincipalDep, current_area, hidden_gap_layers, require
 from gridmap.store.areas import Area
 from gridmap.store.models import ChangeLog, table_for
@@ -28,7 +28,7 @@ templates = Jinja2Templates(directory=str(WEB / "templates"))
 
 @router.get("/", response_class=HTMLResponse, dependencies=VIEW)
 def index(request: Request, conn: ConnDep, principal: PagePrincipalDep) -> HTMLResponse:
-    context = {**user_context(request, principal), "layers": layer_listing(conn)}
+    context = {**user_context(request, principal, conn), "layers": layer_listing(conn)}
     return templates.TemplateResponse(request, "index.html", context)
 
 
@@ -56,14 +56,15 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
         counts = kept_soon(request, conn, ("legend counts",), area_counts, area, wait=True)
         bounds = list(area.bbox()) if area.geometry is not None else bounds
     layers = map_layers(grid_layers(conn))
+    user = user_context(request, principal, conn)
     context = {
-        **user_context(request, principal),
+        **user,
         "title": "党建引领网格化治理",
         "stale": analysis_stale(conn) if run else None,
         "config": {
             "bounds": bounds,
             "subdistrict": _subdistrict(conn, area),
-            "area": _area_config(conn, area, basemap(settings)),
+            "area": _area_config(area, user["user"]["area_name"], basemap(settings)),
             "layers": layers,
             "exports": exports(layers),
             "layer_names": {name: spec.label_zh for name, spec in LAYERS.items()},
@@ -100,8 +101,9 @@ def _subdistrict(conn: Connection, area: Area | None) -> dict | None:
     return {"code": row.code, "name": row.name} if row else None
 
 
-def _area_config(conn: Connection, area: Area | None, base: dict | None) -> dict | None:
-    """What map.js needs of an account's area: where the panel opens, and its outline."""
+def _area_config(area: Area | None, name: str | None, base: dict | None) -> dict | None:
+    """What map.js needs of an account's area (``name``: its name): where the panel opens, and
+    its outline."""
     import shapely
 
     from gridmap.api.routes.features import display_geometry
@@ -113,7 +115,7 @@ def _area_config(conn: Connection, area: Area | None, base: dict | None) -> dict
         shown = display_geometry([area.geometry], 17, base["display"] if base else "wgs84")[0]
         outline = shapely.geometry.mapping(shown)
     community = next(iter(area.communities), None) if area.level == "grid" else None
-    return {"level": area.level, "code": area.code, "name": area_name(conn, area.code),
+    return {"level": area.level, "code": area.code, "name": name,
             "community": community, "outline": outline}  # fmt: skip
 
 
@@ -138,7 +140,7 @@ def editor_page(
         "band": [settings.grid_households_min, settings.grid_households_max],
         "may_approve": principal.may("approve_plan"),
     }
-    context = {**user_context(request, principal), "plans": list_plans(conn), "plan_id": plan, "config": config}  # fmt: skip
+    context = {**user_context(request, principal, conn), "plans": list_plans(conn), "plan_id": plan, "config": config}  # fmt: skip
     return templates.TemplateResponse(request, "editor.html", context)
 
 

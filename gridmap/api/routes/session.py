@@ -22,7 +22,7 @@ from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import PrincipalDep, check_csrf, csrf_token
 from gridmap.auth import PERMISSIONS, ROLES, AuthError, Principal, authenticate
-from gridmap.store.db import connect, transaction
+from gridmap.store.db import transaction
 from gridmap.store.features import log_change
 from gridmap.store.models import table_for
 
@@ -59,14 +59,7 @@ def area_name(conn: Connection, code: str) -> str | None:
     return None
 
 
-def _named_area(request: Request, code: str | None) -> str | None:
-    if not code:
-        return None
-    with connect(request.app.state.engine) as conn:
-        return area_name(conn, code)
-
-
-def user_context(request: Request, principal: Principal) -> dict:
+def user_context(request: Request, principal: Principal, conn: Connection) -> dict:
     """What every page shows of its user (name, role, area and its name, permissions) and the
     CSRF token."""
     user = {
@@ -74,7 +67,7 @@ def user_context(request: Request, principal: Principal) -> dict:
         "role": principal.role,
         "role_zh": ROLES[principal.role],
         "area": principal.area,
-        "area_name": _named_area(request, principal.area),
+        "area_name": area_name(conn, principal.area) if principal.area else None,
         "may": {action: principal.may(action) for action in PERMISSIONS},
     }
     return {"user": user, "csrf": csrf_token(request)}
@@ -136,5 +129,5 @@ def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") ->
 
 
 @router.get("/api/me", summary="当前账号 / who am I")
-def me(request: Request, principal: PrincipalDep) -> dict:
-    return user_context(request, principal)["user"]
+def me(request: Request, principal: PrincipalDep, conn: ConnDep) -> dict:
+    return user_context(request, principal, conn)["user"]
