@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     member_snap_distance_m: float = Field(10.0, description="党员住址点距楼栋多远以内吸附到楼栋")
     station_radius_m: float = Field(1000.0, description="党群服务站步行服务半径 (15 分钟生活圈)")
 
+    # --- personal data --------------------------------------------------------------------------
+    min_count_shown: int = Field(
+        3,
+        ge=1,
+        description="任意绘制形状的党员数少于此值时, 对无权查看个人信息的角色只显示 “<N” (防止定位个人)",
+    )
+
     # --- map ----------------------------------------------------------------------------------
     basemap: Literal["none", "xyz", "tianditu", "amap"] = Field(
         "none",

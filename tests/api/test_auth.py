@@ -460,3 +460,91 @@ def test_members_gaps_only_for_roles_that_may_see_personal_data(demo):
     grid = call(base, "GET", f"/api/figures/grid/{GRID}", "社区协调员").json()
     viewer = call(base, "GET", f"/api/figures/grid/{GRID}", "查看者").json()
     assert viewer["gaps"] == [g for g in grid["gaps"] if g["layer"] != "member"]
+
+
+# --- counts of drawn shapes: no member located by probing ----------------------------------
+
+
+def _home(url: str, code: str) -> shapely.Point:
+    engine = make_engine(Settings(database_url=url))
+    with engine.connect() as conn:
+        members = read_features(conn, "member")
+    engine.dispose()
+    return members.loc[members["code"] == code].geometry.iloc[0]
+
+
+def _probe(home: shapely.Point, code: str = "PROBE") -> dict:
+    """A FeatureCollection of one ~10 × 10 m box around ``home``."""
+    box = shapely.box(home.x - 0.00005, home.y - 0.00005, home.x + 0.00005, home.y + 0.00005)
+    feature = {"type": "Feature", "properties": {"code": code}, "geometry": shapely.geometry.mapping(box)}  # fmt: skip
+    return {"type": "FeatureCollection", "features": [feature]}
+
+
+def test_a_box_around_a_home_locates_no_member(demo):
+    """DY00001 lives in 锦绣社区: a 10 m box around the home counts 1 for those who may see
+    personal data there, "<3" for a planner of the subdistrict, nothing outside an area."""
+    base, url = demo
+    home = _home(url, "DY00001")
+    probe = {"cells": _probe(home)}
+
+    def figures(name):
+        r = call(base, "POST", "/api/plans/1/figures", name, json=probe)
+        assert r.status_code == 200, r.text
+        [row] = r.json()
+        return row
+
+    admin = figures(ADMIN)
+    assert (admin["members"], admin["members_hidden"], admin["members_min_shown"]) == (1, None, 3)
+    assert admin["members"] == admin["members_full"] + admin["members_probationary"]
+    planner = figures("规划员甲")  # in the area, may not see personal data
+    assert [planner[k] for k in ("members", "members_full", "members_probationary", "members_hidden")] == [None, None, None, "few"]  # fmt: skip
+    assert planner["households"] == admin["households"]  # buildings are no secret
+    neighbour = figures("社区规划员")  # a planner of the community next door
+    assert (neighbour["members"], neighbour["members_hidden"]) == (None, "outside_area")
+    # a box with no member at all is no different: "0" against "<3" would still find homes
+    spots = [{"cells": _probe(shapely.Point(home.x + dx, home.y))} for dx in (3e-4, 6e-4, -3e-4, -6e-4)]  # fmt: skip
+    empty = next(s for s in spots if call(base, "POST", "/api/plans/1/figures", ADMIN, json=s).json()[0]["members"] == 0)  # fmt: skip
+    [nothing] = call(base, "POST", "/api/plans/1/figures", "规划员甲", json=empty).json()
+    assert (nothing["members"], nothing["members_hidden"]) == (None, "few")
+
+
+def test_whole_cells_of_the_plan_are_counted_for_masked_roles_too(demo):
+    base, _ = demo
+    cells = call(base, "GET", "/api/plans/1", ADMIN).json()["cells"]
+    whole = {"type": "FeatureCollection", "features": cells["features"][:6]}
+    admin = call(base, "POST", "/api/plans/1/figures", ADMIN, json={"cells": whole}).json()
+    planner = call(base, "POST", "/api/plans/1/figures", "规划员甲", json={"cells": whole}).json()
+    assert planner == admin and all(row["members_hidden"] is None for row in planner)
+    # the same outline under a new code is a drawn shape: small counts hidden again
+    renamed = [{**f, "properties": {**f["properties"], "code": "NEW-" + f["properties"]["code"]}} for f in whole["features"]]  # fmt: skip
+    drawn = call(base, "POST", "/api/plans/1/figures", "规划员甲", json={"cells": {"type": "FeatureCollection", "features": renamed}}).json()  # fmt: skip
+    for row, exact in zip(drawn, admin, strict=True):
+        assert row["members"] == (exact["members"] if exact["members"] >= 3 else None)
+
+
+def test_members_moving_in_a_diff_are_counted_as_in_figures(demo):
+    """A plan cutting a 10 m box around DY00001's home out of its grid: the move of that one
+    member is 1 for the admin, "<3" for a viewer, not counted for another community's planner."""
+    base, url = demo
+    home = _home(url, "DY00001")
+    plan = call(base, "POST", "/api/plans", ADMIN, json={"name": "差异计数"}).json()
+    cells = call(base, "GET", f"/api/plans/{plan['id']}", ADMIN).json()["cells"]
+    [probe] = _probe(home, "DJ-PROBE")["features"]
+    box = shapely.geometry.shape(probe["geometry"])
+    features = []
+    for f in cells["features"]:
+        geom = shapely.geometry.shape(f["geometry"])
+        if geom.intersects(box):
+            f = {**f, "geometry": shapely.geometry.mapping(geom.difference(box))}
+        features.append(f)
+    body = {"version": 1, "cells": {"type": "FeatureCollection", "features": [*features, probe]}}
+    assert call(base, "PUT", f"/api/plans/{plan['id']}", ADMIN, json=body).status_code == 200
+
+    def move(name):
+        moves = call(base, "GET", f"/api/plans/{plan['id']}/diff", name).json()["moves"]
+        return next(m for m in moves if m["to_code"] == "DJ-PROBE")
+
+    assert move(ADMIN)["members"] == 1
+    assert (move("查看者")["members"], move("查看者")["members_hidden"]) == (None, "few")
+    assert (move("社区规划员")["members"], move("社区规划员")["members_hidden"]) == (None, "outside_area")  # fmt: skip
+    assert move("社区协调员")["members"] == 1  # may see personal data, and it is in 锦绣社区

@@ -121,6 +121,16 @@
   // ---- live figures of the touched cells ----------------------------------------------------------
   const figuresEl = document.getElementById("figures");
   const BAND = { ok: "在范围内", below: "户数偏少", above: "户数偏多" };
+  // member counts the server hides: fewer than GRIDMAP_MIN_COUNT_SHOWN in a drawn shape (for
+  // roles that may not see personal data), or a shape reaching beyond the account's area
+  function memberCount(row, split) {
+    const n = row.members_min_shown;
+    if (row.members_hidden === "outside_area") return '<span class="hidden-count">范围外不计 <small>outside your area</small></span>';
+    if (row.members_hidden === "few") return `<span class="hidden-count">&lt;${n} <small>少于 ${n} 人不显示 fewer than ${n}</small></span>`;
+    if (!split) return `${row.members}`;
+    if (row.members_hidden === "split") return `${row.members} <small class="hidden-count">(正式/预备少于 ${n} 人不分列 split not shown)</small>`;
+    return `${row.members} (${row.members_full}/${row.members_probationary})`;
+  }
   function showFigures(layers) {
     if (!planId || !layers.length) return Promise.resolve();
     const started = performance.now();
@@ -130,7 +140,7 @@
         `<tr><th title="buildings">楼栋</th><td>${f.buildings}</td></tr>` +
         `<tr><th title="compounds held whole">小区</th><td>${escape(f.compounds.split(";").filter(Boolean).join("、")) || "–"}</td></tr>` +
         `<tr><th title="compounds cut by this cell">被切分小区</th><td class="cut">${escape(f.compounds_cut.split(";").filter(Boolean).join("、")) || "无 <small>none</small>"}</td></tr>` +
-        `<tr><th title="members full/probationary">党员 (正式/预备)</th><td>${f.members} (${f.members_full}/${f.members_probationary})</td></tr>` +
+        `<tr><th title="members full/probationary">党员 (正式/预备)</th><td class="members">${memberCount(f, true)}</td></tr>` +
         `<tr><th title="Party service stations within reach">可达服务站</th><td>${escape(f.stations_in_reach.split(";").filter(Boolean).join("、")) || "无 <small>none</small>"}</td></tr>` +
         "</table>").join("");
       el.dataset.figuresFor = rows.map((f) => f.code).join(",");
@@ -316,7 +326,7 @@
         `<table class="figures"><tr><th>网格</th><th>变化</th><th>面积变化 m²</th></tr>${d.cells.map((c) =>
           `<tr><td>${escape(c.code)}</td><td>${CHANGE[c.change]}</td><td>${Math.round(c.changed_m2)}</td></tr>`).join("")}</table>` +
         `<table class="figures"><tr><th>从</th><th>到</th><th>楼栋</th><th>户数</th><th>党员</th></tr>${d.moves.map((m) =>
-          `<tr><td>${escape(m.from_code || "—")}</td><td>${escape(m.to_code || "—")}</td><td>${m.buildings}</td><td>${m.households}</td><td>${m.members}</td></tr>`).join("")}</table>`;
+          `<tr><td>${escape(m.from_code || "—")}</td><td>${escape(m.to_code || "—")}</td><td>${m.buildings}</td><td>${m.households}</td><td class="members">${memberCount(m, false)}</td></tr>`).join("")}</table>`;
       el.dataset.diffCells = d.cells.length;
       drawDiff(d);
     }).catch(fail);

@@ -27,6 +27,7 @@ from gridmap.api.routes.plans.common import (
     router,
     with_layer_name,
 )
+from gridmap.api.routes.plans.counts import hide_member_counts, reaching_beyond, whole_cells
 from gridmap.api.security import AreaDep, PrincipalDep
 from gridmap.config import Settings
 from gridmap.core import plans as core
@@ -132,9 +133,11 @@ def _bbox(geoms: np.ndarray, pad_m: float = 0.0) -> tuple[float, float, float, f
 
 
 @router.post("/{plan_id}/figures", summary="所改网格的实时数字 / live figures of edited cells", dependencies=EDIT)  # fmt: skip
-def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep) -> list[dict]:
+def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep,
+            principal: PrincipalDep, area: AreaDep) -> list[dict]:  # fmt: skip
     """Called after every edit, so kept lean: raw rows in the cells' box, one cached
-    projection, array code (see :func:`gridmap.core.plans.figures_of`)."""
+    projection, array code (see :func:`gridmap.core.plans.figures_of`). Member counts only
+    inside the caller's area, small ones hidden from masked roles (:mod:`.counts`)."""
     store.plan_meta(conn, plan_id)
     cells = to_frame(body.cells, settings)
     if cells.empty:
@@ -144,6 +147,9 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep) 
     (households,), buildings = _raw(conn, "building", ["households"], box)
     (compound_codes,), compounds = _raw(conn, "compound", ["code"], box)
     (category,), members = _raw(conn, "member", ["category"], box)
+    if area is not None:
+        home = area.covers(members)
+        category, members = category[home], members[home]
     (station_codes,), stations = _raw(conn, "station", ["code"], _bbox(geoms, settings.station_radius_m))  # fmt: skip
     lon, lat = shapely.centroid(shapely.box(*box)).coords[0]
     transformer = _to_metric(metric_crs(lon, lat).to_epsg())
@@ -156,7 +162,17 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep) 
         band=core.Band(settings.grid_households_min, settings.grid_households_max),
         station_radius_m=settings.station_radius_m,
     )  # fmt: skip
-    return records(frame)
+    cells_m = project(geoms)
+    outside = np.zeros(len(cells_m), dtype=bool)
+    if area is not None:
+        area_m = project(np.array([area.geometry], dtype=object))[0] if area.geometry is not None else None  # fmt: skip
+        outside = reaching_beyond(cells_m, area_m)
+    masked = not principal.may("personal")
+    whole = np.ones(len(cells_m), dtype=bool)
+    if masked:
+        stored = store.read_cells(conn, plan_id, bbox=box)
+        whole = whole_cells(cells["code"].to_numpy(), cells_m, stored["code"].to_numpy(), project(np.asarray(stored.geometry.values, dtype=object)))  # fmt: skip
+    return records(hide_member_counts(frame, masked=masked, whole=whole, outside=outside, min_shown=settings.min_count_shown))  # fmt: skip
 
 
 @router.post("/{plan_id}/validate", summary="校验方案 (服务器端) / validate on the server", dependencies=EDIT)  # fmt: skip
