@@ -33,6 +33,8 @@ class Analysis:
     rates: pd.DataFrame
     figures: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    # the places as given (EPSG:4326: community, compound, station), for the report's maps
+    places: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
 def _grid_figures(hierarchy, housed: np.ndarray, layer: str) -> tuple[dict, dict]:
@@ -139,7 +141,8 @@ def analyze(
         .to_dict("records")[0],
     }
     out_props = proposals.to_crs(STORAGE_CRS) if len(proposals) else proposals
-    return Analysis(result, all_gaps, out_props, rates, figures, summary)
+    places = {"community": layers.communities, "compound": layers.compounds, "station": stations}
+    return Analysis(result, all_gaps, out_props, rates, figures, summary, places)
 
 
 def _compound_table(

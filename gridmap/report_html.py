@@ -1,0 +1,100 @@
+"""report.html: the analysis as an office document (web/templates/report.html), Chinese first.
+
+Figures, the 两个覆盖 rates per community and grid with names beside codes, gaps by kind, the
+checks that could not run, the proposals, an overview map and one section (and map) per
+community, each section starting a printed page.
+
+>>> doc = {"version": "1.0", "generated_at": "2026-01-01T00:00:00+00:00", "summary": {
+...     "counts": {"unified_cells": 2}, "gaps": {}, "proposals": {}, "rates": {}},
+...     "rates": [{"level": "community", "code": "S1", "name": "锦绣社区", "compounds": 1,
+...                "org_coverage": 1.0, "own_branch_rate": 0.0, "member_coverage": 1.0}],
+...     "gaps": [], "proposals": []}
+>>> page = report_html(doc)
+>>> "全科网格" in page, "unified_cells" in page, "锦绣社区" in page
+(True, False, True)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from gridmap.core.gaps import GAP_KINDS
+from gridmap.maps.assets import WEB
+from gridmap.maps.labels import COUNT_LABELS, LEVELS, PROPOSAL_KINDS, RATE_LABELS, gap_label
+from gridmap.maps.labels import percent as _percent
+
+# the gap kinds that are coverage gaps (留白); those after them are the layers' own defects
+COVERAGE_KINDS = tuple(list(GAP_KINDS)[: list(GAP_KINDS).index("invalid_geometry")])
+# a compound's own branch is the usual proposal, counted only; the others are listed
+LISTED_PROPOSALS = tuple(k for k in PROPOSAL_KINDS if k != "branch")
+
+_env = Environment(
+    loader=FileSystemLoader(str(WEB / "templates")),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters["percent"] = _percent
+_env.globals.update(gap_label=gap_label, RATES=RATE_LABELS, LEVELS=LEVELS)
+
+
+def _kind_rows(counts: dict, kinds) -> list[dict]:
+    return [{"kind": k, "label": gap_label(k), "count": counts[k]} for k in kinds if counts.get(k)]
+
+
+def _unit(name, code) -> dict:
+    return {"name": name or "", "code": code or ""}
+
+
+def _community_sections(doc: dict, names: dict, maps: dict) -> list[dict]:
+    by_grid = [r for r in doc["rates"] if r["level"] == "grid"]
+    sections = []
+    for row in (r for r in doc["rates"] if r["level"] == "community"):
+        code = row["code"]
+        gaps = [g for g in doc["gaps"] if g.get("community_code") == code]
+        sections.append({
+            "unit": _unit(row.get("name"), code), "rates": row,
+            "grids": [g for g in by_grid if g.get("community_code") == code],
+            "kinds": _kind_rows(Counter(g["kind"] for g in gaps), GAP_KINDS),
+            "gaps": gaps, "map": maps.get(code),
+            "proposals": [p for p in doc["proposals"] if p.get("community_code") == code
+                          and p["kind"] in LISTED_PROPOSALS],
+        })  # fmt: skip
+    return sections
+
+
+def report_html(doc: dict, maps: dict | None = None) -> str:
+    """The printable report of ``doc`` (see :func:`gridmap.report.report_document`).
+
+    ``maps``: ``{"overview": MapParts | None, "communities": {code: MapParts}}`` from
+    :mod:`gridmap.maps.report_maps`; without it the report has no maps.
+    """
+    from gridmap.maps.report_maps import report_assets
+
+    maps = maps or {}
+    summary = doc["summary"]
+    names = {r["code"]: r.get("name") for r in doc["rates"] if r["level"] == "community"}
+    per_community = maps.get("communities") or {}
+    drawn = [m for m in [maps.get("overview"), *per_community.values()] if m is not None]
+    heads = list(dict.fromkeys(h for m in drawn for h in m.head))
+    gaps_by_kind = summary.get("gaps", {})
+    return _env.get_template("report.html").render(
+        doc=doc,
+        counts=[(COUNT_LABELS.get(k, (k, k)), v) for k, v in summary.get("counts", {}).items()],
+        subdistrict=next((r for r in doc["rates"] if r["level"] == "subdistrict"), None),
+        communities=[r for r in doc["rates"] if r["level"] == "community"],
+        coverage_kinds=_kind_rows(gaps_by_kind, COVERAGE_KINDS),
+        defect_kinds=_kind_rows(gaps_by_kind, [k for k in gaps_by_kind if k not in COVERAGE_KINDS]),
+        unchecked=summary.get("unchecked") or [],
+        proposal_counts=[(PROPOSAL_KINDS.get(k, k), k, n) for k, n in summary.get("proposals", {}).items()],
+        sections=_community_sections(doc, names, per_community),
+        elsewhere=[g for g in doc["gaps"] if g.get("community_code") not in names],
+        community_names=names,
+        proposal_kinds=PROPOSAL_KINDS,
+        overview=maps.get("overview"),
+        assets=report_assets() if drawn else "",
+        heads=heads,
+        scripts=[m.script for m in drawn],
+    )  # fmt: skip
