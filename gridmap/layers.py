@@ -299,3 +299,66 @@ GRID_LAYER_EXAMPLES = {
 LON_ALIASES = ("经度", "lon", "lng", "long", "longitude", "x", "jd")
 LAT_ALIASES = ("纬度", "lat", "latitude", "y", "wd")
 WKT_ALIASES = ("wkt", "geometry", "geom", "几何", "空间信息", "shape")
+
+# Parts of headers that mean the same (号码 ~ 电话, 所在 ~ 所属, 楼号 ~ 楼栋编号, 有 ~ 已建 …), the
+# first of each group its canonical spelling. The header matcher compares headers with these parts
+# made equal, so that a column that almost matches an alias is reported with the --field to use.
+HEADER_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("电话", "手机号码", "手机号", "手机", "联系电话", "联系方式", "电话号码", "号码"),
+    ("所属", "所在", "隶属"),
+    ("楼栋编号", "楼号", "楼栋号", "楼幢号", "栋号"),
+    ("楼栋", "楼幢", "楼宇"),
+    ("编号", "编码", "代码", "代号"),
+    ("已建党组织", "已建立党组织", "建立党组织", "建有党组织", "有党组织", "成立党组织", "已成立党组织"),
+    ("户数", "住户数", "总户数", "实有户数"),
+    ("小区", "院落", "楼院"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CheckNeeds:
+    """What one check of the analysis (one gap kind) needs to run (检查所需的数据)."""
+
+    label_zh: str  # the check, as the load report names it
+    # (layer, field): a column of the layer with at least one value; field None: any row
+    needs: tuple[tuple[str, str | None], ...]
+
+
+# The checks that need more than the communities and their own layer. A check whose inputs are
+# missing cannot run: the load report names it when a file lacks the column, and the analysis
+# lists it as not checked (未能检查) instead of reporting no finding.
+CHECK_NEEDS: dict[str, CheckNeeds] = {
+    "uncovered_area": CheckNeeds("留白检查", (("grid", None),)),
+    "grid_overlap": CheckNeeds("网格重叠检查", (("grid", None),)),
+    "compound_split": CheckNeeds("小区切分检查", (("compound", None), ("grid", None))),
+    "compound_without_org": CheckNeeds(
+        "小区党组织覆盖检查", (("compound", None), ("building", None), ("org", "covers"))
+    ),
+    "grid_without_member": CheckNeeds(
+        "空白网格检查", (("grid", None), ("building", None), ("member", None))
+    ),
+    "building_without_member": CheckNeeds("楼栋党员检查", (("building", None), ("member", None))),
+    "grid_out_of_band": CheckNeeds("网格户数检查", (("grid", None), ("building", None))),
+    "member_unassigned": CheckNeeds("党员落位检查", (("member", None), ("building", None))),
+    "member_not_reported": CheckNeeds(
+        "在职党员报到检查", (("member", "in_service"), ("member", "reported"))
+    ),
+    "property_without_org": CheckNeeds(
+        "红色物业检查", (("compound", "property_company"), ("compound", "property_has_org"))
+    ),
+    "beyond_station_reach": CheckNeeds(
+        "党群服务站服务半径检查", (("station", None), ("building", None))
+    ),
+    "branch_too_small": CheckNeeds("党支部规模检查", (("org", "covers"), ("member", None))),
+    "branch_too_large": CheckNeeds("党支部规模检查", (("org", "covers"), ("member", None))),
+    "branch_needs_committee": CheckNeeds(
+        "支委会设置检查", (("org", "covers"), ("org", "has_committee"), ("member", None))
+    ),
+    "joint_branch_too_many_units": CheckNeeds("联合党支部单位数检查", (("org", "covers"),)),
+    "grid_straddles_community": CheckNeeds("网格跨社区检查", (("grid", None),)),
+    "compound_straddles_community": CheckNeeds("小区跨社区检查", (("compound", None),)),
+    "compound_outside_community": CheckNeeds("小区归属社区检查", (("compound", None),)),
+    "building_outside_compound": CheckNeeds(
+        "楼栋归属小区检查", (("building", None), ("compound", None))
+    ),
+}

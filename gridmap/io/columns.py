@@ -2,13 +2,17 @@
 
 Chinese headers (名称, 编号, 户数, 党员类别 …) are recognised through the aliases of
 :mod:`gridmap.layers`; anything else is mapped with ``--field 源列=target``. Columns nobody maps
-are kept, as given, in each feature's ``properties``.
+are kept, as given, in each feature's ``properties`` — and those that resemble a field (by
+characters and by meaning: 物业有党组织 ~ 物业党组织, 楼号 ~ 楼栋编号) are reported as near misses
+with the ``--field`` to use, as are the fields a check of the analysis needs and no column gave.
 
 Examples
 --------
 >>> from gridmap.layers import LAYERS
 >>> match_columns(["楼栋编号", "户数", "备注"], LAYERS["building"], {})
 {'code': '楼栋编号', 'households': '户数'}
+>>> [m.option for m in near_misses(["小区编码", "物业有党组织"], LAYERS["compound"], {"code": "小区编码"})]
+['--field 物业有党组织=property_has_org']
 """
 
 from __future__ import annotations
@@ -16,12 +20,22 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import fuzz
 
 from gridmap.errors import RowProblem, SchemaError
-from gridmap.layers import LAT_ALIASES, LON_ALIASES, WKT_ALIASES, FieldSpec, LayerSpec
+from gridmap.layers import (
+    CHECK_NEEDS,
+    HEADER_SYNONYMS,
+    LAT_ALIASES,
+    LON_ALIASES,
+    WKT_ALIASES,
+    FieldSpec,
+    LayerSpec,
+)
 
 MAX_NUMBER = 2**31 - 1  # households, floors, counts: PostgreSQL's integer
 
@@ -90,11 +104,15 @@ def match_columns(headers: list[str], spec: LayerSpec, explicit: dict[str, str])
     missing = [f for f in spec.fields if f.required and f.name not in mapping]
     if missing:
         names_zh = "、".join(f"{f.label_zh} ({f.name})" for f in missing)
+        wanted = {f.name for f in missing}
+        hints = [m for m in near_misses(headers, spec, mapping) if m.field in wanted]
+        hint_zh = "".join(f"列「{m.column}」与「{m.label_zh}」相近：{m.option}。" for m in hints)
+        hint_en = "".join(f" Column {m.column} resembles {m.field}: {m.option}." for m in hints)
         raise SchemaError(
-            f"缺少必需的列: {names_zh}。文件中的列: {', '.join(headers)}。"
+            f"缺少必需的列: {names_zh}。文件中的列: {', '.join(headers)}。{hint_zh}"
             f"如列名不同，请用 --field 源列={missing[0].name} 指定。",
             f"Missing required column(s): {', '.join(f.name for f in missing)}. The file's "
-            f"columns: {', '.join(headers)}. Map another column with --field SOURCE="
+            f"columns: {', '.join(headers)}.{hint_en} Map another column with --field SOURCE="
             f"{missing[0].name}.",
         )
     return {f.name: mapping[f.name] for f in spec.fields if f.name in mapping}
@@ -106,6 +124,136 @@ def find_coordinate_columns(headers: list[str]) -> tuple[str | None, str | None,
     lat = _find(headers, LAT_ALIASES, set())
     wkt = _find(headers, WKT_ALIASES, set())
     return lon, lat, wkt
+
+
+# Near misses: how alike two headers must be (0–1) to be reported, and the shortest headers
+# compared by characters at all (two characters that share one — 序号 ~ 编号, 姓名 ~ 名称 — are
+# not alike; short headers count only when they mean the same by HEADER_SYNONYMS).
+NEAR_MISS_SIMILARITY = 0.8
+NEAR_MISS_MIN_CHARS = 3
+_CANONICAL = {part: group[0] for group in HEADER_SYNONYMS for part in group}
+_SYNONYM_PARTS = re.compile(
+    "|".join(re.escape(part) for part in sorted(_CANONICAL, key=len, reverse=True))
+)
+
+
+def _canonical(normalised: str) -> str:
+    """A normalised header with every synonym part in its canonical spelling (one pass)."""
+    return _SYNONYM_PARTS.sub(lambda m: _CANONICAL[m.group(0)], normalised)
+
+
+def header_similarity(a: str, b: str) -> float:
+    """How alike two headers are (0–1), by characters and by meaning.
+
+    1.0 when they are equal once normalised or once their synonym parts are made equal;
+    otherwise the best Indel similarity of the headers, as given or with canonical parts,
+    counted only where both are at least ``NEAR_MISS_MIN_CHARS`` long.
+
+    >>> header_similarity("联系电话", "手机号码"), header_similarity("所在小区", "所属小区")
+    (1.0, 1.0)
+    >>> round(header_similarity("物业有党组织", "物业党组织"), 2), header_similarity("序号", "编号")
+    (0.91, 0.0)
+    """
+    a, b = normalise_header(a), normalise_header(b)
+    if not a or not b:
+        return 0.0
+    forms_a, forms_b = {a, _canonical(a)}, {b, _canonical(b)}
+    if forms_a & forms_b:
+        return 1.0
+    scores = [
+        fuzz.ratio(x, y) / 100
+        for x in forms_a
+        for y in forms_b
+        if min(len(x), len(y)) >= NEAR_MISS_MIN_CHARS
+    ]
+    return max(scores, default=0.0)
+
+
+def field_option(column: str, field: str) -> str:
+    """The ``--field`` option that maps ``column`` onto ``field``, quoted where a shell needs it."""
+    item = f"{column}={field}"
+    if re.search(r"[\s\"'$`\\!*?;&|<>(){}\[\]#~]", item):
+        item = '"' + re.sub(r'(["$`\\])', r"\\\1", item) + '"'
+    return f"--field {item}"
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A column nobody mapped that resembles a field of the layer (近似列名)."""
+
+    column: str
+    field: str
+    label_zh: str
+    similarity: float
+
+    @property
+    def option(self) -> str:
+        return field_option(self.column, self.field)
+
+    def warning(self) -> str:
+        return (
+            f"列「{self.column}」未被使用，但与「{self.label_zh}」({self.field}) 相近；"
+            f"如果是同一项，请加 {self.option} / column {self.column} was not used but resembles "
+            f"{self.field} ({self.label_zh}); if it is that field, add {self.option}"
+        )
+
+
+def near_misses(headers: list[str], spec: LayerSpec, mapping: dict[str, str]) -> list[NearMiss]:
+    """The unmapped columns that resemble an unmapped field of ``spec``, in the file's order.
+
+    ``mapping`` is what :func:`match_columns` found (field → column). Coordinate and WKT
+    columns are not fields and are left out. Each column names its most alike field (the first
+    in the layer's order on a tie), when at least ``NEAR_MISS_SIMILARITY`` alike.
+    """
+    used = set(mapping.values()) | set(filter(None, find_coordinate_columns(headers)))
+    open_fields = [f for f in spec.fields if f.name not in mapping]
+    found = []
+    for header in headers:
+        if header in used:
+            continue
+        best, best_field = 0.0, None
+        for f in open_fields:
+            score = max(header_similarity(header, n) for n in (f.name, f.label_zh, *f.aliases))
+            if score > best:
+                best, best_field = score, f
+        if best_field is not None and best >= NEAR_MISS_SIMILARITY:
+            found.append(NearMiss(header, best_field.name, best_field.label_zh, round(best, 3)))
+    return found
+
+
+def unfed_checks(spec: LayerSpec, given: set[str]) -> dict[str, list[str]]:
+    """Fields of ``spec`` that a check of the analysis needs and ``given`` lacks → those checks.
+
+    ``given`` holds the fields a file filled with at least one value.
+
+    >>> from gridmap.layers import LAYERS
+    >>> unfed_checks(LAYERS["compound"], {"code", "name", "property_company"})
+    {'property_has_org': ['property_without_org']}
+    """
+    out: dict[str, list[str]] = {}
+    for kind, check in CHECK_NEEDS.items():
+        for layer, name in check.needs:
+            if layer == spec.name and name is not None and name not in given:
+                out.setdefault(name, []).append(kind)
+    return {f.name: out[f.name] for f in spec.fields if f.name in out}
+
+
+def unfed_check_warnings(spec: LayerSpec, mapping: dict[str, str], given: set[str]) -> list[str]:
+    """One load-report line per needed field the file did not give, naming the checks it stops."""
+    lines = []
+    for name, kinds in unfed_checks(spec, given).items():
+        label = spec.field(name).label_zh
+        by_check: dict[str, list[str]] = {}
+        for kind in kinds:
+            by_check.setdefault(CHECK_NEEDS[kind].label_zh, []).append(kind)
+        checks_zh = "、".join(f"{c} ({', '.join(k)})" for c, k in by_check.items())
+        if name in mapping:
+            zh = f"本文件的「{mapping[name]}」列 ({label}) 全为空"
+            en = f"column {mapping[name]} ({name}) of this file is empty"
+        else:
+            zh, en = f"本文件没有「{label}」列", f"this file has no {name} ({label}) column"
+        lines.append(f"{zh}：{checks_zh} 将无法进行 / {en}: {', '.join(kinds)} cannot be checked")
+    return lines
 
 
 def _blank(values: pd.Series) -> np.ndarray:

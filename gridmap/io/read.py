@@ -98,6 +98,10 @@ def read_layer_file(path: str | Path, layer: str, options: ReadOptions | None = 
         values, problems = cols.parse_values(raw.frame[source], spec.field(name), source, rows)
         frame[name] = values
         report.rejected += problems
+    # columns that almost match a field, and fields a check of the analysis needs but lacks
+    report.warnings += [m.warning() for m in cols.near_misses(headers, spec, mapping)]
+    given = {name for name in mapping if frame[name].notna().any()}
+    report.warnings += cols.unfed_check_warnings(spec, mapping, given)
     _fill_codes(frame, raw, spec, report)
     frame["properties"] = _properties(raw.frame, set(mapping.values()))
     if spec.geometry == "none":
