@@ -3,7 +3,9 @@
 The files are for QGIS, ArcGIS or Excel: GeoJSON (RFC 7946), GeoPackage or CSV (see
 :mod:`gridmap.io.write`). Personal fields (members' names, phones, addresses) are left out unless
 asked for — and with them, for members, the columns nobody mapped on import, which may be just as
-personal; an export that includes them is recorded in the change log.
+personal, and their homes: without personal fields a member is placed by the code of their
+compound only, never by a point or a building. An export that includes them is recorded in the
+change log.
 
 Examples
 --------
@@ -19,6 +21,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
@@ -87,6 +90,16 @@ def _read_layer(
     return frame
 
 
+def _compound_instead_of_home(conn: Connection, members: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Members with the code of the compound they live in (``None``: in none) instead of their
+    home point and building: a home is personal data as much as an address is."""
+    compounds = features.read_features(conn, "compound", columns=())
+    placed = gpd.sjoin(members[["geometry"]], compounds[["code", "geometry"]], predicate="within", how="left")  # fmt: skip
+    compound = placed["code"].groupby(level=0).first().reindex(members.index)
+    table = pd.DataFrame(members.drop(columns=[members.geometry.name, "building_code"]))
+    return table.assign(compound_code=compound.astype(object).where(compound.notna(), None))
+
+
 def export_layer(
     engine: Engine,
     layer: str,
@@ -125,6 +138,9 @@ def export_layer(
         frame = frame[in_area(frame, area)]
     if layer == "gaps" and hidden_gap_layers:
         frame = frame[~frame["layer"].isin(list(hidden_gap_layers))]
+    if layer == "member" and not include_personal:
+        with connect(engine) as conn:
+            frame = _compound_instead_of_home(conn, frame)
     out = write_frame(frame, path, fmt, Path(export_names(layer, grid_layer, fmt)[0]).stem)
     if include_personal and layer in LAYERS and LAYERS[layer].personal_fields:
         with transaction(engine) as conn:

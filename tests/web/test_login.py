@@ -30,13 +30,15 @@ def test_the_map_asks_for_a_login_then_opens_and_logging_out_closes_it(anonymous
     assert "/login" in page.url
 
 
-def test_a_viewer_sees_members_masked_and_an_admin_the_audit_trail(page_at, demo_server):
+def test_a_viewer_sees_member_counts_per_compound_and_an_admin_the_audit_trail(page_at, demo_server):  # fmt: skip
     viewer = page_at(demo_server, "查看者")
     viewer.page.goto(demo_server + "/members?place=510199001001")
     count = viewer.page.inner_text("#members-count")
-    assert "已脱敏" in count and viewer.page.locator("#masked-note").is_visible()
-    phones = viewer.page.locator("#members tbody tr td:nth-child(3)").all_inner_texts()
-    assert phones and all(p.startswith("100****") and len(p) == 11 for p in phones)
+    assert "不予显示" in count and viewer.page.locator("#masked-note").is_visible()
+    assert viewer.page.locator("#members").count() == 0  # no member one by one
+    compounds = viewer.page.locator("#member-counts tbody tr td:nth-child(1)").all_inner_texts()
+    counts = viewer.page.locator("#member-counts tbody tr td:nth-child(3)").all_inner_texts()
+    assert compounds[0] == "XQ001" and sum(int(n) for n in counts) == int(count.split()[1])
     admin = page_at(demo_server)
     admin.page.goto(demo_server + "/admin/audit?action=import")
     rows = admin.page.locator("#audit tbody tr")

@@ -5,7 +5,10 @@ A member's building (楼栋) is where the analysis places them (落位, :func:`a
 building their home point lies in or next to), once ``gridmap analyze`` has run; the imported
 楼栋编号 column (usually empty) is shown only before that, or for a member placed nowhere.
 
-Members are never a map layer (their homes are personal data); the map shows counts only.
+Roles that may not see personal data (planner, viewer) get no member one by one — no code,
+building, status or masked name that could be tied to a home — only how many members live in
+each compound (小区) of the place, the same counts the map shows. Members are never a map layer
+(their homes are personal data).
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from gridmap.api.security import (
     outside_area,
     require,
 )
-from gridmap.auth import MASKS, Principal
 from gridmap.config import Settings
 from gridmap.core.assign import assign_points
 from gridmap.crs import metric_crs_for
@@ -81,25 +83,46 @@ def homes(conn, frame: gpd.GeoDataFrame, settings: Settings) -> pd.Series:
     return pd.Series(placed["building_code"].to_numpy(), index=frame.index).fillna(imported)
 
 
-def members_of(
-    conn, place: Area | None, principal: Principal, settings: Settings
-) -> gpd.GeoDataFrame:
-    """The members living in ``place`` (everyone for ``None``) with their building, masked
-    unless ``principal`` may see personal data."""
+def living_in(conn, place: Area | None, *, personal: bool) -> gpd.GeoDataFrame:
+    """The members whose home lies in ``place`` (everyone for ``None``); their names, phones and
+    addresses only with ``personal``."""
     bbox = place.bbox() if place is not None else None
     if place is not None and bbox is None:
         return gpd.GeoDataFrame({c: [] for c in COLUMNS}, geometry=[], crs="EPSG:4326")
-    frame = read_features(conn, "member", bbox=bbox, include_personal=True)
-    frame = frame[in_area(frame, place)]
-    frame = frame.assign(building_code=homes(conn, frame, settings))
-    if not principal.may("personal"):
-        frame = frame.assign(**{f: frame[f].map(mask) for f, mask in MASKS.items()})
-    return frame
+    frame = read_features(conn, "member", bbox=bbox, include_personal=personal)
+    return frame[in_area(frame, place)]
+
+
+def members_of(conn, place: Area | None, settings: Settings) -> gpd.GeoDataFrame:
+    """The members living in ``place`` with their building, personal fields included: only for
+    accounts that may see personal data."""
+    frame = living_in(conn, place, personal=True)
+    return frame.assign(building_code=homes(conn, frame, settings))
+
+
+def counts_by_compound(conn, frame: gpd.GeoDataFrame) -> list[dict]:
+    """How many members (and full members) of ``frame`` live in each compound, by compound code;
+    those in no compound last, with code and name ``None``."""
+    if frame.empty:
+        return []
+    compounds = read_features(conn, "compound", bbox=tuple(frame.total_bounds))
+    placed = gpd.sjoin(frame[["category", "geometry"]], compounds[["code", "name", "geometry"]],
+                       predicate="within", how="left")  # fmt: skip
+    placed = placed[~placed.index.duplicated()]  # overlapping compounds: the first
+    placed["full"] = placed["category"] == "full"
+    counts = placed.groupby(["code", "name"], dropna=False, sort=True).agg(members=("full", "size"), members_full=("full", "sum")).reset_index()  # fmt: skip
+    counts = counts.astype(object).where(counts.notna(), None)
+    return [{**row, "members": int(row["members"]), "members_full": int(row["members_full"])}
+            for row in counts.to_dict("records")]  # fmt: skip
 
 
 def _page(frame, offset: int, limit: int) -> list[dict]:
     part = frame[COLUMNS].iloc[offset : offset + limit]
     return part.astype(object).where(part.notna(), None).to_dict("records")
+
+
+def _full(frame) -> int:
+    return int(np.sum(frame["category"] == "full")) if len(frame) else 0
 
 
 @router.get("/api/members", summary="党员名单 (本人范围内) / members in the caller's area",
@@ -113,12 +136,17 @@ def members(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict:
-    frame = members_of(conn, place_in_area(conn, place, area), principal, settings)
-    return {
-        "total": len(frame),
-        "masked": not principal.may("personal"),
-        "members": _page(frame, offset, limit),
-    }
+    """Those who may see personal data get the members one by one (``members``, a page of
+    them); the others, with ``masked``, only ``compounds``: members and full members per
+    compound of the place, and ``members`` empty."""
+    where = place_in_area(conn, place, area)
+    if not principal.may("personal"):
+        frame = living_in(conn, where, personal=False)
+        return {"total": len(frame), "full": _full(frame), "masked": True, "members": [],
+                "compounds": counts_by_compound(conn, frame)}  # fmt: skip
+    frame = members_of(conn, where, settings)
+    return {"total": len(frame), "full": _full(frame), "masked": False,
+            "members": _page(frame, offset, limit)}  # fmt: skip
 
 
 @router.get("/members", response_class=HTMLResponse, include_in_schema=False,
@@ -131,17 +159,19 @@ def members_page(
     place: PlaceQuery = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
-    area = current_area(principal, conn)
-    frame = members_of(conn, place_in_area(conn, place, area), principal, settings)
+    where = place_in_area(conn, place, current_area(principal, conn))
+    masked = not principal.may("personal")
+    frame = living_in(conn, where, personal=False) if masked else members_of(conn, where, settings)  # fmt: skip
     limit = 200
     context = {
         **user_context(request, principal, conn),
-        "rows": _page(frame, offset, limit),
+        "rows": [] if masked else _page(frame, offset, limit),
+        "compounds": counts_by_compound(conn, frame) if masked else [],
         "total": len(frame),
-        "masked": not principal.may("personal"),
+        "masked": masked,
         "place": place or "",
         "offset": offset,
         "limit": limit,
-        "full": int(np.sum(frame["category"] == "full")) if len(frame) else 0,
+        "full": _full(frame),
     }
     return templates.TemplateResponse(request, "members.html", context)
