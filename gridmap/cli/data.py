@@ -66,7 +66,10 @@ def _print_report(report) -> None:
 def load(
     layer: Annotated[str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}")],
     file: Annotated[
-        Path, typer.Argument(help="文件 GeoJSON/Shapefile(.shp/.zip)/GPKG/KML/GML/CSV")
+        Path,
+        typer.Argument(
+            help="文件 GeoJSON/Shapefile(.shp/.zip)/GPKG/KML/GML/CSV/Excel(.xlsx/.xls)/ODS"
+        ),
     ],
     grid_layer: Annotated[
         str | None, typer.Option(help="网格图层名 (导入网格时必填): party, zongzhi, chengguan …")
@@ -80,6 +83,12 @@ def load(
         typer.Option("--field", help="列映射 源列=字段, 可多次 (e.g. 楼高=floors)"),
     ] = None,
     source_layer: Annotated[str | None, typer.Option(help="多图层文件中的图层名")] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            help="工作簿的工作表: 名称或序号 (从 1 起) / a workbook's sheet, name or number"
+        ),
+    ] = None,
     replace: Annotated[bool, typer.Option(help="先删除该图层原有要素 / replace the layer")] = False,
     skip_invalid: Annotated[
         bool, typer.Option(help="跳过无法使用的行, 导入其余行 / load the usable rows only")
@@ -96,6 +105,8 @@ def load(
       gridmap load member 党员.csv --crs gcj02 --field 联系方式=phone
 
       gridmap load building 楼栋.zip --encoding gbk --replace
+
+      gridmap load member 党员花名册.xlsx --sheet 花名册
     """
     from gridmap.io.columns import parse_field_options
     from gridmap.loading import LoadOptions, load_file
@@ -111,6 +122,7 @@ def load(
         encoding=encoding,
         fields=parse_field_options(field or []),
         source_layer=source_layer,
+        sheet=sheet,
         grid_layer=grid_layer,
         replace=replace,
         skip_invalid=skip_invalid,

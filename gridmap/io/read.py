@@ -35,6 +35,7 @@ from gridmap.io.geometry import (
     resolve_crs,
     to_storage_crs,
 )
+from gridmap.io.sheet_table import known_headers
 from gridmap.io.sources import Limits, RawTable, read_source
 from gridmap.layers import LAYERS, STORAGE_CRS, LayerSpec
 
@@ -48,6 +49,7 @@ class ReadOptions:
     fields: dict[str, str] = field(default_factory=dict)  # target → source column
     source_layer: str | None = None
     limits: Limits = field(default_factory=Limits)
+    sheet: str | None = None  # a workbook's sheet: its name, or its number from 1
 
 
 @dataclass
@@ -81,13 +83,19 @@ def read_layer_file(path: str | Path, layer: str, options: ReadOptions | None = 
     spec = LAYERS[layer]
     crs_option = parse_crs(options.crs)
     raw = read_source(
-        path, encoding=options.encoding, source_layer=options.source_layer, limits=options.limits
+        path,
+        encoding=options.encoding,
+        source_layer=options.source_layer,
+        limits=options.limits,
+        sheet=options.sheet,
+        known_headers=known_headers(spec, options.fields.values()),
     )
     report = ReadReport(
         source=raw.source_name,
         rows_read=len(raw.frame) + len(raw.problems),
         encoding=raw.encoding,
         rejected=list(raw.problems),
+        warnings=list(raw.warnings),
     )
     headers = [str(c) for c in raw.frame.columns]
     mapping = cols.match_columns(headers, spec, options.fields)

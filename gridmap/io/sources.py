@@ -1,8 +1,9 @@
 """Open any file a subdistrict office has and hand back its rows as read, with row numbers.
 
 Vector formats go through pyogrio (GDAL): GeoJSON, Shapefile (also zipped), GeoPackage, KML, GML
-…; CSV tables are parsed here because their encodings, BOMs and ragged rows need care. Nothing is
-interpreted yet: headers stay as given, geometry stays in the file's CRS.
+…; CSV tables are parsed here because their encodings, BOMs and ragged rows need care; workbooks
+(.xlsx, .xls, .ods) in :mod:`gridmap.io.spreadsheet`. Nothing is interpreted yet: headers stay as
+given, geometry stays in the file's CRS.
 
 Examples
 --------
@@ -34,6 +35,7 @@ from gridmap.io.encoding import decode_text, gdal_encoding, has_cpg, sniff_dbf_e
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg", ".kml", ".gml", ".fgb", ".sqlite", ".zip"}
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv"}
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 MAX_UNZIPPED_MB = 500.0  # the default of GRIDMAP_MAX_UNZIPPED_MB
 
 
@@ -52,10 +54,11 @@ class RawTable:
     frame: pd.DataFrame
     geometry: np.ndarray | None  # shapely geometries, None where a row has none
     crs: pyproj.CRS | None
-    row_numbers: np.ndarray  # what the user sees: CSV line numbers, or feature numbers from 1
+    row_numbers: np.ndarray  # what the user sees: CSV lines, Excel rows, or feature numbers
     encoding: str | None
     source_name: str
     problems: list[RowProblem] = field(default_factory=list)  # rows the reader already refused
+    warnings: list[str] = field(default_factory=list)  # what the reader assumed or skipped
 
 
 def _bad_file(path: Path, exc: Exception) -> InputFileError:
@@ -78,22 +81,29 @@ def read_source(
     encoding: str | None = None,
     source_layer: str | None = None,
     limits: Limits | None = None,
+    sheet: str | None = None,
+    known_headers: frozenset[str] = frozenset(),
 ) -> RawTable:
-    """Read a vector file or a CSV table into a :class:`RawTable`.
+    """Read a vector file, a CSV table or a workbook's sheet into a :class:`RawTable`.
 
     Raises :class:`InputFileError` for missing, empty, truncated or unreadable files, files
     whose content is not what their suffix says, unsafe zips and files over ``limits``.
+    ``sheet`` and ``known_headers`` (normalised headers of the layer) are for workbooks.
     """
     path = Path(path)
     limits = limits or Limits()
     _check_exists(path)
     suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES | VECTOR_SUFFIXES and not path.is_dir():
+    if suffix not in TABLE_SUFFIXES | VECTOR_SUFFIXES | SPREADSHEET_SUFFIXES and not path.is_dir():
         raise InputFileError(
-            f"不支持的文件类型 {suffix}。支持 GeoJSON、Shapefile (含 zip)、GeoPackage、KML、GML 和 CSV。",
+            f"不支持的文件类型 {suffix}。支持 GeoJSON、Shapefile (含 zip)、GeoPackage、KML、GML、"
+            "CSV 和 Excel/ODS 工作簿 (.xlsx、.xls、.ods)。",
             f"Unsupported file type {suffix}: use GeoJSON, Shapefile (or zip), GeoPackage, KML, "
-            "GML or CSV.",
+            "GML, CSV or a workbook (.xlsx, .xls, .ods).",
         )
+    if suffix in SPREADSHEET_SUFFIXES and path.is_file():
+        raw = _read_workbook(path, encoding, sheet or source_layer, known_headers, limits)
+        return _checked(raw, path, limits)
     if path.is_file():
         check_content(path)
     if suffix == ".zip":
@@ -106,6 +116,10 @@ def read_source(
         raw = _read_csv(path, encoding)
     else:
         raw = _read_vector(path, encoding, source_layer, limits.max_features)
+    return _checked(raw, path, limits)
+
+
+def _checked(raw: RawTable, path: Path, limits: Limits) -> RawTable:
     if len(raw.frame) == 0 and not raw.problems:
         raise InputFileError(
             f"文件 {path.name} 中没有任何数据行或要素。", f"{path.name} holds no rows or features."
@@ -208,6 +222,44 @@ def check_content(path: Path) -> None:
         "请确认文件或改正扩展名。",
         f"{path.name} holds {en}, but its suffix {path.suffix} says {want_en}. "
         "Check the file or correct its suffix.",
+    )
+
+
+# --- workbooks ------------------------------------------------------------------------------
+
+
+def _read_workbook(
+    path: Path, encoding: str | None, sheet: str | None, known: frozenset[str], limits: Limits
+) -> RawTable:
+    """A workbook's sheet; a text table saved under a workbook's name is read as the CSV it is."""
+    with path.open("rb") as f:
+        kind = sniff_kind(f.read(4096))
+    if kind == "text":
+        raw = _read_csv(path, encoding)
+        raw.warnings.append(
+            f"{path.name} 实际是文本表格 (CSV)，不是 Excel 工作簿，已按 CSV 读取 (编码 {raw.encoding})"
+            f"。建议把扩展名改为 .csv / {path.name} is a text (CSV) table, not a workbook: read as CSV"
+        )
+        return raw
+    if kind == "xml":
+        raise InputFileError(
+            f"文件 {path.name} 是网页 (HTML) 或 XML 格式的表格，不是 Excel 工作簿。"
+            "请在 Excel/WPS 中打开，另存为 .xlsx 后再导入。",
+            f"{path.name} is an HTML or XML table, not an Excel workbook. Open it in Excel or WPS, "
+            "save it as .xlsx and load that.",
+        )
+    if kind not in ("zip", "ole"):
+        zh, en = KIND_NAMES[kind]
+        raise InputFileError(
+            f"文件 {path.name} 的内容是{zh}，而扩展名 {path.suffix} 表示 Excel/ODS 工作簿。"
+            "请确认文件或改正扩展名。",
+            f"{path.name} holds {en}, but its suffix {path.suffix} says a workbook. Check the "
+            "file or correct its suffix.",
+        )
+    from gridmap.io.spreadsheet import read_spreadsheet  # calamine only when a workbook comes
+
+    return read_spreadsheet(
+        path, sheet=sheet, known=known, max_unzipped_bytes=int(limits.max_unzipped_mb * 2**20)
     )
 
 
