@@ -19,7 +19,7 @@ postgis_package() {
 }
 
 system_packages() {
-  local want="libsqlite3-mod-spatialite gdal-bin chromium fonts-noto-cjk fonts-dejavu-core"
+  local want="libsqlite3-mod-spatialite gdal-bin chromium fonts-noto-cjk fonts-dejavu-core poppler-utils"
   local missing=""
   for p in $want; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then

@@ -29,6 +29,7 @@ MAP_CSS = """
 .gm-legend .sw.dot{border-radius:50%;width:10px}
 .gm-legend td{padding:0 3px}.gm-legend td.n{text-align:right}
 .gm-north{background:none;border:none;padding:0}
+.gm-box summary{cursor:pointer}
 .gm-panel table{border-collapse:collapse}.gm-panel th{text-align:left;padding-right:6px;font-weight:normal}
 .gm-panel td{text-align:right}
 .gm-label-icon{background:none;border:none}
@@ -115,7 +116,8 @@ def legend_html(rows: list[LegendRow], title_zh: str = "图例", title_en: str =
         f'<td class="n">{"" if r.count is None else r.count}</td></tr>'
         for r in rows
     )
-    return f"<b>{e(title_zh)}</b> <small>{e(title_en)}</small><table>{body}</table>"
+    summary = f"<summary><b>{e(title_zh)}</b> <small>{e(title_en)}</small></summary>"
+    return f"<details open>{summary}<table>{body}</table></details>"
 
 
 def add_print_controls(m, legend: list[LegendRow] | None) -> None:

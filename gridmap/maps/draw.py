@@ -163,7 +163,8 @@ def add_gaps(m, gaps: gpd.GeoDataFrame, *, leave_out: tuple[str, ...] = ()) -> l
             continue
         if kind in leave_out:
             continue
-        these = located[located["kind"] == kind].copy()
+        # a collection (polygon plus line) is drawn as its parts, each with the gap's popup
+        these = located[located["kind"] == kind].explode(index_parts=False)
         these["popup"] = [gap_popup(r) for r in these.drop(columns="geometry").to_dict("records")]
         area = kind in AREA_GAP_KINDS
         style = {"color": colour, "weight": 2 if area else 3, "fillColor": colour,
