@@ -168,6 +168,13 @@ LAYERS: dict[str, LayerSpec] = {
                     aliases=("物业党组织", "物业已建党组织", "红色物业", "物业是否建立党组织"),
                     choices=YES_NO,
                 ),
+                # other names residents use (俗称, 曾用名), ";"-separated; kept in properties
+                FieldSpec(
+                    "aliases",
+                    "codes",
+                    "别名/曾用名",
+                    aliases=("别名", "曾用名", "别称", "俗称", "小区别名", "原名", "aliases"),
+                ),
             ),
         ),
         LayerSpec(
@@ -220,6 +227,26 @@ LAYERS: dict[str, LayerSpec] = {
                     "住址",
                     personal=True,
                     aliases=("住址", "地址", "家庭住址", "居住地址", "address"),
+                ),
+                # an address in separate columns, placed like 住址 when there are no coordinates;
+                # never stored as such: folded into the (personal) address before writing
+                FieldSpec(
+                    "compound_name",
+                    "str",
+                    "所住小区",
+                    aliases=("所住小区", "居住小区", "小区名称", "小区", "所在小区"),
+                ),
+                FieldSpec(
+                    "building_no",
+                    "str",
+                    "楼栋号",
+                    aliases=("楼栋号", "楼号", "栋号", "幢号", "楼幢号", "楼栋"),
+                ),
+                FieldSpec(
+                    "room",
+                    "str",
+                    "门牌号",
+                    aliases=("门牌号", "单元门牌", "单元房号", "房号", "室号", "门牌"),
                 ),
                 FieldSpec(
                     "category",

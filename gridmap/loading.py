@@ -25,9 +25,20 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from gridmap.errors import RowProblem, RowsRejectedError, SchemaError
-from gridmap.io.read import ReadOptions, ReadReport, read_layer_file
+from gridmap.io.read import ReadOptions, ReadReport, ReadResult, read_layer_file
+from gridmap.layers import LAYERS
+from gridmap.placing import (
+    MatchReport,
+    fold_address_parts,
+    forget_report_columns,
+    has_addresses,
+    place_members,
+    roster_columns,
+    write_match_report,
+)
 from gridmap.store import features
 from gridmap.store.db import transaction
+from gridmap.store.models import table_for
 from gridmap.store.schema import upgrade
 
 
@@ -40,6 +51,8 @@ class LoadOptions(ReadOptions):
     skip_invalid: bool = False
     actor: str = "cli"
     chunk_rows: int = 5000
+    address_disagree_m: float = 100.0  # GRIDMAP_ADDRESS_DISAGREE_M
+    match_report: Path | None = None  # where to write how each address matched (CSV)
 
 
 @dataclass
@@ -52,6 +65,7 @@ class LoadReport:
     updated: int = 0
     removed: int = 0
     warnings: list[str] = field(default_factory=list)
+    matches: MatchReport | None = None  # rows placed by address (地址落位)
 
     @property
     def loaded(self) -> int:
@@ -69,6 +83,7 @@ class LoadReport:
             "rejected": len(self.read.rejected),
             "encoding": self.read.encoding,
             "crs": self.read.crs,
+            **({"matches": self.matches.summary()} if self.matches else {}),
         }
 
 
@@ -115,6 +130,21 @@ def load_file(
     options = options or LoadOptions()
     _check_grid_layer(layer, options.grid_layer)
     result = read_layer_file(path, layer, options)
+    by_address = LAYERS[layer].geometry == "point" and has_addresses(result.frame)
+    if not by_address:
+        _refuse_rejected(result, options)
+    upgrade(engine)
+    report = LoadReport(layer=layer, read=result.report, warnings=list(result.report.warnings))
+    with transaction(engine) as conn:
+        frame = _place_by_address(conn, layer, result, options, report) if by_address else None
+        if frame is not None:
+            _refuse_rejected(result, options)  # before anything is written: all or nothing
+        frame = result.frame if frame is None else frame
+        _write(conn, layer, result, frame, options, report, progress)
+    return report
+
+
+def _refuse_rejected(result: ReadResult, options: LoadOptions) -> None:
     if result.report.rejected and not options.skip_invalid:
         n = len(result.report.rejected)
         raise RowsRejectedError(
@@ -124,23 +154,73 @@ def load_file(
             "--skip-invalid to load only the usable rows.",
             result.report.rejected,
         )
-    upgrade(engine)
-    report = LoadReport(layer=layer, read=result.report, warnings=list(result.report.warnings))
-    with transaction(engine) as conn:
-        if options.replace:
-            report.removed = features.delete_layer(conn, layer, options.grid_layer)
-        counts = features.upsert_features(
-            conn,
-            layer,
-            result.frame,
-            grid_layer=options.grid_layer,
-            source=result.report.source,
-            chunk_rows=options.chunk_rows,
-            progress=progress,
+
+
+def _place_by_address(
+    conn: Connection, layer: str, result: ReadResult, options: LoadOptions, report: LoadReport
+):
+    """Rows without coordinates placed by address; the match report written if asked for."""
+    frame, matches, problems = place_members(
+        conn, result.frame, result.rows, options.address_disagree_m
+    )
+    report.matches = matches
+    result.report.rejected += problems
+    result.report.rejected.sort(key=lambda p: (p.row if p.row is not None else -1, p.field or ""))
+    if options.match_report is not None:
+        roster = roster_columns(frame, LAYERS[layer], result.report.columns)
+        write_match_report(options.match_report, roster, matches)
+    if matches.disagreements:
+        shown = ", ".join(f"第 {r} 行 {d:.0f} 米" for r, d in matches.disagreements[:20])
+        more = " …" if len(matches.disagreements) > 20 else ""
+        report.warnings.append(
+            f"{len(matches.disagreements)} 行的住址与表中坐标相距超过 {options.address_disagree_m:.0f} 米"
+            f" (按坐标导入): {shown}{more} / {len(matches.disagreements)} row(s) lie farther than "
+            f"{options.address_disagree_m:.0f} m from the building their address names (loaded at their coordinates)"
         )
-        report.inserted, report.updated = counts.inserted, counts.updated
-        if layer == "org":
-            report.warnings += _org_reference_warnings(conn, result.frame, result.rows)
-        log_layer = f"grid:{options.grid_layer}" if layer == "grid" else layer
-        features.log_change(conn, options.actor, "import", log_layer, report.summary())
-    return report
+    keep = (frame.geometry.notna() & ~frame.geometry.is_empty).to_numpy()
+    result.rows = result.rows[keep]
+    return fold_address_parts(forget_report_columns(frame[keep].reset_index(drop=True)))
+
+
+def _unstored_into_properties(layer: str, frame):
+    """Fields the layer's table has no column for (a compound's 别名) are kept in properties."""
+    stored = {c.name for c in table_for(layer).columns}
+    extra = [f for f in LAYERS[layer].field_names if f in frame and f not in stored]
+    if not extra:
+        return frame
+    values = frame[extra].astype(object).where(frame[extra].notna(), None).to_dict("records")
+    properties = frame["properties"] if "properties" in frame else [{}] * len(frame)
+    merged = [
+        {**(p or {}), **{k: v for k, v in e.items() if v is not None}}
+        for p, e in zip(properties, values, strict=True)
+    ]
+    return frame.drop(columns=extra).assign(properties=merged)
+
+
+def _write(
+    conn: Connection,
+    layer: str,
+    result: ReadResult,
+    frame,
+    options: LoadOptions,
+    report: LoadReport,
+    progress,
+) -> None:
+    """One transaction: the optional replace, the upsert, organisation references, the log."""
+    frame = _unstored_into_properties(layer, frame)
+    if options.replace:
+        report.removed = features.delete_layer(conn, layer, options.grid_layer)
+    counts = features.upsert_features(
+        conn,
+        layer,
+        frame,
+        grid_layer=options.grid_layer,
+        source=result.report.source,
+        chunk_rows=options.chunk_rows,
+        progress=progress,
+    )
+    report.inserted, report.updated = counts.inserted, counts.updated
+    if layer == "org":
+        report.warnings += _org_reference_warnings(conn, result.frame, result.rows)
+    log_layer = f"grid:{options.grid_layer}" if layer == "grid" else layer
+    features.log_change(conn, options.actor, "import", log_layer, report.summary())

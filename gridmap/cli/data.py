@@ -61,6 +61,21 @@ def _print_report(report) -> None:
         console.print(f"  拒绝 rejected: {problem}")
     for warning in report.warnings:
         console.print(f"  [yellow]注意 warning[/]: {warning}")
+    if report.matches is not None:
+        _print_matches(report.matches.counts)
+
+
+def _print_matches(counts: dict[str, int]) -> None:
+    """How the addresses matched (counts only: addresses are never printed or logged)."""
+    table = Table(title="按住址落位 / placed by address")
+    labels = {"exact": "名称 exact", "alias": "别名 alias", "fuzzy": "近似 fuzzy",
+              "code": "楼栋编号 code", "ambiguous": "有歧义 ambiguous", "unmatched": "未匹配 unmatched",
+              "placed_by_address": "按住址落位 placed", "by_coordinates": "按坐标 coordinates"}  # fmt: skip
+    table.add_column("匹配 match")
+    table.add_column("行数 rows", justify="right")
+    for key, label in labels.items():
+        table.add_row(label, str(counts.get(key, 0)))
+    console.print(table)
 
 
 def load(
@@ -93,6 +108,14 @@ def load(
     skip_invalid: Annotated[
         bool, typer.Option(help="跳过无法使用的行, 导入其余行 / load the usable rows only")
     ] = False,
+    match_report: Annotated[
+        Path | None,
+        typer.Option(
+            "--match-report",
+            help="按住址落位的逐行结果写入此 CSV (含住址; 改正后可再次导入) / "
+            "write how each address matched to this CSV (fix it and load it again)",
+        ),
+    ] = None,
 ) -> None:
     """导入一个图层文件 (整文件一次事务) / Load one file into a layer, all or nothing.
 
@@ -107,6 +130,8 @@ def load(
       gridmap load building 楼栋.zip --encoding gbk --replace
 
       gridmap load member 党员花名册.xlsx --sheet 花名册
+
+      gridmap load member 党员花名册.csv --match-report 住址匹配.csv   # 无经纬度: 按住址落位
     """
     from gridmap.io.columns import parse_field_options
     from gridmap.loading import LoadOptions, load_file
@@ -127,6 +152,8 @@ def load(
         replace=replace,
         skip_invalid=skip_invalid,
         chunk_rows=settings.import_chunk_rows,
+        match_report=match_report,
+        address_disagree_m=settings.address_disagree_m,
     )
     with Progress(
         TextColumn("写入 writing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -137,11 +164,13 @@ def load(
             get_engine(settings), layer, file, options, progress=lambda n: bar.advance(task, n)
         )
     _print_report(report)
+    if match_report is not None:
+        console.print(f"住址匹配结果 match report → {match_report}")
 
 
 def export(
     layer: Annotated[
-        str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}; 或 gaps, proposals, map")
+        str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}; 或 gaps, proposals")
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="输出文件 / output file")],
     format: Annotated[
@@ -152,17 +181,8 @@ def export(
     include_personal: Annotated[
         bool, typer.Option(help="包含党员姓名、电话、住址 (记入变更日志) / include personal fields")
     ] = False,
-    community: Annotated[
-        str | None, typer.Option(help="export map: 社区编码 / the community's code")
-    ] = None,
-    grid: Annotated[
-        str | None, typer.Option(help="export map: 网格编码 (默认全科网格) / a grid cell's code")
-    ] = None,
 ) -> None:
     """导出图层、留白或组织建议 / Export a layer, the gaps or the proposals.
-
-    export map: 一个社区或网格的离线地图 (单个 HTML 文件，无需网络和服务器) / one
-    community or grid cell as a self-contained offline HTML map.
 
     GeoJSON (RFC 7946), GeoPackage 或 CSV (UTF-8 BOM, Excel 可直接打开)，供 QGIS/ArcGIS/Excel
     使用。gaps、proposals 为最近一次 gridmap analyze 的结果。默认不含个人信息 / Personal
@@ -175,14 +195,9 @@ def export(
       gridmap export gaps -o 留白.gpkg
 
       gridmap export proposals -f csv -o 组织建议.csv
-
-      gridmap export map --community 510199001001 -o 锦绣社区.html
     """
     from gridmap.exporting import export_layer
 
-    if layer == "map":
-        _export_map(output, community, grid, grid_layer or "unified")
-        return
     path, n = export_layer(
         get_engine(),
         layer,
@@ -192,18 +207,6 @@ def export(
         include_personal=include_personal,
     )
     console.print(f"已导出 exported {n} 个要素 features → {path}")
-
-
-def _export_map(output: Path, community: str | None, grid: str | None, grid_layer: str) -> None:
-    from gridmap.maps.offline import export_map, summary_counts
-
-    settings = get_settings()
-    path, unit = export_map(get_engine(settings), output, settings, community, grid, grid_layer)
-    n = summary_counts(unit)
-    console.print(
-        f"已导出离线地图 offline map of {unit.name or unit.code} → {path} "
-        f"(网格 {n['grids']}, 小区 {n['compounds']}, 楼栋 {n['buildings']}, 留白 gaps {n['gaps']})"
-    )
 
 
 def layers() -> None:

@@ -114,12 +114,15 @@ def read_layer_file(path: str | Path, layer: str, options: ReadOptions | None = 
     frame["properties"] = _properties(raw.frame, set(mapping.values()))
     if spec.geometry == "none":
         return _finish(frame, None, rows, report)
-    geoms = _geometries(raw, headers, spec, report)
+    # rows without coordinates but with an address are placed by the loader (地址落位)
+    addressed = _addressed(frame)
+    geoms, excused = _geometries(raw, headers, spec, report, addressed)
     crs, warnings = resolve_crs(raw.crs, crs_option, geoms)
-    report.warnings += warnings
+    report.warnings += warnings if pd.notna(geoms).any() else []
     report.crs = crs if isinstance(crs, str) else (crs.to_string() or crs.name)
+    excused = set(rows[excused & pd.isna(geoms)].tolist())
     geoms, notes, problems = repair_geometries(geoms, spec.geometry, rows)
-    report.rejected += problems
+    report.rejected += [p for p in problems if p.row not in excused]
     usable = pd.notna(geoms)
     geoms[usable] = to_storage_crs(geoms[usable], crs)
     report.rejected += outside_china(geoms, rows)
@@ -129,16 +132,35 @@ def read_layer_file(path: str | Path, layer: str, options: ReadOptions | None = 
     return _finish(frame, geoms, rows, report)
 
 
-def _geometries(raw: RawTable, headers: list[str], spec: LayerSpec, report: ReadReport):
+ADDRESS_FIELDS = ("address", "compound_name")  # a row with either can be placed by address
+
+
+def _addressed(frame: pd.DataFrame) -> np.ndarray:
+    present = [frame[f].notna().to_numpy() for f in ADDRESS_FIELDS if f in frame]
+    return np.logical_or.reduce(present) if present else np.zeros(len(frame), dtype=bool)
+
+
+def _geometries(
+    raw: RawTable, headers: list[str], spec: LayerSpec, report: ReadReport, addressed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Geometries as given, and the rows whose missing geometry an address makes up for."""
     if raw.geometry is not None:
-        return np.asarray(raw.geometry, dtype=object)
+        return np.asarray(raw.geometry, dtype=object), addressed.copy()
+    rows = raw.row_numbers
     lon, lat, wkt = cols.find_coordinate_columns(headers)
     if wkt is not None:
-        geoms, problems = geometries_from_wkt(raw.frame[wkt], raw.row_numbers, wkt)
+        geoms, problems = geometries_from_wkt(raw.frame[wkt], rows, wkt)
     elif lon is not None and lat is not None and spec.geometry == "point":
-        geoms, problems = points_from_columns(
-            raw.frame[lon], raw.frame[lat], raw.row_numbers, lon, lat
-        )
+        geoms, problems = points_from_columns(raw.frame[lon], raw.frame[lat], rows, lon, lat)
+    elif spec.geometry == "point" and addressed.any():
+        geoms = np.full(len(raw.frame), None, dtype=object)
+        problems = [
+            RowProblem(int(r), "address", "住址为空 (表中没有经纬度，按住址落位)",
+                       "the address is empty (the table has no coordinates; rows are placed by address)")
+            for r in rows[~addressed]
+        ]  # fmt: skip
+        report.rejected += problems
+        return geoms, np.ones(len(geoms), dtype=bool)
     else:
         need = "经度/纬度列或 WKT 列" if spec.geometry == "point" else "WKT 几何列"
         need_en = (
@@ -146,13 +168,17 @@ def _geometries(raw: RawTable, headers: list[str], spec: LayerSpec, report: Read
             if spec.geometry == "point"
             else "a WKT column"
         )
+        if "address" in spec.field_names:
+            need += "，或住址列 (住址，或 小区 + 楼栋号)"
+            need_en += ", or an address (住址, or 小区 + 楼栋号)"
         raise SchemaError(
             f"表格中没有位置信息：图层 {spec.label_zh} 需要{need}。文件中的列: {', '.join(headers)}。",
             f"The table has no location: layer {spec.name} needs {need_en}. "
             f"Columns: {', '.join(headers)}.",
         )
-    report.rejected += problems
-    return geoms
+    missing = set(rows[addressed & pd.isna(geoms)].tolist())
+    report.rejected += [p for p in problems if p.row not in missing]
+    return geoms, addressed.copy()
 
 
 def _fill_codes(frame: pd.DataFrame, raw: RawTable, spec: LayerSpec, report: ReadReport) -> None:
