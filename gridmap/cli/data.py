@@ -170,7 +170,7 @@ def load(
 
 def export(
     layer: Annotated[
-        str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}; 或 gaps, proposals")
+        str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}; 或 gaps, proposals, map")
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="输出文件 / output file")],
     format: Annotated[
@@ -181,8 +181,17 @@ def export(
     include_personal: Annotated[
         bool, typer.Option(help="包含党员姓名、电话、住址 (记入变更日志) / include personal fields")
     ] = False,
+    community: Annotated[
+        str | None, typer.Option(help="export map: 社区编码 / the community's code")
+    ] = None,
+    grid: Annotated[
+        str | None, typer.Option(help="export map: 网格编码 (默认全科网格) / a grid cell's code")
+    ] = None,
 ) -> None:
     """导出图层、留白或组织建议 / Export a layer, the gaps or the proposals.
+
+    export map: 一个社区或网格的离线地图 (单个 HTML 文件，无需网络和服务器) / one
+    community or grid cell as a self-contained offline HTML map.
 
     GeoJSON (RFC 7946), GeoPackage 或 CSV (UTF-8 BOM, Excel 可直接打开)，供 QGIS/ArcGIS/Excel
     使用。gaps、proposals 为最近一次 gridmap analyze 的结果。默认不含个人信息 / Personal
@@ -195,9 +204,14 @@ def export(
       gridmap export gaps -o 留白.gpkg
 
       gridmap export proposals -f csv -o 组织建议.csv
+
+      gridmap export map --community 510199001001 -o 锦绣社区.html
     """
     from gridmap.exporting import export_layer
 
+    if layer == "map":
+        _export_map(output, community, grid, grid_layer or "unified")
+        return
     path, n = export_layer(
         get_engine(),
         layer,
@@ -207,6 +221,18 @@ def export(
         include_personal=include_personal,
     )
     console.print(f"已导出 exported {n} 个要素 features → {path}")
+
+
+def _export_map(output: Path, community: str | None, grid: str | None, grid_layer: str) -> None:
+    from gridmap.maps.offline import export_map, summary_counts
+
+    settings = get_settings()
+    path, unit = export_map(get_engine(settings), output, settings, community, grid, grid_layer)
+    n = summary_counts(unit)
+    console.print(
+        f"已导出离线地图 offline map of {unit.name or unit.code} → {path} "
+        f"(网格 {n['grids']}, 小区 {n['compounds']}, 楼栋 {n['buildings']}, 留白 gaps {n['gaps']})"
+    )
 
 
 def layers() -> None:
