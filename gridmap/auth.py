@@ -13,8 +13,10 @@ viewer     figures and maps                                 never
 
 An account's *area* is the code of a subdistrict, community or grid; ``None`` (admins) is the
 whole database. Passwords are hashed with Argon2id (argon2-cffi); API tokens are random and
-stored only as SHA-256 digests; browser sessions are signed cookies (itsdangerous) carrying the
-account name and a CSRF token.
+stored only as SHA-256 digests. A browser session is a row of ``login_session`` (the digest of a
+random id) that every request looks up: the signed cookie (itsdangerous) carries only that id
+and a CSRF token. Logging out deletes the row; changing the password, disabling the account or
+"log out everywhere" delete all of the account's rows, so a cookie saved before is worth nothing.
 
 Examples
 --------
@@ -37,11 +39,11 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from gridmap.errors import AuthError, ConflictError, GridmapError, NotFoundError
 from gridmap.store.features import log_change
-from gridmap.store.models import Account, ApiToken
+from gridmap.store.models import Account, ApiToken, LoginSession
 
 ROLES = {
     "admin": "管理员",
@@ -67,6 +69,7 @@ ACTIONS = {  # what each action of PERMISSIONS is, for "账号 X 无权…" / "T
 }
 _hasher = PasswordHasher()
 TOKEN_USE_RESOLUTION = timedelta(hours=1)  # how exactly a token's last use is kept
+SESSION_SEEN_RESOLUTION = timedelta(minutes=5)  # how exactly a session's last request is kept
 _ACCOUNT = select(Account.name, Account.role, Account.area, Account.password_hash)
 
 
@@ -135,8 +138,7 @@ def add_account(conn: Connection, name: str, role: str, area: str | None, passwo
     if role != "admin" and not area:
         raise GridmapError("非管理员账号必须指定范围 (--area 街道/社区/网格编号)。",
                            "Accounts other than admin need an area (--area CODE).")  # fmt: skip
-    if len(password) < 8:
-        raise GridmapError("密码至少 8 位。", "The password needs at least 8 characters.")
+    _check_password_rules(password)
     if conn.execute(select(Account.id).where(Account.name == name)).first():
         raise ConflictError(f"账号 {name} 已存在。", f"Account {name} exists already.")
     conn.execute(insert(Account).values(name=name, password_hash=hash_password(password), role=role,
@@ -144,19 +146,54 @@ def add_account(conn: Connection, name: str, role: str, area: str | None, passwo
     log_change(conn, actor, "account_add", None, {"account": name, "role": role, "area": area})
 
 
-def disable_account(conn: Connection, name: str, actor: str) -> int:
-    """Disable an account and revoke its tokens (it stays in the log); returns tokens revoked.
+def _account_id(conn: Connection, name: str) -> int:
+    """The id of an enabled account; 404 for an unknown or disabled one."""
+    account_id = conn.execute(select(Account.id).where(Account.name == name, Account.disabled.is_(False))).scalar()  # fmt: skip
+    if account_id is None:
+        raise NotFoundError(f"没有账号 {name}。", f"No account {name}.")
+    return account_id
 
-    Its browser sessions end with their next request: each request reads the account again.
-    """
-    account(conn, name)  # 404 for an unknown or already disabled account
-    account_id = conn.execute(select(Account.id).where(Account.name == name)).scalar_one()
+
+def disable_account(conn: Connection, name: str, actor: str) -> int:
+    """Disable an account, revoke its tokens and end its browser sessions (it stays in the
+    log); returns tokens revoked."""
+    account_id = _account_id(conn, name)
     conn.execute(update(Account).where(Account.id == account_id).values(disabled=True))
     revoked = conn.execute(
         update(ApiToken).where(ApiToken.account_id == account_id, ApiToken.revoked.is_(False))
         .values(revoked=True)
     ).rowcount  # fmt: skip
-    log_change(conn, actor, "account_disable", None, {"account": name, "tokens_revoked": revoked})
+    ended = conn.execute(delete(LoginSession).where(LoginSession.account_id == account_id)).rowcount  # fmt: skip
+    log_change(conn, actor, "account_disable", None, {"account": name, "tokens_revoked": revoked, "sessions_ended": ended})  # fmt: skip
+    return revoked
+
+
+def _check_password_rules(password: str) -> None:
+    if len(password) < 8:
+        raise GridmapError("密码至少 8 位。", "The password needs at least 8 characters.")
+
+
+def change_password(conn: Connection, name: str, password: str, actor: str) -> int:
+    """Set a new password and end every browser session of the account (someone who learnt
+    the old one is logged out); its API tokens stay. Returns the sessions ended."""
+    _check_password_rules(password)
+    account_id = _account_id(conn, name)
+    conn.execute(update(Account).where(Account.id == account_id).values(password_hash=hash_password(password)))  # fmt: skip
+    ended = conn.execute(delete(LoginSession).where(LoginSession.account_id == account_id)).rowcount  # fmt: skip
+    log_change(conn, actor, "password_change", None, {"account": name, "sessions_ended": ended})
+    return ended
+
+
+def revoke_token(conn: Connection, name: str, label: str, actor: str) -> int:
+    """Revoke the account's tokens issued with ``label``; returns how many (404 for none)."""
+    account_id = _account_id(conn, name)
+    revoked = conn.execute(
+        update(ApiToken).where(ApiToken.account_id == account_id, ApiToken.label == label,
+                               ApiToken.revoked.is_(False)).values(revoked=True)
+    ).rowcount  # fmt: skip
+    if not revoked:
+        raise NotFoundError(f"账号 {name} 没有用途为 {label} 的有效令牌。", f"Account {name} has no valid token labelled {label}.")  # fmt: skip
+    log_change(conn, actor, "token_revoke", None, {"account": name, "label": label, "revoked": revoked})  # fmt: skip
     return revoked
 
 
@@ -218,6 +255,53 @@ def token_principal(conn: Connection, token: str, *, commit: bool = False) -> Pr
         if commit:
             conn.commit()
     return _principal(row)
+
+
+def start_session(conn: Connection, name: str, idle: timedelta) -> str:
+    """A new browser session of account ``name``: its random id, for the cookie (the database
+    keeps only the digest). Sessions of anyone idle for longer than ``idle`` go."""
+    session_id = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    conn.execute(delete(LoginSession).where(LoginSession.last_seen_at < now - idle))
+    conn.execute(insert(LoginSession).values(digest=_digest(session_id), account_id=_account_id(conn, name), created_at=now, last_seen_at=now))  # fmt: skip
+    return session_id
+
+
+def session_principal(conn: Connection, session_id: str, idle: timedelta) -> Principal | None:
+    """The account of a live session, ``None`` for an unknown, ended or expired one (a session
+    expires after ``idle`` without a request). Records the request at most every few minutes,
+    and commits what it wrote."""
+    query = _ACCOUNT.add_columns(LoginSession.id.label("session_id"), LoginSession.last_seen_at).join(
+        LoginSession, LoginSession.account_id == Account.id
+    )  # fmt: skip
+    row = conn.execute(query.where(LoginSession.digest == _digest(session_id), Account.disabled.is_(False))).first()  # fmt: skip
+    if row is None:
+        return None
+    now = datetime.now(UTC)
+    seen = row.last_seen_at if row.last_seen_at.tzinfo else row.last_seen_at.replace(tzinfo=UTC)
+    if now - seen > idle:
+        conn.execute(delete(LoginSession).where(LoginSession.id == row.session_id))
+        conn.commit()
+        return None
+    if now - seen > SESSION_SEEN_RESOLUTION:
+        conn.execute(update(LoginSession).where(LoginSession.id == row.session_id).values(last_seen_at=now))  # fmt: skip
+        conn.commit()
+    return _principal(row)
+
+
+def end_session(conn: Connection, session_id: str) -> None:
+    """Log one browser out: its session id is worth nothing from now on."""
+    conn.execute(delete(LoginSession).where(LoginSession.digest == _digest(session_id)))
+
+
+def end_sessions(conn: Connection, name: str, actor: str) -> int:
+    """Log account ``name`` out everywhere (every browser); returns the sessions ended."""
+    account_id = conn.execute(select(Account.id).where(Account.name == name)).scalar()
+    if account_id is None:
+        raise NotFoundError(f"没有账号 {name}。", f"No account {name}.")
+    ended = conn.execute(delete(LoginSession).where(LoginSession.account_id == account_id)).rowcount  # fmt: skip
+    log_change(conn, actor, "logout_everywhere", None, {"account": name, "sessions_ended": ended})
+    return ended
 
 
 _DUMMY = _hasher.hash("not a password of anyone")

@@ -2,8 +2,10 @@
 
 A request is authenticated by an API token (``Authorization: Bearer gm_…``, for QGIS and
 scripts) or by the browser session: a cookie signed with ``GRIDMAP_SECRET_KEY`` (Starlette's
-``SessionMiddleware``, itsdangerous), HttpOnly and SameSite=Lax, that carries the account name
-and a CSRF token. Changes made with the session (POST, PUT, DELETE) must send that token back in
+``SessionMiddleware``, itsdangerous), HttpOnly and SameSite=Lax, that carries a session id and a
+CSRF token. The id is looked up in the database on every request
+(:func:`gridmap.auth.session_principal`): a session ended by logout, a password change or
+disabling the account is refused even with a cookie saved before. Changes made with the session (POST, PUT, DELETE) must send that token back in
 the ``X-CSRF-Token`` header (pages put it in ``<meta name="csrf-token">``); a token-authenticated
 client has no cookie for another site to ride on, so it needs none.
 
@@ -19,13 +21,22 @@ account otherwise; outside it, units and members are answered with 404, as if th
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gridmap.api.deps import ConnDep
-from gridmap.auth import ACTIONS, PERMISSIONS, ROLES, AuthError, Principal, account, token_principal
+from gridmap.auth import (
+    ACTIONS,
+    PERMISSIONS,
+    ROLES,
+    AuthError,
+    Principal,
+    session_principal,
+    token_principal,
+)
 from gridmap.errors import NotFoundError, PermissionDeniedError
 from gridmap.layers import LAYERS
 from gridmap.store.areas import Area, resolve_area
@@ -71,12 +82,12 @@ def _principal(request: Request, conn, credentials: HTTPAuthorizationCredentials
             "只接受 Bearer 令牌：Authorization: Bearer 令牌。",
             "Only bearer tokens are accepted: Authorization: Bearer TOKEN.",
         )
-    name = request.session.get("account")
-    if not name:
+    session_id = request.session.get("sid")
+    if not session_id:
         return None
-    try:
-        principal = account(conn, name)
-    except NotFoundError:  # the account was disabled or removed since the login
+    idle = timedelta(hours=request.app.state.settings.session_hours)
+    principal = session_principal(conn, str(session_id), idle)
+    if principal is None:  # logged out, expired, or the account disabled since the login
         request.session.clear()
         return None
     if request.method not in SAFE_METHODS:

@@ -1,4 +1,4 @@
-"""Commands on accounts: the user group (add, list, token, disable)."""
+"""Commands on accounts: the user group (add, list, token, disable, passwd, revoke, logout)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from gridmap.errors import GridmapError
 SHOWN_PLACES = 12  # places named in the message refusing an unknown area code
 
 user_app = typer.Typer(
-    help="账号：新建、列出、发放令牌 / Accounts: add, list, issue API tokens.",
+    help="账号：新建、列出、发放与撤销令牌、改密码、退出登录 / Accounts: add, list, tokens, passwords, sessions.",
     no_args_is_help=True,
 )
 
@@ -125,3 +125,67 @@ def user_disable(name: Annotated[str, typer.Argument(help="账号 / account")]) 
     with transaction(get_engine()) as conn:
         revoked = disable_account(conn, name, actor="cli")
     console.print(f"已停用 disabled: {name}；撤销令牌 tokens revoked: {revoked}")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    name: Annotated[str, typer.Argument(help="账号 / account")],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GRIDMAP_NEW_PASSWORD",
+            help="新密码；不给则生成并显示一次 / the new password; generated and shown once if not given",
+        ),
+    ] = None,
+) -> None:
+    """修改密码并结束该账号所有浏览器登录 (记入审计) / Change a password and end every browser
+    session of the account (audited); its API tokens stay.
+
+    示例 / Example: GRIDMAP_NEW_PASSWORD=… gridmap user passwd wgy01
+    """
+    import secrets
+
+    from gridmap.auth import change_password
+    from gridmap.store.db import transaction
+
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    with transaction(get_engine()) as conn:
+        ended = change_password(conn, name, password, actor="cli")
+    console.print(f"已修改密码 password changed: {name}；结束登录 sessions ended: {ended}")
+    if generated:
+        console.print(f"新密码 (只显示这一次) / new password, shown once: {password}")
+
+
+@user_app.command("revoke")
+def user_revoke(
+    name: Annotated[str, typer.Argument(help="账号 / account")],
+    token: Annotated[
+        str,
+        typer.Option("--token", help="要撤销的令牌的用途 (发放时的 --label) / the token's label"),
+    ],
+) -> None:
+    """撤销账号的某个令牌 (按用途, 记入审计) / Revoke an account's tokens of one label (audited).
+
+    示例 / Example: gridmap user revoke wgy01 --token QGIS
+    """
+    from gridmap.auth import revoke_token
+    from gridmap.store.db import transaction
+
+    with transaction(get_engine()) as conn:
+        revoked = revoke_token(conn, name, token, actor="cli")
+    console.print(f"已撤销令牌 tokens revoked: {name} {token} ×{revoked}")
+
+
+@user_app.command("logout")
+def user_logout(name: Annotated[str, typer.Argument(help="账号 / account")]) -> None:
+    """结束账号在所有浏览器上的登录 (记入审计) / Log an account out of every browser (audited).
+
+    示例 / Example: gridmap user logout wgy01
+    """
+    from gridmap.auth import end_sessions
+    from gridmap.store.db import transaction
+
+    with transaction(get_engine()) as conn:
+        ended = end_sessions(conn, name, actor="cli")
+    console.print(f"已结束登录 sessions ended: {name} ×{ended}")

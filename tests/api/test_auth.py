@@ -12,8 +12,11 @@ import csv
 import io
 import json
 import re
+import statistics
+import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from html import unescape
 
 import geopandas as gpd
@@ -23,6 +26,7 @@ import shapely
 from servers import ACCOUNTS, ADMIN, PASSWORD, TOKENS, demo_database, headers, start_server
 from sqlalchemy import select, text
 
+from gridmap import login_throttle
 from gridmap.api.app import create_app
 from gridmap.api.security import denied
 from gridmap.auth import PERMISSIONS, Principal
@@ -237,7 +241,7 @@ def _members_in(url: str, community: str) -> set[str]:
 def test_members_only_of_the_area_and_masked_unless_the_role_may(demo):
     base, url = demo
     expected = _members_in(url, JINXIU)
-    assert 100 < len(expected) < 3823
+    assert 100 < len(expected) < 3069
     full = call(base, "GET", "/api/members", ADMIN, params={"place": JINXIU, "limit": 5000}).json()
     assert not full["masked"] and {m["code"] for m in full["members"]} == expected
     real = {m["code"]: m for m in full["members"]}
@@ -265,16 +269,16 @@ def test_members_only_of_the_area_and_masked_unless_the_role_may(demo):
 
 
 def test_members_show_the_building_the_analysis_placed_them_in(demo):
-    """DY00001 lives at 锦绣花园12栋 (XQ001-12); the demo's members.csv has no 楼栋 column."""
+    """DY00001 lives at 锦绣花园6栋 (XQ001-06); the demo's members.csv has no 楼栋 column."""
     base, _ = demo
     body = call(base, "GET", "/api/members", ADMIN, params={"limit": 5000}).json()
-    assert body["total"] == len(body["members"]) == 3823
+    assert body["total"] == len(body["members"]) == 3069
     building = {m["code"]: m["building_code"] for m in body["members"]}
-    assert building["DY00001"] == "XQ001-12" and building["DY-NEAR"] == "XQ005-02"
+    assert building["DY00001"] == "XQ001-06" and building["DY-NEAR"] == "XQ005-02"
     assert building["DY-FAR"] is None  # the one member the analysis places nowhere
     page = httpx.get(base + "/members", params={"place": JINXIU}, headers=headers(base), timeout=60).text  # fmt: skip
     row = re.search(r"<tr>(?:(?!</tr>).)*DY00001(?:(?!</tr>).)*</tr>", page, re.S)
-    assert row and "<td>XQ001-12</td>" in row.group(0)
+    assert row and "<td>XQ001-06</td>" in row.group(0)
 
 
 def test_member_pages_show_masked_roles_counts_per_compound_only(demo):
@@ -326,7 +330,7 @@ def test_member_exports_without_personal_data_place_members_by_compound_only(dem
     assert {row["code"] for row in rows} == _members_in(url, JINXIU)
     assert set(rows[0]) == {"code", "category", "in_service", "reported", "org_name", "compound_code", "source", "repair_note", "updated_at"}  # fmt: skip
     placed = {row["code"]: row["compound_code"] for row in rows}
-    assert placed["DY00001"] == "XQ001"  # 锦绣花园12栋 is XQ001-12
+    assert placed["DY00001"] == "XQ001"  # 锦绣花园6栋 is XQ001-06
     geojson = call(base, "GET", "/api/export/member", "社区协调员", params={"format": "geojson"}).json()  # fmt: skip
     assert {f["geometry"] for f in geojson["features"]} == {None}
     personal = call(base, "GET", "/api/export/member", "社区协调员", params={"format": "csv", "include_personal": "true"})  # fmt: skip
@@ -415,8 +419,43 @@ def test_login_session_cookie_csrf_and_logout(demo):
         # a change with the cookie but without the page's token is refused (another site's form)
         assert browser.post("/logout").status_code == 403
         assert browser.get("/api/me").status_code == 200
+        saved = dict(browser.cookies)  # what someone who copied the cookie holds
         assert browser.post("/logout", headers={"X-CSRF-Token": csrf}).status_code == 303
         assert browser.get("/api/me").status_code == 401
+    # the session ended on the server: the cookie saved before the logout is refused
+    assert httpx.get(base + "/api/me", cookies=saved, timeout=30).status_code == 401
+
+
+def _logged_in(base: str, name: str) -> tuple[httpx.Client, str]:
+    """A browser logged in as ``name``, and its page's CSRF token."""
+    browser = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+    form = browser.get("/login")
+    ok = browser.post("/login", data={"name": name, "password": PASSWORD, "csrf": _csrf(form.text)})  # fmt: skip
+    assert ok.status_code == 303, ok.text
+    page = browser.get("/members")
+    return browser, re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+
+
+def test_log_out_everywhere_ends_the_accounts_other_browsers(demo):
+    base, _ = demo
+    office, office_csrf = _logged_in(base, "规划员乙")
+    home, _ = _logged_in(base, "规划员乙")
+    other, _ = _logged_in(base, "查看者")
+    with office, home, other:
+        assert home.get("/api/me").status_code == 200
+        assert 'name="everywhere"' in office.get("/members").text  # the button on every page
+        ended = office.delete("/api/me/sessions", headers={"X-CSRF-Token": office_csrf})
+        assert ended.status_code == 200 and ended.json() == {"ended": 2}
+        assert home.get("/api/me").status_code == 401 and office.get("/api/me").status_code == 401
+        assert other.get("/api/me").status_code == 200  # another account's session stays
+    # the form's button does the same
+    first, csrf = _logged_in(base, "规划员乙")
+    second, _ = _logged_in(base, "规划员乙")
+    with first, second:
+        assert first.post("/logout", data={"csrf": csrf, "everywhere": "true"}).status_code == 303
+        assert second.get("/api/me").status_code == 401
+    audit = call(base, "GET", "/api/audit", ADMIN, params={"action": "logout_everywhere", "actor": "规划员乙"}).json()  # fmt: skip
+    assert [e["summary"]["sessions_ended"] for e in audit["entries"]] == [2, 2]
 
 
 def test_login_sends_only_to_pages_of_this_site(demo):
@@ -428,13 +467,19 @@ def test_login_sends_only_to_pages_of_this_site(demo):
             assert r.status_code == 303 and r.headers["location"] == "/map", target
 
 
-def test_failed_logins_are_recorded_without_the_password(demo):
-    base, _ = demo
-    with httpx.Client(base_url=base, timeout=60) as browser:
-        form = browser.get("/login")
-        browser.post("/login", data={"name": "查看者", "password": "guess-123456", "csrf": _csrf(form.text)})  # fmt: skip
+def test_failed_logins_are_recorded_once_per_window_without_the_password(demo):
+    base, url = demo
+    with httpx.Client(base_url=base, timeout=60, headers={"X-Forwarded-For": "10.9.0.1"}) as browser:  # fmt: skip
+        for _ in range(2):
+            form = browser.get("/login")
+            browser.post("/login", data={"name": "查看者", "password": "guess-123456", "csrf": _csrf(form.text)})  # fmt: skip
+    engine = make_engine(Settings(database_url=url))
+    with engine.begin() as conn:  # as the first try after the window has closed would
+        login_throttle.audit_closed_windows(conn, datetime.now(UTC) + login_throttle.WINDOW)
+    engine.dispose()
     failed = call(base, "GET", "/api/audit", ADMIN, params={"action": "login_failed", "actor": "查看者"}).json()  # fmt: skip
-    assert failed["total"] >= 1
+    mine = [e["summary"] for e in failed["entries"] if e["summary"]["address"] == "10.9.0.1"]
+    assert [(e["failures"], e["window_minutes"]) for e in mine] == [(2, 15)]
     assert "guess-123456" not in str(call(base, "GET", "/api/audit", ADMIN, params={"limit": 1000}).json())  # fmt: skip
 
 
@@ -443,20 +488,45 @@ def test_the_test_tokens_are_distinct_per_account(demo):
     assert len(set(TOKENS[base].values())) == len(ACCOUNTS)
 
 
-def test_a_name_guessed_too_often_is_locked_for_a_while(demo):
-    base, _ = demo
-    with httpx.Client(base_url=base, timeout=60) as browser:
+def _attempt(base: str, name: str, password: str, address: str) -> httpx.Response:
+    with httpx.Client(base_url=base, timeout=60, headers={"X-Forwarded-For": address}) as browser:  # fmt: skip
         form = browser.get("/login").text
+        return browser.post("/login", data={"name": name, "password": password, "csrf": _csrf(form)})  # fmt: skip
 
-        def attempt(name, password):
-            return browser.post("/login", data={"name": name, "password": password, "csrf": _csrf(form)}, follow_redirects=False)  # fmt: skip
 
-        assert [attempt("猜密码的人", f"guess-{i}").status_code for i in range(5)] == [401] * 5
-        locked = attempt("猜密码的人", "guess-5")
-        assert locked.status_code == 429 and "登录失败次数过多" in locked.text
-        assert attempt(ADMIN, PASSWORD).status_code == 303  # other names are not affected
-    tries = call(base, "GET", "/api/audit", ADMIN, params={"action": "login_failed", "actor": "猜密码的人"}).json()  # fmt: skip
-    assert tries["total"] == 5  # the refused sixth try never reached the password check
+def test_guessing_a_password_slows_the_guesser_not_the_owner(demo):
+    """Three free tries per name and address, then waits of 1, 2, 4 … s: a refused try
+    never reaches the password check; the owner, elsewhere, logs in at once."""
+    base, _ = demo
+    guesser = "10.9.1.66"
+    tries = [_attempt(base, "规划员甲", f"guess-{i}", guesser) for i in range(3)]
+    assert [r.status_code for r in tries] == [401] * 3
+    refused = _attempt(base, "规划员甲", PASSWORD, guesser)  # even the right password must wait
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert "登录失败次数过多" in refused.text and "秒后再试" in refused.text
+    assert _attempt(base, "规划员甲", PASSWORD, "10.9.1.1").status_code == 303
+    time.sleep(1.1)
+    assert _attempt(base, "规划员甲", PASSWORD, guesser).status_code == 303  # a wait, no lock
+
+
+def test_an_unknown_name_gets_the_same_answers_in_the_same_time(demo):
+    base, _ = demo
+
+    def answers(name: str, address: str) -> tuple[list, list[float]]:
+        statuses, times = [], []
+        for i in range(4):
+            started = time.perf_counter()
+            r = _attempt(base, name, f"guess-{i}", address)
+            times.append(time.perf_counter() - started)
+            body = re.search(r'<p class="error"[^>]*>(.*?)</p>', r.text, re.S).group(1)
+            statuses.append((r.status_code, r.headers.get("retry-after"), body.replace(name, "NAME")))  # fmt: skip
+        return statuses, times
+
+    known, known_times = answers("查看者", "10.9.2.1")
+    unknown, unknown_times = answers("没有这个账号", "10.9.2.2")
+    assert known == unknown and [s for s, _, _ in known] == [401, 401, 401, 429]
+    # the password check costs the same for both (Argon2 on a dummy hash for unknown names)
+    assert 0.5 < statistics.median(known_times[:3]) / statistics.median(unknown_times[:3]) < 2
 
 
 def test_members_gaps_only_for_roles_that_may_see_personal_data(demo):
