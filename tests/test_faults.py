@@ -130,7 +130,9 @@ def holds_write_transaction(settings: Settings) -> bool:
             conn.execute(
                 "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
                 "JOIN pg_stat_activity a ON a.pid = l.pid WHERE c.relname = 'building' "
-                "AND l.mode = 'RowExclusiveLock' AND l.granted AND a.application_name = %s",
+                # rows written (RowExclusive), or the spatial index dropped for a large import
+                "AND l.mode IN ('RowExclusiveLock', 'AccessExclusiveLock') AND l.granted "
+                "AND a.application_name = %s",
                 (KILLED_APP,),
             ).fetchone()[0]
             > 0

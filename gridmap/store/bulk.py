@@ -35,10 +35,10 @@ def column_lists(
     frame: pd.DataFrame,
     columns: Sequence[str],
     spatial: bool,
-    ewkb_hex: bool = False,
     constants: dict | None = None,
 ) -> list[list]:
-    """One Python list per column (None for missing values), WKB last for spatial layers.
+    """One Python list per column (None for missing values), WKB last for spatial layers: the
+    rows SpatiaLite's ``executemany`` takes.
 
     ``constants`` are columns with one value for every row (source file, timestamp, layer).
     """
@@ -63,14 +63,7 @@ def column_lists(
         array[missing] = None
         out.append([v.item() if isinstance(v, np.generic) else v for v in array])
     if spatial:
-        # PostGIS reads hex EWKB in COPY text; SpatiaLite's GeomFromWKB takes plain WKB bytes
-        out.append(
-            shapely.to_wkb(
-                shapely.set_srid(frame.geometry.values, 4326), hex=True, include_srid=True
-            ).tolist()
-            if ewkb_hex
-            else shapely.to_wkb(frame.geometry.values).tolist()
-        )
+        out.append(shapely.to_wkb(frame.geometry.values).tolist())  # SpatiaLite's GeomFromWKB
     return out
 
 
@@ -98,33 +91,117 @@ def sqlite_rebuild_index(cursor, table: str) -> None:
     cursor.execute("SELECT CreateSpatialIndex(?, 'geom')", (table,))
 
 
-def _postgres_copy(cursor, table: str, columns, values: list[list], spatial: bool) -> None:
-    """Columns straight into a table with COPY; geometry as hex EWKB text."""
+NULL = "\\N"  # COPY text's NULL
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_SRID_LE = (4326).to_bytes(4, "little")
+
+
+def _escaped(texts: list[str | None]) -> list[str]:
+    """COPY text of values already turned to text: special characters escaped, None as NULL."""
+    present = [t for t in texts if t is not None]
+    joined = "".join(present)
+    if any(c in joined for c in "\\\t\n\r"):  # rare: names with tabs, JSON with quotes
+        return [NULL if t is None else t.translate(_ESCAPES) for t in texts]
+    return [NULL if t is None else t for t in texts]
+
+
+def _text_column(frame: pd.DataFrame, name: str, constants: dict) -> list[str]:
+    if name in constants:
+        value = constants[name]
+        return _escaped([None if value is None else str(value)]) * len(frame)
+    if name not in frame:
+        return [NULL] * len(frame)
+    values = frame[name]
+    if name == "properties":
+        return _escaped([json.dumps(v, ensure_ascii=False) if v else None for v in values])
+    missing = pd.isna(values).to_numpy()
+    texts = list(map(str, values.to_numpy(dtype=object)))
+    if missing.any():
+        for i in np.flatnonzero(missing).tolist():
+            texts[i] = None
+    return _escaped(texts)
+
+
+def ewkb_hex(geometries: np.ndarray) -> list[str | None]:
+    """Hex EWKB (SRID 4326) of each geometry, as PostGIS reads it in COPY text; None stays None.
+
+    Made from plain little-endian WKB: the SRID goes in after the type word, whose high byte
+    gets the SRID flag (0x20). GEOS's own hex EWKB (``set_srid`` and ``to_wkb(hex=True,
+    include_srid=True)``) took 3.4 s for 200,000 footprints, this 0.2 s.
+
+    >>> from shapely import Point
+    >>> ewkb_hex(np.array([Point(1, 2), None]))
+    ['0101000020e6100000000000000000f03f0000000000000040', None]
+    """
+    wkb = shapely.to_wkb(geometries, byte_order=1)
+    return [
+        None if w is None else (w[:4] + bytes((w[4] | 0x20,)) + _SRID_LE + w[5:]).hex() for w in wkb
+    ]
+
+
+def copy_text(
+    frame: pd.DataFrame, columns: Sequence[str], spatial: bool, constants: dict | None = None
+) -> bytes:
+    """``frame``'s rows as PostgreSQL COPY text: ``columns`` in order, then hex EWKB geometry.
+
+    Whole columns are turned to text at once and rows joined in C: handing rows one by one to
+    the driver's ``write_row`` cost 4 s for 200,000 footprints.
+    """
+    constants = constants or {}
+    texts = [_text_column(frame, name, constants) for name in columns]
+    if spatial:
+        texts.append([NULL if g is None else g for g in ewkb_hex(frame.geometry.values)])
+    if not len(frame):
+        return b""
+    return ("\n".join(map("\t".join, zip(*texts, strict=True))) + "\n").encode()
+
+
+def postgres_copy(
+    cursor,
+    table: str,
+    columns: Sequence[str],
+    frame: pd.DataFrame,
+    spatial: bool,
+    *,
+    chunk_rows: int = 5000,
+    constants: dict | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """``frame`` into ``table`` with one COPY, written ``chunk_rows`` rows at a time."""
     names = [*columns, "geom"] if spatial else list(columns)
     cols = ", ".join(_quote(c) for c in names)
     with cursor.copy(f"COPY {_quote(table)} ({cols}) FROM STDIN") as copy:
-        for row in zip(*values, strict=True):
-            copy.write_row(row)
+        for start in range(0, len(frame), chunk_rows):
+            chunk = frame.iloc[start : start + chunk_rows]
+            copy.write(copy_text(chunk, columns, spatial, constants))
+            if progress:
+                progress(len(chunk))
 
 
-def _postgres_upsert(cursor, table: Table, columns, key, values: list[list], spatial: bool) -> None:
-    """Rows through a staging table, then one INSERT … ON CONFLICT DO UPDATE."""
-    stage = f"_stage_{table.name}"
-    cols = ", ".join(_quote(c) for c in columns)
+def _postgres_upsert(
+    cursor, table: Table, columns, key, frame: pd.DataFrame, spatial: bool, **copy_options
+) -> None:
+    """Every row into a staging table with one COPY, then one INSERT … ON CONFLICT DO UPDATE.
+
+    The staging table is temporary: never written to the WAL (as an unlogged table), private to
+    this session (two imports never share it) and dropped at commit.
+    """
+    stage = _quote(f"_stage_{table.name}")
+    target = ", ".join(_quote(c) for c in columns) + (", geom" if spatial else "")
+    cursor.execute(f"DROP TABLE IF EXISTS {stage}")
     cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {_quote(stage)} "
-        f"(LIKE {_quote(table.name)} INCLUDING DEFAULTS) ON COMMIT DROP"
+        f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS "
+        f"SELECT {target} FROM {_quote(table.name)} WITH NO DATA"
     )
-    cursor.execute(f"TRUNCATE {_quote(stage)}")
-    _postgres_copy(cursor, stage, columns, values, spatial)
-    target = cols + (", geom" if spatial else "")
+    postgres_copy(cursor, f"_stage_{table.name}", columns, frame, spatial, **copy_options)
     updates = ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in columns if c not in key)
     if spatial:
         updates += ", geom = EXCLUDED.geom"
     cursor.execute(
-        f"INSERT INTO {_quote(table.name)} ({target}) SELECT {target} FROM {_quote(stage)} "
+        f"INSERT INTO {_quote(table.name)} ({target}) SELECT {target} FROM {stage} "
         f"ON CONFLICT ({', '.join(_quote(k) for k in key)}) DO UPDATE SET {updates}"
     )
+    cursor.execute(f"DROP TABLE {stage}")
 
 
 def _postgres_index(cursor, table: str, create: bool) -> None:
@@ -161,17 +238,19 @@ def bulk_upsert(
         sqlite_disable_index(cursor, table.name)
     elif defer:
         _postgres_index(cursor, table.name, create=False)
-    for start in range(0, len(frame), chunk_rows):
-        chunk = frame.iloc[start : start + chunk_rows]
-        values = column_lists(chunk, columns, spatial, not sqlite, constants)
-        if sqlite:
+    if sqlite:
+        for start in range(0, len(frame), chunk_rows):
+            chunk = frame.iloc[start : start + chunk_rows]
+            values = column_lists(chunk, columns, spatial, constants)
             _sqlite_upsert(cursor, table, columns, key, list(zip(*values, strict=True)), spatial)
-        elif fresh:
-            _postgres_copy(cursor, table.name, columns, values, spatial)
+            if progress:
+                progress(len(chunk))
+    else:
+        options = {"chunk_rows": chunk_rows, "constants": constants, "progress": progress}
+        if fresh:
+            postgres_copy(cursor, table.name, columns, frame, spatial, **options)
         else:
-            _postgres_upsert(cursor, table, columns, key, values, spatial)
-        if progress:
-            progress(len(chunk))
+            _postgres_upsert(cursor, table, columns, key, frame, spatial, **options)
     if defer and sqlite:
         sqlite_rebuild_index(cursor, table.name)
     elif defer:

@@ -101,19 +101,23 @@ def upsert_features(
     table = table_for(layer)
     columns = _data_columns(table)
     before = existing_codes(conn, layer, grid_layer)
-    frame = frame.copy()
-    frame["source"] = source
     now = datetime.now(UTC)
-    # SQLAlchemy's SQLite DateTime is naive ISO text; the bulk path bypasses its type processing
-    frame["updated_at"] = (
-        now.strftime("%Y-%m-%d %H:%M:%S.%f") if conn.dialect.name == "sqlite" else now
-    )
+    # one value for every row, passed as such: a timestamp column of 200,000 copies cost 0.8 s
+    # to turn back into text. SQLAlchemy's SQLite DateTime is naive ISO text; the bulk path
+    # bypasses its type processing
+    constants = {
+        "source": source,
+        "updated_at": now.strftime("%Y-%m-%d %H:%M:%S.%f") if conn.dialect.name == "sqlite" else now,
+    }  # fmt: skip
     if layer == "grid":
-        frame["layer"] = grid_layer
+        constants["layer"] = grid_layer
         ensure_grid_layer(conn, grid_layer)
     key = ["layer", "code"] if layer == "grid" else ["code"]
     fresh = not before.intersection(frame["code"])
-    bulk_upsert(conn, table, frame, columns, key, spatial, chunk_rows, progress, fresh=fresh)
+    bulk_upsert(
+        conn, table, frame, columns, key, spatial, chunk_rows, progress,
+        fresh=fresh, constants=constants,
+    )  # fmt: skip
     updated = int(frame["code"].isin(before).sum())
     return UpsertCounts(inserted=len(frame) - updated, updated=updated)
 

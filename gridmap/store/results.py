@@ -29,8 +29,7 @@ from sqlalchemy import Connection, and_, case, func, insert, literal, or_, selec
 
 from gridmap.core.gaps import GAP_COLUMNS, empty_gaps
 from gridmap.layers import STORAGE_CRS
-from gridmap.store.bulk import _postgres_copy as copy_rows
-from gridmap.store.bulk import column_lists
+from gridmap.store.bulk import column_lists, postgres_copy
 from gridmap.store.features import bbox_clause, with_wkb_geometry
 from gridmap.store.models import (
     SRID,
@@ -73,9 +72,9 @@ def _insert_rows(
     if frame.empty:
         return
     sqlite = conn.dialect.name == "sqlite"
-    values = column_lists(frame, columns, spatial, ewkb_hex=not sqlite)
     cursor = conn.connection.driver_connection.cursor()
     if sqlite:
+        values = column_lists(frame, columns, spatial)
         names = ", ".join(f'"{c}"' for c in columns) + (", geom" if spatial else "")
         marks = ", ".join("?" for _ in columns) + (f", GeomFromWKB(?, {SRID})" if spatial else "")
         cursor.executemany(
@@ -83,7 +82,7 @@ def _insert_rows(
             list(zip(*values, strict=True)),
         )
     else:
-        copy_rows(cursor, table.name, columns, values, spatial)
+        postgres_copy(cursor, table.name, columns, frame, spatial)
     cursor.close()
 
 
