@@ -36,7 +36,8 @@ MAP_CSS = """
 .gm-label{position:absolute;transform:translate(-50%,-50%);white-space:nowrap;font-size:11px;
  color:#222;background:rgba(255,255,255,.7);padding:0 2px;border-radius:2px;pointer-events:none}
 .gm-pop{font-size:13px;max-width:300px}.gm-pop code{font-size:11px}
-@media print{.leaflet-control-zoom,.leaflet-control-layers{display:none}.gm-box{max-height:none}}
+@media print{.leaflet-control-zoom,.leaflet-control-layers{display:none}.gm-box{max-height:none}
+ .gm-box summary{list-style:none}.gm-box summary::-webkit-details-marker{display:none}}
 """
 
 NORTH_ARROW = (

@@ -34,6 +34,8 @@ UNIT_STYLES = {
     **STYLES,
     "community": {"color": "#d84315", "weight": 3, "fillOpacity": 0.02},
     "grid": {"color": "#1565c0", "weight": 1.5, "fillOpacity": 0.04},
+    # the edge of what an exported map is about
+    "boundary": {"color": "#b71c1c", "weight": 4, "fill": False, "dashArray": "10 5"},
 }
 UNIT_LABELS = {
     "subdistrict": ("街道", "subdistrict"), "community": ("社区", "community"),
@@ -91,6 +93,7 @@ def add_units(
     popup_lines=None,
     show: bool = True,
     name: str | None = None,
+    style: dict | None = None,
 ) -> folium.FeatureGroup:
     """One layer of places (``kind``: community, grid, compound, building), each with a popup
     naming it and, with ``label``, its name (or code) written on the map.
@@ -105,7 +108,7 @@ def add_units(
     ]
     group = folium.FeatureGroup(name=name or f"{zh} {en}", show=show)
     if len(frame):
-        _geojson_layer(frame, UNIT_STYLES[kind], True, point=False).add_to(group)
+        _geojson_layer(frame, style or UNIT_STYLES[kind], True, point=False).add_to(group)
     if label and len(frame):
         add_labels(group, frame, [_text(r.get("name")) or _text(r.get("code")) for r in rows])
     group.add_to(m)
@@ -126,8 +129,9 @@ def add_stations(
         for r in stations.drop(columns="geometry").to_dict("records")
     ]
     for point in stations.geometry if reach else ():
-        folium.Circle([point.y, point.x], radius=radius_m, color="#f9a825", weight=1, fill=True,
-                      fill_opacity=0.05, dash_array="4 4", interactive=False).add_to(group)  # fmt: skip
+        # an outline only: a fill would tint everywhere several stations reach
+        folium.Circle([point.y, point.x], radius=radius_m, color="#f9a825", weight=1.5,
+                      fill=False, dash_array="4 4", interactive=False).add_to(group)  # fmt: skip
     if len(stations):
         dots = {**style, "radius": 6}
         _geojson_layer(stations, dots, True, point=True).add_to(group)

@@ -174,8 +174,9 @@ def build_map(unit: Unit, settings: Settings) -> folium.Map:
     """The folium map of ``unit``, every asset inlined."""
     m = folium.Map(tiles=None, max_zoom=19, zoom_snap=0.25)
     m.get_root().title = f"{unit.name or unit.code} 地图 · map of {unit.code}"
-    add_units(m, unit.area, unit.level, label=False, name="范围 boundary")
-    legend = [LegendRow(UNIT_STYLES[unit.level]["color"], "范围", "boundary")]
+    boundary = UNIT_STYLES["boundary"]
+    add_units(m, unit.area, unit.level, name="范围 boundary", style=boundary)
+    legend = [LegendRow(boundary["color"], "范围", "boundary")]
     if len(unit.grids):
         add_units(m, unit.grids, "grid", label=True, name="网格 grid cells")
         legend.append(LegendRow(UNIT_STYLES["grid"]["color"], "网格", "grid cell", len(unit.grids)))
