@@ -50,6 +50,10 @@ FUZZY_CHUNK = 2000  # query names scored at a time (memory: chunk × names × 4 
 RESULT_COLUMNS = ["status", "rule", "confidence", "compound_code", "building_code",
                   "reason_zh", "reason_en", "candidates"]  # fmt: skip
 ALIAS_SEPARATORS = re.compile(r"[;；,，、/|]")
+_PLAIN_NUMBER = r"^(?P<prefix>.*?)(?P<number>\d+)(?:号楼|栋|幢|座)$"
+_ADMIN_PREFIX = re.compile(
+    r"(?:.{1,12}?(?:省|市|区|县|旗|街道办事处|街道办|街道|镇|乡|社区居委会|社区|村委会|村|路|街|巷|大道|号))+"
+)
 
 
 def compound_names(compounds: pd.DataFrame) -> pd.DataFrame:
@@ -89,12 +93,15 @@ def building_numbers(buildings: pd.DataFrame, compounds: pd.DataFrame) -> pd.Dat
     name carries none, from the code ("XQ001-03" → 3).
     """
     names = dict(zip(compounds["code"], compounds["name"].map(normalise), strict=True))
-    numbers = [
-        _building_number(name, code, names.get(compound), compound)
-        for name, code, compound in zip(
-            buildings["name"], buildings["code"], buildings["compound_code"], strict=True
-        )
-    ]
+    raw_names = dict(zip(compounds["code"], compounds["name"], strict=True))
+    # the usual case in one vectorised pass: the compound's own name, a number, 栋/号楼/幢/座
+    plain = buildings["name"].astype(object).str.extract(_PLAIN_NUMBER)
+    prefix_ok = plain["prefix"].to_numpy() == buildings["compound_code"].map(raw_names).to_numpy()
+    numbers = np.where(prefix_ok, plain["number"].str.lstrip("0").to_numpy(dtype=object), None)
+    for i in np.flatnonzero(~prefix_ok | (numbers == "")):
+        name, code = buildings["name"].iloc[i], buildings["code"].iloc[i]
+        compound = buildings["compound_code"].iloc[i]
+        numbers[i] = _building_number(name, code, names.get(compound), compound)
     return pd.DataFrame(
         {
             "compound_code": buildings["compound_code"].to_numpy(),
@@ -119,9 +126,13 @@ def _building_number(name, code, compound_name: str | None, compound_code) -> st
 
 
 def _suffix_match(place: str, known: set[str]) -> str | None:
-    """The longest known name that ends ``place`` (prefixes the parser did not cut)."""
-    for start in range(len(place) - 1):
-        if place[start:] in known:
+    """The longest known name that ends ``place`` after prefixes the parser did not cut.
+
+    What comes before the name must read as places (…区, …街道, …社区, …路12号): "秀锦绣花园"
+    is a typo of some other compound, not 锦绣花园 with a prefix.
+    """
+    for start in range(1, len(place) - 1):
+        if place[start:] in known and _ADMIN_PREFIX.fullmatch(place[:start]):
             return place[start:]
     return None
 
@@ -129,10 +140,12 @@ def _suffix_match(place: str, known: set[str]) -> str | None:
 def _resolve_compounds(parsed: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
     """One row per distinct (compound, place) text: the compound it names, or why not."""
     queries = pd.DataFrame(
-        {"query": parsed["compound"].map(name_key), "place": parsed["place"].map(name_key)}
+        {"query": _keys(parsed["compound"]), "place": _keys(parsed["place"])}
     ).drop_duplicates()
     known = set(names["key"])
-    groups = {k: g for k, g in names.groupby("key")}
+    groups: dict[str, list[tuple]] = {}
+    for row in names[["key", "compound_code", "rule", "label"]].itertuples(index=False):
+        groups.setdefault(row[0], []).append(row[1:])
     found = []
     for query, place in zip(queries["query"], queries["place"], strict=True):
         key = query if query in known else place if place in known else None
@@ -148,10 +161,16 @@ def _resolve_compounds(parsed: pd.DataFrame, names: pd.DataFrame) -> pd.DataFram
     return pd.concat([queries[["query", "place"]].reset_index(drop=True), table], axis=1)
 
 
-def _from_key(group: pd.DataFrame) -> tuple:
+def _from_key(group: list[tuple]) -> tuple:
     if len(group) == 1:
-        return group["compound_code"].iloc[0], group["rule"].iloc[0], None, None
-    return None, None, "same_name", _candidates(group["label"], group["compound_code"])
+        return group[0][0], group[0][1], None, None
+    return None, None, "same_name", _candidates([g[2] for g in group], [g[0] for g in group])
+
+
+def _keys(values: pd.Series) -> pd.Series:
+    """``name_key`` of each value, computed once per distinct value."""
+    keys = {v: name_key(v) for v in values.dropna().unique()}
+    return values.map(keys).fillna("")
 
 
 def _candidates(labels, codes, scores=None) -> str:
@@ -231,7 +250,7 @@ def match_addresses(
     names = compound_names(compounds)
     resolved = _resolve_compounds(parsed, names)
     rows = pd.DataFrame(
-        {"query": parsed["compound"].map(name_key), "place": parsed["place"].map(name_key),
+        {"query": _keys(parsed["compound"]), "place": _keys(parsed["place"]),
          "number": parsed["building"].map(building_key)}, index=parsed.index,
     )  # fmt: skip
     rows = rows.reset_index(names="_index").merge(resolved, on=["query", "place"], how="left")
@@ -251,10 +270,12 @@ def _place_buildings(rows: pd.DataFrame, numbers: pd.DataFrame) -> pd.DataFrame:
     has_compound = rows["compound_code"].notna().to_numpy()
     size = hit["size"].fillna(0).to_numpy()
     rows["building_code"] = np.where(has_compound & (size == 1), hit["first"].to_numpy(), None)
-    listed = numbers.groupby("compound_code")["number"].agg(_number_list)
+    failed = rows.loc[has_compound & (size != 1), "compound_code"].unique()
+    listed = numbers[numbers["compound_code"].isin(failed)].groupby("compound_code")["number"]
+    listed = listed.agg(_number_list) if len(failed) else pd.Series(dtype=object)
+    known = rows["compound_code"].isin(numbers["compound_code"]).to_numpy()
     reason = rows["reason"].to_numpy(dtype=object).copy()
     no_number = has_compound & rows["number"].isna().to_numpy()
-    known = rows["compound_code"].isin(listed.index).to_numpy()
     reason[has_compound & ~no_number & (size == 0)] = "no_building"
     reason[has_compound & ~known] = "no_buildings"
     reason[no_number] = "no_building_number"
@@ -266,9 +287,7 @@ def _place_buildings(rows: pd.DataFrame, numbers: pd.DataFrame) -> pd.DataFrame:
         .map(listed)
         .map(lambda v: f"该小区的楼栋号 numbers: {v}" if isinstance(v, str) else None)
     )
-    rows.loc[building_fail, ["compound_code", "rule"]] = rows.loc[
-        building_fail, ["compound_code", "rule"]
-    ].assign(rule=None)
+    rows.loc[building_fail, "rule"] = None
     return rows
 
 

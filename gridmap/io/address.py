@@ -43,6 +43,8 @@ _PREFIXES = (
     ("subdistrict", re.compile(r"^.{1,10}?(?:街道办事处|街道办|街道|镇|乡)")),
     ("community", re.compile(r"^.{1,10}?(?:社区居委会|社区居民委员会|社区|村委会)")),
 )
+_SPACES = re.compile(r"\s+")
+_DASHES = re.compile(r"[‐‑‒–—―－~～]")
 _NOT_DISTRICT = ("小区", "社区", "园区", "校区", "片区")
 _NAME_NOISE = re.compile(r"[\s()（）\[\]【】〔〕<>《》·•.,，、'\"“”‘’_]")
 
@@ -91,9 +93,12 @@ def normalise(text: object) -> str:
     before a building, stairwell or phase word, dashes of every kind to ``-``."""
     if text is None or (isinstance(text, float) and text != text):
         return ""
-    s = unicodedata.normalize("NFKC", str(text)).upper()
-    s = re.sub(r"\s+", "", s)
-    s = re.sub(r"[‐‑‒–—―－~～]", "-", s)
+    s = str(text)
+    if not unicodedata.is_normalized("NFKC", s):  # the check is much cheaper than the fold
+        s = unicodedata.normalize("NFKC", s)
+    s = _DASHES.sub("-", _SPACES.sub("", s.upper()))
+    if _NUMERAL_BEFORE.search(s) is None:
+        return s
     return _NUMERAL_BEFORE.sub(lambda m: str(chinese_number(m.group(1)) or m.group(1)), s)
 
 
@@ -248,7 +253,8 @@ def parse_many(
         has_parts = any(v is not None for v in key[1:])
         parsed[key] = parse_parts(*key[1:]) if has_parts else parse_address(key[0])
     columns = [f.name for f in fields(ParsedAddress)]
-    table = [tuple(getattr(parsed[k], c) for c in columns) for k in rows]
+    as_rows = {k: tuple(vars(p).values()) for k, p in parsed.items()}  # fields in order
+    table = [as_rows[k] for k in rows]
     return pd.DataFrame(table, index=index, columns=columns, dtype=object)
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -16,6 +20,7 @@ from gridmap.core.geocode import (
     placed,
 )
 from gridmap.io.address import parse_many
+from gridmap.io.read import ReadOptions, read_layer_file
 
 LON0, LAT0 = 114.30, 30.55
 D = 0.001  # about 100 m
@@ -188,3 +193,57 @@ def test_distances_between_given_and_matched_points_are_metres():
     b = gpd.GeoSeries([Point(LON0 + 0.001, LAT0), Point(LON0, LAT0), Point(0, 0)], crs="EPSG:4326")
     d = distances_m(a, b)
     assert 95 < d[0] < 97 and d[1] == 0 and np.isnan(d[2])
+
+
+# --- a roster of the demo subdistrict, as offices write addresses -------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo_places():
+    """The demo's compounds, buildings and members, read as ``gridmap load`` reads them."""
+    demo = REPO / "geodata" / "demo"
+    manifest = {i["layer"]: i for i in json.loads((demo / "manifest.json").read_text("utf-8"))}
+    frames = {}
+    for layer in ("compound", "building", "member"):
+        item = manifest[layer]
+        options = ReadOptions(crs=item.get("crs"))
+        frames[layer] = read_layer_file(demo / item["file"], layer, options).frame
+    return frames["compound"], frames["building"], frames["member"]
+
+
+def _roster_tools():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench_geocode
+
+    return bench_geocode
+
+
+def test_a_generated_roster_of_the_demo_is_placed_at_least_98_percent_and_never_wrongly_high(
+    demo_places,
+):
+    compounds, buildings, _members = demo_places
+    tools = _roster_tools()
+    roster = tools.variant_roster(compounds, buildings, 3000, seed=20261206, typo_rate=0.05)
+    assert roster["form"].nunique() == len(tools.FORMS) + 1  # every form and some typos
+    matches = match_addresses(parse_many(roster["address"]), compounds, buildings)
+    got = tools.score(matches, roster["truth"])
+    assert got["wrong_high"] == 0
+    assert got["correct"] / len(roster) >= 0.98, got
+    plain = roster["form"] != "typo"
+    assert (matches["building_code"][plain] == roster["truth"][plain]).all()
+
+
+def test_the_demo_members_addresses_name_the_building_they_live_in(demo_places):
+    compounds, buildings, members = demo_places
+    home = gpd.sjoin(
+        members[["geometry"]], buildings[["code", "geometry"]], predicate="within", how="left"
+    )
+    home = home[~home.index.duplicated()]["code"]
+    matches = match_addresses(parse_many(members["address"]), compounds, buildings)
+    inside = home.notna()  # planted members outside every building are left out
+    assert inside.mean() > 0.95
+    got = _roster_tools().score(matches[inside], home[inside])
+    assert got["wrong_high"] == 0
+    assert got["correct"] / inside.sum() >= 0.98, got
