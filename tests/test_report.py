@@ -12,14 +12,16 @@ import pytest
 from servers import demo_database
 from test_cli import gridmap
 
+from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.config import Settings
 from gridmap.errors import GridmapError, NotFoundError
 from gridmap.maps.offline import export_map
 from gridmap.report import _named_rates
 from gridmap.report_html import report_html
+from gridmap.runs import run_analyze
 from gridmap.store.db import make_engine
 from gridmap.store.features import read_features
-from gridmap.store.results import read_gaps
+from gridmap.store.results import read_figures, read_gaps
 
 RATES = {"org_coverage": 1.0, "own_branch_rate": 0.5, "member_coverage": 0.75}
 
@@ -215,3 +217,16 @@ def test_export_map_command_writes_the_file(demo, tmp_path):
     done = gridmap("export", "map", "--community", code, "-o", out, db=db)
     assert done.returncode == 0, done.stderr
     assert "离线地图" in done.stdout and out.stat().st_size > 100_000
+
+
+def test_export_map_reads_the_same_unit_from_either_database(engine, db_settings, tmp_path):
+    load_demo(engine, DEMO_DATA)
+    run_analyze(engine, db_settings)
+    code = _stored(engine, "community")["code"].iloc[0]
+    _path, unit = export_map(engine, tmp_path / "社区.html", db_settings, community=code)
+    with engine.connect() as conn:
+        figures = read_figures(conn, level="community", code=code).iloc[0]
+        gaps = read_gaps(conn, community=code)
+    assert unit.figures["households"] == figures["households"] > 0
+    assert sorted(unit.gaps["code"]) == sorted(gaps["code"]) and len(unit.gaps) > 0
+    assert len(unit.grids) > 0 and len(unit.compounds) > 0 and len(unit.stations) > 0
