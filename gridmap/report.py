@@ -5,7 +5,8 @@
 - ``version``, ``generated_at`` (the only field that changes between identical runs)
 - ``summary``: ``counts`` (communities, unified_cells, compounds, buildings, households, members,
   members_full, members_assigned, stations), ``gaps`` (count per kind), ``proposals`` (count per
-  kind), ``rates`` (org_coverage, own_branch_rate, member_coverage for the subdistrict)
+  kind), ``rates`` (org_coverage, own_branch_rate, member_coverage for the subdistrict),
+  ``unchecked`` (the gap kinds that could not be checked, not zero: ``kind, reason_zh, reason_en``)
 - ``rates``: one object per level and unit (``level`` subdistrict | community | grid, ``code``,
   ``name``, ``community_code`` of a grid cell) with ``compounds`` and the three rates
 - ``gaps``: one object per finding: ``kind, layer, code, name, measure, unit, message_zh,

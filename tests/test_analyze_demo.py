@@ -43,6 +43,13 @@ def test_nothing_planted_is_missed(analysed):
     assert len({p["kind"] for p in PLANTED} - {"member_snapped"}) >= 23
 
 
+def test_the_demo_has_every_input_so_no_kind_is_left_unchecked(analysed):
+    _engine, _settings, result, out = analysed
+    assert result.summary["unchecked"] == []
+    doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert doc["summary"]["unchecked"] == []
+
+
 def test_snapped_member_is_not_a_gap_and_personal_data_stays_out(analysed):
     _engine, _settings, result, out = analysed
     unassigned = result.gaps[result.gaps["kind"] == "member_unassigned"]

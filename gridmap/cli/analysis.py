@@ -18,6 +18,23 @@ def _print_counts(title: str, counts: dict) -> None:
     console.print(table)
 
 
+def _print_unchecked(unchecked: list[dict]) -> None:
+    """The gap kinds that could not be checked, and why: not a count of zero."""
+    if not unchecked:
+        return
+    from gridmap.core.gaps import GAP_KINDS
+
+    table = Table(
+        "未能检查 not checked", "原因 why", title="未能检查的问题类型 / kinds not checked"
+    )
+    for u in unchecked:
+        table.add_row(
+            f"{GAP_KINDS.get(u['kind'], u['kind'])}\n{u['kind']}",
+            f"{u['reason_zh']}\n{u['reason_en']}",
+        )
+    console.print(table)
+
+
 def integrate(
     base: Annotated[str, typer.Option(help="作为基础的网格图层 / base grid layer")] = "party",
     out: Annotated[Path | None, typer.Option(help="输出目录 / folder for the result files")] = None,
@@ -59,6 +76,7 @@ def analyze(
     settings = get_settings()
     result = run_analyze(get_engine(settings), settings, base=base, out_dir=out)
     _print_counts("留白类型 gap kind", result.summary["gaps"])
+    _print_unchecked(result.summary.get("unchecked", []))
     rates = result.summary["rates"]
     console.print(
         f"组织覆盖率 organisational coverage {rates['org_coverage']:.1%}   "

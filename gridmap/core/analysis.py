@@ -17,7 +17,7 @@ from pandas.api.extensions import take
 from gridmap.config import Settings
 from gridmap.core import branches, coverage
 from gridmap.core.assign import assign_points, member_counts
-from gridmap.core.gaps import concat_gaps, with_community_codes
+from gridmap.core.gaps import concat_gaps, unchecked_kinds, with_community_codes
 from gridmap.core.pipeline import Integration, Layers, integrate
 from gridmap.crs import metric_crs_for
 from gridmap.layers import STORAGE_CRS
@@ -116,6 +116,14 @@ def analyze(
     for level, frame in named.items():
         at = figures["level"] == level
         figures.loc[at, "name"] = figures.loc[at, "code"].map(frame.set_index("code")["name"])
+    # a kind whose inputs are missing was not checked: listed as such, and its findings (every
+    # grid "without members" when no member was loaded) are no findings
+    unchecked = unchecked_kinds({
+        "grid": layers.grids.get(base), "compound": layers.compounds, "building": layers.buildings,
+        "member": layers.members, "station": stations, "org": orgs,
+    })  # fmt: skip
+    skipped = [u["kind"] for u in unchecked]
+    gaps = [g[~g["kind"].isin(skipped)] for g in gaps]
     # the integration's findings name their community already; the gaps found here are named now
     all_gaps = with_community_codes(concat_gaps(gaps), metric.communities)
     summary = {
@@ -133,6 +141,8 @@ def analyze(
             "stations": len(stations),
         },
         "gaps": all_gaps["kind"].value_counts().sort_index().to_dict(),
+        # the kinds not checked for want of a column or a layer, and why (not zero findings)
+        "unchecked": unchecked,
         "proposals": proposals["kind"].value_counts().sort_index().to_dict()
         if len(proposals)
         else {},

@@ -3,7 +3,9 @@
 Every check in ``core`` returns its findings as a GeoDataFrame with the columns of
 ``GAP_COLUMNS`` (EPSG:4326), so that one map and one report show everything. ``make_gaps`` builds
 such a frame from plain records; ``concat_gaps`` joins the outputs of several checks;
-``with_community_codes`` names the community each finding lies in.
+``with_community_codes`` names the community each finding lies in. ``unchecked_kinds`` lists the
+kinds whose inputs were missing, so that a check that could not run says so (未能检查) instead of
+reporting no finding.
 
 Examples
 --------
@@ -16,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 
@@ -25,7 +28,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gridmap.layers import STORAGE_CRS
+from gridmap.layers import CHECK_NEEDS, LAYERS, STORAGE_CRS
 
 GAP_KINDS: dict[str, str] = {
     # coverage gaps (DOMAIN.md)
@@ -184,4 +187,95 @@ def with_community_codes(gaps: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) 
     first = found.dropna().astype(str).groupby(level=0).min()
     codes[todo[first.index.to_numpy()]] = first.to_numpy()
     out["community_code"] = codes
+    return out
+
+
+# Why a check could not run, in the users' words: a layer with no row, a column with no value.
+_NO_LAYER = {
+    "grid": ("未导入网格图层", "no grid layer is loaded"),
+    "compound": ("未导入小区图层", "no compounds are loaded"),
+    "building": (
+        "未导入楼栋图层 (户数来自楼栋)",
+        "no buildings are loaded (households come from buildings)",
+    ),
+    "member": ("未导入党员名册", "no Party members are loaded"),
+    "station": ("未导入党群服务中心 / 站", "no Party service centres or stations are loaded"),
+    "org": ("未导入党组织表", "no Party organisations are loaded"),
+}
+_NO_COLUMN = {
+    ("compound", "property_company"): ("小区数据中没有「物业公司」列",
+                                       "no column names the property company of a compound (物业公司)"),
+    ("compound", "property_has_org"): ("小区数据中没有一列说明物业企业是否建立党组织 (如「物业党组织」是/否)",
+                                       "no column says whether a property company has a Party organisation (物业党组织 yes/no)"),
+    ("member", "in_service"): ("党员名册中没有「在职党员」列 (是/否)",
+                               "the member roster has no column saying who is an in-service member (在职党员)"),
+    ("member", "reported"): ("党员名册中没有「已报到」列 (是/否)",
+                             "the member roster has no column saying who has reported to the community (已报到)"),
+    ("org", "covers"): ("党组织表中没有「覆盖小区」列",
+                        "the organisation table has no column saying which compounds each one covers (覆盖小区)"),
+    ("org", "has_committee"): ("党组织表中没有「设支委会」列 (是/否)",
+                               "the organisation table has no column saying whether a branch has a committee (设支委会)"),
+}  # fmt: skip
+
+
+def _has_rows(frame: pd.DataFrame | None) -> bool:
+    return frame is not None and len(frame) > 0
+
+
+def _why_missing(layer: str, name: str | None) -> tuple[str, str]:
+    if name is None:
+        spec = LAYERS.get(layer)
+        label = spec.label_zh if spec else layer
+        return _NO_LAYER.get(layer, (f"未导入{label}图层", f"no {layer} layer is loaded"))
+    if (layer, name) in _NO_COLUMN:
+        zh, en = _NO_COLUMN[(layer, name)]
+    else:
+        spec = LAYERS[layer]
+        zh = f"{spec.label_zh}数据中没有「{spec.field(name).label_zh}」列"
+        en = f"no {layer} column gives {name} ({spec.field(name).label_zh})"
+    return f"{zh}，或该列全为空", f"{en}, or the column is empty"
+
+
+def unchecked_kinds(inputs: Mapping[str, pd.DataFrame | None]) -> list[dict]:
+    """The gap kinds that could not be checked (未能检查) and why, in the order of ``GAP_KINDS``.
+
+    ``inputs`` maps a layer name of :data:`gridmap.layers.LAYERS` to its frame as the analysis got
+    it (``None``: not loaded; for grids, the base grid layer). A kind cannot be checked when a layer
+    it needs has no row or a column it needs has no value (``CHECK_NEEDS``): its zero would be a
+    claim nobody checked, so it is listed with a reason in Chinese and English instead.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> compounds = pd.DataFrame({"code": ["C1"], "property_company": ["锦绣物业"],
+    ...                           "property_has_org": [None]})
+    >>> [u["kind"] for u in unchecked_kinds({"compound": compounds, "station": None})]
+    ['property_without_org', 'beyond_station_reach']
+    >>> unchecked_kinds({"compound": compounds})[0]["reason_en"]
+    'no column says whether a property company has a Party organisation (物业党组织 yes/no), or the column is empty'
+    """
+    out = []
+    for kind in GAP_KINDS:
+        check = CHECK_NEEDS.get(kind)
+        if check is None:
+            continue
+        reasons: list[tuple[str, str]] = []
+        for layer, name in check.needs:
+            if layer not in inputs:
+                continue  # not an input of this run: nothing to say about it
+            frame = inputs[layer]
+            if not _has_rows(frame):
+                missing = _why_missing(layer, None)
+            elif name is not None and (name not in frame or not frame[name].notna().any()):
+                missing = _why_missing(layer, name)
+            else:
+                continue
+            if missing not in reasons:
+                reasons.append(missing)
+        if reasons:
+            out.append({
+                "kind": kind,
+                "reason_zh": "；".join(zh for zh, _ in reasons),
+                "reason_en": "; ".join(en for _, en in reasons),
+            })  # fmt: skip
     return out

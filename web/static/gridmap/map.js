@@ -1,6 +1,7 @@
 // gridmap coordinator map. Layers and gaps load per viewport (/api/layers/{layer}/features,
 // /api/gaps?bbox=&zoom=); the side panel drills down subdistrict → community → grid with figures,
-// a choropleth, the gap legend (per-kind toggles, the whole area's counts from the page) and a gap
+// a choropleth, the gap legend (per-kind toggles, the whole area's counts from the page, the kinds
+// the analysis could not check from /api/summary) and a gap
 // list (/api/gaps/list: no geometry, a box per gap) that zooms to each gap, in view or not.
 (function () {
   "use strict";
@@ -278,6 +279,29 @@
       `<span class="count">${g.count}</span></label>`;
     kindsEl.appendChild(li);
     li.querySelector("input").addEventListener("change", (e) => showKind(g.kind, e.target.checked));
+  }
+
+  // kinds the analysis could not check (no column or layer for them, /api/summary's "unchecked"):
+  // greyed with 未能检查 and the reason, never a count of 0
+  function showUnchecked(unchecked) {
+    for (const u of unchecked) {
+      const g = GAPS[u.kind] || { label_zh: u.kind, label_en: u.kind };
+      const old = kindsEl.querySelector(`input[data-kind="${u.kind}"]`);
+      if (old) old.closest("li").remove();
+      const li = document.createElement("li");
+      li.className = "unchecked";
+      li.dataset.kind = u.kind;
+      li.title = `未能检查：${u.reason_zh}\nNot checked: ${u.reason_en}`;
+      li.innerHTML = `<span class="swatch"></span>${escape(g.label_zh)} <small>${escape(g.label_en)}</small>` +
+        `<span class="count">未能检查 <small>not checked</small></span>` +
+        `<small class="why">${escape(u.reason_zh)}<br>${escape(u.reason_en)}</small>`;
+      kindsEl.appendChild(li);
+    }
+    el.dataset.unchecked = unchecked.map((u) => u.kind).join(",");
+  }
+  if (cfg.analysed) {
+    getJSON("/api/summary").then((s) => showUnchecked(s.unchecked || []))
+      .catch((err) => console.warn("summary", err.message));
   }
 
   // the list: the shown kinds' gaps of the area (or of the community drilled into), in legend
