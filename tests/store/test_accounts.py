@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -253,3 +256,38 @@ def test_the_failure_table_forgets_old_rows_and_keeps_at_most_its_cap(engine, mo
     with engine.connect() as conn:
         names = conn.execute(select(LoginThrottle.name).order_by(LoginThrottle.name)).scalars().all()  # fmt: skip
     assert names == sorted(f"spray-{i}" for i in range(7, 12))  # the newest five
+
+
+# --- the user commands ---------------------------------------------------------------------------
+
+
+def _gridmap(url: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "GRIDMAP_DATABASE_URL": url, "COLUMNS": "200", **env}
+    return subprocess.run([sys.executable, "-m", "gridmap.cli", *args], capture_output=True, text=True, env=environment, timeout=120)  # fmt: skip
+
+
+def test_user_passwd_revoke_and_logout_commands_are_audited(engine, db_settings):
+    url = db_settings.database_url
+    with engine.begin() as conn:
+        add_account(conn, "网格员乙", "coordinator", "510199001001", "long enough", actor="cli")
+        qgis = issue_token(conn, "网格员乙", "QGIS", actor="cli")
+        first = start_session(conn, "网格员乙", IDLE)
+    changed = _gridmap(url, "user", "passwd", "网格员乙", GRIDMAP_NEW_PASSWORD="another secret 100")
+    assert changed.returncode == 0 and "sessions ended: 1" in changed.stdout, changed.stderr
+    assert "another secret" not in changed.stdout
+    revoked = _gridmap(url, "user", "revoke", "网格员乙", "--token", "QGIS")
+    assert revoked.returncode == 0, revoked.stderr
+    again = _gridmap(url, "user", "revoke", "网格员乙", "--token", "QGIS")
+    assert again.returncode == 2 and "QGIS" in again.stderr and "Traceback" not in again.stderr
+    with engine.begin() as conn:
+        second = start_session(conn, "网格员乙", IDLE)
+    assert _gridmap(url, "user", "logout", "网格员乙").returncode == 0
+    unknown = _gridmap(url, "user", "passwd", "没有的人", GRIDMAP_NEW_PASSWORD="long enough")
+    assert unknown.returncode == 2 and "没有账号" in unknown.stderr
+    with engine.connect() as conn:
+        assert authenticate(conn, "网格员乙", "another secret 100").name == "网格员乙"
+        assert [session_principal(conn, s, IDLE) for s in (first, second)] == [None, None]
+        with pytest.raises(AuthError):
+            token_principal(conn, qgis)
+        actions = conn.execute(select(ChangeLog.actor, ChangeLog.action).where(ChangeLog.action.in_(["password_change", "token_revoke", "logout_everywhere"])).order_by(ChangeLog.id)).all()  # fmt: skip
+    assert [tuple(a) for a in actions] == [("cli", "password_change"), ("cli", "token_revoke"), ("cli", "logout_everywhere")]  # fmt: skip
