@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -55,12 +56,13 @@ def _print_report(report) -> None:
         console.print(
             f"替换: 删除了原有 {report.removed} 个要素 / replaced {report.removed} features"
         )
+    # codes, cell values and column names are the file's own text: never read as markup
     for row, code, note in report.read.repaired[:20]:
-        console.print(f"  修复 repaired: 第 {row} 行 {code}: {note}")
+        console.print(f"  修复 repaired: 第 {row} 行 {escape(str(code))}: {escape(note)}")
     for problem in report.read.rejected[:50]:
-        console.print(f"  拒绝 rejected: {problem}")
+        console.print(f"  拒绝 rejected: {escape(str(problem))}")
     for warning in report.warnings:
-        console.print(f"  [yellow]注意 warning[/]: {warning}")
+        console.print(f"  [yellow]注意 warning[/]: {escape(warning)}")
     if report.matches is not None:
         _print_matches(report.matches.counts)
 

@@ -181,3 +181,14 @@ def test_gridmap_load_prints_the_option_to_use(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "--field 物业有党组织=property_has_org" in run.stdout
     assert "property_without_org cannot be checked" in run.stdout
+
+
+def test_gridmap_load_prints_a_column_name_that_looks_like_markup_as_it_is(tmp_path):
+    env = {**os.environ, "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", "COLUMNS": "400"}
+    path = _compound_csv(tmp_path / "x.csv", red_column="[/z]物业有党组织")
+    run = subprocess.run(
+        [sys.executable, "-m", "gridmap.cli", "load", "compound", path],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert '--field "[/z]物业有党组织=property_has_org"' in run.stdout
