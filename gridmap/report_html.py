@@ -21,6 +21,7 @@ from collections import Counter
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gridmap.core.gaps import GAP_KINDS
+from gridmap.layers import GRID_LAYER_EXAMPLES
 from gridmap.maps.assets import WEB
 from gridmap.maps.labels import COUNT_LABELS, LEVELS, PROPOSAL_KINDS, RATE_LABELS, gap_label
 from gridmap.maps.labels import percent as _percent
@@ -48,7 +49,7 @@ def _unit(name, code) -> dict:
     return {"name": name or "", "code": code or ""}
 
 
-def _community_sections(doc: dict, names: dict, maps: dict) -> list[dict]:
+def _community_sections(doc: dict, maps: dict) -> list[dict]:
     by_grid = [r for r in doc["rates"] if r["level"] == "grid"]
     sections = []
     for row in (r for r in doc["rates"] if r["level"] == "community"):
@@ -89,9 +90,12 @@ def report_html(doc: dict, maps: dict | None = None) -> str:
         defect_kinds=_kind_rows(gaps_by_kind, [k for k in gaps_by_kind if k not in COVERAGE_KINDS]),
         unchecked=summary.get("unchecked") or [],
         proposal_counts=[(PROPOSAL_KINDS.get(k, k), k, n) for k, n in summary.get("proposals", {}).items()],
-        sections=_community_sections(doc, names, per_community),
+        sections=_community_sections(doc, per_community),
         elsewhere=[g for g in doc["gaps"] if g.get("community_code") not in names],
-        community_names=names,
+        proposals_elsewhere=[p for p in doc["proposals"] if p.get("community_code") not in names
+                             and p["kind"] in LISTED_PROPOSALS],
+        base_zh=GRID_LAYER_EXAMPLES.get(summary.get("base", ""), summary.get("base", "")),
+        generated=doc["generated_at"].replace("T", " ")[:16] + " UTC",
         proposal_kinds=PROPOSAL_KINDS,
         overview=maps.get("overview"),
         assets=report_assets() if drawn else "",

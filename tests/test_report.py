@@ -148,8 +148,12 @@ def demo(tmp_path_factory):
 
 
 def _in(text: str, page: str) -> bool:
-    """Whether ``text`` is in the page as written or as a script's JSON string holds it."""
-    return text in page or json.dumps(text)[1:-1] in page
+    """Whether ``text`` is in the page as written or as a script's JSON string holds it (with
+    ``<``, ``>``, ``&`` and ``'`` escaped, as Jinja's ``tojson`` writes them)."""
+    escaped = json.dumps(text)[1:-1]
+    for char in "&<>'":
+        escaped = escaped.replace(char, f"\\u{ord(char):04x}")
+    return text in page or json.dumps(text)[1:-1] in page or escaped in page
 
 
 def _stored(engine, layer, **kw):
@@ -180,6 +184,10 @@ def test_exported_community_map_holds_everything_and_no_personal_data(demo, tmp_
     assert sorted(unit.grids["code"]) == sorted(
         grids.loc[grids["community_code"] == community, "code"]
     )
+    # every grid cell drawn, and compounds, say their households and members in their popups
+    assert set(unit.grids["code"]) <= set(unit.parts)
+    assert set(unit.parts) <= set(unit.grids["code"]) | set(unit.compounds["code"])
+    assert _in("党员 <small>members</small>", page) and _in("组织覆盖率 <small>", page)
     shape = unit.area.geometry.iloc[0]
     for frame in (unit.compounds, unit.buildings):
         assert len(frame) > 0 and frame.representative_point().within(shape).all()

@@ -16,7 +16,7 @@ Chromium with every request outside the file failing).
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from gridmap.errors import GridmapError, NotFoundError
 from gridmap.maps.assets import inline_assets
 from gridmap.maps.controls import HtmlControl, LegendRow, add_print_controls
 from gridmap.maps.draw import UNIT_STYLES, add_gaps, add_stations, add_units, fit_to
-from gridmap.maps.labels import COUNT_LABELS, RATE_LABELS, gap_label, percent
+from gridmap.maps.labels import COUNT_LABELS, PROPOSAL_KINDS, RATE_LABELS, gap_label, percent
 from gridmap.store import features, results
 from gridmap.store.db import connect
 from gridmap.store.schema import require_current
@@ -51,6 +51,8 @@ class Unit:
     gaps: gpd.GeoDataFrame
     figures: dict
     unchecked: list[dict]
+    # the figures of each grid cell and compound drawn, by code (for their popups)
+    parts: dict[str, dict] = field(default_factory=dict)
 
 
 def _inside(frame: gpd.GeoDataFrame, shape) -> gpd.GeoDataFrame:
@@ -99,7 +101,7 @@ def read_unit(
             gaps = results.read_gaps(conn, run, **where)
         level = "community" if community is not None else "grid"
         code = community if community is not None else grid
-        figures = results.read_figures(conn, run, level=level, code=code) if run else None
+        figures = results.read_figures(conn, run) if run else None
         unit = Unit(
             level, code, str(area["name"].iloc[0] or ""), area,
             _inside(grids, shape) if community is not None else grids.iloc[:0],
@@ -107,9 +109,14 @@ def read_unit(
             _inside(features.read_features(conn, "building", bbox=box), shape),
             stations[stations.within(reach.iloc[0]).to_numpy()] if len(stations) else stations,
             _gaps_of(gaps, shape, community),
-            figures.iloc[0].to_dict() if figures is not None and len(figures) else {},
-            list((results.run_summary(conn, run) or {}).get("unchecked") or []) if run else [],
+            {}, list((results.run_summary(conn, run) or {}).get("unchecked") or []) if run else [],
         )  # fmt: skip
+    if figures is not None and len(figures):
+        own = figures[(figures["level"] == level) & (figures["code"] == code)]
+        unit.figures = own.iloc[0].to_dict() if len(own) else {}
+        drawn = set(unit.grids["code"]) | set(unit.compounds["code"])
+        parts = figures[figures["level"].isin(["grid", "compound"]) & figures["code"].isin(drawn)]
+        unit.parts = {r["code"]: r for r in parts.to_dict("records")}
     return unit
 
 
@@ -170,6 +177,30 @@ def _households(row: dict) -> list[str]:
     return [f"户数 <small>households</small> {html.escape(_count(row.get('households')))}"]
 
 
+def _part_lines(unit: Unit):
+    """Popup lines of a grid cell or compound: its households, members (counts) and rates or
+    the organisation proposed for it, from the latest analysis."""
+
+    def lines(row: dict) -> list[str]:
+        f = unit.parts.get(row.get("code"))
+        if not f:
+            return []
+        out = [
+            f"户数 <small>households</small> {_count(f['households'])}",
+            f"党员 <small>members</small> {_count(f['members'])} "
+            f"(正式 {_count(f['members_full'])} / 预备 {_count(f['members_probationary'])})",
+        ]
+        if f["level"] == "grid":
+            out += [f"{zh} <small>{en}</small> {percent(f.get(k))}"
+                    for k, (zh, en, _m) in RATE_LABELS.items()]  # fmt: skip
+        elif f.get("proposal"):
+            kind = PROPOSAL_KINDS.get(f["proposal"], f["proposal"])
+            out.append(f"组织设置建议 <small>proposal</small> {html.escape(kind)}")
+        return out
+
+    return lines
+
+
 def build_map(unit: Unit, settings: Settings) -> folium.Map:
     """The folium map of ``unit``, every asset inlined."""
     m = folium.Map(tiles=None, max_zoom=19, zoom_snap=0.25)
@@ -177,10 +208,11 @@ def build_map(unit: Unit, settings: Settings) -> folium.Map:
     boundary = UNIT_STYLES["boundary"]
     add_units(m, unit.area, unit.level, name="范围 boundary", style=boundary)
     legend = [LegendRow(boundary["color"], "范围", "boundary")]
+    parts = _part_lines(unit)
     if len(unit.grids):
-        add_units(m, unit.grids, "grid", label=True, name="网格 grid cells")
+        add_units(m, unit.grids, "grid", label=True, popup_lines=parts, name="网格 grid cells")
         legend.append(LegendRow(UNIT_STYLES["grid"]["color"], "网格", "grid cell", len(unit.grids)))
-    add_units(m, unit.compounds, "compound", name="小区 compounds")
+    add_units(m, unit.compounds, "compound", popup_lines=parts, name="小区 compounds")
     add_units(m, unit.buildings, "building", popup_lines=_households, name="楼栋 buildings")
     legend += [
         LegendRow(UNIT_STYLES["compound"]["color"], "小区", "compound", len(unit.compounds), True),
