@@ -193,3 +193,11 @@ def test_half_empty_addresses_are_named_by_row_and_nothing_is_written(places, tm
     assert result.returncode == 2
     assert "第 3 行 (row 3), 字段 address: 住址为空" in " ".join(result.stderr.split())
     assert len(_members(places)) == 0
+
+
+def test_the_same_person_twice_is_refused_by_row(places, tmp_path):
+    roster = _write(tmp_path / "党员.csv", ROSTER_HEADER, [ROSTER[0], ROSTER[1], ROSTER[0]])
+    result = gridmap(places, "load", "member", roster)
+    assert result.returncode == 2
+    assert "第 4 行 (row 4), 字段 code" in result.stderr and "与第 2 行重复" in result.stderr
+    assert len(_members(places)) == 0
