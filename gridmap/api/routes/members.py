@@ -1,5 +1,5 @@
-"""Party members of a place (党员名单): only inside the caller's area, personal fields masked
-unless the role may see them (admin; coordinator in their own area).
+"""Party members of a place (党员名单): only inside the caller's area; one by one only for roles
+that may see personal data (admin; coordinator in their own area).
 
 A member's building (楼栋) is where the analysis places them (落位, :func:`assign_points`: the
 building their home point lies in or next to), once ``gridmap analyze`` has run; the imported
