@@ -201,3 +201,28 @@ def test_the_same_person_twice_is_refused_by_row(places, tmp_path):
     assert result.returncode == 2
     assert "第 4 行 (row 4), 字段 code" in result.stderr and "与第 2 行重复" in result.stderr
     assert len(_members(places)) == 0
+
+
+def test_a_workbook_roster_with_the_address_under_a_two_level_header_is_placed(places, tmp_path):
+    import openpyxl
+
+    from gridmap.loading import load_file
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["锦绣街道党员花名册"])
+    ws.merge_cells("A1:F1")
+    ws.append(["姓名", "手机号码", "党员类别", "住址", None, None])
+    ws.merge_cells("D2:F2")
+    ws.append([None, None, None, "小区", "楼栋", "门牌号"])
+    ws.append(["测试甲", 10000000001, "正式党员", "测试甲花园", "三栋", "2-501"])
+    ws.append(["测试乙", 10000000002, "正式党员", "甲字大院", 1, "1-101"])
+    path = tmp_path / "花名册.xlsx"
+    wb.save(path)
+    engine = make_engine_for(places)
+    report = load_file(engine, "member", path)
+    engine.dispose()
+    assert (report.loaded, report.matches.counts["alias"]) == (2, 1)
+    members = _members(places)
+    assert members["building_code"].tolist() == ["XQ1-1", "XQ1-3"]
+    assert members["phone"].tolist() == ["10000000002", "10000000001"]
