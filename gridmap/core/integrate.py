@@ -30,11 +30,16 @@ import shapely
 from gridmap.config import Settings
 from gridmap.core.crosswalk import sorted_joins
 from gridmap.core.pieces import overlay_pieces, piece_positions
-from gridmap.core.topology import run_starts, self_pairs, union_by
+from gridmap.core.topology import mean_width, run_starts, self_pairs, union_by
 from gridmap.io.geometry import polygonal
 
 TINY_M2 = 1e-4  # numeric dust from overlay; anything larger is ground someone must own
 GRID_M = 1e-6  # cells are snapped to the micrometre: ~1000 × the float noise of metric coordinates
+# a cell, or a part of one, narrower than this on average (2 × area / perimeter) is a hairline:
+# layers digitised independently leave them along every border they nearly share (centimetres
+# apart, or 1e-9 degree). The files hold 7 decimals of a degree (~1 cm): there a hairline
+# collapses to a line, and a cell with one is written as a GeometryCollection, or as a line
+HAIRLINE_M = 0.05
 
 
 def _clip_to_communities(
@@ -53,7 +58,7 @@ def _clip_to_communities(
     pieces = overlay_pieces(left, right)
     # a cell poking a hair across a community border leaves no cell there, only gap ground
     # that the neighbours absorb
-    pieces = pieces[pieces.area > min_area]
+    pieces = pieces[_has_ground(pieces.geometry.values, min_area)]
     # what dissolve does (one union_all per group, members in row order), unioning the groups
     # of one size in one call
     keys = pieces[["community_code", "source"]].reset_index(drop=True)
@@ -70,6 +75,11 @@ def _clip_to_communities(
         crs=base.crs,
     )
     return cells.sort_values(["community_code", "source"], kind="stable").reset_index(drop=True)
+
+
+def _has_ground(geoms, min_area: float) -> np.ndarray:
+    """True for the cells (or pieces) that can be cells: area above ``min_area``, no hairline."""
+    return (shapely.area(geoms) > min_area) & (mean_width(geoms) >= HAIRLINE_M)
 
 
 def _resolve_overlaps(cells: gpd.GeoDataFrame) -> None:
@@ -209,6 +219,52 @@ def _snapped_to_grid(geoms: np.ndarray) -> np.ndarray:
     return shapely.set_precision(snapped, 0.0, mode="pointwise")
 
 
+def _without_hairlines(cells: gpd.GeoDataFrame, min_area: float) -> gpd.GeoDataFrame:
+    """Every cell without its hairline parts; none is left with less than ``min_area``.
+
+    Gap ground and compound pieces joined to a cell that they lie a hair's breadth from (not on)
+    stay apart from it, as parts of their own, as thin as that hair. Such a part goes to the cell
+    of its community along which it lies (the longest border, within a centimetre) when it
+    joins that cell without a new part; otherwise its ground (narrower than ``HAIRLINE_M``)
+    stays with no cell, as the files could not hold it anyway. Cells left with no more than
+    ``min_area`` (only possible for a cell that was hairlines) are dropped.
+    """
+    geoms = np.asarray(cells.geometry.values, dtype=object).copy()
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    thin = (mean_width(parts) < HAIRLINE_M) | (shapely.area(parts) <= TINY_M2)
+    if not thin.any():
+        return cells
+    broken = np.unique(owner[thin])
+    kept = parts[~thin]
+    held = owner[~thin]
+    for i in broken:
+        mine = kept[held == i]
+        geoms[i] = shapely.MultiPolygon(list(mine)) if len(mine) else shapely.MultiPolygon()
+    community = cells["community_code"].to_numpy()
+    changed = np.zeros(len(geoms), dtype=bool)
+    tree = shapely.STRtree(geoms)
+    for part, i in zip(parts[thin], owner[thin], strict=True):
+        near = tree.query(shapely.buffer(part, 0.01), predicate="intersects")
+        near = near[(community[near] == community[i]) & ~shapely.is_empty(geoms[near])]
+        if not len(near) or shapely.area(part) <= TINY_M2:
+            continue
+        border = shapely.length(
+            shapely.intersection(part.boundary, shapely.buffer(geoms[near], 0.01))
+        )
+        target = int(near[int(np.argmax(border))])
+        joined = shapely.union(geoms[target], part)
+        if shapely.get_num_geometries(joined) <= shapely.get_num_geometries(geoms[target]):
+            geoms[target] = joined
+            changed[target] = True
+    changed[broken] = True
+    geoms[changed] = polygonal(shapely.make_valid(geoms[changed]))
+    keep = pd.notna(geoms)
+    keep[keep] = shapely.area(geoms[keep].astype(object)) > min_area
+    out = cells.copy()
+    out["geometry"] = gpd.GeoSeries(geoms, index=cells.index, crs=cells.crs)
+    return out[keep].reset_index(drop=True)
+
+
 def in_storage_crs(cells: gpd.GeoDataFrame, crs="EPSG:4326") -> gpd.GeoDataFrame:
     """The cells in the CRS they are stored and exported in, valid there as well.
 
@@ -268,18 +324,21 @@ def unified_grid(
     """
     cells = _clip_to_communities(base, communities, settings.gap_tolerance_m2)
     _resolve_overlaps(cells)
-    # remnants no bigger than the gap tolerance are gap ground for the neighbours, as in the clip
-    cells = cells[cells.area > settings.gap_tolerance_m2].reset_index(drop=True)
+    # remnants no bigger than the gap tolerance (or mere hairlines: a cell drawn twice, a few
+    # centimetres apart) are gap ground for the neighbours, as in the clip
+    cells = cells[_has_ground(cells.geometry.values, settings.gap_tolerance_m2)]
+    cells = cells.reset_index(drop=True)
     cells = _fill_gaps(cells, communities)
     moves = _keep_compounds_whole(cells, _compound_pieces(compounds, communities), settings)
     cells["position"] = np.arange(len(cells))
     # a cell whittled down by the moves to a remnant joins its neighbour like any gap ground;
     # only those communities are looked at again, as the moves give every piece a cell lost to
     # another cell of its community and so leave no new gap ground anywhere else
-    remnant = cells.area.to_numpy() <= settings.gap_tolerance_m2
+    remnant = ~_has_ground(cells.geometry.values, settings.gap_tolerance_m2)
     whittled = communities["code"].isin(cells["community_code"][remnant])
     cells = _fill_gaps(cells[~remnant].reset_index(drop=True), communities[whittled])
     cells["geometry"] = _snapped_to_grid(cells.geometry.values)
+    cells = _without_hairlines(cells, settings.gap_tolerance_m2)
     cells["compounds"] = cells["compounds"].fillna("")
     cells = cells.rename(columns={"source": "source_codes"}).sort_values(
         ["community_code", "source_codes"], kind="stable"

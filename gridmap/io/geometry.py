@@ -14,6 +14,8 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import pyproj
@@ -59,7 +61,8 @@ def geometries_from_wkt(
 ) -> tuple[np.ndarray, list[RowProblem]]:
     """Geometries from a WKT column; unparseable text is a row problem."""
     text = values.astype(object).where(values.notna(), None).to_numpy()
-    geoms = shapely.from_wkt(text, on_invalid="fix")
+    with np.errstate(invalid="ignore"):  # NaN coordinates are a row problem, not a warning
+        geoms = shapely.from_wkt(text, on_invalid="fix")
     bad = pd.isna(geoms) & pd.notna(text) & (pd.Series(text).astype(str).str.strip() != "")
     problems = [
         RowProblem(int(r), column, "WKT 无法解析", "WKT cannot be parsed") for r in rows[bad]
@@ -177,6 +180,16 @@ def outside_china(geoms: np.ndarray, rows: np.ndarray) -> list[RowProblem]:
     return problems
 
 
+def _leaf_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The single parts (points, lines, polygons) of every geometry at any depth, and whose."""
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    while (nested := np.isin(shapely.get_type_id(parts), (4, 5, 6, 7))).any():
+        inner, at = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], inner])
+        index = np.concatenate([index[~nested], index[nested][at]])
+    return parts, index
+
+
 def polygonal(geoms: np.ndarray) -> np.ndarray:
     """Every geometry as a MultiPolygon of its polygons at any depth (None where it has none).
 
@@ -190,20 +203,24 @@ def polygonal(geoms: np.ndarray) -> np.ndarray:
     ['MULTIPOLYGON (', None]
     >>> len(polygonal(np.array([odd]))[0].geoms)
     2
+
+    Geometries without a polygon may come anywhere, first and between the others:
+
+    >>> line = LineString([(0, 0), (1, 1)])
+    >>> [g is None for g in polygonal(np.array([line, odd, line, box(0, 0, 1, 1)]))]
+    [True, False, True, False]
     """
     geoms = np.asarray(geoms, dtype=object)
-    parts, index = shapely.get_parts(geoms, return_index=True)
-    while (nested := np.isin(shapely.get_type_id(parts), (4, 5, 6, 7))).any():
-        inner, at = shapely.get_parts(parts[nested], return_index=True)
-        parts = np.concatenate([parts[~nested], inner])
-        index = np.concatenate([index[~nested], index[nested][at]])
-    keep = shapely.get_type_id(parts) == 3
+    parts, index = _leaf_parts(geoms)
+    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
     out = np.full(len(geoms), None, dtype=object)
     if keep.any():
         order = np.argsort(index[keep], kind="stable")  # parts of one geometry together, in order
-        multi = shapely.multipolygons(parts[keep][order], indices=index[keep][order])
-        present = np.unique(index[keep])
-        out[present] = multi[present]  # indices-built arrays run to the largest index
+        # shapely.multipolygons wants indices 0 … n-1 without a hole: geometries that keep no
+        # polygon (a footprint make_valid turned into a line) would leave one, so the geometries
+        # that do keep one are numbered afresh, and the results put back at their positions
+        present, dense = np.unique(index[keep][order], return_inverse=True)
+        out[present] = shapely.multipolygons(parts[keep][order], indices=dense.ravel())
     return out
 
 
@@ -221,7 +238,15 @@ def repair_geometries(
     problems: list[RowProblem] = []
     missing = pd.isna(geoms) | shapely.is_empty(geoms)
     for r in rows[missing]:
-        problems.append(RowProblem(int(r), "geometry", "没有几何图形", "has no geometry"))
+        problems.append(
+            RowProblem(
+                int(r),
+                "geometry",
+                "没有几何图形，或几何无法读取 (如只有两个点的环)：请重画该要素或删除该行",
+                "has no geometry, or one too broken to read (such as a ring of two points): "
+                "draw it again or remove the row",
+            )
+        )
     present = ~missing
     geoms[present] = shapely.force_2d(geoms[present])
     types = np.array([g.geom_type if g is not None else "" for g in geoms], dtype=object)
@@ -239,6 +264,17 @@ def repair_geometries(
             )
         )
     usable = present & ~wrong
+    finite = _finite(geoms, usable)
+    for r in rows[usable & ~finite]:
+        problems.append(
+            RowProblem(
+                int(r),
+                "geometry",
+                "坐标含非数值 (NaN 或无穷大)：请在 GIS 中检查并重画该要素",
+                "a coordinate is not a number (NaN or infinite): check and redraw the feature",
+            )
+        )
+    usable &= finite
     geoms[~usable] = None
     if family == "point":
         return _single_points(geoms, usable, rows, notes, problems)
@@ -258,30 +294,70 @@ def _single_points(geoms, usable, rows, notes, problems):
     return geoms, notes, problems
 
 
+def _finite(geoms: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """True where every coordinate of a usable geometry is a finite number (no NaN, no inf)."""
+    finite = np.ones(len(geoms), dtype=bool)
+    if usable.any():
+        coords, at = shapely.get_coordinates(geoms[usable], return_index=True)
+        bad = np.unique(at[~np.isfinite(coords).all(axis=1)])
+        finite[np.flatnonzero(usable)[bad]] = False
+    return finite
+
+
+def _without_repeated_points(geoms: np.ndarray) -> np.ndarray:
+    """``remove_repeated_points`` of each geometry; one whose ring would keep fewer than three
+    points (a ring of one point drawn four times) stays as it was: ``make_valid`` decides."""
+    try:
+        return shapely.remove_repeated_points(geoms, tolerance=0.0)
+    except shapely.errors.GEOSException:
+        out = geoms.copy()
+        for i, geom in enumerate(geoms):
+            with contextlib.suppress(shapely.errors.GEOSException):
+                out[i] = shapely.remove_repeated_points(geom, tolerance=0.0)
+        return out
+
+
+def _collapsed(geom) -> tuple[str, str]:
+    """What is left of a polygon without area, in words (Chinese, English)."""
+    dimension = shapely.get_dimensions(geom) if geom is not None and not geom.is_empty else -1
+    return {1: ("一条线", "a line"), 0: ("一个点", "a point")}.get(
+        int(dimension), ("空几何", "an empty geometry")
+    )
+
+
 def _repair_polygons(geoms, usable, rows, notes, problems):
     before = shapely.get_num_coordinates(geoms)
-    geoms[usable] = shapely.remove_repeated_points(geoms[usable], tolerance=0.0)
+    geoms[usable] = _without_repeated_points(geoms[usable])
     repeated = usable & (shapely.get_num_coordinates(geoms) < before)
     notes[repeated] = "重复顶点已删除 / repeated vertices removed"
     invalid = usable & ~shapely.is_valid(geoms)
     if invalid.any():
         reasons = shapely.is_valid_reason(geoms[invalid])
         geoms[invalid] = shapely.make_valid(geoms[invalid])
-        for i, reason in zip(np.flatnonzero(invalid), reasons, strict=True):
+        for i, reason, geom in zip(np.flatnonzero(invalid), reasons, geoms[invalid], strict=True):
             prefix = f"{notes[i]}; " if notes[i] else ""
-            notes[i] = f"{prefix}{reason} → make_valid"
+            notes[i] = f"{prefix}{reason} → make_valid: {geom.geom_type}"
     # make_valid may leave collections, and single polygons must become MultiPolygons
     needs_parts = usable & (shapely.get_type_id(geoms) != 6)
+    whole = geoms.copy()
     geoms[needs_parts] = polygonal(geoms[needs_parts])
+    parts, at = _leaf_parts(whole[needs_parts])
+    lower = (shapely.get_type_id(parts) != 3) & ~shapely.is_empty(parts)
+    for i in np.flatnonzero(needs_parts)[np.unique(at[lower])]:
+        prefix = f"{notes[i]}; " if notes[i] else ""
+        notes[i] = f"{prefix}线/点部分已去除 / line or point parts dropped"
     emptied = usable & (pd.isna(geoms) | shapely.is_empty(geoms))
-    for r in rows[emptied]:
+    for r, i in zip(rows[emptied], np.flatnonzero(emptied), strict=True):
+        zh, en = _collapsed(whole[i])
         problems.append(
             RowProblem(
                 int(r),
                 "geometry",
-                "修复后不剩任何面 (退化的面)",
-                "nothing polygonal left after repair",
+                f"不是面：修复后只剩{zh}，没有面积 (退化的面)。请在 GIS 中重画该面，或删除该行",
+                f"not a polygon: only {en} is left after repair, with no area (a collapsed "
+                "polygon). Redraw it in a GIS, or remove the row",
             )
         )
+        notes[i] = ""
     geoms[emptied] = None
     return geoms, notes, problems

@@ -22,11 +22,13 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
 
 from gridmap.errors import InputFileError
+from gridmap.io.geometry import polygonal
 from gridmap.layers import STORAGE_CRS
 
 FORMATS = {"geojson": ".geojson", "gpkg": ".gpkg", "csv": ".csv"}
@@ -78,6 +80,33 @@ def _wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.to_crs(STORAGE_CRS)
 
 
+def _on_decimals_grid(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Polygons rounded to ``DECIMALS`` here, as polygons, before GDAL rounds them its own way.
+
+    GDAL's GeoJSON writer keeps whatever its rounding leaves: a part of a polygon narrower than
+    the grid (~1 cm) comes out as a line, and the polygon as a GeometryCollection or a
+    LineString. Rounded here (snap-rounding, valid output) the collapsed parts are dropped and
+    GDAL's own rounding has nothing left to do. A polygon that is all hairline keeps its shape:
+    there is nothing polygonal to write of it.
+    """
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    polygons = np.isin(shapely.get_type_id(geoms), (3, 6))
+    if not polygons.any():
+        return frame
+    rounded = polygonal(shapely.set_precision(geoms[polygons], 10.0**-DECIMALS))
+    kept = pd.notna(rounded)
+    # a polygon stays a polygon (polygonal makes every result a MultiPolygon)
+    single = kept & (shapely.get_type_id(geoms[polygons]) == 3)
+    single[single] = shapely.get_num_geometries(rounded[single].astype(object)) == 1
+    rounded[single] = shapely.get_geometry(rounded[single].astype(object), 0)
+    at = np.flatnonzero(polygons)[kept]
+    geoms = geoms.copy()
+    geoms[at] = rounded[kept]
+    out = frame.copy()
+    out[out.geometry.name] = gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)
+    return out
+
+
 def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str | None, layer_name: str) -> Path:
     """Write a layer frame as ``fmt`` (geojson, gpkg or csv; None: from the suffix) to ``path``."""
     fmt = export_format(fmt, path)
@@ -98,7 +127,7 @@ def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str | None, layer_na
         path.unlink()
     if fmt == "geojson":
         pyogrio.write_dataframe(
-            frame,
+            _on_decimals_grid(frame),
             path,
             layer=layer_name,
             driver="GeoJSON",

@@ -298,3 +298,30 @@ def test_a_cell_that_crosses_itself_only_in_degrees_is_stored_valid():
     stored = in_storage_crs(unified)
     assert stored.is_valid.all() and stored.crs.to_epsg() == 4326
     assert abs(stored.to_crs(4544).area.sum() - 200 * 200) < 1e-3
+
+
+# --- issue 15: independently digitised layers (regressions) -----------------------------------
+
+
+def test_a_cell_drawn_twice_centimetres_apart_leaves_no_hairline_cell():
+    """What was left of the second drawing once the overlap went to the first, a strip 3 cm wide
+    and 3 m² (above the gap tolerance), became a cell: a line once written to GeoJSON."""
+    community = frame(["C1"], [box(0, 0, 100.03, 100)], name=["一社区"])
+    base = frame(["G1", "G2"], [box(0, 0, 100, 100), box(0, 0, 100.03, 100)])
+    cells, _ = unified_grid(community, NONE, base, S)
+    assert cells["source_codes"].tolist() == ["G1"]
+    assert abs(cells.area.sum() - community.area.sum()) < 1e-6
+
+
+def test_a_hairline_part_of_a_cell_goes_to_the_cell_it_lies_along():
+    """A cell with a part 2 cm wide far from its body (what compound moves and gap ground
+    joined a hair off their cell left): the part joins the cell it borders, the cell keeps its
+    body; nothing is lost."""
+    community = frame(["C1"], [box(0, 0, 200, 100)], name=["一社区"])
+    hairline = shapely.MultiPolygon([box(0, 0, 100, 100), box(150, 0, 150.02, 100)])
+    base = frame(["G1", "G2", "G3"], [hairline, box(100, 0, 150, 100), box(150.02, 0, 200, 100)])
+    cells, _ = unified_grid(community, NONE, base, S)
+    by_source = cells.set_index("source_codes").geometry
+    assert shapely.get_num_geometries(by_source["G1"]) == 1 and by_source["G1"].area == 10000
+    assert abs(by_source["G2"].area + by_source["G3"].area - 10000) < 1e-6
+    assert abs(cells.area.sum() - 20000) < 1e-6

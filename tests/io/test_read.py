@@ -320,3 +320,56 @@ def test_gcj02_inverse_matches_an_independent_implementation():
     assert np.abs(back_lon - lons).max() < 5e-7 and np.abs(back_lat - lats).max() < 5e-7
     naive = np.array([independent.gcj2wgs(a, b) for a, b in zip(glon, glat, strict=True)]).T
     assert np.abs(naive[0] - lons).max() > np.abs(back_lon - lons).max()
+
+
+# --- issue 15: real footprints (regressions) ------------------------------------------------
+
+
+def _wkt_buildings(tmp_path, wkts):
+    # rows are numbered as a spreadsheet shows them: the header is row 1
+    rows = "".join(f'B{i},{i + 1},"{w}"\n' for i, w in enumerate(wkts))
+    path = tmp_path / "buildings.csv"
+    path.write_text("楼栋编号,户数,wkt\n" + rows, encoding="utf-8")
+    return path
+
+
+def test_footprints_collapsing_to_lines_between_good_ones_are_row_problems_not_a_crash(tmp_path):
+    """``polygonal`` gave shapely.multipolygons non-contiguous indices (``Index N is missing``)
+    when a repaired footprint kept no polygon: real OSM footprints ``a, b, a`` crashed the load."""
+    x, y = LON0, LAT0
+    good = f"POLYGON (({x} {y}, {x + 1e-4} {y}, {x + 1e-4} {y + 1e-4}, {x} {y}))"
+    out_and_back = f"POLYGON (({x} {y}, {x + 1e-4} {y + 1e-4}, {x} {y}))"  # as OSM maps them
+    bowtie = f"POLYGON (({x} {y}, {x + 1e-4} {y + 1e-4}, {x + 1e-4} {y}, {x} {y + 1e-4}, {x} {y}))"
+    one_point = f"POLYGON (({x} {y}, {x} {y}, {x} {y}, {x} {y}))"
+    path = _wkt_buildings(tmp_path, [out_and_back, good, one_point, bowtie, out_and_back])
+    result = read_layer_file(path, "building")
+    rejected = {p.row: p for p in result.report.rejected}
+    assert sorted(rejected) == [2, 4, 6]
+    assert "a line" in rejected[2].reason_en and "一条线" in rejected[2].reason_zh
+    assert "a point" in rejected[4].reason_en and "Redraw" in rejected[4].reason_en
+    assert [(row, code) for row, code, _ in result.report.repaired] == [(5, "B3")]
+    assert "Self-intersection" in result.report.repaired[0][2]
+    assert result.frame["code"].tolist() == ["B1", "B3"]
+    assert (result.frame.geom_type == "MultiPolygon").all() and result.frame.is_valid.all()
+
+
+def test_nan_or_infinite_coordinates_are_a_row_problem(tmp_path):
+    x, y = LON0, LAT0
+    nan = f"POLYGON (({x} {y}, {x + 1e-4} {y}, NaN {y + 1e-4}, {x} {y}))"
+    good = f"POLYGON (({x} {y}, {x + 1e-4} {y}, {x + 1e-4} {y + 1e-4}, {x} {y}))"
+    result = read_layer_file(_wkt_buildings(tmp_path, [nan, good]), "building")
+    assert [(p.row, "NaN" in p.reason_en) for p in result.report.rejected] == [(2, True)]
+    assert result.frame["code"].tolist() == ["B1"]
+
+
+def test_a_ring_of_one_point_repeated_does_not_stop_the_repair(tmp_path):
+    """``remove_repeated_points`` raised on a ring that would keep fewer than three points."""
+    x, y = LON0, LAT0
+    same = f"POLYGON (({x} {y}, {x} {y}, {x} {y}, {x} {y}), ({x} {y}, {x} {y}, {x} {y}, {x} {y}))"
+    closing = (
+        f"POLYGON (({x} {y}, {x + 1e-4} {y}, {x + 1e-4} {y + 1e-4}, {x} {y}, {x} {y}, {x} {y}))"
+    )
+    result = read_layer_file(_wkt_buildings(tmp_path, [same, closing]), "building")
+    assert [p.row for p in result.report.rejected] == [2]
+    assert result.frame["code"].tolist() == ["B1"]
+    assert "repeated vertices removed" in result.report.repaired[0][2]
