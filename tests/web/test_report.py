@@ -204,3 +204,15 @@ def test_exported_grid_map_draws_the_cell_and_prints(open_file, files):
     assert paths > 10
     assert opened.page.title().startswith(files["cell"]["name"])
     assert _pdf_pages(opened.page.pdf(format="A4")) >= 1
+
+
+def test_the_report_prints_on_a3_when_chosen(open_file, files):
+    page = open_file(files["report"]).page
+    sizes = {}
+    for paper in ("A4", "A3"):
+        page.select_option("#paper-size", paper)
+        pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+        sizes[paper] = (round(float(box.group(1))), round(float(box.group(2))))
+    # in points: A4 is 210 × 297 mm, A3 297 × 420 mm (portrait)
+    assert sizes == {"A4": (595, 842), "A3": (842, 1191)}
