@@ -1,9 +1,12 @@
-"""The fictional subdistrict 锦绣街道: geometry of communities, grids, compounds and buildings.
+"""The demo subdistrict 锦绣街道: communities, grids, compounds and buildings on a real town.
 
-Built in metres (CGCS2000 3-degree Gauss–Krüger CM 105E, EPSG:4544) and converted to WGS84 at
-the end. The layout is a street grid: 6 communities; each community split into Party grid cells
-along streets; each cell holds 2 × 2 compounds inset from the streets; buildings stand in rows
-inside compounds. Everything is clean here; ``plants.py`` then breaks it on purpose.
+Built in metres (moved to CGCS2000 3-degree Gauss–Krüger CM 105E, EPSG:4544, at the end) from the
+real street blocks and building footprints of ``blocks.py``. Each of the 168 compound cells holds
+one compound; cells are grouped, without cutting a block's compounds apart, into Party grids of
+four compounds, and grids into six communities (three of 8 grids in the north, three of 6 in the
+south), by cutting each group in two along the direction that keeps both halves in one piece.
+Borders therefore run along real streets or between compounds. Everything is clean here;
+``plants.py`` then breaks it on purpose.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from shapely.geometry import Polygon, box
 
-ORIGIN = (104.030, 30.640)  # south-west corner, lon/lat
-COMMUNITY_W, COMMUNITY_H = 1000.0, 1200.0
-STREET = 10.0  # compounds stand this far inside their cell quadrant (half a 20 m street)
+from geodata import blocks
+
+STREET = 6.0  # compounds stand this far inside their cell (half a street, or a lane between two)
+YARD = 18.0  # and no farther than this from their outermost buildings
+GRIDS = (8, 8, 8, 6, 6, 6)  # Party grids per community, north-west to south-east
+PER_GRID = 4  # compounds per Party grid
 
 COMMUNITY_NAMES = ["锦绣社区", "芙蓉社区", "桂花社区", "银杏社区", "玉林社区", "望江社区"]
 COMPOUND_WORDS = ["花园", "小区", "苑", "里", "家园", "雅居", "公寓", "新村"]
@@ -24,6 +29,7 @@ COMPOUND_PREFIX = [
     "锦绣", "芙蓉", "桂香", "银杏", "玉林", "望江", "紫荆", "翠竹", "金桂", "明月", "清风", "和平",
     "幸福", "阳光", "春晖", "东篱", "南苑", "西岭", "北辰", "长乐", "永安", "康宁", "兴隆", "书香",
 ]  # fmt: skip
+DIRECTIONS = np.radians([0, 90, 30, -30, 60, -60, 15, -15, 45, -45, 75, -75])
 
 
 @dataclass
@@ -34,82 +40,135 @@ class City:
     grids: list[dict] = field(default_factory=list)
     compounds: list[dict] = field(default_factory=list)
     buildings: list[dict] = field(default_factory=list)
-
-
-def community_layout() -> list[tuple[int, int, int]]:
-    """(column, row, grid rows) of each community: 2 × 4 cells in the top row, 2 × 3 below."""
-    return [(c, r, 4 if r == 1 else 3) for r in (1, 0) for c in range(3)]
+    outline: shapely.Polygon | None = None
+    cells: dict[str, shapely.Polygon] = field(default_factory=dict)  # compound code → its cell
+    spare: list = field(default_factory=list)  # real footprints in no compound (valid shapes)
+    beyond: list = field(default_factory=list)  # real footprints north of the subdistrict
+    invalid: list = field(default_factory=list)  # (as mapped, repaired) of invalid footprints
 
 
 def build_city(rng: np.random.Generator) -> City:
-    """The clean city: communities → grid cells → compounds → buildings."""
-    city = City()
-    for index, (col, row, grid_rows) in enumerate(community_layout()):
+    """The clean city: real blocks → compound cells → grids → communities, with buildings."""
+    fp = blocks.footprints()
+    city = City(outline=blocks.outline(fp.valid))
+    where = shapely.point_on_surface(fp.valid)
+    inside = shapely.within(where, city.outline)
+    street_blocks = blocks.street_blocks(city.outline, blocks.streets())
+    n = sum(GRIDS) * PER_GRID
+    cells = np.array(blocks.compound_cells(street_blocks, where[inside], n, rng), dtype=object)
+    points = shapely.point_on_surface(cells)
+    rows = _split(cells, points, np.arange(n), [sum(GRIDS[3:]) * PER_GRID, sum(GRIDS[:3]) * PER_GRID], 90)  # fmt: skip
+    parts = _split(cells, points, rows[1], [g * PER_GRID for g in GRIDS[:3]], 0)
+    parts += _split(cells, points, rows[0], [g * PER_GRID for g in GRIDS[3:]], 0)
+    used = np.zeros(len(fp.valid), dtype=bool)
+    for index, members in enumerate(parts):
         code = f"510199001{index + 1:03d}"
-        x0, y0 = col * COMMUNITY_W, row * COMMUNITY_H
         city.communities.append(
             {"code": code, "name": COMMUNITY_NAMES[index],
-             "geometry": box(x0, y0, x0 + COMMUNITY_W, y0 + COMMUNITY_H)}
+             "geometry": shapely.union_all(cells[members], grid_size=blocks.GRID)}
         )  # fmt: skip
-        _fill_community(city, rng, code, index, x0, y0, grid_rows)
+        grids = _bisect(cells, points, members, GRIDS[index])
+        for number, grid in enumerate(_reading_order(grids, points), start=1):
+            grid_code = f"DJ{index + 1}{number:02d}"
+            city.grids.append(
+                {"code": grid_code, "name": f"{COMMUNITY_NAMES[index]}第{number}网格",
+                 "community_code": code, "geometry": shapely.union_all(cells[grid], grid_size=blocks.GRID)}
+            )  # fmt: skip
+            for cell in _reading_order([[i] for i in grid], points):
+                _add_compound(city, rng, code, grid_code, cells[cell[0]], fp, used)
+    city.spare = list(fp.valid[~used & inside])
+    city.beyond = list(fp.valid[shapely.within(where, shapely.box(*blocks.NORTH))])
+    broken = np.flatnonzero(~shapely.is_valid(fp.mapped))
+    broken = broken[np.argsort(-shapely.area(fp.valid[broken]), kind="stable")]
+    city.invalid = [(fp.mapped[i], fp.valid[i]) for i in broken]
     return city
 
 
-def _fill_community(city: City, rng, code: str, index: int, x0: float, y0: float, rows: int):
-    cell_w, cell_h = COMMUNITY_W / 2, COMMUNITY_H / rows
-    for r in range(rows):
-        for c in range(2):
-            number = r * 2 + c + 1
-            grid_code = f"DJ{index + 1}{number:02d}"
-            cx, cy = x0 + c * cell_w, y0 + r * cell_h
-            city.grids.append(
-                {"code": grid_code, "name": f"{COMMUNITY_NAMES[index]}第{number}网格",
-                 "community_code": code, "geometry": box(cx, cy, cx + cell_w, cy + cell_h)}
-            )  # fmt: skip
-            for q in range(4):
-                qx, qy = cx + (q % 2) * cell_w / 2, cy + (q // 2) * cell_h / 2
-                _add_compound(city, rng, code, grid_code, qx, qy, cell_w / 2, cell_h / 2)
+def _split(cells, points, members: np.ndarray, sizes: list[int], prefer: float) -> list[np.ndarray]:
+    """``members`` cut into consecutive runs of ``sizes`` along one direction, each in one piece.
+
+    The preferred direction (degrees) is tried first, then others, until every run is one polygon.
+    """
+    xy = np.column_stack([shapely.get_x(points[members]), shapely.get_y(points[members])])
+    tries = np.concatenate([[np.radians(prefer)], np.radians(prefer) + DIRECTIONS[1:]])
+    best, fewest = None, np.inf
+    for angle in tries:
+        order = members[np.argsort(xy @ [np.cos(angle), np.sin(angle)], kind="stable")]
+        runs = np.split(order, np.cumsum(sizes)[:-1])
+        pieces = sum(
+            len(shapely.get_parts(shapely.union_all(cells[r], grid_size=blocks.GRID))) for r in runs
+        )
+        if pieces == len(runs):
+            return runs
+        if pieces < fewest:
+            best, fewest = runs, pieces
+    return best
 
 
-def _add_compound(
-    city: City, rng, community: str, grid: str, x: float, y: float, w: float, h: float
-):
+def _bisect(cells, points, members: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    """``members`` cut in halves, and halves again, into ``n_groups`` groups of even size."""
+    if n_groups == 1:
+        return [members]
+    x0, y0, x1, y1 = shapely.total_bounds(cells[members])
+    half = n_groups // 2
+    first = len(members) * half // n_groups
+    a, b = _split(cells, points, members, [first, len(members) - first],
+                  0 if x1 - x0 >= y1 - y0 else 90)  # fmt: skip
+    return _bisect(cells, points, a, half) + _bisect(cells, points, b, n_groups - half)
+
+
+def _reading_order(groups: list[np.ndarray], points) -> list[np.ndarray]:
+    """Groups numbered as offices do: south to north in rows of two, west to east in a row."""
+    xy = np.array(
+        [[shapely.get_x(points[g]).mean(), shapely.get_y(points[g]).mean()] for g in groups]
+    )
+    by_y = np.argsort(xy[:, 1], kind="stable")
+    rows = [by_y[i : i + 2] for i in range(0, len(by_y), 2)]
+    return [groups[i] for row in rows for i in row[np.argsort(xy[row, 0], kind="stable")]]
+
+
+def _add_compound(city: City, rng, community: str, grid: str, cell, fp, used: np.ndarray):
     n = len(city.compounds)
     code = f"XQ{n + 1:03d}"
     name = f"{COMPOUND_PREFIX[n % len(COMPOUND_PREFIX)]}{COMPOUND_WORDS[(n // 24) % len(COMPOUND_WORDS)]}"
     if any(c["name"] == name for c in city.compounds):
         name = f"{name}{n // 24 + 1}期"
-    outline = box(x + STREET, y + STREET, x + w - STREET, y + h - STREET)
+    inner = cell.buffer(-STREET, join_style="mitre")
+    candidates = np.flatnonzero(~used & shapely.within(shapely.point_on_surface(fp.valid), inner))
+    hull = shapely.convex_hull(shapely.union_all(fp.valid[candidates]))
+    outline = _largest(shapely.intersection(inner, hull.buffer(YARD, join_style="mitre")))
+    outline = shapely.set_precision(outline, blocks.GRID)
     high_rise = rng.random() < 0.3
     city.compounds.append(
         {"code": code, "name": name, "community_code": community, "grid_code": grid,
          "property_company": f"{name[:2]}物业服务有限公司" if rng.random() < 0.8 else None,
          "property_has_org": True, "geometry": outline, "high_rise": high_rise}
     )  # fmt: skip
-    _add_buildings(city, rng, code, name, outline, high_rise)
+    city.cells[code] = cell
+    mine = candidates[shapely.within(fp.valid[candidates], outline)]
+    used[mine] = True
+    _add_buildings(city, rng, code, name, mine, fp, high_rise)
 
 
-def _add_buildings(city: City, rng, compound: str, name: str, outline: Polygon, high_rise: bool):
-    """Rows of slab buildings inside the compound, about 10 of them."""
-    x0, y0, x1, y1 = outline.bounds
-    cols, rows = (3, 3) if high_rise else (4, 3)
-    depth, gap = (18.0, 30.0) if high_rise else (13.0, 22.0)
-    width = (x1 - x0 - 30.0) / cols - 12.0
-    number = 0
-    for r in range(rows):
-        for c in range(cols):
-            bx = x0 + 15.0 + c * (width + 12.0) + rng.uniform(-2, 2)
-            by = y0 + 15.0 + r * (depth + gap) + rng.uniform(-2, 2)
-            if by + depth > y1 - 10:
-                continue
-            number += 1
-            floors = int(rng.integers(18, 33)) if high_rise else int(rng.integers(5, 8))
-            households = int(rng.integers(60, 121)) if high_rise else int(rng.integers(6, 16))
-            city.buildings.append(
-                {"code": f"{compound}-{number:02d}", "name": f"{name}{number}栋",
-                 "compound_code": compound, "households": households, "floors": floors,
-                 "geometry": box(bx, by, bx + width, by + depth)}
-            )  # fmt: skip
+def _largest(geom):
+    return max(shapely.get_parts(geom), key=lambda p: p.area)
+
+
+def _add_buildings(city: City, rng, compound: str, name: str, mine: np.ndarray, fp, high_rise):
+    """The compound's real footprints, numbered south to north; households from floors × area."""
+    where = shapely.point_on_surface(fp.valid[mine])
+    order = mine[np.lexsort((shapely.get_x(where), np.round(shapely.get_y(where) / 25)))]
+    for number, i in enumerate(order, start=1):
+        mapped = fp.levels[i]
+        floors = int(mapped) if mapped == mapped and mapped >= 1 else (
+            int(rng.integers(11, 33)) if high_rise else int(rng.integers(3, 8)))  # fmt: skip
+        area = fp.valid[i].area
+        households = max(1, round(area * floors * 0.75 / 90 * rng.uniform(0.9, 1.1)))
+        city.buildings.append(
+            {"code": f"{compound}-{number:02d}", "name": f"{name}{number}栋",
+             "compound_code": compound, "households": households, "floors": floors,
+             "geometry": fp.mapped[i], "valid": fp.valid[i], "osm_id": fp.osm_id[i]}
+        )  # fmt: skip
 
 
 def balance_households(city: City, low: int = 320, high: int = 480) -> None:
@@ -122,31 +181,68 @@ def balance_households(city: City, low: int = 320, high: int = 480) -> None:
         total = sum(b["households"] for b in buildings)
         target = min(max(total, low), high)
         for b in buildings:
-            b["households"] = max(4, round(b["households"] * target / total))
+            b["households"] = max(2, round(b["households"] * target / total))
 
 
-def departmental_grids(extent: Polygon) -> tuple[list[dict], list[dict]]:
-    """综治网格 (30 blocks drawn on other lines) and 城管网格 (200 m unit cells)."""
-    x0, y0, x1, y1 = extent.bounds
+def departmental_grids(city: City, rng) -> tuple[list[dict], list[dict]]:
+    """综治网格 (30 cells drawn on other lines, digitised on their own) and 城管网格 (200 m cells).
+
+    The 综治 office grouped the same compound cells its own way (ignoring community borders) and
+    traced each cell on its own: inside the subdistrict its vertices stray by up to 3 cm, so
+    neighbouring cells never share a vertex, as independently digitised grids do (within the
+    snapping tolerance, so that the hairline gaps and overlaps are no findings).
+    """
+    cells = np.array(list(city.cells.values()), dtype=object)
+    points = shapely.point_on_surface(cells)
     zongzhi = []
-    xs = [x0, 430.0, 980.0, 1460.0, 2050.0, 2520.0, x1]
-    ys = [y0, 470.0, 930.0, 1390.0, 1850.0, y1]
-    for j in range(len(ys) - 1):
-        for i in range(len(xs) - 1):
-            n = len(zongzhi) + 1
-            zongzhi.append(
-                {"code": f"ZZ{n:02d}", "name": f"综治第{n}网格",
-                 "geometry": box(xs[i], ys[j], xs[i + 1], ys[j + 1])}
-            )  # fmt: skip
-    chengguan = []
+    for run in _reading_order(_bisect(cells, points, np.arange(len(cells)), 30), points):
+        n = len(zongzhi) + 1
+        shape = shapely.union_all(cells[run], grid_size=blocks.GRID)
+        zongzhi.append({"code": f"ZZ{n:02d}", "name": f"综治第{n}网格",
+                        "geometry": _traced(shape, city.outline, rng)})  # fmt: skip
+    return zongzhi, _unit_cells(city.outline)
+
+
+def _unit_cells(outline) -> list[dict]:
+    """200 m squares over the subdistrict, cut at its outline; scraps join the cell beside them."""
+    x0, y0, x1, y1 = outline.bounds
+    cells, scraps = [], []
     for j, y in enumerate(np.arange(y0, y1, 200.0)):
         for i, x in enumerate(np.arange(x0, x1, 200.0)):
-            cell = box(x, y, min(x + 200.0, x1), min(y + 200.0, y1))
-            chengguan.append(
-                {"code": f"CG{j:02d}{i:02d}", "name": f"单元网格{j:02d}{i:02d}", "geometry": cell}
-            )
-    return zongzhi, chengguan
+            cut = shapely.intersection(shapely.box(x, y, x + 200.0, y + 200.0), outline)
+            parts = sorted(shapely.get_parts(cut), key=lambda p: -p.area)
+            if parts and parts[0].area > 2000:
+                cells.append({"code": f"CG{j:02d}{i:02d}", "name": f"单元网格{j:02d}{i:02d}",
+                              "geometry": parts[0]})  # fmt: skip
+                parts = parts[1:]
+            scraps += [p for p in parts if p.area > 0]
+    for scrap in scraps:
+        shared = [
+            shapely.intersection(c["geometry"].boundary, scrap.boundary).length for c in cells
+        ]
+        best = cells[int(np.argmax(shared))]
+        best["geometry"] = _largest(shapely.union(best["geometry"], scrap, grid_size=blocks.GRID))
+    return cells
 
 
-def subdistrict_outline(city: City) -> Polygon:
-    return shapely.union_all([c["geometry"] for c in city.communities])
+def _even(n: int, parts: int) -> list[int]:
+    return [n // parts + (i < n % parts) for i in range(parts)]
+
+
+def _traced(shape, outline, rng) -> shapely.Polygon:
+    """The shape as a second office traced it: inner vertices off by up to 3 cm."""
+    edge = outline.boundary
+
+    def stray(coords: np.ndarray) -> np.ndarray:
+        # one stray per vertex, so that a ring stays closed
+        unique, again = np.unique(coords, axis=0, return_inverse=True)
+        jitter = rng.uniform(-0.03, 0.03, size=unique.shape)[again.ravel()]
+        on_edge = shapely.distance(shapely.points(coords), edge) < 0.05
+        return np.where(on_edge[:, None], coords, coords + jitter)
+
+    traced = shapely.make_valid(shapely.transform(shape, stray))
+    return _largest(traced) if traced.geom_type != "Polygon" else traced
+
+
+def subdistrict_outline(city: City) -> shapely.Polygon:
+    return city.outline

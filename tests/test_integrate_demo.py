@@ -55,12 +55,13 @@ def test_unified_grid_nests_in_communities_and_keeps_compounds_whole(integrated)
     for code, community in zip(communities["code"], communities.geometry, strict=True):
         mine = shapely.union_all(unified[unified["community_code"] == code].geometry.values)
         assert abs(mine.area - community.area) / community.area < 1e-4
-    inside = compounds[~compounds["code"].isin(["XQ030", "XQ169"])]  # planted straddle / outside
+    inside = compounds[~compounds["code"].isin(["XQ032", "XQ169"])]  # planted straddle / outside
     for code, geom in zip(inside["code"], inside.geometry, strict=True):
         holders = unified[unified.intersection(geom).area > 1.0]
         assert len(holders) == 1, code
     moved = set(result.moves["compound_code"])
-    assert {"XQ149", "XQ151"} <= moved
+    assert {p["code"] for p in PLANTED if p["kind"] == "compound_split"} == {"XQ150"}
+    assert {"XQ150"} <= moved
     assert unified["code"].str.match(r"^510199001\d{3}\d{3}$").all()
 
 
@@ -99,7 +100,7 @@ def test_every_finding_names_its_community_but_the_compound_outside_all(integrat
         ("compound_outside_community", "XQ169")
     ]
     named = dict(zip(zip(stored["kind"], stored["code"], strict=True), place, strict=True))
-    assert named[("compound_split", "XQ149")] == "510199001006"  # 望江社区
+    assert named[("compound_split", "XQ150")] == "510199001006"  # 望江社区
     assert named[("building_outside_compound", "LD-001")] == "510199001004"  # 银杏社区
     assert named[("duplicate_feature", "XQ014-99")] == "510199001001"  # 锦绣社区
     assert named[("grid_straddles_community", "DJ402")] == "510199001004"  # two thirds in 银杏
