@@ -71,10 +71,15 @@ def place_members(
     Returns the frame (geometry and ``building_code`` filled where placed), the match report
     and the rows that could not be placed.
     """
-    compounds = features.read_features(conn, "compound", columns=["name", "properties"])
+    compounds = features.read_features(
+        conn, "compound", columns=["name", "properties", "community_code"]
+    )
     buildings = features.read_features(conn, "building", columns=["name", "compound_code"])
+    communities = features.read_features(conn, "community", columns=["name"])
     parsed = parse_many(*(_column(frame, f) for f in ("address", *PART_FIELDS)))
-    matches = match_addresses(parsed, compounds, buildings, _column(frame, "building_code"))
+    matches = match_addresses(
+        parsed, compounds, buildings, _column(frame, "building_code"), communities
+    )
     frame = frame.copy()
     without = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
     ok = placed(matches)

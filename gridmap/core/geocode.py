@@ -56,8 +56,11 @@ _ADMIN_PREFIX = re.compile(
 )
 
 
-def compound_names(compounds: pd.DataFrame) -> pd.DataFrame:
-    """Every name a compound answers to: ``key, compound_code, label, rule`` (exact | alias).
+def compound_names(
+    compounds: pd.DataFrame, communities: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Every name a compound answers to: ``key, compound_code, label, rule`` (exact | alias) and
+    the key of the compound's community name (``""`` when unknown).
 
     Aliases come from an ``aliases`` column (``;``-separated) or, as stored, from
     ``properties["aliases"]``; codes answer too (rule ``exact``).
@@ -75,7 +78,19 @@ def compound_names(compounds: pd.DataFrame) -> pd.DataFrame:
     # a name that is also another compound's alias stays the name's
     table["order"] = (table["rule"] != "exact").astype(int)
     table = table.sort_values(["key", "order"]).drop_duplicates(["key", "compound_code"])
+    community = _community_keys(compounds, communities)
+    table["community"] = [community.get(c, "") for c in table["compound_code"]]
     return table.drop(columns="order").reset_index(drop=True)
+
+
+def _community_keys(compounds: pd.DataFrame, communities: pd.DataFrame | None) -> dict:
+    if communities is None or "community_code" not in compounds:
+        return {}
+    names = dict(zip(communities["code"], communities["name"].map(_community_key), strict=True))
+    return {
+        code: names.get(community, "")
+        for code, community in zip(compounds["code"], compounds["community_code"], strict=True)
+    }
 
 
 def _aliases(compounds: pd.DataFrame) -> list[str | None]:
@@ -137,31 +152,50 @@ def _suffix_match(place: str, known: set[str]) -> str | None:
     return None
 
 
+def _queries(parsed: pd.DataFrame) -> pd.DataFrame:
+    """The texts that name a compound: its name, the whole place, the community (社区) prefix."""
+    community = parsed["community"] if "community" in parsed else pd.Series(None, parsed.index)
+    return pd.DataFrame(
+        {"query": _keys(parsed["compound"]), "place": _keys(parsed["place"]),
+         "community": _keys(community.map(_community_key, na_action="ignore"))},
+        index=parsed.index,
+    )  # fmt: skip
+
+
+def _community_key(name: object) -> str:
+    """锦绣社区, 锦绣社区居委会 and 锦绣 meet."""
+    return re.sub(r"(社区居民委员会|社区居委会|居委会|社区|村委会|村)$", "", name_key(name))
+
+
 def _resolve_compounds(parsed: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
-    """One row per distinct (compound, place) text: the compound it names, or why not."""
-    queries = pd.DataFrame(
-        {"query": _keys(parsed["compound"]), "place": _keys(parsed["place"])}
-    ).drop_duplicates()
+    """One row per distinct (compound, place, community) text: the compound, or why not."""
+    queries = _queries(parsed).drop_duplicates()
     known = set(names["key"])
     groups: dict[str, list[tuple]] = {}
-    for row in names[["key", "compound_code", "rule", "label"]].itertuples(index=False):
+    columns = ["key", "compound_code", "rule", "label", "community"]
+    for row in names[columns].itertuples(index=False):
         groups.setdefault(row[0], []).append(row[1:])
     found = []
     for query, place in zip(queries["query"], queries["place"], strict=True):
         key = query if query in known else place if place in known else None
         key = key or (_suffix_match(place, known) if place else None)
         found.append(key)
-    queries["key"] = found
-    resolved = [_from_key(groups[k]) if k is not None else None for k in found]
+    resolved = [
+        _from_key(groups[k], community) if k is not None else None
+        for k, community in zip(found, queries["community"], strict=True)
+    ]
     pending = [i for i, r in enumerate(resolved) if r is None]
     fuzzy = _fuzzy(queries["query"].iloc[pending].tolist(), names)
     for i, result in zip(pending, fuzzy, strict=True):
         resolved[i] = result
     table = pd.DataFrame(resolved, columns=["compound_code", "rule", "reason", "candidates"])
-    return pd.concat([queries[["query", "place"]].reset_index(drop=True), table], axis=1)
+    return pd.concat([queries.reset_index(drop=True), table], axis=1)
 
 
-def _from_key(group: list[tuple]) -> tuple:
+def _from_key(group: list[tuple], community: str) -> tuple:
+    """One compound of this name, or the one in the community the address names, or ambiguity."""
+    if len(group) > 1 and community:
+        group = [g for g in group if g[3] == community] or group
     if len(group) == 1:
         return group[0][0], group[0][1], None, None
     return None, None, "same_name", _candidates([g[2] for g in group], [g[0] for g in group])
@@ -170,7 +204,7 @@ def _from_key(group: list[tuple]) -> tuple:
 def _keys(values: pd.Series) -> pd.Series:
     """``name_key`` of each value, computed once per distinct value."""
     keys = {v: name_key(v) for v in values.dropna().unique()}
-    return values.map(keys).fillna("")
+    return pd.Series([keys.get(v, "") for v in values], index=values.index, dtype=object)
 
 
 def _candidates(labels, codes, scores=None) -> str:
@@ -239,21 +273,23 @@ def match_addresses(
     compounds: pd.DataFrame,
     buildings: gpd.GeoDataFrame,
     given_building_codes: pd.Series | None = None,
+    communities: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Match parsed addresses (:func:`gridmap.io.address.parse_many`) to buildings.
+
+    Two compounds of one name are told apart by the community the address names (锦绣社区…),
+    when ``communities`` (``code``, ``name``) and the compounds' ``community_code`` are given.
 
     Returns one row per row of ``parsed`` (same index): ``status`` (matched | ambiguous |
     unmatched), ``rule``, ``confidence`` (high | medium | low), ``compound_code``,
     ``building_code``, ``reason_zh``/``reason_en`` and ``candidates`` where not matched, and the
     matched building's representative point as geometry (``None`` where not placed).
     """
-    names = compound_names(compounds)
+    names = compound_names(compounds, communities)
     resolved = _resolve_compounds(parsed, names)
-    rows = pd.DataFrame(
-        {"query": _keys(parsed["compound"]), "place": _keys(parsed["place"]),
-         "number": parsed["building"].map(building_key)}, index=parsed.index,
-    )  # fmt: skip
-    rows = rows.reset_index(names="_index").merge(resolved, on=["query", "place"], how="left")
+    rows = _queries(parsed).assign(number=parsed["building"].map(building_key))
+    on = ["query", "place", "community"]
+    rows = rows.reset_index(names="_index").merge(resolved, on=on, how="left")
     rows = _place_buildings(rows, building_numbers(buildings, compounds))
     rows.loc[rows["query"].eq("") & rows["place"].eq("") & rows["number"].isna(), "reason"] = (
         "no_address"

@@ -115,6 +115,17 @@ def test_two_compounds_of_one_name_are_ambiguous_with_both_codes():
     assert got["candidates"] == "幸福小区 (XQ5); 幸福小区 (XQ6)"
 
 
+def test_the_community_named_in_the_address_tells_two_compounds_of_one_name_apart():
+    compounds = _compounds().assign(community_code=["C1"] * 5 + ["C2", "C1"])
+    communities = pd.DataFrame({"code": ["C1", "C2"], "name": ["东湖社区", "西湖社区"]})
+    parsed = parse_many(
+        pd.Series(["西湖社区幸福小区1栋", "武昌区东湖社区居委会幸福小区1栋", "幸福小区1栋"])
+    )
+    got = match_addresses(parsed, compounds, _buildings(), communities=communities)
+    assert got["building_code"].tolist() == ["XQ6-01", "XQ5-01", None]
+    assert got["confidence"].tolist() == ["high", "high", "low"]
+
+
 def test_a_compound_that_does_not_exist_is_unmatched_with_no_guess():
     got = _one("金沙家园3栋2单元501")
     assert (got["status"], got["rule"], got["compound_code"]) == ("unmatched", None, None)
