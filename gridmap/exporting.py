@@ -1,7 +1,8 @@
 """``gridmap export``: a layer, or the gaps or proposals of the latest analysis → a file.
 
-The files are for QGIS, ArcGIS or Excel: GeoJSON (RFC 7946), GeoPackage or CSV (see
-:mod:`gridmap.io.write`). Personal fields (members' names, phones, addresses) are left out unless
+The files are for QGIS, ArcGIS or Excel: GeoJSON (RFC 7946), GeoPackage, CSV or XLSX (see
+:mod:`gridmap.io.write`; CSV and XLSX cells that a spreadsheet would run as formulas are made
+inert). Personal fields (members' names, phones, addresses) are left out unless
 asked for — and with them, for members, the columns nobody mapped on import, which may be just as
 personal, and their homes: without personal fields a member is placed by the code of their
 compound only, never by a point or a building. An export that includes them is recorded in the
@@ -115,7 +116,7 @@ def export_layer(
     """Write ``layer`` (a layer, ``gaps`` or ``proposals``) to ``path``; returns the path and
     the number of features written.
 
-    ``fmt`` is geojson, gpkg or csv; ``None`` takes it from the suffix of ``path``. Gaps and
+    ``fmt`` is geojson, gpkg, csv or xlsx; ``None`` takes it from the suffix of ``path``. Gaps and
     proposals are those of the latest ``gridmap analyze`` run; they hold no personal data.
     ``area`` keeps only the features lying in it (an account's area; ``None``: everything);
     ``hidden_gap_layers`` leaves out the gaps about features of those layers (members' gaps for

@@ -17,7 +17,7 @@ from gridmap.config import Settings
 from gridmap.core.pipeline import Integration, Layers, integrate
 from gridmap.errors import NotFoundError
 from gridmap.io.geometry import polygonal
-from gridmap.io.write import write_frame
+from gridmap.io.write import write_csv_table, write_frame
 from gridmap.store import features, results
 from gridmap.store.db import connect, transaction
 
@@ -102,9 +102,9 @@ def write_integration(result: Integration, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_frame(result.unified, out / "unified_grid.geojson", "geojson", "unified_grid")
     write_frame(result.findings, out / "topology.geojson", "geojson", "topology")
-    result.crosswalk.to_csv(out / "crosswalk.csv", index=False, encoding="utf-8-sig")
-    result.moves.to_csv(out / "moves.csv", index=False, encoding="utf-8-sig")
-    result.disagreements.to_csv(out / "disagreements.csv", index=False, encoding="utf-8-sig")
+    write_csv_table(result.crosswalk, out / "crosswalk.csv")
+    write_csv_table(result.moves, out / "moves.csv")
+    write_csv_table(result.disagreements, out / "disagreements.csv")
     (out / "summary.json").write_text(
         json.dumps(result.summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )

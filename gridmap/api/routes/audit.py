@@ -1,6 +1,7 @@
 """The audit trail (审计日志) for admins: every import, plan save, approval, login and export of
 personal data, as the change log holds it — append-only (database triggers refuse UPDATE and
-DELETE), readable here and downloadable as CSV for Excel.
+DELETE), readable here and downloadable as CSV for Excel. The CSV's cells are spreadsheet-safe:
+an account name such as ``=HYPERLINK(…)`` typed into a failed login arrives as inert text.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gridmap.api.routes.exports import content_disposition
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.routes.session import user_context
 from gridmap.api.security import PagePrincipalDep, require
+from gridmap.io.write import spreadsheet_safe
 from gridmap.store.models import ChangeLog
 
 router = APIRouter(tags=["audit"], dependencies=CHECKED)
@@ -123,7 +125,8 @@ def audit_csv(
     writer.writerow(["编号 id", "时间 at (UTC)", "操作人 actor", "操作 action", "操作 (中文)", "图层 layer", "摘要 summary"])  # fmt: skip
     for r in rows:
         summary = json.dumps(r["summary"], ensure_ascii=False) if r["summary"] else ""
-        writer.writerow([r["id"], r["at"], r["actor"], r["action"], r["action_zh"], r["layer"] or "", summary])  # fmt: skip
+        cells = [r["id"], r["at"], r["actor"], r["action"], r["action_zh"], r["layer"] or "", summary]  # fmt: skip
+        writer.writerow([spreadsheet_safe(c) for c in cells])
     body = "\ufeff" + out.getvalue()  # the BOM: Excel opens UTF-8 CSV correctly only with it
     disposition = content_disposition("audit.csv", "审计日志.csv")
     return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})  # fmt: skip

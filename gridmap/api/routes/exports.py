@@ -1,4 +1,5 @@
-"""Downloads for other GIS tools: a layer, the gaps or the proposals as GeoJSON, GPKG or CSV.
+"""Downloads for other GIS tools and Excel: a layer, the gaps or the proposals as GeoJSON, GPKG,
+CSV or XLSX (text cells that a spreadsheet would run as formulas made inert).
 
 Boundaries (communities, grids, compounds, buildings, stations) are for every account. Gaps and
 proposals are those of the caller's area. Members — their homes are personal data — only for
@@ -51,7 +52,8 @@ def content_disposition(ascii_name: str, name: str) -> str:
     summary="导出图层、留白或组织建议 / export a layer, the gaps or the proposals",
     description=(
         f"layer: {', '.join(EXPORTABLE)} (gaps, proposals: 最近一次分析 / latest analysis). "
-        "GeoJSON 遵循 RFC 7946; CSV 为带 BOM 的 UTF-8。党员图层与个人信息仅限有权角色、本人范围, "
+        "GeoJSON 遵循 RFC 7946; CSV 为带 BOM 的 UTF-8; XLSX 为 Excel 工作簿 (以 = + - @ 开头的文本前加 ')。"
+        "党员图层与个人信息仅限有权角色、本人范围, "
         "并记入审计日志 / members and personal fields: permitted roles, own area, audited."
     ),
     response_class=FileResponse,
