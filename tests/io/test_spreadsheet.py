@@ -210,6 +210,51 @@ def test_phones_and_dates_stay_as_text_and_merged_cells_fill_their_span():
     assert warnings == ["列 出生日期: 1 个数字按 Excel 日期序号读作日期 / 1 number(s) read as Excel date serials"]  # fmt: skip
 
 
+def test_title_right_above_and_group_headers_without_vertical_merges():
+    # no blank row under the title; 姓名 left blank under itself instead of merged down
+    rows = [
+        ["党员花名册", "党员花名册", "党员花名册", "党员花名册"],
+        ["姓名", "住址", "住址", "手机号码"],
+        ["", "小区", "楼栋", ""],
+        ["测试甲", "紫阳花园", 3.0, 10012345678.0],
+    ]
+    merges = [((0, 0), (0, 3)), ((1, 1), (1, 2))]
+    frame, numbers, _ = table_from_rows(rows, merges, {"姓名", "手机号码"})
+    assert list(frame.columns) == ["姓名", "住址_小区", "住址_楼栋", "手机号码"]
+    assert frame.values.tolist() == [["测试甲", "紫阳花园", "3", "10012345678"]]
+    assert numbers.tolist() == [4]
+
+
+def test_group_header_above_the_best_matching_row_joins_the_header():
+    # the sub-headers carry the known names (姓名 written at the bottom); 基本信息 groups them
+    rows = [
+        ["", "基本信息", "基本信息", ""],
+        ["序号", "姓名", "手机号码", "备注"],
+        [1.0, "测试甲", 10012345678.0, ""],
+    ]
+    frame, _, _ = table_from_rows(rows, [((0, 1), (0, 2))], {"姓名", "手机号码"})
+    assert list(frame.columns) == ["序号", "姓名", "手机号码", "备注"]
+    assert frame.values.tolist() == [["1", "测试甲", "10012345678", None]]
+
+
+def test_a_table_without_geometry_loads_from_a_workbook(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["锦绣社区党组织一览表"])
+    ws.append(["组织名称", "组织类型", "上级组织", "设支委会", "覆盖小区"])
+    ws.append(["测试第一支部", "党支部", "测试社区党委", "否", "C1；C2"])
+    ws.append(["测试社区党委", "党委", None, "是", None])
+    ws.append(["合计", "2个"])
+    wb.save(tmp_path / "党组织.xlsx")
+    result = read_layer_file(tmp_path / "党组织.xlsx", "org")
+    assert result.frame[["name", "kind", "has_committee", "covers"]].values.tolist() == [
+        ["测试第一支部", "branch", False, "C1;C2"],
+        ["测试社区党委", "committee", True, None],
+    ]
+    assert result.rows.tolist() == [3, 4]
+    assert "跳过合计行 / skipped totals rows: 第 5 行" in result.report.warnings
+
+
 def test_header_without_known_names_is_the_first_full_row_of_text(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
