@@ -59,6 +59,69 @@ GAP_KINDS: dict[str, str] = {
     "ambiguous_parent": "归属不明确 (占比不足或并列)",
 }
 
+# What a coordinator does next about each kind (下一步), Chinese first: one line per kind, kept
+# beside the kinds so that a new kind without a next step fails its test.
+NEXT_STEPS: dict[str, tuple[str, str]] = {
+    "uncovered_area": ("把这块地划入相邻网格，或在方案编辑中新建网格",
+                       "Add this ground to a neighbouring grid, or draw a new grid for it in the plan editor"),
+    "grid_overlap": ("与相关部门核对边界，把重叠部分只划给一个网格",
+                     "Check the border with the departments concerned and give the overlap to one grid only"),
+    "compound_split": ("调整网格边界，让整个小区归入一个网格",
+                       "Move the grid border so the whole compound lies in one grid"),
+    "compound_without_org": ("按组织设置建议单独建或联合建党支部，先摸清小区内的正式党员",
+                             "Set up a branch or joint branch as proposed; first find the full members living here"),
+    "grid_without_member": ("动员在职党员到网格报到，或选派党员担任网格党小组长",
+                            "Ask in-service members to report to this grid, or assign a member to lead its Party group"),
+    "building_without_member": ("可考虑培育党员中心户，或请邻近楼栋的党员联系本楼",
+                                "Consider fostering a member household, or ask a member next door to look after this building"),
+    "grid_out_of_band": ("在方案编辑中拆分或合并网格，使户数回到规定范围",
+                         "Split or merge grids in the plan editor so the households fall within the band"),
+    "member_unassigned": ("核对该党员的住址，在名册中补正后重新导入",
+                          "Check this member's address, correct it in the roster and load it again"),
+    "member_not_reported": ("联系该党员所在单位党组织，督促其到社区报到",
+                            "Contact the member's workplace branch and ask them to report to the community"),
+    "property_without_org": ("推动物业企业建立党组织或选派党建指导员 (红色物业)",
+                             "Help the property company set up a Party organisation or send it a Party instructor"),
+    "beyond_station_reach": ("在附近设立党群服务站点，或安排流动服务",
+                             "Open a service point nearby, or arrange a mobile service"),
+    "branch_too_small": ("与邻近小区的党组织联合组建联合党支部",
+                         "Join the organisations of nearby compounds in a joint branch"),
+    "branch_too_large": ("分设党支部或成立党总支，按楼栋设党小组",
+                         "Split the branch or form a general branch, with a Party group per building"),
+    "branch_needs_committee": ("按程序选举产生支部委员会",
+                               "Elect a branch committee as the regulations require"),
+    "joint_branch_too_many_units": ("把联合党支部拆为两个，每个不超过规定的单位数",
+                                    "Split the joint branch in two, each within the limit of units"),
+    "invalid_geometry": ("已自动修复，请数据维护人员核对修复后的形状",
+                         "Repaired automatically; ask the data keeper to check the repaired shape"),
+    "duplicate_feature": ("请数据维护人员删除重复的一条后重新导入",
+                          "Ask the data keeper to delete the duplicate and load the layer again"),
+    "multipart_feature": ("请数据维护人员核对是否应拆成几个要素",
+                          "Ask the data keeper whether it should be split into several features"),
+    "sliver": ("在方案编辑中用“吸附”修复缝隙，把它并入相邻网格",
+               "Close the gap with snapping in the plan editor, joining it to a neighbouring grid"),
+    "grid_straddles_community": ("调整网格边界，使网格只属于一个社区",
+                                 "Move the grid border so the grid lies in one community"),
+    "compound_straddles_community": ("与相关社区商定小区归属，并更正社区边界",
+                                     "Agree with the communities which one holds the compound, and correct the border"),
+    "compound_outside_community": ("核对小区位置，或把它所在的地块划入一个社区",
+                                   "Check where the compound lies, or add its ground to a community"),
+    "building_outside_compound": ("核对楼栋归属，把它划入一个小区或标为散居楼栋",
+                                  "Check the building, and add it to a compound or mark it as standing alone"),
+    "ambiguous_parent": ("请数据维护人员核对边界，确定其归属",
+                         "Ask the data keeper to check the borders and decide where it belongs"),
+}  # fmt: skip
+
+
+def next_step(kind: str) -> tuple[str, str]:
+    """What a coordinator does next about a finding of ``kind``, in Chinese and English.
+
+    >>> next_step("uncovered_area")[0]
+    '把这块地划入相邻网格，或在方案编辑中新建网格'
+    """
+    return NEXT_STEPS[kind]
+
+
 MEASURE_UNITS = ("m2", "m", "households", "members", "units", "count", "share")
 
 GAP_COLUMNS = [

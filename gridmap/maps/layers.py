@@ -42,7 +42,8 @@ AREA_GAP_KINDS = ("uncovered_area", "grid_overlap", "sliver", "beyond_station_re
 
 
 def gap_legend(counts: dict[str, int], counts_only: tuple[str, ...] = ()) -> list[dict]:
-    """One legend row per gap kind: colour, Chinese label, count and whether it starts shown.
+    """One legend row per gap kind: colour, Chinese label, next step, count and whether it
+    starts shown.
 
     Kinds in ``counts_only`` are counted but never drawn nor listed for this account (a gap
     about one member, for a role that may not see personal data).
@@ -50,13 +51,15 @@ def gap_legend(counts: dict[str, int], counts_only: tuple[str, ...] = ()) -> lis
     >>> [r["kind"] for r in gap_legend({"sliver": 2, "uncovered_area": 1})][:2]
     ['uncovered_area', 'grid_overlap']
     """
-    from gridmap.core.gaps import GAP_KINDS
+    from gridmap.core.gaps import GAP_KINDS, NEXT_STEPS
 
     return [
         {
             "kind": kind,
             "label_zh": label,
             "label_en": kind.replace("_", " "),
+            "next_zh": NEXT_STEPS[kind][0],
+            "next_en": NEXT_STEPS[kind][1],
             "colour": GAP_COLOURS.get(kind, "#d50000"),
             "count": int(counts.get(kind, 0)),
             "visible": kind not in HIDDEN_GAP_KINDS and kind not in counts_only,

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 from shapely import LineString, Point, box
 
 from gridmap.config import Settings
 from gridmap.core import coverage, topology
-from gridmap.core.gaps import Gap, concat_gaps, make_gaps, with_community_codes
+from gridmap.core.gap_names import name_text_zh, names_of, with_names
+from gridmap.core.gaps import (
+    GAP_KINDS,
+    NEXT_STEPS,
+    Gap,
+    concat_gaps,
+    make_gaps,
+    with_community_codes,
+)
 from gridmap.core.pipeline import Layers, integrate
 
 S = Settings()
@@ -104,3 +114,36 @@ def test_integration_places_every_finding_in_its_community():
         ("grid_straddles_community", "G2", "C2"),
     ]
     assert isinstance(found, gpd.GeoDataFrame) and found.crs.to_epsg() == 4326
+
+
+def test_every_gap_kind_has_a_next_step_in_chinese_then_english():
+    assert list(NEXT_STEPS) == list(GAP_KINDS)
+    for kind, (zh, en) in NEXT_STEPS.items():
+        assert re.search(r"[\u4e00-\u9fff]", zh) and not re.search(r"[A-Za-z_]{4,}", zh), kind
+        assert en[0].isupper() and not re.search(r"[\u4e00-\u9fff]{3,}", en), kind
+        assert kind not in zh + en  # a coordinator's words, no machine key
+
+
+def test_findings_read_names_first_and_codes_second_but_never_name_a_member():
+    grids = frame(["G1", "G2"], [at(0, 0, 150, 100), at(150, 0, 400, 100)], name=["东网格", "西片"])
+    hole = frame(["C1"], [at(0, 0, 500, 100)], name=["玉林社区"])
+    compounds = frame(["X1", "X2"], [at(100, 10, 180, 90), at(280, 10, 380, 90)], name=["玉林雅居", None])  # fmt: skip
+    gaps = concat_gaps([
+        topology.coverage_gaps(grids, hole, "grid:party", S),
+        topology.compound_splits(compounds, grids, "grid:party", S),
+        coverage.members_not_reported(MEMBERS),
+    ])  # fmt: skip
+    named = with_names(gaps, names_of({"community": hole, "grid": [grids], "compound": compounds}))
+    rows = {(k, c): (n, zh, en) for k, c, n, zh, en in named[["kind", "code", "name", "message_zh", "message_en"]].itertuples(index=False)}  # fmt: skip
+    name, zh, en = rows[("uncovered_area", "G2")]
+    assert name == "西片"
+    assert zh == "玉林社区（C1）内有 10000 平方米不属于任何网格 (留白)，相邻网格: 西片（G2）"
+    assert en == "10000 m² of community 玉林社区 (C1) lie in no grid; next to: 西片 (G2)"
+    name, zh, _ = rows[("compound_split", "X1")]
+    assert (name, zh) == (
+        "玉林雅居",
+        "小区玉林雅居（X1）被网格分割: 东网格（G1）62%、西片（G2）38%",
+    )
+    # a member keeps the code (personal data), and a place without a name keeps its code
+    assert rows[("member_not_reported", "M1")][0] == "" and "M1" in rows[("member_not_reported", "M1")][1]  # fmt: skip
+    assert name_text_zh("小区 X2 有 5 户", names_of({"compound": compounds})) == "小区 X2 有 5 户"
