@@ -7,14 +7,17 @@ import re
 import sys
 
 import folium
+import geopandas as gpd
 import pandas as pd
 import pytest
 from servers import demo_database
+from shapely import box
 from test_cli import gridmap
 
 from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.config import Settings
 from gridmap.errors import GridmapError, NotFoundError
+from gridmap.maps.draw import add_units
 from gridmap.maps.offline import export_map
 from gridmap.report import _named_rates
 from gridmap.report_html import report_html
@@ -133,6 +136,19 @@ def test_rates_rows_take_names_and_a_grid_cells_community_from_the_figures():
         ("grid", "S1-G1", "锦绣一网格", "S1"),
     ]
     assert list(rows[0])[:5] == ["level", "code", "name", "community_code", "compounds"]
+
+
+def test_a_name_that_looks_like_a_template_or_markup_is_shown_as_written():
+    m = folium.Map(tiles=None)
+    units = gpd.GeoDataFrame(
+        {"code": ["XQ01"], "name": ['{{ "xy" ~ "zw" }}<img src=x>']},
+        geometry=[box(0, 0, 1, 1)],
+        crs=4326,
+    )
+    add_units(m, units, "compound", label=True)
+    page = m.get_root().render()
+    assert "xyzw" not in page and "<img" not in page
+    assert _in("&#123;&#123; &quot;xy&quot; ~ &quot;zw&quot; &#125;&#125;&lt;img src=x&gt;", page)
 
 
 # --- the offline map file, on the demo subdistrict ---

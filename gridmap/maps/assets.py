@@ -51,6 +51,18 @@ LOCAL: dict[str, str | None] = {
 CSS_URL = re.compile(r"url\((['\"]?)([^)'\"#][^)'\"]*)\1\)")
 
 
+class Raw(Element):
+    """Text put into the page as it is: not a template (a library's code may hold ``{{``), and
+    not compiled as one (a template of Leaflet's 150 kB took as long as the whole map)."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        return self.text
+
+
 class MissingAsset(RuntimeError):
     """A map element wants a script or style that is not vendored (a programming error)."""
 
@@ -109,6 +121,6 @@ def inline_assets(m: MacroElement) -> None:
     scripts, styles = wanted_assets(m)
     header = m.get_root().header
     for name in styles:
-        header.add_child(Element(f"<style>{asset_text(LOCAL[name])}</style>"), name=name)
+        header.add_child(Raw(f"<style>{asset_text(LOCAL[name])}</style>"), name=name)
     for name in scripts:
-        header.add_child(Element(f"<script>{asset_text(LOCAL[name])}</script>"), name=name)
+        header.add_child(Raw(f"<script>{asset_text(LOCAL[name])}</script>"), name=name)

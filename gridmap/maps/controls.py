@@ -16,8 +16,10 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from folium.template import Template
+
+from gridmap.maps.assets import Raw
 
 MAP_CSS = """
 .leaflet-container{background:#fff;font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif}
@@ -60,6 +62,18 @@ class LegendRow:
     point: bool = False
 
 
+def braces_as_entities(markup: str) -> str:
+    """HTML with its curly braces written as character references (shown the same).
+
+    folium compiles each element's rendered script as a Jinja template, so a ``{{ … }}`` in a
+    name or message would be run instead of shown.
+
+    >>> braces_as_entities("<b>{{ 7*7 }}</b>")
+    '<b>&#123;&#123; 7*7 &#125;&#125;</b>'
+    """
+    return markup.replace("{", "&#123;").replace("}", "&#125;")
+
+
 class HtmlControl(MacroElement):
     """A Leaflet control showing fixed HTML (escaped by whoever built it) at ``position``."""
 
@@ -84,12 +98,12 @@ class HtmlControl(MacroElement):
     def __init__(self, html_text: str, position: str, css_class: str):
         super().__init__()
         self._name = "HtmlControl"
-        self.html = html_text
+        self.html = braces_as_entities(html_text)
         self.position = position
         self.css_class = css_class
 
     def render(self, **kwargs):
-        style = Element(f"<style>{MAP_CSS}</style>")
+        style = Raw(f"<style>{MAP_CSS}</style>")
         self.get_root().header.add_child(style, name="gridmap_map_css")
         super().render(**kwargs)
 

@@ -204,7 +204,7 @@ def _part_lines(unit: Unit):
 def build_map(unit: Unit, settings: Settings) -> folium.Map:
     """The folium map of ``unit``, every asset inlined."""
     m = folium.Map(tiles=None, max_zoom=19, zoom_snap=0.25)
-    m.get_root().title = f"{unit.name or unit.code} 地图 · map of {unit.code}"
+    m.get_root().title = html.escape(f"{unit.name or unit.code} 地图 · map of {unit.code}")
     boundary = UNIT_STYLES["boundary"]
     add_units(m, unit.area, unit.level, name="范围 boundary", style=boundary)
     legend = [LegendRow(boundary["color"], "范围", "boundary")]
