@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, func, select
 
+from gridmap import login_throttle
 from gridmap.api.app import WEB
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.exports import content_disposition
@@ -24,6 +25,7 @@ from gridmap.api.routes.params import CHECKED
 from gridmap.api.routes.session import user_context
 from gridmap.api.security import PagePrincipalDep, require
 from gridmap.io.write import spreadsheet_safe
+from gridmap.store.db import transaction
 from gridmap.store.models import ChangeLog
 
 router = APIRouter(tags=["audit"], dependencies=CHECKED)
@@ -40,6 +42,9 @@ ACTIONS_ZH = {
     "account_add": "新建账号",
     "token_issue": "签发令牌",
     "account_disable": "停用账号",
+    "password_change": "修改密码",
+    "token_revoke": "撤销令牌",
+    "logout_everywhere": "全部退出登录",
     "backup": "备份",
     "restore": "恢复",
     "analyze": "分析",
@@ -59,7 +64,10 @@ def audit_entries(
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[int, list[dict]]:
-    """Entries newest first, with the number matching the filters."""
+    """Entries newest first, with the number matching the filters (failed logins of closed
+    windows written first: :mod:`gridmap.login_throttle`)."""
+    with transaction(conn.engine) as tx:
+        login_throttle.audit_closed_windows(tx, datetime.now(UTC))
     where = [
         cond
         for cond in (
