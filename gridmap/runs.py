@@ -35,6 +35,7 @@ def load_layers(conn) -> Layers:
     grids = {
         name: features.read_features(conn, "grid", grid_layer=name)
         for name in features.grid_layers(conn)
+        if "@" not in name  # the unified cells of a partitioned run under way, never an input
     }
     layers = Layers(
         features.read_features(conn, "community"), features.read_features(conn, "compound"),
@@ -48,7 +49,8 @@ def load_layers(conn) -> Layers:
     return layers
 
 
-def _unified_rows(unified):
+def unified_rows(unified):
+    """The unified cells as rows of the grid table (figures in ``properties``)."""
     rows = pd.DataFrame(unified[["code", "name", "community_code"]])
     rows["properties"] = unified[FIGURES].to_dict("records")
     rows["repair_note"] = None
@@ -63,7 +65,7 @@ def _store(
 ) -> int:
     """Replace the unified layer and record one run's findings and crosswalk; returns the run id."""
     features.delete_layer(conn, "grid", UNIFIED)
-    rows = _unified_rows(integration.unified)
+    rows = unified_rows(integration.unified)
     features.upsert_features(conn, "grid", rows, grid_layer=UNIFIED, source=f"{kind}:{base}")
     run = results.new_run(conn, actor, kind, summary)
     results.save_gaps(conn, run, integration.findings if gaps is None else gaps)

@@ -10,6 +10,37 @@ from rich.table import Table
 
 from gridmap.cli.common import console, get_engine, get_settings
 
+Partition = Annotated[
+    str | None,
+    typer.Option(
+        help="分区运行于 Dask (subdistrict 或 community，需 PostGIS) / run per partition on Dask"
+    ),
+]
+Workers = Annotated[
+    int | None, typer.Option(help="本机集群的进程数 (默认每核一个) / local cluster workers")
+]
+Scheduler = Annotated[
+    str | None, typer.Option(help="已有 Dask 集群 tcp://主机:8786 / an existing scheduler")
+]
+Resume = Annotated[
+    bool, typer.Option(help="续算上次未完成的分区运行 / go on with the unfinished partitioned run")
+]
+
+
+def _partitioned(kind: str, base: str, partition: str, workers, scheduler, resume: bool):
+    from gridmap.partitioned.run import run_partitioned
+
+    settings = get_settings()
+    run = run_partitioned(
+        get_engine(settings), settings, kind=kind, base=base, by=partition, workers=workers,
+        scheduler=scheduler, resume=resume,
+    )  # fmt: skip
+    console.print(
+        f"分区 partitions: {run.summary['partitions']}   分析 analysed: {len(run.analysed)}   "
+        f"沿用 reused: {len(run.reused)}"
+    )
+    return run
+
 
 def _print_counts(title: str, counts: dict) -> None:
     table = Table(title, "数量 count")
@@ -38,6 +69,10 @@ def _print_unchecked(unchecked: list[dict]) -> None:
 def integrate(
     base: Annotated[str, typer.Option(help="作为基础的网格图层 / base grid layer")] = "party",
     out: Annotated[Path | None, typer.Option(help="输出目录 / folder for the result files")] = None,
+    partition: Partition = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    resume: Resume = False,
 ) -> None:
     """多网合一：检查各图层拓扑，生成全科网格与对照表 / Check layers, build the unified grid.
 
@@ -45,9 +80,14 @@ def integrate(
     summary.json。The unified grid is stored as grid layer ``unified``.
 
     示例 / Example: gridmap integrate --base party --out 结果/
+    分区 / Partitioned: gridmap integrate --partition subdistrict --workers 4
     """
     from gridmap.runs import run_integrate
 
+    if partition:
+        run = _partitioned("integrate", base, partition, workers, scheduler, resume)
+        _print_counts("问题类型 kind", run.summary["findings"])
+        return
     settings = get_settings()
     result = run_integrate(get_engine(settings), settings, base=base, out_dir=out)
     _print_counts("问题类型 kind", result.summary["findings"])
@@ -63,6 +103,10 @@ def integrate(
 def analyze(
     base: Annotated[str, typer.Option(help="作为基础的网格图层 / base grid layer")] = "party",
     out: Annotated[Path | None, typer.Option(help="输出目录 / folder for the report")] = None,
+    partition: Partition = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    resume: Resume = False,
 ) -> None:
     """分析：多网合一、党员落位、留白与组织建议 / Integrate, assign, find every gap, propose branches.
 
@@ -70,14 +114,25 @@ def analyze(
     Writes report.json, gaps.geojson, proposals.geojson and a printable report.html.
 
     示例 / Example: gridmap analyze --out 报告/
+    省级规模 / A province on a cluster (PostGIS, results stored in the database):
+    gridmap analyze --partition subdistrict --scheduler tcp://10.0.0.5:8786
     """
     from gridmap.runs import run_analyze
 
-    settings = get_settings()
-    result = run_analyze(get_engine(settings), settings, base=base, out_dir=out)
-    _print_counts("留白类型 gap kind", result.summary["gaps"])
-    _print_unchecked(result.summary.get("unchecked", []))
-    rates = result.summary["rates"]
+    if partition:
+        summary = _partitioned("analyze", base, partition, workers, scheduler, resume).summary
+        if out:
+            console.print(
+                "分区运行的结果存入数据库，不写报告文件 / a partitioned run stores its results in "
+                "the database and writes no report files"
+            )
+            out = None
+    else:
+        settings = get_settings()
+        summary = run_analyze(get_engine(settings), settings, base=base, out_dir=out).summary
+    _print_counts("留白类型 gap kind", summary["gaps"])
+    _print_unchecked(summary.get("unchecked", []))
+    rates = summary["rates"]
     console.print(
         f"组织覆盖率 organisational coverage {rates['org_coverage']:.1%}   "
         f"单独组建率 own-branch rate {rates['own_branch_rate']:.1%}   "

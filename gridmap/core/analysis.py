@@ -36,6 +36,9 @@ class Analysis:
     summary: dict = field(default_factory=dict)
     # the places as given (EPSG:4326: community, compound, station), for the report's maps
     places: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    # per compound: households, covered, own_branch, members (what the rates are made of), so
+    # that the rates of a larger area can be made from the compounds of several analyses
+    compounds: pd.DataFrame | None = None
 
 
 def _grid_figures(hierarchy, housed: np.ndarray, layer: str) -> tuple[dict, dict]:
@@ -108,9 +111,8 @@ def analyze(
     proposals = _inside_branches(
         proposals, buildings, table, home, compound, members, placed, compound_of, settings
     )
-    rates = coverage.coverage_rates(
-        _compound_table(compounds, orgs, by_compound, compound_households, h), "grid_code__unified"
-    )
+    compound_table = _compound_table(compounds, orgs, by_compound, compound_households, h)
+    rates = coverage.coverage_rates(compound_table, "grid_code__unified")
     figures = coverage.unit_figures(h.buildings, table, rates, proposal_of)
     named = {"community": layers.communities, "grid": unified, "compound": compounds}
     figures.insert(2, "name", None)
@@ -157,7 +159,7 @@ def analyze(
     }
     out_props = proposals.to_crs(STORAGE_CRS) if len(proposals) else proposals
     places = {"community": layers.communities, "compound": layers.compounds, "station": stations}
-    return Analysis(result, all_gaps, out_props, rates, figures, summary, places)
+    return Analysis(result, all_gaps, out_props, rates, figures, summary, places, compound_table)
 
 
 def _compound_table(

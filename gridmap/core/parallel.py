@@ -37,6 +37,16 @@ MIN_FORK_GEOMETRIES = 50_000  # below this, a second process costs more than it 
 _POOL: dict[int, ThreadPoolExecutor] = {}  # by process id: a forked child starts its own
 
 
+def use_one_core() -> None:
+    """Keep every later step in the calling thread and process (in this process).
+
+    For a worker of a cluster that runs one task per core: a second thread or process would
+    take the core of the task next to it, and a forked copy would double the worker's memory.
+    """
+    global MIN_GEOMETRIES, MIN_FORK_GEOMETRIES
+    MIN_GEOMETRIES = MIN_FORK_GEOMETRIES = sys.maxsize
+
+
 def _second_core() -> ThreadPoolExecutor | None:
     if (os.cpu_count() or 1) < 2:
         return None

@@ -183,6 +183,20 @@ class AnalysisRun(Base):
     summary: Mapped[dict | None] = mapped_column(JSON)
 
 
+class AnalysisPartition(Base):
+    """One finished partition (subdistrict or community) of a partitioned run."""
+
+    __tablename__ = "analysis_partition"
+    __table_args__ = (UniqueConstraint("run_id", "partition"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    partition: Mapped[str] = mapped_column(Text, nullable=False)
+    fingerprint: Mapped[str] = mapped_column(Text, nullable=False)
+    analysed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    summary: Mapped[dict | None] = mapped_column(JSON)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class GapRecord(Base):
     """One finding of :mod:`gridmap.core.gaps` (a coverage gap or a layer defect)."""
 
@@ -199,6 +213,7 @@ class GapRecord(Base):
     message_en: Mapped[str | None] = mapped_column(Text)
     codes: Mapped[str | None] = mapped_column(Text)
     community_code: Mapped[str | None] = mapped_column(Text)
+    partition: Mapped[str | None] = mapped_column(Text)  # partitioned runs only
     geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True))
 
 
@@ -215,6 +230,7 @@ class CrosswalkRecord(Base):
     share_of_unified: Mapped[float | None] = mapped_column(Float)
     share_of_dept: Mapped[float | None] = mapped_column(Float)
     households_shared: Mapped[int | None] = mapped_column(Integer)
+    partition: Mapped[str | None] = mapped_column(Text)  # partitioned runs only
 
 
 class ProposalRecord(Base):
@@ -232,6 +248,7 @@ class ProposalRecord(Base):
     explanation_zh: Mapped[str | None] = mapped_column(Text)
     explanation_en: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict | None] = mapped_column(JSON)
+    partition: Mapped[str | None] = mapped_column(Text)  # partitioned runs only
     geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True))
 
 
@@ -255,6 +272,7 @@ class UnitFigure(Base):
     own_branch_rate: Mapped[float | None] = mapped_column(Float)
     member_coverage: Mapped[float | None] = mapped_column(Float)
     proposal: Mapped[str | None] = mapped_column(Text)
+    partition: Mapped[str | None] = mapped_column(Text)  # partitioned runs only
 
 
 class Plan(Base):

@@ -49,11 +49,20 @@ def new_run(conn: Connection, actor: str, kind: str, summary: dict) -> int:
     return int(result.inserted_primary_key[0])
 
 
+UNFINISHED = ":unfinished"  # the kind of a partitioned run ends so until every partition is in
+
+
 def latest_run(conn: Connection, kind: str | None = None) -> int | None:
-    """The id of the newest run (of ``kind``), or ``None``."""
+    """The id of the newest finished run (of ``kind``), or ``None``.
+
+    A partitioned run still under way (or stopped half-way) is not finished: the map and the
+    reports keep showing the run before it.
+    """
     query = select(func.max(AnalysisRun.id))
     if kind:
         query = query.where(AnalysisRun.kind == kind)
+    else:
+        query = query.where(AnalysisRun.kind.not_like(f"%{UNFINISHED}"))
     return conn.execute(query).scalar()
 
 
@@ -96,11 +105,13 @@ def save_gaps(conn: Connection, run_id: int, gaps: gpd.GeoDataFrame) -> None:
     frame = gaps.to_crs(STORAGE_CRS).copy()
     frame["run_id"] = run_id
     columns = ["run_id", *[c for c in GAP_COLUMNS if c != "geometry"]]
+    if "partition" in frame:
+        columns.append("partition")
     _insert_rows(conn, GapRecord.__table__, frame, columns, spatial=True)
 
 
 def _read_geo(conn: Connection, table, run_id: int, where=None) -> gpd.GeoDataFrame:
-    cols = [c for c in table.columns if c.name not in ("geom", "id", "run_id")]
+    cols = [c for c in table.columns if c.name not in ("geom", "id", "run_id", "partition")]
     query = select(*cols, func.ST_AsBinary(table.c.geom).label("wkb")).where(
         table.c.run_id == run_id
     )
@@ -286,7 +297,7 @@ def save_crosswalk(conn: Connection, run_id: int, crosswalk: pd.DataFrame) -> No
 
 def read_crosswalk(conn: Connection, run_id: int) -> pd.DataFrame:
     table = CrosswalkRecord.__table__
-    cols = [c for c in table.columns if c.name not in ("id", "run_id")]
+    cols = [c for c in table.columns if c.name not in ("id", "run_id", "partition")]
     rows = conn.execute(select(*cols).where(table.c.run_id == run_id).order_by(table.c.id)).all()
     return pd.DataFrame(rows, columns=[c.name for c in cols])
 
@@ -320,7 +331,7 @@ def read_figures(
 ) -> pd.DataFrame:
     """Figures of a run (default: the latest analyze run), optionally of one level or unit."""
     table = UnitFigure.__table__
-    cols = [c for c in table.columns if c.name not in ("id", "run_id")]
+    cols = [c for c in table.columns if c.name not in ("id", "run_id", "partition")]
     run_id = run_id or latest_run(conn, "analyze")
     query = select(*cols).where(table.c.run_id == (run_id or -1))
     if level:

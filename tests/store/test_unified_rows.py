@@ -5,7 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 from shapely import GeometryCollection, LineString, box
 
-from gridmap.runs import FIGURES, _unified_rows
+from gridmap.runs import FIGURES, unified_rows
 from gridmap.store.features import read_features, upsert_features
 
 
@@ -17,7 +17,7 @@ def test_geometry_collection_cell_is_stored_as_its_polygons(engine):
          **{f: [1, 2] for f in FIGURES}},
         geometry=[odd, box(x + d, y, x + 2 * d, y + d)], crs=4326,
     )  # fmt: skip
-    rows = _unified_rows(unified)
+    rows = unified_rows(unified)
     assert list(rows.geometry.geom_type) == ["MultiPolygon", "MultiPolygon"]
     with engine.begin() as conn:
         upsert_features(conn, "grid", rows, grid_layer="unified")
