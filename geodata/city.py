@@ -185,7 +185,7 @@ def balance_households(city: City, low: int = 320, high: int = 480) -> None:
 
 
 def departmental_grids(city: City, rng) -> tuple[list[dict], list[dict]]:
-    """综治网格 (30 cells drawn on other lines, digitised on their own) and 城管网格 (200 m cells).
+    """综治网格 (30 cells drawn on other lines) and 城管网格 (a unit cell per compound cell).
 
     The 综治 office grouped the same compound cells its own way (ignoring community borders) and
     traced each cell on its own: inside the subdistrict its vertices stray by up to 3 cm, so
@@ -200,29 +200,15 @@ def departmental_grids(city: City, rng) -> tuple[list[dict], list[dict]]:
         shape = shapely.union_all(cells[run], grid_size=blocks.GRID)
         zongzhi.append({"code": f"ZZ{n:02d}", "name": f"综治第{n}网格",
                         "geometry": _traced(shape, city.outline, rng)})  # fmt: skip
-    return zongzhi, _unit_cells(city.outline)
+    return zongzhi, _unit_cells(cells, points, city.outline, rng)
 
 
-def _unit_cells(outline) -> list[dict]:
-    """200 m squares over the subdistrict, cut at its outline; scraps join the cell beside them."""
-    x0, y0, x1, y1 = outline.bounds
-    cells, scraps = [], []
-    for j, y in enumerate(np.arange(y0, y1, 200.0)):
-        for i, x in enumerate(np.arange(x0, x1, 200.0)):
-            cut = shapely.intersection(shapely.box(x, y, x + 200.0, y + 200.0), outline)
-            parts = sorted(shapely.get_parts(cut), key=lambda p: -p.area)
-            if parts and parts[0].area > 2000:
-                cells.append({"code": f"CG{j:02d}{i:02d}", "name": f"单元网格{j:02d}{i:02d}",
-                              "geometry": parts[0]})  # fmt: skip
-                parts = parts[1:]
-            scraps += [p for p in parts if p.area > 0]
-    for scrap in scraps:
-        shared = [
-            shapely.intersection(c["geometry"].boundary, scrap.boundary).length for c in cells
-        ]
-        best = cells[int(np.argmax(shared))]
-        best["geometry"] = _largest(shapely.union(best["geometry"], scrap, grid_size=blocks.GRID))
-    return cells
+def _unit_cells(cells: np.ndarray, points, outline, rng) -> list[dict]:
+    """城管 unit cells: one per block or part of a block, as digital urban management draws them
+    along streets, traced on their own like the 综治 cells."""
+    order = [i for row in _reading_order([[i] for i in range(len(cells))], points) for i in row]
+    return [{"code": f"CG{n:04d}", "name": f"单元网格{n:04d}", "geometry": _traced(cells[i], outline, rng)}
+            for n, i in enumerate(order, start=1)]  # fmt: skip
 
 
 def _even(n: int, parts: int) -> list[int]:

@@ -237,9 +237,9 @@ it, with floors as mapped (or seeded) and households from floors × area. Cells 
 Party grids of four compounds and grids into communities, so borders run along real streets or
 between compounds (`city.py`). The 综治 office grouped the same cells its own way and traced its
 cells independently (no vertex shared with a neighbour, up to 3 cm apart: within the snapping
-tolerance); the 城管 grid is 200 m cells over the subdistrict. The three largest footprints invalid
-as mapped (ways cut at the extract's edge, crossing themselves) are moved into compounds; footprints
-mapped with too few points to form a polygon are left out.
+tolerance); the 城管 unit grid has a cell per compound cell, traced the same way. The three
+largest footprints invalid as mapped (ways cut at the extract's edge, crossing themselves) are
+moved into compounds; footprints mapped with too few points to form a polygon are left out.
 
 ## Files, as offices hand them over (`demo/`, loaded in `manifest.json` order)
 
@@ -249,7 +249,7 @@ mapped with too few points to form a polygon are left out.
 | `communities.gpkg` | 社区 | GeoPackage in CGCS2000 Gauss–Krüger CM 105E (EPSG:4544): reprojected on import |
 | `party_grid.shp` | 党建网格 | GBK shapefile **without .cpg** and language-driver byte 0: the encoding must be detected |
 | `zongzhi_grid.geojson` | 综治网格 | boundaries that disagree with the Party grid, digitised on their own |
-| `chengguan_grid.gpkg` | 城管单元网格 | 200 m unit cells |
+| `chengguan_grid.gpkg` | 城管单元网格 | unit cells along streets, one per block or part of a block |
 | `compounds.gpkg` | 小区 (物业公司, 物业党组织) | GeoPackage |
 | `buildings.zip` | 楼栋 (户数, 层数) | zipped GBK shapefile, no .cpg |
 | `stations.csv` | 党群服务站 | **GBK** CSV, **GCJ-02** coordinates (`--crs gcj02`) |

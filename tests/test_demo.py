@@ -26,7 +26,7 @@ def test_demo_loads_every_file_completely(demo):
     with engine.connect() as conn:
         counts = layer_counts(conn)
     assert counts["community"] == 6 and counts["grid:party"] == 42
-    assert counts["grid:zongzhi"] == 30 and counts["grid:chengguan"] == 111
+    assert counts["grid:zongzhi"] == 30 and counts["grid:chengguan"] == 168
     assert counts["compound"] == 169 and counts["building"] == 1666
     assert counts["member"] == 3069 and counts["station"] == 10 and counts["org"] == 164
 
