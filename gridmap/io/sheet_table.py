@@ -167,7 +167,6 @@ def find_header(grid: list[list], merges: list[Merge], known: Collection[str]) -
     mostly-filled row of text; vertical merges and group headers (a merge over some columns,
     with the sub-headers below it) widen it to two or more rows.
     """
-    width = max((sum(v not in ("", None) for v in row) for row in grid[:HEADER_SEARCH_ROWS]), default=0)  # fmt: skip
     scores = [
         len({t for t in (normalise_header(x) for x in _texts(row) if x) if t in known})
         for row in grid[:HEADER_SEARCH_ROWS]
@@ -180,6 +179,7 @@ def find_header(grid: list[list], merges: list[Merge], known: Collection[str]) -
             "in the first row.",
         )
     ncols = max((len(r) for r in grid), default=0)
+    width = sum(v not in ("", None) for v in grid[best])  # a title spans the header, about
     inner = [m for m in merges if not _is_title(m, width)]
     start = end = best
     while True:

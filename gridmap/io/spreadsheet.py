@@ -174,7 +174,13 @@ def read_spreadsheet(
         raise InputFileError(
             f"工作表 {chosen.name} 是空的。", f"The sheet {chosen.name} of {path.name} is empty."
         )
-    frame, numbers, skipped = table_from_rows(rows, merges, known)
+    try:
+        frame, numbers, skipped = table_from_rows(rows, merges, known)
+    except InputFileError as exc:  # say which sheet of which file
+        raise InputFileError(
+            f"{path.name} 工作表 “{chosen.name}”: {exc.message_zh}",
+            f"{path.name}, sheet '{chosen.name}': {exc.message_en}",
+        ) from exc
     return RawTable(
         frame=frame,
         geometry=None,

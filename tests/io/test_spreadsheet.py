@@ -40,11 +40,11 @@ MEMBERS = {
     8: [3, "M3", "测试丙", 10011112222.0, "锦绣花园", "B座", None, "正式党员", "2021年3月", LON0, LAT0 + 0.001],
     9: [4, "M4", "测试丁", "01001234567", "锦绣花园", 1, 1, "正式党员", 44256, LON0 + 0.001, LAT0 + 0.001],
 }  # fmt: skip
-EXPECTED = {  # code: (name, phone, {unmapped columns})
-    "M1": ("测试甲", "10012345678", {"序号": "1", "住址_单元": "2", "入党日期": "2021-03-01"}),
-    "M2": ("测试乙", "10087654321", {"序号": "2", "住址_单元": "1", "入党日期": "2021.3"}),
-    "M3": ("测试丙", "10011112222", {"序号": "3", "住址_单元": None, "入党日期": "2021年3月"}),
-    "M4": ("测试丁", "01001234567", {"序号": "4", "住址_单元": "1", "入党日期": "2021-03-01"}),
+EXPECTED = {  # code: (name, phone, {unmapped columns}); 住址's parts feed the address fields
+    "M1": ("测试甲", "10012345678", {"序号": "1", "入党日期": "2021-03-01"}),
+    "M2": ("测试乙", "10087654321", {"序号": "2", "入党日期": "2021.3"}),
+    "M3": ("测试丙", "10011112222", {"序号": "3", "入党日期": "2021年3月"}),
+    "M4": ("测试丁", "01001234567", {"序号": "4", "入党日期": "2021-03-01"}),
 }  # fmt: skip
 
 
@@ -225,6 +225,17 @@ def test_title_right_above_and_group_headers_without_vertical_merges():
     assert numbers.tolist() == [4]
 
 
+def test_a_title_as_wide_as_the_header_is_no_group_even_beside_wider_data():
+    rows = [
+        ["党员花名册", "党员花名册", "党员花名册", ""],
+        ["姓名", "手机号码", "党员类别", ""],
+        ["测试甲", 10012345678.0, "正式党员", "另记"],
+    ]
+    frame, _, _ = table_from_rows(rows, [((0, 0), (0, 2))], {"姓名", "手机号码"})
+    assert list(frame.columns) == ["姓名", "手机号码", "党员类别", "D列"]
+    assert frame.values.tolist() == [["测试甲", "10012345678", "正式党员", "另记"]]
+
+
 def test_group_header_above_the_best_matching_row_joins_the_header():
     # the sub-headers carry the known names (姓名 written at the bottom); 基本信息 groups them
     rows = [
@@ -319,3 +330,12 @@ def test_cli_reports_a_damaged_workbook_without_a_traceback(tmp_path):
     result = gridmap("load", "member", tmp_path / "cut.xlsx", db=tmp_path / "g.db")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "无法读取工作簿 cut.xlsx" in result.stderr
+
+
+def test_a_sheet_without_any_header_row_is_named_in_the_message(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.title = "统计"
+    wb.active["C3"] = 42
+    wb.save(tmp_path / "表.xlsx")
+    with pytest.raises(InputFileError, match=re.escape("表.xlsx 工作表 “统计”: 找不到表头行")):
+        read_source(tmp_path / "表.xlsx")
