@@ -165,11 +165,15 @@ def demo(tmp_path_factory):
 
 def _in(text: str, page: str) -> bool:
     """Whether ``text`` is in the page as written or as a script's JSON string holds it (with
-    ``<``, ``>``, ``&`` and ``'`` escaped, as Jinja's ``tojson`` writes them)."""
-    escaped = json.dumps(text)[1:-1]
-    for char in "&<>'":
-        escaped = escaped.replace(char, f"\\u{ord(char):04x}")
-    return text in page or json.dumps(text)[1:-1] in page or escaped in page
+    or without non-ASCII escaped; ``<``, ``>``, ``&`` and ``'`` escaped or not)."""
+    forms = {text}
+    for ascii_only in (True, False):
+        form = json.dumps(text, ensure_ascii=ascii_only)[1:-1]
+        forms.add(form)
+        for char in "&<>'":
+            form = form.replace(char, f"\\u{ord(char):04x}")
+        forms.add(form)
+    return any(form in page for form in forms)
 
 
 def _stored(engine, layer, **kw):

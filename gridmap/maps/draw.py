@@ -26,8 +26,11 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from folium.template import Template
 
 from gridmap.layers import STORAGE_CRS
+from gridmap.maps.assets import Raw
 from gridmap.maps.controls import LegendRow, braces_as_entities
 from gridmap.maps.labels import gap_label
 from gridmap.maps.layers import AREA_GAP_KINDS, GAP_COLOURS, MEMBER_GAP_KINDS, STYLES
@@ -70,25 +73,51 @@ def _located(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _feature_collection(frame: gpd.GeoDataFrame, columns: list[str]) -> str:
-    """GeoJSON text of ``frame`` with only ``columns`` as properties; geometries written by
-    shapely in one call (geopandas' per-feature dictionaries took most of a report's time)."""
+    """GeoJSON text of ``frame`` with only ``columns`` as properties, safe inside a script
+    (``<``, ``>``, ``&`` escaped); geometries written by shapely in one call."""
     geometries = shapely.to_geojson(frame.geometry.to_numpy())
     properties = frame[columns].to_dict("records")
     features = ",".join(
         f'{{"type":"Feature","properties":{json.dumps(p, ensure_ascii=False)},"geometry":{g}}}'
         for p, g in zip(properties, geometries, strict=True)
     )
-    return f'{{"type":"FeatureCollection","features":[{features}]}}'
+    text = f'{{"type":"FeatureCollection","features":[{features}]}}'
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def _geojson_layer(frame, style: dict, popup: bool, point: bool) -> folium.GeoJson:
-    options = {
-        "style_function": lambda _f, s=style: s,
-        "popup": folium.GeoJsonPopup(["popup"], labels=False) if popup else None,
-    }
-    if point:
-        options["marker"] = folium.CircleMarker(radius=6, fill=True, fill_opacity=0.8)
-    return folium.GeoJson(_feature_collection(frame, ["popup"]), **options)
+class VectorLayer(MacroElement):
+    """Features in one style, each with its popup (``properties.popup``, HTML escaped by whoever
+    built it), points as small circles; drawn in SVG, which prints.
+
+    Its script goes into the page as it is: folium's own GeoJson layer has each rendered script
+    compiled once more as a template, which took a third of a report's time.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.geoJson({{ this.data }}, {
+            style: function () { return {{ this.style|tojson }}; },
+            pointToLayer: function (feature, latlng) { return L.circleMarker(latlng, {radius: 6}); },
+            onEachFeature: function (feature, layer) { layer.bindPopup(feature.properties.popup); }
+        }).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: str, style: dict):
+        super().__init__()
+        self._name = "VectorLayer"
+        self.data = data
+        self.style = style
+
+    def render(self, **kwargs):
+        script = self._template.module.__dict__["script"]
+        self.get_root().script.add_child(Raw(script(self, kwargs)), name=self.get_name())
+
+
+def _geojson_layer(frame, style: dict) -> VectorLayer:
+    return VectorLayer(_feature_collection(frame, ["popup"]), style)
 
 
 def add_labels(group, frame: gpd.GeoDataFrame, texts: list[str]) -> None:
@@ -124,7 +153,7 @@ def add_units(
     ]
     group = folium.FeatureGroup(name=name or f"{zh} {en}", show=show)
     if len(frame):
-        _geojson_layer(frame, style or UNIT_STYLES[kind], True, point=False).add_to(group)
+        _geojson_layer(frame, style or UNIT_STYLES[kind]).add_to(group)
     if label and len(frame):
         add_labels(group, frame, [_text(r.get("name")) or _text(r.get("code")) for r in rows])
     group.add_to(m)
@@ -150,7 +179,7 @@ def add_stations(
                       fill=False, dash_array="4 4", interactive=False).add_to(group)  # fmt: skip
     if len(stations):
         dots = {**style, "radius": 6}
-        _geojson_layer(stations, dots, True, point=True).add_to(group)
+        _geojson_layer(stations, dots).add_to(group)
     group.add_to(m)
     rows = [LegendRow(style["color"], "党群服务站", "service station", len(stations), point=True)]
     return rows + (
@@ -184,16 +213,18 @@ def add_gaps(m, gaps: gpd.GeoDataFrame, *, leave_out: tuple[str, ...] = ()) -> l
         if kind in leave_out:
             continue
         # a collection (polygon plus line) is drawn as its parts, each with the gap's popup
-        these = located[located["kind"] == kind].explode(index_parts=False)
+        these = located[located["kind"] == kind]
+        if (these.geom_type == "GeometryCollection").any():
+            these = these.explode(index_parts=False)
         these["popup"] = [gap_popup(r) for r in these.drop(columns="geometry").to_dict("records")]
         area = kind in AREA_GAP_KINDS
         style = {"color": colour, "weight": 2 if area else 3, "fillColor": colour,
                  "fillOpacity": 0.45 if area else 0.08}  # fmt: skip
         group = folium.FeatureGroup(name=f"{zh} ({n})")
         points = these.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
-        for part, point in ((these[~points], False), (these[points], True)):
-            if len(part):
-                _geojson_layer(part, style, True, point).add_to(group)
+        if points.all():
+            style["fillOpacity"] = 0.8  # a dot
+        _geojson_layer(these, style).add_to(group)
         group.add_to(m)
         rows.append(LegendRow(colour, zh, en, n, filled=area, point=bool(points.all())))
     return rows
