@@ -9,7 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyogrio
@@ -20,7 +20,8 @@ from sqlalchemy import String, cast, func, inspect, select
 from sqlalchemy.sql.sqltypes import JSON, DateTime
 from typer.testing import CliRunner
 
-from gridmap.auth import add_account, issue_token
+from gridmap import login_throttle
+from gridmap.auth import add_account, issue_token, start_session
 from gridmap.backup import BackupError, restore_backup, tables, write_backup
 from gridmap.cli import DEMO_DATA, app, load_demo
 from gridmap.config import Settings
@@ -108,6 +109,8 @@ def analysed_backup(request, tmp_path_factory):
         plans.save_plan(conn, draft, 1, redrawn(plans.read_cells(conn, draft)), "规划员乙")
         add_account(conn, "测试管理员", "admin", None, "not-a-real-pass-1", "cli")
         issue_token(conn, "测试管理员", "QGIS", "cli")
+        start_session(conn, "测试管理员", timedelta(hours=8))
+        login_throttle.record_failure(conn, "猜密码的人", "10.0.0.66", datetime.now(UTC))
     before = dump(engine)
     path = folder / "锦绣街道备份.gpkg"
     report = write_backup(engine, path, actor="运维")
