@@ -242,6 +242,7 @@ LAYERS: dict[str, LayerSpec] = {
                     "楼栋号",
                     aliases=("楼栋号", "楼号", "栋号", "幢号", "楼幢号", "楼栋"),
                 ),
+                FieldSpec("unit", "str", "单元", aliases=("单元", "单元号")),
                 FieldSpec(
                     "room",
                     "str",

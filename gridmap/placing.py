@@ -26,7 +26,8 @@ from gridmap.io.address import building_key, parse_many
 from gridmap.layers import LayerSpec
 from gridmap.store import features
 
-PART_FIELDS = ("compound_name", "building_no", "room")  # an address in separate columns
+PART_FIELDS = ("compound_name", "building_no", "unit", "room")  # an address in columns
+ADDRESS_INFO = ("address", "compound_name", "building_no", "room")  # enough to try a match
 # the columns the match report adds; a report loaded again leaves them out of properties
 REPORT_COLUMNS = {
     "status": "匹配状态 status",
@@ -56,7 +57,7 @@ class MatchReport:
 
 def has_addresses(frame: pd.DataFrame) -> bool:
     """Whether any row names a place by address or by separate compound/building columns."""
-    return any(f in frame and frame[f].notna().any() for f in ("address", *PART_FIELDS))
+    return any(f in frame and frame[f].notna().any() for f in ADDRESS_INFO)
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series | None:
@@ -76,7 +77,13 @@ def place_members(
     )
     buildings = features.read_features(conn, "building", columns=["name", "compound_code"])
     communities = features.read_features(conn, "community", columns=["name"])
-    parsed = parse_many(*(_column(frame, f) for f in ("address", *PART_FIELDS)))
+    parsed = parse_many(
+        _column(frame, "address"),
+        _column(frame, "compound_name"),
+        _column(frame, "building_no"),
+        _column(frame, "room"),
+        _column(frame, "unit"),
+    )
     matches = match_addresses(
         parsed, compounds, buildings, _column(frame, "building_code"), communities
     )
@@ -103,7 +110,7 @@ def place_members(
 
 
 def _has_info(frame: pd.DataFrame) -> np.ndarray:
-    present = [frame[f].notna().to_numpy() for f in ("address", *PART_FIELDS) if f in frame]
+    present = [frame[f].notna().to_numpy() for f in ADDRESS_INFO if f in frame]
     return np.logical_or.reduce(present) if present else np.zeros(len(frame), dtype=bool)
 
 
@@ -156,7 +163,7 @@ def fold_address_parts(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     parts = [frame[f] if f in frame else pd.Series(None, frame.index) for f in PART_FIELDS]
     composed = [
-        _compose(c, b, r) for c, b, r in zip(*(p.astype(object) for p in parts), strict=True)
+        _compose(*values) for values in zip(*(p.astype(object) for p in parts), strict=True)
     ]
     address = frame["address"] if "address" in frame else pd.Series(None, frame.index)
     out = frame.drop(columns=[f for f in PART_FIELDS if f in frame])
@@ -164,11 +171,14 @@ def fold_address_parts(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _compose(compound, building, room) -> str | None:
-    text = [str(v).strip() for v in (compound, building, room) if isinstance(v, str) and v.strip()]
-    if isinstance(building, str) and building_key(building) == building.strip().upper():
-        text = [t + "栋" if t == building.strip() else t for t in text]
-    return "".join(text) or None
+def _compose(compound, building, unit, room) -> str | None:
+    """紫阳花园 · 3 · 2 · 501 → 紫阳花园3栋2单元501 (words added only to bare numbers)."""
+
+    def text(value, word: str = "") -> str:
+        value = str(value).strip() if isinstance(value, str | int) else ""
+        return value + word if word and value and building_key(value) == value.upper() else value
+
+    return "".join((text(compound), text(building, "栋"), text(unit, "单元"), text(room))) or None
 
 
 def roster_columns(frame: pd.DataFrame, spec: LayerSpec, mapping: dict[str, str]) -> pd.DataFrame:

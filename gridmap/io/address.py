@@ -168,12 +168,14 @@ def parse_address(text: object) -> ParsedAddress:
     )
 
 
-def parse_parts(compound: object, building: object = None, room: object = None) -> ParsedAddress:
-    """An address kept in separate columns: compound name, building number, room.
+def parse_parts(
+    compound: object, building: object = None, room: object = None, unit: object = None
+) -> ParsedAddress:
+    """An address kept in separate columns: compound name, building number, room, stairwell.
 
-    The room column may carry the building too ("3-2-501", "3栋2单元501"); a building column,
-    when given, wins. "2-501" is unit and room when there is a building column, else building
-    and room.
+    The room column may carry the building too ("3-2-501", "3栋2单元501"); a building or unit
+    column, when given, wins. "2-501" is unit and room when there is a building column, else
+    building and room.
 
     >>> p = parse_parts("紫阳花园", "3号楼", "2-501")
     >>> p.compound, p.building, p.unit, p.room
@@ -182,11 +184,12 @@ def parse_parts(compound: object, building: object = None, room: object = None) 
     place = normalise(compound)
     from_room = _room_parts(normalise(room), has_building=bool(normalise(building)))
     b = building_key(building) or from_room.get("building")
+    unit_text = re.fullmatch(r"第?(\d+)(?:单元)?", normalise(unit))
     parts = _strip_prefixes(place) if place else {"compound": None}
     return ParsedAddress(
         compound=parts.get("compound"),
         building=b,
-        unit=from_room.get("unit"),
+        unit=int(unit_text.group(1)) if unit_text else from_room.get("unit"),
         room=from_room.get("room"),
         floor=_floor(from_room.get("room")),
         district=parts.get("district"),
@@ -225,8 +228,9 @@ def parse_many(
     compounds: pd.Series | None = None,
     buildings: pd.Series | None = None,
     rooms: pd.Series | None = None,
+    units: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Parse an address column, or compound/building/room columns; each distinct value once.
+    """Parse an address column, or compound/building/room/unit columns; each distinct value once.
 
     A row with anything in the separate columns is read from them, else from its address.
     One column per field of :class:`ParsedAddress`, on the index of the columns given.
@@ -235,7 +239,7 @@ def parse_many(
     ...            rooms=pd.Series([None, "2-1-301"]))[["compound", "building", "unit"]].values.tolist()
     [['紫阳花园', '3', None], ['枫林苑', '2', 1]]
     """
-    given = [s for s in (addresses, compounds, buildings, rooms) if s is not None]
+    given = [s for s in (addresses, compounds, buildings, rooms, units) if s is not None]
     if not given:
         raise ValueError("parse_many needs at least one column")
     index = given[0].index
@@ -245,9 +249,8 @@ def parse_many(
             return [None] * len(index)
         return [v if _present(v) else None for v in s.astype(object)]
 
-    rows = list(
-        zip(cells(addresses), cells(compounds), cells(buildings), cells(rooms), strict=True)
-    )
+    columns_given = (addresses, compounds, buildings, rooms, units)
+    rows = list(zip(*(cells(s) for s in columns_given), strict=True))
     parsed: dict[tuple, ParsedAddress] = {}
     for key in dict.fromkeys(rows):
         has_parts = any(v is not None for v in key[1:])

@@ -187,7 +187,8 @@ def _fill_codes(frame: pd.DataFrame, raw: RawTable, spec: LayerSpec, report: Rea
         if spec.name == "org" and "name" in frame:
             frame["code"] = frame["name"]  # an organisation's name is its identity
         else:
-            content = raw.frame.astype(str).agg("|".join, axis=1)
+            # cell by cell: a blank cell of a text column is NaN, not a str, under pandas 3
+            content = raw.frame.astype(object).map(str).agg("|".join, axis=1)
             if raw.geometry is not None:
                 content = content + pd.Series(
                     [g.wkb_hex if g is not None else "" for g in raw.geometry],

@@ -148,6 +148,12 @@ def test_separate_columns(compound, building, room, expected):
     assert (p.compound, p.building, p.unit, p.room) == expected
 
 
+@pytest.mark.parametrize("unit", ["2", "2单元", "第2单元", "２"])
+def test_a_unit_column_gives_the_stairwell(unit):
+    p = parse_parts("紫阳花园", "3", "501", unit)
+    assert (p.building, p.unit, p.room, p.floor) == ("3", 2, "501", 5)
+
+
 def test_many_rows_read_from_the_address_or_from_the_separate_columns():
     frame = parse_many(
         pd.Series(["紫阳花园3栋2单元501", None, "枫林苑1栋"]),

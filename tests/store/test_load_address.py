@@ -211,12 +211,12 @@ def test_a_workbook_roster_with_the_address_under_a_two_level_header_is_placed(p
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["锦绣街道党员花名册"])
-    ws.merge_cells("A1:F1")
-    ws.append(["姓名", "手机号码", "党员类别", "住址", None, None])
-    ws.merge_cells("D2:F2")
-    ws.append([None, None, None, "小区", "楼栋", "门牌号"])
-    ws.append(["测试甲", 10000000001, "正式党员", "测试甲花园", "三栋", "2-501"])
-    ws.append(["测试乙", 10000000002, "正式党员", "甲字大院", 1, "1-101"])
+    ws.merge_cells("A1:G1")
+    ws.append(["姓名", "手机号码", "党员类别", "住址", None, None, None])
+    ws.merge_cells("D2:G2")
+    ws.append([None, None, None, "小区", "楼栋", "单元", "门牌号"])
+    ws.append(["测试甲", 10000000001, "正式党员", "测试甲花园", "三栋", 2, 501])
+    ws.append(["测试乙", 10000000002, "正式党员", "甲字大院", 1, None, "1-101"])
     path = tmp_path / "花名册.xlsx"
     wb.save(path)
     engine = make_engine_for(places)
@@ -226,3 +226,4 @@ def test_a_workbook_roster_with_the_address_under_a_two_level_header_is_placed(p
     members = _members(places)
     assert members["building_code"].tolist() == ["XQ1-1", "XQ1-3"]
     assert members["phone"].tolist() == ["10000000002", "10000000001"]
+    assert members["address"].tolist() == ["甲字大院1栋1-101", "测试甲花园三栋2单元501"]
