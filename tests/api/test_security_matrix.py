@@ -26,6 +26,7 @@ from factories import LAT0, LON0, STEP
 from fastapi.testclient import TestClient
 from shapely.geometry import box, mapping
 
+from gridmap import auth
 from gridmap.api.app import create_app
 from gridmap.auth import PERMISSIONS, add_account, issue_token
 from gridmap.config import Settings
@@ -172,7 +173,9 @@ def world(request, tmp_path_factory):
     accounts = [Account(f"{role}-{level}", role, level, code, shape)
                 for role in ("admin", "planner", "coordinator", "viewer")
                 for level, (code, shape) in areas.items()]  # fmt: skip
-    with transaction(engine) as conn:
+    one_hash = auth.hash_password(PASSWORD)  # Argon2 is slow by design: once, not per account
+    with transaction(engine) as conn, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "hash_password", lambda _: one_hash)
         for a in accounts:
             add_account(conn, a.name, a.role, a.area, PASSWORD, actor="tests")
         tokens = {a.name: issue_token(conn, a.name, "matrix", actor="tests") for a in accounts}
