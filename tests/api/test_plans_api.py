@@ -55,11 +55,11 @@ def test_the_stored_demo_plan_has_its_planted_defects(server, plan):
     plan_id, _ = plan
     problems = api(server, "POST", f"/api/plans/{plan_id}/validate").json()["features"]
     found = {(p["properties"]["kind"], p["properties"]["code"]) for p in problems}
-    # the demo's Party grid: DJ201/DJ202 overlap, DJ402 crosses into 玉林社区, XQ149 is split,
+    # the demo's Party grid: DJ201/DJ202 overlap, DJ402 crosses into 玉林社区, XQ150 is split,
     # and 留白 around DJ503
     assert ("plan_overlap", "DJ201") in found
     assert ("plan_crosses_community", "DJ402") in found
-    assert ("plan_cuts_compound", "XQ149") in found
+    assert ("plan_cuts_compound", "XQ150") in found
     assert any(kind == "plan_uncovered" for kind, _ in found)
 
 
@@ -108,13 +108,13 @@ def test_each_rule_with_drawn_geometry(server, plan):
 
 def test_snap_fix_removes_the_cut(server, plan):
     plan_id, cells = plan
-    r = api(server, "POST", f"/api/plans/{plan_id}/fix", json={"kind": "snap_compound", "code": "XQ149", "cells": cells})  # fmt: skip
+    r = api(server, "POST", f"/api/plans/{plan_id}/fix", json={"kind": "snap_compound", "code": "XQ150", "cells": cells})  # fmt: skip
     assert r.status_code == 200, r.text
     changed = {f["properties"]["code"]: f for f in r.json()["features"]}
     assert len(changed) >= 2
     fixed = {"type": "FeatureCollection", "features": [changed.get(f["properties"]["code"], f) for f in cells["features"]]}  # fmt: skip
     problems = api(server, "POST", f"/api/plans/{plan_id}/validate", json={"cells": fixed}).json()["features"]  # fmt: skip
-    assert ("plan_cuts_compound", "XQ149") not in {(p["properties"]["kind"], p["properties"]["code"]) for p in problems}  # fmt: skip
+    assert ("plan_cuts_compound", "XQ150") not in {(p["properties"]["kind"], p["properties"]["code"]) for p in problems}  # fmt: skip
 
 
 def test_save_reload_and_a_stale_save_gets_409_with_who_and_when(server, plan):
