@@ -35,7 +35,7 @@ HEADER_SEARCH_ROWS = 30  # a header lower than this is not a header any office m
 TITLE_SHARE = 0.8  # a merge over this share of the columns is a title, not a group header
 TOTALS = re.compile(r"^(合计|总计|小计|共计|累计|总数)(?![\u4e00-\u9fff])")
 NOTES = ("注:", "注：", "备注:", "备注：", "说明", "制表", "填表", "审核", "填报")
-SKIPPED_EN = {"空行": "blank", "合计行": "totals", "说明行": "note"}
+SKIPPED_EN = {"空行": "blank", "合计行": "totals", "说明行": "note", "分组行": "section"}
 DATE_HEADER = re.compile(r"日期|时间|生日|出生|年月")
 SERIAL_RANGE = (10_000, 80_000)  # 1927-05-18 … 2119-01-10: no year or count falls in it
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
@@ -246,11 +246,13 @@ def _column_letter(index: int) -> str:
 
 def skip_reasons(texts: pd.DataFrame) -> pd.Series:
     """Why each body row is no row of the table: 空行 (blank), 合计行 (a totals row, by its first
-    cell), 说明行 (a footnote such as 注：… or 填表人：…); None for the rows to keep.
+    cell), 说明行 (a footnote such as 注：… or 填表人：…), 分组行 (a section label such as
+    一、锦绣社区 merged across the row); None for the rows to keep.
 
-    >>> t = pd.DataFrame([["1", "测试甲"], [None, None], ["合  计", "3"], ["注：仅供测试", None]])
+    >>> t = pd.DataFrame([["1", "测试甲", "A"], [None, None, None], ["合  计", "3", None],
+    ...                   ["注：仅供测试", None, None], ["一、锦绣社区", "一、锦绣社区", "一、锦绣社区"]])
     >>> skip_reasons(t).tolist()
-    [None, '空行', '合计行', '说明行']
+    [None, '空行', '合计行', '说明行', '分组行']
     """
     filled = texts.notna().sum(axis=1)
     first = texts.bfill(axis=1).iloc[:, 0] if texts.shape[1] else pd.Series(index=texts.index)
@@ -259,7 +261,13 @@ def skip_reasons(texts: pd.DataFrame) -> pd.Series:
     notes = first.str.startswith(NOTES)
     if notes.any():  # a footnote holds one or two values, often merged across the row
         notes[notes] = texts[notes].nunique(axis=1) <= 2
+    # one value over two cells or more: a merged label (only such rows are counted exactly)
+    last = texts.ffill(axis=1).iloc[:, -1] if texts.shape[1] else first
+    section = (filled >= 2) & (texts.bfill(axis=1).iloc[:, 0] == last).fillna(False)
+    if section.any():
+        section[section] = texts[section].nunique(axis=1) == 1
     reasons = pd.Series(np.full(len(texts), None, dtype=object), index=texts.index)
+    reasons[section] = "分组行"
     reasons[notes] = "说明行"
     reasons[totals] = "合计行"
     reasons[filled == 0] = "空行"

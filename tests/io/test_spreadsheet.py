@@ -225,6 +225,20 @@ def test_title_right_above_and_group_headers_without_vertical_merges():
     assert numbers.tolist() == [4]
 
 
+def test_section_labels_merged_across_the_table_are_skipped_and_reported():
+    rows = [
+        ["姓名", "手机号码", "党员类别"],
+        ["一、锦绣社区", "", ""],
+        ["测试甲", 10012345678.0, "正式党员"],
+        ["二、紫阳社区", "", ""],
+        ["测试乙", 10087654321.0, "预备党员"],
+    ]
+    merges = [((1, 0), (1, 2)), ((3, 0), (3, 2))]
+    frame, numbers, warnings = table_from_rows(rows, merges, {"姓名", "手机号码"})
+    assert frame["姓名"].tolist() == ["测试甲", "测试乙"] and numbers.tolist() == [3, 5]
+    assert warnings == ["跳过分组行 / skipped section rows: 第 2, 4 行"]
+
+
 def test_a_title_as_wide_as_the_header_is_no_group_even_beside_wider_data():
     rows = [
         ["党员花名册", "党员花名册", "党员花名册", ""],
