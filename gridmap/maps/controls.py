@@ -121,6 +121,29 @@ class MetricScale(MacroElement):
     )
 
 
+class FitWhenPrinted(MacroElement):
+    """Lay the map out again for the printed page and show ``bounds`` on it (a map drawn for
+    the screen is otherwise cut to the paper's width)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var fit = function () { map.invalidateSize(false); map.fitBounds({{ this.bounds|tojson }}, {animate: false}); };
+            window.addEventListener("beforeprint", fit);
+            window.addEventListener("afterprint", fit);
+            window.matchMedia("print").addEventListener("change", fit);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]):
+        super().__init__()
+        self._name = "FitWhenPrinted"
+        self.bounds = bounds
+
+
 def legend_html(rows: list[LegendRow], title_zh: str = "图例", title_en: str = "legend") -> str:
     """The legend's table: swatch, Chinese label with English below, count."""
     e = html.escape

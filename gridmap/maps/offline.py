@@ -28,7 +28,7 @@ from gridmap.config import Settings
 from gridmap.crs import metric_crs_for
 from gridmap.errors import GridmapError, NotFoundError
 from gridmap.maps.assets import inline_assets
-from gridmap.maps.controls import HtmlControl, LegendRow, add_print_controls
+from gridmap.maps.controls import FitWhenPrinted, HtmlControl, LegendRow, add_print_controls
 from gridmap.maps.draw import UNIT_STYLES, add_gaps, add_stations, add_units, fit_to
 from gridmap.maps.labels import COUNT_LABELS, PROPOSAL_KINDS, RATE_LABELS, gap_label, percent
 from gridmap.store import features, results
@@ -221,6 +221,8 @@ def build_map(unit: Unit, settings: Settings) -> folium.Map:
     legend += add_stations(m, unit.stations, settings.station_radius_m)
     legend += add_gaps(m, unit.gaps)
     fit_to(m, unit.area)
+    west, south, east, north = unit.area.total_bounds
+    FitWhenPrinted([[south, west], [north, east]]).add_to(m)
     HtmlControl(_figures_panel(unit), "topleft", "gm-box gm-panel").add_to(m)
     add_print_controls(m, legend)
     folium.LayerControl(collapsed=True).add_to(m)

@@ -203,6 +203,20 @@ def test_exported_grid_map_draws_the_cell_and_prints(open_file, files):
     (paths,) = _paths_per_map(opened.page)
     assert paths > 10
     assert opened.page.title().startswith(files["cell"]["name"])
+    # laid out again for the paper (Chromium sends "beforeprint"): the whole cell is shown
+    opened.page.set_viewport_size({"width": 1400, "height": 400})
+    west, south, east, north = files["cell"].geometry.bounds
+    shown = opened.page.evaluate(
+        """([s, w, n, e]) => {
+        const map = Object.values(window).find(v => v instanceof L.Map);
+        const cell = L.latLngBounds([s, w], [n, e]);
+        const before = map.getBounds().contains(cell);
+        window.dispatchEvent(new Event("beforeprint"));
+        return [before, map.getBounds().contains(cell)];
+    }""",
+        [south, west, north, east],
+    )
+    assert shown == [False, True]
     assert _pdf_pages(opened.page.pdf(format="A4")) >= 1
 
 
