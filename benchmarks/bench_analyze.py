@@ -8,7 +8,7 @@ buildings. In one run:
 2. the whole ``gridmap analyze`` from database to stored results (a SpatiaLite file loaded with
    the city first, not timed), wall time and the peak memory of that process.
 
-    .venv/bin/python benchmarks/bench_analyze.py [--members 1000000] [--scale 1.0]
+    .venv/bin/python benchmarks/bench_analyze.py [--members 1000000] [--scale 1.0] [--irregular]
 """
 
 from __future__ import annotations
@@ -72,8 +72,13 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument(
+        "--irregular",
+        action="store_true",
+        help="real-like shapes: warped streets, turned buildings, cells digitised independently",
+    )
     args = parser.parse_args()
-    city = city_at(args.scale, args.seed, members=args.members)
+    city = city_at(args.scale, args.seed, members=args.members, irregular=args.irregular)
     crs = metric_crs_for(city["community"])
     points = city["member"].to_crs(crs)[["code", "geometry"]]
     buildings = city["building"].to_crs(crs)[["code", "geometry"]]

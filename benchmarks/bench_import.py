@@ -5,7 +5,7 @@ them) is written to a GeoPackage; each tool loads it into a fresh SpatiaLite fil
 PostGIS database, alternating, several rounds; medians and the ratio are printed, with gridmap's
 peak memory. Run on demand:
 
-    .venv/bin/python benchmarks/bench_import.py [--buildings 200000] [--rounds 3]
+    .venv/bin/python benchmarks/bench_import.py [--buildings 200000] [--rounds 3] [--irregular]
         [--postgres postgresql://postgres@127.0.0.1:55432/postgres]
 
 Without ``--postgres`` a throwaway cluster is started (as the tests do). Public tools only:
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import psycopg
 import shapely
 
@@ -42,6 +43,42 @@ def make_buildings(n: int, seed: int) -> gpd.GeoDataFrame:
     boxes = shapely.box(x, y, x + w, y + h)
     angle = rng.uniform(0, 90, n)
     geoms = [shapely.affinity.rotate(b, a) for b, a in zip(boxes, angle, strict=True)]
+    return gpd.GeoDataFrame(
+        {
+            "楼栋编号": [f"B{i:07d}" for i in range(n)],
+            "楼栋名称": [f"演示楼{i % 50 + 1}栋" for i in range(n)],
+            "所属小区": [f"C{i // 10:06d}" for i in range(n)],
+            "户数": rng.integers(6, 120, n),
+            "层数": rng.integers(2, 33, n),
+        },
+        geometry=geoms,
+        crs=4326,
+    )
+
+
+def make_osm_buildings(n: int, seed: int) -> gpd.GeoDataFrame:
+    """``n`` real footprints: the OpenStreetMap ones of ``geodata/osm`` (those a GIS can read
+    and that keep an area; 19 of them self-intersecting as mapped), each placed and turned at
+    random over the same 30 × 30 km, with the same columns as :func:`make_buildings`."""
+    from pyogrio.raw import read
+
+    rng = np.random.default_rng(seed)
+    _, _, wkb, _ = read(HERE.parent / "geodata" / "osm" / "buildings.gpkg")
+    shapes = shapely.from_wkb(wkb, on_invalid="ignore")
+    shapes = shapes[pd.notna(shapes)]
+    keeps_area = shapely.area(shapely.make_valid(shapes)) > 0
+    shapes = shapes[keeps_area]
+    pick = shapes[rng.integers(0, len(shapes), n)]
+    xy, owner = shapely.get_coordinates(pick, return_index=True)
+    x0, y0, x1, y1 = shapely.bounds(pick).T
+    centre = np.column_stack([(x0 + x1) / 2, (y0 + y1) / 2])[owner]
+    d = (xy - centre) * [np.cos(np.radians(60.2)) / np.cos(np.radians(30.65)), 1.0]
+    a = np.radians(rng.uniform(0, 360, n))[owner]
+    turned = np.column_stack(
+        [d[:, 0] * np.cos(a) - d[:, 1] * np.sin(a), d[:, 0] * np.sin(a) + d[:, 1] * np.cos(a)]
+    )
+    spot = np.column_stack([104.0 + rng.random(n) * 0.3, 30.5 + rng.random(n) * 0.3])[owner]
+    geoms = shapely.set_coordinates(pick.copy(), turned + spot)
     return gpd.GeoDataFrame(
         {
             "楼栋编号": [f"B{i:07d}" for i in range(n)],
@@ -128,10 +165,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--postgres", help="admin URL of a running PostGIS server")
+    parser.add_argument(
+        "--irregular",
+        action="store_true",
+        help="real OpenStreetMap footprints (geodata/osm), some invalid as mapped",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-"))
     gpkg = tmp / "buildings.gpkg"
-    make_buildings(args.buildings, args.seed).to_file(gpkg, layer="楼栋")
+    make = make_osm_buildings if args.irregular else make_buildings
+    make(args.buildings, args.seed).to_file(gpkg, layer="楼栋")
     cluster = None
     admin = args.postgres
     if admin is None:
@@ -146,7 +189,8 @@ def main() -> None:
     finally:
         if cluster:
             cluster.stop()
-    print(f"{args.buildings:,} buildings, {args.rounds} rounds, medians (min–max of ratios)\n")
+    shapes = "OpenStreetMap footprints" if args.irregular else "rotated rectangles"
+    print(f"{args.buildings:,} buildings ({shapes}), {args.rounds} rounds, medians (min–max)\n")
     print("| database | gridmap load | ogr2ogr | ratio | gridmap peak memory |")
     print("|---|---|---|---|---|")
     print(report("SpatiaLite", sqlite))

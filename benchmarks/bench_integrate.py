@@ -13,6 +13,7 @@ and after (the figures mean little on a machine busy with other work):
   grid, figures, crosswalk, disagreements).
 
     .venv/bin/python -m benchmarks.bench_integrate [--rounds 3] [--scale 1.0] [--one-core]
+        [--irregular]
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument(
+        "--irregular",
+        action="store_true",
+        help="real-like shapes: warped streets, turned buildings, cells digitised independently",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full city")
     parser.add_argument(
         "--one-core", action="store_true", help="keep integrate in one process and one thread"
@@ -67,7 +73,7 @@ def main() -> None:
     if args.one_core:
         parallel.MIN_GEOMETRIES = sys.maxsize  # no input is large enough to be split
         parallel.MIN_FORK_GEOMETRIES = sys.maxsize
-    city = city_at(args.scale, args.seed, members=0)
+    city = city_at(args.scale, args.seed, members=0, irregular=args.irregular)
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in city.items())
     peers, mine = [], []
     summary = {}
@@ -81,7 +87,8 @@ def main() -> None:
     child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     ratios = [m / p for m, p in zip(mine, peers, strict=True)]
     cores = "one core" if args.one_core else f"{os.cpu_count()} cores (two processes)"
-    print(f"synthetic city: {sizes}; {args.rounds} rounds; integrate on {cores}")
+    shapes = "irregular shapes" if args.irregular else "rectangles"
+    print(f"synthetic city ({shapes}): {sizes}; {args.rounds} rounds; integrate on {cores}")
     print("load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}".format(*load_before))
     print("load average (1, 5, 15 min) after:  {:.2f} {:.2f} {:.2f}".format(*load_after))
     rounds = ", ".join(f"{p:.2f}/{m:.2f} s" for p, m in zip(peers, mine, strict=True))

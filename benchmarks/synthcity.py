@@ -5,6 +5,13 @@ inset from the streets, each compound a row of buildings. The departmental grid 
 lines (jittered cells that do not follow compounds) so the overlay has real work to do; some Party
 cells are drawn a few metres off so that checks find overlaps and gaps. All in EPSG:4326.
 
+With ``irregular=True`` nothing is a rectangle: every coordinate goes through one smooth warp of
+the plane (streets curve by up to ~25 m over a few hundred metres; shared borders stay shared),
+every building is turned by its own angle, and each Party and departmental grid cell is
+digitised on its own — its own vertex spacing (8–20 m), every vertex off by centimetres to
+decimetres — so that neighbours never share a vertex and every shared border is a pair of
+nearly-coincident lines, as in real offices' layers.
+
     from benchmarks.synthcity import city_at, make_city
     city = make_city(seed=0)            # 100 communities, 2,000 grids, 200,000 buildings …
     small = city_at(0.1, seed=0)        # a tenth of that, 100,000 members, 10 stations
@@ -43,6 +50,7 @@ def make_city(
     n_buildings: int = 200000,
     n_members: int = 0,
     outside_share: float = 0.03,
+    irregular: bool = False,
 ) -> dict[str, gpd.GeoDataFrame]:
     """The city as layer frames: community, grid_party, grid_dept, compound, building, member."""
     rng = np.random.default_rng(seed)
@@ -96,6 +104,14 @@ def make_city(
     dept = shapely.box(dxs[di.ravel()], dys[dj.ravel()], dxs[di.ravel() + 1], dys[dj.ravel() + 1])
     dept = shapely.intersection(dept, extent)
 
+    if irregular:
+        shape = _Irregular(rng)
+        communities = shape.drawn(communities, step=25.0)
+        grids = shape.drawn(grids, step=14.0, noise=0.05, rng=rng)
+        dept = shape.drawn(dept, step=14.0, noise=0.3, rng=rng)
+        compounds = shape.drawn(compounds, step=12.0, noise=0.02, rng=rng)
+        buildings = shape.turned(buildings, rng.uniform(-25, 25, len(buildings)))
+
     city = {
         "community": _frame(
             {"code": community_codes, "name": [f"社区{c}" for c in community_codes]}, communities
@@ -119,13 +135,64 @@ def make_city(
     return city
 
 
+class _Irregular:
+    """The warp shared by every layer, and each cell's own digitising (see the module doc)."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.phase = rng.uniform(0, 2 * np.pi, 4)
+
+    def warp(self, xy: np.ndarray) -> np.ndarray:
+        x, y, p = xy[:, 0], xy[:, 1], self.phase
+        dx = 16 * np.sin(2 * np.pi * y / 900 + p[0]) + 8 * np.sin(2 * np.pi * (x + y) / 430 + p[1])
+        dy = 16 * np.sin(2 * np.pi * x / 1100 + p[2]) + 8 * np.sin(2 * np.pi * (x - y) / 510 + p[3])
+        return xy + np.column_stack([dx, dy])
+
+    def drawn(self, geoms, step: float, noise: float = 0.0, rng=None) -> np.ndarray:
+        """Densified (its own spacing per geometry when ``noise``), warped, each vertex off by
+        ``noise`` m (a function of the point and of the geometry: a ring stays closed)."""
+        geoms = np.asarray(geoms, dtype=object)
+        spacing = rng.uniform(0.6 * step, 1.4 * step, len(geoms)) if noise else step
+        dense = shapely.segmentize(geoms, spacing)
+        xy, owner = shapely.get_coordinates(dense, return_index=True)
+        xy = self.warp(xy)
+        if noise:
+            salt = rng.uniform(0, 1000, (len(geoms), 2))[owner]
+            u = np.sin(xy @ np.array([[12.9898, 39.346], [78.233, 11.135]]) + salt) * 43758.5453
+            u -= np.floor(u)
+            r = np.sqrt(-2 * np.log(np.clip(u[:, 0], 1e-12, 1))) * noise
+            xy = xy + np.column_stack(
+                [r * np.cos(2 * np.pi * u[:, 1]), r * np.sin(2 * np.pi * u[:, 1])]
+            )
+        out = shapely.set_coordinates(dense.copy(), xy)
+        broken = ~shapely.is_valid(out)
+        if broken.any():  # a GIS saves valid polygons: what a drawing crossed is made valid
+            fixed = shapely.make_valid(out[broken])
+            out[broken] = [
+                max(shapely.get_parts(g), key=lambda p: p.area) if g.geom_type != "Polygon" else g
+                for g in fixed
+            ]
+        return out
+
+    def turned(self, geoms, degrees: np.ndarray) -> np.ndarray:
+        """Each geometry turned about its centre by its own angle, then warped."""
+        geoms = np.asarray(geoms, dtype=object)
+        xy, owner = shapely.get_coordinates(geoms, return_index=True)
+        centre = shapely.get_coordinates(shapely.centroid(geoms))[owner]
+        a = np.radians(degrees)[owner]
+        d = xy - centre
+        rotated = centre + np.column_stack(
+            [d[:, 0] * np.cos(a) - d[:, 1] * np.sin(a), d[:, 0] * np.sin(a) + d[:, 1] * np.cos(a)]
+        )
+        return shapely.set_coordinates(geoms.copy(), self.warp(rotated))
+
+
 def city_at(
-    scale: float = 1.0, seed: int = 0, members: int | None = None
+    scale: float = 1.0, seed: int = 0, members: int | None = None, irregular: bool = False
 ) -> dict[str, gpd.GeoDataFrame]:
     """The benchmarks' city at ``scale`` (1.0: 100 communities, 2,000 Party and 3,000
     departmental grid cells, 20,000 compounds, 200,000 buildings), with ``members`` member points
     (``None``: 1,000,000 × ``scale``; 0: none) and one Party service station (党群服务站) per
-    community.
+    community; ``irregular``: real-like shapes (see the module doc).
 
     >>> city = city_at(0.01, seed=1, members=0)
     >>> len(city["building"]), len(city["station"])
@@ -141,6 +208,7 @@ def city_at(
         n_compounds=max(1, int(20000 * scale)),
         n_buildings=max(1, int(200000 * scale)),
         n_members=members,
+        irregular=irregular,
     )
     city["station"] = stations_of(city["community"])
     return city

@@ -103,6 +103,30 @@ def _longest_border(piece, candidates: np.ndarray, geoms: np.ndarray) -> int | N
     return int(candidates[int(np.argmax(lengths))]) if lengths.max() > 0 else int(candidates[0])
 
 
+def _longest_borders(pieces: np.ndarray, mine: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """For every piece, the cell of ``mine`` it shares the longest border with (−1: none).
+
+    What :func:`_longest_border` gives each piece, for all pieces of a community in a few
+    vectorised calls: every cell is grown by a centimetre once, not once per piece beside it
+    (independently digitised grids leave thousands of such pieces along their borders). Ties go
+    to the earlier cell, and a piece that only touches its cells to the first of them.
+    """
+    target = np.full(len(pieces), -1)
+    if not len(mine) or not len(pieces):
+        return target
+    tree = shapely.STRtree(geoms[mine])
+    piece, cell = tree.query(shapely.buffer(pieces, 0.01), predicate="intersects")
+    if not len(piece):
+        return target
+    used, at = np.unique(cell, return_inverse=True)
+    grown = shapely.buffer(geoms[mine][used], 0.01)
+    lengths = shapely.length(shapely.intersection(shapely.boundary(pieces[piece]), grown[at]))
+    order = np.lexsort((cell, -lengths, piece))  # by piece, longest first, earlier cell first
+    first = run_starts(piece[order])
+    target[piece[order][first]] = mine[cell[order][first]]
+    return target
+
+
 def _fill_gaps(cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Merge every piece of community ground that no cell holds into its best neighbour."""
     geoms = np.asarray(cells.geometry.values, dtype=object).copy()
@@ -113,12 +137,21 @@ def _fill_gaps(cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.Ge
     for code, community in zip(communities["code"], communities.geometry.values, strict=True):
         mine = np.array(where.get(code, []), dtype=int)
         covered = shapely.union_all(geoms[mine]) if len(mine) else shapely.Polygon()
-        for piece in shapely.get_parts(shapely.difference(community, covered)):
-            if piece.area <= TINY_M2:
-                continue
-            near = mine[shapely.intersects(geoms[mine], piece.buffer(0.01))]
-            target = _longest_border(piece, near, geoms)
-            if target is None:
+        pieces = shapely.get_parts(shapely.difference(community, covered))
+        pieces = pieces[shapely.area(pieces) > TINY_M2]
+        target = _longest_borders(pieces, mine, geoms)
+        # pieces beside a cell join it, all of a cell's pieces in one union
+        joined = np.unique(target[target >= 0])
+        if len(joined):
+            group = np.searchsorted(joined, target[target >= 0])
+            members = np.concatenate([geoms[joined], pieces[target >= 0]])
+            index = np.concatenate([np.arange(len(joined)), group])
+            geoms[joined] = union_by(members, index, len(joined))
+        for piece in pieces[target < 0]:
+            mine = np.array(where.get(code, []), dtype=int)
+            near = mine[shapely.intersects(geoms[mine], piece.buffer(0.01))] if len(mine) else mine
+            found = _longest_border(piece, near, geoms)
+            if found is None:
                 # ground no cell borders becomes a cell of its own; a unique source keeps it
                 # apart from its siblings when the result is integrated again
                 rows.append({"community_code": code, "source": f"留白-{code}-{len(mine) + 1}"})
@@ -126,9 +159,8 @@ def _fill_gaps(cells: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.Ge
                 single[0] = piece
                 geoms = np.append(geoms, single)
                 where.setdefault(code, []).append(len(geoms) - 1)
-                mine = np.append(mine, len(geoms) - 1)
             else:
-                geoms[target] = shapely.union(geoms[target], piece)
+                geoms[found] = shapely.union(geoms[found], piece)
     return gpd.GeoDataFrame(rows, geometry=list(geoms), crs=cells.crs)
 
 

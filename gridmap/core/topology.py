@@ -182,22 +182,27 @@ def coverage_gaps(
     """uncovered_area (留白) — or sliver, when thin — inside each parent (community)."""
     records = []
     tree = shapely.STRtree(grids.geometry.values)
+    snap = settings.snap_tolerance_m
     for code, parent in zip(parents["code"], parents.geometry.values, strict=True):
         near = tree.query(parent, predicate="intersects")
         covered = shapely.union_all(grids.geometry.values[near]) if len(near) else shapely.Polygon()
         # grown by the snapping tolerance so centimetre noise along shared borders is no gap
-        covered = shapely.buffer(covered, settings.snap_tolerance_m, join_style="mitre")
-        for found in shapely.get_parts(shapely.difference(parent, covered)):
-            # grown back by the tolerance: the gap's real extent and area
-            piece = shapely.intersection(
-                shapely.buffer(found, settings.snap_tolerance_m, join_style="mitre"), parent
-            )
+        covered = shapely.buffer(covered, snap, join_style="mitre")
+        found = shapely.get_parts(shapely.difference(parent, covered))
+        # grown back by the tolerance: the gaps' real extent and area (all pieces in one call;
+        # only those grown across the community's border are cut back to it)
+        pieces = shapely.buffer(found, snap, join_style="mitre")
+        # asked of a copy: shapely prepares the community for the call, and the communities
+        # are shared with the unified grid's overlays, whose predicates a prepared community
+        # can answer differently at float noise
+        across = ~shapely.contains(shapely.from_wkb(shapely.to_wkb(parent)), pieces)
+        pieces[across] = shapely.intersection(pieces[across], parent)
+        pieces = pieces[shapely.area(pieces) > settings.gap_tolerance_m2]
+        contacts = _neighbours_by_contact(grids, near, pieces, snap)
+        for piece, neighbours in zip(pieces, contacts, strict=True):
             area = piece.area
-            if area <= settings.gap_tolerance_m2:
-                continue
             width = float(mean_width(piece))
             thin = width < settings.sliver_max_width_m
-            neighbours = _neighbours_by_contact(grids, near, piece, settings.snap_tolerance_m)
             joined = ";".join(neighbours)
             if thin:
                 records.append(Gap("sliver", layer, neighbours[0] if neighbours else code, "", round(width, 2), "m",
@@ -213,14 +218,23 @@ def coverage_gaps(
 
 
 def _neighbours_by_contact(
-    grids: gpd.GeoDataFrame, near: np.ndarray, piece, snap: float
-) -> list[str]:
-    """Cells along a gap, most contact first; cells touching it at a point only are left out."""
-    reach = piece.buffer(2 * snap)
-    contact = shapely.area(shapely.intersection(grids.geometry.values[near], reach))
-    order = np.argsort(-contact, kind="stable")
-    codes = grids["code"].to_numpy()[near][order]
-    return [str(c) for c, a in zip(codes, contact[order], strict=True) if a > 2 * snap * 1.0]
+    grids: gpd.GeoDataFrame, near: np.ndarray, pieces: np.ndarray, snap: float
+) -> list[list[str]]:
+    """The cells along each gap piece, most contact first (ties in the order of ``near``);
+    cells touching a piece at a point only are left out. All pieces in a few calls."""
+    out: list[list[str]] = [[] for _ in range(len(pieces))]
+    if not len(pieces) or not len(near):
+        return out
+    reach = shapely.buffer(pieces, 2 * snap)
+    geoms = grids.geometry.values[near]
+    piece, cell = shapely.STRtree(geoms).query(reach, predicate="intersects")
+    contact = shapely.area(shapely.intersection(geoms[cell], reach[piece]))
+    keep = contact > 2 * snap * 1.0
+    piece, cell, contact = piece[keep], cell[keep], contact[keep]
+    codes = grids["code"].to_numpy()[near]
+    for k in np.lexsort((cell, -contact, piece)):
+        out[piece[k]].append(str(codes[cell[k]]))
+    return out
 
 
 def _across(shares: pd.DataFrame, min_area: float, min_share: float = 0.01) -> pd.DataFrame:
