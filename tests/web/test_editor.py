@@ -100,18 +100,18 @@ def test_draw_a_cell_see_its_figures_save_and_reload(planner, demo_server):
 def test_one_click_fix_snaps_a_cut_compound(planner, demo_server):
     plan_id = new_plan(demo_server, "修复测试")
     page = open_editor(planner, plan_id, "规划员甲")
-    item = page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ149']")
+    item = page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ150']")
     item.wait_for()
     before = int(data(page, "problems"))
     item.locator("button").click()
     page.wait_for_function(f"Number(document.getElementById('map').dataset.problems) < {before}")
     assert (
-        page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ149']").count() == 0
+        page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ150']").count() == 0
     )
     # and the fix is one undo step away
     assert page.is_enabled("#undo")
     page.click("#undo")
-    page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ149']").wait_for()
+    page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ150']").wait_for()
 
 
 def test_a_stale_save_from_a_second_session_gets_the_conflict_message(planner, other_desktop, demo_server):  # fmt: skip
