@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -130,3 +131,27 @@ def test_planted_members_are_where_they_say():
     )[0]
     target = buildings.set_index("楼栋编号").loc[near["codes"][1]].geometry
     assert 3 <= target.distance(point) <= 8
+
+
+def test_the_demo_is_made_of_real_shapes_not_rectangles():
+    for name, encoding in (("compounds.gpkg", None), ("party_grid.shp", "gbk")):
+        shapes = _metric(name, encoding=encoding).geometry.values
+        boxy = shapely.area(shapes) / shapely.area(shapely.oriented_envelope(shapes)) > 0.99
+        assert boxy.mean() < 0.05, name
+
+
+def test_buildings_are_real_footprints_moved_as_they_were_mapped():
+    """Every building but the planted additions is an OpenStreetMap footprint, moved unchanged."""
+    from geodata.blocks import footprints
+    from geodata.generate import ORIGIN
+
+    buildings = _metric("buildings.zip", encoding="gbk")
+    added = {p["code"] for p in PLANTED if p["kind"] in ("invalid_geometry", "duplicate_feature")}
+    ours = buildings[~buildings["楼栋编号"].isin(added | {"LD-001"})
+                     & ~buildings["楼栋编号"].str.startswith("XQ169")]  # fmt: skip
+    moved = shapely.transform(ours.geometry.values, lambda c: c - np.array(ORIGIN))
+    real = footprints().valid
+    nearest = shapely.STRtree(shapely.centroid(real)).query_nearest(shapely.centroid(moved))[1]
+    assert len(nearest) == len(moved) > 1500
+    assert np.allclose(shapely.area(moved), shapely.area(real[nearest]), rtol=1e-4)
+    assert shapely.distance(shapely.centroid(moved), shapely.centroid(real[nearest])).max() < 0.05
