@@ -16,11 +16,12 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Collection
 from pathlib import Path
+from xml.etree import ElementTree
 
 import python_calamine as calamine
 
 from gridmap.errors import InputFileError
-from gridmap.io.sheet_table import table_from_rows
+from gridmap.io.sheet_table import HEADER_SEARCH_ROWS, Merge, table_from_rows
 from gridmap.io.sources import RawTable
 
 # --- the workbook ----------------------------------------------------------------------------
@@ -83,6 +84,48 @@ def _open(path: Path) -> tuple[calamine.CalamineWorkbook, list[str]]:
         f"{path.name} 的内容与扩展名 {path.suffix} 不符，已按实际格式读取 / the content does "
         f"not match the suffix {path.suffix}; read as what it is"
     ]
+
+
+ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+
+
+def ods_header_merges(path: Path, sheet: str, rows: int = HEADER_SEARCH_ROWS + 5) -> list[Merge] | None:  # fmt: skip
+    """The merged cells of an ODS sheet's first ``rows`` rows, where its header is (calamine
+    tells merges of xlsx and xls only); ``None`` when the file cannot say.
+
+    Merges further down (a 所在党组织 merged over its members) are not read: a 100,000-row
+    sheet would be parsed twice for them.
+    """
+    t = ODS_TABLE
+    merges: list[Merge] = []
+    row, col, inside = 0, 0, False
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open("content.xml") as f:
+            for event, el in ElementTree.iterparse(f, events=("start", "end")):
+                if el.tag == t + "table":
+                    if event == "start":
+                        inside = el.get(t + "name") == sheet
+                    elif inside:
+                        break
+                elif not inside:
+                    continue
+                elif el.tag == t + "table-row":
+                    if event == "start":
+                        col = 0
+                        continue
+                    row += int(el.get(t + "number-rows-repeated", "1"))
+                    el.clear()
+                    if row >= rows:
+                        break
+                elif event == "end" and el.tag in (t + "table-cell", t + "covered-table-cell"):
+                    across = int(el.get(t + "number-columns-spanned", "1"))
+                    down = int(el.get(t + "number-rows-spanned", "1"))
+                    if across > 1 or down > 1:
+                        merges.append(((row, col), (row + down - 1, col + across - 1)))
+                    col += int(el.get(t + "number-columns-repeated", "1"))
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError):
+        return None
+    return merges
 
 
 def _has_data(sheet: calamine.CalamineSheet) -> bool:
@@ -166,6 +209,8 @@ def read_spreadsheet(
             chosen, notes = choose_sheet(book, sheet, path.name)
             rows = chosen.to_python(skip_empty_area=False)
             merges = chosen.merged_cell_ranges
+            if merges is None and zipfile.is_zipfile(path):  # ODS: from its XML
+                merges = ods_header_merges(path, chosen.name)
         except InputFileError:
             raise
         except Exception as exc:  # damaged sheet XML: calamine's own error types

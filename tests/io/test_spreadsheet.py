@@ -19,12 +19,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 from factories import LAT0, LON0
+from python_calamine import CalamineWorkbook
 
 from gridmap.config import Settings
 from gridmap.errors import InputFileError
 from gridmap.io.read import ReadOptions, read_layer_file
 from gridmap.io.sheet_table import table_from_rows
 from gridmap.io.sources import read_source
+from gridmap.io.spreadsheet import ods_header_merges
 from gridmap.store.db import make_engine
 from gridmap.store.features import read_features
 
@@ -137,6 +139,13 @@ def test_xls_and_ods_rosters_load_like_the_xlsx(tmp_path, fixture):
     out = loaded(gridmap("load", "member", FIXTURES / fixture, db=db))
     assert stored_members(db) == EXPECTED
     assert "第 10 行" in out and "第 7 行" in out
+
+
+def test_ods_merges_are_read_from_its_xml_like_those_of_the_xls():
+    xls = CalamineWorkbook.from_path(FIXTURES / "roster.xls").get_sheet_by_index(0)
+    ods = ods_header_merges(FIXTURES / "roster.ods", "花名册")
+    assert sorted(ods) == sorted(xls.merged_cell_ranges)
+    assert ((2, 4), (2, 6)) in ods  # 住址 over 小区 / 楼栋 / 单元
 
 
 def test_excel_rows_are_named_in_rejections_and_nothing_is_written(tmp_path):
