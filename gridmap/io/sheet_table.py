@@ -4,8 +4,8 @@ A 党员花名册 rarely starts at A1: a title merged across the top (锦绣街�
 a header that may have two levels (住址 over 小区 / 楼栋 / 单元), members, a 合计 row at the bottom.
 The header is the row that best matches the layer's known headers, else the first mostly-filled
 row of text; two-level columns are named ``住址_小区`` (or the sub-header alone where that is a
-known header); a merged cell's value fills its span; blank, totals and footnote rows are skipped
-and reported by row. Every cell is handed over as text: phones typed as numbers stay
+known header); a merged cell's value fills its span; blank, totals, section-label and footnote
+rows are skipped and reported by row. Every cell is handed over as text: phones typed as numbers stay
 ``'10012345678'`` (not ``1.0012345678E10``), dates become ``'2021-03-01'``, ``2021.3`` and
 ``2021年3月`` stay as typed. Row numbers are Excel's.
 
