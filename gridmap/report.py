@@ -67,4 +67,6 @@ def write_report(result, out: Path, settings=None) -> None:
     if len(result.proposals):
         write_frame(result.proposals, out / "proposals.geojson", "geojson", "proposals")
     maps = {"overview": overview_map(result, radius), "communities": community_maps(result, radius)}
-    (out / "report.html").write_text(report_html(doc, maps), encoding="utf-8")
+    compounds = result.figures[result.figures["level"] == "compound"]
+    names = dict(zip(compounds["code"], compounds["name"].fillna(""), strict=True))
+    (out / "report.html").write_text(report_html(doc, maps, names), encoding="utf-8")

@@ -66,11 +66,12 @@ def _community_sections(doc: dict, maps: dict) -> list[dict]:
     return sections
 
 
-def report_html(doc: dict, maps: dict | None = None) -> str:
+def report_html(doc: dict, maps: dict | None = None, compounds: dict | None = None) -> str:
     """The printable report of ``doc`` (see :func:`gridmap.report.report_document`).
 
     ``maps``: ``{"overview": MapParts | None, "communities": {code: MapParts}}`` from
-    :mod:`gridmap.maps.report_maps`; without it the report has no maps.
+    :mod:`gridmap.maps.report_maps`; without it the report has no maps. ``compounds``: compound
+    code → name, written beside the codes a proposal lists.
     """
     from gridmap.maps.report_maps import report_assets
 
@@ -97,6 +98,7 @@ def report_html(doc: dict, maps: dict | None = None) -> str:
         base_zh=GRID_LAYER_EXAMPLES.get(summary.get("base", ""), summary.get("base", "")),
         generated=doc["generated_at"].replace("T", " ")[:16] + " UTC",
         proposal_kinds=PROPOSAL_KINDS,
+        compound_names=compounds or {},
         overview=maps.get("overview"),
         assets=report_assets() if drawn else "",
         heads=heads,

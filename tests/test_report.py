@@ -88,6 +88,11 @@ def test_figures_and_rates_are_labelled_in_chinese_not_by_identifier():
     assert "50.0%" in body and "75.0%" in body  # own-branch and member coverage, per unit
 
 
+def test_a_proposal_names_its_compounds_beside_their_codes():
+    page = report_html(small_doc(), compounds={"XQ07": "桂花苑", "XQ08": "银杏里"})
+    assert "桂花苑 <code>XQ07</code>、银杏里 <code>XQ08</code>" in page
+
+
 def test_every_gap_is_listed_once_with_its_chinese_message_and_kind():
     page = report_html(small_doc())
     for message in ("小区 XQ01 无党组织覆盖", "小区 XQ07 无党组织覆盖", "碎片 XQ99 不在任何社区"):
