@@ -71,9 +71,9 @@ def read_inputs(conn, job: Job) -> Inputs:
 
     Areas (communities, compounds, grid cells) meeting the partition's box are read whole. The
     box of all of them (straddling features included) is then grown by twice the member snap
-    distance for members, and by the stations' walking reach for stations, buildings and the
-    members who live in no community (whose distance to the nearest building is reported).
-    Members are the largest layer: most of the halo's memory is saved on them.
+    distance for buildings and members, and by the stations' walking reach for stations and
+    the members who live in no community (with the buildings within that reach of them: their
+    distance to the nearest building is reported).
     """
     settings = job.settings
     margin = 2 * settings.member_snap_distance_m + HALO_MARGIN_M
@@ -88,10 +88,14 @@ def read_inputs(conn, job: Job) -> Inputs:
     extent = (min(a[0] for a in areas), min(a[1] for a in areas),
               max(a[2] for a in areas), max(a[3] for a in areas))  # fmt: skip
     reach, far = halo_box(extent, margin), halo_box(extent, halo_metres(settings))
-    members = read("member", reach, columns=MEMBER_FIELDS)
-    members = pd.concat([members, _members_in_no_community(conn, far, reach)], ignore_index=True)
+    outside = _members_in_no_community(conn, far, reach)
+    members = pd.concat([read("member", reach, columns=MEMBER_FIELDS), outside], ignore_index=True)
+    buildings = read("building", reach)
+    if len(outside):  # and the buildings nearest to them
+        around = read("building", halo_box(tuple(outside.total_bounds), halo_metres(settings)))
+        buildings = pd.concat([buildings, around], ignore_index=True).drop_duplicates("code")
     layers = Layers(
-        communities, compounds, read("building", far), grids,
+        communities, compounds, buildings.sort_values("code", ignore_index=True), grids,
         members.sort_values("code", ignore_index=True),
     )  # fmt: skip
     stations = read("station", far)
