@@ -273,7 +273,7 @@ def test_members_show_the_building_the_analysis_placed_them_in(demo):
     body = call(base, "GET", "/api/members", ADMIN, params={"limit": 5000}).json()
     assert body["total"] == len(body["members"]) == 3069
     building = {m["code"]: m["building_code"] for m in body["members"]}
-    assert building["DY00001"] == "XQ001-06" and building["DY-NEAR"] == "XQ005-02"
+    assert building["DY00001"] == "XQ001-06" and building["DY-NEAR"] == "XQ005-01"
     assert building["DY-FAR"] is None  # the one member the analysis places nowhere
     page = httpx.get(base + "/members", params={"place": JINXIU}, headers=headers(base), timeout=60).text  # fmt: skip
     row = re.search(r"<tr>(?:(?!</tr>).)*DY00001(?:(?!</tr>).)*</tr>", page, re.S)
@@ -653,3 +653,8 @@ def test_members_moving_in_a_diff_are_counted_as_in_figures(demo):
     assert (move("查看者")["members"], move("查看者")["members_hidden"]) == (None, "few")
     assert (move("社区规划员")["members"], move("社区规划员")["members_hidden"]) == (None, "outside_area")  # fmt: skip
     assert move("社区协调员")["members"] == living  # may see personal data, in 锦绣社区
+    # saved, the box is a cell of the plan, but no grid's: still a drawn shape
+    saved = {"type": "FeatureCollection", "features": [probe]}
+    [admin] = call(base, "POST", f"/api/plans/{plan['id']}/figures", ADMIN, json={"cells": saved}).json()  # fmt: skip
+    [planner] = call(base, "POST", f"/api/plans/{plan['id']}/figures", "规划员甲", json={"cells": saved}).json()  # fmt: skip
+    assert (admin["members"], planner["members"], planner["members_hidden"]) == (living, None, "few")  # fmt: skip

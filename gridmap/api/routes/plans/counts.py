@@ -6,9 +6,10 @@ A client may send any polygon, and the number of members living in it would loca
 
 - members are counted only in the caller's area; a shape reaching beyond it gets no member
   counts (``members_hidden = "outside_area"``);
-- for roles that may not see personal data, the counts of a shape that is not a whole cell of
-  the stored plan are shown only from ``min_count_shown`` (``GRIDMAP_MIN_COUNT_SHOWN``, default
-  3) up. Below that they are ``None`` with ``members_hidden = "few"`` — zero included, or
+- for roles that may not see personal data, the counts of a shape that is not a whole cell —
+  a cell of the saved plan as the current grid layer has it too, so that saving a tiny cell
+  does not make it one — are shown only from ``min_count_shown`` (``GRIDMAP_MIN_COUNT_SHOWN``,
+  default 3) up. Below that they are ``None`` with ``members_hidden = "few"`` — zero included, or
   shrinking boxes answering "0" or "<3" would still find a home. When the total is shown but
   the full or the probationary part is below the threshold, both parts are ``None``
   (``members_hidden = "split"``): the total minus one part would give the other.
@@ -50,7 +51,7 @@ def hide_member_counts(
     the rules of this module say so, plus ``members_hidden`` and ``members_min_shown``.
 
     ``masked``: the caller may not see personal data; ``whole``: per row, the shape is a whole
-    cell of the stored plan; ``outside``: per row, the shape reaches beyond the caller's area.
+    cell (see above); ``outside``: per row, the shape reaches beyond the caller's area.
     """
     out = frame.copy()
     present = [c for c in MEMBER_COUNTS if c in out]
@@ -84,8 +85,8 @@ def reaching_beyond(shapes: np.ndarray, area_shape) -> np.ndarray:
 
 
 def whole_cells(codes: Sequence, shapes: np.ndarray, stored_codes: Sequence, stored: np.ndarray) -> np.ndarray:  # fmt: skip
-    """Per shape: is it a cell of the stored plan, same code and (within :data:`SAME_CELL_M2`)
-    the same outline? All in one metric CRS."""
+    """Per shape: is it one of the ``stored`` cells (of the saved plan, of the current grid
+    layer), same code and (within :data:`SAME_CELL_M2`) the same outline? One metric CRS."""
     where = {code: i for i, code in enumerate(stored_codes)}
     found = np.array([where.get(code, -1) for code in codes], dtype=np.int64)
     result = np.zeros(len(found), dtype=bool)

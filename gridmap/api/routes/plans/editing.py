@@ -138,7 +138,7 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep,
     """Called after every edit, so kept lean: raw rows in the cells' box, one cached
     projection, array code (see :func:`gridmap.core.plans.figures_of`). Member counts only
     inside the caller's area, small ones hidden from masked roles (:mod:`.counts`)."""
-    store.plan_meta(conn, plan_id)
+    grid_layer = store.plan_meta(conn, plan_id)["grid_layer"]
     cells = to_frame(body.cells, settings)
     if cells.empty:
         return []
@@ -169,10 +169,18 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep,
         outside = reaching_beyond(cells_m, area_m)
     masked = not principal.may("personal")
     whole = np.ones(len(cells_m), dtype=bool)
-    if masked:
-        stored = store.read_cells(conn, plan_id, bbox=box)
-        whole = whole_cells(cells["code"].to_numpy(), cells_m, stored["code"].to_numpy(), project(np.asarray(stored.geometry.values, dtype=object)))  # fmt: skip
+    if masked:  # whole: a cell of the saved plan as the current grid layer has it too
+        codes = cells["code"].to_numpy()
+        for stored in (store.read_cells(conn, plan_id, bbox=box), current_cells(conn, grid_layer, box)):  # fmt: skip
+            whole &= whole_cells(codes, cells_m, stored["code"].to_numpy(), project(np.asarray(stored.geometry.values, dtype=object)))  # fmt: skip
     return records(hide_member_counts(frame, masked=masked, whole=whole, outside=outside, min_shown=settings.min_count_shown))  # fmt: skip
+
+
+def current_cells(conn, grid_layer: str, box) -> gpd.GeoDataFrame:
+    """The cells of the current grid layer ``grid_layer`` in ``box`` (none if no such layer)."""
+    if grid_layer not in features_store.grid_layers(conn):
+        return gpd.GeoDataFrame({"code": []}, geometry=[], crs=STORAGE_CRS)
+    return read_features(conn, "grid", grid_layer=grid_layer, bbox=box, columns=())
 
 
 @router.post("/{plan_id}/validate", summary="校验方案 (服务器端) / validate on the server", dependencies=EDIT)  # fmt: skip
