@@ -85,6 +85,12 @@ class HtmlControl(MacroElement):
             control.onAdd = function () {
                 var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
                 div.innerHTML = {{ this.html|tojson }};
+                // on a phone the panels start folded (they would hide the map); printed, open
+                var fold = function (open) {
+                    div.querySelectorAll("details").forEach(function (d) { d.open = open; });
+                };
+                if (window.innerWidth < 700) fold(false);
+                window.addEventListener("beforeprint", function () { fold(true); });
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
                 return div;

@@ -55,8 +55,9 @@ def open_file(browser):
     """Open a file from disk, A4-wide, recording every request and every console error."""
     contexts = []
 
-    def opener(path: Path) -> Opened:
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900})
+    def opener(path: Path, **options) -> Opened:
+        options = {"viewport": {"width": 1100, "height": 900}, **options}
+        context = browser.new_context(locale="zh-CN", **options)
         contexts.append(context)
         requests, errors = [], []
 
@@ -230,3 +231,18 @@ def test_the_report_prints_on_a3_when_chosen(open_file, files):
         sizes[paper] = (round(float(box.group(1))), round(float(box.group(2))))
     # in points: A4 is 210 × 297 mm, A3 297 × 420 mm (portrait)
     assert sizes == {"A4": (595, 842), "A3": (842, 1191)}
+
+
+def test_on_a_phone_the_panels_start_folded_and_the_map_shows(open_file, files):
+    phone = {"width": 390, "height": 844}
+    opened = open_file(files["community"], viewport=phone, is_mobile=True, has_touch=True)
+    _only_itself(opened, files["community"])
+    page = opened.page
+    folded = page.eval_on_selector_all(".gm-box details", "ds => ds.map(d => d.open)")
+    assert folded == [False, False]  # the figures panel and the legend
+    assert _paths_per_map(page)[0] > 100
+    assert (
+        page.locator(".gm-panel summary")
+        .inner_text()
+        .startswith(files["communities"]["name"].iloc[0])
+    )
