@@ -88,6 +88,9 @@ def read_inputs(conn, job: Job) -> Inputs:
     extent = (min(a[0] for a in areas), min(a[1] for a in areas),
               max(a[2] for a in areas), max(a[3] for a in areas))  # fmt: skip
     reach, far = halo_box(extent, margin), halo_box(extent, halo_metres(settings))
+    # the compounds (and communities) of the buildings read: without them every building of the
+    # halo would be a finding about a building outside any compound, each costly to describe
+    communities, compounds = read("community", reach), read("compound", reach)
     outside = _members_in_no_community(conn, far, reach)
     members = pd.concat([read("member", reach, columns=MEMBER_FIELDS), outside], ignore_index=True)
     buildings = read("building", reach)
