@@ -19,20 +19,22 @@ GRID_COLOURS = ["#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#5d4037"]
 PANES = {"subdistrict": "areas", "community": "areas", "grid": "grids", "compound": "units",
          "building": "units", "station": "points"}  # fmt: skip
 
-# Coverage gaps in warm colours, the layers' own defects in cool ones; per-building and per-member
-# findings (there are thousands in a city) start hidden and are switched on in the legend.
+# Every colour at least 3:1 against the panel (#fafafa), the coverage gaps told apart by colour-blind
+# readers too (Okabe–Ito vermillion and blue, ColorBrewer purples) and by shape (a piece of land
+# filled, a whole unit outlined); the layers' own defects in cool colours. Per-building and
+# per-member findings (thousands in a city) start hidden and are switched on in the legend.
 GAP_COLOURS = {
-    "uncovered_area": "#d50000", "grid_overlap": "#ff6d00", "compound_split": "#c51162",
-    "compound_without_org": "#b71c1c", "grid_without_member": "#e65100",
-    "building_without_member": "#ef9a9a", "grid_out_of_band": "#ff8f00",
-    "member_unassigned": "#ad1457", "member_not_reported": "#f48fb1",
-    "property_without_org": "#8e24aa", "beyond_station_reach": "#f4511e",
+    "uncovered_area": "#d55e00", "grid_overlap": "#b35806", "compound_split": "#c51b7d",
+    "compound_without_org": "#6a3d9a", "grid_without_member": "#0072b2",
+    "building_without_member": "#a6611a", "grid_out_of_band": "#8c510a",
+    "member_unassigned": "#ad1457", "member_not_reported": "#9c4f96",
+    "property_without_org": "#762a83", "beyond_station_reach": "#e7298a",
     "branch_too_small": "#6d4c41", "branch_too_large": "#4e342e",
     "branch_needs_committee": "#795548", "joint_branch_too_many_units": "#5d4037",
     "invalid_geometry": "#283593", "duplicate_feature": "#3949ab", "multipart_feature": "#5c6bc0",
     "sliver": "#1e88e5", "grid_straddles_community": "#00838f",
-    "compound_straddles_community": "#00897b", "compound_outside_community": "#2e7d32",
-    "building_outside_compound": "#558b2f", "ambiguous_parent": "#90a4ae",
+    "compound_straddles_community": "#00796b", "compound_outside_community": "#2e7d32",
+    "building_outside_compound": "#558b2f", "ambiguous_parent": "#607d8b",
 }  # fmt: skip
 HIDDEN_GAP_KINDS = ("building_without_member", "member_not_reported", "ambiguous_parent")
 # gaps about one member, drawn at their home: only roles that may see personal data see them
@@ -71,10 +73,20 @@ def gap_legend(counts: dict[str, int], counts_only: tuple[str, ...] = ()) -> lis
 
 
 def map_layers(grid_layer_names: list[str]) -> list[dict]:
-    """Layer specs for map.js, largest first; grids of each named layer in their own colour."""
+    """Layer specs for map.js, largest first; grids of each named layer in their own colour.
+
+    The map opens calm: the communities, the first grid layer (the unified grid) and the gaps;
+    compounds and buildings as the map is zoomed in to them; the subdistrict's outline, the
+    other grid layers and the stations with their walking circles one tap away.
+
+    >>> [s["layer"] for s in map_layers(["party", "unified"]) if s["visible"]]
+    ['community', 'grid:unified', 'compound', 'building']
+    """
     specs = []
     for name in ("subdistrict", "community"):
-        specs.append(_spec(name, name, LAYERS[name].label_zh, STYLES[name], visible=True))
+        specs.append(
+            _spec(name, name, LAYERS[name].label_zh, STYLES[name], visible=name == "community")
+        )
     preferred = {name: i for i, name in enumerate(("unified", "party", "zongzhi", "chengguan"))}
     ordered = sorted(grid_layer_names, key=lambda n: (preferred.get(n, len(preferred)), n))
     for i, grid in enumerate(ordered):
@@ -82,7 +94,9 @@ def map_layers(grid_layer_names: list[str]) -> list[dict]:
         label = GRID_LAYER_EXAMPLES.get(grid, f"网格 {grid}")
         specs.append(_spec(f"grid:{grid}", f"grid_{grid}", label, style, visible=i == 0))
     for name in ("compound", "building", "station"):
-        specs.append(_spec(name, name, LAYERS[name].label_zh, STYLES[name], visible=True))
+        specs.append(
+            _spec(name, name, LAYERS[name].label_zh, STYLES[name], visible=name != "station")
+        )
     proposals = _spec(
         "proposals", "proposals", "组织设置建议",
         {"color": "#b71c1c", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.08}, visible=False,

@@ -134,6 +134,21 @@ def phone(browser, demo_server) -> Iterator[Watched]:
     )  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def desk(browser, demo_server) -> Iterator[Watched]:
+    """One desktop page shared by a module's tests (keeps a long module quick)."""
+    yield from _page(browser, demo_server, viewport={"width": 1366, "height": 860})
+
+
+@pytest.fixture(scope="module")
+def handset(browser, demo_server) -> Iterator[Watched]:
+    """One phone page (390 × 844, touch) shared by a module's tests."""
+    yield from _page(
+        browser, demo_server, viewport={"width": 390, "height": 844}, is_mobile=True,
+        has_touch=True, device_scale_factor=2,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def planner(browser, demo_server) -> Iterator[Watched]:
     """A planner of the demo subdistrict at a desktop."""

@@ -41,6 +41,12 @@ def test_subdistrict_map_draws_every_layer_and_gap_kind(desktop, demo_server):
     page = desktop.open()
     assert wait_loaded(page, "community") == 6
     assert wait_loaded(page, "grid_unified") > 0
+    # a calm first view: the stations (and their walking circles) are one tap away
+    assert desktop.data("loaded_station") is None
+    label = page.evaluate(
+        "JSON.parse(document.getElementById('map').dataset.config).layers.find((s) => s.layer === 'station').label_zh"
+    )  # fmt: skip
+    page.locator(".leaflet-control-layers-overlays label", has_text=label).click()
     assert wait_loaded(page, "station") == 10
     # six communities drawn as SVG paths in their pane; unified grid cells in theirs
     assert count_paths(page, "areas") >= 6
@@ -69,7 +75,7 @@ def test_click_on_the_planted_gap_shows_why(desktop):
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     text = popup.inner_text()
-    assert "留白" in text and "uncovered_area" in text
+    assert "留白" in text and "下一步" in text and "uncovered_area" not in text  # no machine key
     assert "DJ503" in text or "XQ132" in text
     assert "平方米" in text  # the measure in words, not "m2"
     page.wait_for_timeout(300)  # the popup fades in
@@ -101,7 +107,7 @@ def test_gap_list_zooms_to_a_gap_outside_the_view(desktop):
     page.locator(".leaflet-popup-content").wait_for()
     assert page.evaluate(f"gridmap.map.getBounds().contains([{p['lat']}, {p['lon']}])")
     text = page.inner_text(".leaflet-popup-content")
-    assert "DJ201" in text and "grid_overlap" in text
+    assert "DJ201" in text and "网格重叠" in text and "grid_overlap" not in text
     # the popup is the drawn gap's own, with its message ("DJ201 与 DJ202 重叠 …")
     assert "DJ202" in text and "重叠" in text
 
@@ -120,9 +126,9 @@ def test_legend_toggle_hides_a_kind_and_shortens_the_list(desktop):
 def test_search_by_code_finds_and_frames_the_compound(desktop):
     page = desktop.open()
     page.fill("#q", "XQ132")
-    page.locator("#hits a[data-hit]").first.wait_for()
+    page.locator("#hits [data-hit]").first.wait_for()
     assert "XQ132" in page.inner_text("#hits")
-    page.locator("#hits a[data-hit]").first.click()
+    page.locator("#hits [data-hit]").first.click()
     page.wait_for_function("document.getElementById('map').dataset.found === 'compound:XQ132'")
     assert page.evaluate("gridmap.map.getZoom()") >= 16
 
@@ -130,7 +136,7 @@ def test_search_by_code_finds_and_frames_the_compound(desktop):
 def test_search_by_chinese_name(desktop):
     page = desktop.open()
     page.fill("#q", "锦绣")
-    page.locator("#hits a[data-hit]").first.wait_for()
+    page.locator("#hits [data-hit]").first.wait_for()
     assert "锦绣" in page.inner_text("#hits")
 
 
@@ -212,27 +218,31 @@ def test_choropleth_of_organisational_coverage(desktop, demo_server):
     desktop.shot("map-choropleth.png")
 
 
-def test_phone_layout_fits_390_wide_and_the_panel_folds(phone):
+def test_phone_layout_fits_390_wide_and_the_panel_is_a_bottom_sheet(phone):
     page = phone.open()
     wait_loaded(page, "community")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page scrolls sideways: {width}px"
     box = page.locator("#map").bounding_box()
     assert box["width"] >= 380 and box["height"] >= 300
+    # the panel is a bottom sheet over the map: half, full, peek, half again
+    assert phone.data("sheet") == "half"
     panel = page.locator("#panel").bounding_box()
-    assert panel["y"] >= box["y"] + box["height"] - 1  # the panel sits under the map
+    assert panel["y"] + panel["height"] == box["y"] + box["height"]
+    assert 0.3 * box["height"] < panel["height"] < 0.6 * box["height"]
     toggle = page.locator("#panel-toggle")
-    assert toggle.is_visible()
+    assert toggle.is_visible() and toggle.bounding_box()["height"] >= 44
     phone.shot("map-phone.png")
-    toggle.tap()
-    page.wait_for_timeout(300)
-    assert page.locator("#panel-body").is_hidden()
-    assert page.locator("#map").bounding_box()["height"] > box["height"]
-    # gap kinds are finger-sized when open again
-    toggle.tap()
-    page.wait_for_timeout(300)
+    heights = {}
+    for step in ("full", "peek", "half"):
+        toggle.tap()
+        page.wait_for_function(f"document.getElementById('map').dataset.sheet === '{step}'")
+        heights[step] = page.locator("#panel").bounding_box()["height"]
+    assert heights["peek"] <= 100 < heights["half"] < heights["full"]
+    assert page.locator("#crumbs").is_visible()  # the unit shown reads even at a peek
+    # gap kinds are finger-sized
     label = page.locator("#gap-kinds label").first.bounding_box()
-    assert label["height"] >= 24
+    assert label["height"] >= 44
 
 
 def test_first_load_stays_under_half_a_megabyte_and_asks_gaps_of_the_view(desktop):

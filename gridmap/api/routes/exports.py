@@ -28,10 +28,12 @@ from gridmap.api.security import (
     PrincipalDep,
     denied,
     hidden_gap_layers,
+    outside_area,
     require,
 )
 from gridmap.exporting import EXPORTABLE, RESULTS, export_layer, export_names
 from gridmap.io.write import FORMATS, MEDIA_TYPES, export_format
+from gridmap.store.areas import Area
 
 router = APIRouter(prefix="/api", tags=["export"], dependencies=[*CHECKED, require("view")])
 
@@ -70,8 +72,13 @@ def export(
     include_personal: Annotated[
         bool, Query(description="含党员姓名、电话、住址 (需相应角色, 记入审计) / personal fields")
     ] = False,
+    place: Annotated[
+        str | None,
+        Query(max_length=64, description="只导出该社区或网格 / only this community or grid"),
+    ] = None,
 ) -> FileResponse:
     personal_layer = layer in PERSONAL_LAYERS
+    unit, unit_name = shown_unit(engine, place, area) if place else (None, None)
     if (include_personal or personal_layer) and not principal.may("personal"):
         raise denied(principal, "personal")
     fmt = export_format(fmt)
@@ -82,16 +89,41 @@ def export(
         path, _ = export_layer(
             engine, layer, folder / f"export{FORMATS[fmt]}", fmt, grid_layer=grid_layer,
             include_personal=include_personal, actor=principal.name,
-            area=area if (personal_layer or layer in RESULTS) else None,
+            area=unit or (area if (personal_layer or layer in RESULTS) else None),
             hidden_gap_layers=hidden_gap_layers(principal),
         )  # fmt: skip
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     ascii_name, name = export_names(layer, grid_layer, fmt)
+    if unit is not None:  # named after the unit the map shows: 锦绣社区_留白与问题.csv
+        ascii_name, name = f"{unit.code}_{ascii_name}", f"{unit_name or unit.code}_{name}"
     return FileResponse(
         path,
         media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": content_disposition(ascii_name, name)},
         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
+
+
+def shown_unit(engine: Engine, place: str, area) -> tuple[Area, str | None]:
+    """The community or grid ``place`` names as an area to export, and its name; a unit outside
+    the caller's ``area`` reads as absent (404)."""
+    from sqlalchemy import select
+
+    from gridmap.store.areas import resolve_area
+    from gridmap.store.models import table_for
+
+    with engine.connect() as conn:
+        unit = resolve_area(conn, place)
+        community = next(iter(unit.communities), None)
+        if unit.level not in ("community", "grid") or (
+            area is not None and not area.holds_unit(unit.level, unit.code, community)
+        ):
+            raise outside_area(f"社区或网格 {place}", f"community or grid {place}")
+        table = table_for(unit.level)
+        query = select(table.c.name).where(table.c.code == place)
+        if unit.level == "grid":  # the unified grid's cell first, as resolve_area takes it
+            query = query.order_by(table.c.layer != "unified", table.c.layer)
+        name = conn.execute(query.limit(1)).scalar()
+    return unit, name

@@ -161,6 +161,10 @@ Box = tuple[float, float, float, float]
 OVERVIEW_ZOOM = 14  # below it a view shows a community or more: many users ask for the same
 STREET_ZOOM = 16  # from it a view shows a few streets (buildings are drawn)
 KindsQuery = Annotated[str | None, Query(description="问题类型, 多个用逗号分隔 / gap kinds, comma-separated")]  # fmt: skip
+GridQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="网格编号: 只列该网格内的问题 / a grid cell's code"),
+]
 Display = Annotated[Literal["wgs84", "gcj02"], Query(description="显示坐标系")]
 EMPTY = '{"type":"FeatureCollection","features":[]}'
 GEOJSON = "application/geo+json"
@@ -331,10 +335,12 @@ def gap_list(
     community: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 300,
     display: Display = "wgs84",
+    grid: GridQuery = None,
 ) -> Response:
     """The first ``limit`` located gaps (in the order of ``kind``, then as found) without their
     geometry, each with its box to zoom to, and how many there are in all. With ``community``:
-    that community's gaps and those placed in no community (the list of a drilled-in map)."""
+    that community's gaps and those placed in no community (the list of a drilled-in map); with
+    ``grid``: the gaps lying in that grid cell."""
     from gridmap.store.results import latest_run
 
     run, kinds = latest_run(conn), _kinds(kind)
@@ -344,17 +350,69 @@ def gap_list(
     hidden = hidden_gap_layers(principal)
 
     def make() -> dict:
-        return _gap_list(conn, run, kinds, community, limit, display, area, box, hidden)
+        return _gap_list(conn, run, kinds, community, limit, display, area, box, hidden, grid)
 
     # the same list for every account of an area: kept until the data change
-    key = ("gap list", kind, community, limit, display, tuple(hidden))
+    key = ("gap list", kind, community, limit, display, tuple(hidden), grid)
     return kept_json(request, conn, key, make, area)
 
 
-def _gap_list(conn, run, kinds, community, limit, display, area, box, hidden) -> dict:
+@router.get("/gaps/counts", summary="各类问题的数量 (全部、社区或网格) / gaps by kind in the area, a community or a grid")  # fmt: skip
+def gap_counts(
+    request: Request,
+    conn: ConnDep,
+    principal: PrincipalDep,
+    area: AreaDep,
+    community: str | None = None,
+    grid: GridQuery = None,
+) -> Response:
+    """How many gaps of each kind the gap list of the same ``community`` or ``grid`` holds: the
+    legend of a drilled-in map."""
+    from gridmap.store.results import latest_run
+
+    run = latest_run(conn)
+    if run is None or not _search_box(None, area)[1]:
+        return send(request, "{}", "application/json")
+    hidden = hidden_gap_layers(principal)
+
+    def make() -> dict:
+        frame = _unit_gaps(conn, run, None, community, grid, area, hidden)
+        return {str(k): int(n) for k, n in frame["kind"].value_counts().sort_index().items()}
+
+    return kept_json(request, conn, ("gap counts", community, grid, tuple(hidden)), make, area)
+
+
+def _unit_gaps(conn, run, kinds, community, grid, area, hidden):
+    """Every located gap of ``kinds`` in the list of ``community`` (with those of no community)
+    or lying in ``grid``, within the caller's ``area``; with their boxes (and geometry when a
+    shape had to be tested)."""
+    from gridmap.store.areas import resolve_area
+    from gridmap.store.results import gap_index
+
+    unit = resolve_area(conn, grid) if grid else None
+    shape = unit if unit is not None else area
+    box = shape.bbox() if shape is not None else None
+    if unit is not None and unit.level != "grid":
+        box = (0.0, 0.0, 0.0, 0.0)  # not a grid: nothing lies in it
+    frame = gap_index(
+        conn, run, kinds, community=community, bbox=box, with_geometry=shape is not None,
+        unplaced_too=unit is None, leave_out_layers=hidden,
+    )  # fmt: skip
+    if unit is not None:
+        frame = frame[in_area(frame, unit)]
+    if area is not None:
+        frame = frame[in_area(frame, area)]
+    return frame
+
+
+def _gap_list(conn, run, kinds, community, limit, display, area, box, hidden, grid=None) -> dict:
     from gridmap.store.results import count_gaps, gap_index
 
-    if area is None:
+    if grid is not None:
+        frame = _unit_gaps(conn, run, kinds, community, grid, area, hidden)
+        total = len(frame)
+        frame = frame.head(limit).drop(columns=frame.geometry.name)
+    elif area is None:
         frame = gap_index(conn, run, kinds, community=community, limit=limit, unplaced_too=True, leave_out_layers=hidden)  # fmt: skip
         total = count_gaps(conn, run, kinds, community, unplaced_too=True, leave_out_layers=hidden)
     else:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, select
 from gridmap.api.app import WEB
 from gridmap.api.cache import kept_soon
 from gridmap.api.deps import ConnDep, SettingsDep
+from gridmap.api.routes import report_page
 from gridmap.api.routes.layers import layer_listing
 from gridmap.api.routes.params import CHECKED, MAX_ID
 from gridmap.api.routes.session import user_context
@@ -142,6 +143,9 @@ def editor_page(
     }
     context = {**user_context(request, principal, conn), "plans": list_plans(conn), "plan_id": plan, "config": config}  # fmt: skip
     return templates.TemplateResponse(request, "editor.html", context)
+
+
+router.include_router(report_page.router)
 
 
 @router.get("/favicon.ico")

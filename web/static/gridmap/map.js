@@ -21,11 +21,8 @@
   const home = cfg.bounds ? L.latLngBounds([cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]) : null;
   if (home) map.fitBounds(home); else map.setView([30.66, 104.06], 13);
 
-  const escape = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({
-    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-  const pct = (v) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(1)}%`);
+  const { escape, pct, getJSON, named, codesSmall } = window.gridmapKit;
   const withDisplay = (url) => (display === "wgs84" ? url : url + (url.includes("?") ? "&" : "?") + `display=${display}`);
-  const getJSON = (url) => fetch(url).then((r) => (r.ok ? r.json() : Promise.reject(new Error(`${url}: ${r.status}`))));
   // one request at a time for one purpose: asking for another URL aborts the one in flight (its
   // promise resolves to null); asking again for the same URL shares its promise
   function latest() {
@@ -53,8 +50,8 @@
   }
   const bboxOf = (bounds) => [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
     .map((v) => v.toFixed(4)).join(",");
-  const LABELS = { code: "编号", name: "名称", households: "户数", floors: "层数",
-    community_code: "所属社区", compound_code: "所属小区", kind: "类型", layer: "图层",
+  // what a feature's popup lists before its figures arrive; places it belongs to by name
+  const LABELS = { households: "户数", floors: "层数", community_code: "所属社区", compound_code: "所属小区",
     property_company: "物业公司", repair_note: "几何修复", address: "地址" };
   const PROPOSALS = { branch: "单独建立党支部", general_branch: "党总支 / 分设支部", joint_branch: "联合党支部",
     not_joinable: "暂无法联建", party_group: "党小组", split_branch: "分设党支部", member_household: "党员中心户" };
@@ -70,9 +67,10 @@
   const index = new Map(); // "community:SQ01" → a drawn feature, for drill-down and search
 
   function propsTable(props) {
+    const place = { community_code: "community", compound_code: "compound" };
     const rows = Object.entries(props)
       .filter(([k, v]) => k in LABELS && v !== null && v !== "")
-      .map(([k, v]) => `<tr><th>${LABELS[k]}</th><td>${escape(v)}</td></tr>`).join("");
+      .map(([k, v]) => `<tr><th>${LABELS[k]}</th><td>${place[k] ? named(nameOf(place[k], v), v) : escape(v)}</td></tr>`).join("");
     return `<table>${rows}</table>`;
   }
 
@@ -84,7 +82,7 @@
       ["组织覆盖率", "organisational coverage", f.org_coverage === null ? null : pct(f.org_coverage)],
       ["单独组建率", "own-branch rate", f.own_branch_rate === null ? null : pct(f.own_branch_rate)],
       ["党员覆盖率", "compounds with members", f.member_coverage === null ? null : pct(f.member_coverage)],
-      ["组织设置建议", "proposal", f.proposal ? `${PROPOSALS[f.proposal] || f.proposal} <small>${f.proposal}</small>` : null],
+      ["组织设置建议", "proposal", f.proposal ? escape(PROPOSALS[f.proposal] || f.proposal) : null],
     ].filter((r) => r[2] !== null && r[2] !== undefined);
     return `<table class="figures">${rows.map(([zh, en, v]) =>
       `<tr><th title="${en}">${zh}</th><td>${v}</td></tr>`).join("")}</table>`;
@@ -93,7 +91,7 @@
   function gapsOf(f) {
     if (!f.gaps || !f.gaps.length) return "";
     return `<p><b>问题 <small>why it is a gap</small></b></p><ul class="why">${f.gaps.map((g) =>
-      `<li><b>${escape(GAPS[g.kind] ? GAPS[g.kind].label_zh : g.kind)}</b>：${escape(g.message_zh)}<br><small>${escape(g.message_en)}</small></li>`).join("")}</ul>`;
+      `<li><b>${escape(GAPS[g.kind] ? GAPS[g.kind].label_zh : g.kind)}</b>：${codesSmall(g.message_zh)}<br><small>${codesSmall(g.message_en)}</small>${nextStep(g.kind)}</li>`).join("")}</ul>`;
   }
 
   const levelOf = (layer) => ({ community: "community", "grid:unified": "grid", compound: "compound" })[layer];
@@ -102,7 +100,7 @@
   function bindUnitPopup(feature, layer, spec) {
     const props = feature.properties;
     const level = levelOf(spec.layer);
-    const head = `<b>${escape(props.name || props.code)}</b> <code>${escape(props.code)}</code> <small>${escape(spec.label_zh)}</small>`;
+    const head = `<b class="title">${named(props.name, props.code)}</b> <small>${escape(spec.label_zh)}</small>`;
     layer.bindPopup(`${head}${propsTable(props)}`, { maxWidth: 320 });
     if (!level) return;
     layer.on("popupopen", (e) => {
@@ -110,7 +108,7 @@
         .then((f) => {
           const drill = level === "community" || level === "grid"
             ? `<p><a href="#" class="drill" data-level="${level}" data-code="${escape(props.code)}" data-community="${escape(f.community_code || "")}">进入${LEVEL_ZH[level]} <small>drill down</small></a></p>` : "";
-          e.popup.setContent(`${head}${figuresTable(f)}${gapsOf(f)}${drill}`);
+          e.popup.setContent(`${head}${drill}${figuresTable(f)}${gapsOf(f)}`);
         })
         .catch(() => {});
     });
@@ -118,6 +116,7 @@
 
   // ---- data layers ----------------------------------------------------------------------------
   const overlays = {};
+  const groups = {}; // a layer's key → its group
   const loaders = [];
   for (const spec of cfg.layers) {
     const isStation = spec.layer === "station";
@@ -141,7 +140,8 @@
         if (f.properties.code) index.set(`${spec.layer}:${f.properties.code}`, layer);
       },
     });
-    overlays[`${spec.label_zh} <small>${spec.layer}</small>`] = group;
+    overlays[escape(spec.label_zh)] = group;
+    groups[spec.key] = group;
     if (spec.visible) group.addTo(map);
     let loadedKey = null;
     let loading = null;
@@ -176,7 +176,9 @@
   // so a popup's title is never under a control
   if (window.innerWidth < 700) {
     map.zoomControl.setPosition("bottomright");
-    L.Popup.mergeOptions({ autoPanPaddingTopLeft: L.point(10, 60) });
+    // and clear of the bottom sheet (half the screen at most)
+    L.Popup.mergeOptions({ autoPanPaddingTopLeft: L.point(10, 60),
+      autoPanPaddingBottomRight: L.point(10, Math.round(window.innerHeight * 0.45) + 10) });
   }
   L.control.scale({ imperial: false }).addTo(map);
   // a pan or zoom asks once the map has stopped moving (a drag fires moveend more than once)
@@ -201,14 +203,39 @@
     : { level: "subdistrict", community: null, grid: null };
   const gapKey = (p) => `${p.kind}:${p.layer}:${p.code}`;
 
+  // what a gap is about, by name: a piece of a community (留白, a sliver) is about the community,
+  // the others about their own feature
+  const ABOUT_COMMUNITY = new Set(["uncovered_area", "sliver"]);
+  function aboutOf(p) {
+    if (ABOUT_COMMUNITY.has(p.kind) && p.community_code) {
+      return `${named(nameOf("community", p.community_code), p.community_code)}`;
+    }
+    const layer = p.layer === "member" ? "党员" : layerZh(p.layer);
+    return `${named(p.name, p.code)} <small>${escape(layer)}</small>`;
+  }
+  // the kind's next step (下一步), one line for a coordinator
+  function nextStep(kind) {
+    const g = GAPS[kind];
+    return g && g.next_zh ? `<p class="next"><b>下一步</b> ${escape(g.next_zh)}<br><small>Next: ${escape(g.next_en)}</small></p>` : "";
+  }
+  // links from a gap to the figures of its unit and to its community's organisation proposals
+  function gapLinks(p) {
+    const c = p.community_code;
+    if (!c) return "";
+    const grid = p.layer === "grid:unified" && !ABOUT_COMMUNITY.has(p.kind);
+    const figures = grid
+      ? `<a href="#" data-level="grid" data-code="${escape(p.code)}" data-community="${escape(c)}">网格数字 <small>grid figures</small></a>`
+      : `<a href="#" data-level="community" data-code="${escape(c)}">${escape(nameOf("community", c))}的数字 <small>figures</small></a>`;
+    return `<p class="links">${figures} · <a href="#" class="proposals-link" data-community="${escape(c)}">组织设置建议 <small>proposals</small></a></p>`;
+  }
+
   function gapPopup(p) {
     const g = GAPS[p.kind] || { label_zh: p.kind };
     const value = p.unit === "share" ? pct(p.measure)
       : `${Number(p.measure).toLocaleString("zh-CN", { maximumFractionDigits: 1 })} ${UNITS[p.unit] || escape(p.unit || "")}`;
     const measure = p.measure === null || p.measure === undefined ? "" : `<br>度量 <small>measure</small>: ${value}`;
-    const why = p.message_zh ? `<p class="gap-msg">${escape(p.message_zh)}<br><small>${escape(p.message_en)}</small></p>` : "";
-    return `<b>${escape(g.label_zh)}</b><br>${escape(layerZh(p.layer))} ${escape(p.name || p.code)}${why}${measure}` +
-      `<br><small class="gap-ids">${escape(p.kind)} · ${escape(p.layer)} · ${escape(p.code)}</small>`;
+    const why = p.message_zh ? `<p class="gap-msg">${codesSmall(p.message_zh)}<br><small>${codesSmall(p.message_en)}</small></p>` : "";
+    return `<b class="title">${escape(g.label_zh)} · ${aboutOf(p)}</b>${why}${measure}${nextStep(p.kind)}${gapLinks(p)}`;
   }
 
   let drawingZoom = null;
@@ -267,6 +294,8 @@
     });
   }
 
+  // a piece of land is a filled square, a whole unit an outlined one: told apart without colour
+  const swatch = (g) => `<span class="swatch${g.area ? "" : " outline"}" style="--c:${g.colour}" aria-hidden="true"></span>`;
   for (const g of cfg.gaps) {
     if (!g.count) continue;
     const li = document.createElement("li");
@@ -275,7 +304,7 @@
     const only = g.counts_only
       ? ` <small class="counts-only">仅计数（党员个人信息）· count only (personal data)</small>` : "";
     li.innerHTML = `<label title="${escape(g.label_en)}"><input type="checkbox" data-kind="${g.kind}" ${g.visible ? "checked" : ""} ${g.counts_only ? "disabled" : ""}>` +
-      `<span class="swatch" style="background:${g.colour}"></span>${escape(g.label_zh)} <small>${escape(g.label_en)}</small>${only}` +
+      `${swatch(g)}${escape(g.label_zh)} <small>${escape(g.label_en)}</small>${only}` +
       `<span class="count">${g.count}</span></label>`;
     kindsEl.appendChild(li);
     li.querySelector("input").addEventListener("change", (e) => showKind(g.kind, e.target.checked));
@@ -311,10 +340,34 @@
   function loadList() {
     const kinds = cfg.gaps.filter((g) => g.count && shown.has(g.kind)).map((g) => g.kind);
     if (!kinds.length) { fetchList.cancel(); renderList({ total: 0, gaps: [] }); return Promise.resolve(); }
-    const community = state.community ? `&community=${encodeURIComponent(state.community)}` : "";
-    return fetchList(withDisplay(`/api/gaps/list?kind=${kinds.join(",")}&limit=${LIST_MAX}${community}`))
+    return fetchList(withDisplay(`/api/gaps/list?kind=${kinds.join(",")}&limit=${LIST_MAX}${unitQuery()}`))
       .then((data) => { if (data) renderList(data); })
       .catch((err) => console.warn("gap list", err.message));
+  }
+
+  // the unit the panel shows, as the query of its gap list, counts and export
+  const unitQuery = () => (state.grid
+    ? `&community=${encodeURIComponent(state.community || "")}&grid=${encodeURIComponent(state.grid)}`
+    : state.community ? `&community=${encodeURIComponent(state.community)}` : "");
+
+  // the legend counts the unit shown: the whole area's from the page, a unit's asked for
+  const fetchCounts = latest();
+  function loadCounts() {
+    const unit = state.level === top ? "" : state.grid || state.community;
+    const put = (counts) => {
+      kindsEl.querySelectorAll("input[data-kind]").forEach((input) => {
+        input.closest("label").querySelector(".count").textContent = counts[input.dataset.kind] || 0;
+      });
+      el.dataset.legendFor = unit;
+    };
+    if (!unit) { // the account's whole area: the page's counts
+      fetchCounts.cancel();
+      put(Object.fromEntries(cfg.gaps.map((g) => [g.kind, g.count])));
+      return Promise.resolve();
+    }
+    return fetchCounts(`/api/gaps/counts?${unitQuery().slice(1)}`)
+      .then((counts) => { if (counts) put(counts); })
+      .catch((err) => console.warn("gap counts", err.message));
   }
 
   function renderList(data) {
@@ -323,8 +376,8 @@
       const g = GAPS[p.kind] || { colour: "#d50000", label_zh: p.kind };
       const li = document.createElement("li");
       li.innerHTML = `<a href="#" data-kind="${escape(p.kind)}" data-code="${escape(p.code)}">` +
-        `<span class="swatch" style="background:${g.colour}"></span>` +
-        `${escape(g.label_zh)} · <code>${escape(p.code)}</code> ${escape(p.name || "")}</a>`;
+        `${swatch(g)}` +
+        `${escape(g.label_zh)} · ${aboutOf(p)}</a>`;
       li.firstChild.addEventListener("click", (e) => { e.preventDefault(); zoomToGap(p); });
       listEl.appendChild(li);
     });
@@ -374,7 +427,8 @@
         `<td>${f.households}</td><td>${f.members}</td><td>${pct(f.org_coverage)}</td></tr>`).join("") + "</table>" : "";
     el.dataset.level = state.level;
     renderTheme();
-    return loadList();
+    exportHref();
+    return Promise.all([loadList(), loadCounts()]);
   }
 
   function nameOf(level, code) {
@@ -383,11 +437,16 @@
     return area && area.code === code && area.name ? area.name : code;
   }
 
-  function drill(level, code, community) {
+  // the panel on a unit (its figures, legend counts, list and export), the map left as it is
+  function showUnit(level, code, community) {
     state.level = level;
     state.community = level === "subdistrict" ? null : level === "community" ? code : community || state.community;
     state.grid = level === "grid" ? code : null;
-    renderPanel();
+    return renderPanel();
+  }
+
+  function drill(level, code, community) {
+    showUnit(level, code, community);
     const target = level === "subdistrict" ? null : index.get(`${level === "grid" ? "grid:unified" : level}:${code}`);
     if (target && target.getBounds) map.fitBounds(target.getBounds(), { padding: [20, 20] });
     else if ((level === "subdistrict" || (area && code === area.code)) && home) map.fitBounds(home);
@@ -399,6 +458,13 @@
   }
 
   document.addEventListener("click", (e) => {
+    const shown = e.target.closest("a.proposals-link");
+    if (shown) { // a gap's link to its community's organisation proposals: the layer on, the community shown
+      e.preventDefault();
+      if (groups.proposals && !map.hasLayer(groups.proposals)) groups.proposals.addTo(map);
+      drill("community", shown.dataset.community);
+      return;
+    }
     const a = e.target.closest("a[data-level]");
     if (!a) return;
     e.preventDefault();
@@ -462,77 +528,42 @@
   }
   themeSelect.addEventListener("change", renderTheme);
 
-  // ---- search by name or code ------------------------------------------------------------------
-  const q = document.getElementById("q");
-  const hitsEl = document.getElementById("hits");
-  let highlight = null;
-  let searchTimer = null;
-  q.addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => {
-      const text = q.value.trim();
-      if (!text) { hitsEl.hidden = true; return; }
-      getJSON(`/api/search?q=${encodeURIComponent(text)}`).then((hits) => {
-        hitsEl.innerHTML = hits.length ? hits.map((h, i) =>
-          `<li><a href="#" data-hit="${i}">${escape(h.name || h.code)} <code>${escape(h.code)}</code> <small class="layer" title="${escape(h.layer)}">${escape(layerZh(h.layer))}</small></a></li>`).join("")
-          : "<li class=\"note\">没有结果 <small>no match</small></li>";
-        hitsEl.hidden = false;
-        hitsEl.querySelectorAll("a[data-hit]").forEach((a) => a.addEventListener("click", (e) => {
-          e.preventDefault();
-          hitsEl.hidden = true;
-          showHit(hits[Number(a.dataset.hit)]);
-        }));
-      }).catch((err) => console.warn("search", err.message));
-    }, 200);
-  });
-  // frame a hit, and once the view is drawn open its popup (its figures, for a unit); a hit the
-  // map does not draw at this zoom gets a popup of its name at the middle of its box
-  function showHit(h) {
-    if (!h.bbox) return;
-    const b = L.latLngBounds([h.bbox[1], h.bbox[0]], [h.bbox[3], h.bbox[2]]);
-    map.closePopup();
-    map.fitBounds(b, { maxZoom: 18, padding: [30, 30], animate: false });
-    if (highlight) map.removeLayer(highlight);
-    highlight = L.rectangle(b, { pane: "highlight", color: "#ffd600", weight: 4, fill: false, interactive: false }).addTo(map);
-    el.dataset.found = `${h.layer}:${h.code}`;
-    Promise.all(loaders.map((f) => f())).then(() => {
-      if (el.dataset.found !== `${h.layer}:${h.code}`) return; // another hit was chosen meanwhile
-      const layer = index.get(`${h.layer}:${h.code}`);
-      if (layer && map.hasLayer(layer)) layer.openPopup(b.getCenter());
-      else {
-        L.popup({ maxWidth: 320 }).setLatLng(b.getCenter()).openOn(map)
-          .setContent(`<b>${escape(h.name || h.code)}</b> <code>${escape(h.code)}</code> <small>${escape(layerZh(h.layer))}</small>`);
-      }
-    });
-  }
-
-  document.getElementById("search").addEventListener("submit", (e) => {
-    e.preventDefault();
-    const first = hitsEl.querySelector("a[data-hit]");
-    if (first) first.click();
-  });
-
-  // ---- panel on a phone: a sheet under the map that folds away ---------------------------------
+  // ---- panel on a phone: a bottom sheet over the map, peek / half / full (a tap on its handle
+  // goes one step up, from full back to peek); on a desktop a side panel
   const toggle = document.getElementById("panel-toggle");
-  toggle.addEventListener("click", () => {
-    const open = document.body.classList.toggle("panel-closed") === false;
-    toggle.setAttribute("aria-expanded", String(open));
-    setTimeout(() => map.invalidateSize(), 200);
-  });
+  const SHEET = { peek: ["half", "展开 <small>more</small>"], half: ["full", "全屏 <small>full</small>"],
+    full: ["peek", "收起 <small>less</small>"] };
+  function sheet(at) {
+    document.body.dataset.sheet = at;
+    el.dataset.sheet = at;
+    toggle.setAttribute("aria-expanded", String(at !== "peek"));
+    toggle.innerHTML = `<span class="grip" aria-hidden="true"></span>${SHEET[at][1]}`;
+  }
+  sheet("half");
+  toggle.addEventListener("click", () => sheet(SHEET[document.body.dataset.sheet || "half"][0]));
 
   // ---- export: a layer or the latest analysis's results as a file (/api/export, the area's part) ---
   const exportLayer = document.getElementById("export-layer");
   const exportFormat = document.getElementById("export-format");
   const exportLink = document.getElementById("export-link");
+  const exportScope = document.getElementById("export-scope");
   for (const e of cfg.exports || []) {
     const option = document.createElement("option");
     option.value = e.path;
     option.textContent = e.label_zh;
     exportLayer.appendChild(option);
   }
+  // the export follows the drill-down: the unit shown, its file named after it
   function exportHref() {
     const path = exportLayer.value;
-    exportLink.href = path + (path.includes("?") ? "&" : "?") + `format=${exportFormat.value}`;
+    if (!path) return;
+    const unit = state.level === top ? null : state.grid || state.community;
+    const place = unit ? `&place=${encodeURIComponent(unit)}` : "";
+    exportLink.href = path + (path.includes("?") ? "&" : "?") + `format=${exportFormat.value}${place}`;
+    document.getElementById("report-link").href = unit ? `/report?place=${encodeURIComponent(unit)}` : "/report";
+    exportScope.innerHTML = unit
+      ? `范围：${named(nameOf(state.grid ? "grid" : "community", unit), unit)} <small>only the unit shown</small>`
+      : `范围：${escape(area && area.name ? area.name : SUBDISTRICT_ZH)} 全部 <small>the whole area</small>`;
   }
   exportLayer.addEventListener("change", exportHref);
   exportFormat.addEventListener("change", exportHref);
@@ -554,5 +585,7 @@
   ready.then(() => Promise.all([loadGapView(), renderPanel()]))
     .then(() => { el.dataset.ready = "1"; })
     .catch((err) => { console.warn("start", err.message); renderPanel(); el.dataset.ready = "1"; });
-  window.gridmap = { map, drill, showKind, state, gaps: drawn };
+  // what the panel files (map-search.js) use
+  window.gridmap = { map, drill, showKind, showUnit, state, gaps: drawn, el, area, index, loaders,
+    layerZh, figures: () => figures };
 })();

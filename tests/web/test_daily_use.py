@@ -1,0 +1,176 @@
+"""Daily use of the map (issue 22) at a desktop and on a phone: places read by names with their
+codes in small print, a next step in every finding, the panel, legend, list and export following
+the drill-down, a calm first view.
+
+One server and one page per screen size for the module; codes and names are read from the API,
+never assumed from the demo's counts.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gridmap.core.gaps import NEXT_STEPS
+
+MACHINE_KEYS = re.compile(r"\b(?:uncovered_area|compound_without_org|grid:\w+|grid_overlap)\b")
+
+
+def api(watched, path: str):
+    answer = watched.page.context.request.get(watched.base + path)
+    assert answer.ok, answer.text()
+    return answer.json()
+
+
+def community_names(watched) -> dict[str, str]:
+    return {f["code"]: f["name"] for f in api(watched, "/api/figures?level=community")}
+
+
+def first_gap(watched, kind: str) -> dict:
+    listed = api(watched, f"/api/gaps/list?kind={kind}&limit=1")["gaps"]
+    assert listed, f"the demo has no {kind}"
+    return listed[0]
+
+
+def open_from_list(page, gap: dict):
+    page.locator(f"#gap-list a[data-kind='{gap['kind']}'][data-code='{gap['code']}']").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.locator(".next").wait_for()
+    return popup
+
+
+@pytest.mark.parametrize("screen", ["desk", "handset"])
+def test_a_gap_of_land_is_titled_by_its_community_with_a_next_step_and_links(screen, request):
+    watched = request.getfixturevalue(screen)
+    page = watched.open()
+    gap = first_gap(watched, "uncovered_area")
+    name = community_names(watched)[gap["community_code"]]
+    popup = open_from_list(page, gap)
+    text = popup.inner_text()
+    title = text.splitlines()[0]
+    assert title == f"留白 (社区内无网格覆盖) · {name} {gap['community_code']}"
+    assert f"{name}（{gap['community_code']}）" in text  # the message names it too
+    zh, en = NEXT_STEPS["uncovered_area"]
+    assert f"下一步 {zh}" in text and en in text
+    assert not MACHINE_KEYS.search(text), text
+    # the code is in small print, the name is not
+    small = popup.locator(".title small.code").first.inner_text()
+    assert small == gap["community_code"]
+    # the link to the figures drives the panel to the community
+    popup.locator(f"a[data-level='community'][data-code='{gap['community_code']}']").click()
+    page.wait_for_function("document.getElementById('map').dataset.level === 'community'")
+    assert name in page.inner_text("#crumbs")
+
+
+def test_a_compound_without_organisation_reads_its_name_and_offers_its_proposals(desk):
+    page = desk.open()
+    gap = first_gap(desk, "compound_without_org")
+    compound = api(desk, f"/api/search?q={gap['code']}&limit=5")
+    name = next(h["name"] for h in compound if h["code"] == gap["code"])
+    assert name, "the demo's compounds have names"
+    item = page.locator(f"#gap-list a[data-kind='compound_without_org'][data-code='{gap['code']}']")
+    assert item.inner_text().startswith(f"小区无党组织覆盖 · {name} {gap['code']}")
+    popup = open_from_list(page, gap)
+    text = popup.inner_text()
+    assert f"小区{name}（{gap['code']}）" in text and NEXT_STEPS["compound_without_org"][0] in text
+    assert not MACHINE_KEYS.search(text), text
+    popup.locator("a.proposals-link").click()
+    page.wait_for_function("document.getElementById('map').dataset.level === 'community'")
+    page.wait_for_function("Number(document.getElementById('map').dataset.loaded_proposals) > 0")
+
+
+def legend_counts(page) -> dict[str, int]:
+    return dict(
+        page.evaluate("""[...document.querySelectorAll('#gap-kinds input')].map((i) =>
+            [i.dataset.kind, Number(i.closest('label').querySelector('.count').textContent)])""")
+    )
+
+
+def shown_total(page, counts: dict[str, int]) -> int:
+    shown = page.evaluate("document.getElementById('map').dataset.gapsShown").split(",")
+    return sum(counts.get(k, 0) for k in shown)
+
+
+def test_legend_list_and_export_follow_the_drill_down_to_a_community_and_a_grid(desk, tmp_path):
+    page = desk.open()
+    whole = legend_counts(page)
+    rows = api(desk, "/api/figures?level=community")
+    community = max(rows, key=lambda r: r["households"])
+    code, name = community["code"], community["name"]
+    page.locator(f"#children a[data-level='community'][data-code='{code}']").click()
+    page.wait_for_function(f"document.getElementById('map').dataset.legendFor === '{code}'")
+    counts = legend_counts(page)
+    assert counts == {k: api(desk, f"/api/gaps/counts?community={code}").get(k, 0) for k in whole}
+    assert counts != whole and all(counts[k] <= whole[k] for k in whole)
+    page.wait_for_function(
+        f"Number(document.getElementById('map').dataset.gapListed) === {shown_total(page, counts)}"
+    )
+    # the export is the community's, named after it
+    assert f"place={code}" in page.get_attribute("#export-link", "href")
+    assert name in page.inner_text("#export-scope")
+    page.select_option("#export-layer", label="留白与问题")
+    page.select_option("#export-format", "csv")
+    with page.expect_download() as download:
+        page.click("#export-link")
+    assert download.value.suggested_filename == f"{name}_留白与问题.csv"
+    text = download.value.path().read_text("utf-8-sig")
+    assert 0 < len(text.splitlines()) - 1 < sum(whole.values())
+    # a grid of it: the legend and the list are the grid's, fewer than the community's
+    grid = page.locator("#children a[data-level='grid']").first
+    grid_code = grid.get_attribute("data-code")
+    grid.click()
+    page.wait_for_function(f"document.getElementById('map').dataset.legendFor === '{grid_code}'")
+    in_grid = legend_counts(page)
+    asked = api(desk, f"/api/gaps/counts?community={code}&grid={grid_code}")
+    assert in_grid == {k: asked.get(k, 0) for k in whole}
+    assert sum(in_grid.values()) < sum(counts.values())
+    listed = api(desk, f"/api/gaps/list?community={code}&grid={grid_code}&limit=1000")
+    assert listed["total"] == sum(asked.values())
+    assert f"place={grid_code}" in page.get_attribute("#export-link", "href")
+    # back up to the subdistrict: the whole area's counts again
+    page.locator("#crumbs a[data-level='subdistrict']").click()
+    page.wait_for_function("document.getElementById('map').dataset.legendFor === ''")
+    assert legend_counts(page) == whole
+    assert "place=" not in page.get_attribute("#export-link", "href")
+
+
+@pytest.mark.parametrize("screen", ["desk", "handset"])
+def test_choosing_a_search_result_drives_the_panel_to_it(screen, request):
+    watched = request.getfixturevalue(screen)
+    page = watched.open()
+    community = api(watched, "/api/figures?level=community")[-1]
+    page.fill("#q", community["name"])
+    page.locator(f"#hits [data-code='{community['code']}']").first.click()
+    page.wait_for_function("document.getElementById('map').dataset.level === 'community'")
+    assert community["name"] in page.inner_text("#crumbs")
+    assert page.evaluate("gridmap.state.community") == community["code"]
+
+
+@pytest.mark.parametrize("screen", ["desk", "handset"])
+def test_the_map_opens_calm_with_communities_the_unified_grid_and_the_gaps(screen, request):
+    watched = request.getfixturevalue(screen)
+    page = watched.open()
+    page.wait_for_function("Number(document.getElementById('map').dataset.loaded_grid_unified) > 0")
+    assert int(watched.data("loaded_community")) == len(
+        api(watched, "/api/figures?level=community")
+    )
+    assert int(watched.data("gapsDrawn")) > 0
+    for layer in ("station", "subdistrict", "grid_party", "proposals"):
+        assert watched.data(f"loaded_{layer}") is None, layer
+    # every other layer is one tap away in the layer control
+    overlays = page.locator(".leaflet-control-layers-overlays label")
+    assert overlays.count() >= 6
+
+
+def test_the_printable_report_follows_the_unit_shown_with_the_analysis_report_page(desk):
+    page = desk.open()
+    community = api(desk, "/api/figures?level=community")[0]
+    page.locator(f"#children a[data-level='community'][data-code='{community['code']}']").click()
+    page.wait_for_function(f"document.getElementById('map').dataset.legendFor === '{community['code']}'")  # fmt: skip
+    href = page.get_attribute("#report-link", "href")
+    assert href == f"/report?place={community['code']}"
+    page.goto(desk.base + href)
+    # the analysis's own report page, of the community shown only
+    headings = page.locator("section.community h2").all_inner_texts()
+    assert len(headings) == 1 and headings[0].startswith(community["name"])
