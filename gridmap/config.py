@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     # --- assignment and reach --------------------------------------------------------------
     member_snap_distance_m: float = Field(10.0, description="党员住址点距楼栋多远以内吸附到楼栋")
     station_radius_m: float = Field(1000.0, description="党群服务站步行服务半径 (15 分钟生活圈)")
+    timezone: str = Field("Asia/Shanghai", description="页面显示时间所用的时区 (审计日志等)")
     address_disagree_m: float = Field(
         100.0, gt=0, description="住址落位点与表中坐标相距超过此值 (米) 时在导入报告中列出"
     )

@@ -313,6 +313,7 @@
     api("PUT", `/api/plans/${planId}`, { version, cells: collection() }).then((plan) => {
       version = plan.version; el.dataset.version = version; el.dataset.dirty = "0";
       say(`已保存为第 ${version} 版`, `Saved as version ${version}.`, "ok");
+      return labelPlans(); // the plan list says the new version
     }).catch((err) => {
       fail(err);
       if (err.status === 409) el.dataset.conflict = "1";
@@ -322,11 +323,12 @@
     if (!planId) return;
     api("GET", `/api/plans/${planId}/diff`).then((d) => {
       const CHANGE = { added: "新增", removed: "删除", reshaped: "调整" };
+      const NO_GRID = "不属于任何网格"; // a building outside every cell, before or after
       document.getElementById("diff-table").innerHTML = `<p class="note">按已保存的第 ${version} 版比较 <small>saved version</small></p>` +
         `<table class="figures"><tr><th>网格</th><th>变化</th><th>面积变化 m²</th></tr>${d.cells.map((c) =>
           `<tr><td>${escape(c.code)}</td><td>${CHANGE[c.change]}</td><td>${Math.round(c.changed_m2)}</td></tr>`).join("")}</table>` +
         `<table class="figures"><tr><th>从</th><th>到</th><th>楼栋</th><th>户数</th><th>党员</th></tr>${d.moves.map((m) =>
-          `<tr><td>${escape(m.from_code || "—")}</td><td>${escape(m.to_code || "—")}</td><td>${m.buildings}</td><td>${m.households}</td><td class="members">${memberCount(m, false)}</td></tr>`).join("")}</table>`;
+          `<tr><td>${escape(m.from_code || NO_GRID)}</td><td>→ ${escape(m.to_code || NO_GRID)}</td><td>${m.buildings}</td><td>${m.households}</td><td class="members">${memberCount(m, false)}</td></tr>`).join("")}</table>`;
       el.dataset.diffCells = d.cells.length;
       drawDiff(d);
     }).catch(fail);
