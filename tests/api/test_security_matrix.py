@@ -222,6 +222,15 @@ def check_gaps(r, a: Account, w: World) -> None:
     assert "member" in layers if a.everywhere else a.may("personal") or "member" not in layers
 
 
+def check_gap_counts(r, a: Account, w: World) -> None:
+    assert r.status_code == 200
+    kinds = r.json()
+    # the same rule as the gap list: members' gaps counted only for roles that may see them
+    assert ("member_not_reported" in kinds) == (a.everywhere or (a.may("personal") and a.holds(HOMES["M1"][0]))), kinds  # fmt: skip
+    listed = w.call(a, "GET", "/api/gaps/list", params={"limit": 1000}).json()["gaps"]
+    assert sum(kinds.values()) == len(listed)
+
+
 def check_figures(r, a: Account, w: World) -> None:
     assert r.status_code == 200
     units = {(u["level"], u["code"]) for u in r.json()}
@@ -319,6 +328,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/layers/{layer}/features"): Rule("view", ok, path={"layer": "building"}),
     ("GET", "/api/gaps"): Rule("view", check_gaps),
     ("GET", "/api/gaps/list"): Rule("view", check_gaps),
+    ("GET", "/api/gaps/counts"): Rule("view", check_gap_counts),
     ("GET", "/api/summary"): Rule("view", ok),
     ("GET", "/api/figures"): Rule("view", check_figures),
     ("GET", "/api/figures/{level}/{code}"): Rule(
