@@ -174,3 +174,42 @@ def test_the_printable_report_follows_the_unit_shown_with_the_analysis_report_pa
     # the analysis's own report page, of the community shown only
     headings = page.locator("section.community h2").all_inner_texts()
     assert len(headings) == 1 and headings[0].startswith(community["name"])
+
+
+def test_the_map_page_prints_as_a_map(desk):
+    page = desk.open()
+    page.emulate_media(media="print")
+    try:
+        assert page.locator("#panel").is_hidden() and page.locator("header").is_hidden()
+        assert page.locator(".leaflet-control-zoom").is_hidden()
+        assert page.locator("#map").bounding_box()["width"] > 600
+    finally:
+        page.emulate_media(media="screen")
+
+
+def test_on_a_phone_a_gap_popup_fits_with_its_close_in_reach_and_targets_are_finger_sized(handset):
+    page = handset.open()
+    gap = first_gap(handset, "uncovered_area")
+    page.locator(f"#gap-list a[data-kind='uncovered_area'][data-code='{gap['code']}']").first.tap()
+    popup = page.locator(".leaflet-popup")
+    popup.locator(".next").wait_for()
+    # settled: the popup's place the same over ten frames (the map pans to fit it)
+    page.evaluate("""new Promise((done) => { let last = null, still = 0; const look = () => {
+        const r = JSON.stringify(document.querySelector('.leaflet-popup').getBoundingClientRect());
+        still = r === last ? still + 1 : 0; last = r; if (still >= 10) done(); else requestAnimationFrame(look); };
+        look(); })""")
+    box, close = popup.bounding_box(), page.locator(".leaflet-popup-close-button").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert close["y"] >= page.locator("#map").bounding_box()["y"] and close["width"] >= 44
+    # nothing under the close button but the button itself
+    hit = page.evaluate(f"document.elementFromPoint({close['x'] + 22}, {close['y'] + 22}).closest('.leaflet-popup-close-button') !== null")  # fmt: skip
+    assert hit
+    small = page.evaluate("""[...document.querySelectorAll('#panel a, #panel button, #panel select, #panel label, #q')]
+        .filter((e) => e.offsetParent !== null)
+        .map((e) => [e.id || e.textContent.trim().slice(0, 12), e.getBoundingClientRect().height])
+        .filter(([, h]) => h > 0 && h < 44)""")
+    assert small == []
+    tiny = page.evaluate("""[...document.querySelectorAll('#panel small, header small')]
+        .filter((e) => e.offsetParent !== null)
+        .map((e) => parseFloat(getComputedStyle(e).fontSize)).filter((s) => s < 12)""")
+    assert tiny == []
