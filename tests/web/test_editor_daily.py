@@ -62,3 +62,27 @@ def test_every_cell_is_labelled_with_name_and_households_and_a_click_shows_its_f
     page.wait_for_function(f"document.getElementById('map').dataset.cellShown === {code!r}")
     text = page.inner_text("#cell-figures")
     assert name in text and "户数" in text and "楼栋" in text
+
+
+def test_in_edit_mode_only_the_selected_cell_shows_its_vertex_handles(desk):
+    page = desk.page
+    plan = page.evaluate("JSON.parse(document.getElementById('map').dataset.config).plan_id")
+    assert plan, "the previous test left a plan open"
+    page.reload()  # nothing selected yet
+    ready(page)
+    page.evaluate("gridmapEditor.map.pm.enableGlobalEditMode()")
+    page.wait_for_function("document.getElementById('map').dataset.editing === ''")
+    assert page.locator(".leaflet-marker-icon.marker-icon").count() == 0
+    code, x, y = page.evaluate("""(() => {
+        const l = gridmapEditor.cells.getLayers()[0];
+        const p = gridmapEditor.map.latLngToContainerPoint(l.getCenter());
+        return [l.feature.properties.code, p.x, p.y]; })()""")
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + x + 8, box["y"] + y + 14)
+    page.wait_for_function(f"document.getElementById('map').dataset.editing === {code!r}")
+    vertices = page.evaluate(
+        "gridmapEditor.cells.getLayers()[0].getLatLngs().flat(Infinity).length"
+    )
+    handles = page.locator(".leaflet-marker-icon.marker-icon:not(.marker-icon-middle)").count()
+    assert 0 < handles <= vertices
+    page.evaluate("gridmapEditor.map.pm.disableGlobalEditMode()")

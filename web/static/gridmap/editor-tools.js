@@ -83,4 +83,19 @@
   const save = document.getElementById("save");
   if (save) save.addEventListener("click", () => setTimeout(labelCells, 0));
   window.gridmapEditorLabels = labelCells;
+
+  // in edit mode only the selected cell shows its vertex handles (a subdistrict's cells would
+  // show hundreds): a click on a cell selects it, and its handles replace the previous one's
+  const editor = window.gridmapEditor;
+  let selected = null;
+  const handlesOn = (layer) => {
+    editor.cells.eachLayer((l) => { if (l !== layer && l.pm && l.pm.enabled()) l.pm.disable(); });
+    if (layer && layer.pm && !layer.options.pmIgnore && !layer.pm.enabled()) layer.pm.enable();
+    el.dataset.editing = layer ? layer.feature.properties.code : "";
+  };
+  editor.map.on("pm:globaleditmodetoggled", (e) => { if (e.enabled) handlesOn(selected); });
+  editor.cells.on("click", (e) => {
+    selected = e.layer;
+    if (editor.map.pm.globalEditModeEnabled()) handlesOn(selected);
+  });
 })();
