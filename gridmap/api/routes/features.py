@@ -408,7 +408,7 @@ def _unit_gaps(conn, run, kinds, community, grid, area, hidden):
 def _gap_list(conn, run, kinds, community, limit, display, area, box, hidden, grid=None) -> dict:
     from gridmap.store.results import count_gaps, gap_index
 
-    if grid is not None:
+    if grid:  # an empty ?grid= is no grid
         frame = _unit_gaps(conn, run, kinds, community, grid, area, hidden)
         total = len(frame)
         frame = frame.head(limit).drop(columns=frame.geometry.name)
