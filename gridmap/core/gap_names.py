@@ -30,7 +30,8 @@ import geopandas as gpd
 # the layers whose places are named in findings, in the order a code shared by two is read
 NAMED_LAYERS = ("community", "grid", "compound", "building", "org", "station")
 # a code as the checks write it, with the Chinese word for its layer that may stand before it
-_CODE = r"(?<![A-Za-z0-9_.-])([A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)"
+# a code in brackets is named already: naming twice changes nothing
+_CODE = r"(?<![A-Za-z0-9_.（(-])([A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)"
 _ZH = re.compile(r"(?:(社区|网格|小区|楼栋|服务站) ?)?" + _CODE + " ?")
 _EN = re.compile(_CODE)
 
@@ -45,6 +46,8 @@ def name_text_zh(text: str, names: Mapping[str, str]) -> str:
 
     >>> name_text_zh("相邻网格: DJ1;DJ2;DJ3", {"DJ1": "一网格", "DJ2": "二网格"})
     '相邻网格: 一网格（DJ1）、二网格（DJ2）、DJ3'
+    >>> name_text_zh(name_text_zh("网格 DJ1 有 5 户", {"DJ1": "一网格"}), {"DJ1": "一网格"})
+    '一网格（DJ1）有 5 户'
     """
 
     def named(m: re.Match) -> str:
@@ -63,6 +66,8 @@ def name_text_en(text: str, names: Mapping[str, str]) -> str:
 
     >>> name_text_en("next to: DJ1;DJ2", {"DJ1": "一网格"})
     'next to: 一网格 (DJ1);DJ2'
+    >>> name_text_en(name_text_en("grid DJ1", {"DJ1": "一网格"}), {"DJ1": "一网格"})
+    'grid 一网格 (DJ1)'
     """
     return _EN.sub(lambda m: f"{names[m[1]]} ({m[1]})" if _is_code(m[1], names) else m[0], text)
 

@@ -30,6 +30,7 @@ from gridmap.config import Settings
 from gridmap.core import crosswalk as cw
 from gridmap.core import integrate as unify
 from gridmap.core import parallel, topology
+from gridmap.core.gap_names import names_of, with_names
 from gridmap.core.gaps import concat_gaps, with_community_codes
 from gridmap.core.hierarchy import Hierarchy, build_hierarchy, with_grids
 from gridmap.crs import metric_crs_for
@@ -184,6 +185,8 @@ def _integrate(
     disagree = cw.disagreements(cross, {base: m.grids[base], **departments}, m.communities)
     # every finding in a community names it, so drilling into a community lists its own
     all_findings = with_community_codes(concat_gaps([findings, hierarchy.findings]), m.communities)
+    named = {"community": m.communities, "grid": [cells, *m.grids.values()], "compound": m.compounds, "building": m.buildings}  # fmt: skip
+    all_findings = with_names(all_findings, names_of(named))  # names first, codes second
     summary = {
         "base": base,
         "metric_crs": crs.to_string(),
