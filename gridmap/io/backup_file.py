@@ -29,7 +29,9 @@ from gridmap.errors import InputFileError
 FORMAT = "gridmap-backup/1"
 MANIFEST, TABLES = "gridmap_manifest", "gridmap_tables"
 GEOMETRY_TYPES = {"MULTIPOLYGON": "MultiPolygon", "POINT": "Point", "GEOMETRY": "Unknown"}
-GPKG = {"driver": "GPKG", "dataset_options": {"VERSION": "1.2"}}
+# promote_to_multi=False: a column of any geometry type holding both a Polygon and a MultiPolygon
+# must come back as it was stored (pyogrio's default makes every Polygon of such a layer multi)
+GPKG = {"driver": "GPKG", "dataset_options": {"VERSION": "1.2"}, "promote_to_multi": False}
 
 
 def column_kind(column) -> str:
