@@ -5,8 +5,8 @@ grouped into subdistricts of ``--block`` × ``--block`` communities of the latti
 into a fresh PostGIS database (not timed), then ``gridmap analyze --partition subdistrict`` runs on
 a local cluster of ``--workers`` processes (one thread each). Printed: the whole run's wall time,
 and per partition its size (buildings and members owned and read with the halo), its task's
-seconds and the peak resident memory of the worker process that ran it (``ru_maxrss``: the
-largest so far in that process, so with equal partitions it is the peak of one partition).
+seconds (wall and CPU) and the peak resident memory of the worker process during that task
+(Linux ``VmHWM``, reset at the start of each task).
 
     .venv/bin/python -m benchmarks.bench_province --communities 40 --block 2 --workers 2
         [--members-per-building 5] [--postgres postgresql://postgres@127.0.0.1:PORT/postgres]
@@ -117,12 +117,14 @@ def main() -> None:
           f"load average before {load:.1f}, after {os.getloadavg()[0]:.1f}\n")  # fmt: skip
     print(f"whole partitioned analyze: {wall:.1f} s\n")
     print(
-        "| subdistrict | buildings owned | buildings read | members read | task s | worker peak RSS |"
+        "| subdistrict | buildings owned | buildings read | members read | task s | task CPU s "
+        "| worker peak RSS |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for key, s in sorted(shares.items()):
         print(f"| {key} | {s['counts']['buildings']:,} | {s['read']['buildings']:,} | "
-              f"{s['read']['members']:,} | {s['seconds']:.1f} | {s['peak_rss_mib']:,.0f} MiB |")  # fmt: skip
+              f"{s['read']['members']:,} | {s['seconds']:.1f} | {s.get('cpu_seconds', float('nan')):.1f} "
+              f"| {s['peak_rss_mib']:,.0f} MiB |")  # fmt: skip
     seconds = [s["seconds"] for s in shares.values()]
     peaks = [s["peak_rss_mib"] for s in shares.values()]
     print(
