@@ -72,7 +72,7 @@ def read_inputs(conn, job: Job) -> Inputs:
     """The partition's communities and what its rules look at across their border, by box.
 
     Areas (communities, compounds, grid cells) meeting the partition's box are read whole. The
-    box of all of them (straddling features included) is then grown by twice the member snap
+    box of the compounds and cells among them (straddling features included) is then grown by twice the member snap
     distance for buildings and members, and by the stations' walking reach for stations and
     the members who live in no community (with the buildings within that reach of them: their
     distance to the nearest building is reported).
@@ -86,7 +86,9 @@ def read_inputs(conn, job: Job) -> Inputs:
 
     communities, compounds = read("community", near), read("compound", near)
     grids = {name: read("grid", near, grid_layer=name) for name in _grid_names(conn)}
-    areas = [job.partition.box, *(f.total_bounds for f in (communities, compounds, *grids.values()) if len(f))]  # fmt: skip
+    # neighbouring communities are read whole but left out of the box: each is as large as a
+    # partition of its own, and nothing of ours depends on their far side
+    areas = [job.partition.box, *(f.total_bounds for f in (compounds, *grids.values()) if len(f))]
     extent = (min(a[0] for a in areas), min(a[1] for a in areas),
               max(a[2] for a in areas), max(a[3] for a in areas))  # fmt: skip
     reach, far = halo_box(extent, margin), halo_box(extent, halo_metres(settings))
