@@ -28,7 +28,7 @@ from gridmap.config import Settings
 from gridmap.errors import InputFileError
 from gridmap.loading import load_file
 from gridmap.runs import run_analyze
-from gridmap.store import plans
+from gridmap.store import partitions, plans
 from gridmap.store.db import make_engine, transaction
 from gridmap.store.features import log_change
 from gridmap.store.models import ChangeLog
@@ -111,6 +111,10 @@ def analysed_backup(request, tmp_path_factory):
         issue_token(conn, "测试管理员", "QGIS", "cli")
         start_session(conn, "测试管理员", timedelta(hours=8))
         login_throttle.record_failure(conn, "猜密码的人", "10.0.0.66", datetime.now(UTC))
+        # a partition of a partitioned run (PostGIS only in use, but the table is everywhere)
+        partitions.save_partition(
+            conn, 1, "510199001", "fingerprint-1", analysed=True, summary={"gaps": 1}
+        )
     before = dump(engine)
     path = folder / "锦绣街道备份.gpkg"
     report = write_backup(engine, path, actor="运维")
