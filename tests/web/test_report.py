@@ -210,6 +210,8 @@ def test_exported_grid_map_draws_the_cell_and_prints(open_file, files):
     shown = opened.page.evaluate(
         """([s, w, n, e]) => {
         const map = Object.values(window).find(v => v instanceof L.Map);
+        // Leaflet takes the new window size on a later frame: take it now, not by chance
+        map.invalidateSize({animate: false, pan: false});
         const cell = L.latLngBounds([s, w], [n, e]);
         const before = map.getBounds().contains(cell);
         window.dispatchEvent(new Event("beforeprint"));
