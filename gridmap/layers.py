@@ -14,11 +14,17 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
-FieldKind = Literal["str", "int", "float", "bool", "category", "codes"]
-GeometryFamily = Literal["polygon", "point", "none"]
+from gridmap.layer_spec import (
+    MEMBER_CATEGORY_SPELLINGS,
+    YES_NO,
+    FieldSpec,
+    LayerSpec,
+    code_field,
+    name_field,
+)
+from gridmap.people_layers import PEOPLE_LAYERS
 
 STORAGE_CRS = "EPSG:4326"
 
@@ -31,76 +37,6 @@ ORG_KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    """One canonical column: its name, type, whether a file must have it, and header aliases."""
-
-    name: str
-    kind: FieldKind
-    label_zh: str
-    required: bool = False
-    aliases: tuple[str, ...] = ()
-    personal: bool = False
-    # for kind == "category": accepted spellings (lower-cased) → canonical value
-    choices: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One layer of the place hierarchy (空间层级) and its columns."""
-
-    name: str
-    label_zh: str
-    geometry: GeometryFamily
-    fields: tuple[FieldSpec, ...]
-    # columns that identify a feature for upserts (``layer`` is added for grids)
-    key: tuple[str, ...] = ("code",)
-
-    def field(self, name: str) -> FieldSpec:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(name)
-
-    @property
-    def field_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
-
-    @property
-    def personal_fields(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields if f.personal)
-
-
-def _code(*extra: str) -> FieldSpec:
-    return FieldSpec(
-        "code",
-        "str",
-        "编号",
-        aliases=("编号", "代码", "编码", "标识码", "code", "id", "bh", "bm", "dm", *extra),
-    )
-
-
-def _name(*extra: str, required: bool = False, personal: bool = False) -> FieldSpec:
-    return FieldSpec(
-        "name",
-        "str",
-        "名称",
-        required=required,
-        personal=personal,
-        aliases=("名称", "名字", "name", "mc", *extra),
-    )
-
-
-YES_NO = {
-    "是": "true", "否": "false", "y": "true", "n": "false", "yes": "true", "no": "false",
-    "true": "true", "false": "false", "1": "true", "0": "false", "有": "true", "无": "false",
-    "已报到": "true", "未报到": "false", "在职": "true", "不在职": "false", "t": "true", "f": "false",
-}  # fmt: skip
-
-MEMBER_CATEGORY_SPELLINGS = {
-    "正式党员": "full", "正式": "full", "full": "full",
-    "预备党员": "probationary", "预备": "probationary", "probationary": "probationary",
-}  # fmt: skip
 ORG_KIND_SPELLINGS = {
     **{zh: en for en, zh in ORG_KINDS.items()},
     **{en: en for en in ORG_KINDS},
@@ -122,15 +58,15 @@ LAYERS: dict[str, LayerSpec] = {
             "subdistrict",
             "街道",
             "polygon",
-            (_code("街道编码", "街道代码"), _name("街道名称", "街道")),
+            (code_field("街道编码", "街道代码"), name_field("街道名称", "街道")),
         ),
         LayerSpec(
             "community",
             "社区",
             "polygon",
             (
-                _code("社区编码", "社区代码", "社区编号"),
-                _name("社区名称", "社区"),
+                code_field("社区编码", "社区代码", "社区编号"),
+                name_field("社区名称", "社区"),
                 FieldSpec(
                     "subdistrict_code",
                     "str",
@@ -144,8 +80,8 @@ LAYERS: dict[str, LayerSpec] = {
             "网格",
             "polygon",
             (
-                _code("网格编码", "网格编号", "网格代码", "单元网格编码"),
-                _name("网格名称", "网格"),
+                code_field("网格编码", "网格编号", "网格代码", "单元网格编码"),
+                name_field("网格名称", "网格"),
                 _COMMUNITY_CODE,
             ),
             key=("layer", "code"),
@@ -155,8 +91,8 @@ LAYERS: dict[str, LayerSpec] = {
             "小区",
             "polygon",
             (
-                _code("小区编码", "小区编号", "小区代码", "院落编号"),
-                _name("小区名称", "小区", "院落名称"),
+                code_field("小区编码", "小区编号", "小区代码", "院落编号"),
+                name_field("小区名称", "小区", "院落名称"),
                 _COMMUNITY_CODE,
                 FieldSpec(
                     "property_company", "str", "物业公司", aliases=("物业公司", "物业企业", "物业")
@@ -182,8 +118,8 @@ LAYERS: dict[str, LayerSpec] = {
             "楼栋",
             "polygon",
             (
-                _code("楼栋编码", "楼栋编号", "楼栋代码", "楼号"),
-                _name("楼栋名称", "楼栋"),
+                code_field("楼栋编码", "楼栋编号", "楼栋代码", "楼号"),
+                name_field("楼栋名称", "楼栋"),
                 FieldSpec(
                     "compound_code", "str", "所属小区", aliases=("所属小区", "小区编码", "小区编号")
                 ),
@@ -202,8 +138,8 @@ LAYERS: dict[str, LayerSpec] = {
             "党群服务站",
             "point",
             (
-                _code("站点编号", "站点编码"),
-                _name("站点名称", "服务站名称"),
+                code_field("站点编号", "站点编码"),
+                name_field("站点名称", "服务站名称"),
                 FieldSpec("kind", "str", "类型", aliases=("类型", "站点类型", "级别", "kind")),
             ),
         ),
@@ -212,8 +148,8 @@ LAYERS: dict[str, LayerSpec] = {
             "党员",
             "point",
             (
-                _code("党员编号", "人员编号"),
-                _name("姓名", "党员姓名", required=True, personal=True),
+                code_field("党员编号", "人员编号"),
+                name_field("姓名", "党员姓名", required=True, personal=True),
                 FieldSpec(
                     "phone",
                     "str",
@@ -287,8 +223,8 @@ LAYERS: dict[str, LayerSpec] = {
             "党组织",
             "none",
             (
-                _code("组织编号", "组织代码"),
-                _name("组织名称", "党组织名称", required=True),
+                code_field("组织编号", "组织代码"),
+                name_field("组织名称", "党组织名称", required=True),
                 FieldSpec(
                     "kind",
                     "category",
@@ -310,8 +246,12 @@ LAYERS: dict[str, LayerSpec] = {
                 FieldSpec(
                     "covers", "codes", "覆盖小区", aliases=("覆盖小区", "覆盖范围", "covers")
                 ),
+                FieldSpec(
+                    "groups", "int", "党小组数", aliases=("党小组数", "党小组个数", "groups")
+                ),
             ),
         ),
+        *PEOPLE_LAYERS,
     )
 }
 
@@ -389,4 +329,28 @@ CHECK_NEEDS: dict[str, CheckNeeds] = {
     "building_outside_compound": CheckNeeds(
         "楼栋归属小区检查", (("building", None), ("compound", None))
     ),
+    # the people who serve the places (gridmap.core.staffing)
+    "grid_without_worker": CheckNeeds("网格员配备检查", (("grid", None), ("staff", None))),
+    "worker_overloaded": CheckNeeds(
+        "网格员负担检查", (("grid", None), ("building", None), ("staff", None))
+    ),
+    "branch_without_secretary": CheckNeeds("支部书记配备检查", (("org", None), ("staff", None))),
+    "secretary_not_qualified": CheckNeeds(
+        "支部书记条件检查", (("staff", "category"), ("staff", "joined_party"))
+    ),
+    "branch_without_group_leader": CheckNeeds(
+        "党小组长配备检查", (("org", "groups"), ("staff", None))
+    ),
+    "building_without_head": CheckNeeds("楼栋长配备检查", (("building", None), ("staff", None))),
+    "property_without_instructor": CheckNeeds("物业党建指导员检查", (("property", None),)),
+    "committee_without_party_member": CheckNeeds(
+        "业委会党员检查", (("owners_committee", "party_members"),)
+    ),
+    "committee_without_cross_serving": CheckNeeds(
+        "业委会交叉任职检查", (("owners_committee", "cross_serving"),)
+    ),
+    "community_workers_short": CheckNeeds(
+        "社区工作者配备检查", (("staff", None), ("building", None))
+    ),
+    "term_expired": CheckNeeds("换届提醒", (("staff", "took_post"),)),
 }

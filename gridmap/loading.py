@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
 from gridmap.errors import RowProblem, RowsRejectedError, SchemaError
 from gridmap.io.read import ReadOptions, ReadReport, ReadResult, read_layer_file
@@ -116,6 +116,39 @@ def _org_reference_warnings(conn: Connection, result_frame, rows) -> list[str]:
     return out
 
 
+# The people layers name places by code: (field, layers whose codes it may name). A code no
+# layer holds refuses its row, as a misspelt place would leave a vacancy unseen.
+PLACE_REFERENCES = {
+    "staff": ("places", ("community", "grid", "compound", "building", "org", "property",
+                         "owners_committee", "station")),
+    "property": ("compounds", ("compound",)),
+    "owners_committee": ("compound_code", ("compound",)),
+}  # fmt: skip
+
+
+def _refuse_unknown_places(conn: Connection, layer: str, result: ReadResult) -> None:
+    """Rows naming a place code that no layer holds: listed as rejected and left out."""
+    field_name, layers = PLACE_REFERENCES[layer]
+    if field_name not in result.frame:
+        return
+    known: set[str] = set()
+    for name in layers:
+        known |= {row[0] for row in conn.execute(select(table_for(name).c.code))}
+    label = " / ".join(LAYERS[n].label_zh for n in layers)
+    keep = []
+    for row, value in zip(result.rows, result.frame[field_name], strict=True):
+        unknown = [c for c in str(value or "").split(";") if c and c not in known]
+        keep.append(not unknown)
+        if unknown:
+            result.report.rejected.append(RowProblem(
+                int(row), field_name, f"编号 {', '.join(unknown)} 不存在 (应为已导入的{label}编号)",
+                f"unknown code(s) {', '.join(unknown)} (expected codes of loaded {', '.join(layers)})",
+            ))  # fmt: skip
+    result.report.rejected.sort(key=lambda p: (p.row if p.row is not None else -1, p.field or ""))
+    result.frame = result.frame[keep].reset_index(drop=True)
+    result.rows = result.rows[keep]
+
+
 def load_file(
     engine: Engine,
     layer: str,
@@ -131,13 +164,15 @@ def load_file(
     _check_grid_layer(layer, options.grid_layer)
     result = read_layer_file(path, layer, options)
     by_address = LAYERS[layer].geometry == "point" and has_addresses(result.frame)
-    if not by_address:
+    if not by_address and layer not in PLACE_REFERENCES:
         _refuse_rejected(result, options)
     upgrade(engine)
     report = LoadReport(layer=layer, read=result.report, warnings=list(result.report.warnings))
     with transaction(engine) as conn:
         frame = _place_by_address(conn, layer, result, options, report) if by_address else None
-        if frame is not None:
+        if layer in PLACE_REFERENCES:
+            _refuse_unknown_places(conn, layer, result)
+        if frame is not None or layer in PLACE_REFERENCES:
             _refuse_rejected(result, options)  # before anything is written: all or nothing
         frame = result.frame if frame is None else frame
         _write(conn, layer, result, frame, options, report, progress)

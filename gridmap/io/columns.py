@@ -27,6 +27,7 @@ import pandas as pd
 from rapidfuzz import fuzz
 
 from gridmap.errors import RowProblem, SchemaError
+from gridmap.io.dates import parse_dates
 from gridmap.layers import (
     CHECK_NEEDS,
     HEADER_SYNONYMS,
@@ -341,6 +342,8 @@ def parse_values(
             )
         numbers = numbers.where(~bad)
         return (numbers.astype("Int64") if spec.kind == "int" else numbers), problems
+    if spec.kind == "date":
+        return parse_dates(values, text, source, rows)
     # bool and category: look the cell up among the accepted spellings
     choices = {k.lower(): v for k, v in spec.choices.items()}
     mapped = text.map(lambda v: None if v is None else choices.get(v.lower()))

@@ -37,6 +37,7 @@ from gridmap.io.geometry import (
 )
 from gridmap.io.sheet_table import known_headers
 from gridmap.io.sources import Limits, RawTable, read_source
+from gridmap.io.staff_rows import staff_row_problems
 from gridmap.layers import LAYERS, STORAGE_CRS, LayerSpec
 
 
@@ -110,6 +111,8 @@ def read_layer_file(path: str | Path, layer: str, options: ReadOptions | None = 
     report.warnings += [m.warning() for m in cols.near_misses(headers, spec, mapping)]
     given = {name for name in mapping if frame[name].notna().any()}
     report.warnings += cols.unfed_check_warnings(spec, mapping, given)
+    if spec.name == "staff":  # posts that need a Party member, the same person twice
+        report.rejected += staff_row_problems(frame, rows)
     _fill_codes(frame, raw, spec, report)
     frame["properties"] = _properties(raw.frame, set(mapping.values()))
     if spec.geometry == "none":
