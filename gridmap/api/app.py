@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit,
         exports,
         features,
+        gaps,
         layers,
         members,
         ogc,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(session.router)
     app.include_router(layers.router)
     app.include_router(features.router)
+    app.include_router(gaps.router)
     app.include_router(analysis.router)
     app.include_router(exports.router)
     app.include_router(plans.router)

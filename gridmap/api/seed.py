@@ -63,14 +63,8 @@ def seed(app: FastAPI, conn) -> None:
     """Draw and keep what every map of the whole subdistrict asks for at start and below street
     level: layer counts, summary, figures, the gap list, whole layers, gaps and compounds."""
     from gridmap.api.routes.analysis import figures, summary
-    from gridmap.api.routes.features import (
-        STREET_ZOOM,
-        features,
-        gap_list,
-        gap_set,
-        hidden_at,
-        layer_set,
-    )
+    from gridmap.api.routes.features import STREET_ZOOM, features, layer_set
+    from gridmap.api.routes.gaps import gap_list, gap_set, hidden_at
     from gridmap.api.routes.layers import list_layers
     from gridmap.maps.layers import MIN_ZOOM, basemap, gap_legend, map_layers
     from gridmap.store.features import grid_layers

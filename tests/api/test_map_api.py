@@ -321,7 +321,7 @@ def test_an_invalid_stored_polygon_is_shown_repaired_not_a_500():
     import numpy as np
     import shapely
 
-    from gridmap.api.routes.features import display_geometry
+    from gridmap.api.display import display_geometry
 
     bowtie = shapely.Polygon([(104.0, 30.0), (104.001, 30.001), (104.001, 30.0), (104.0, 30.001)])
     # a hole outside its shell: snap-rounding it raises "unable to assign free hole to a shell"

@@ -107,7 +107,7 @@ def _area_config(area: Area | None, name: str | None, base: dict | None) -> dict
     its outline."""
     import shapely
 
-    from gridmap.api.routes.features import display_geometry
+    from gridmap.api.display import display_geometry
 
     if area is None or area.level == "none":
         return None
