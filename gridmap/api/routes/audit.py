@@ -25,6 +25,7 @@ from gridmap.api.routes.params import CHECKED
 from gridmap.api.routes.session import user_context
 from gridmap.api.security import PagePrincipalDep, require
 from gridmap.io.write import spreadsheet_safe
+from gridmap.layers import LAYERS
 from gridmap.store.db import transaction
 from gridmap.store.models import ChangeLog
 
@@ -37,6 +38,7 @@ ACTIONS_ZH = {
     "plan_save": "保存方案",
     "plan_approve": "批准方案",
     "export_personal": "导出个人信息",
+    "view_personal": "查看党员个人信息",
     "login": "登录",
     "login_failed": "登录失败",
     "account_add": "新建账号",
@@ -52,6 +54,29 @@ ACTIONS_ZH = {
 }
 
 Filter = Annotated[str | None, Query(max_length=64)]
+
+
+def in_words(action: str, summary) -> tuple[str, str] | None:
+    """An entry's summary as a sentence, Chinese first, for the actions that have one.
+
+    >>> in_words("view_personal", {"place": "锦绣社区（510199001001）", "rows": 200, "total": 412,
+    ...                            "name_filter": True, "via": "page"})[0]
+    '在党员名单页查看了锦绣社区（510199001001）的党员个人信息 200 条（共 412 名，按姓名筛选）'
+    >>> in_words("login", {}) is None
+    True
+    """
+    if action != "view_personal" or not isinstance(summary, dict):
+        return None
+    via_zh, via_en = ("在党员名单页", "on the members page") if summary.get("via") == "page" else ("通过接口", "through the API")  # fmt: skip
+    by_name = summary.get("name_filter")
+    rows, total = summary.get("rows"), summary.get("total")
+    place, place_en = (
+        (summary["place"],) * 2 if summary.get("place") else ("全部地区", "every area")
+    )
+    return (
+        f"{via_zh}查看了{place}的党员个人信息 {rows} 条（共 {total} 名{'，按姓名筛选' if by_name else ''}）",
+        f"viewed the personal data of {rows} of {total} members of {place_en} {via_en}{', searching by name' if by_name else ''}",
+    )  # fmt: skip
 
 
 def audit_entries(
@@ -152,7 +177,8 @@ def audit_page(
 ) -> HTMLResponse:
     total, rows = audit_entries(conn, action=action, actor=actor, limit=200, offset=offset)
     for r in rows:
-        r["summary_text"] = json.dumps(r["summary"], ensure_ascii=False, indent=1) if r["summary"] else ""  # fmt: skip
+        r["sentence"] = in_words(r["action"], r["summary"])
+        r["layer_zh"] = LAYERS[r["layer"]].label_zh if r["layer"] in LAYERS else r["layer"]
     context = {
         **user_context(request, principal, conn),
         "rows": rows,

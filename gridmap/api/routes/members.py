@@ -9,10 +9,16 @@ Roles that may not see personal data (planner, viewer) get no member one by one 
 building, status or masked name that could be tied to a home — only how many members live in
 each compound (小区) of the place, the same counts the map shows. Members are never a map layer
 (their homes are personal data).
+
+The list is filtered by a place typed by name or code (a subdistrict, community, grid, compound
+or building: :func:`gridmap.store.places.find_place`) and, for those who see names, by part of a
+member's name. Every answer that shows personal data is written to the audit trail: who, which
+place, how many rows, which filter — never a name, phone or address, nor the name searched for.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import geopandas as gpd
@@ -31,14 +37,17 @@ from gridmap.api.security import (
     PagePrincipalDep,
     PrincipalDep,
     current_area,
-    outside_area,
+    denied,
     require,
 )
 from gridmap.config import Settings
 from gridmap.core.assign import assign_points
 from gridmap.crs import metric_crs_for
-from gridmap.store.areas import Area, in_area, resolve_area
-from gridmap.store.features import read_features
+from gridmap.errors import GridmapError, InputFileError, NotFoundError, PermissionDeniedError
+from gridmap.store.areas import Area, in_area
+from gridmap.store.db import transaction
+from gridmap.store.features import log_change, read_features
+from gridmap.store.places import PlaceNotFound, find_place, labelled, name_of
 from gridmap.store.results import latest_run
 
 router = APIRouter(tags=["members"], dependencies=CHECKED)
@@ -49,20 +58,36 @@ COLUMNS = ["code", "name", "phone", "address", "category", "in_service", "report
 PlaceQuery = Annotated[
     str | None,
     Query(
-        max_length=64, description="街道、社区或网格编号 / a subdistrict, community or grid code"
+        max_length=64,
+        description="地点: 街道、社区、网格、小区或楼栋的名称或编号 / a place's name or code",
     ),
 ]
+NameQuery = Annotated[
+    str | None,
+    Query(max_length=32, description="姓名的一部分 (仅限可查看个人信息的角色) / part of a name"),
+]
+PAGE = 200  # rows per page of /members
 
 
-def place_in_area(conn, place: str | None, area: Area | None) -> Area | None:
-    """The place asked for, which must lie in the caller's area (else 404, as if absent)."""
-    if place is None:
-        return area
-    wanted = resolve_area(conn, place)
-    community = next(iter(wanted.communities), None) if wanted.level == "grid" else None
-    if wanted.level == "none" or (area is not None and not area.holds_unit(wanted.level, place, community)):  # fmt: skip
-        raise outside_area(f"地点 {place}", f"place {place}")
-    return wanted
+def _inside(wanted: Area, area: Area | None) -> bool:
+    if area is None:
+        return True
+    if wanted.level in ("subdistrict", "community", "grid"):
+        community = next(iter(wanted.communities), None) if wanted.level == "grid" else None
+        return area.holds_unit(wanted.level, wanted.code, community)
+    return bool(area.covers(np.array([wanted.geometry], dtype=object))[0])
+
+
+def place_in_area(conn, place: str | None, area: Area | None) -> tuple[Area | None, str]:
+    """The place asked for (by name or code) and its label; it must lie in the caller's area,
+    else 404 as if absent. Without ``place``: the caller's area (``None``: everywhere)."""
+    if not (place or "").strip():
+        label = labelled(name_of(conn, area), area.code) if area is not None else "全部地区"
+        return area, label
+    wanted, label = find_place(conn, place)
+    if not _inside(wanted, area):
+        raise PlaceNotFound(place.strip(), [])
+    return wanted, label
 
 
 def homes(conn, frame: gpd.GeoDataFrame, settings: Settings) -> pd.Series:
@@ -93,11 +118,23 @@ def living_in(conn, place: Area | None, *, personal: bool) -> gpd.GeoDataFrame:
     return frame[in_area(frame, place)]
 
 
-def members_of(conn, place: Area | None, settings: Settings) -> gpd.GeoDataFrame:
-    """The members living in ``place`` with their building, personal fields included: only for
-    accounts that may see personal data."""
-    frame = living_in(conn, place, personal=True)
-    return frame.assign(building_code=homes(conn, frame, settings))
+def members_of(conn, place: Area | None, settings: Settings, *, personal: bool = True) -> gpd.GeoDataFrame:  # fmt: skip
+    """The members living in ``place`` with their building; personal fields with ``personal``
+    (only for accounts that may see personal data). A building's members are those the
+    analysis places in it, read within :attr:`Settings.member_snap_distance_m` of its walls."""
+    if place is not None and place.level == "building":
+        around = replace(place, geometry=place.geometry.buffer(settings.member_snap_distance_m / 50_000))  # fmt: skip
+        frame = living_in(conn, around, personal=personal)
+        frame = frame.assign(building_code=homes(conn, frame, settings))
+        return frame[frame["building_code"] == place.code]
+    frame = living_in(conn, place, personal=personal)
+    return frame.assign(building_code=homes(conn, frame, settings)) if personal else frame
+
+
+def named(frame: gpd.GeoDataFrame, name: str | None) -> gpd.GeoDataFrame:
+    """The members of ``frame`` whose name holds ``name`` (all without one)."""
+    name = (name or "").strip()
+    return frame[frame["name"].fillna("").str.contains(name, regex=False)] if name else frame
 
 
 def counts_by_compound(conn, frame: gpd.GeoDataFrame) -> list[dict]:
@@ -125,6 +162,16 @@ def _full(frame) -> int:
     return int(np.sum(frame["category"] == "full")) if len(frame) else 0
 
 
+def audit_view(conn, actor: str, label: str | None, *, rows: int, total: int, name: str | None, via: str) -> None:  # fmt: skip
+    """Write to the audit trail that ``actor`` saw ``rows`` of the ``total`` members of the
+    place ``label`` (``None``: every area) with personal data, and whether a name was searched
+    for (not which)."""
+    summary = {"place": label, "rows": rows, "total": total,
+               "name_filter": bool((name or "").strip()), "via": via}  # fmt: skip
+    with transaction(conn.engine) as tx:
+        log_change(tx, actor, "view_personal", "member", summary)
+
+
 @router.get("/api/members", summary="党员名单 (本人范围内) / members in the caller's area",
             dependencies=[require("view")])  # fmt: skip
 def members(
@@ -133,20 +180,26 @@ def members(
     principal: PrincipalDep,
     area: AreaDep,
     place: PlaceQuery = None,
+    name: NameQuery = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict:
     """Those who may see personal data get the members one by one (``members``, a page of
-    them); the others, with ``masked``, only ``compounds``: members and full members per
-    compound of the place, and ``members`` empty."""
-    where = place_in_area(conn, place, area)
-    if not principal.may("personal"):
-        frame = living_in(conn, where, personal=False)
+    them, each such answer audited); the others, with ``masked``, only ``compounds``: members
+    and full members per compound of the place, and ``members`` empty (and no ``name``)."""
+    masked = not principal.may("personal")
+    if masked and (name or "").strip():
+        raise denied(principal, "personal")
+    where, label = place_in_area(conn, place, area)
+    if masked:
+        frame = members_of(conn, where, settings, personal=False)
         return {"total": len(frame), "full": _full(frame), "masked": True, "members": [],
                 "compounds": counts_by_compound(conn, frame)}  # fmt: skip
-    frame = members_of(conn, where, settings)
-    return {"total": len(frame), "full": _full(frame), "masked": False,
-            "members": _page(frame, offset, limit)}  # fmt: skip
+    frame = named(members_of(conn, where, settings), name)
+    rows = _page(frame, offset, limit)
+    audit_view(conn, principal.name, None if where is None else label, rows=len(rows), total=len(frame), name=name, via="api")  # fmt: skip
+    return {"total": len(frame), "full": _full(frame), "masked": False, "place": label,
+            "members": rows}  # fmt: skip
 
 
 @router.get("/members", response_class=HTMLResponse, include_in_schema=False,
@@ -156,22 +209,41 @@ def members_page(
     conn: ConnDep,
     settings: SettingsDep,
     principal: PagePrincipalDep,
-    place: PlaceQuery = None,
+    place: Annotated[str | None, Query(max_length=200)] = None,
+    name: Annotated[str | None, Query(max_length=200)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
-    where = place_in_area(conn, place, current_area(principal, conn))
+    """The list; a place or name it cannot use (unknown, outside the area, too long) is said on
+    the page itself, with the form as typed, never an error page."""
     masked = not principal.may("personal")
-    frame = living_in(conn, where, personal=False) if masked else members_of(conn, where, settings)  # fmt: skip
-    limit = 200
-    context = {
-        **user_context(request, principal, conn),
-        "rows": [] if masked else _page(frame, offset, limit),
-        "compounds": counts_by_compound(conn, frame) if masked else [],
-        "total": len(frame),
-        "masked": masked,
-        "place": place or "",
-        "offset": offset,
-        "limit": limit,
-        "full": _full(frame),
-    }
+    context = {**user_context(request, principal, conn), "place": place or "", "name": name or "",
+               "masked": masked, "offset": offset, "limit": PAGE, "rows": [], "compounds": [],
+               "total": 0, "full": 0, "label": "", "problem": None, "candidates": []}  # fmt: skip
+    try:
+        context |= _listing(conn, settings, principal, place, name, offset)
+    except GridmapError as error:
+        context |= {"problem": (error.message_zh, error.message_en),
+                    "candidates": getattr(error, "candidates", [])}  # fmt: skip
+        return templates.TemplateResponse(request, "members.html", context, status_code=404 if isinstance(error, NotFoundError) else 400)  # fmt: skip
     return templates.TemplateResponse(request, "members.html", context)
+
+
+def _listing(conn, settings: Settings, principal, place: str | None, name: str | None, offset: int) -> dict:  # fmt: skip
+    """What /members shows: the page of rows (or the counts per compound for masked roles)."""
+    if len(place or "") > 64 or len(name or "") > 32:
+        raise InputFileError("地点最多 64 个字，姓名最多 32 个字。", "A place takes at most 64 characters, a name 32.")  # fmt: skip
+    masked = not principal.may("personal")
+    if masked and (name or "").strip():
+        raise PermissionDeniedError(
+            "您的角色不能查看党员个人信息，不能按姓名查找；请只填地点。",
+            "Your role may not see members' personal data, so it cannot search by name; give a place only.",
+        )  # fmt: skip
+    where, label = place_in_area(conn, place, current_area(principal, conn))
+    if masked:
+        frame = members_of(conn, where, settings, personal=False)
+        return {"compounds": counts_by_compound(conn, frame), "total": len(frame),
+                "full": _full(frame), "label": label}  # fmt: skip
+    frame = named(members_of(conn, where, settings), name)
+    rows = _page(frame, offset, PAGE)
+    audit_view(conn, principal.name, None if where is None else label, rows=len(rows), total=len(frame), name=name, via="page")  # fmt: skip
+    return {"rows": rows, "total": len(frame), "full": _full(frame), "label": label}
