@@ -28,14 +28,17 @@ import shapely
 from sqlalchemy import (
     Boolean,
     Connection,
+    Float,
     Integer,
     and_,
+    bindparam,
     delete,
     func,
     insert,
     select,
     text,
 )
+from sqlalchemy.sql.elements import BindParameter
 
 from gridmap.layers import LAYERS, STORAGE_CRS
 from gridmap.store.bulk import bulk_upsert
@@ -195,18 +198,35 @@ def read_features(
     return with_wkb_geometry(frame)
 
 
+BOX_PARAMS = ("x0", "y0", "x1", "y1")  # the corners of :func:`bound_bbox_clause`'s box
+
+
 def bbox_clause(conn: Connection, table, bbox: tuple[float, float, float, float]):
     """A WHERE clause for features meeting a lon/lat box, through the spatial index."""
-    if conn.dialect.name == "sqlite":
+    return _meets_box(conn.dialect.name, table, bbox)
+
+
+def bound_bbox_clause(dialect: str, table):
+    """:func:`bbox_clause` for a box given when the statement runs, as parameters
+    :data:`BOX_PARAMS` (a statement built once and run for every box)."""
+    return _meets_box(dialect, table, [bindparam(k, type_=Float) for k in BOX_PARAMS])
+
+
+def _meets_box(dialect: str, table, corners):
+    if dialect == "sqlite":
         # SpatiaLite's R*Tree is only used when asked for through its SpatialIndex table.
         index = text(
             "SELECT ROWID FROM SpatialIndex WHERE f_table_name = :t "
             "AND search_frame = BuildMbr(:x0, :y0, :x1, :y1, 4326)"
-        ).bindparams(t=table.name, x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+        ).bindparams(t=table.name)
+        if isinstance(corners[0], BindParameter):
+            index = index.bindparams(*corners)
+        else:
+            index = index.bindparams(**dict(zip(BOX_PARAMS, corners, strict=True)))
         return and_(
-            table.c.id.in_(index), func.ST_Intersects(table.c.geom, func.BuildMbr(*bbox, SRID))
+            table.c.id.in_(index), func.ST_Intersects(table.c.geom, func.BuildMbr(*corners, SRID))
         )
-    envelope = func.ST_MakeEnvelope(*bbox, SRID)
+    envelope = func.ST_MakeEnvelope(*corners, SRID)
     return and_(table.c.geom.op("&&")(envelope), func.ST_Intersects(table.c.geom, envelope))
 
 

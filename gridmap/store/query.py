@@ -1,4 +1,5 @@
-"""Paged, filtered reads of a layer (for OGC API Features and the JSON API).
+"""Paged, filtered reads of a layer (for OGC API Features and the JSON API), as rows or as
+GeoJSON text written by the database.
 
 Filters name canonical columns only (checked against the table, never interpolated) and their
 values are bound, so a filter string can never become SQL.
@@ -18,16 +19,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Boolean, Connection, DateTime, Float, Integer, and_, func, select
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    DateTime,
+    Float,
+    Integer,
+    and_,
+    bindparam,
+    func,
+    select,
+)
 
 from gridmap.errors import InputFileError
 from gridmap.layers import LAYERS, STORAGE_CRS
-from gridmap.store.features import bbox_clause, fix_types
+from gridmap.store.features import BOX_PARAMS, bbox_clause, bound_bbox_clause, fix_types
+from gridmap.store.geojson import feature_text
 from gridmap.store.models import table_for
 
 HIDDEN_COLUMNS = ("properties", "repair_note", "source", "geom")
@@ -88,6 +101,105 @@ class RowsPage:
     number_matched: int
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a page's statement depends on besides the values it is run with (so that it is built
+    once and reused: building and keying a statement cost more than running it)."""
+
+    dialect: str
+    layer: str
+    include_personal: bool
+    filters: tuple[str, ...]
+    bbox: bool
+    start: bool
+    end: bool
+
+
+def _request(
+    conn: Connection,
+    layer: str,
+    include_personal: bool,
+    grid_layer: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    filters: dict[str, str] | None,
+    updated: tuple[datetime | None, datetime | None] | None,
+) -> tuple[_Shape, dict]:
+    """The statement's shape and the values to run it with; unknown filters are a 400."""
+    table = table_for(layer)
+    allowed = queryable_columns(layer, include_personal)
+    params: dict = {"grid_layer": grid_layer} if layer == "grid" else {}
+    for name, value in (filters or {}).items():
+        if name not in allowed:
+            raise InputFileError(
+                f"不能按 {name} 筛选。可用: {', '.join(allowed)}。",
+                f"Cannot filter on {name}; queryable: {', '.join(allowed)}.",
+            )
+        params[f"f_{name}"] = _coerce(table.c[name], value)
+    if bbox is not None:
+        params.update(zip(BOX_PARAMS, bbox, strict=True))
+    start, end = updated or (None, None)
+    params.update({k: v for k, v in (("start", start), ("end", end)) if v is not None})
+    shape = _Shape(conn.dialect.name, layer, include_personal, tuple(filters or ()),
+                   bbox is not None, start is not None, end is not None)  # fmt: skip
+    return shape, params
+
+
+def _where(shape: _Shape):
+    """The WHERE clause of ``shape`` (``None`` for every feature), its values as parameters."""
+    table = table_for(shape.layer)
+    conditions = [table.c[n] == bindparam(f"f_{n}", type_=table.c[n].type) for n in shape.filters]
+    if shape.layer == "grid":
+        conditions.append(table.c.layer == bindparam("grid_layer"))
+    if shape.bbox:
+        conditions.append(bound_bbox_clause(shape.dialect, table))
+    kind = table.c.updated_at.type
+    if shape.start:
+        conditions.append(table.c.updated_at >= bindparam("start", type_=kind))
+    if shape.end:
+        conditions.append(table.c.updated_at <= bindparam("end", type_=kind))
+    return and_(*conditions) if conditions else None
+
+
+def _filtered(query, shape: _Shape):
+    where = _where(shape)
+    return query if where is None else query.where(where)
+
+
+@lru_cache(maxsize=256)
+def _count_statement(shape: _Shape):
+    return _filtered(select(func.count()).select_from(table_for(shape.layer)), shape)
+
+
+@lru_cache(maxsize=256)
+def _rows_statement(shape: _Shape):
+    table = table_for(shape.layer)
+    columns = [table.c[n] for n in ("id", *queryable_columns(shape.layer, shape.include_personal))]
+    query = _filtered(select(*columns, func.ST_AsBinary(table.c.geom).label("wkb")), shape)
+    return query.order_by(table.c.code, table.c.id).limit(bindparam("limit")).offset(bindparam("offset"))  # fmt: skip
+
+
+@lru_cache(maxsize=256)
+def _geojson_statement(shape: _Shape):
+    """One row: the number matching (a window count in the pass that finds the page), the
+    number on the page and its features' GeoJSON text, written only for the page's rows."""
+    table = table_for(shape.layer)
+    allowed = queryable_columns(shape.layer, shape.include_personal)
+    read = {"id", "code", "geom", *allowed}
+    page = select(*(c for c in table.columns if c.name in read), func.count().over().label("matched"))  # fmt: skip
+    page = _filtered(page, shape).order_by(table.c.code, table.c.id)
+    page = page.limit(bindparam("limit")).offset(bindparam("offset")).subquery()
+    texts = func.aggregate_strings(feature_text(shape.dialect, page, allowed), ",")
+    return select(func.max(page.c.matched), func.count(),
+                  texts.aggregate_order_by(page.c.code, page.c.id))  # fmt: skip
+
+
+def _number_matched(conn, shape: _Shape, params: dict, offset: int, returned: int, limit: int) -> int:  # fmt: skip
+    """How many features match: known without counting on the last page."""
+    if returned < limit and (returned or offset == 0):
+        return offset + returned
+    return int(conn.execute(_count_statement(shape), params).scalar_one())
+
+
 def query_rows(
     conn: Connection,
     layer: str,
@@ -101,40 +213,47 @@ def query_rows(
     include_personal: bool = False,
 ) -> RowsPage:
     """One page of a layer, ordered by code, with the total number matching."""
-    table = table_for(layer)
-    allowed = queryable_columns(layer, include_personal)
-    conditions = []
-    if layer == "grid":
-        conditions.append(table.c.layer == grid_layer)
-    for name, value in (filters or {}).items():
-        if name not in allowed:
-            raise InputFileError(
-                f"不能按 {name} 筛选。可用: {', '.join(allowed)}。",
-                f"Cannot filter on {name}; queryable: {', '.join(allowed)}.",
-            )
-        conditions.append(table.c[name] == _coerce(table.c[name], value))
-    if bbox is not None:
-        conditions.append(bbox_clause(conn, table, bbox))
-    if updated is not None:
-        start, end = updated
-        if start is not None:
-            conditions.append(table.c.updated_at >= start)
-        if end is not None:
-            conditions.append(table.c.updated_at <= end)
-    where = and_(*conditions) if conditions else None
-    count = select(func.count()).select_from(table)
-    columns = [table.c.id, *(table.c[n] for n in allowed)]
-    query = select(*columns, func.ST_AsBinary(table.c.geom).label("wkb"))
-    if where is not None:
-        count, query = count.where(where), query.where(where)
-    rows = conn.execute(query.order_by(table.c.code, table.c.id).limit(limit).offset(offset)).all()
-    if len(rows) < limit and (rows or offset == 0):
-        matched = offset + len(rows)  # the last page: nothing more to count
-    else:
-        matched = conn.execute(count).scalar_one()
+    shape, params = _request(conn, layer, include_personal, grid_layer, bbox, filters, updated)
+    rows = conn.execute(_rows_statement(shape), {**params, "limit": limit, "offset": offset}).all()
+    matched = _number_matched(conn, shape, params, offset, len(rows), limit)
     wkb = np.array([bytes(r[-1]) if r[-1] is not None else None for r in rows], dtype=object)
     geoms = shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object)
-    return RowsPage(["id", *allowed], [tuple(r[:-1]) for r in rows], geoms, int(matched))
+    names = ["id", *queryable_columns(layer, include_personal)]
+    return RowsPage(names, [tuple(r[:-1]) for r in rows], geoms, matched)
+
+
+@dataclass
+class GeoJSONPage:
+    """A page as GeoJSON text: its features joined by commas (without the brackets)."""
+
+    features: str
+    number_returned: int
+    number_matched: int
+
+
+def query_geojson(
+    conn: Connection,
+    layer: str,
+    *,
+    grid_layer: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    filters: dict[str, str] | None = None,
+    updated: tuple[datetime | None, datetime | None] | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    include_personal: bool = False,
+) -> GeoJSONPage:
+    """:func:`query_rows`' page as the GeoJSON text the database writes (one statement).
+
+    The features are :func:`~gridmap.store.geojson.feature_text`'s: ``code`` as the id, the
+    columns :func:`query_rows` returns (but ``id``) as properties.
+    """
+    shape, params = _request(conn, layer, include_personal, grid_layer, bbox, filters, updated)
+    run = {**params, "limit": limit, "offset": offset}
+    matched, returned, features = conn.execute(_geojson_statement(shape), run).one()
+    if matched is None:  # no row on this page: nothing was counted
+        matched = _number_matched(conn, shape, params, offset, 0, limit)
+    return GeoJSONPage(features or "", int(returned), int(matched))
 
 
 def query_features(conn: Connection, layer: str, **kwargs) -> Page:

@@ -25,10 +25,10 @@ from gridmap.api.routes.ogc.common import (
     self_links,
     wants_html,
 )
-from gridmap.api.routes.ogc.encoding import features_json, rows_json
+from gridmap.api.routes.ogc.encoding import feature_collection
 from gridmap.api.routes.params import MAX_OFFSET
 from gridmap.errors import InputFileError, NotFoundError
-from gridmap.store.query import query_features, query_rows, queryable_columns
+from gridmap.store.query import query_features, query_geojson, queryable_columns
 
 RESERVED = {"limit", "offset", "bbox", "bbox-crs", "datetime", "f"}
 MAX_LIMIT = 10000
@@ -96,9 +96,9 @@ def items(
     if wants_html(request, f):
         page = query_features(conn, layer, **query)
         return _items_html(request, title, page, queryable_columns(layer), offset, limit)
-    page = query_rows(conn, layer, **query)
+    page = query_geojson(conn, layer, **query)
     links = self_links(request, GEOJSON)
-    returned = len(page.rows)
+    returned = page.number_returned
     if offset + returned < page.number_matched:
         nxt = request.url.include_query_params(offset=offset + limit, limit=limit)
         links.append({"href": str(nxt), "rel": "next", "type": GEOJSON, "title": "next page"})
@@ -110,7 +110,7 @@ def items(
         "numberReturned": returned,
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
-    return Response(rows_json(page, links, extra), media_type=GEOJSON)
+    return Response(feature_collection(page.features, links, extra), media_type=GEOJSON)
 
 
 def _items_html(
@@ -138,20 +138,27 @@ def _items_html(
 )
 def item(cid: str, fid: str, request: Request, conn: ConnDep, f: str | None = None) -> Response:
     layer, grid, title = lookup(conn, cid)
-    page = query_features(conn, layer, grid_layer=grid, filters={"code": fid}, limit=1)
-    if page.frame.empty:
-        raise NotFoundError(f"没有要素 {fid}。", f"No feature {fid} in {cid}.")
     if wants_html(request, f):
+        page = query_features(conn, layer, grid_layer=grid, filters={"code": fid}, limit=1)
+        if page.frame.empty:
+            raise _no_feature(cid, fid)
         record = page.frame[queryable_columns(layer)].astype(object).iloc[0]
         rows = "".join(
             f"<tr><th>{k}</th><td>{esc(v) if pd.notna(v) else ''}</td></tr>"
             for k, v in record.items()
         )
         return html_page(request, f"{title} {fid}", f"<table border=1>{rows}</table>", GEOJSON)
-    feature = json.loads(features_json(page.frame))["features"][0]
+    found = query_geojson(conn, layer, grid_layer=grid, filters={"code": fid}, limit=1)
+    if not found.number_returned:
+        raise _no_feature(cid, fid)
+    feature = json.loads(found.features)
     collection = f"{ogc_base(request)}/collections/{cid}"
     feature["links"] = [
         *self_links(request, GEOJSON),
         {"href": collection, "rel": "collection", "type": "application/json", "title": title},
     ]
     return Response(json.dumps(feature, ensure_ascii=False), media_type=GEOJSON)
+
+
+def _no_feature(cid: str, fid: str) -> NotFoundError:
+    return NotFoundError(f"没有要素 {fid}。", f"No feature {fid} in {cid}.")
