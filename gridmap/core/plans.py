@@ -226,8 +226,8 @@ def validate(
         lost = shapely.difference(kgeoms[unit], geoms[int(main["cell"])])
         rows.append({"kind": "plan_cuts_compound", "code": kcodes[unit], "codes": ";".join([kcodes[unit], *held]),
                      "measure": float(group["area"].iloc[1:].sum() / group["area"].sum()), "unit": "share",
-                     "message_zh": f"小区 {kcodes[unit]} 落在多个网格中 ({shares_text})，应整体归入 {held[0]}",
-                     "message_en": f"Compound {kcodes[unit]} lies in several cells ({shares_text.replace('、', ', ')}); it should go whole to {held[0]}",
+                     "message_zh": f"小区 {kcodes[unit]} 落在多个网格中：{shares_text}，应整体归入 {held[0]}",
+                     "message_en": f"Compound {kcodes[unit]} lies in several cells: {shares_text.replace('、', ', ')}; it should go whole to {held[0]}",
                      "fix": "snap_compound", "geometry": lost if not lost.is_empty else kgeoms[unit]})  # fmt: skip
     # 留白: ground of the communities the plan touches that no cell covers
     touched = sorted({int(c) for c in _shares(cells, comm)["cell"]})

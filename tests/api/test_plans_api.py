@@ -4,6 +4,7 @@ validation rule with hand-made geometry, live figures, conflicts, diff, approval
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import httpx
@@ -61,6 +62,26 @@ def test_the_stored_demo_plan_has_its_planted_defects(server, plan):
     assert ("plan_crosses_community", "DJ402") in found
     assert ("plan_cuts_compound", "XQ150") in found
     assert any(kind == "plan_uncovered" for kind, _ in found)
+
+
+def test_validation_names_cells_communities_and_compounds_with_their_codes_in_brackets(server, plan):  # fmt: skip
+    plan_id, cells = plan
+    problems = [f["properties"] for f in api(server, "POST", f"/api/plans/{plan_id}/validate").json()["features"]]  # fmt: skip
+    named = {f["properties"]["code"]: f["properties"]["name"] for f in cells["features"]}
+    named |= {c["code"]: c["name"] for c in api(server, "GET", "/api/figures", params={"level": "community"}).json()}  # fmt: skip
+    named["XQ150"] = next(h["name"] for h in api(server, "GET", "/api/search", params={"q": "XQ150"}).json() if h["code"] == "XQ150")  # fmt: skip
+    crosses = next(p for p in problems if (p["kind"], p["code"]) == ("plan_crosses_community", "DJ402"))  # fmt: skip
+    assert crosses["message_zh"].startswith(f"{named['DJ402']}（DJ402）越出")
+    assert crosses["place"] == f"{named['DJ402']}（DJ402）"
+    cut = next(p for p in problems if (p["kind"], p["code"]) == ("plan_cuts_compound", "XQ150"))
+    assert f"{named['XQ150']}（XQ150）" in cut["message_zh"] and f"{named['XQ150']} (XQ150)" in cut["message_en"]  # fmt: skip
+    # no named place is left a bare code, and no machine key is shown
+    for p in problems:
+        bare = [
+            c for c in named if re.search(rf"(?<![（\w]){re.escape(c)}(?![）\w])", p["message_zh"])
+        ]
+        assert not bare, p["message_zh"]
+        assert not re.search(r"plan_\w+|snap_compound|clip_to_community|fill_gap", p["message_zh"] + p["message_en"])  # fmt: skip
 
 
 def test_live_figures_of_a_drawn_cell(server, plan):

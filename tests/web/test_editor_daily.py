@@ -86,3 +86,19 @@ def test_in_edit_mode_only_the_selected_cell_shows_its_vertex_handles(desk):
     handles = page.locator(".leaflet-marker-icon.marker-icon:not(.marker-icon-middle)").count()
     assert 0 < handles <= vertices
     page.evaluate("gridmapEditor.map.pm.disableGlobalEditMode()")
+
+
+def test_validation_and_its_fixes_name_places_with_their_codes_in_brackets(desk):
+    answer = http.post(desk.base + "/api/plans", json={"name": "名称测试", "grid_layer": "party"}, headers=headers(desk.base, "规划员甲"), timeout=60)  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    page = desk.page
+    page.goto(f"{desk.base}/editor?plan={answer.json()['id']}")
+    ready(page)
+    item = page.locator("#problems li[data-kind='plan_cuts_compound'][data-code='XQ150']")
+    item.wait_for()
+    name = next(h["name"] for h in http.get(desk.base + "/api/search", params={"q": "XQ150"}).json() if h["code"] == "XQ150")  # fmt: skip
+    assert f"{name}（XQ150）" in item.inner_text() and "plan_" not in item.inner_text()
+    item.locator("button").click()
+    page.wait_for_function("document.getElementById('status').className === 'ok'")
+    status = page.inner_text("#status")
+    assert status.startswith(f"已贴合小区边界：{name}（XQ150）") and "snap_compound" not in status

@@ -12,8 +12,7 @@
   else map.setView([30.66, 104.06], 14);
   L.control.scale({ imperial: false }).addTo(map);
 
-  const escape = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({
-    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const { escape } = window.gridmapKit; // common.js, loaded first by editor.html
   // the server speaks UTC ISO 8601 (2026-11-27T01:09:48+00:00); people read their local time
   const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})/g;
   const localTime = (iso) => {
@@ -153,6 +152,7 @@
   const problems = L.geoJSON(null, { pane: "problems", pmIgnore: true, snapIgnore: true,
     style: { color: "#d50000", weight: 3, dashArray: "6 4", fillColor: "#d50000", fillOpacity: 0.35 } }).addTo(map);
   const FIX = { snap_compound: "贴合小区边界", clip_to_community: "裁到社区内", fill_gap: "并入相邻网格" };
+  const FIX_EN = { snap_compound: "snapped to the compound", clip_to_community: "clipped to the community", fill_gap: "joined to a neighbouring cell" };
   const KIND = { plan_overlap: "网格重叠", plan_crosses_community: "跨社区边界", plan_cuts_compound: "切分小区", plan_uncovered: "留白" };
   let timer = null;
   function validateSoon() { clearTimeout(timer); timer = setTimeout(validate, 250); }
@@ -169,14 +169,14 @@
         li.dataset.kind = p.kind; li.dataset.code = p.code;
         li.innerHTML = `<b>${escape(KIND[p.kind] || p.kind)}</b> ${escape(p.message_zh)}<br><small>${escape(p.message_en)}</small>` +
           (p.fix ? ` <button type="button">${FIX[p.fix]} <small>fix</small></button>` : "");
-        if (p.fix) li.querySelector("button").addEventListener("click", () => fix(p.fix, p.code));
+        if (p.fix) li.querySelector("button").addEventListener("click", () => fix(p.fix, p.code, p.place || p.code));
         problemsEl.appendChild(li);
       });
       if (!data.features.length) problemsEl.innerHTML = '<li class="note">没有问题 <small>no problems</small></li>';
       el.dataset.problems = data.features.length;
     }).catch(fail);
   }
-  function fix(kind, code) {
+  function fix(kind, code, place) {
     return api("POST", `/api/plans/${planId}/fix`, { kind, code, cells: collection() }).then((data) => {
       const touched = data.features.map((f) => {
         const old = byCode(f.properties.code);
@@ -184,7 +184,7 @@
         return addCell(f);
       });
       changed(touched);
-      say(`已${FIX[kind]}: ${code}`, `Fixed: ${kind} ${code}`, "ok");
+      say(`已${FIX[kind]}：${place}`, `Fixed (${FIX_EN[kind]}): ${place}`, "ok");
     }).catch(fail);
   }
 

@@ -1,6 +1,6 @@
 """What the plans routes share: the router, the edit permission, the version a save or an
-approval names, GeoJSON bodies, the check that a planner changes only their area, and frames
-as records and in metres."""
+approval names, GeoJSON bodies, the check that a planner changes only their area, frames as
+records and in metres, and problems that name their places (名称在前, 编号在后)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from gridmap.api.routes.params import CHECKED, MAX_ID, LimitedBodyRoute
 from gridmap.api.security import require
 from gridmap.core import plans as core
+from gridmap.core.gap_names import name_text_en, name_text_zh, names_of, place_names
 from gridmap.crs import metric_crs_for
 from gridmap.errors import PermissionDeniedError
 from gridmap.layers import GRID_LAYER_EXAMPLES, STORAGE_CRS
@@ -63,3 +64,24 @@ def metric(frame: gpd.GeoDataFrame, *others: gpd.GeoDataFrame):
     """``frame`` and ``others`` in the metric CRS of ``frame``."""
     crs = metric_crs_for(frame)
     return [f.to_crs(crs) for f in (frame, *others)]
+
+
+def named_problems(problems: pd.DataFrame, **layers: pd.DataFrame) -> pd.DataFrame:
+    """``problems`` whose messages name the cells, communities and compounds they mention as
+    ``玉林一网格（DJ503）`` instead of bare codes, and ``place``: the name and code of the
+    place each problem is about. ``layers``: frames with ``code`` and ``name`` by layer
+    (``grid=cells, community=…, compound=…``).
+
+    >>> problems = pd.DataFrame({"code": ["DJ503"], "message_zh": ["DJ503 越出社区 S1 边界 9 平方米"],
+    ...                          "message_en": ["DJ503 crosses the boundary of community S1"]})
+    >>> cells = pd.DataFrame({"code": ["DJ503"], "name": ["玉林一网格"]})
+    >>> named = named_problems(problems, grid=cells, community=pd.DataFrame({"code": ["S1"], "name": ["玉林社区"]}))
+    >>> named["message_zh"][0], named["place"][0]
+    ('玉林一网格（DJ503）越出玉林社区（S1）边界 9 平方米', '玉林一网格（DJ503）')
+    """
+    names = place_names(names_of(layers))
+    out = problems.copy()
+    out["message_zh"] = [name_text_zh(str(t), names) for t in out["message_zh"].fillna("")]
+    out["message_en"] = [name_text_en(str(t), names) for t in out["message_en"].fillna("")]
+    out["place"] = [f"{names[c]}（{c}）" if c in names else c for c in out["code"]]
+    return out

@@ -23,6 +23,7 @@ from gridmap.api.routes.plans.common import (
     Version,
     check_changes_in_area,
     metric,
+    named_problems,
     records,
     router,
     with_layer_name,
@@ -198,7 +199,7 @@ def validate(
     around = context(conn, cells, "community", "compound")
     cells_m, communities, compounds = metric(cells, around["community"], around["compound"])
     problems = core.validate(cells_m, communities, compounds, tolerance_m2=settings.overlap_tolerance_m2)  # fmt: skip
-    return geojson(problems)
+    return geojson(named_problems(problems, grid=cells_m, community=communities, compound=compounds))  # fmt: skip
 
 
 @router.post(
