@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from html import unescape
 
 import folium
 import geopandas as gpd
@@ -16,6 +17,7 @@ from test_cli import gridmap
 
 from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.config import Settings
+from gridmap.core.gaps import GAP_KINDS, NEXT_STEPS
 from gridmap.errors import GridmapError, NotFoundError
 from gridmap.maps.draw import add_units
 from gridmap.maps.offline import export_map
@@ -100,6 +102,20 @@ def test_every_gap_is_listed_once_with_its_chinese_message_and_kind():
     assert "小区无党组织覆盖" in page and "碎片多边形" in page
     assert "不在任何社区内的问题" in page  # the gap outside both communities has its own list
     assert "联合党支部" in page and "建议: 2 个小区联合组建党支部" in page
+
+
+def test_every_finding_of_every_gap_kind_reads_its_next_step():
+    """A gap kind added without a next step (下一步) fails here: its row's step would be empty."""
+    doc = small_doc()
+    doc["gaps"] = [_gap(kind, f"X{i}", "", f"问题 {i}", "S1") for i, kind in enumerate(GAP_KINDS)]
+    page = report_html(doc)
+    for kind in GAP_KINDS:
+        row = re.search(rf'<tr data-kind="{kind}">.*?</tr>', page, re.S)
+        assert row, kind
+        step = re.search(r'<td class="next">(.*?)<br><small>(.*?)</small></td>', row.group(0), re.S)
+        zh, en = (unescape(part).strip() for part in step.groups())
+        assert zh and en, f"{kind} has no next step in the report"
+        assert (zh, en) == NEXT_STEPS.get(kind)
 
 
 def test_checks_that_could_not_run_are_shown_only_when_there_are_some():

@@ -174,6 +174,11 @@ def test_the_printable_report_follows_the_unit_shown_with_the_analysis_report_pa
     # the analysis's own report page, of the community shown only
     headings = page.locator("section.community h2").all_inner_texts()
     assert len(headings) == 1 and headings[0].startswith(community["name"])
+    # every finding listed with its next step, Chinese first
+    rows = page.locator("table.gaps tbody tr")
+    assert rows.count() > 0
+    kind = rows.first.get_attribute("data-kind")
+    assert rows.first.locator("td.next").inner_text().split("\n") == list(NEXT_STEPS[kind])
 
 
 def test_the_map_page_prints_as_a_map(desk):
