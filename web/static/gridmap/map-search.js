@@ -97,7 +97,7 @@
   function panelTo(h) {
     if (h.layer === "community" && may("community", h.code)) showUnit("community", h.code);
     else if (h.layer === "grid:unified") {
-      const row = window.gridmap.figures().grid.find((f) => f.code === h.code);
+      const row = window.gridmap.figures.grid.find((f) => f.code === h.code);
       if (row && may("grid", h.code, row.community_code)) showUnit("grid", h.code, row.community_code);
     } else if (h.layer === "compound") {
       getJSON(`/api/figures/compound/${encodeURIComponent(h.code)}`).then((f) => {

@@ -1,0 +1,81 @@
+// The data layers, each loaded for the view (/api/layers/{layer}/features?bbox=&zoom=) when it is
+// on and the map stops moving; the layer control, zoom and scale controls.
+(function () {
+  "use strict";
+  const { escape } = window.gridmapKit;
+  const gm = window.gridmap;
+  const { map, el, cfg, withDisplay, latest, bboxOf, index } = gm;
+  const overlays = {};
+  const groups = {}; // a layer's key → its group
+  const loaders = [];
+  for (const spec of cfg.layers) {
+    const isStation = spec.layer === "station";
+    const group = L.geoJSON(null, {
+      pane: spec.pane,
+      style: isStation ? undefined : spec.style, // a station's style must not reach its radius circle
+      pointToLayer: (f, latlng) => (isStation
+        ? L.featureGroup([
+          L.circle(latlng, { radius: cfg.station_radius_m, pane: "points", interactive: false,
+            color: "#c62828", weight: 1, dashArray: "4 4", fillOpacity: 0.04 }),
+          L.circleMarker(latlng, { radius: 6, pane: "points", ...spec.style })])
+        : L.circleMarker(latlng, { radius: 5, pane: spec.pane, ...spec.style })),
+      onEachFeature: (f, layer) => {
+        if (spec.key === "proposals") {
+          layer.bindPopup(gm.proposalPopup(f.properties));
+          return;
+        }
+        gm.bindUnitPopup(f, layer, spec);
+        if (f.properties.code) index.set(`${spec.layer}:${f.properties.code}`, layer);
+      },
+    });
+    overlays[escape(spec.label_zh)] = group;
+    groups[spec.key] = group;
+    if (spec.visible) group.addTo(map);
+    let loadedKey = null;
+    let loading = null;
+    const fetchLayer = latest();
+    const load = () => {
+      if (!map.hasLayer(group)) return null;
+      const zoom = Math.round(map.getZoom());
+      if (zoom < spec.min_zoom) { group.clearLayers(); loadedKey = null; el.dataset[`loaded_${spec.key}`] = 0; return null; }
+      let query = "";
+      if (!spec.url && spec.min_zoom > 0) {
+        query = `?bbox=${bboxOf(map.getBounds().pad(0.2))}&zoom=${zoom}`;
+      } else if (!spec.url) {
+        query = `?zoom=${Math.min(zoom, 17)}`;
+      }
+      const url = withDisplay(spec.url || `/api/layers/${encodeURIComponent(spec.layer)}/features${query}`);
+      if (url === loadedKey) return loading;
+      loadedKey = url;
+      loading = fetchLayer(url)
+        .then((data) => {
+          if (!data || loadedKey !== url) return; // a newer view was asked for meanwhile
+          group.clearLayers(); group.addData(data);
+          el.dataset[`loaded_${spec.key}`] = data.features.length;
+        })
+        .catch((err) => console.warn("layer", spec.layer, err.message));
+      return loading;
+    };
+    loaders.push(load);
+    group.on("add", load);
+  }
+  L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
+  // on a phone the zoom buttons move to the bottom, and popups pan clear of the layers button,
+  // so a popup's title is never under a control
+  if (window.innerWidth < 700) {
+    map.zoomControl.setPosition("bottomright");
+    // and clear of the bottom sheet (half the screen at most)
+    L.Popup.mergeOptions({ autoPanPaddingTopLeft: L.point(10, 60),
+      autoPanPaddingBottomRight: L.point(10, Math.round(window.innerHeight * 0.45) + 10) });
+  }
+  L.control.scale({ imperial: false }).addTo(map);
+  // a pan or zoom asks once the map has stopped moving (a drag fires moveend more than once)
+  let moveTimer = null;
+  map.on("moveend", () => {
+    clearTimeout(moveTimer);
+    moveTimer = setTimeout(() => { loaders.forEach((f) => f()); gm.loadGapView(); }, 150);
+  });
+  loaders.forEach((f) => f());
+
+  Object.assign(gm, { groups, loaders });
+})();

@@ -1,0 +1,72 @@
+// The side panel's drill-down, subdistrict → community → grid: crumbs, the unit's figures and its
+// children's table; the legend counts, gap list, choropleth and export follow the unit shown.
+// Any link with data-level (crumbs, children, popups, gap links) drills to its unit.
+(function () {
+  "use strict";
+  const { escape, pct, getJSON } = window.gridmapKit;
+  const gm = window.gridmap;
+  const { map, el, home, area, top, state, figures, index, nameOf, LEVEL_ZH, SUBDISTRICT_ZH } = gm;
+  const figuresEl = document.getElementById("figures");
+  const childrenEl = document.getElementById("children");
+  const crumbsEl = document.getElementById("crumbs");
+
+  function renderPanel() {
+    const crumbs = [];
+    if (top === "subdistrict") crumbs.push(`<a href="#" data-level="subdistrict">${escape(SUBDISTRICT_ZH)} <small>subdistrict</small></a>`);
+    if (state.community && top !== "grid") crumbs.push(`<a href="#" data-level="community" data-code="${escape(state.community)}">${escape(nameOf("community", state.community))}</a>`);
+    if (state.grid) crumbs.push(`<span>${escape(nameOf("grid", state.grid))}</span>`);
+    crumbsEl.innerHTML = crumbs.join(" › ");
+    const here = state.grid ? figures.grid.find((f) => f.code === state.grid)
+      : state.community ? figures.community.find((f) => f.code === state.community) : figures.subdistrict[0];
+    const heading = here && (here.name || (here.level === "subdistrict" ? SUBDISTRICT_ZH : LEVEL_ZH[here.level]));
+    figuresEl.innerHTML = here ? `<h2>${escape(heading)} <small>${here.level}</small></h2>${gm.figuresTable(here)}` : "";
+    const kids = state.grid ? [] : state.community
+      ? figures.grid.filter((f) => f.community_code === state.community) : figures.community;
+    childrenEl.innerHTML = kids.length ? `<h2>${state.community ? "网格 <small>grids</small>" : "社区 <small>communities</small>"}</h2>` +
+      `<table class="children"><tr><th>名称</th><th title="households">户数</th><th title="members">党员</th><th title="organisational coverage">覆盖率</th></tr>` +
+      kids.map((f) => `<tr><td><a href="#" data-level="${f.level}" data-code="${escape(f.code)}" data-community="${escape(f.community_code || "")}">${escape(f.name || f.code)}</a></td>` +
+        `<td>${f.households}</td><td>${f.members}</td><td>${pct(f.org_coverage)}</td></tr>`).join("") + "</table>" : "";
+    el.dataset.level = state.level;
+    gm.renderTheme();
+    gm.exportHref();
+    return Promise.all([gm.loadList(), gm.loadCounts()]);
+  }
+
+  // the panel on a unit (its figures, legend counts, list and export), the map left as it is
+  function showUnit(level, code, community) {
+    state.level = level;
+    state.community = level === "subdistrict" ? null : level === "community" ? code : community || state.community;
+    state.grid = level === "grid" ? code : null;
+    return renderPanel();
+  }
+
+  // the panel on a unit, and the map framed on it
+  function drill(level, code, community) {
+    showUnit(level, code, community);
+    const target = level === "subdistrict" ? null : index.get(`${level === "grid" ? "grid:unified" : level}:${code}`);
+    if (target && target.getBounds) map.fitBounds(target.getBounds(), { padding: [20, 20] });
+    else if ((level === "subdistrict" || (area && code === area.code)) && home) map.fitBounds(home);
+    else if (level === "grid") getJSON(`/api/search?q=${encodeURIComponent(code)}&limit=5`).then((hits) => {
+      const hit = hits.find((h) => h.code === code);
+      if (hit && hit.bbox) map.fitBounds([[hit.bbox[1], hit.bbox[0]], [hit.bbox[3], hit.bbox[2]]]);
+    });
+    map.closePopup();
+  }
+
+  document.addEventListener("click", (e) => {
+    const shown = e.target.closest("a.proposals-link");
+    if (shown) { // a gap's link to its community's organisation proposals: the layer on, the community shown
+      e.preventDefault();
+      const { proposals } = gm.groups;
+      if (proposals && !map.hasLayer(proposals)) proposals.addTo(map);
+      drill("community", shown.dataset.community);
+      return;
+    }
+    const a = e.target.closest("a[data-level]");
+    if (!a) return;
+    e.preventDefault();
+    drill(a.dataset.level, a.dataset.code, a.dataset.community);
+  });
+
+  Object.assign(gm, { renderPanel, showUnit, drill });
+})();

@@ -1,0 +1,65 @@
+// The choropleth of the 两个覆盖 rates (or member counts), per community, or per grid inside the
+// community shown; a click on a unit drills to it.
+(function () {
+  "use strict";
+  const { escape, pct, getJSON } = window.gridmapKit;
+  const gm = window.gridmap;
+  const { map, el, state, figures, withDisplay } = gm;
+  const themeSelect = document.getElementById("theme-select");
+  const themeLegend = document.getElementById("theme-legend");
+  // rates run from red (little covered: where work is needed) to green (all covered); member
+  // counts are amounts, in blues, with nothing alarming about few or many
+  const RATE_RAMP = ["#b2182b", "#ef8a62", "#fee08b", "#a6d96a", "#1a9850"];
+  const COUNT_RAMP = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"];
+  // shown above the compounds, buildings and the stations' walking circles (which would wash it
+  // out), level with the proposals (created later, so drawn over it) and below the gaps; back in
+  // its place when no theme is shown
+  const themePane = map.getPane("choropleth");
+  const themeZ = { off: themePane.style.zIndex, on: map.getPane("proposals").style.zIndex };
+  let theme = L.geoJSON(null, { pane: "choropleth" });
+  const themeCache = {};
+
+  function renderTheme() {
+    map.removeLayer(theme);
+    themeLegend.innerHTML = "";
+    const metric = themeSelect.value;
+    el.dataset.theme = metric;
+    themePane.style.zIndex = metric ? themeZ.on : themeZ.off;
+    if (!metric) return;
+    const RAMP = metric === "members" ? COUNT_RAMP : RATE_RAMP;
+    const level = state.community ? "grid" : "community";
+    const layerName = level === "grid" ? "grid:unified" : "community";
+    const rows = figures[level].filter((f) => level === "community" || f.community_code === state.community);
+    const values = Object.fromEntries(rows.map((f) => [f.code, f[metric]]));
+    const max = metric === "members" ? Math.max(1, ...Object.values(values).map(Number)) : 1;
+    const colour = (v) => (v === null || v === undefined ? "#bdbdbd"
+      : RAMP[Math.min(RAMP.length - 1, Math.floor((v / max) * RAMP.length))]);
+    const draw = (data) => {
+      map.removeLayer(theme);
+      theme = L.geoJSON(data, {
+        pane: "choropleth",
+        filter: (f) => f.properties.code in values,
+        style: (f) => ({ color: "#555", weight: 1, fillColor: colour(values[f.properties.code]), fillOpacity: 0.65 }),
+        onEachFeature: (f, l) => {
+          const v = values[f.properties.code];
+          l.bindTooltip(`${escape(f.properties.name || f.properties.code)}: ${metric === "members" ? v : pct(v)}`);
+          l.on("click", () => gm.drill(level, f.properties.code, state.community));
+        },
+      }).addTo(map);
+      el.dataset.themeFeatures = theme.getLayers().length;
+    };
+    const url = withDisplay(`/api/layers/${encodeURIComponent(layerName)}/features?zoom=15`);
+    if (themeCache[url]) draw(themeCache[url]);
+    else getJSON(url).then((data) => { themeCache[url] = data; if (themeSelect.value === metric) draw(data); })
+      .catch((err) => console.warn("theme", err.message));
+    const steps = RAMP.map((c, i) => {
+      const lo = (i / RAMP.length) * max; const hi = ((i + 1) / RAMP.length) * max;
+      const text = metric === "members" ? `${Math.round(lo)}–${Math.round(hi)}` : `${pct(lo)}–${pct(hi)}`;
+      return `<span><i style="background:${c}"></i>${text}</span>`;
+    });
+    themeLegend.innerHTML = `${steps.join("")}<span><i style="background:#bdbdbd"></i>无数据 <small>no data</small></span>`;
+  }
+  themeSelect.addEventListener("change", renderTheme);
+
+  Object.assign(gm, { renderTheme });
+})();
