@@ -218,3 +218,32 @@ def test_on_a_phone_a_gap_popup_fits_with_its_close_in_reach_and_targets_are_fin
         .filter((e) => e.offsetParent !== null)
         .map((e) => parseFloat(getComputedStyle(e).fontSize)).filter((s) => s < 12)""")
     assert tiny == []
+
+
+def test_on_a_phone_the_members_list_fits_pages_by_number_and_says_what_it_cannot_find(handset):
+    page = handset.page
+    handset.expected.append("status of 404")  # the page of an unknown place answers 404
+    overflow = "document.documentElement.scrollWidth - window.innerWidth"
+    page.goto(handset.base + "/members")
+    page.fill("input[name=place]", "锦绣社区")
+    page.click("form.filters button[type=submit]")
+    code = next(c for c, n in community_names(handset).items() if n == "锦绣社区")
+    assert f"锦绣社区（{code}）" in page.inner_text("#members-count")
+    assert page.evaluate(overflow) <= 0  # the table scrolls in its box, never the page
+    table = page.locator(".table-scroll").bounding_box()
+    assert table["x"] >= 0 and table["x"] + table["width"] <= 390
+    assert page.inner_text("nav.pages [aria-current=page]") == "1"
+    page.locator("nav.pages a", has_text="2").first.click()
+    page.wait_for_url("**offset=200")
+    assert page.inner_text("nav.pages [aria-current=page]") == "2"
+    # a place named by part of its name: the places it may be are offered, the form kept
+    page.fill("input[name=place]", "锦绣")
+    page.click("form.filters button[type=submit]")
+    page.locator("#place-candidates").wait_for()
+    assert page.input_value("input[name=place]") == "锦绣" and page.evaluate(overflow) <= 0
+    page.locator("#place-candidates a").first.click()
+    page.locator("#members-count").wait_for()
+    page.fill("input[name=place]", "没有这个地方")
+    page.click("form.filters button[type=submit]")
+    assert "没有这个地方" in page.inner_text("#members-problem")
+    assert page.input_value("input[name=place]") == "没有这个地方"
