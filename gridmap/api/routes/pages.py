@@ -128,6 +128,7 @@ def editor_page(
     principal: PagePrincipalDep,
     plan: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
+    from gridmap.api.routes.plans.common import with_layer_name
     from gridmap.store.features import grid_layers, layer_extent
     from gridmap.store.plans import list_plans, plan_meta
 
@@ -141,7 +142,8 @@ def editor_page(
         "band": [settings.grid_households_min, settings.grid_households_max],
         "may_approve": principal.may("approve_plan"),
     }
-    context = {**user_context(request, principal, conn), "plans": list_plans(conn), "plan_id": plan, "config": config}  # fmt: skip
+    plans = [with_layer_name(p) for p in list_plans(conn)]  # 党建网格, not "party"
+    context = {**user_context(request, principal, conn), "plans": plans, "plan_id": plan, "config": config}  # fmt: skip
     return templates.TemplateResponse(request, "editor.html", context)
 
 
