@@ -63,7 +63,7 @@ def test_click_inside_a_compound_with_a_finding_opens_its_figures_and_its_outlin
     click_at(page, (west + east) / 2, (south + north) / 2)
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
-    page.wait_for_function("document.querySelector('.leaflet-popup-content').innerText.includes('户数')")  # fmt: skip
+    page.wait_for_function("document.querySelector('.leaflet-popup-content')?.innerText.includes('户数')")  # fmt: skip
     text = popup.inner_text()
     assert "XQ017" in text and "组织设置建议" in text
     assert "物业" in text  # the unit's popup lists the problem about it
@@ -75,7 +75,10 @@ def test_click_inside_a_compound_with_a_finding_opens_its_figures_and_its_outlin
     # brought back into view: the unit's popup (figures, problems, next steps) panned it away
     page.evaluate(f"gridmap.map.panTo([{lat}, {lon}], {{ animate: false }})")
     click_at(page, lon, lat)
-    popup.wait_for()
+    # the finding's popup, once it has replaced the closed one (wait on it, not on time)
+    page.wait_for_function(
+        "document.querySelector('.leaflet-popup-content')?.innerText.startsWith('物业未建党组织')"
+    )
     text = popup.inner_text()
     assert text.startswith("物业未建党组织") and "XQ017" in text and "户数" not in text
 
@@ -148,7 +151,7 @@ def test_search_labels_layers_in_chinese_and_enter_opens_the_first_hit(desktop):
     page.press("#q", "Enter")
     page.wait_for_function("document.getElementById('map').dataset.found === 'compound:XQ132'")
     page.locator(".leaflet-popup-content").wait_for()
-    page.wait_for_function("document.querySelector('.leaflet-popup-content').innerText.includes('户数')")  # fmt: skip
+    page.wait_for_function("document.querySelector('.leaflet-popup-content')?.innerText.includes('户数')")  # fmt: skip
     assert "XQ132" in page.inner_text(".leaflet-popup-content")
 
 
