@@ -137,6 +137,14 @@ def grid_layers(conn: Connection) -> list[str]:
     return sorted({row[0] for row in conn.execute(select(table.c.layer).distinct())})
 
 
+def has_grid_layer(conn: Connection, name: str) -> bool:
+    """Whether grid layer ``name`` has features (one look in the layer index)."""
+    table = table_for("grid")
+    return (
+        conn.execute(select(table.c.id).where(table.c.layer == name).limit(1)).first() is not None
+    )
+
+
 def fix_types(frame: pd.DataFrame, table) -> pd.DataFrame:
     # SQLite hands booleans back as 0/1 and integers may come back as floats next to NULLs.
     for column in table.columns:

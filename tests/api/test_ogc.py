@@ -26,7 +26,7 @@ def loaded(live_server, db_settings, tmp_path):
     return live_server
 
 
-def test_landing_conformance_and_collections(loaded):
+def test_landing_conformance_and_collections(loaded, db_settings, tmp_path):
     landing = http.get(f"{loaded}/ogc").json()
     rels = {link["rel"] for link in landing["links"]}
     assert {"self", "service-desc", "conformance", "data"} <= rels
@@ -34,6 +34,20 @@ def test_landing_conformance_and_collections(loaded):
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf
     ids = [c["id"] for c in http.get(f"{loaded}/ogc/collections").json()["collections"]]
     assert "building" in ids and "grid_party" in ids and "member" not in ids
+
+    def extent() -> list[float]:
+        doc = http.get(f"{loaded}/ogc/collections/building").json()
+        return doc["extent"]["spatial"]["bbox"][0]
+
+    before = extent()
+    assert extent() == before  # kept: asked again, the same
+    farther = buildings_frame(30).iloc[25:].assign(楼栋编号=[f"B{i:03d}" for i in range(25, 30)])
+    farther.to_file(tmp_path / "farther.geojson")
+    engine = make_engine(db_settings)
+    load_file(engine, "building", tmp_path / "farther.geojson")
+    engine.dispose()
+    after = extent()  # a load moves the data on: the extent is read again
+    assert after[:2] == before[:2] and after[2] > before[2] + 0.002
 
 
 def test_items_page_with_next_links_until_every_feature_is_seen(loaded):
@@ -67,6 +81,9 @@ def test_one_item_and_missing_item(loaded):
     assert feature["id"] == "B003" and feature["properties"]["households"] == 40
     assert http.get(f"{loaded}/ogc/collections/building/items/NOPE").status_code == 404
     assert http.get(f"{loaded}/ogc/collections/nope/items").status_code == 404
+    assert http.get(f"{loaded}/ogc/collections/grid_nope/items").status_code == 404
+    grids = http.get(f"{loaded}/ogc/collections/grid_party/items").json()
+    assert [f["id"] for f in grids["features"]] == ["B000", "B001", "B002"]
 
 
 def test_html_pages_for_browsers(loaded):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
+from gridmap.api.cache import kept_soon
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.ogc.common import (
     GEOJSON,
@@ -86,16 +87,22 @@ def _collection_doc(base: str, cid: str, title: str, bbox: list[float] | None) -
     return doc
 
 
-def _extent(conn, layer: str, grid_layer: str | None) -> list[float] | None:
-    table = table_for(layer)
-    return table_bounds(conn, table, table.c.layer == grid_layer if grid_layer else None)
+def _extent(request: Request, conn, layer: str, grid_layer: str | None) -> list[float] | None:
+    """The layer's bounds, kept until the data change: they are read from every geometry (150 ms
+    for 200,000 buildings), and QGIS asks for them whenever it connects."""
+
+    def bounds(on) -> list[float] | None:
+        table = table_for(layer)
+        return table_bounds(on, table, table.c.layer == grid_layer if grid_layer else None)
+
+    return kept_soon(request, conn, ("ogc-extent", layer, grid_layer), bounds, wait=True)
 
 
 @router.get("/collections", summary="图层列表 / collections", responses=documented("collections"))
 def collections(request: Request, conn: ConnDep, f: str | None = None) -> Response:
     base = ogc_base(request)
     docs = [
-        _collection_doc(base, cid, title, _extent(conn, layer, grid))
+        _collection_doc(base, cid, title, _extent(request, conn, layer, grid))
         for cid, (layer, grid, title) in collection_index(conn).items()
     ]
     if wants_html(request, f):
@@ -111,7 +118,7 @@ def collections(request: Request, conn: ConnDep, f: str | None = None) -> Respon
 )
 def collection(cid: str, request: Request, conn: ConnDep, f: str | None = None) -> Response:
     layer, grid, title = lookup(conn, cid)
-    doc = _collection_doc(ogc_base(request), cid, title, _extent(conn, layer, grid))
+    doc = _collection_doc(ogc_base(request), cid, title, _extent(request, conn, layer, grid))
     if wants_html(request, f):
         extent = doc.get("extent", {"spatial": {"bbox": ["无要素 / empty"]}})["spatial"]["bbox"][0]
         body = f"<p><code>{cid}</code> · 范围 extent {esc(extent)}</p>"
