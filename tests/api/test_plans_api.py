@@ -210,3 +210,12 @@ def test_export_and_import_a_plan_through_qgis_formats(server, plan, tmp_path):
     broken = api(server, "POST", "/api/plans/import", data={"name": "x"}, files={"file": ("x.geojson", b'{"type": "FeatureCollection", "features": [')})  # fmt: skip
     assert broken.status_code == 400
     assert json.loads(broken.text)["message_zh"]
+
+
+def test_an_automatic_proposal_names_the_places_it_could_not_satisfy(server):
+    r = api(server, "POST", "/api/plans/propose", json={"name": "自动划分名称测试"})
+    assert r.status_code == 201, r.text
+    outside = next(p for p in r.json()["problems"] if p["kind"] == "compound_outside_community")
+    name = next(h["name"] for h in api(server, "GET", "/api/search", params={"q": "XQ169"}).json() if h["code"] == "XQ169")  # fmt: skip
+    assert outside["message_zh"].startswith(f"小区{name}（XQ169）")
+    assert outside["message_en"].startswith(f"Compound {name} (XQ169)")

@@ -83,5 +83,6 @@ def named_problems(problems: pd.DataFrame, **layers: pd.DataFrame) -> pd.DataFra
     out = problems.copy()
     out["message_zh"] = [name_text_zh(str(t), names) for t in out["message_zh"].fillna("")]
     out["message_en"] = [name_text_en(str(t), names) for t in out["message_en"].fillna("")]
-    out["place"] = [f"{names[c]}（{c}）" if c in names else c for c in out["code"]]
+    if "code" in out:
+        out["place"] = [f"{names[c]}（{c}）" if c in names else c for c in out["code"]]
     return out

@@ -15,6 +15,7 @@ from gridmap.api.routes.params import Text
 from gridmap.api.routes.plans.common import (
     EDIT,
     check_changes_in_area,
+    named_problems,
     records,
     router,
     with_layer_name,
@@ -116,4 +117,6 @@ def propose(body: Propose, conn: ConnDep, settings: SettingsDep, principal: Prin
     done = propose_plan(conn.engine, settings, name=body.name, author=principal.name, community=community)  # fmt: skip
     with conn.engine.connect() as c:
         meta = store.plan_meta(c, done.plan_id)
-    return {**meta, "cells_count": done.cells, "problems": records(done.problems)}
+        named = {layer: read_features(c, layer, columns=("name",)) for layer in ("community", "compound", "building")}  # fmt: skip
+        problems = named_problems(done.problems, grid=store.read_cells(c, done.plan_id), **named)
+    return {**meta, "cells_count": done.cells, "problems": records(problems)}
