@@ -24,7 +24,7 @@ import pyogrio
 import pyproj
 import shapely
 
-from geodata import people
+from geodata import people, staffing
 from geodata.city import (
     City,
     balance_households,
@@ -83,11 +83,12 @@ def make(seed: int = SEED) -> tuple[City, dict]:
     ).value_counts()
     every = pd.Series([m["compound_code"] for m in members]).value_counts()
     orgs, org_plants = people.make_orgs(city, full.to_dict(), every.to_dict())
+    staffing.with_groups(orgs, full.to_dict())
     stations = people.make_stations(city)
     planted += org_plants + _beyond_reach(city, stations)
     departmental = departmental_grids(city, rng)
     extra = {"members": members, "stations": stations, "orgs": orgs, "planted": planted,
-             "departmental": departmental}  # fmt: skip
+             "departmental": departmental, "people": staffing.make_people(city, orgs)}  # fmt: skip
     return city, extra
 
 
@@ -190,12 +191,25 @@ def write_all(city: City, extra: dict, out: Path) -> None:
         out / "stations.csv", index=False, encoding="gbk"
     )
     pd.DataFrame(extra["orgs"]).to_csv(out / "orgs.csv", index=False, encoding="utf-8")
+    write_people(extra["people"], out)
     (out / "manifest.json").write_text(
         json.dumps(MANIFEST, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     planted = to_lonlat_records([dict(p) for p in extra["planted"]], lonlat)
     (out.parent / "planted.json").write_text(json.dumps(planted, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")  # fmt: skip
     (out.parent / "README.md").write_text(readme(city, extra, planted), encoding="utf-8")
+
+
+def write_people(made: dict, out: Path) -> None:
+    """The roster (GBK, as offices save it), property companies, owners' committees, and
+    ``planted_people.json`` beside ``planted.json``."""
+    pd.DataFrame(made["staff"]).to_csv(out / "staff.csv", index=False, encoding="gbk")
+    pd.DataFrame(made["property"]).to_csv(out / "property.csv", index=False, encoding="utf-8")
+    pd.DataFrame(made["owners_committee"]).to_csv(
+        out / "owners_committee.csv", index=False, encoding="utf-8"
+    )
+    text = json.dumps(made["plants"], ensure_ascii=False, indent=1) + "\n"
+    (out.parent / "planted_people.json").write_text(text, encoding="utf-8")
 
 
 def readme(city: City, extra: dict, planted: list[dict]) -> str:
@@ -284,6 +298,9 @@ MANIFEST = [
     {"layer": "station", "file": "stations.csv", "crs": "gcj02"},
     {"layer": "member", "file": "members.csv", "crs": "gcj02"},
     {"layer": "org", "file": "orgs.csv"},
+    {"layer": "property", "file": "property.csv"},
+    {"layer": "owners_committee", "file": "owners_committee.csv"},
+    {"layer": "staff", "file": "staff.csv"},
 ]
 
 
