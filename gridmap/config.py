@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -57,6 +58,25 @@ class Settings(BaseSettings):
     # --- grids --------------------------------------------------------------------------------
     grid_households_min: int = Field(300, description="网格户数下限 (城市 300–500, 农村约 200)")
     grid_households_max: int = Field(500, description="网格户数上限")
+
+    # --- the people who serve the places (gridmap.core.staffing) ----------------------------
+    worker_max_households: int = Field(
+        500, gt=0, description="每名网格员服务户数上限 (网格户数上限)"
+    )
+    secretary_min_party_years: float = Field(
+        1.0, ge=0, description="党支部书记最少党龄 (年, 党支部工作条例 2018)"
+    )
+    building_head_min_households: int = Field(
+        50, ge=0, description="户数达到此值的楼栋应有楼栋长或单元长"
+    )
+    community_workers_per_10k: float = Field(
+        18.0, ge=0, description="每万名居民的社区工作者配备标准 (多地标准 18 人)"
+    )
+    persons_per_household: float = Field(
+        2.62, gt=0, description="无人口数时按户数估算居民: 每户人数 (第七次人口普查 2.62)"
+    )
+    term_years: float = Field(5.0, gt=0, description="任期 (年): 超过即提示换届")
+    staffing_as_of: date | None = Field(None, description="计算党龄与任期的日期 (空: 当天)")
 
     # --- geometry tolerances ---------------------------------------------------------------
     overlap_tolerance_m2: float = Field(1.0, description="同层要素重叠超过此面积 (平方米) 才报告")

@@ -121,13 +121,15 @@ def run_analyze(
 ):
     """Integrate, assign, find every gap, propose branches; store all of it and write the report."""
     from gridmap.core.analysis import analyze
+    from gridmap.core.staffing import PEOPLE_LAYERS, People
 
     with connect(engine) as conn:
         layers = load_layers(conn)
         stations = features.read_features(conn, "station")
         orgs = features.read_features(conn, "org")
+        people = People(*(features.read_features(conn, name) for name in PEOPLE_LAYERS))
     previous = layers.grids.pop(UNIFIED, None)
-    result = analyze(layers, stations, orgs, settings, base=base, previous=previous)
+    result = analyze(layers, stations, orgs, settings, base=base, previous=previous, people=people)
     with transaction(engine) as conn:
         run = _store(conn, actor, "analyze", base, result.summary, result.integration, result.gaps)
         results.save_proposals(conn, run, result.proposals)

@@ -8,6 +8,7 @@ See ``tests/test_analyze_demo.py``: the demo subdistrict in, every planted gap o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,7 @@ from gridmap.core.assign import assign_points, member_counts
 from gridmap.core.gap_names import names_of, with_names
 from gridmap.core.gaps import concat_gaps, unchecked_kinds, with_community_codes
 from gridmap.core.pipeline import Integration, Layers, integrate
+from gridmap.core.staffing import People, Places, check_staffing
 from gridmap.crs import metric_crs_for
 from gridmap.layers import STORAGE_CRS
 
@@ -56,8 +58,13 @@ def analyze(
     settings: Settings,
     base: str = "party",
     previous: gpd.GeoDataFrame | None = None,
+    people: People | None = None,
 ) -> Analysis:
-    """Everything ``gridmap analyze`` reports, from the layers as the store holds them."""
+    """Everything ``gridmap analyze`` reports, from the layers as the store holds them.
+
+    ``people``: the staff roster, property companies and owners' committees (``None``: none
+    loaded, and the checks of who serves the places are listed as not checked)."""
+    people = people or People()
     crs = metric_crs_for(layers.communities)
     # projected once here; integrate finds them in its CRS already and leaves them be
     metric = Layers(
@@ -88,8 +95,10 @@ def analyze(
     in_building = dict.fromkeys(h.buildings["code"].to_numpy()[np.unique(home[home >= 0])].tolist())
     gaps = [result.findings]
     housed = np.bincount(home[home >= 0], minlength=len(h.buildings))
+    grid_households = {}
     for layer, frame in ((base, metric.grids[base]), ("unified", unified)):
         households, per_member = _grid_figures(h, housed, layer)
+        grid_households[layer] = households
         gaps.append(coverage.out_of_band(frame, households, f"grid:{layer}", settings))
         gaps.append(coverage.grids_without_member(frame, households, per_member, f"grid:{layer}"))
     gaps += [
@@ -99,6 +108,21 @@ def analyze(
         coverage.property_without_org(compounds),
         coverage.beyond_station_reach(buildings, compound_of, stations.to_crs(crs), settings),
         branches.check_organisations(orgs, compounds, by_compound, compound_households, settings),
+        check_staffing(
+            people,
+            Places(
+                metric.grids[base],
+                f"grid:{base}",
+                grid_households[base],
+                orgs,
+                compounds,
+                buildings,
+                metric.communities,
+                h.buildings.groupby("community_code")["households"].sum().to_dict(),
+            ),
+            settings,
+            settings.staffing_as_of or date.today(),
+        ),
     ]
     proposals = branches.propose(compounds, by_compound, compound_households, settings)
     proposal_of = {
@@ -123,7 +147,8 @@ def analyze(
     # grid "without members" when no member was loaded) are no findings
     unchecked = unchecked_kinds({
         "grid": layers.grids.get(base), "compound": layers.compounds, "building": layers.buildings,
-        "member": layers.members, "station": stations, "org": orgs,
+        "member": layers.members, "station": stations, "org": orgs, "staff": people.staff,
+        "property": people.properties, "owners_committee": people.committees,
     })  # fmt: skip
     skipped = [u["kind"] for u in unchecked]
     gaps = [g[~g["kind"].isin(skipped)] for g in gaps]
@@ -131,7 +156,8 @@ def analyze(
     all_gaps = with_community_codes(concat_gaps(gaps), metric.communities)
     # read by names first, codes second (members never named)
     named_places = {"community": layers.communities, "grid": [unified, *metric.grids.values()],
-                    "compound": compounds, "building": buildings, "org": orgs, "station": stations}  # fmt: skip
+                    "compound": compounds, "building": buildings, "org": orgs, "station": stations,
+                    "property": people.properties, "owners_committee": people.committees}  # fmt: skip
     all_gaps = with_names(all_gaps, names_of(named_places))
     summary = {
         "version": REPORT_VERSION,

@@ -28,7 +28,16 @@ from collections.abc import Mapping
 import geopandas as gpd
 
 # the layers whose places are named in findings, in the order a code shared by two is read
-NAMED_LAYERS = ("community", "grid", "compound", "building", "org", "station")
+NAMED_LAYERS = (
+    "community",
+    "grid",
+    "compound",
+    "building",
+    "org",
+    "station",
+    "property",
+    "owners_committee",
+)
 # a code as the checks write it, with the Chinese word for its layer that may stand before it
 # a code in brackets is named already: naming twice changes nothing
 _CODE = r"(?<![A-Za-z0-9_.（(-])([A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)"

@@ -23,6 +23,7 @@ from sqlalchemy import exists, func, select
 from gridmap.config import Settings
 from gridmap.core import parallel
 from gridmap.core.pipeline import Layers
+from gridmap.core.staffing import PEOPLE_LAYERS, People
 from gridmap.partitioned.plan import Partition, halo_box, halo_metres
 from gridmap.store import features, partitions, results
 from gridmap.store.db import connect, make_engine, transaction
@@ -62,6 +63,7 @@ class Inputs:
     stations: gpd.GeoDataFrame
     orgs: pd.DataFrame
     previous: gpd.GeoDataFrame | None
+    people: People | None = None  # staff roster, property companies, owners' committees (whole)
 
 
 def _grid_names(conn) -> list[str]:
@@ -108,7 +110,8 @@ def read_inputs(conn, job: Job) -> Inputs:
     stations = read("station", far)
     previous = read("grid", near, grid_layer=UNIFIED)
     orgs = _orgs_of(conn, features.read_features(conn, "org"), compounds, job)
-    return Inputs(layers, stations, orgs, previous)
+    people = People(*(features.read_features(conn, name) for name in PEOPLE_LAYERS))
+    return Inputs(layers, stations, orgs, previous, people)
 
 
 def _members_in_no_community(conn, far, reach) -> gpd.GeoDataFrame:
@@ -158,7 +161,8 @@ def fingerprint(inputs: Inputs, job: Job) -> str:
     digest.update(job.settings.model_dump_json(exclude={"database_url"}).encode())
     digest.update(repr((job.kind, job.base, job.partition, [p.box for p in job.plan])).encode())
     frames = [inputs.layers.communities, inputs.layers.compounds, inputs.layers.buildings,
-              *inputs.layers.grids.values(), inputs.layers.members, inputs.stations, inputs.orgs]  # fmt: skip
+              *inputs.layers.grids.values(), inputs.layers.members, inputs.stations, inputs.orgs,
+              *(vars(inputs.people).values() if inputs.people else ())]  # fmt: skip
     for name, frame in zip(["", *inputs.layers.grids], frames, strict=False):
         digest.update(name.encode())
         plain = pd.DataFrame(frame).drop(columns=["geometry", "id"], errors="ignore")
@@ -230,7 +234,7 @@ def _analyse_and_store(
 
         result = analyze(
             inputs.layers, inputs.stations, inputs.orgs, job.settings, base=job.base,
-            previous=inputs.previous if len(inputs.previous) else None,
+            previous=inputs.previous if len(inputs.previous) else None, people=inputs.people,
         )  # fmt: skip
     else:
         from gridmap.core.pipeline import integrate

@@ -46,6 +46,7 @@ def _complete() -> dict[str, pd.DataFrame]:
                 "kind": ["branch"],
                 "covers": ["C1"],
                 "has_committee": [False],
+                "groups": [2],
             }
         ),
     }

@@ -1,0 +1,70 @@
+"""The demo's people who serve the places: every planted vacancy and reminder found by kind, name
+and community, on SpatiaLite and PostGIS, and never a person's name or phone in a finding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from factories import finds
+
+from gridmap.cli import DEMO_DATA, load_demo
+from gridmap.config import Settings
+from gridmap.exporting import export_layer
+from gridmap.runs import run_analyze
+from gridmap.store.db import make_engine
+from gridmap.store.features import read_features
+from gridmap.store.results import read_gaps
+
+PLANTED = json.loads((Path(DEMO_DATA).parent / "planted_people.json").read_text(encoding="utf-8"))
+AS_OF = "2026-12-01"  # the date the demo's Party ages and terms were planted for
+
+
+@pytest.fixture(scope="module", params=["spatialite", "postgis"])
+def staffed(request, tmp_path_factory):
+    """The demo loaded and analysed once per database; its engine and stored gaps."""
+    if request.param == "spatialite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('staffing') / 'demo.db'}"
+    else:
+        url = request.getfixturevalue("postgis_cluster").create_db("staffing_demo")
+    settings = Settings(database_url=url, staffing_as_of=AS_OF)
+    engine = make_engine(settings)
+    load_demo(engine, DEMO_DATA)
+    result = run_analyze(engine, settings)
+    with engine.connect() as conn:
+        gaps = read_gaps(conn)
+    yield engine, result, gaps
+    engine.dispose()
+
+
+def test_every_planted_vacancy_is_found_by_name_and_place(staffed):
+    _engine, result, gaps = staffed
+    records = gaps.to_dict("records")
+    found = {
+        p["kind"]: sorted({(g["name"], g["community_code"]) for g in records if finds(g, p)})
+        for p in PLANTED
+    }
+    assert found == {p["kind"]: [(p["name"], p["community_code"])] for p in PLANTED}
+    assert {k for k in result.summary["gaps"] if k in found} == set(found)
+    assert len(found) == 11 and result.summary["unchecked"] == []
+
+
+def test_findings_name_places_and_posts_never_people(staffed):
+    engine, _result, gaps = staffed
+    with engine.connect() as conn:
+        staff = read_features(conn, "staff", include_personal=True)
+    texts = " ".join(gaps[["name", "message_zh", "message_en"]].fillna("").to_numpy().ravel())
+    assert not any(name in texts for name in staff["name"])
+    assert not any(phone in texts for phone in staff["phone"])
+    assert (
+        staff["phone"].str.fullmatch(r"100\d{8}").all() and staff["name"].str.contains("演示").all()
+    )
+
+
+def test_the_roster_leaves_personal_fields_out_of_exports(staffed, tmp_path):
+    engine, _result, _gaps = staffed
+    path, n = export_layer(engine, "staff", tmp_path / "staff.csv")
+    text = path.read_text(encoding="utf-8-sig")
+    assert n > 500 and "演示" not in text and ",1009" not in text  # names and phones left out
+    assert "100-8800-" in text  # the public duty phone stays
