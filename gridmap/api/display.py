@@ -55,11 +55,6 @@ def display_geometry(geoms, zoom: int | None, display: str):
     return rounded
 
 
-def for_display(frame, zoom: int | None, display: str):
-    """A frame with :func:`display_geometry` applied to its geometry."""
-    return frame.set_geometry(display_geometry(frame.geometry.values, zoom, display), crs=frame.crs)
-
-
 def feature_texts(names: list[str], rows: list[tuple], geoms) -> list[str]:
     """GeoJSON text of each feature: ``rows`` (values of ``names``, the properties) with their
     ``geoms``."""
