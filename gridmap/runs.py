@@ -18,7 +18,7 @@ from gridmap.core.pipeline import Integration, Layers, integrate
 from gridmap.errors import NotFoundError
 from gridmap.io.geometry import polygonal
 from gridmap.io.write import write_csv_table, write_frame
-from gridmap.store import features, results
+from gridmap.store import fabric, features, results
 from gridmap.store.db import connect, transaction
 
 UNIFIED = "unified"
@@ -70,6 +70,7 @@ def _store(
     run = results.new_run(conn, actor, kind, summary)
     results.save_gaps(conn, run, integration.findings if gaps is None else gaps)
     results.save_crosswalk(conn, run, integration.crosswalk)
+    fabric.save_fabric(conn, integration.fabric, run)
     features.log_change(
         conn,
         actor,

@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analysis,
         audit,
         exports,
+        fabric,
         features,
         gaps,
         layers,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analysis.router)
     app.include_router(exports.router)
     app.include_router(plans.router)
+    app.include_router(fabric.router)
     app.include_router(members.router)
     app.include_router(audit.router)
     app.include_router(ogc.router)

@@ -106,14 +106,20 @@ def plan_export(
     plan_id: Annotated[int, typer.Argument(help="方案编号 / plan id")],
     output: Annotated[Path, typer.Option("-o", "--output", help="输出文件 (.geojson/.gpkg/.csv)")],
 ) -> None:
-    """导出方案 / Export a plan for QGIS."""
-    from gridmap.io.write import write_frame
-    from gridmap.store.db import connect
-    from gridmap.store.plans import plan_meta, read_cells
+    """导出方案 (含每个网格的户数、楼栋、小区、党员和户数范围) / Export a plan for QGIS.
 
-    with connect(get_engine()) as conn:
-        plan_meta(conn, plan_id)
-        cells = read_cells(conn, plan_id)
+    每个网格带上户数 households、楼栋数 buildings、完整小区数 compounds、被切小区
+    compounds_cut、正式/预备党员 members_full/members_probationary 和户数范围 band
+    (within/below/above)。Each cell carries its figures and band status.
+    示例 / Example: gridmap plan export 3 -o 方案3.gpkg
+    """
+    from gridmap.io.write import write_frame
+    from gridmap.plan_tables import plan_with_figures
+    from gridmap.store.db import connect
+
+    settings = get_settings()
+    with connect(get_engine(settings)) as conn:
+        cells = plan_with_figures(conn, settings, plan_id)
     write_frame(cells, output, None, f"plan_{plan_id}")
     console.print(f"已导出 exported {len(cells)} 个网格 cells → {output}")
 
@@ -133,3 +139,61 @@ def plan_approve(
     console.print(
         f"已批准 approved: 替换 replaced {entry['replaced']}，现有 now {entry['cells']} 个网格 cells"
     )
+
+
+@plan_app.command("units")
+def plan_units(
+    output: Annotated[Path, typer.Option("-o", "--output", help="单元分配表 (.csv/.xlsx)")],
+    layer: Annotated[str, typer.Option(help="网格图层 / grid layer")] = "party",
+    plan: Annotated[
+        int | None, typer.Option(help="改为导出方案 / a plan instead of the layer")
+    ] = None,
+    residuals: Annotated[
+        Path | None, typer.Option(help="差异表 (默认: 文件名-residuals) / residuals file")
+    ] = None,
+) -> None:
+    """网格图层或方案导出为单元分配表 / A grid layer or plan as a unit assignment table.
+
+    每个单元 (gridmap integrate 生成的单元底图) 归入占其面积最大的网格；另写一张差异表，
+    列出每个网格的手绘边界与其单元之差 (面积平方米、户数)。Every unit of the fabric goes to
+    the cell holding its largest share; a second table lists, per cell, the area (m²) and
+    households where the drawn cell and its units differ.
+    示例 / Example: gridmap plan units --layer party -o 党建网格单元.csv
+    """
+    from gridmap.io.write import write_frame
+    from gridmap.plan_tables import unit_assignment
+    from gridmap.store.db import connect
+
+    with connect(get_engine()) as conn:
+        assignment, differences = unit_assignment(conn, grid_layer=None if plan else layer, plan_id=plan)  # fmt: skip
+    residuals = residuals or output.with_name(f"{output.stem}-residuals{output.suffix}")
+    write_frame(assignment, output, None, "units")
+    write_frame(differences, residuals, None, "residuals")
+    loose = int(assignment["cell_code"].isna().sum())
+    console.print(f"已导出 exported {len(assignment)} 个单元 units → {output}；不属于任何网格 in no cell: {loose}")  # fmt: skip
+    console.print(f"差异 residuals → {residuals}")
+
+
+@plan_app.command("import-units")
+def plan_import_units(
+    path: Annotated[
+        Path, typer.Argument(help="单元分配表 (.csv/.xlsx): 单元编号, 网格编号 [, 网格名称]")
+    ],
+    name: Annotated[str, typer.Option(help="方案名称 / plan name")],
+    grid_layer: Annotated[
+        str, typer.Option(help="调整的网格图层 / grid layer it redraws")
+    ] = "party",
+    author: Annotated[str, typer.Option(help="建立人 / who imports it")] = "cli",
+) -> None:
+    """从单元分配表导入方案 (全部或全不) / Import a plan from a unit assignment table.
+
+    每个单元必须存在且只分配一次，每个社区的单元都要分配 (不留白)，一个网格只在一个社区内；
+    有问题时逐行列出 (行、字段、怎么改)，什么都不导入。网格为其单元之合并。Every unit must
+    exist and be assigned once, every community stay tiled; problems are listed by row and
+    field and nothing is imported. Each cell is the dissolve of its units.
+    示例 / Example: gridmap plan import-units 单元分配.csv --name 2027年调整
+    """
+    from gridmap.plan_tables import import_unit_table
+
+    plan_id, cells = import_unit_table(get_engine(), path, name=name, grid_layer=grid_layer, actor=author)  # fmt: skip
+    console.print(f"方案 plan {plan_id}: {name}, {len(cells)} 个网格 cells")

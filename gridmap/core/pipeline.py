@@ -28,8 +28,8 @@ import pyproj
 
 from gridmap.config import Settings
 from gridmap.core import crosswalk as cw
+from gridmap.core import fabric, parallel, topology
 from gridmap.core import integrate as unify
-from gridmap.core import parallel, topology
 from gridmap.core.gap_names import names_of, with_names
 from gridmap.core.gaps import concat_gaps, with_community_codes
 from gridmap.core.hierarchy import Hierarchy, build_hierarchy, with_grids
@@ -58,6 +58,7 @@ class Integration:
     findings: gpd.GeoDataFrame
     hierarchy: Hierarchy
     summary: dict = field(default_factory=dict)
+    fabric: gpd.GeoDataFrame | None = None  # the unit fabric (:mod:`gridmap.core.fabric`)
 
 
 def check_layers(
@@ -151,13 +152,24 @@ def _size(m: Layers) -> int:
 
 
 def _unified_steps(m: Layers, settings: Settings, base: str, previous: gpd.GeoDataFrame | None):
-    """The coverage gaps of every grid layer, the unified cells and compound moves, then the
-    crosswalk to every grid layer but ``base``."""
+    """The coverage gaps of every grid layer, the unified cells and compound moves, the
+    crosswalk to every grid layer but ``base``, then the unit fabric."""
     yield coverage_gaps(m, settings)
     cells, moves = unify.unified_grid(m.communities, m.compounds, m.grids[base], settings, previous)
     yield cells, moves
     departments = {k: v for k, v in m.grids.items() if k != base}
     yield cw.crosswalk_layers(cells, departments, m.buildings)
+    yield unit_fabric_of(m, settings)
+
+
+def unit_fabric_of(m: Layers, settings: Settings) -> gpd.GeoDataFrame:
+    """The unit fabric of metric layers, with each unit's area, in the storage CRS."""
+    units = fabric.unit_fabric(
+        m.communities, m.compounds, m.buildings, m.members,
+        floor=settings.grid_households_min, ceiling=settings.grid_households_max,
+    )  # fmt: skip
+    table = gpd.GeoDataFrame(fabric.as_table(units), geometry=units.geometry.values, crs=units.crs)  # fmt: skip
+    return unify.in_storage_crs(table, STORAGE_CRS)
 
 
 def _integrate(
@@ -181,6 +193,7 @@ def _integrate(
         cells = unify.cell_figures(cells, building_cells, m.buildings["households"], m.members)
         rows = cw.crosswalk_layers(cells, {base: m.grids[base]}, m.buildings)
         cross = cw.joined_crosswalk(rows + step())
+        units = step()
     departments = {k: v for k, v in m.grids.items() if k != base}
     disagree = cw.disagreements(cross, {base: m.grids[base], **departments}, m.communities)
     # every finding in a community names it, so drilling into a community lists its own
@@ -203,4 +216,5 @@ def _integrate(
         all_findings,
         hierarchy,
         summary,
+        units,
     )

@@ -437,3 +437,25 @@ assert set(LAYER_MODELS) == set(LAYERS), "every layer of gridmap.layers has a ta
 def table_for(layer: str):
     """The SQLAlchemy ``Table`` of a layer name of :data:`gridmap.layers.LAYERS`."""
     return LAYER_MODELS[layer].__table__
+
+
+class FabricUnit(Base):
+    """One unit of the unit fabric (单元底图, :mod:`gridmap.core.fabric`): a compound's territory,
+    a group of its buildings, loose buildings or bare ground. The units of a community tile it;
+    a plan painted from them is a table of unit codes and cell codes. Replaced by every run of
+    ``gridmap integrate`` / ``analyze`` (``run_id``: the run that made it)."""
+
+    __tablename__ = "fabric_unit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    community_code: Mapped[str] = mapped_column(Text, nullable=False, index=True)
+    compound_code: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)  # see gridmap.core.fabric.KINDS
+    households: Mapped[int] = mapped_column(Integer, nullable=False)
+    buildings: Mapped[int] = mapped_column(Integer, nullable=False)
+    members_full: Mapped[int] = mapped_column(Integer, nullable=False)
+    members_probationary: Mapped[int] = mapped_column(Integer, nullable=False)
+    building_codes: Mapped[str | None] = mapped_column(Text)  # of parts and loose clusters, ";"
+    area_m2: Mapped[float] = mapped_column(Float, nullable=False)
+    geom = _polygon()

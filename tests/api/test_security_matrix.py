@@ -287,6 +287,31 @@ def check_diff(r, a: Account, w: World) -> None:
     counted_as_allowed(move, a, HOMES["M1"][0], 1)
 
 
+def check_fabric(r, a: Account, w: World) -> None:
+    assert r.status_code == 200
+    [unit] = [f["properties"] for f in r.json()["features"]]
+    assert (unit["code"], unit["households"], unit["members"]) == ("C1-K1", 270, 4)
+    # M1 is probationary: one, below the threshold, so both parts hide for masked roles
+    split = (3, 1) if a.may("personal") else (None, None)
+    assert (unit["members_full"], unit["members_probationary"]) == split
+
+
+def check_unit_table(r, a: Account, w: World) -> None:
+    assert r.status_code == 200
+    units = {u["unit_code"]: u["cell_code"] for u in r.json()["units"]}
+    assert units == ({"C1-K1": "G1", "C2-K2": "G2"} if a.everywhere or a.level == "subdistrict" else {"C1-K1": "G1"})  # fmt: skip
+
+
+def check_painted(r, a: Account, w: World) -> None:
+    """Painting units of both communities: only accounts whose area holds both may."""
+    if not (a.everywhere or a.level == "subdistrict"):
+        assert r.status_code == 403 and "C2-K2" in r.json()["message_zh"], r.text
+        return
+    assert r.status_code == 200
+    cells = {f["properties"]["code"]: f["properties"] for f in r.json()["features"]}
+    assert [(c["households"], c["band"]) for c in (cells["G9"], cells["G8"])] == [(270, "below"), (270, "below")]  # fmt: skip
+
+
 def no_sessions(r, a: Account, w: World) -> None:
     assert r.status_code == 200 and r.json() == {"ended": 0}  # tokens are no browser sessions
 
@@ -355,6 +380,12 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/api/plans/{plan_id}/approve"): Rule("approve_plan", refused_body, path=PLAN),
     ("GET", "/api/plans/{plan_id}/export"): Rule("view", ok, path=PLAN),
     ("GET", "/api/members"): Rule("view", check_members),
+    ("GET", "/api/fabric"): Rule("view", check_fabric, params={"community": "C1"}),
+    ("GET", "/api/fabric/assignment"): Rule("view", check_unit_table, params={"layer": "party"}),
+    ("POST", "/api/fabric/cells"): Rule(
+        "edit_plan", check_painted, body=lambda w: {"units": {"C1-K1": "G9", "C2-K2": "G8"}}
+    ),
+    ("POST", "/api/fabric/import"): Rule("edit_plan", refused_body),
     ("GET", "/api/audit"): Rule("accounts", ok),
     ("GET", "/api/audit.csv"): Rule("accounts", ok),
     ("GET", "/ogc"): Rule("view", ok),

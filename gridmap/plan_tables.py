@@ -1,0 +1,154 @@
+"""Plans as tables of units, and plans with their figures: the store around
+:mod:`gridmap.core.unit_plans` and :func:`gridmap.core.plans.cell_figures`.
+
+- :func:`unit_assignment` — a grid layer or a plan as the cell of every unit of the fabric, and
+  what the drawing and its units disagree on (``gridmap plan units``);
+- :func:`read_assignment_table` and :func:`import_unit_table` — a table of unit and cell codes
+  (CSV or workbook, as redistricting tools exchange plans) checked row by row and saved, all or
+  nothing, as a draft plan whose cells are the dissolves of their units;
+- :func:`plan_with_figures` — a plan's cells with households, buildings, compounds, members and
+  band status, for exports that QGIS users open.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine
+
+from gridmap.config import Settings
+from gridmap.core import plans as core_plans
+from gridmap.core import unit_plans
+from gridmap.core.integrate import in_storage_crs as in_crs
+from gridmap.crs import metric_crs_for
+from gridmap.errors import NotFoundError, RowProblem, RowsRejectedError, SchemaError
+from gridmap.io.columns import normalise_header
+from gridmap.layers import STORAGE_CRS
+from gridmap.store import features
+from gridmap.store.db import connect, transaction
+from gridmap.store.fabric import require_fabric
+from gridmap.store.plans import create_plan, plan_meta, read_cells
+
+# headers of an assignment table, normalised (gridmap.io.columns.normalise_header)
+HEADERS = {
+    "unit_code": {"unitcode", "unit", "单元编号", "单元编码", "单元"},
+    "cell_code": {"cellcode", "cell", "district", "网格编号", "网格编码", "网格"},
+    "cell_name": {"cellname", "网格名称"},
+}
+BAND_STATUS = {"ok": "within", "below": "below", "above": "above"}
+FIGURE_COLUMNS = ["households", "buildings", "compounds", "compounds_cut", "members_full",
+                  "members_probationary", "band"]  # fmt: skip
+
+
+def _cells(conn: Connection, grid_layer: str | None, plan_id: int | None) -> gpd.GeoDataFrame:
+    if plan_id is not None:
+        plan_meta(conn, plan_id)  # a clear error for a plan that does not exist
+        return read_cells(conn, plan_id)
+    if grid_layer not in features.grid_layers(conn):
+        raise NotFoundError(f"没有网格图层 {grid_layer}。", f"No grid layer {grid_layer}.")
+    return features.read_features(conn, "grid", grid_layer=grid_layer)
+
+
+def unit_assignment(
+    conn: Connection, *, grid_layer: str | None = None, plan_id: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A grid layer (or a plan) as the cell of every unit, and the residuals of every cell.
+
+    The assignment has ``cell_name`` after ``cell_code``; see
+    :func:`gridmap.core.unit_plans.assign_units` and :func:`~gridmap.core.unit_plans.residuals`.
+    """
+    units = require_fabric(conn)
+    cells = _cells(conn, grid_layer, plan_id)
+    buildings = features.read_features(conn, "building", columns=("households",))
+    crs = metric_crs_for(units)
+    units_m, cells_m = in_crs(units, crs), in_crs(cells, crs)
+    assignment = unit_plans.assign_units(units_m, cells_m)
+    names = dict(zip(cells["code"], cells["name"], strict=True))
+    assignment.insert(2, "cell_name", assignment["cell_code"].map(names))
+    return assignment, unit_plans.residuals(units_m, cells_m, assignment, buildings.to_crs(crs))
+
+
+def read_assignment_table(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """The unit and cell codes (and cell names) of a CSV or workbook, with the row numbers the
+    user sees; a table without the two columns is refused, naming what it has."""
+    from gridmap.io.sources import read_source
+
+    raw = read_source(path, known_headers=frozenset().union(*HEADERS.values()))
+    if raw.problems:
+        raise RowsRejectedError("单元分配表中有不能读的行，未导入。", "Some rows of the table cannot be read; nothing imported.", raw.problems)  # fmt: skip
+    found = {}
+    for column in raw.frame.columns:
+        key = normalise_header(column)
+        field = next((f for f, names in HEADERS.items() if key in names), None)
+        if field and field not in found:
+            found[field] = column
+    missing = [f for f in ("unit_code", "cell_code") if f not in found]
+    if missing:
+        have = "、".join(map(str, raw.frame.columns))
+        raise SchemaError(
+            f"单元分配表缺少列 {'、'.join(missing)} (可用列名: 单元编号/unit_code, 网格编号/cell_code, 网格名称/cell_name)；现有列: {have}。",
+            f"The table lacks the column(s) {', '.join(missing)} (unit_code/单元编号, cell_code/网格编号, cell_name/网格名称); it has: {have.replace('、', ', ')}.",
+            [RowProblem(None, f, f"缺少列 {f}", f"column {f} missing") for f in missing],
+        )  # fmt: skip
+    table = pd.DataFrame({f: raw.frame[c].to_numpy(dtype=object) for f, c in found.items()})
+    return table, np.asarray(raw.row_numbers)
+
+
+def import_unit_table(
+    engine: Engine, path: str | Path, *, name: str, grid_layer: str = "party", actor: str = "cli"
+) -> tuple[int, gpd.GeoDataFrame]:
+    """A draft plan from a unit assignment table, all or nothing; returns its id and cells."""
+    table, rows = read_assignment_table(path)
+    with connect(engine) as conn:
+        units = require_fabric(conn)
+    cells = cells_of_table(units, table, rows)
+    with transaction(engine) as conn:
+        plan_id = create_plan(conn, name, grid_layer, actor, cells=cells[["code", "name", "community_code", "geometry"]],
+                              note=f"单元分配表 {Path(path).name}")  # fmt: skip
+    return plan_id, cells
+
+
+def cells_of_table(units: gpd.GeoDataFrame, table: pd.DataFrame, rows) -> gpd.GeoDataFrame:
+    """The cells of a checked assignment table (EPSG:4326), or every problem of it at once."""
+    problems = unit_plans.check_assignment(table, rows, units)
+    if problems:
+        raise RowsRejectedError(
+            f"单元分配表有 {len(problems)} 处问题，未导入。", f"The unit table has {len(problems)} problem(s); nothing imported.", problems,
+        )  # fmt: skip
+    clean = table.assign(unit_code=table["unit_code"].astype(str).str.strip(), cell_code=table["cell_code"].astype(str).str.strip())  # fmt: skip
+    names = {}
+    if "cell_name" in clean:
+        named = clean[clean["cell_name"].notna() & (clean["cell_name"].astype(str).str.strip() != "")]  # fmt: skip
+        names = dict(zip(named["cell_code"], named["cell_name"].astype(str).str.strip(), strict=True))  # fmt: skip
+    return unit_plans.cells_from_assignment(units, clean, names).to_crs(STORAGE_CRS)
+
+
+def plan_with_figures(conn: Connection, settings: Settings, plan_id: int) -> gpd.GeoDataFrame:
+    """A plan's cells (EPSG:4326) with ``FIGURE_COLUMNS``: compounds is the count of compounds
+    held whole, compounds_cut the cut ones with their share, band within | below | above."""
+    plan_meta(conn, plan_id)
+    cells = read_cells(conn, plan_id)
+    if cells.empty:
+        return cells.assign(**{c: [] for c in FIGURE_COLUMNS})
+    buildings = features.read_features(conn, "building", columns=("households",))
+    compounds = features.read_features(conn, "compound", columns=())
+    members = features.read_features(conn, "member", columns=("category",))
+    stations = features.read_features(conn, "station", columns=())
+    crs = metric_crs_for(cells)
+    figures = core_plans.cell_figures(
+        cells.to_crs(crs), buildings.to_crs(crs), compounds.to_crs(crs), members.to_crs(crs),
+        stations.to_crs(crs), station_radius_m=settings.station_radius_m,
+        band=core_plans.Band(settings.grid_households_min, settings.grid_households_max),
+    )  # fmt: skip
+    out = cells.copy()
+    out["households"] = figures["households"].to_numpy()
+    out["buildings"] = figures["buildings"].to_numpy()
+    out["compounds"] = [len(c.split(";")) if c else 0 for c in figures["compounds"]]
+    out["compounds_cut"] = figures["compounds_cut"].to_numpy()
+    out["members_full"] = figures["members_full"].to_numpy()
+    out["members_probationary"] = figures["members_probationary"].to_numpy()
+    out["band"] = figures["band"].map(BAND_STATUS).to_numpy()
+    return out

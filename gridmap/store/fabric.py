@@ -1,0 +1,71 @@
+"""Store the unit fabric (单元底图): replaced whole by each integration run, read by community.
+
+Geometries are kept as MULTIPOLYGON in EPSG:4326 like every layer; the units of a community
+share their borders vertex for vertex, so they still tile it after the round trip.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
+
+from gridmap.errors import NotFoundError
+from gridmap.io.geometry import polygonal
+from gridmap.layers import STORAGE_CRS
+from gridmap.store.features import with_wkb_geometry
+from gridmap.store.models import SRID, FabricUnit
+
+COLUMNS = ["code", "community_code", "compound_code", "kind", "households", "buildings",
+           "members_full", "members_probationary", "building_codes", "area_m2"]  # fmt: skip
+
+
+def save_fabric(conn: Connection, units: gpd.GeoDataFrame | None, run_id: int | None) -> None:
+    """Replace the stored fabric by ``units`` (columns of :func:`gridmap.core.fabric.as_table`,
+    any CRS; nothing is done for ``None``, a run that made no fabric)."""
+    if units is None:
+        return
+    table = FabricUnit.__table__
+    conn.execute(delete(table))
+    if units.empty:
+        return
+    if "area_m2" not in units:
+        raise ValueError("units need area_m2 (gridmap.core.fabric.as_table)")
+    units = units.to_crs(STORAGE_CRS)
+    data = pd.DataFrame(units[COLUMNS]).astype(object)
+    records = data.where(data.notna(), None).to_dict("records")
+    for record, wkb in zip(records, shapely.to_wkb(polygonal(units.geometry.values)), strict=True):
+        record.update(run_id=run_id, wkb=wkb)
+    values = {c: bindparam(c) for c in ("run_id", *COLUMNS)}
+    values["geom"] = func.ST_GeomFromWKB(bindparam("wkb"), SRID)
+    conn.execute(insert(table).values(values), records)
+
+
+def read_fabric(
+    conn: Connection, community: str | None = None, codes: list[str] | None = None
+) -> gpd.GeoDataFrame:
+    """The stored units (EPSG:4326), of one community or of the given codes, in code order."""
+    table = FabricUnit.__table__
+    query = select(*[table.c[c] for c in COLUMNS], func.ST_AsBinary(table.c.geom).label("wkb"))
+    if community is not None:
+        query = query.where(table.c.community_code == community)
+    if codes is not None:
+        query = query.where(table.c.code.in_(list(codes)))
+    rows = conn.execute(query.order_by(table.c.code)).mappings().all()
+    frame = with_wkb_geometry(pd.DataFrame(rows, columns=[*COLUMNS, "wkb"]))
+    for column in ("households", "buildings", "members_full", "members_probationary"):
+        frame[column] = frame[column].to_numpy(dtype=np.int64)
+    return frame
+
+
+def require_fabric(conn: Connection) -> gpd.GeoDataFrame:
+    """The whole stored fabric, or a clear error saying how to make it."""
+    units = read_fabric(conn)
+    if units.empty:
+        raise NotFoundError(
+            "还没有单元底图：请先运行 gridmap integrate (或 gridmap analyze)。",
+            "No unit fabric yet: run gridmap integrate (or gridmap analyze) first.",
+        )
+    return units
