@@ -37,7 +37,6 @@ from gridmap.api.security import (
     PagePrincipalDep,
     PrincipalDep,
     current_area,
-    denied,
     require,
 )
 from gridmap.config import Settings
@@ -172,6 +171,26 @@ def audit_view(conn, actor: str, label: str | None, *, rows: int, total: int, na
         log_change(tx, actor, "view_personal", "member", summary)
 
 
+def listing(conn, settings: Settings, principal, area: Area | None, place: str | None, name: str | None, *, offset: int, limit: int, via: str) -> dict:  # fmt: skip
+    """The members of ``place`` (by name or code, in ``area``) whose name holds ``name``: a page
+    of them for those who may see personal data (audited), else counts per compound only."""
+    masked = not principal.may("personal")
+    if masked and (name or "").strip():
+        raise PermissionDeniedError(
+            "您的角色不能查看党员个人信息，不能按姓名查找；请只填地点。",
+            "Your role may not see members' personal data, so it cannot search by name; give a place only.",
+        )  # fmt: skip
+    where, label = place_in_area(conn, place, area)
+    if masked:
+        frame = members_of(conn, where, settings, personal=False)
+        return {"total": len(frame), "full": _full(frame), "masked": True, "place": label,
+                "members": [], "compounds": counts_by_compound(conn, frame)}  # fmt: skip
+    frame = named(members_of(conn, where, settings), name)
+    rows = _page(frame, offset, limit)
+    audit_view(conn, principal.name, None if where is None else label, rows=len(rows), total=len(frame), name=name, via=via)  # fmt: skip
+    return {"total": len(frame), "full": _full(frame), "masked": False, "place": label, "members": rows}  # fmt: skip
+
+
 @router.get("/api/members", summary="党员名单 (本人范围内) / members in the caller's area",
             dependencies=[require("view")])  # fmt: skip
 def members(
@@ -187,19 +206,7 @@ def members(
     """Those who may see personal data get the members one by one (``members``, a page of
     them, each such answer audited); the others, with ``masked``, only ``compounds``: members
     and full members per compound of the place, and ``members`` empty (and no ``name``)."""
-    masked = not principal.may("personal")
-    if masked and (name or "").strip():
-        raise denied(principal, "personal")
-    where, label = place_in_area(conn, place, area)
-    if masked:
-        frame = members_of(conn, where, settings, personal=False)
-        return {"total": len(frame), "full": _full(frame), "masked": True, "members": [],
-                "compounds": counts_by_compound(conn, frame)}  # fmt: skip
-    frame = named(members_of(conn, where, settings), name)
-    rows = _page(frame, offset, limit)
-    audit_view(conn, principal.name, None if where is None else label, rows=len(rows), total=len(frame), name=name, via="api")  # fmt: skip
-    return {"total": len(frame), "full": _full(frame), "masked": False, "place": label,
-            "members": rows}  # fmt: skip
+    return listing(conn, settings, principal, area, place, name, offset=offset, limit=limit, via="api")  # fmt: skip
 
 
 @router.get("/members", response_class=HTMLResponse, include_in_schema=False,
@@ -215,35 +222,17 @@ def members_page(
 ) -> HTMLResponse:
     """The list; a place or name it cannot use (unknown, outside the area, too long) is said on
     the page itself, with the form as typed, never an error page."""
-    masked = not principal.may("personal")
     context = {**user_context(request, principal, conn), "place": place or "", "name": name or "",
-               "masked": masked, "offset": offset, "limit": PAGE, "rows": [], "compounds": [],
-               "total": 0, "full": 0, "label": "", "problem": None, "candidates": []}  # fmt: skip
+               "masked": not principal.may("personal"), "offset": offset, "limit": PAGE,
+               "problem": None, "candidates": []}  # fmt: skip
     try:
-        context |= _listing(conn, settings, principal, place, name, offset)
+        if len(place or "") > 64 or len(name or "") > 32:
+            raise InputFileError("地点最多 64 个字，姓名最多 32 个字。", "A place takes at most 64 characters, a name 32.")  # fmt: skip
+        found = listing(conn, settings, principal, current_area(principal, conn), place, name, offset=offset, limit=PAGE, via="page")  # fmt: skip
     except GridmapError as error:
         context |= {"problem": (error.message_zh, error.message_en),
                     "candidates": getattr(error, "candidates", [])}  # fmt: skip
         return templates.TemplateResponse(request, "members.html", context, status_code=404 if isinstance(error, NotFoundError) else 400)  # fmt: skip
+    context |= {"rows": found["members"], "compounds": found.get("compounds", []), "total": found["total"],
+                "full": found["full"], "label": found["place"]}  # fmt: skip
     return templates.TemplateResponse(request, "members.html", context)
-
-
-def _listing(conn, settings: Settings, principal, place: str | None, name: str | None, offset: int) -> dict:  # fmt: skip
-    """What /members shows: the page of rows (or the counts per compound for masked roles)."""
-    if len(place or "") > 64 or len(name or "") > 32:
-        raise InputFileError("地点最多 64 个字，姓名最多 32 个字。", "A place takes at most 64 characters, a name 32.")  # fmt: skip
-    masked = not principal.may("personal")
-    if masked and (name or "").strip():
-        raise PermissionDeniedError(
-            "您的角色不能查看党员个人信息，不能按姓名查找；请只填地点。",
-            "Your role may not see members' personal data, so it cannot search by name; give a place only.",
-        )  # fmt: skip
-    where, label = place_in_area(conn, place, current_area(principal, conn))
-    if masked:
-        frame = members_of(conn, where, settings, personal=False)
-        return {"compounds": counts_by_compound(conn, frame), "total": len(frame),
-                "full": _full(frame), "label": label}  # fmt: skip
-    frame = named(members_of(conn, where, settings), name)
-    rows = _page(frame, offset, PAGE)
-    audit_view(conn, principal.name, None if where is None else label, rows=len(rows), total=len(frame), name=name, via="page")  # fmt: skip
-    return {"rows": rows, "total": len(frame), "full": _full(frame), "label": label}
