@@ -142,10 +142,12 @@ def _close(terr: np.ndarray, area) -> np.ndarray:
     first. The overlays of the diagram leave such slivers of square millimetres."""
     terr = np.array([shapely.intersection(t, area) for t in terr], dtype=object)
     solid = np.flatnonzero(~shapely.is_empty(terr))
-    left, right = shapely.STRtree(terr[solid]).query(terr[solid], predicate="overlaps")
-    for a, b in sorted(zip(solid[left], solid[right], strict=True)):
-        if a < b:
-            terr[b] = shapely.difference(terr[b], terr[a])
+    left, right = shapely.STRtree(terr[solid]).query(terr[solid], predicate="intersects")
+    left, right = solid[left], solid[right]
+    # interiors meeting (one inside the other too), not borders touching
+    shared = (left < right) & shapely.relate_pattern(terr[left], terr[right], "2********")
+    for a, b in zip(left[shared], right[shared], strict=True):
+        terr[b] = shapely.difference(terr[b], terr[a])
     gap = shapely.difference(area, shapely.union_all(terr[solid]))
     tree = shapely.STRtree(terr[solid])
     for piece in shapely.get_parts(gap):
