@@ -56,23 +56,35 @@ ACTIONS_ZH = {
 Filter = Annotated[str | None, Query(max_length=64)]
 
 
+def _place(code: str | None) -> tuple[str, str]:
+    return (code, code) if code else ("全部地区", "every area")
+
+
 def in_words(action: str, summary) -> tuple[str, str] | None:
-    """An entry's summary as a sentence, Chinese first, for the actions that have one.
+    """An entry about members' personal data as a sentence, Chinese first (``None`` for the
+    other actions, whose summaries the page lists key by key).
 
     >>> in_words("view_personal", {"place": "锦绣社区（510199001001）", "rows": 200, "total": 412,
     ...                            "name_filter": True, "via": "page"})[0]
     '在党员名单页查看了锦绣社区（510199001001）的党员个人信息 200 条（共 412 名，按姓名筛选）'
+    >>> in_words("export_personal", {"file": "members.xlsx", "features": 9, "format": "xlsx", "area": None})[0]
+    '导出了全部地区的党员个人信息 9 条（XLSX 文件 members.xlsx）'
     >>> in_words("login", {}) is None
     True
     """
-    if action != "view_personal" or not isinstance(summary, dict):
+    if not isinstance(summary, dict):
+        return None
+    if action == "export_personal":
+        (area, area_en), kind = _place(summary.get("area")), str(summary.get("format", "")).upper()
+        rows, file = summary.get("features"), summary.get("file")
+        return (f"导出了{area}的党员个人信息 {rows} 条（{kind} 文件 {file}）",
+                f"exported the personal data of {rows} members of {area_en} ({kind} file {file})")  # fmt: skip
+    if action != "view_personal":
         return None
     via_zh, via_en = ("在党员名单页", "on the members page") if summary.get("via") == "page" else ("通过接口", "through the API")  # fmt: skip
     by_name = summary.get("name_filter")
     rows, total = summary.get("rows"), summary.get("total")
-    place, place_en = (
-        (summary["place"],) * 2 if summary.get("place") else ("全部地区", "every area")
-    )
+    place, place_en = _place(summary.get("place"))
     return (
         f"{via_zh}查看了{place}的党员个人信息 {rows} 条（共 {total} 名{'，按姓名筛选' if by_name else ''}）",
         f"viewed the personal data of {rows} of {total} members of {place_en} {via_en}{', searching by name' if by_name else ''}",
