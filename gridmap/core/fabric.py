@@ -190,6 +190,9 @@ def _split_above_ceiling(frame, buildings, floor: int, ceiling: int, rng) -> gpd
         labels, parts = building_groups(
             geoms[i], buildings.geometry.values[mine], households[mine], floor, ceiling, rng
         )
+        if len(parts) == 1:  # one building above the ceiling holds (nearly) all: nothing to cut
+            out.append(unit)
+            continue
         codes = buildings["code"].astype(str).to_numpy()[mine]
         for k, part in enumerate(_reading_order(parts), start=1):
             listed = ";".join(sorted(codes[labels == part[0]]))
