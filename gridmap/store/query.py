@@ -39,7 +39,7 @@ from sqlalchemy import (
 
 from gridmap.errors import InputFileError
 from gridmap.layers import LAYERS, STORAGE_CRS
-from gridmap.store.features import BOX_PARAMS, bbox_clause, bound_bbox_clause, fix_types
+from gridmap.store.features import BOX_PARAMS, bound_bbox_clause, fix_types
 from gridmap.store.geojson import feature_text
 from gridmap.store.models import table_for
 
@@ -281,16 +281,33 @@ def map_rows(
     the driver, without a DataFrame: for a viewport of a thousand buildings the frame's
     bookkeeping cost as much as the query.
     """
+    names = _map_columns(layer)
+    params: dict = {"grid_layer": grid_layer, "limit": limit}
+    if bbox is not None:
+        params.update(zip(BOX_PARAMS, bbox, strict=True))
+    statement = _map_statement(conn.dialect.name, layer, bbox is not None, limit is not None)
+    rows = conn.execute(statement, params).all()
+    wkb = np.array([bytes(r[-1]) if r[-1] is not None else None for r in rows], dtype=object)
+    return names, [tuple(r[:-1]) for r in rows], shapely.from_wkb(wkb)
+
+
+def _map_columns(layer: str) -> list[str]:
     table = table_for(layer)
     left_out = {*NOT_ON_MAP, *LAYERS[layer].personal_fields}
     first = ["id", "code", "name"]
     names = first + [c.name for c in table.columns if c.name not in first]
-    names = [n for n in names if n not in left_out]
-    query = select(*(table.c[n] for n in names), func.ST_AsBinary(table.c.geom))
+    return [n for n in names if n not in left_out]
+
+
+@lru_cache(maxsize=64)
+def _map_statement(dialect: str, layer: str, bbox: bool, limited: bool):
+    """:func:`map_rows`' statement, built once (a street-level view spent longer building and
+    keying it than PostGIS spent running it); the box and the limit are its parameters."""
+    table = table_for(layer)
+    query = select(*(table.c[n] for n in _map_columns(layer)), func.ST_AsBinary(table.c.geom))
     if layer == "grid":
-        query = query.where(table.c.layer == grid_layer)
-    if bbox is not None:
-        query = query.where(bbox_clause(conn, table, bbox))
-    rows = conn.execute(query.order_by(table.c.code).limit(limit)).all()
-    wkb = np.array([bytes(r[-1]) if r[-1] is not None else None for r in rows], dtype=object)
-    return names, [tuple(r[:-1]) for r in rows], shapely.from_wkb(wkb)
+        query = query.where(table.c.layer == bindparam("grid_layer"))
+    if bbox:
+        query = query.where(bound_bbox_clause(dialect, table))
+    query = query.order_by(table.c.code)
+    return query.limit(bindparam("limit")) if limited else query
