@@ -75,8 +75,9 @@
     stroke = null;
     map.dragging.enable();
     const moves = [...s.units].map((u) => [u, assign.get(u) ?? null, s.target]);
-    if (!moves.length) {
-      if (blocked(s.target)) say(`网格 ${s.target} 已锁定`, `Cell ${s.target} is locked.`, "error");
+    if (!moves.length) { // locked, outside the area, in another community, or already there
+      el.dataset.paintRefused = Number(el.dataset.paintRefused || 0) + 1;
+      say("这一笔没有可移动的单元（已锁定、不在范围内或属另一社区）", "Nothing to move in this stroke (locked, outside your area, or another community).");
       return;
     }
     history = history.slice(0, at);
