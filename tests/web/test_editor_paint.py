@@ -1,0 +1,163 @@
+"""Paint mode of the editor (issue 17): a planner paints the demo's Party grid unit by unit with
+the mouse — random strokes between neighbouring cells, a box, undo and redo — saves, and the
+server finds no overlap and no 留白 in the saved plan, every unit in the cell it was painted
+into, and the figures the editor showed. A locked cell gives and takes nothing."""
+
+from __future__ import annotations
+
+import random
+
+import shapely
+from servers import headers, http
+
+PLANNER = "规划员甲"
+
+
+def state(page, name: str) -> str | None:
+    return page.evaluate(f"document.getElementById('map').dataset[{name!r}] ?? null")
+
+
+def screen(page, lon: float, lat: float) -> tuple[float, float]:
+    """Centre the map on a point (zoom 17) and return where it is on the screen."""
+    box = page.locator("#map").bounding_box()
+    x, y = page.evaluate(f"""(() => {{ const m = gridmapEditor.map;
+        m.setView([{lat}, {lon}], 17, {{ animate: false }});
+        const p = m.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()""")  # fmt: skip
+    return box["x"] + x, box["y"] + y
+
+
+def fabric(base: str, communities: set[str]) -> dict[str, tuple[str, shapely.Geometry]]:
+    """Unit code → (community, shape) of the planner's fabric."""
+    units = {}
+    for community in communities:
+        answer = http.get(f"{base}/api/fabric", params={"community": community}, headers=headers(base, PLANNER))  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        for f in answer.json()["features"]:
+            units[f["properties"]["code"]] = (community, shapely.geometry.shape(f["geometry"]))
+    return units
+
+
+def neighbours(units: dict) -> dict[str, list[str]]:
+    """Units of the same community sharing a border (the fabric's units share their vertices)."""
+    codes = sorted(units)
+    shapes = [units[c][1] for c in codes]
+    tree = shapely.STRtree(shapes)
+    near = {c: [] for c in codes}
+    for i, j in zip(*tree.query(shapes, predicate="intersects"), strict=True):
+        a, b = codes[i], codes[j]
+        if a != b and units[a][0] == units[b][0] and shapes[i].intersection(shapes[j]).length > 0:
+            near[a].append(b)
+    return near
+
+
+def opened(watched, plan_id: int):
+    page = watched.page
+    page.goto(f"{watched.base}/editor?plan={plan_id}")
+    page.wait_for_function("document.getElementById('map').dataset.paint === 'ready'")
+    return page
+
+
+def settled(page, at: int) -> None:
+    page.wait_for_function(f"(d => d.paintBusy === '0' && d.paintAt === '{at}')(document.getElementById('map').dataset)")  # fmt: skip
+
+
+def pick(page, cell: str) -> None:
+    page.click(f"#paint-cells tr[data-code='{cell}'] button.pick")
+    page.wait_for_function(f"document.querySelector(\"#paint-cells tr[data-code='{cell}'] button.pick\").getAttribute('aria-pressed') === 'true'")  # fmt: skip
+
+
+def test_random_strokes_undo_redo_and_a_box_save_a_plan_without_overlap_or_gap(
+    planner, demo_server
+):
+    auth = headers(demo_server, PLANNER)
+    answer = http.post(demo_server + "/api/plans", json={"name": "涂色测试", "grid_layer": "party"}, headers=auth, timeout=60)  # fmt: skip
+    plan_id = answer.json()["id"]
+    drawn = http.post(f"{demo_server}/api/plans/{plan_id}/validate", headers=auth).json()["features"]  # fmt: skip
+    assert {"plan_overlap", "plan_uncovered"} <= {
+        p["properties"]["kind"] for p in drawn
+    }  # as drawn
+    page = opened(planner, plan_id)
+    assert page.get_attribute("#mode-paint", "aria-pressed") == "true"  # paint is the default here
+    assert page.is_disabled("#paint-undo") and page.is_disabled("#paint-redo")
+    cells = page.evaluate("gridmapPaint.assignment()")  # unit → cell as the editor starts
+    table = http.get(f"{demo_server}/api/fabric/assignment", params={"plan": plan_id}, headers=auth).json()["units"]  # fmt: skip
+    units = fabric(demo_server, {row["community_code"] for row in table})
+    assert set(cells) == set(units)
+    near = neighbours(units)
+    rng = random.Random(17)
+    done: list[tuple[str, str, str]] = []  # strokes: unit, from, to
+    at = 0
+
+    def across() -> tuple[str, str]:
+        """A unit and the cell of one of its neighbours, another cell than its own."""
+        while True:
+            unit = rng.choice(sorted(units))
+            others = sorted(cells[v] for v in near[unit] if cells[v] != cells[unit])
+            if others:
+                return unit, rng.choice(others)
+
+    def stroked(unit: str, to: str) -> None:
+        nonlocal at, done
+        done = [*done[:at], (unit, cells[unit], to)]
+        cells[unit] = to
+        at += 1
+        settled(page, at)
+
+    for _ in range(8):  # a click moves the unit into the picked cell
+        unit, to = across()
+        pick(page, to)
+        page.mouse.click(*screen(page, *units[unit][1].representative_point().coords[0]))
+        stroked(unit, to)
+    for how in ("button", "button", "key"):  # undo three strokes, then redo one
+        page.click("#paint-undo") if how == "button" else page.keyboard.press("Control+z")
+        at -= 1
+        cells[done[at][0]] = done[at][1]
+        settled(page, at)
+    page.keyboard.press("Control+y")
+    cells[done[at][0]] = done[at][2]
+    at += 1
+    settled(page, at)
+    assert not page.is_disabled("#paint-redo")  # two undone strokes are still to redo
+    unit, to = across()  # Shift+drag: a box around the unit's centre moves it
+    pick(page, to)
+    west, south, east, north = units[unit][1].bounds
+    x, y = screen(page, (west + east) / 2, (south + north) / 2)
+    page.keyboard.down("Shift")
+    page.mouse.move(x - 5, y - 5)
+    page.mouse.down()
+    page.mouse.move(x + 5, y + 5, steps=3)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    stroked(unit, to)
+    assert page.is_disabled("#paint-redo")  # a new stroke drops what was left to redo
+    assert page.evaluate("gridmapPaint.assignment()") == cells
+
+    # a locked cell neither gives nor takes a unit
+    unit, to = across()
+    held = cells[unit]
+    page.check(f"#paint-cells tr[data-code='{held}'] input.lock")
+    assert page.is_disabled(f"#paint-cells tr[data-code='{held}'] button.pick")
+    shape = f"gridmapEditor.collection(gridmapEditor.cells.getLayers().filter((l) => l.feature.properties.code === {held!r}))"  # fmt: skip
+    before = page.evaluate(shape)
+    pick(page, to)
+    page.mouse.click(*screen(page, *units[unit][1].representative_point().coords[0]))
+    page.wait_for_function("document.getElementById('map').dataset.paintRefused === '1'")
+    assert page.evaluate("gridmapPaint.assignment()") == cells and page.evaluate(shape) == before
+
+    page.click("#save")
+    page.wait_for_function("document.getElementById('map').dataset.version === '2'")
+    assert http.get(f"{demo_server}/api/plans/{plan_id}", headers=auth).json()["version"] == 2
+    problems = http.post(f"{demo_server}/api/plans/{plan_id}/validate", headers=auth).json()["features"]  # fmt: skip
+    kinds = {p["properties"]["kind"] for p in problems}
+    assert not kinds & {"plan_overlap", "plan_uncovered"}, problems
+    saved = http.get(f"{demo_server}/api/fabric/assignment", params={"plan": plan_id}, headers=auth).json()["units"]  # fmt: skip
+    assert {r["unit_code"]: r["cell_code"] for r in saved} == cells
+    figures = http.post(f"{demo_server}/api/fabric/cells", json={"units": cells}, headers=auth).json()["features"]  # fmt: skip
+    server = {f["properties"]["code"]: f["properties"] for f in figures}
+    shown = page.eval_on_selector_all("#paint-cells tr[data-code]", "(rows) => rows.map((r) => [r.dataset.code, Number(r.dataset.households), r.dataset.band])")  # fmt: skip
+    assert {code: (h, band) for code, h, band in shown} == {c: (f["households"], f["band"]) for c, f in server.items()}  # fmt: skip
+    last = page.locator("#paint-figures table[data-code]")
+    assert last.count() >= 1
+    for i in range(last.count()):
+        code = last.nth(i).get_attribute("data-code")
+        assert str(server[code]["households"]) in last.nth(i).inner_text()
