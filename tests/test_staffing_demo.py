@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 from factories import finds
+from fastapi.testclient import TestClient
 
+from gridmap.api.app import create_app
+from gridmap.auth import add_account, issue_token
 from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.config import Settings
 from gridmap.exporting import export_layer
 from gridmap.runs import run_analyze
-from gridmap.store.db import make_engine
+from gridmap.store.db import make_engine, transaction
 from gridmap.store.features import read_features
 from gridmap.store.results import read_gaps
 
@@ -34,12 +37,12 @@ def staffed(request, tmp_path_factory):
     result = run_analyze(engine, settings)
     with engine.connect() as conn:
         gaps = read_gaps(conn)
-    yield engine, result, gaps
+    yield engine, result, gaps, settings
     engine.dispose()
 
 
 def test_every_planted_vacancy_is_found_by_name_and_place(staffed):
-    _engine, result, gaps = staffed
+    _engine, result, gaps, _ = staffed
     records = gaps.to_dict("records")
     found = {
         p["kind"]: sorted({(g["name"], g["community_code"]) for g in records if finds(g, p)})
@@ -51,7 +54,7 @@ def test_every_planted_vacancy_is_found_by_name_and_place(staffed):
 
 
 def test_findings_name_places_and_posts_never_people(staffed):
-    engine, _result, gaps = staffed
+    engine, _result, gaps, _ = staffed
     with engine.connect() as conn:
         staff = read_features(conn, "staff", include_personal=True)
     texts = " ".join(gaps[["name", "message_zh", "message_en"]].fillna("").to_numpy().ravel())
@@ -63,8 +66,29 @@ def test_findings_name_places_and_posts_never_people(staffed):
 
 
 def test_the_roster_leaves_personal_fields_out_of_exports(staffed, tmp_path):
-    engine, _result, _gaps = staffed
+    engine, _result, _gaps, _ = staffed
     path, n = export_layer(engine, "staff", tmp_path / "staff.csv")
     text = path.read_text(encoding="utf-8-sig")
     assert n > 500 and "演示" not in text and ",1009" not in text  # names and phones left out
     assert "100-8800-" in text  # the public duty phone stays
+
+
+def test_the_api_serves_the_roster_to_no_one_without_the_right(staffed):
+    engine, _result, _gaps, settings = staffed
+    with transaction(engine) as conn:
+        for name, role in (("测试查看者", "viewer"), ("测试管理员", "admin")):
+            add_account(conn, name, role, "510199001" if role != "admin" else None, "pw-not-secret-1", "tests")  # fmt: skip
+        viewer, admin = (
+            issue_token(conn, n, "tests", "tests") for n in ("测试查看者", "测试管理员")
+        )
+    with TestClient(create_app(settings)) as client:
+
+        def get(path: str, token: str):
+            return client.get(path, headers={"Authorization": f"Bearer {token}"})
+
+        assert get("/api/export/staff?format=csv", viewer).status_code == 403
+        assert get("/api/layers/staff/features", admin).status_code == 404  # never a map layer
+        listed = {row["layer"]: row["count"] for row in get("/api/layers", viewer).json()}
+        assert listed["staff"] == 550 and listed["owners_committee"] == 32
+        allowed = get("/api/export/staff?format=csv&include_personal=true", admin)
+        assert allowed.status_code == 200 and "演示" in allowed.text
