@@ -17,6 +17,7 @@
     #paint-cells tr.current { background: #fff3e0; }
     #paint-cells button.pick { border: 0; background: none; color: #0d47a1; cursor: pointer; text-align: left; padding: 0; font-size: .85rem; }
     #paint-cells button.pick:disabled { color: #757575; cursor: default; }
+    body.painting #problems li button { display: none; }
     #paint-cells td.band-within { color: #1b5e20; } #paint-cells td.band-below, #paint-cells td.band-above { color: #c62828; font-weight: bold; }`;
 
   // a count of members as the server shows it to this account: hidden below the threshold

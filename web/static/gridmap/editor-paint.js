@@ -94,8 +94,15 @@
     }
     refresh(touched);
   }
-  const undo = () => { if (at > 0) { at -= 1; apply([...history[at]].reverse(), 1); } };
-  const redo = () => { if (at < history.length) { apply(history[at], 2); at += 1; } };
+  // a step that would change a cell locked since is refused, as a stroke would be
+  const free = (moves) => {
+    if (!moves.some((m) => blocked(m[1]) || blocked(m[2]))) return true;
+    el.dataset.paintRefused = Number(el.dataset.paintRefused || 0) + 1;
+    say("这一步会改变已锁定的网格，先解锁", "This step would change a locked cell; unlock it first.", "error");
+    return false;
+  };
+  const undo = () => { if (at > 0 && free(history[at - 1])) { at -= 1; apply([...history[at]].reverse(), 1); } };
+  const redo = () => { if (at < history.length && free(history[at])) { apply(history[at], 2); at += 1; } };
 
   // ---- each stroke: the touched cells dissolved from their units, with their figures ----------------
   function body(cells) {
@@ -181,6 +188,7 @@
     const drawing = !(mode === "paint" && painted);
     document.querySelectorAll(".leaflet-pm-toolbar").forEach((t) => { t.style.display = drawing ? "" : "none"; });
     for (const id of ["undo", "redo", "merge"]) { const b = document.getElementById(id); if (b) b.hidden = !drawing; }
+    document.body.classList.toggle("painting", !drawing); // the one-click fixes are drawing too
   }
   function pick(code, fromMap) {
     const info = code && cellInfo.get(code);
