@@ -21,7 +21,11 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 ROSTER_HEADERS = ["人员编号", "姓名", "手机", "职务", "服务范围", "政治面貌", "党员类别", "入党时间",
                   "任职时间", "值班电话"]  # fmt: skip
 # dates as offices type them, one style per row in turn
-DATE_STYLES = (lambda y, m: f"{y}.{m}", lambda y, m: f"{y}年{m}月", lambda y, m: f"{y}-{m:02d}-01")
+DATE_STYLES = (
+    lambda y, m: f"{y}.{m:02d}" if m == 1 else f"{y}.{m}",  # 2021.1 could be 2021.10: refused
+    lambda y, m: f"{y}年{m}月",
+    lambda y, m: f"{y}-{m:02d}-01",
+)
 
 NO_WORKER_GRID = "DJ304"  # 桂花社区第4网格: nobody serves it
 OVERLOADED_GRID = "DJ306"  # 桂花社区第6网格: one part-time worker for over 500 households
@@ -173,8 +177,9 @@ def _properties(city: City, roster: Roster) -> tuple[list[dict], list[dict]]:
 
 
 def _holder(city: City, compounds: list[dict]) -> str:
-    """The community holding a point of the compounds' union, as findings are placed."""
-    point = shapely.point_on_surface(shapely.union_all([c["geometry"] for c in compounds]))
+    """The community holding the first of the compounds (by code), where the finding is drawn."""
+    first = min(compounds, key=lambda c: c["code"])
+    point = shapely.point_on_surface(first["geometry"])
     return next(c["code"] for c in city.communities if c["geometry"].contains(point))
 
 

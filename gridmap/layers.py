@@ -73,6 +73,12 @@ LAYERS: dict[str, LayerSpec] = {
                     "所属街道",
                     aliases=("所属街道", "街道编码", "街道代码"),
                 ),
+                FieldSpec(
+                    "population",
+                    "int",
+                    "人口数",
+                    aliases=("人口数", "常住人口", "实有人口", "居民人数", "人口", "population"),
+                ),
             ),
         ),
         LayerSpec(

@@ -3,7 +3,7 @@ row and field, nothing is written unless --skip-invalid, dates read as offices t
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from factories import buildings_frame
@@ -25,7 +25,7 @@ def engine(sqlite_settings, tmp_path):
     frame.to_file(tmp_path / "b.geojson")
     load_file(eng, "building", tmp_path / "b.geojson")
     (tmp_path / "c.csv").write_text(
-        "编号,名称,WKT\nXQ1,测试小区,\"POLYGON((104 30,104.01 30,104.01 30.01,104 30))\"\n",
+        '编号,名称,WKT\nXQ1,测试小区,"POLYGON((104 30,104.01 30,104.01 30.01,104 30))"\n',
         encoding="utf-8",
     )
     load_file(eng, "compound", tmp_path / "c.csv")
@@ -97,11 +97,32 @@ def test_property_and_committee_name_compounds_that_exist(engine, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("text", "number", "expected"),
-    [("2021.3", False, "2021-03-01"), ("2021.10", False, "2021-10-01"),
-     ("2021年3月1日", False, "2021-03-01"), ("2021/3/1", False, "2021-03-01"),
-     ("20210301", False, "2021-03-01"), ("44256", True, "2021-03-01"),
-     ("2021.1", True, None), ("2021.13", False, None), ("3月", False, None)],
+    ("text", "expected"),
+    [("2021.3", "2021-03-01"), ("2021.10", "2021-10-01"), ("2021年3月1日", "2021-03-01"),
+     ("2021/3/1", "2021-03-01"), ("20210301", "2021-03-01"), ("44256", "2021-03-01"),
+     ("2021-03-01 00:00:00", "2021-03-01"), ("2021.1", None), ("2021.13", None), ("3月", None),
+     ("2021", None), ("2027.1.5", None)],
 )  # fmt: skip
-def test_dates_as_offices_type_them(text, number, expected):
-    assert parse_date(text, date(2026, 12, 6), from_number=number)[0] == expected
+def test_dates_as_offices_type_them(text, expected):
+    assert parse_date(text, date(2026, 12, 6))[0] == expected
+
+
+def test_a_workbook_roster_reads_excel_dates_and_refuses_an_ambiguous_one(engine, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["锦绣街道楼栋长名册"])  # a title row above the header, as offices have
+    sheet.append(["人员编号", "姓名", "手机", "职务", "服务范围", "是否党员", "任职时间"])
+    sheet.append(["R1", "测试甲", 10012345678, "楼栋长", "B000", "否", datetime(2021, 3, 1)])
+    sheet.append(["R2", "测试乙", 10012345679, "楼栋长", "B001", "否", 44256])
+    sheet.append(["R3", "测试丙", 10012345670, "楼栋长", "B001", "否", 2021.1])
+    book.save(tmp_path / "名册.xlsx")
+    with pytest.raises(RowsRejectedError) as caught:
+        load_file(engine, "staff", tmp_path / "名册.xlsx")
+    assert [(p.row, p.field) for p in caught.value.problems] == [(5, "任职时间")]
+    load_file(engine, "staff", tmp_path / "名册.xlsx", LoadOptions(skip_invalid=True))
+    with engine.connect() as conn:
+        stored = read_features(conn, "staff")
+    assert stored["took_post"].tolist() == ["2021-03-01", "2021-03-01"]
+    assert "phone" not in stored  # personal, left out unless asked for

@@ -177,18 +177,27 @@ def building_heads(staff: pd.DataFrame, p: Places, settings: Settings) -> list[G
 
 
 def property_instructors(staff: pd.DataFrame, firms: pd.DataFrame, p: Places) -> list[Gap]:
-    """property_without_instructor: a property company no 党建指导员 is sent to."""
+    """property_without_instructor: a property company no 党建指导员 is sent to.
+
+    Drawn as the first of its compounds (by code), where its finding lies: the same for an
+    analysis that reads only part of the compounds (a partition), which leaves the company to
+    the one that reads that compound."""
     sent, geoms = served(staff, ("instructor",)), _geoms(p.compounds)
     out = []
     for firm in firms.to_dict("records"):
-        code, units = firm["code"], _codes(firm.get("compounds"))
-        if sent.get(code) or firm.get("has_instructor") is True:
+        code, units = firm["code"], sorted(_codes(firm.get("compounds")))
+        if (
+            sent.get(code)
+            or firm.get("has_instructor") is True
+            or not units
+            or units[0] not in geoms
+        ):
             continue
         out.append(Gap("property_without_instructor", "property", code, str(firm.get("name") or ""),
                        float(len(units)), "units",
                        f"物业企业 {code} 服务 {len(units)} 个小区，未派驻党建指导员",
                        f"No Party-building instructor is sent to property company {code} ({counted(len(units), 'compound')})",
-                       _union(units, geoms), codes=";".join([code, *units])))  # fmt: skip
+                       geoms[units[0]], codes=";".join([code, *units])))  # fmt: skip
     return out
 
 
@@ -199,6 +208,8 @@ def committee_findings(staff: pd.DataFrame, committees: pd.DataFrame, p: Places)
     for c in committees.to_dict("records"):
         code, compound, n = c["code"], c.get("compound_code"), c.get("members")
         name, shape = str(c.get("name") or ""), geoms.get(compound)
+        if shape is None:  # its compound is not among the places analysed
+            continue
         size = float(n) if pd.notna(n) else 0.0
         if pd.notna(c.get("party_members")) and int(c["party_members"]) == 0:
             out.append(Gap("committee_without_party_member", "owners_committee", code, name, size, "members",

@@ -1,17 +1,17 @@
 """Dates as offices type them (日期): 2021.3, 2021年3月, 2021-03-01, 2021/3/1, 20210301, or an
 Excel serial such as 44256; each read as an ISO date (a month alone as its first day).
 
-A cell that could be read two ways is refused rather than guessed: a *number* 2021.1 may have
-been typed 2021.10 (Excel drops the trailing zero), a year alone says no month. Dates after today
-are refused too (nobody took a post tomorrow).
+A cell that could be read two ways is refused rather than guessed: 2021.1 may have been typed
+2021.10 (Excel keeps such a cell as the number 2021.1, in the workbook and in the CSV it saves),
+a year alone says no month. Dates after today are refused too (nobody took a post tomorrow).
 
 Examples
 --------
 >>> from datetime import date
 >>> [parse_date(t, date(2026, 12, 6))[0] for t in ("2021.3", "2021年3月", "2021-03-01", "44256")]
 ['2021-03-01', '2021-03-01', '2021-03-01', '2021-03-01']
->>> parse_date("2021.1", date(2026, 12, 6), from_number=True)[1][1]
-'2021.1 is ambiguous as a number (January or October?); type it as text, e.g. 2021-01'
+>>> parse_date("2021.1", date(2026, 12, 6))[1][1]
+'2021.1 may be January or October (Excel drops the 0 of 2021.10); write 2021-01 or 2021-10'
 """
 
 from __future__ import annotations
@@ -49,18 +49,15 @@ def _from_parts(y: str, m: str, d: str | None, text: str, today: date):
     return _checked(day, today, text)
 
 
-def parse_date(
-    text: str, today: date, from_number: bool = False
-) -> tuple[str | None, Problem | None]:
-    """``text`` as an ISO date, or ``None`` and why not (Chinese, English).
-
-    ``from_number``: the cell held a number, not text (where 2021.10 reads as 2021.1).
-    """
+def parse_date(text: str, today: date) -> tuple[str | None, Problem | None]:
+    """``text`` as an ISO date, or ``None`` and why not (Chinese, English)."""
     text = text.strip()
-    if from_number and re.fullmatch(r"\d{4}\.1", text):
+    if re.fullmatch(r"\d{4}\.1", text):
+        year = text[:4]
         return None, (
-            f"{text} 作为数字无法确定是 1 月还是 10 月，请按文本填写，如 2021-01",
-            f"{text} is ambiguous as a number (January or October?); type it as text, e.g. 2021-01",
+            f"{text} 无法确定是 1 月还是 10 月 (Excel 会去掉 {year}.10 末尾的 0)，请写作 {year}-01 或 {year}-10",
+            f"{text} may be January or October (Excel drops the 0 of {year}.10); "
+            f"write {year}-01 or {year}-10",
         )
     match = _PARTS.match(text) or _COMPACT.match(text)
     if match:
@@ -83,7 +80,6 @@ def parse_dates(
 ) -> tuple[pd.Series, list[RowProblem]]:
     """A column of dates: ISO text (``None`` where blank or refused) and the refused rows."""
     today = today or date.today()
-    numeric = pd.api.types.is_numeric_dtype(values.dtype)
     out: list[str | None] = []
     problems: list[RowProblem] = []
     for row, raw, cell in zip(rows, values.astype(object), text, strict=True):
@@ -94,7 +90,7 @@ def parse_dates(
             day = raw.date() if isinstance(raw, datetime) else raw
             iso, problem = _checked(day, today, str(day))
         else:
-            iso, problem = parse_date(str(cell), today, numeric or isinstance(raw, float))
+            iso, problem = parse_date(str(cell), today)
         out.append(iso)
         if problem is not None:
             problems.append(RowProblem(int(row), source, *problem))

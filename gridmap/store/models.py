@@ -83,6 +83,7 @@ class Community(CodeUnique, Feature, Base):
 
     __tablename__ = "community"
     subdistrict_code: Mapped[str | None] = mapped_column(Text)
+    population: Mapped[int | None] = mapped_column(Integer)  # residents (人口数), where given
     geom = _polygon()
 
 

@@ -3,7 +3,8 @@
 ``staff``: one person in one post (网格长, 网格员, 党支部书记 …) with the codes of the places
 served; name and phone are personal data, the duty phone (值班电话) is public. ``property_company``
 (物业服务企业) and ``owners_committee`` (业主委员会) with their Party work. ``party_org.groups``:
-how many Party groups (党小组) an organisation has.
+how many Party groups (党小组) an organisation has;
+``community.population``: its residents (人口数), where known.
 
 Revision ID: 0008
 Revises: 0007
@@ -71,9 +72,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("party_org") as batch:
         batch.add_column(sa.Column("groups", sa.Integer))
+    with op.batch_alter_table("community") as batch:
+        batch.add_column(sa.Column("population", sa.Integer))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("community") as batch:
+        batch.drop_column("population")
     with op.batch_alter_table("party_org") as batch:
         batch.drop_column("groups")
     for name in ("owners_committee", "property_company", "staff"):
