@@ -268,7 +268,14 @@ moved into compounds; footprints mapped with too few points to form a polygon ar
 | `buildings.zip` | 楼栋 (户数, 层数) | zipped GBK shapefile, no .cpg |
 | `stations.csv` | 党群服务站 | **GBK** CSV, **GCJ-02** coordinates (`--crs gcj02`) |
 | `members.csv` | 党员 | UTF-8 with BOM (Excel), Chinese headers, **GCJ-02** coordinates |
-| `orgs.csv` | 党组织 (组织名称, 组织类型, 上级组织, 设支委会, 覆盖小区) | the organisation table |
+| `orgs.csv` | 党组织 (组织名称, 组织类型, 上级组织, 设支委会, 覆盖小区, 党小组数) | the organisation table |
+| `property.csv` | 物业服务企业 (服务小区, 党员数, 党组织, 派驻党建指导员) | UTF-8 |
+| `owners_committee.csv` | 业主委员会 (所在小区, 委员人数, 党员人数, 交叉任职人数, 党组织) | UTF-8 |
+| `staff.csv` | 人员花名册: every post (网格员, 书记, 党小组长, 楼栋长, 党建指导员, 社区工作者 …) with the places it serves | **GBK** CSV; dates typed as 2021.3, 2021年3月, 2021-03-01 and one Excel serial |
+
+The people layers are nearly complete: each kind of vacancy or reminder of `gridmap/core/staffing.py`
+is planted once, with the place it is about and its community, in `planted_people.json`
+(`geodata/staffing.py`; Party ages and terms as of 2026-12-01).
 
 ## Planted cases ({planted}, listed in `planted.json`)
 
