@@ -131,6 +131,24 @@ def test_random_strokes_undo_redo_and_a_box_save_a_plan_without_overlap_or_gap(
     stroked(unit, to)
     assert page.is_disabled("#paint-redo")  # a new stroke drops what was left to redo
     assert page.evaluate("gridmapPaint.assignment()") == cells
+    unit, to = across()  # a brush from a unit to its neighbour takes both, and what lies between
+    other = next(v for v in sorted(near[unit]) if cells[v] != to)
+    start, end = (units[u][1].representative_point() for u in (unit, other))
+    pick(page, to)
+    x, y = screen(page, *start.coords[0])
+    page.mouse.move(x, y)
+    page.mouse.down()
+    box = page.locator("#map").bounding_box()
+    x, y = page.evaluate(f"(p => [p.x, p.y])(gridmapEditor.map.latLngToContainerPoint([{end.y}, {end.x}]))")  # fmt: skip
+    page.mouse.move(box["x"] + x, box["y"] + y, steps=40)
+    page.mouse.up()
+    at += 1
+    settled(page, at)
+    now = page.evaluate("gridmapPaint.assignment()")
+    moved = {u for u in cells if now[u] != cells[u]}
+    crossed = {u for u, (c, shape) in units.items() if c == units[unit][0] and shape.intersects(shapely.LineString([start, end]))}  # fmt: skip
+    assert {unit, other} <= moved <= crossed and all(now[u] == to for u in moved)
+    cells.update(now)
 
     # a locked cell neither gives nor takes a unit
     unit, to = across()
@@ -144,6 +162,7 @@ def test_random_strokes_undo_redo_and_a_box_save_a_plan_without_overlap_or_gap(
     page.wait_for_function("document.getElementById('map').dataset.paintRefused === '1'")
     assert page.evaluate("gridmapPaint.assignment()") == cells and page.evaluate(shape) == before
 
+    planner.shot("editor-paint.png")  # for the README
     page.click("#save")
     page.wait_for_function("document.getElementById('map').dataset.version === '2'")
     assert http.get(f"{demo_server}/api/plans/{plan_id}", headers=auth).json()["version"] == 2
