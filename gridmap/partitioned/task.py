@@ -160,11 +160,16 @@ def fingerprint(inputs: Inputs, job: Job) -> str:
     digest = hashlib.sha256()
     digest.update(job.settings.model_dump_json(exclude={"database_url"}).encode())
     digest.update(repr((job.kind, job.base, job.partition, [p.box for p in job.plan])).encode())
-    frames = [inputs.layers.communities, inputs.layers.compounds, inputs.layers.buildings,
-              *inputs.layers.grids.values(), inputs.layers.members, inputs.stations, inputs.orgs,
-              *(vars(inputs.people).values() if inputs.people else ())]  # fmt: skip
-    for name, frame in zip(["", *inputs.layers.grids], frames, strict=False):
+    layers = inputs.layers
+    named = [("community", layers.communities), ("compound", layers.compounds),
+             ("building", layers.buildings), *((f"grid:{k}", v) for k, v in layers.grids.items()),
+             ("member", layers.members), ("station", inputs.stations), ("org", inputs.orgs),
+             *(vars(inputs.people).items() if inputs.people else ())]  # fmt: skip
+    for name, frame in named:  # every input, each under its own name (a missing one too)
         digest.update(name.encode())
+        if frame is None:
+            digest.update(b"\0none")
+            continue
         plain = pd.DataFrame(frame).drop(columns=["geometry", "id"], errors="ignore")
         digest.update(hash_pandas_object(plain.astype(str), index=False).to_numpy().tobytes())
         if isinstance(frame, gpd.GeoDataFrame):
