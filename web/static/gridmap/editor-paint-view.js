@@ -43,7 +43,7 @@
       `<p class="hint">选一个网格（列表或 Alt+点击地图），再点击或拖刷单元；Shift+拖框选。` +
       `<small>Pick a cell (list, or Alt+click on the map), then click or brush units; Shift+drag selects a box.</small></p>` +
       `<div id="paint-cells" tabindex="-1"></div>` +
-      `<h3>本笔所改网格 <small>cells of the last stroke</small></h3><div id="paint-figures"><p class="note">–</p></div></div>`;
+      `<h2>本笔所改网格 <small>cells of the last stroke</small></h2><div id="paint-figures"><p class="note">–</p></div></div>`;
     return {
       paint: box.querySelector("#mode-paint"), draw: box.querySelector("#mode-draw"),
       tools: box.querySelector("#paint-tools"), undo: box.querySelector("#paint-undo"),
