@@ -88,6 +88,9 @@ def test_draw_a_cell_see_its_figures_save_and_reload(planner, demo_server):
     page.click("#diff")
     page.wait_for_function("document.getElementById('map').dataset.diffDrawn === '1'")
     assert "NEW-1" in page.inner_text("#diff-table") and "新增" in page.inner_text("#diff-table")
+    # the buildings it took from DJ101 move from a cell named first, its code in small print
+    named = page.evaluate("gridmapEditor.cells.getLayers().find((l) => l.feature.properties.code === 'DJ101').feature.properties.name")  # fmt: skip
+    assert named and f"{named} DJ101\t→ NEW-1" in page.inner_text("#diff-table")
     colour = page.evaluate("gridmapEditor.cells.getLayers().find((l) => l.feature.properties.code === 'NEW-1').options.color")  # fmt: skip
     assert colour == "#2e7d32"
     page.reload()

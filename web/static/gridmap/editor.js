@@ -79,6 +79,11 @@
     features: (layers || cells.getLayers()).map((l) => l.toGeoJSON(8)) });
   const codeOf = (layer) => layer.feature.properties.code;
   const byCode = (code) => cells.getLayers().find((l) => codeOf(l) === code);
+  // cells named first, codes in small print (玉林一网格 DJ503): as drawn now, or as loaded (a cell
+  // removed since keeps its name)
+  const seenNames = {};
+  const cellName = (code) => byCode(code)?.feature.properties.name || seenNames[code];
+  const cellNamed = (code) => window.gridmapKit.named(cellName(code), code);
 
   function bindCell(layer) {
     layer.setStyle(styleOf(layer));
@@ -134,7 +139,7 @@
     if (!planId || !layers.length) return Promise.resolve();
     const started = performance.now();
     return api("POST", `/api/plans/${planId}/figures`, { cells: collection(layers) }).then((rows) => {
-      figuresEl.innerHTML = rows.map((f) => `<h3>${escape(f.code)}</h3><table class="figures">` +
+      figuresEl.innerHTML = rows.map((f) => `<h3>${cellNamed(f.code)}</h3><table class="figures">` +
         `<tr><th title="households">户数</th><td class="band-${f.band}">${f.households} <small>${BAND[f.band]} (${cfg.band[0]}–${cfg.band[1]})</small></td></tr>` +
         `<tr><th title="buildings">楼栋</th><td>${f.buildings}</td></tr>` +
         `<tr><th title="compounds held whole">小区</th><td>${escape(f.compounds.split(";").filter(Boolean).join("、")) || "–"}</td></tr>` +
@@ -256,6 +261,7 @@
       locked = new Set(plan.locked || []); areaCode = plan.area;
       cells.clearLayers();
       plan.cells.features.forEach(addCell);
+      plan.cells.features.forEach((f) => { if (f.properties.name) seenNames[f.properties.code] = f.properties.name; });
       history = []; at = -1; snapshot();
       document.getElementById("export").href = `/api/plans/${planId}/export?format=geojson`;
       el.dataset.version = version; el.dataset.cells = plan.cells.features.length; el.dataset.dirty = "0";
@@ -326,9 +332,9 @@
       const NO_GRID = "不属于任何网格"; // a building outside every cell, before or after
       document.getElementById("diff-table").innerHTML = `<p class="note">按已保存的第 ${version} 版比较 <small>saved version</small></p>` +
         `<table class="figures"><tr><th>网格</th><th>变化</th><th>面积变化 m²</th></tr>${d.cells.map((c) =>
-          `<tr><td>${escape(c.code)}</td><td>${CHANGE[c.change]}</td><td>${Math.round(c.changed_m2)}</td></tr>`).join("")}</table>` +
+          `<tr><td>${cellNamed(c.code)}</td><td>${CHANGE[c.change]}</td><td>${Math.round(c.changed_m2)}</td></tr>`).join("")}</table>` +
         `<table class="figures"><tr><th>从</th><th>到</th><th>楼栋</th><th>户数</th><th>党员</th></tr>${d.moves.map((m) =>
-          `<tr><td>${escape(m.from_code || NO_GRID)}</td><td>→ ${escape(m.to_code || NO_GRID)}</td><td>${m.buildings}</td><td>${m.households}</td><td class="members">${memberCount(m, false)}</td></tr>`).join("")}</table>`;
+          `<tr><td>${m.from_code ? cellNamed(m.from_code) : NO_GRID}</td><td>→ ${m.to_code ? cellNamed(m.to_code) : NO_GRID}</td><td>${m.buildings}</td><td>${m.households}</td><td class="members">${memberCount(m, false)}</td></tr>`).join("")}</table>`;
       el.dataset.diffCells = d.cells.length;
       drawDiff(d);
     }).catch(fail);
