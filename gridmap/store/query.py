@@ -184,10 +184,18 @@ def _geojson_statement(shape: _Shape):
     number on the page and its features' GeoJSON text, written only for the page's rows."""
     table = table_for(shape.layer)
     allowed = queryable_columns(shape.layer, shape.include_personal)
-    read = {"id", "code", "geom", *allowed}
-    page = select(*(c for c in table.columns if c.name in read), func.count().over().label("matched"))  # fmt: skip
-    page = _filtered(page, shape).order_by(table.c.code, table.c.id)
+    read = [c for c in table.columns if c.name in {"id", "code", "geom", *allowed}]
+    sqlite = shape.dialect == "sqlite"
+    # SQLite's sorter carries every column it is given: there the page is found on codes and
+    # ids alone and only its rows are read whole (a fifth faster for 1,000 of 1,500 matches;
+    # PostgreSQL is as fast either way, and a little slower with the second look)
+    found = [table.c.id, table.c.code] if sqlite else read
+    page = _filtered(select(*found, func.count().over().label("matched")), shape)
+    page = page.order_by(table.c.code, table.c.id)
     page = page.limit(bindparam("limit")).offset(bindparam("offset")).subquery()
+    if sqlite:
+        whole = select(page.c.matched, *read).join_from(page, table, page.c.id == table.c.id)
+        page = whole.subquery()
     texts = func.aggregate_strings(feature_text(shape.dialect, page, allowed), ",")
     return select(func.max(page.c.matched), func.count(),
                   texts.aggregate_order_by(page.c.code, page.c.id))  # fmt: skip
