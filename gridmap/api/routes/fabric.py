@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import CHECKED, LimitedBodyRoute, Text
@@ -30,6 +30,7 @@ from gridmap.config import Settings
 from gridmap.core.plans import Band
 from gridmap.core.unit_plans import cells_from_assignment
 from gridmap.errors import PermissionDeniedError, RowProblem, RowsRejectedError
+from gridmap.layers import STORAGE_CRS
 from gridmap.plan_tables import BAND_STATUS, cells_of_table, read_assignment_table, unit_assignment
 from gridmap.store import plans as plan_store
 from gridmap.store.areas import Area, in_area
@@ -45,9 +46,12 @@ EDIT = [require("edit_plan")]
 MAX_UNITS = 100_000  # units in one paint request: a city's fabric
 
 
+CellCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
 class Painted(BaseModel):
-    units: dict[str, str] = Field(description="单元编号 → 网格编号 / unit code → cell code", max_length=MAX_UNITS)  # fmt: skip
-    names: dict[str, str] = Field(default_factory=dict, description="网格编号 → 名称 / cell names")
+    units: dict[str, CellCode] = Field(description="单元编号 → 网格编号 (不能为空) / unit code → cell code (not blank)", max_length=MAX_UNITS)  # fmt: skip
+    names: dict[str, str] = Field(default_factory=dict, description="网格编号 → 名称 (未涂色的网格不用) / cell names (those of cells not painted are unused)", max_length=MAX_UNITS)  # fmt: skip
 
 
 def _counts_shown(frame: pd.DataFrame, principal, settings: Settings) -> pd.DataFrame:
@@ -76,7 +80,10 @@ def fabric(conn: ConnDep, settings: SettingsDep, principal: PrincipalDep, area: 
 def painted_cells(body: Painted, conn: ConnDep, settings: SettingsDep, principal: PrincipalDep, area: AreaDep) -> Response:  # fmt: skip
     """Each cell as the dissolve of the units sent for it, with households, buildings, members
     and band status (within | below | above): what the editor draws after a stroke. Units
-    outside the caller's area take no paint (403)."""
+    outside the caller's area take no paint (403). No units make no cells (an empty
+    collection); the names of cells not painted are not used."""
+    if not body.units:
+        return geojson(gpd.GeoDataFrame({"code": []}, geometry=[], crs=STORAGE_CRS))
     units = read_fabric(conn, codes=list(body.units))
     unknown = sorted(set(body.units) - set(units["code"]))
     if unknown:
