@@ -63,7 +63,7 @@
           layer.unbindTooltip();
           layer.bindTooltip(`${escape(p.name || p.code)}<br>${f.households} 户`,
             { permanent: true, direction: "center", className: `cell-label band-${f.band}` });
-          layer.off("click", layer.showFigures);
+          if (layer.showFigures) layer.off("click", layer.showFigures); // the first time there is none
           layer.showFigures = () => {
             document.getElementById("cell-figures").innerHTML = figuresOf(p, f);
             el.dataset.cellShown = p.code;
