@@ -43,22 +43,38 @@ MAX_LISTED = 10  # units named in one problem about a community left untiled
 
 
 def assign_units(units: gpd.GeoDataFrame, cells: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Each unit in the cell holding the largest share of its area (``None``: in no cell).
+    """Each unit in the cell of its own community holding the largest share of its area
+    (``None``: its community has no cell).
 
+    A cell's community is the one most of its units' ground lies in. A cell drawn across a
+    community border thus keeps its own community's units, and a unit of the neighbouring
+    community that lies mostly under it goes to the cell of its own community holding most of
+    it, or, if none holds any, to the nearest one: a grid never crosses a community boundary.
     Returns ``ASSIGNMENT_COLUMNS`` in the order of ``units``; ``share`` is the share of the
     unit's area in that cell (0 to 1, rounded to 4 places).
     """
-    pairs = _pairs(np.asarray(units.geometry.values, dtype=object), np.asarray(cells.geometry.values, dtype=object))  # fmt: skip
-    best = pairs.sort_values(["unit", "area"], ascending=[True, False], kind="stable").drop_duplicates("unit")  # fmt: skip
+    unit_geoms = np.asarray(units.geometry.values, dtype=object)
+    cell_geoms = np.asarray(cells.geometry.values, dtype=object)
+    community = units["community_code"].to_numpy(dtype=object)
+    pairs = _pairs(unit_geoms, cell_geoms)
+    pairs = pairs.assign(community=community[pairs["unit"].to_numpy(dtype=int)])
+    by_ground = pairs.groupby(["cell", "community"])["area"].sum().reset_index()
+    home = by_ground.sort_values("area", ascending=False, kind="stable").drop_duplicates("cell")
+    home_of = pd.Series(home["community"].to_numpy(), index=home["cell"].to_numpy(dtype=int))
+    own = pairs[pairs["community"].to_numpy() == home_of.reindex(pairs["cell"]).to_numpy()]
+    best = own.sort_values(["unit", "area"], ascending=[True, False], kind="stable").drop_duplicates("unit")  # fmt: skip
     cell = np.full(len(units), -1)
     share = np.zeros(len(units))
     cell[best["unit"].to_numpy(dtype=int)] = best["cell"].to_numpy(dtype=int)
     share[best["unit"].to_numpy(dtype=int)] = best["share"].to_numpy(dtype=float)
+    for u in np.flatnonzero((cell < 0) & np.isin(community, home_of.to_numpy())):
+        mine = home_of.index[home_of.to_numpy() == community[u]].to_numpy(dtype=int)
+        cell[u] = mine[np.argmin(shapely.distance(unit_geoms[u], cell_geoms[mine]))]
     codes = np.append(cells["code"].to_numpy(dtype=object), None)
     return pd.DataFrame({
         "unit_code": units["code"].to_numpy(dtype=object),
         "cell_code": codes[cell],
-        "community_code": units["community_code"].to_numpy(dtype=object),
+        "community_code": community,
         "share": np.round(share, 4),
         "households": units["households"].to_numpy(dtype=np.int64),
     })  # fmt: skip

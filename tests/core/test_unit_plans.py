@@ -78,3 +78,20 @@ def test_bad_rows_are_found_by_row_and_field_with_what_to_do():
     assert "第 2 行" in text[(4, "unit_code")]  # the duplicate names the first row
     assert "C1" in text[(7, "cell_code")] and "C2" in text[(7, "cell_code")]  # two communities
     assert "C1-X3" in text[(None, "unit_code")] and "留白" in text[(None, "unit_code")]
+
+
+def test_a_unit_under_a_cell_drawn_across_the_community_border_stays_in_its_own_community():
+    # communities C1 (x 0–20) and C2 (x 20–40), two units each; G1 is drawn 6 m into C2, over
+    # most of U3: U3 still goes to G2, the cell of its own community
+    units = frame(
+        ["U1", "U2", "U3", "U4"], [shapely.box(x, 0, x + 10, 10) for x in (0, 10, 20, 30)]
+    )
+    units = units.assign(community_code=["C1", "C1", "C2", "C2"], households=[10, 20, 30, 40])
+    drawn = frame(["G1", "G2"], [shapely.box(0, 0, 26, 10), shapely.box(26, 0, 40, 10)])
+    assert assign_units(units, drawn)["cell_code"].tolist() == ["G1", "G1", "G2", "G2"]
+    # no cell of its own community holds any of U3: it goes to the nearest one of them
+    drawn = frame(["G1", "G2"], [shapely.box(0, 0, 30, 10), shapely.box(30, 0, 40, 10)])
+    table = assign_units(units, drawn)
+    assert table["cell_code"].tolist() == ["G1", "G1", "G2", "G2"]
+    assert table["share"].tolist()[2] == 0.0  # none of its ground lies in the cell it goes to
+    assert check_assignment(table, np.arange(2, 6), units) == []
