@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gridmap.api.routes import (
         analysis,
         audit,
+        board,
         exports,
         fabric,
         features,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plans.router)
     app.include_router(fabric.router)
     app.include_router(members.router)
+    app.include_router(board.router)
     app.include_router(audit.router)
     app.include_router(ogc.router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")

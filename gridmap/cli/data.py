@@ -172,7 +172,8 @@ def load(
 
 def export(
     layer: Annotated[
-        str, typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}; 或 gaps, proposals, map")
+        str,
+        typer.Argument(help=f"图层 layer: {', '.join(LAYERS)}; 或 gaps, proposals, map, board"),
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="输出文件 / output file")],
     format: Annotated[
@@ -191,11 +192,17 @@ def export(
     grid: Annotated[
         str | None, typer.Option(help="export map: 网格编码 (默认全科网格) / a grid cell's code")
     ] = None,
+    size: Annotated[
+        str, typer.Option(help="export board: 纸张 A4 | A3 (纵向) / paper, portrait")
+    ] = "A4",
 ) -> None:
     """导出图层、留白或组织建议 / Export a layer, the gaps or the proposals.
 
     export map: 一个社区或网格的离线地图 (单个 HTML 文件，无需网络和服务器) / one
     community or grid cell as a self-contained offline HTML map.
+
+    export board: 网格公示牌 (可打印的 HTML，每个网格一页；--community 为该社区全部网格) / the
+    printable notice board of a grid, or of every grid of a community, one page each.
 
     GeoJSON (RFC 7946), GeoPackage, CSV (UTF-8 BOM) 或 XLSX (Excel 工作簿)，供 QGIS/ArcGIS/Excel
     使用；CSV/XLSX 中以 = + - @ 开头的文本前加 ' (不会被当作公式)。
@@ -212,12 +219,19 @@ def export(
 
       gridmap export map --community 510199001001 -o 锦绣社区.html
 
+      gridmap export board --grid DJ101 -o 公示牌.html
+
+      gridmap export board --community 510199001001 --size A3 -o 锦绣社区公示牌.html
+
       gridmap export compound -o 小区.xlsx
     """
     from gridmap.exporting import export_layer
 
     if layer == "map":
         _export_map(output, community, grid, grid_layer or "unified")
+        return
+    if layer == "board":
+        _export_board(output, community, grid, size)
         return
     path, n = export_layer(
         get_engine(),
@@ -240,6 +254,15 @@ def _export_map(output: Path, community: str | None, grid: str | None, grid_laye
         f"已导出离线地图 offline map of {unit.name or unit.code} → {path} "
         f"(网格 {n['grids']}, 小区 {n['compounds']}, 楼栋 {n['buildings']}, 留白 gaps {n['gaps']})"
     )
+
+
+def _export_board(output: Path, community: str | None, grid: str | None, size: str) -> None:
+    from gridmap.notice_boards import write_board
+
+    settings = get_settings()
+    path, boards = write_board(get_engine(settings), output, grid, community, size)
+    codes = "、".join(b.grid["code"].iloc[0] for b in boards[:5]) + ("…" if len(boards) > 5 else "")
+    console.print(f"已导出网格公示牌 notice boards: {len(boards)} ({escape(codes)}) → {path}")
 
 
 def layers() -> None:

@@ -10,6 +10,13 @@
   const childrenEl = document.getElementById("children");
   const crumbsEl = document.getElementById("crumbs");
 
+  // the printable 网格公示牌 of the grid shown, or of every grid of the community shown
+  function boardLink() {
+    const [key, code, label] = state.grid ? ["grid", state.grid, "网格公示牌 <small>notice board</small>"]
+      : state.community ? ["community", state.community, "本社区网格公示牌 <small>notice boards</small>"] : [];
+    return key ? `<p class="board-link"><a href="/board?${key}=${encodeURIComponent(code)}" target="_blank" rel="noopener">${label}</a></p>` : "";
+  }
+
   function renderPanel() {
     const crumbs = [];
     if (top === "subdistrict") crumbs.push(`<a href="#" data-level="subdistrict">${escape(SUBDISTRICT_ZH)} <small>subdistrict</small></a>`);
@@ -19,7 +26,7 @@
     const here = state.grid ? figures.grid.find((f) => f.code === state.grid)
       : state.community ? figures.community.find((f) => f.code === state.community) : figures.subdistrict[0];
     const heading = here && (here.name || (here.level === "subdistrict" ? SUBDISTRICT_ZH : LEVEL_ZH[here.level]));
-    figuresEl.innerHTML = here ? `<h2>${escape(heading)} <small>${here.level}</small></h2>${gm.figuresTable(here)}` : "";
+    figuresEl.innerHTML = here ? `<h2>${escape(heading)} <small>${here.level}</small></h2>${gm.figuresTable(here)}${boardLink()}` : "";
     const kids = state.grid ? [] : state.community
       ? figures.grid.filter((f) => f.community_code === state.community) : figures.community;
     childrenEl.innerHTML = kids.length ? `<h2>${state.community ? "网格 <small>grids</small>" : "社区 <small>communities</small>"}</h2>` +
