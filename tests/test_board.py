@@ -95,3 +95,12 @@ def test_the_command_writes_a_board_that_requests_nothing_outside(demo, tmp_path
     wrong = gridmap("export", "board", "--grid", "NOPE", "-o", out, db=db)
     assert wrong.returncode != 0 and "NOPE" in wrong.stdout + wrong.stderr
     assert "Traceback" not in wrong.stdout + wrong.stderr
+
+
+def test_every_gap_kind_has_a_legend_colour_of_its_own():
+    from gridmap.core.gaps import GAP_KINDS
+    from gridmap.maps.layers import GAP_COLOURS
+
+    assert set(GAP_KINDS) <= set(GAP_COLOURS)
+    assert len(set(GAP_COLOURS.values())) == len(GAP_COLOURS)
+    assert "#d50000" not in GAP_COLOURS.values()  # the colour of a kind the legend forgot

@@ -35,6 +35,14 @@ GAP_COLOURS = {
     "sliver": "#1e88e5", "grid_straddles_community": "#00838f",
     "compound_straddles_community": "#00796b", "compound_outside_community": "#2e7d32",
     "building_outside_compound": "#558b2f", "ambiguous_parent": "#607d8b",
+    # who serves the places (core/staffing.py): each as far (CIELAB) from every colour above and
+    # from each other as a hue grid at 3:1 on the panel allows, none in the default red
+    "grid_without_worker": "#0000bf", "worker_overloaded": "#bf00bf",
+    "branch_without_secretary": "#73000b", "secretary_not_qualified": "#0d2c59",
+    "branch_without_group_leader": "#590d3b", "building_without_head": "#8c7e00",
+    "property_without_instructor": "#bf0013", "committee_without_party_member": "#53591b",
+    "committee_without_cross_serving": "#bf6156", "community_workers_short": "#38008c",
+    "term_expired": "#004759",
 }  # fmt: skip
 HIDDEN_GAP_KINDS = ("building_without_member", "member_not_reported", "ambiguous_parent")
 # gaps about one member, drawn at their home: only roles that may see personal data see them
