@@ -7,7 +7,9 @@
   (CSV or workbook, as redistricting tools exchange plans) checked row by row and saved, all or
   nothing, as a draft plan whose cells are the dissolves of their units;
 - :func:`plan_with_figures` — a plan's cells with households, buildings, compounds, members and
-  band status, for exports that QGIS users open.
+  band status, for exports that QGIS users open;
+- :func:`compare_sides` — two plans, or a plan and a current grid layer, scored side by side
+  (:mod:`gridmap.core.plan_scores`) with the ground that changes grid.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from gridmap.config import Settings
+from gridmap.core import plan_scores, unit_plans
 from gridmap.core import plans as core_plans
-from gridmap.core import unit_plans
 from gridmap.core.integrate import in_storage_crs as in_crs
 from gridmap.crs import metric_crs_for
 from gridmap.errors import NotFoundError, RowProblem, RowsRejectedError, SchemaError
 from gridmap.io.columns import normalise_header
 from gridmap.layers import STORAGE_CRS
 from gridmap.store import features
+from gridmap.store.areas import Area
 from gridmap.store.db import connect, transaction
 from gridmap.store.fabric import require_fabric
 from gridmap.store.plans import create_plan, plan_meta, read_cells
@@ -126,21 +129,24 @@ def cells_of_table(units: gpd.GeoDataFrame, table: pd.DataFrame, rows) -> gpd.Ge
     return unit_plans.cells_from_assignment(units, clean, names).to_crs(STORAGE_CRS)
 
 
-def plan_with_figures(conn: Connection, settings: Settings, plan_id: int) -> gpd.GeoDataFrame:
+def plan_with_figures(conn: Connection, settings: Settings, plan_id: int, area: Area | None = None) -> gpd.GeoDataFrame:  # fmt: skip
     """A plan's cells (EPSG:4326) with ``FIGURE_COLUMNS``: compounds is the count of compounds
-    held whole, compounds_cut the cut ones with their share, band within | below | above."""
+    held whole, compounds_cut the cut ones with their share, band within | below | above.
+    Members are counted where they live in ``area`` only (everywhere for ``None``)."""
     plan_meta(conn, plan_id)
-    cells = read_cells(conn, plan_id)
+    return with_figures(conn, settings, read_cells(conn, plan_id), area)
+
+
+def with_figures(conn: Connection, settings: Settings, cells: gpd.GeoDataFrame, area: Area | None = None) -> gpd.GeoDataFrame:  # fmt: skip
+    """``cells`` (EPSG:4326) with ``FIGURE_COLUMNS``, as :func:`plan_with_figures` says."""
     if cells.empty:
         return cells.assign(**{c: [] for c in FIGURE_COLUMNS})
-    buildings = features.read_features(conn, "building", columns=("households",))
-    compounds = features.read_features(conn, "compound", columns=())
-    members = features.read_features(conn, "member", columns=("category",))
-    stations = features.read_features(conn, "station", columns=())
+    context = read_context(conn, area)
     crs = metric_crs_for(cells)
+    stations = features.read_features(conn, "station", columns=())
     figures = core_plans.cell_figures(
-        cells.to_crs(crs), buildings.to_crs(crs), compounds.to_crs(crs), members.to_crs(crs),
-        stations.to_crs(crs), station_radius_m=settings.station_radius_m,
+        cells.to_crs(crs), context.buildings.to_crs(crs), context.compounds.to_crs(crs),
+        context.members.to_crs(crs), stations.to_crs(crs), station_radius_m=settings.station_radius_m,
         band=core_plans.Band(settings.grid_households_min, settings.grid_households_max),
     )  # fmt: skip
     out = cells.copy()
@@ -152,3 +158,46 @@ def plan_with_figures(conn: Connection, settings: Settings, plan_id: int) -> gpd
     out["members_probationary"] = figures["members_probationary"].to_numpy()
     out["band"] = figures["band"].map(BAND_STATUS).to_numpy()
     return out
+
+
+def read_context(conn: Connection, area: Area | None = None) -> plan_scores.Context:
+    """The layers plans are scored against (EPSG:4326); members only those living in ``area``
+    (all for ``None``)."""
+    members = features.read_features(conn, "member", columns=("category",))
+    return plan_scores.Context(
+        communities=features.read_features(conn, "community", columns=()),
+        compounds=features.read_features(conn, "compound", columns=()),
+        buildings=features.read_features(conn, "building", columns=("households",)),
+        members=members if area is None else members[area.covers(members.geometry.values)],
+    )
+
+
+def read_side(conn: Connection, side: str) -> tuple[str, gpd.GeoDataFrame]:
+    """A side of a comparison and its label: ``"3"`` is plan 3, ``"layer:party"`` the current
+    grid layer ``party`` (cells in EPSG:4326)."""
+    if side.startswith("layer:"):
+        layer = side.removeprefix("layer:")
+        return f"现行网格 current layer {layer}", _cells(conn, layer, None)
+    if not side.isdigit():
+        raise NotFoundError(f"没有方案 {side}：写方案编号，或 layer:网格图层 (如 layer:party)。", f"No plan {side}: give a plan id, or layer:LAYER (e.g. layer:party).")  # fmt: skip
+    meta = plan_meta(conn, int(side))
+    return f"方案 plan {meta['id']} {meta['name']} v{meta['version']}", read_cells(conn, meta["id"])
+
+
+def compare_sides(
+    conn: Connection, settings: Settings, a: str, b: str, area: Area | None = None
+) -> tuple[list[str], pd.DataFrame, gpd.GeoDataFrame, dict[str, int]]:
+    """Sides ``a`` and ``b`` (see :func:`read_side`) compared: their labels, the table of
+    :func:`gridmap.core.plan_scores.compare`, the differences (EPSG:4326) and, as a check for
+    callers that hide member counts, the members that change grid counting only those living
+    in ``area`` (``members_moved_in_area``; equal to the table's for ``None``)."""
+    (label_a, cells_a), (label_b, cells_b) = read_side(conn, a), read_side(conn, b)
+    context = read_context(conn)
+    crs = metric_crs_for(context.communities, cells_a, cells_b)
+    metric = plan_scores.Context(*(in_crs(f, crs) for f in (context.communities, context.compounds, context.buildings, context.members)))  # fmt: skip
+    a_m, b_m = in_crs(cells_a, crs), in_crs(cells_b, crs)
+    table = plan_scores.compare(a_m, b_m, metric, settings)
+    in_area = metric.members if area is None else metric.members[area.covers(context.members.geometry.values)]  # fmt: skip
+    check = plan_scores.moved(a_m, b_m, plan_scores.Context(metric.communities, metric.compounds, metric.buildings, in_area))  # fmt: skip
+    pieces = plan_scores.differences(a_m, b_m).to_crs(STORAGE_CRS)
+    return [label_a, label_b], table, pieces, {"members_moved_in_area": check["members_moved"]}

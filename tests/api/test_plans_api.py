@@ -3,6 +3,7 @@ validation rule with hand-made geometry, live figures, conflicts, diff, approval
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import subprocess
@@ -202,6 +203,7 @@ def test_export_and_import_a_plan_through_qgis_formats(server, plan, tmp_path):
         path.write_bytes(r.content)
         info = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(path)], capture_output=True, text=True)  # fmt: skip
         assert info.returncode == 0 and "Feature Count: 42" in info.stdout, info.stderr
+        assert re.search(r"members_full: Integer", info.stdout) and "band: String" in info.stdout
     with open(tmp_path / "plan.gpkg", "rb") as fh:
         r = api(server, "POST", "/api/plans/import", data={"name": "QGIS 方案"}, files={"file": ("方案.gpkg", fh)}, headers=headers(server, "规划员乙"))  # fmt: skip
     assert r.status_code == 201, r.text
@@ -219,3 +221,19 @@ def test_an_automatic_proposal_names_the_places_it_could_not_satisfy(server):
     name = next(h["name"] for h in api(server, "GET", "/api/search", params={"q": "XQ169"}).json() if h["code"] == "XQ169")  # fmt: skip
     assert outside["message_zh"].startswith(f"小区{name}（XQ169）")
     assert outside["message_en"].startswith(f"Compound {name} (XQ169)")
+
+
+def test_an_export_carries_each_cells_figures_and_hides_members_as_elsewhere(server, plan):
+    plan_id, _ = plan
+    cells = {f["properties"]["code"]: f["properties"] for f in api(server, "GET", f"/api/plans/{plan_id}/export").json()["features"]}  # fmt: skip
+    assert cells["DJ101"] | {"name": None} == {
+        "code": "DJ101", "name": None, "community_code": "510199001001", "households": 477, "buildings": 51,
+        "compounds": 4, "compounds_cut": "", "members_full": 82, "members_probationary": 14, "band": "within",
+        "members_hidden": None,
+    }  # fmt: skip
+    assert {c["band"] for c in cells.values()} == {"within", "below", "above"}
+    seen = api(server, "GET", f"/api/plans/{plan_id}/export", params={"format": "csv"}, headers=headers(server, "查看者"))  # fmt: skip
+    rows = {r["code"]: r for r in csv.DictReader(seen.text.lstrip("\ufeff").splitlines())}
+    # a viewer: a cell reaching beyond the subdistrict gets no member counts, the others theirs
+    assert rows["DJ207"]["members_full"] == "" and rows["DJ207"]["members_hidden"] == "outside_area"
+    assert float(rows["DJ101"]["members_full"]) == 82 and rows["DJ101"]["households"] == "477"
