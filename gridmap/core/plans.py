@@ -213,7 +213,13 @@ def validate(
     kcodes = comp["code"].to_numpy()
     kgeoms = np.asarray(comp.geometry.values, dtype=object)
     shares = _shares(comp, cells)
+    # a compound across a community border is held by a cell on each side and reported as
+    # compound_straddles_community by the analysis: only its part in one community can be cut
+    home = _shares(cells, comm).sort_values("area", ascending=False, kind="stable").drop_duplicates("unit")  # fmt: skip
+    cell_home = pd.Series(home["cell"].to_numpy(), index=home["unit"].to_numpy()).reindex(range(len(cells)))  # fmt: skip
+    shares = shares.assign(home=cell_home.reindex(shares["cell"]).fillna(-1).to_numpy())
     for unit, group in shares.groupby("unit"):
+        group = group[group.groupby("home")["cell"].transform("size") > 1]
         if len(group) < 2:
             # one cell only: cut if a part lies in no cell at all (that part is 留白, found below)
             continue
@@ -223,7 +229,8 @@ def validate(
         group = group.sort_values("area", ascending=False)
         held = [codes[int(c)] for c in group["cell"]]
         shares_text = "、".join(f"{codes[int(c)]} {sh:.0%}" for c, sh in zip(group["cell"], group["share"], strict=True))  # fmt: skip
-        lost = shapely.difference(kgeoms[unit], geoms[int(main["cell"])])
+        mine = kgeoms[unit] if main["home"] < 0 else shapely.intersection(kgeoms[unit], cgeoms[int(main["home"])])  # fmt: skip
+        lost = shapely.difference(mine, geoms[int(main["cell"])])
         rows.append({"kind": "plan_cuts_compound", "code": kcodes[unit], "codes": ";".join([kcodes[unit], *held]),
                      "measure": float(group["area"].iloc[1:].sum() / group["area"].sum()), "unit": "share",
                      "message_zh": f"小区 {kcodes[unit]} 落在多个网格中：{shares_text}，应整体归入 {held[0]}",
@@ -249,36 +256,42 @@ def validate(
     return out.sort_values(["kind", "code"], kind="stable").reset_index(drop=True)
 
 
-def snap_compound(cells: gpd.GeoDataFrame, compound) -> gpd.GeoDataFrame:
-    """The fix for a cut compound: it goes whole to the cell holding its largest share.
+def snap_compound(
+    cells: gpd.GeoDataFrame, compound, communities: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame:
+    """The fix for a cut compound: it goes whole to the cell holding its largest share — each
+    part of it in one community to the cell holding most of that part, when ``communities`` are
+    given (a compound across a community border stays held by a cell on each side).
 
     Returns only the cells that changed (a copy), so the editor can apply them.
     """
     cells = cells.reset_index(drop=True)
-    geoms = np.asarray(cells.geometry.values, dtype=object)
-    shared = shapely.area(shapely.intersection(geoms, compound))
-    if not (shared > 0).any():
-        return cells.iloc[0:0]
-    main = int(np.argmax(shared))
-    changed = np.flatnonzero(shared > 0)
-    new = geoms.copy()
-    for i in changed:
-        new[i] = (
-            shapely.union(geoms[i], compound)
-            if i == main
-            else shapely.difference(geoms[i], compound)
-        )
-    out = cells.iloc[changed].copy()
-    out = out.set_geometry(shapely.make_valid(new[changed]), crs=cells.crs)
-    return out
+    new = np.asarray(cells.geometry.values, dtype=object).copy()
+    parts = [compound] if communities is None else shapely.intersection(np.asarray(communities.geometry.values), compound)  # fmt: skip
+    changed: set[int] = set()
+    for part in parts:
+        shared = shapely.area(shapely.intersection(new, part))
+        if shapely.area(part) == 0 or not (shared > 0).any():
+            continue
+        main = int(np.argmax(shared))
+        for i in np.flatnonzero(shared > 0):
+            new[i] = shapely.union(new[i], part) if i == main else shapely.difference(new[i], part)
+            changed.add(int(i))
+    idx = sorted(changed)
+    out = cells.iloc[idx].copy()
+    return out.set_geometry(shapely.make_valid(new[idx]), crs=cells.crs)
+
+
+def _community_of(cell, communities: gpd.GeoDataFrame):
+    """The outline of the community holding most of ``cell`` (``None`` when none holds any)."""
+    shared = shapely.area(shapely.intersection(np.asarray(communities.geometry.values), cell))
+    return communities.geometry.values[int(np.argmax(shared))] if (shared > 0).any() else None
 
 
 def clip_to_community(cell, communities: gpd.GeoDataFrame):
     """The fix for a cell across a community boundary: keep the part in its main community."""
-    shared = shapely.area(shapely.intersection(np.asarray(communities.geometry.values), cell))
-    if not (shared > 0).any():
-        return cell
-    return shapely.intersection(cell, communities.geometry.values[int(np.argmax(shared))])
+    community = _community_of(cell, communities)
+    return cell if community is None else shapely.intersection(cell, community)
 
 
 def fill_gap(cells: gpd.GeoDataFrame, gap) -> gpd.GeoDataFrame:
@@ -356,36 +369,3 @@ def diff(
     moves["building_codes"] = moves["building_codes"].fillna("")
     columns = ["from_code", "to_code", "buildings", "households", "members", "building_codes"]
     return cells, moves[columns].sort_values(["from_code", "to_code"]).reset_index(drop=True)
-
-
-def changes_outside(
-    old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, area, tolerance: float = 1e-10
-) -> list[str]:
-    """Cells added, removed or reshaped from ``old`` to ``new`` that do not lie in ``area``.
-
-    A planner may change the cells of their area only: a cell counts as in the area when its
-    representative point is (before and after the change). Both frames are in one CRS, and
-    ``tolerance`` is the area (in its units²) below which two outlines are the same cell — the
-    default, 1e-10 degree², is about one square metre. New cells without a code are named by
-    their position in ``new``.
-
-    >>> from shapely import box
-    >>> old = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)])
-    >>> new = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 3, 1)])
-    >>> changes_outside(old, new, box(0, 0, 1.2, 1)), changes_outside(old, new, box(0, 0, 9, 1))
-    (['B'], [])
-    """
-    shapely.prepare(area)
-
-    def inside(geom) -> bool:
-        return geom is not None and bool(shapely.covers(area, shapely.point_on_surface(geom)))
-
-    before = {c: g for c, g in zip(old["code"], old.geometry.values, strict=True) if c is not None}
-    out: list[str] = []
-    for i, (code, geom) in enumerate(zip(new["code"], new.geometry.values, strict=True)):
-        was = before.pop(code, None) if code is not None else None
-        same = was is not None and shapely.area(shapely.symmetric_difference(was, geom)) < tolerance
-        if not same and not (inside(geom) and (was is None or inside(was))):
-            out.append(code if code is not None else f"#{i + 1}")
-    out += [code for code, was in before.items() if not inside(was)]  # removed
-    return out

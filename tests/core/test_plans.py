@@ -119,6 +119,24 @@ def test_snapping_gives_the_cut_compound_to_its_largest_share():
     assert shapely.union_all(fixed.geometry.values).area == pytest.approx(10_000)
 
 
+def test_a_compound_across_a_community_border_is_cut_only_within_one_community():
+    # K3 spans x 80–130: 20 m in C1, 30 m in C2; a cell on each side holds its part there
+    k3 = gpd.GeoDataFrame({"code": ["K3"]}, geometry=[box(80, 50, 130, 90)], crs=CRS)
+    plan = cells(box(0, 0, 100, 100), box(100, 0, 200, 100))
+    assert validate(plan, COMMUNITIES, k3).empty  # the border, not the plan, divides it
+    # C2's part split between two cells of C2 is a cut; the fix keeps C1's part where it is
+    plan = cells(box(0, 0, 100, 100), box(100, 0, 120, 100), box(120, 0, 200, 100))
+    problems = validate(plan, COMMUNITIES, k3)
+    assert kinds(problems) == [("plan_cuts_compound", "K3")]
+    assert problems.iloc[0]["codes"] == "K3;G2;G3"
+    assert problems.geometry.iloc[0].area == pytest.approx(10 * 40)  # C2's part outside G2
+    changed = snap_compound(plan, k3.geometry.iloc[0], COMMUNITIES)
+    fixed = plan.copy()
+    fixed.loc[changed.index, "geometry"] = changed.geometry
+    assert validate(fixed, COMMUNITIES, k3).empty
+    assert fixed.geometry.iloc[0].equals(box(0, 0, 100, 100))  # G1 (C1) keeps its part
+
+
 def test_tiny_nicks_below_the_tolerance_are_not_problems():
     plan = cells(box(0, 0, 45, 100), box(44.999, 0, 100, 100))  # 0.1 m² overlap
     assert validate(plan, COMMUNITIES, COMPOUNDS, tolerance_m2=1).empty

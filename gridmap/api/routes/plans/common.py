@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 
 from gridmap.api.routes.params import CHECKED, MAX_ID, LimitedBodyRoute
 from gridmap.api.security import require
-from gridmap.core import plans as core
 from gridmap.core.gap_names import name_text_en, name_text_zh, names_of, place_names
+from gridmap.core.plan_changes import changes_outside
 from gridmap.crs import metric_crs_for
 from gridmap.errors import PermissionDeniedError
 from gridmap.layers import GRID_LAYER_EXAMPLES, STORAGE_CRS
@@ -39,7 +39,7 @@ def check_changes_in_area(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, area: Ar
     """403 when a planner's cells change outside their area (admins: ``area`` is ``None``)."""
     if area is None:
         return
-    outside = core.changes_outside(old.to_crs(STORAGE_CRS), new.to_crs(STORAGE_CRS), area.geometry) if area.geometry is not None else ["*"]  # fmt: skip
+    outside = changes_outside(old.to_crs(STORAGE_CRS), new.to_crs(STORAGE_CRS), area.geometry) if area.geometry is not None else ["*"]  # fmt: skip
     if outside:
         shown = "、".join(outside[:10]) + (" …" if len(outside) > 10 else "")
         raise PermissionDeniedError(

@@ -216,7 +216,7 @@ def fix(plan_id: PlanId, body: Fix, conn: ConnDep, settings: SettingsDep) -> Res
         match = compounds[compounds["code"] == body.code]
         if match.empty:
             raise NotFoundError(f"附近没有小区 {body.code}。", f"No compound {body.code} near these cells.")  # fmt: skip
-        changed = core.snap_compound(cells_m, match.geometry.iloc[0])
+        changed = core.snap_compound(cells_m, match.geometry.iloc[0], communities)
     elif body.kind == "clip_to_community":
         at = cells_m.index[cells_m["code"] == body.code]
         if len(at) == 0:
