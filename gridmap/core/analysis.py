@@ -136,7 +136,8 @@ def analyze(
         proposals, buildings, table, home, compound, members, placed, compound_of, settings
     )
     compound_table = _compound_table(compounds, orgs, by_compound, compound_households, h)
-    rates = coverage.coverage_rates(compound_table, "grid_code__unified")
+    staffing = coverage.staffing_rates(people, orgs, compound_table, h.buildings, base, settings)
+    rates = coverage.coverage_rates(compound_table, "grid_code__unified", staffing)
     figures = coverage.unit_figures(h.buildings, table, rates, proposal_of)
     named = {"community": layers.communities, "grid": unified, "compound": compounds}
     figures.insert(2, "name", None)
@@ -179,6 +180,7 @@ def analyze(
         "proposals": proposals["kind"].value_counts().sort_index().to_dict()
         if len(proposals)
         else {},
+        "staffing": coverage.staffing_by_community(rates),
         "rates": rates[rates["level"] == "subdistrict"]
         .drop(columns=["level", "code"])
         .to_dict("records")[0],

@@ -118,7 +118,7 @@ def _party_years(joined: str | None, today: date) -> float | None:
     return (today - date.fromisoformat(joined)).days / 365.25
 
 
-def _unqualified(row: dict, today: date, min_years: float) -> tuple[str, str] | None:
+def unqualified(row: dict, today: date, min_years: float) -> tuple[str, str] | None:
     """Why a secretary does not meet the rule (正式党员, 党龄 ≥ min_years), or ``None``."""
     if row.get("party_member") is False or (row.get("category") or "full") != "full":
         return "不是正式党员", "is not a full Party member"
@@ -147,7 +147,7 @@ def branch_staffing(staff: pd.DataFrame, p: Places, settings: Settings, today: d
                            f"党组织 {code} 没有党支部书记", f"Organisation {code} has no branch secretary",
                            shape, codes=code))  # fmt: skip
         for row in by_branch.get(code, []):
-            why = _unqualified(row, today, settings.secretary_min_party_years)
+            why = unqualified(row, today, settings.secretary_min_party_years)
             if why is not None:
                 out.append(Gap("secretary_not_qualified", "org", code, str(org["name"] or ""), 1.0, "count",
                                f"党组织 {code} 的书记{why[0]}", f"The secretary of organisation {code} {why[1]}",

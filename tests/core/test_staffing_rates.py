@@ -1,0 +1,68 @@
+"""Staffing rates (两个覆盖's people side) on hand-made tables: grids staffed, branches with a
+qualified secretary, property companies covered, per community and for the subdistrict."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from gridmap.config import Settings
+from gridmap.core.coverage import coverage_rates, staffing_by_community, staffing_rates
+from gridmap.core.staffing import People
+
+TODAY = date(2026, 12, 1)
+COMPOUNDS = pd.DataFrame({
+    "code": ["K1", "K2", "K3"], "community_code": ["S1", "S1", "S2"],
+    "grid_code__unified": ["U1", "U1", "U2"], "households": [40, 30, 50],
+    "covered": [True, False, True], "own_branch": [True, False, False], "members": [3, 0, 1],
+})  # fmt: skip
+BUILDINGS = pd.DataFrame({
+    "households": [40, 30, 50, 0], "community_code": ["S1", "S1", "S2", "S2"],
+    "grid_code__party": ["G1", "G2", "G3", "G4"],  # G4 has no households: not counted
+})  # fmt: skip
+STAFF = pd.DataFrame({
+    "code": ["R1", "R2", "R3", "R4", "R5"],
+    "role": ["grid_worker_full", "grid_leader", "secretary", "secretary", "instructor"],
+    "places": ["G1", "G3", "O1", "O2", "P1"],
+    "party_member": [False, False, True, True, True],
+    "category": [None, None, "full", "probationary", "full"],
+    "joined_party": [None, None, "2010-07-01", "2026-06-01", "2001-07-01"],
+})  # fmt: skip
+ORGS = pd.DataFrame({
+    "code": ["O1", "O2", "O3", "O4"], "kind": ["branch", "branch", "joint_branch", "committee"],
+    "covers": ["K1", "K2", "K3", "K1;K2;K3"],
+})  # fmt: skip
+FIRMS = pd.DataFrame({
+    "code": ["P1", "P2", "P3"], "compounds": ["K1", "K2;K3", "K3"],
+    "party_org": ["none", "none", "joint"], "has_instructor": [None, None, None],
+})  # fmt: skip
+
+
+def _rates(people: People) -> dict:
+    frame = staffing_rates(people, ORGS, COMPOUNDS, BUILDINGS, "party", Settings(), TODAY)
+    return frame.set_index("code").drop(columns="level").to_dict("index")
+
+
+def test_each_rate_counts_what_serves_the_place_per_community_and_once_for_the_subdistrict():
+    rates = _rates(People(STAFF, FIRMS))
+    # G1 (S1) and G3 (S2) staffed, G2 (S1) not; O1 qualified, O2 probationary (S1), O3 none (S2);
+    # P1 has an instructor, P2 nothing (serves S1 and S2), P3 a joint organisation (S2)
+    assert rates[""] == {"grid_staffed_rate": 0.6667, "qualified_secretary_rate": 0.3333,
+                         "property_covered_rate": 0.6667}  # fmt: skip
+    assert rates["S1"] == {"grid_staffed_rate": 0.5, "qualified_secretary_rate": 0.5,
+                           "property_covered_rate": 0.5}  # fmt: skip
+    assert rates["S2"] == {"grid_staffed_rate": 1.0, "qualified_secretary_rate": 0.0,
+                           "property_covered_rate": 0.5}  # fmt: skip
+
+
+def test_a_layer_not_loaded_leaves_its_rates_null_beside_the_other_rates():
+    staffing = staffing_rates(People(), ORGS, COMPOUNDS, BUILDINGS, "party", Settings(), TODAY)
+    rates = coverage_rates(COMPOUNDS, "grid_code__unified", staffing)
+    whole = rates[rates["level"] == "subdistrict"].iloc[0].to_dict()
+    assert whole["org_coverage"] == 0.6667 and whole["grid_staffed_rate"] is None
+    assert whole["property_covered_rate"] is None
+    assert staffing_by_community(rates) == {
+        "S1": dict.fromkeys(("grid_staffed_rate", "qualified_secretary_rate", "property_covered_rate")),
+        "S2": dict.fromkeys(("grid_staffed_rate", "qualified_secretary_rate", "property_covered_rate")),
+    }  # fmt: skip
