@@ -1,6 +1,6 @@
 """Accounts, roles, areas and the masking of personal data (账号、角色、范围与个人信息脱敏).
 
-Who may do what (DOMAIN.md):
+Who may do what (docs/domain.md):
 
 ========== =============================================== ==============================
 role       may                                             personal data (names, phones)

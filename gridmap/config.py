@@ -1,7 +1,7 @@
 """Settings (配置), read from the environment with the prefix ``GRIDMAP_``.
 
 Every number of the Party organisation rules and every tolerance is a setting whose default is
-the rule of ``DOMAIN.md``; local rules differ, so nothing here is hard-coded elsewhere.
+the rule of ``docs/domain.md``; local rules differ, so nothing here is hard-coded elsewhere.
 
 Examples
 --------

@@ -1,4 +1,4 @@
-"""The layers of DOMAIN.md and their canonical columns (图层与字段).
+"""The layers of docs/domain.md and their canonical columns (图层与字段).
 
 This is the one contract shared by the readers (``io``), the store and the core: a layer's
 GeoDataFrame has exactly the columns named here (plus ``geometry`` for spatial layers), in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from gridmap.cli import app
@@ -31,3 +32,17 @@ def test_readme_has_the_two_commands_and_ci_runs_the_test_one():
     assert "./dev.sh demo" in README and "./dev.sh test" in README
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert "./dev.sh test" in ci
+
+
+def test_every_page_the_code_cites_is_in_the_repository():
+    root = Path(__file__).resolve().parents[1]
+    cited = {
+        (path.relative_to(root).as_posix(), page)
+        for path in (root / "gridmap").rglob("*.py")
+        for page in re.findall(
+            r"\b(?:docs/[\w./-]+\.md|[A-Z]+\.md)\b", path.read_text(encoding="utf-8")
+        )
+    }
+    assert cited, "the code cites its pages"
+    missing = sorted((where, page) for where, page in cited if not (root / page).exists())
+    assert missing == []

@@ -31,7 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from gridmap.layers import CHECK_NEEDS, LAYERS, STORAGE_CRS
 
 GAP_KINDS: dict[str, str] = {
-    # coverage gaps (DOMAIN.md)
+    # coverage gaps (docs/domain.md)
     "uncovered_area": "留白 (社区内无网格覆盖)",
     "grid_overlap": "网格重叠",
     "compound_split": "小区被切分",

@@ -67,7 +67,7 @@ def check_layers(
     base: str,
     coverage: Callable[[], dict[str, gpd.GeoDataFrame]] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Every topology check of DOMAIN.md on metric layers.
+    """Every topology check of docs/domain.md on metric layers.
 
     ``coverage``, when given, returns the coverage gaps (留白) of every grid layer found
     elsewhere (see :func:`coverage_gaps`); it is asked for after the other checks.

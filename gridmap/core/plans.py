@@ -35,7 +35,7 @@ CUT_SHARE = 0.01  # a compound counts as cut when more than 1 % of it lies outsi
 
 @dataclass(frozen=True)
 class Band:
-    """Households a grid should hold (DOMAIN.md: 300–500 in towns, about 200 in villages)."""
+    """Households a grid should hold (docs/domain.md: 300–500 in towns, about 200 in villages)."""
 
     low: int = 300
     high: int = 500

@@ -1,6 +1,6 @@
 """Topology checks of one layer and of parent/child nesting (拓扑检查), as gap frames.
 
-Like QGIS's Topology Checker, but knowing what a grid is: findings carry the kinds of DOMAIN.md,
+Like QGIS's Topology Checker, but knowing what a grid is: findings carry the kinds of docs/domain.md,
 the codes involved, a measure in m² or m, and a sentence in Chinese and English.
 
 All functions take GeoDataFrames in a **metric** CRS (see :func:`gridmap.crs.metric_crs_for`) with

@@ -1,4 +1,4 @@
-"""The data model (数据模型): one table per layer of DOMAIN.md, plus the change log.
+"""The data model (数据模型): one table per layer of docs/domain.md, plus the change log.
 
 Every feature keeps its source code (编号) and name as given, the source file's other columns in
 ``properties``, and what geometry repair did in ``repair_note``. Geometries are stored in

@@ -1,4 +1,4 @@
-"""The layers of DOMAIN.md and the append-only change log.
+"""The layers of docs/domain.md and the append-only change log.
 
 Revision ID: 0001
 Revises:
