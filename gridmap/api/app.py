@@ -8,7 +8,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -18,9 +17,8 @@ from gridmap.api.errors import add_exception_handlers
 from gridmap.api.limits import ConcurrencyLimit, pool_options
 from gridmap.api.seed import start_seeding
 from gridmap.config import DEV_SECRET, Settings
+from gridmap.maps.assets import WEB  # the web/ folder: templates and static files
 from gridmap.store.db import make_engine
-
-WEB = Path(__file__).resolve().parents[2] / "web"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

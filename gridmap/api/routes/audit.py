@@ -18,7 +18,6 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, func, select
 
 from gridmap import login_throttle
-from gridmap.api.app import WEB
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.exports import content_disposition
 from gridmap.api.routes.params import CHECKED
@@ -26,6 +25,7 @@ from gridmap.api.routes.session import user_context
 from gridmap.api.security import PagePrincipalDep, require
 from gridmap.io.write import spreadsheet_safe
 from gridmap.layers import LAYERS
+from gridmap.maps.assets import WEB
 from gridmap.store.db import transaction
 from gridmap.store.models import ChangeLog
 

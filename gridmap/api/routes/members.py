@@ -28,7 +28,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from gridmap.api.app import WEB
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.routes.session import user_context
@@ -43,6 +42,7 @@ from gridmap.config import Settings
 from gridmap.core.assign import assign_points
 from gridmap.crs import metric_crs_for
 from gridmap.errors import GridmapError, InputFileError, NotFoundError, PermissionDeniedError
+from gridmap.maps.assets import WEB
 from gridmap.store.areas import Area, in_area
 from gridmap.store.db import transaction
 from gridmap.store.features import log_change, read_features

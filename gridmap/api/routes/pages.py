@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, func, select
 
-from gridmap.api.app import WEB
 from gridmap.api.cache import kept_soon
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes import report_page
@@ -17,6 +16,7 @@ from gridmap.api.routes.layers import layer_listing
 from gridmap.api.routes.params import CHECKED, MAX_ID
 from gridmap.api.routes.session import user_context
 from gridmap.api.security import PagePrincipalDep, current_area, hidden_gap_layers, require
+from gridmap.maps.assets import WEB
 from gridmap.store.areas import Area
 from gridmap.store.models import ChangeLog, table_for
 

@@ -23,7 +23,6 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, select
 
 from gridmap import login_throttle
-from gridmap.api.app import WEB
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import PrincipalDep, check_csrf, csrf_token
@@ -38,6 +37,7 @@ from gridmap.auth import (
     session_principal,
     start_session,
 )
+from gridmap.maps.assets import WEB
 from gridmap.store.db import transaction
 from gridmap.store.features import log_change
 from gridmap.store.models import table_for
