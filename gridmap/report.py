@@ -5,10 +5,14 @@
 - ``version``, ``generated_at`` (the only field that changes between identical runs)
 - ``summary``: ``counts`` (communities, unified_cells, compounds, buildings, households, members,
   members_full, members_assigned, stations), ``gaps`` (count per kind), ``proposals`` (count per
-  kind), ``rates`` (org_coverage, own_branch_rate, member_coverage for the subdistrict),
-  ``unchecked`` (the gap kinds that could not be checked, not zero: ``kind, reason_zh, reason_en``)
+  kind), ``rates`` (org_coverage, own_branch_rate, member_coverage and the staffing rates
+  grid_staffed_rate, qualified_secretary_rate, property_covered_rate for the subdistrict),
+  ``staffing`` (the three staffing rates per community code), ``unchecked`` (the gap kinds that
+  could not be checked, not zero: ``kind, reason_zh, reason_en``)
 - ``rates``: one object per level and unit (``level`` subdistrict | community | grid, ``code``,
-  ``name``, ``community_code`` of a grid cell) with ``compounds`` and the three rates
+  ``name``, ``community_code`` of a grid cell) with ``compounds``, the three rates and the three
+  staffing rates (subdistrict and communities; ``null`` for grid cells and where nothing was
+  counted: :data:`gridmap.core.coverage.STAFFING_RATES` says what each counts)
 - ``gaps``: one object per finding: ``kind, layer, code, name, measure, unit, message_zh,
   message_en, codes, community_code`` (geometry in gaps.geojson, same properties)
 - ``proposals``: ``proposal_id, kind, committee, community_code, compounds, full_members,

@@ -1,6 +1,7 @@
 """report.html: the analysis as an office document (web/templates/report.html), Chinese first.
 
-Figures, the 两个覆盖 rates per community and grid with names beside codes, gaps by kind, every
+Figures, the 两个覆盖 rates per community and grid with names beside codes (and the staffing
+rates — 网格员配备率, 书记达标率, 红色物业覆盖率 — per community), gaps by kind, every
 finding with its next step (下一步), the checks that could not run, the proposals, an overview map and one section (and map) per
 community, each section starting a printed page.
 
@@ -20,6 +21,7 @@ from collections import Counter
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from gridmap.core.coverage import STAFFING_RATES
 from gridmap.core.gaps import GAP_KINDS, next_step
 from gridmap.layers import GRID_LAYER_EXAMPLES
 from gridmap.maps.assets import WEB
@@ -48,7 +50,8 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.filters["percent"] = _percent
-_env.globals.update(gap_label=gap_label, next_step=_next_step, RATES=RATE_LABELS, LEVELS=LEVELS)
+_env.globals.update(gap_label=gap_label, next_step=_next_step, RATES=RATE_LABELS, LEVELS=LEVELS,
+                   STAFFING=STAFFING_RATES)  # fmt: skip
 
 
 def _kind_rows(counts: dict, kinds) -> list[dict]:
@@ -76,6 +79,25 @@ def _community_sections(doc: dict, maps: dict) -> list[dict]:
     return sections
 
 
+def _staffing(doc: dict) -> dict | None:
+    """The staffing rates (人员配备) of the subdistrict, when the report holds it, and of each
+    community: from the rates rows (report.json) or the summary (a stored run); ``None`` when
+    none was counted (no roster, companies or organisations loaded)."""
+    summary = doc["summary"]
+    per = summary.get("staffing") or {}
+    whole = None
+    if any(r["level"] == "subdistrict" for r in doc["rates"]):
+        whole = {k: (summary.get("rates") or {}).get(k) for k in STAFFING_RATES}
+    rows = [
+        {**r, **{k: r[k] if r.get(k) is not None else per.get(r["code"], {}).get(k) for k in STAFFING_RATES}}
+        for r in doc["rates"] if r["level"] == "community"
+    ]  # fmt: skip
+    values = [v for row in [whole or {}, *rows] for k, v in row.items() if k in STAFFING_RATES]
+    if all(v is None for v in values):
+        return None
+    return {"whole": whole, "communities": rows}
+
+
 def report_html(doc: dict, maps: dict | None = None, compounds: dict | None = None) -> str:
     """The printable report of ``doc`` (see :func:`gridmap.report.report_document`).
 
@@ -97,6 +119,7 @@ def report_html(doc: dict, maps: dict | None = None, compounds: dict | None = No
         counts=[(COUNT_LABELS.get(k, (k, k)), v) for k, v in summary.get("counts", {}).items()],
         subdistrict=next((r for r in doc["rates"] if r["level"] == "subdistrict"), None),
         communities=[r for r in doc["rates"] if r["level"] == "community"],
+        staffing=_staffing(doc),
         coverage_kinds=_kind_rows(gaps_by_kind, COVERAGE_KINDS),
         defect_kinds=_kind_rows(gaps_by_kind, [k for k in gaps_by_kind if k not in COVERAGE_KINDS]),
         unchecked=summary.get("unchecked") or [],
