@@ -163,7 +163,11 @@ def differences(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, tolerance_m2: float
     pieces = pieces.rename(columns={"code_1": "a_code", "code_2": "b_code"})
     pieces["a_code"] = pieces["a_code"].astype(object).where(pieces["a_code"].notna(), None)
     pieces["b_code"] = pieces["b_code"].astype(object).where(pieces["b_code"].notna(), None)
-    pieces = pieces[pieces["a_code"] != pieces["b_code"]]
+    same = pieces["a_code"] == pieces["b_code"]
+    # ground that a cell of either side overlaps is in several pieces: it changes grid only
+    # where no piece holds one code on both sides
+    kept = shapely.union_all(np.asarray(pieces.geometry.values[same.to_numpy()], dtype=object))
+    pieces = pieces[~same].set_geometry(shapely.difference(np.asarray(pieces.geometry.values[~same.to_numpy()], dtype=object), kept), crs=a.crs)  # fmt: skip
     if pieces.empty:
         return gpd.GeoDataFrame({c: [] for c in DIFFERENCE_COLUMNS[:-1]}, geometry=[], crs=a.crs)
     keys = (

@@ -237,3 +237,39 @@ def test_an_export_carries_each_cells_figures_and_hides_members_as_elsewhere(ser
     # a viewer: a cell reaching beyond the subdistrict gets no member counts, the others theirs
     assert rows["DJ207"]["members_full"] == "" and rows["DJ207"]["members_hidden"] == "outside_area"
     assert float(rows["DJ101"]["members_full"]) == 82 and rows["DJ101"]["households"] == "477"
+
+
+def test_a_plan_compared_with_the_current_layer_scores_both_and_maps_what_changes_grid(
+    server, plan
+):
+    plan_id, cells = plan
+    moved = next(f for f in cells["features"] if f["properties"]["code"] == "DJ101")
+    rest = [f for f in cells["features"] if f["properties"]["code"] != "DJ101"]
+    moved["properties"]["code"] = (
+        "DJ199"  # the same ground under a new code: all of it changes grid
+    )
+    saved = api(server, "PUT", f"/api/plans/{plan_id}", json={"version": 1, "cells": {"type": "FeatureCollection", "features": [moved, *rest]}})  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    params = {"a": "layer:party", "b": str(plan_id)}
+    found = api(server, "GET", "/api/plans/compare", params=params).json()
+    scores = {s["key"]: s for s in found["scores"]}
+    assert (scores["cells"]["a"], scores["cells"]["b"]) == (42, 42)
+    assert scores["overlaps"]["a"] == scores["overlaps"]["b"] == 1  # DJ201/DJ202, in both
+    assert (
+        scores["households_moved"]["between"] == 477
+        and scores["members_moved"]["between"] == 82 + 14
+    )
+    [piece] = found["differences"]["features"]
+    assert (piece["properties"]["a_code"], piece["properties"]["b_code"]) == ("DJ101", "DJ199")
+    seen = {s["key"]: s for s in api(server, "GET", "/api/plans/compare", params=params, headers=headers(server, "查看者")).json()["scores"]}  # fmt: skip
+    assert seen["households_moved"]["between"] == 477
+    assert (seen["cells_without_branch"]["a"], seen["cells_without_branch"]["hidden"]) == (
+        None,
+        "role",
+    )
+    assert (seen["members_moved"]["between"], seen["members_moved"]["hidden"]) == (
+        96,
+        None,
+    )  # ≥ 3, all in the area
+    page = api(server, "GET", "/plans/compare", params=params)
+    assert page.status_code == 200 and "方案比较" in page.text and "DJ199" in page.text

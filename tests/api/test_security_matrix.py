@@ -312,6 +312,18 @@ def check_painted(r, a: Account, w: World) -> None:
     assert [(c["households"], c["band"]) for c in (cells["G9"], cells["G8"])] == [(270, "below"), (270, "below")]  # fmt: skip
 
 
+def check_compare(r, a: Account, w: World) -> None:
+    """The Party grid against itself: nothing moves; member figures as the role may see them."""
+    assert r.status_code == 200, r.text
+    scores = {s["key"]: s for s in r.json()["scores"]}
+    assert (scores["cells"]["a"], scores["households_moved"]["between"]) == (2, 0)
+    moved, branchless = scores["members_moved"], scores["cells_without_branch"]
+    if a.may("personal"):
+        assert (moved["between"], moved["hidden"], branchless["a"]) == (0, None, 0)
+    else:  # zero is a count below the threshold too
+        assert (moved["between"], moved["hidden"], branchless["a"], branchless["hidden"]) == (None, "few", None, "role")  # fmt: skip
+
+
 def no_sessions(r, a: Account, w: World) -> None:
     assert r.status_code == 200 and r.json() == {"ended": 0}  # tokens are no browser sessions
 
@@ -379,6 +391,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/plans/{plan_id}/diff"): Rule("view", check_diff, path=PLAN),
     ("POST", "/api/plans/{plan_id}/approve"): Rule("approve_plan", refused_body, path=PLAN),
     ("GET", "/api/plans/{plan_id}/export"): Rule("view", ok, path=PLAN),
+    ("GET", "/api/plans/compare"): Rule(
+        "view", check_compare, params={"a": "layer:party", "b": "layer:party"}
+    ),
     ("GET", "/api/members"): Rule("view", check_members),
     ("GET", "/api/fabric"): Rule("view", check_fabric, params={"community": "C1"}),
     ("GET", "/api/fabric/assignment"): Rule("view", check_unit_table, params={"layer": "party"}),

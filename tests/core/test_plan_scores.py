@@ -69,7 +69,8 @@ def test_households_and_members_change_grid_with_the_cell_holding_their_building
 def test_differences_are_the_ground_whose_cell_code_changes():
     pieces = differences(A, B)
     found = {(r.a_code, r.b_code): r.area_m2 for r in pieces.itertuples()}
-    # a's B inside the pentagon; the 留白 of b on either side of a's border at x = 15
-    assert found == {("B", "A"): pytest.approx(45.4, abs=0.1), ("A", None): pytest.approx(9.4, abs=0.1),
+    # a's B inside the pentagon but not where b's B overlaps it (B on both sides there: 28 m²
+    # unchanged); the 留白 of b on either side of a's border at x = 15
+    assert found == {("B", "A"): pytest.approx(45.4 - 28, abs=0.1), ("A", None): pytest.approx(9.4, abs=0.1),
                      ("B", None): pytest.approx(86.6, abs=0.1)}  # fmt: skip
     assert differences(A, A).empty

@@ -14,6 +14,7 @@ from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes import report_page
 from gridmap.api.routes.layers import layer_listing
 from gridmap.api.routes.params import CHECKED, MAX_ID
+from gridmap.api.routes.plans.compare import page_router as compare_page
 from gridmap.api.routes.session import user_context
 from gridmap.api.security import PagePrincipalDep, current_area, hidden_gap_layers, require
 from gridmap.maps.assets import WEB
@@ -148,6 +149,7 @@ def editor_page(
 
 
 router.include_router(report_page.router)
+router.include_router(compare_page)
 
 
 @router.get("/favicon.ico")

@@ -19,7 +19,7 @@ to it when imported, in this order, which is the order requests are matched (``/
 from __future__ import annotations
 
 # imported for the routes they add, in the order above
-from gridmap.api.routes.plans import drafts, editing, review  # noqa: F401
+from gridmap.api.routes.plans import compare, drafts, editing, review  # noqa: F401
 from gridmap.api.routes.plans.common import router
 
 __all__ = ["router"]
