@@ -197,3 +197,48 @@ def plan_import_units(
 
     plan_id, cells = import_unit_table(get_engine(), path, name=name, grid_layer=grid_layer, actor=author)  # fmt: skip
     console.print(f"方案 plan {plan_id}: {name}, {len(cells)} 个网格 cells")
+
+
+@plan_app.command("compare")
+def plan_compare(
+    a: Annotated[
+        str, typer.Argument(help="方案编号，或 layer:网格图层 / a plan id, or layer:LAYER")
+    ],
+    b: Annotated[
+        str, typer.Argument(help="方案编号，或 layer:网格图层 / a plan id, or layer:LAYER")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="得分表 (.csv/.xlsx) / table of scores")
+    ] = None,
+) -> None:
+    """比较两个方案 (或方案与现行网格) / Compare two plans, or a plan and the current layer.
+
+    每边的网格数、户数范围内外的网格、每格户数 (最少/中位数/最多)、被切小区、重叠与留白、
+    紧凑度 (Polsby–Popper)、须联合建的网格，以及两边之间改变所属网格的户数、楼栋和党员。
+    Per side: cells in and out of the band, households per cell, compounds cut, overlaps and
+    留白, compactness; between them, households, buildings and members that change grid.
+    示例 / Example: gridmap plan compare layer:party 3 -o 比较.xlsx
+    """
+    from gridmap.io.write import write_frame
+    from gridmap.plan_tables import compare_sides
+    from gridmap.store.db import connect
+
+    settings = get_settings()
+    with connect(get_engine(settings)) as conn:
+        labels, table, pieces, _ = compare_sides(conn, settings, a, b)
+    shown = Table("指标 score", f"A {labels[0]}", f"B {labels[1]}")
+    for row in table.itertuples():
+        if row.between is not None:
+            shown.add_row(f"{row.label_zh}\n{row.label_en}", f"A → B: {row.between}", "")
+        else:
+            shown.add_row(f"{row.label_zh}\n{row.label_en}", str(row.a), str(row.b))
+    console.print(shown)
+    console.print(f"改变所属网格的地块 pieces changing cell: {len(pieces)}，共 {pieces['area_m2'].sum():,.0f} 平方米 m²")  # fmt: skip
+    if output is not None:
+        write_frame(
+            table.rename(columns={"a": f"A {labels[0]}", "b": f"B {labels[1]}"}),
+            output,
+            None,
+            "scores",
+        )
+        console.print(f"已导出 exported → {output}")
