@@ -17,6 +17,25 @@
     return key ? `<p class="board-link"><a href="/board?${key}=${encodeURIComponent(code)}" target="_blank" rel="noopener">${label}</a></p>` : "";
   }
 
+  // 人员配备: the staffing rates of the subdistrict or community shown, from the latest
+  // analysis's summary (rates: the subdistrict's; staffing: each community's)
+  const STAFFING = [["grid_staffed_rate", "网格员配备率", "grids staffed"],
+    ["qualified_secretary_rate", "书记达标率", "branches with a qualified secretary"],
+    ["property_covered_rate", "红色物业覆盖率", "property companies covered"]];
+  let summary = null;
+  function showStaffing(here) {
+    if (!here || !["subdistrict", "community"].includes(here.level) || !gm.cfg.analysed) return;
+    summary = summary || getJSON("/api/summary").catch(() => ({}));
+    summary.then((s) => {
+      const table = figuresEl.querySelector("table.figures");
+      const rates = here.level === "subdistrict" ? s.rates : (s.staffing || {})[here.code];
+      const rows = STAFFING.filter(([k]) => rates && rates[k] !== null && rates[k] !== undefined);
+      if (!table || !rows.length || figuresEl.dataset.unit !== `${here.level}:${here.code}`) return;
+      (table.tBodies[0] || table).insertAdjacentHTML("beforeend", rows.map(([k, zh, en]) =>
+        `<tr class="staffing"><th title="${en}">${zh}</th><td>${pct(rates[k])}</td></tr>`).join(""));
+    });
+  }
+
   function renderPanel() {
     const crumbs = [];
     if (top === "subdistrict") crumbs.push(`<a href="#" data-level="subdistrict">${escape(SUBDISTRICT_ZH)} <small>subdistrict</small></a>`);
@@ -26,7 +45,9 @@
     const here = state.grid ? figures.grid.find((f) => f.code === state.grid)
       : state.community ? figures.community.find((f) => f.code === state.community) : figures.subdistrict[0];
     const heading = here && (here.name || (here.level === "subdistrict" ? SUBDISTRICT_ZH : LEVEL_ZH[here.level]));
+    figuresEl.dataset.unit = here ? `${here.level}:${here.code}` : "";
     figuresEl.innerHTML = here ? `<h2>${escape(heading)} <small>${here.level}</small></h2>${gm.figuresTable(here)}${boardLink()}` : "";
+    showStaffing(here);
     const kids = state.grid ? [] : state.community
       ? figures.grid.filter((f) => f.community_code === state.community) : figures.community;
     childrenEl.innerHTML = kids.length ? `<h2>${state.community ? "网格 <small>grids</small>" : "社区 <small>communities</small>"}</h2>` +
