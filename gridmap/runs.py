@@ -18,7 +18,7 @@ from gridmap.core.pipeline import Integration, Layers, integrate
 from gridmap.errors import NotFoundError
 from gridmap.io.geometry import polygonal
 from gridmap.io.write import write_csv_table, write_frame
-from gridmap.store import fabric, features, results
+from gridmap.store import fabric, features, placement, results
 from gridmap.store.db import connect, transaction
 
 UNIFIED = "unified"
@@ -120,7 +120,8 @@ def run_analyze(
     out_dir: Path | None = None,
     actor: str = "cli",
 ):
-    """Integrate, assign, find every gap, propose branches; store all of it and write the report."""
+    """Integrate, place members, find every gap, propose branches; store all of it (each
+    member's placement too) and write the report."""
     from gridmap.core.analysis import analyze
     from gridmap.core.staffing import PEOPLE_LAYERS, People
 
@@ -135,6 +136,7 @@ def run_analyze(
         run = _store(conn, actor, "analyze", base, result.summary, result.integration, result.gaps)
         results.save_proposals(conn, run, result.proposals)
         results.save_figures(conn, run, result.figures)
+        placement.save_placements(conn, run, result.integration.placements)
     if out_dir is not None:
         from gridmap.report import write_report
 

@@ -25,9 +25,10 @@ LONG_MODULES = {
     # the migrations read; to be split by table family in a step of its own, not while tables
     # are being added to it
     "gridmap/store/models.py": "the whole schema in one module, until split by table family",
-    # 多网合一 (clip, fill 留白, keep compounds whole, codes) with its cell figures; the cell
-    # figures are to be counted once with the others' (issue 20, item 2), which takes them out
-    "gridmap/core/integrate.py": "unified grid and its cell figures, until members are counted once",
+    # 多网合一 (clip, fill 留白, keep compounds whole, codes) with its cell figures; members are
+    # counted once now (by the stored placement, issue 20 item 2), but the cell figures still
+    # live here: moving them beside the unit figures takes the module under the limit
+    "gridmap/core/integrate.py": "unified grid and its cell figures, until those move out",
 }
 # map scripts (relative to the repository) that may pass MAX_LINES for now, each with why
 LONG_SCRIPTS: dict[str, str] = {}

@@ -1,7 +1,7 @@
 """``gridmap analyze --partition``: Dask tasks over PostGIS give the one-process run's results.
 
 Every comparison is row for row (sorted, as the partitions store their rows in the order they
-finish): gaps, proposals, unit figures, crosswalk and the unified grid.
+finish): gaps, proposals, unit figures, crosswalk, members' placements and the unified grid.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from gridmap.partitioned.task import Job, run_partition
 from gridmap.runs import run_analyze
 from gridmap.store.db import make_engine, transaction
 from gridmap.store.features import read_features, upsert_features
+from gridmap.store.placement import placements_of
 from gridmap.store.results import (
     latest_run,
     read_crosswalk,
@@ -63,6 +64,7 @@ def stored(engine, run: int) -> dict[str, pd.DataFrame]:
             "proposals": _sorted(read_proposals(conn, run), ["proposal_id"]),
             "figures": _sorted(read_figures(conn, run), ["level", "code"]),
             "crosswalk": _sorted(read_crosswalk(conn, run), ["unified_code", "layer", "dept_code"]),
+            "placements": _sorted(placements_of(conn, run).reset_index(), ["member_code"]),
             "unified": _sorted(unified.drop(columns=["id", "updated_at", "source"]), ["code"]),
         }
 
@@ -78,6 +80,7 @@ def test_demo_by_community_equals_the_one_process_run(pg, tmp_path):
     whole = run_analyze(engine, settings)
     with engine.connect() as conn:
         expected = stored(engine, latest_run(conn, "analyze"))
+    assert len(expected["placements"]) == whole.summary["counts"]["members"]
     run = run_partitioned(engine, settings, by="community", workers=WORKERS)
     assert len(run.analysed) == run.summary["partitions"] > 1 and run.reused == []
     assert_same(stored(engine, run.run_id), expected)

@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 
 from gridmap.config import Settings
+from gridmap.core.assign import counts_by_placement
 from gridmap.core.crosswalk import sorted_joins
 from gridmap.core.pieces import overlay_pieces, piece_positions
 from gridmap.core.topology import mean_width, run_starts, self_pairs, union_by
@@ -398,11 +399,15 @@ def cell_figures(
     cells: gpd.GeoDataFrame,
     building_cells: pd.Series,
     households: pd.Series,
-    members: gpd.GeoDataFrame | None,
+    placed: pd.DataFrame,
 ) -> gpd.GeoDataFrame:
     """Add n_buildings, households, members_full and members_probationary to unified cells.
 
-    ``building_cells`` is each building's cell (from the hierarchy), ``households`` its count.
+    ``building_cells`` is each building's cell (from the hierarchy), ``households`` its count;
+    ``placed`` every member's placement (:func:`gridmap.core.assign.place_members`). A member
+    counts in the cell of their building, as its households do (a member snapped to a building
+    across a cell border counts on the building's side; one placed nowhere counts in no cell),
+    so the cells hold the members the unit figures give their grid.
     """
     out = cells.copy()
     table = pd.DataFrame({"cell": building_cells.to_numpy(), "households": households.to_numpy()})
@@ -411,14 +416,8 @@ def cell_figures(
     )
     out["n_buildings"] = out["code"].map(per_cell["n_buildings"]).fillna(0).astype(int)
     out["households"] = out["code"].map(per_cell["households"]).fillna(0).astype(int)
-    out["members_full"] = 0
-    out["members_probationary"] = 0
-    if members is not None and len(members):
-        # "within" asked the other way round, as in assign_points: each cell prepared once
-        # against the tree of members, instead of testing a million points one by one
-        point, cell = members.sindex.query(out.geometry.values, predicate="contains")[::-1]
-        category = members["category"].to_numpy()[point]
-        for value, column in (("full", "members_full"), ("probationary", "members_probationary")):
-            out[column] = np.bincount(cell[category == value], minlength=len(out)).astype(int)
+    counts = counts_by_placement(placed, building_cells.to_numpy(dtype=object))
+    for value, column in (("full", "members_full"), ("probationary", "members_probationary")):
+        out[column] = out["code"].map(counts[value]).fillna(0).astype(int)
     out["area_m2"] = out.area.round(1)
     return out

@@ -30,6 +30,7 @@ from gridmap.config import Settings
 from gridmap.core import crosswalk as cw
 from gridmap.core import fabric, parallel, topology
 from gridmap.core import integrate as unify
+from gridmap.core.assign import place_members
 from gridmap.core.gap_names import names_of, with_names
 from gridmap.core.gaps import concat_gaps, with_community_codes
 from gridmap.core.hierarchy import Hierarchy, build_hierarchy, with_grids
@@ -59,6 +60,7 @@ class Integration:
     hierarchy: Hierarchy
     summary: dict = field(default_factory=dict)
     fabric: gpd.GeoDataFrame | None = None  # the unit fabric (:mod:`gridmap.core.fabric`)
+    placements: pd.DataFrame | None = None  # each member's building (:func:`place_members`)
 
 
 def check_layers(
@@ -190,7 +192,8 @@ def _integrate(
             hierarchy, m.buildings, m.compounds, {"unified": cells}, settings, reported
         )
         building_cells = hierarchy.buildings["grid_code__unified"]
-        cells = unify.cell_figures(cells, building_cells, m.buildings["households"], m.members)
+        placed = place_members(m.members, m.buildings, settings)
+        cells = unify.cell_figures(cells, building_cells, m.buildings["households"], placed)
         rows = cw.crosswalk_layers(cells, {base: m.grids[base]}, m.buildings)
         cross = cw.joined_crosswalk(rows + step())
         units = step()
@@ -217,4 +220,5 @@ def _integrate(
         hierarchy,
         summary,
         units,
+        placed,
     )

@@ -24,8 +24,8 @@ from gridmap.config import Settings
 from gridmap.core import parallel
 from gridmap.core.pipeline import Layers
 from gridmap.core.staffing import PEOPLE_LAYERS, People
-from gridmap.partitioned.plan import Partition, halo_box, halo_metres
-from gridmap.store import features, partitions, results
+from gridmap.partitioned.plan import Partition, halo_box, halo_metres, owners
+from gridmap.store import features, partitions, placement, results
 from gridmap.store.db import connect, make_engine, transaction
 from gridmap.store.models import SRID, table_for
 
@@ -229,6 +229,14 @@ def _reuse(engine, job: Job, stamp: str) -> dict:
     return summary
 
 
+def _owned_placements(result, inputs: Inputs, job: Job) -> pd.DataFrame:
+    """The placements of the members this partition owns (by place, as it counts them): each
+    member's placement is stored once, by one partition."""
+    placed = result.integration.placements
+    mine = owners(inputs.layers.members.geometry.values, list(job.plan)) == job.index
+    return placed[mine] if len(placed) else placed
+
+
 def _analyse_and_store(
     engine, job: Job, inputs: Inputs, stamp: str, start: tuple[float, float]
 ) -> dict:
@@ -261,6 +269,7 @@ def _analyse_and_store(
         if own.proposals is not None:
             results.save_proposals(conn, job.run_id, own.proposals.assign(partition=key))
             results.save_figures(conn, job.run_id, own.figures.assign(partition=key))
+            placement.save_placements(conn, job.run_id, _owned_placements(result, inputs, job).assign(partition=key))  # fmt: skip
         if len(own.unified):
             features.upsert_features(
                 conn, "grid", own.unified, grid_layer=staged_layer(job.run_id),

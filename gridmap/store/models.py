@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     Text,
@@ -460,3 +461,24 @@ class FabricUnit(Base):
     building_codes: Mapped[str | None] = mapped_column(Text)  # of parts and loose clusters, ";"
     area_m2: Mapped[float] = mapped_column(Float, nullable=False)
     geom = _polygon()
+
+
+class MemberPlacement(Base):
+    """Where an analyze run placed one member (落位, :func:`gridmap.core.assign.assign_points`):
+    the building their home point lies in (``inside``) or next to (``snapped``, within
+    ``member_snap_distance_m``), or none (``unplaced``), and the distance in metres (to the
+    nearest building for the unplaced). The members list and every count of members per place
+    read these rows instead of placing members again."""
+
+    __tablename__ = "member_placement"
+    __table_args__ = (
+        Index("ix_member_placement_run_id_member_code", "run_id", "member_code"),
+        Index("ix_member_placement_run_id_building_code", "run_id", "building_code"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    member_code: Mapped[str] = mapped_column(Text, nullable=False)
+    building_code: Mapped[str | None] = mapped_column(Text)
+    how: Mapped[str] = mapped_column(Text, nullable=False)  # inside | snapped | unplaced
+    distance_m: Mapped[float] = mapped_column(Float, nullable=False)
+    partition: Mapped[str | None] = mapped_column(Text)  # partitioned runs only

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, insert, select, text, update
 from gridmap.store.models import AnalysisPartition, AnalysisRun
 from gridmap.store.results import UNFINISHED
 
-RESULT_TABLES = ("gap", "proposal", "unit_figure", "crosswalk")
+RESULT_TABLES = ("gap", "proposal", "unit_figure", "crosswalk", "member_placement")
 
 
 def start_run(conn: Connection, actor: str, kind: str, summary: dict) -> int:

@@ -70,7 +70,7 @@ def run_summary(conn: Connection, run_id: int) -> dict | None:
     return conn.execute(select(AnalysisRun.summary).where(AnalysisRun.id == run_id)).scalar()
 
 
-def _insert_rows(
+def insert_rows(
     conn: Connection, table, frame: pd.DataFrame, columns: list[str], spatial: bool
 ) -> None:
     """Append ``frame``'s rows to ``table`` through the DB-API cursor (geometry from WKB, SRID 4326).
@@ -107,7 +107,7 @@ def save_gaps(conn: Connection, run_id: int, gaps: gpd.GeoDataFrame) -> None:
     columns = ["run_id", *[c for c in GAP_COLUMNS if c != "geometry"]]
     if "partition" in frame:
         columns.append("partition")
-    _insert_rows(conn, GapRecord.__table__, frame, columns, spatial=True)
+    insert_rows(conn, GapRecord.__table__, frame, columns, spatial=True)
 
 
 def _read_geo(conn: Connection, table, run_id: int, where=None) -> gpd.GeoDataFrame:
@@ -292,7 +292,7 @@ def save_crosswalk(conn: Connection, run_id: int, crosswalk: pd.DataFrame) -> No
     if crosswalk.empty:
         return
     data = crosswalk.reindex(columns=columns).assign(run_id=run_id)
-    _insert_rows(conn, CrosswalkRecord.__table__, data, ["run_id", *columns], spatial=False)
+    insert_rows(conn, CrosswalkRecord.__table__, data, ["run_id", *columns], spatial=False)
 
 
 def read_crosswalk(conn: Connection, run_id: int) -> pd.DataFrame:
@@ -311,7 +311,7 @@ def save_proposals(conn: Connection, run_id: int, proposals: gpd.GeoDataFrame) -
         if c not in frame:
             frame[c] = None
     frame["details"] = _json(frame["details"])
-    _insert_rows(conn, table, frame, columns, spatial=True)
+    insert_rows(conn, table, frame, columns, spatial=True)
 
 
 def read_proposals(conn: Connection, run_id: int) -> gpd.GeoDataFrame:
@@ -323,7 +323,7 @@ def save_figures(conn: Connection, run_id: int, figures: pd.DataFrame) -> None:
     if figures.empty:
         return
     columns = ["run_id", *figures.columns]
-    _insert_rows(conn, UnitFigure.__table__, figures.assign(run_id=run_id), columns, spatial=False)
+    insert_rows(conn, UnitFigure.__table__, figures.assign(run_id=run_id), columns, spatial=False)
 
 
 def read_figures(

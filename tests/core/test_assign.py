@@ -1,4 +1,4 @@
-"""Members placed in buildings: inside, snapped within the distance, or unassigned."""
+"""Members placed in buildings: inside, snapped within the distance, or unplaced."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_inside_snapped_at_9_m_and_unassigned_at_11_m():
                               geometry=[Point(5, 5), Point(29, 5), Point(131, 5), Point(20, 5)], crs=4544)  # fmt: skip
     table = assign_points(points, buildings, Settings())
     assert table[["code", "building_code", "how"]].values.tolist() == [
-        ["in", "B1", "inside"], ["nine", "B1", "snapped"], ["eleven", None, "unassigned"], ["edge", "B1", "snapped"],
+        ["in", "B1", "inside"], ["nine", "B1", "snapped"], ["eleven", None, "unplaced"], ["edge", "B1", "snapped"],
     ]  # fmt: skip
     assert table["distance_m"].tolist() == [0.0, 9.0, 11.0, 0.0]
 
