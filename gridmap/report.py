@@ -5,10 +5,10 @@
 - ``version``, ``generated_at`` (the only field that changes between identical runs)
 - ``summary``: ``counts`` (communities, unified_cells, compounds, buildings, households, members,
   members_full, members_assigned, stations), ``gaps`` (count per kind), ``proposals`` (count per
-  kind), ``rates`` (org_coverage, own_branch_rate, member_coverage and the staffing rates
-  grid_staffed_rate, qualified_secretary_rate, property_covered_rate for the subdistrict),
-  ``staffing`` (the three staffing rates per community code), ``unchecked`` (the gap kinds that
-  could not be checked, not zero: ``kind, reason_zh, reason_en``)
+  kind), ``rates`` (org_coverage, own_branch_rate, member_coverage for the subdistrict),
+  ``staffing`` (grid_staffed_rate, qualified_secretary_rate, property_covered_rate by unit code:
+  ``""`` the subdistrict, then each community), ``unchecked`` (the gap kinds that could not be
+  checked, not zero: ``kind, reason_zh, reason_en``)
 - ``rates``: one object per level and unit (``level`` subdistrict | community | grid, ``code``,
   ``name``, ``community_code`` of a grid cell) with ``compounds``, the three rates and the three
   staffing rates (subdistrict and communities; ``null`` for grid cells and where nothing was
@@ -39,7 +39,9 @@ def report_document(result) -> dict:
         "version": result.summary["version"],
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "summary": result.summary,
-        "rates": _named_rates(result.rates, result.figures),
+        "rates": with_staffing(
+            _named_rates(result.rates, result.figures), result.summary.get("staffing")
+        ),
         "gaps": gaps.astype(object).where(gaps.notna(), None).to_dict("records"),
         "proposals": props.astype(object).where(props.notna(), None).to_dict("records"),
     }
@@ -53,6 +55,24 @@ def _named_rates(rates: pd.DataFrame, figures: pd.DataFrame) -> list[dict]:
     first = ["level", "code", "name", "community_code"]
     named = named[first + [c for c in rates.columns if c not in first]]
     return named.astype(object).where(named.notna(), None).to_dict("records")
+
+
+def with_staffing(rows: list[dict], staffing: dict | None) -> list[dict]:
+    """The rates rows with the staffing rates of the subdistrict and each community beside
+    the others (``summary.staffing``; ``None`` for grid cells and what was not counted).
+
+    >>> with_staffing([{"level": "grid", "code": "G1"}], {"": {"grid_staffed_rate": 1.0}})
+    [{'level': 'grid', 'code': 'G1', 'grid_staffed_rate': None, 'qualified_secretary_rate': None, 'property_covered_rate': None}]
+    """
+    from gridmap.core.coverage import STAFFING_RATES
+
+    if staffing is None:
+        return rows
+    return [
+        {**r, **{k: (staffing.get(r["code"]) or {}).get(k) if r["level"] != "grid" else None
+                 for k in STAFFING_RATES}}
+        for r in rows
+    ]  # fmt: skip
 
 
 def write_report(result, out: Path, settings=None) -> None:

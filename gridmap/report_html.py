@@ -87,7 +87,7 @@ def _staffing(doc: dict) -> dict | None:
     per = summary.get("staffing") or {}
     whole = None
     if any(r["level"] == "subdistrict" for r in doc["rates"]):
-        whole = {k: (summary.get("rates") or {}).get(k) for k in STAFFING_RATES}
+        whole = {k: per.get("", {}).get(k) for k in STAFFING_RATES}
     rows = [
         {**r, **{k: r[k] if r.get(k) is not None else per.get(r["code"], {}).get(k) for k in STAFFING_RATES}}
         for r in doc["rates"] if r["level"] == "community"

@@ -17,11 +17,11 @@ STAFFED = {
 
 def _doc(rows_carry_staffing: bool) -> dict:
     community = {"level": "community", "code": "S1", "name": "锦绣社区", "compounds": 2, **RATES}
-    summary = {"counts": {}, "gaps": {}, "proposals": {}, "rates": {**RATES, **STAFFED}}
+    summary = {"counts": {}, "gaps": {}, "proposals": {}, "rates": RATES, "staffing": {"": STAFFED}}
     if rows_carry_staffing:
         community |= STAFFED
     else:
-        summary["staffing"] = {"S1": STAFFED}
+        summary["staffing"]["S1"] = STAFFED
     return {"version": "1.0", "generated_at": "2026-12-01T00:00:00+00:00", "summary": summary,
             "rates": [{"level": "subdistrict", "code": "", "compounds": 2, **RATES}, community],
             "gaps": [], "proposals": []}  # fmt: skip
@@ -41,6 +41,6 @@ def test_the_report_shows_each_communitys_staffing_rates_from_either_source():
 
 def test_no_staffing_section_when_nothing_was_counted():
     doc = _doc(True)
-    doc["summary"]["rates"] = RATES
+    doc["summary"]["staffing"] = {"": dict.fromkeys(STAFFED)}
     doc["rates"][1] |= dict.fromkeys(STAFFED)
     assert "人员配备" not in report_html(doc)

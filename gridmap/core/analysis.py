@@ -17,7 +17,7 @@ from pandas.api.extensions import take
 
 from gridmap.config import Settings
 from gridmap.core import branches, coverage
-from gridmap.core.assign import member_counts
+from gridmap.core.assign import assign_points, member_counts
 from gridmap.core.gap_names import names_of, with_names
 from gridmap.core.gaps import concat_gaps, unchecked_kinds, with_community_codes
 from gridmap.core.pipeline import Integration, Layers, integrate
@@ -78,12 +78,12 @@ def analyze(
         {"code": [], "category": [], "in_service": [], "reported": []}, geometry=[], crs=crs)  # fmt: skip
     unified = result.unified.to_crs(crs)
     h = result.hierarchy
-    placed = result.placements  # each member placed once, by the integration
+    placed = assign_points(members, buildings, settings)
     table = pd.DataFrame({"code": members["code"].to_numpy(), "category": members["category"].to_numpy(),
                           "building_code": placed["building_code"].to_numpy()})  # fmt: skip
     # each member's building found once, as a row position (the hierarchy's rows are the rows of
     # ``buildings``); its compound, community and grids taken from there
-    home = placed["home"].to_numpy()
+    home = pd.Index(h.buildings["code"]).get_indexer(table["building_code"])
     for column in ("compound_code", "community_code", f"grid_code__{base}", "grid_code__unified"):
         values = h.buildings[column].to_numpy(dtype=object)
         table[column] = take(values, home, allow_fill=True, fill_value=np.nan)
@@ -137,7 +137,7 @@ def analyze(
     )
     compound_table = _compound_table(compounds, orgs, by_compound, compound_households, h)
     staffing = coverage.staffing_rates(people, orgs, compound_table, h.buildings, base, settings)
-    rates = coverage.coverage_rates(compound_table, "grid_code__unified", staffing)
+    rates = coverage.coverage_rates(compound_table, "grid_code__unified")
     figures = coverage.unit_figures(h.buildings, table, rates, proposal_of)
     named = {"community": layers.communities, "grid": unified, "compound": compounds}
     figures.insert(2, "name", None)
@@ -171,7 +171,7 @@ def analyze(
             "households": int(buildings["households"].sum()),
             "members": len(members),
             "members_full": int((members["category"] == "full").sum()),
-            "members_assigned": int((placed["how"] != "unplaced").sum()),
+            "members_assigned": int((placed["how"] != "unassigned").sum()),
             "stations": len(stations),
         },
         "gaps": all_gaps["kind"].value_counts().sort_index().to_dict(),
@@ -180,7 +180,7 @@ def analyze(
         "proposals": proposals["kind"].value_counts().sort_index().to_dict()
         if len(proposals)
         else {},
-        "staffing": coverage.staffing_by_community(rates),
+        "staffing": coverage.staffing_by_unit(staffing),
         "rates": rates[rates["level"] == "subdistrict"]
         .drop(columns=["level", "code"])
         .to_dict("records")[0],

@@ -24,7 +24,7 @@ import shapely
 
 from gridmap.config import Settings
 from gridmap.core.gaps import Gap, counted
-from gridmap.core.staffing_rates import STAFFING_RATES, staffing_rates  # noqa: F401 (coverage.staffing_rates)
+from gridmap.core.staffing_rates import STAFFING_RATES, staffing_by_unit, staffing_rates  # noqa: F401 (coverage.*)
 from gridmap.core.topology import _gaps
 
 
@@ -81,7 +81,7 @@ def buildings_without_member(
 
 def unassigned_members(points: gpd.GeoDataFrame, assignment: pd.DataFrame) -> gpd.GeoDataFrame:
     """member_unassigned: a home point in, or near enough to, no building."""
-    lost = assignment["how"].to_numpy() == "unplaced"
+    lost = assignment["how"].to_numpy() == "unassigned"
     records = [
         Gap("member_unassigned", "member", code, "", float(d), "m",
             f"党员 {code} 的住址点距最近楼栋 {d:.0f} 米，未能落位到楼栋",
@@ -163,29 +163,8 @@ def rates(units: pd.DataFrame) -> dict:
     }
 
 
-def coverage_rates(
-    compound_table: pd.DataFrame, grid_layer_column: str, staffing: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Rates for the subdistrict, every community and every grid (for drill-down maps), with
-    the staffing rates of :func:`staffing_rates` beside them where given."""
-    out = _coverage_rates(compound_table, grid_layer_column)
-    if staffing is None:
-        return out
-    out = out.merge(staffing, on=["level", "code"], how="left")
-    # a rate nobody could count is null in report.json, never NaN
-    return out.assign(
-        **{k: out[k].astype(object).where(out[k].notna(), None) for k in STAFFING_RATES}
-    )
-
-
-def staffing_by_community(rates: pd.DataFrame) -> dict[str, dict]:
-    """The staffing rates of every community (code → rate → value), as the analysis summary
-    keeps them for the map's panel and the printed report."""
-    rows = rates[rates["level"] == "community"].set_index("code")
-    return rows[[k for k in STAFFING_RATES if k in rows]].to_dict("index")
-
-
-def _coverage_rates(compound_table: pd.DataFrame, grid_layer_column: str) -> pd.DataFrame:
+def coverage_rates(compound_table: pd.DataFrame, grid_layer_column: str) -> pd.DataFrame:
+    """Rates for the subdistrict, every community and every grid (for drill-down maps)."""
     rows = [{"level": "subdistrict", "code": "", **rates(compound_table)}]
     homes = compound_table["households"].to_numpy() > 0
     flags = pd.DataFrame({

@@ -1,6 +1,7 @@
 """两个覆盖's people side (做优骨干队伍): grids staffed, branches with a qualified secretary and
 property companies covered (红色物业), for the subdistrict and every community, beside the other
-rates of :func:`gridmap.core.coverage.coverage_rates`.
+rates of :func:`gridmap.core.coverage.coverage_rates`; the analysis summary keeps them by
+unit (``staffing``), report.json beside the rates of each unit.
 
 Pure functions of the roster, the organisations, the property companies and the hierarchy's
 tables (codes link them); the posts and the secretary's rule are those of
@@ -98,6 +99,19 @@ def staffing_rates(
     for part in parts:
         out = out.merge(part, on=["level", "code"], how="left")
     return out.reindex(columns=["level", "code", *STAFFING_RATES])
+
+
+def staffing_by_unit(staffing: pd.DataFrame) -> dict[str, dict]:
+    """The rates of :func:`staffing_rates` by code ("" the subdistrict), nulls as ``None``, as
+    the analysis summary keeps them (``summary.staffing``) for the panel and the report.
+
+    >>> staffing_by_unit(pd.DataFrame({"level": ["subdistrict"], "code": [""],
+    ...     "grid_staffed_rate": [0.5], "qualified_secretary_rate": [float("nan")],
+    ...     "property_covered_rate": [1.0]}))
+    {'': {'grid_staffed_rate': 0.5, 'qualified_secretary_rate': None, 'property_covered_rate': 1.0}}
+    """
+    rates = staffing.set_index("code")[list(STAFFING_RATES)].astype(object)
+    return rates.where(rates.notna(), None).to_dict("index")
 
 
 def _secretary_shares(staff, orgs, community_of, settings, today) -> pd.DataFrame:

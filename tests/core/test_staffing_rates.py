@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 
 from gridmap.config import Settings
-from gridmap.core.coverage import coverage_rates, staffing_by_community, staffing_rates
+from gridmap.core.coverage import staffing_by_unit, staffing_rates
 from gridmap.core.staffing import People
 
 TODAY = date(2026, 12, 1)
@@ -56,13 +56,11 @@ def test_each_rate_counts_what_serves_the_place_per_community_and_once_for_the_s
                            "property_covered_rate": 0.5}  # fmt: skip
 
 
-def test_a_layer_not_loaded_leaves_its_rates_null_beside_the_other_rates():
+def test_a_layer_not_loaded_leaves_its_rates_null():
     staffing = staffing_rates(People(), ORGS, COMPOUNDS, BUILDINGS, "party", Settings(), TODAY)
-    rates = coverage_rates(COMPOUNDS, "grid_code__unified", staffing)
-    whole = rates[rates["level"] == "subdistrict"].iloc[0].to_dict()
-    assert whole["org_coverage"] == 0.6667 and whole["grid_staffed_rate"] is None
-    assert whole["property_covered_rate"] is None
-    assert staffing_by_community(rates) == {
-        "S1": dict.fromkeys(("grid_staffed_rate", "qualified_secretary_rate", "property_covered_rate")),
-        "S2": dict.fromkeys(("grid_staffed_rate", "qualified_secretary_rate", "property_covered_rate")),
-    }  # fmt: skip
+    empty = dict.fromkeys(
+        ("grid_staffed_rate", "qualified_secretary_rate", "property_covered_rate")
+    )
+    assert staffing_by_unit(staffing) == {"": empty, "S1": empty, "S2": empty}
+    with_firms = staffing_rates(People(None, FIRMS), ORGS, COMPOUNDS, BUILDINGS, "party", Settings(), TODAY)  # fmt: skip
+    assert staffing_by_unit(with_firms)["S2"] == {**empty, "property_covered_rate": 0.5}

@@ -18,7 +18,7 @@
   }
 
   // 人员配备: the staffing rates of the subdistrict or community shown, from the latest
-  // analysis's summary (rates: the subdistrict's; staffing: each community's)
+  // analysis's summary (staffing by code, "" the subdistrict)
   const STAFFING = [["grid_staffed_rate", "网格员配备率", "grids staffed"],
     ["qualified_secretary_rate", "书记达标率", "branches with a qualified secretary"],
     ["property_covered_rate", "红色物业覆盖率", "property companies covered"]];
@@ -28,7 +28,7 @@
     summary = summary || getJSON("/api/summary").catch(() => ({}));
     summary.then((s) => {
       const table = figuresEl.querySelector("table.figures");
-      const rates = here.level === "subdistrict" ? s.rates : (s.staffing || {})[here.code];
+      const rates = (s.staffing || {})[here.level === "subdistrict" ? "" : here.code];
       const rows = STAFFING.filter(([k]) => rates && rates[k] !== null && rates[k] !== undefined);
       if (!table || !rows.length || figuresEl.dataset.unit !== `${here.level}:${here.code}`) return;
       (table.tBodies[0] || table).insertAdjacentHTML("beforeend", rows.map(([k, zh, en]) =>
