@@ -17,7 +17,7 @@ from pandas.api.extensions import take
 
 from gridmap.config import Settings
 from gridmap.core import branches, coverage
-from gridmap.core.assign import assign_points, member_counts
+from gridmap.core.assign import member_counts
 from gridmap.core.gap_names import names_of, with_names
 from gridmap.core.gaps import concat_gaps, unchecked_kinds, with_community_codes
 from gridmap.core.pipeline import Integration, Layers, integrate
@@ -78,12 +78,12 @@ def analyze(
         {"code": [], "category": [], "in_service": [], "reported": []}, geometry=[], crs=crs)  # fmt: skip
     unified = result.unified.to_crs(crs)
     h = result.hierarchy
-    placed = assign_points(members, buildings, settings)
+    placed = result.placements  # each member placed once, by the integration
     table = pd.DataFrame({"code": members["code"].to_numpy(), "category": members["category"].to_numpy(),
                           "building_code": placed["building_code"].to_numpy()})  # fmt: skip
     # each member's building found once, as a row position (the hierarchy's rows are the rows of
     # ``buildings``); its compound, community and grids taken from there
-    home = pd.Index(h.buildings["code"]).get_indexer(table["building_code"])
+    home = placed["home"].to_numpy()
     for column in ("compound_code", "community_code", f"grid_code__{base}", "grid_code__unified"):
         values = h.buildings[column].to_numpy(dtype=object)
         table[column] = take(values, home, allow_fill=True, fill_value=np.nan)
@@ -171,7 +171,7 @@ def analyze(
             "households": int(buildings["households"].sum()),
             "members": len(members),
             "members_full": int((members["category"] == "full").sum()),
-            "members_assigned": int((placed["how"] != "unassigned").sum()),
+            "members_assigned": int((placed["how"] != "unplaced").sum()),
             "stations": len(stations),
         },
         "gaps": all_gaps["kind"].value_counts().sort_index().to_dict(),

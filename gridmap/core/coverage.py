@@ -81,7 +81,7 @@ def buildings_without_member(
 
 def unassigned_members(points: gpd.GeoDataFrame, assignment: pd.DataFrame) -> gpd.GeoDataFrame:
     """member_unassigned: a home point in, or near enough to, no building."""
-    lost = assignment["how"].to_numpy() == "unassigned"
+    lost = assignment["how"].to_numpy() == "unplaced"
     records = [
         Gap("member_unassigned", "member", code, "", float(d), "m",
             f"党员 {code} 的住址点距最近楼栋 {d:.0f} 米，未能落位到楼栋",
