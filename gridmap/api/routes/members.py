@@ -1,9 +1,12 @@
 """Party members of a place (党员名单): only inside the caller's area; one by one only for roles
 that may see personal data (admin; coordinator in their own area).
 
-A member's building (楼栋) is where the analysis places them (落位, :func:`assign_points`: the
-building their home point lies in or next to), once ``gridmap analyze`` has run; the imported
-楼栋编号 column (usually empty) is shown only before that, or for a member placed nowhere.
+A member's building (楼栋) is where the latest ``gridmap analyze`` placed them (落位,
+:func:`assign_points`: the building their home point lies in or next to), read from the
+placements stored with that run — never placed again per request, unless members or buildings
+were loaded or changed since (then placed again here, and the answer's ``placement_note`` says
+so). The imported 楼栋编号 column (usually empty) is shown only before any analysis (said in the
+note too), or for a member placed nowhere.
 
 Roles that may not see personal data (planner, viewer) get no member one by one — no code,
 building, status or masked name that could be tied to a home — only how many members live in
@@ -46,6 +49,7 @@ from gridmap.maps.assets import WEB
 from gridmap.store.areas import Area, in_area
 from gridmap.store.db import transaction
 from gridmap.store.features import log_change, read_features
+from gridmap.store.placement import changed_since, placements_of
 from gridmap.store.places import PlaceNotFound, find_place, labelled, name_of
 from gridmap.store.results import latest_run
 
@@ -89,22 +93,53 @@ def place_in_area(conn, place: str | None, area: Area | None) -> tuple[Area | No
     return wanted, label
 
 
-def homes(conn, frame: gpd.GeoDataFrame, settings: Settings) -> pd.Series:
-    """Each member's building as the analysis places them, the imported code where it places
-    them nowhere; only the imported codes before any analysis."""
-    imported = frame["building_code"]
-    if frame.empty or latest_run(conn, "analyze") is None:
-        return imported
+Note = tuple[str, str] | None  # (Chinese, English) said beside the list, or None
+NOT_ANALYSED = (
+    "尚未运行分析 (gridmap analyze)，楼栋为导入时填写的楼栋编号。",
+    "No analysis has run yet: buildings are those given on import.",
+)
+CHANGED_SINCE = (
+    "上次分析之后党员或楼栋有变动，楼栋按现有数据临时重新落位；重新运行分析 (gridmap analyze) 后以分析结果为准。",
+    "Members or buildings changed since the last analysis: their buildings are placed again from what is loaded now until gridmap analyze runs again.",
+)  # fmt: skip
+
+
+def _placed_now(conn, frame: gpd.GeoDataFrame, settings: Settings) -> pd.Series:
+    """Each member of ``frame`` placed from what is loaded now, as the analysis would."""
     # a member snaps to a building up to member_snap_distance_m away: read that far around
     # (a degree of latitude is ~111 km; the margin is generous for longitude at China's latitudes)
-    margin = settings.member_snap_distance_m / 50_000
-    x0, y0, x1, y1 = frame.total_bounds
-    buildings = read_features(conn, "building", bbox=(x0 - margin, y0 - margin, x1 + margin, y1 + margin), columns=())  # fmt: skip
+    buildings = read_features(conn, "building", bbox=_around(frame, settings), columns=())
     if buildings.empty:
-        return imported
+        return pd.Series(None, index=frame.index, dtype=object)
     crs = metric_crs_for(frame)
     placed = assign_points(frame.to_crs(crs), buildings.to_crs(crs), settings)
-    return pd.Series(placed["building_code"].to_numpy(), index=frame.index).fillna(imported)
+    return pd.Series(placed["building_code"].to_numpy(), index=frame.index)
+
+
+def _around(frame: gpd.GeoDataFrame, settings: Settings) -> tuple[float, float, float, float]:
+    margin = settings.member_snap_distance_m / 50_000
+    x0, y0, x1, y1 = frame.total_bounds
+    return (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
+
+
+def homes(conn, frame: gpd.GeoDataFrame, settings: Settings) -> tuple[pd.Series, Note]:
+    """Each member's building as the latest analysis placed them (stored with its run), the
+    imported code where it placed them nowhere; only the imported codes before any analysis.
+    Members or buildings loaded or changed since that run are placed again here. The note says
+    which of the last two happened."""
+    imported = frame["building_code"]
+    run = latest_run(conn, "analyze")
+    if run is None:
+        return imported, NOT_ANALYSED
+    if frame.empty:
+        return imported, None
+    stored = placements_of(conn, run, frame["code"].tolist())["building_code"]
+    changed = not frame["code"].isin(stored.index).all() or changed_since(
+        conn, run, frame["updated_at"], _around(frame, settings)
+    )
+    if changed:
+        return _placed_now(conn, frame, settings).fillna(imported), CHANGED_SINCE
+    return pd.Series(frame["code"].map(stored).to_numpy(), index=frame.index).fillna(imported), None
 
 
 def living_in(conn, place: Area | None, *, personal: bool) -> gpd.GeoDataFrame:
@@ -117,17 +152,22 @@ def living_in(conn, place: Area | None, *, personal: bool) -> gpd.GeoDataFrame:
     return frame[in_area(frame, place)]
 
 
-def members_of(conn, place: Area | None, settings: Settings, *, personal: bool = True) -> gpd.GeoDataFrame:  # fmt: skip
-    """The members living in ``place`` with their building; personal fields with ``personal``
-    (only for accounts that may see personal data). A building's members are those the
-    analysis places in it, read within :attr:`Settings.member_snap_distance_m` of its walls."""
+def members_of(conn, place: Area | None, settings: Settings, *, personal: bool = True) -> tuple[gpd.GeoDataFrame, Note]:  # fmt: skip
+    """The members living in ``place`` with their building (see :func:`homes`, and its note);
+    personal fields with ``personal`` (only for accounts that may see personal data). A
+    building's members are those the analysis places in it, read within
+    :attr:`Settings.member_snap_distance_m` of its walls."""
     if place is not None and place.level == "building":
         around = replace(place, geometry=place.geometry.buffer(settings.member_snap_distance_m / 50_000))  # fmt: skip
         frame = living_in(conn, around, personal=personal)
-        frame = frame.assign(building_code=homes(conn, frame, settings))
-        return frame[frame["building_code"] == place.code]
+        building, note = homes(conn, frame, settings)
+        frame = frame.assign(building_code=building)
+        return frame[frame["building_code"] == place.code], note
     frame = living_in(conn, place, personal=personal)
-    return frame.assign(building_code=homes(conn, frame, settings)) if personal else frame
+    if not personal:
+        return frame, None
+    building, note = homes(conn, frame, settings)
+    return frame.assign(building_code=building), note
 
 
 def named(frame: gpd.GeoDataFrame, name: str | None) -> gpd.GeoDataFrame:
@@ -182,13 +222,19 @@ def listing(conn, settings: Settings, principal, area: Area | None, place: str |
         )  # fmt: skip
     where, label = place_in_area(conn, place, area)
     if masked:
-        frame = members_of(conn, where, settings, personal=False)
+        frame, note = members_of(conn, where, settings, personal=False)
         return {"total": len(frame), "full": _full(frame), "masked": True, "place": label,
-                "members": [], "compounds": counts_by_compound(conn, frame)}  # fmt: skip
-    frame = named(members_of(conn, where, settings), name)
+                "members": [], "compounds": counts_by_compound(conn, frame), "placement_note": _said(note)}  # fmt: skip
+    frame, note = members_of(conn, where, settings)
+    frame = named(frame, name)
     rows = _page(frame, offset, limit)
     audit_view(conn, principal.name, None if where is None else label, rows=len(rows), total=len(frame), name=name, via=via)  # fmt: skip
-    return {"total": len(frame), "full": _full(frame), "masked": False, "place": label, "members": rows}  # fmt: skip
+    return {"total": len(frame), "full": _full(frame), "masked": False, "place": label, "members": rows,
+            "placement_note": _said(note)}  # fmt: skip
+
+
+def _said(note: Note) -> dict | None:
+    return None if note is None else {"zh": note[0], "en": note[1]}
 
 
 @router.get("/api/members", summary="党员名单 (本人范围内) / members in the caller's area",
@@ -234,5 +280,5 @@ def members_page(
                     "candidates": getattr(error, "candidates", [])}  # fmt: skip
         return templates.TemplateResponse(request, "members.html", context, status_code=404 if isinstance(error, NotFoundError) else 400)  # fmt: skip
     context |= {"rows": found["members"], "compounds": found.get("compounds", []), "total": found["total"],
-                "full": found["full"], "label": found["place"]}  # fmt: skip
+                "full": found["full"], "label": found["place"], "placement_note": found["placement_note"]}  # fmt: skip
     return templates.TemplateResponse(request, "members.html", context)
