@@ -129,6 +129,13 @@ def test_the_source_has_something_in_every_table(analysed_backup):
     assert [name for name, rows in before.items() if not rows] == []
 
 
+def test_the_analysis_stored_each_members_placement_once(analysed_backup):
+    _, before, _, _ = analysed_backup
+    placed = values(before, "member_placement", "member_code")
+    assert sorted(placed) == sorted(values(before, "member", "code"))
+    assert set(values(before, "member_placement", "how")) == {"inside", "snapped", "unplaced"}
+
+
 @pytest.mark.parametrize("target", KINDS)
 def test_a_restored_database_is_the_backed_up_one_row_by_row(
     analysed_backup, target, request, tmp_path
