@@ -48,6 +48,16 @@ def test_a_member_snapped_across_a_cell_border_counts_in_the_cell_of_the_buildin
     ]  # fmt: skip
 
 
+def test_before_any_analysis_the_list_shows_the_imported_buildings_and_says_why(sqlite_settings):  # fmt: skip
+    engine = make_engine(sqlite_settings)
+    frame = gpd.GeoDataFrame({"code": ["M1"], "building_code": ["B9"], "updated_at": [None]},
+                             geometry=[Point(104.06, 30.66)], crs=4326)  # fmt: skip
+    with engine.connect() as conn:
+        building, note = members_route.homes(conn, frame, sqlite_settings)
+    engine.dispose()
+    assert building.tolist() == ["B9"] and note == members_route.NOT_ANALYSED
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """The demo analysed on SpatiaLite, an admin's token and a client of the app."""
