@@ -34,6 +34,7 @@ from gridmap.store.areas import Area
 from gridmap.store.db import connect, transaction
 from gridmap.store.fabric import require_fabric
 from gridmap.store.plans import create_plan, plan_meta, read_cells
+from gridmap.store.query import MAX_INTEGER
 
 # headers of an assignment table, normalised (gridmap.io.columns.normalise_header)
 HEADERS = {
@@ -178,7 +179,7 @@ def read_side(conn: Connection, side: str) -> tuple[str, gpd.GeoDataFrame]:
     if side.startswith("layer:"):
         layer = side.removeprefix("layer:")
         return f"现行网格 current layer {layer}", _cells(conn, layer, None)
-    if not side.isdigit():
+    if not side.isdigit() or int(side) > MAX_INTEGER:  # ids are 32-bit integers
         raise NotFoundError(f"没有方案 {side}：写方案编号，或 layer:网格图层 (如 layer:party)。", f"No plan {side}: give a plan id, or layer:LAYER (e.g. layer:party).")  # fmt: skip
     meta = plan_meta(conn, int(side))
     return f"方案 plan {meta['id']} {meta['name']} v{meta['version']}", read_cells(conn, meta["id"])
