@@ -37,6 +37,9 @@ from gridmap.store.results import insert_rows
 
 COLUMNS = ["member_code", "building_code", "how", "distance_m"]
 CHUNK = 5000  # member codes per query (well under SQLite's limit of bound values)
+# a code looked up in the index costs about as much as reading this many rows of the run in
+# order (measured on SpatiaLite: 3,069 codes by IN 21 ms, the run's 3,069 rows 3.5 ms)
+LOOKUP_ROWS = 6
 
 
 def save_placements(conn: Connection, run_id: int, placed: pd.DataFrame | None) -> None:
@@ -55,10 +58,11 @@ def placements_of(conn: Connection, run_id: int, codes: Sequence[str] | None = N
     the unplaced), ``how``, ``distance_m``; only those of ``codes`` when given."""
     table = MemberPlacement.__table__
     query = select(*(table.c[c] for c in COLUMNS)).where(table.c.run_id == run_id)
-    if codes is None:
+    if codes is not None:
+        codes = list(dict.fromkeys(codes))
+    if codes is None or _cheaper_whole(conn, run_id, len(codes)):
         rows = list(map(tuple, conn.execute(query.order_by(table.c.id))))
     else:
-        codes = list(dict.fromkeys(codes))
         chunks = (codes[start : start + CHUNK] for start in range(0, len(codes), CHUNK))
         rows = [
             tuple(row)
@@ -66,7 +70,19 @@ def placements_of(conn: Connection, run_id: int, codes: Sequence[str] | None = N
             for row in conn.execute(query.where(table.c.member_code.in_(chunk)))
         ]
     frame = pd.DataFrame(rows, columns=COLUMNS).set_index("member_code")
+    if codes is not None:
+        frame = frame[frame.index.isin(codes)]
     return frame.astype(object).where(frame.notna(), None)
+
+
+def _cheaper_whole(conn: Connection, run_id: int, wanted: int) -> bool:
+    """Whether reading every placement of the run beats looking ``wanted`` codes up one by one
+    (a members list of the whole area, or of most of it)."""
+    if wanted < 100:
+        return False
+    table = MemberPlacement.__table__
+    total = conn.execute(select(func.count()).where(table.c.run_id == run_id)).scalar_one()
+    return total <= wanted * LOOKUP_ROWS
 
 
 def _utc(moment) -> datetime | None:
@@ -84,7 +100,8 @@ def changed_since(conn: Connection, run_id: int, updated: pd.Series, bbox) -> bo
     at = _utc(conn.execute(select(AnalysisRun.at).where(AnalysisRun.id == run_id)).scalar())
     if at is None:
         return True
-    if any(_utc(u) > at for u in updated.dropna()):
+    newest_member = pd.to_datetime(updated, utc=True).max()
+    if pd.notna(newest_member) and newest_member > at:
         return True
     building = table_for("building")
     newest = conn.execute(
