@@ -5,7 +5,7 @@ The scores are those of :mod:`gridmap.core.plan_scores`. Figures of members foll
 :mod:`.counts`: the members that change grid lie in ground no one drew whole, so for roles that
 may not see personal data they are shown only from ``GRIDMAP_MIN_COUNT_SHOWN`` up, and for every
 account with an area only when all of them live in it; the cells short of full members for a
-branch of their own are not shown to roles that may not see personal data at all.
+branch of their own are shown only to accounts without an area that may see personal data.
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ def comparison(conn, settings, principal, area, a: str, b: str) -> dict:
     shown = hide_member_counts(row, masked=masked, whole=[False], outside=outside, min_shown=settings.min_count_shown)  # fmt: skip
     table.loc[moved, "between"] = shown["members"].iloc[0]
     table.loc[moved, "hidden"] = shown["members_hidden"].iloc[0]
-    if masked:
-        role = table["key"].isin(MEMBER_SCORES - {"members_moved"}).to_numpy()
-        table.loc[role, ["a", "b"]] = None
-        table.loc[role, "hidden"] = "role"
+    if masked or area is not None:  # counted over every cell, members outside the area too
+        rows = table["key"].isin(MEMBER_SCORES - {"members_moved"}).to_numpy()
+        table.loc[rows, ["a", "b"]] = None
+        table.loc[rows, "hidden"] = "role" if masked else "outside_area"
     return {
         "sides": [{"side": s, "label": label} for s, label in zip((a, b), labels, strict=True)],
         "scores": records(table.astype(object).where(table.notna(), None)),
