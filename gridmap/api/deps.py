@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers: the engine and a read connection."""
+"""Dependencies shared by the routers: the engine and a read connection.
+
+Those that do no I/O are ``async``: FastAPI runs them in the event loop instead of handing each
+to a worker thread, which cost about 0.1 ms a dependency on every request (see
+``benchmarks/RESULTS.md``, OGC items at street level)."""
 
 from __future__ import annotations
 
@@ -12,11 +16,11 @@ from gridmap.config import Settings
 from gridmap.store.db import connect
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 

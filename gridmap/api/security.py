@@ -143,10 +143,10 @@ def require(action: str, *, page: bool = False):
             raise denied(principal, action)
         return principal
 
-    def check_api(principal: PrincipalDep) -> Principal:
+    async def check_api(principal: PrincipalDep) -> Principal:  # no I/O: in the event loop
         return check(principal)
 
-    def check_page(principal: PagePrincipalDep) -> Principal:
+    async def check_page(principal: PagePrincipalDep) -> Principal:
         return check(principal)
 
     return Depends(check_page if page else check_api)

@@ -51,6 +51,8 @@ NEEDS = {
     ("POST", "/api/plans/{plan_id}/fix"): "edit_plan",
     ("POST", "/api/plans/{plan_id}/shapes"): "edit_plan",
     ("POST", "/api/plans/{plan_id}/approve"): "approve_plan",
+    ("POST", "/api/fabric/cells"): "edit_plan",
+    ("POST", "/api/fabric/import"): "edit_plan",
 }
 PAGES = {"/": "view", "/map": "view", "/members": "view", "/editor": "edit_plan", "/admin/audit": "accounts"}  # fmt: skip
 PUBLIC = ("/openapi.json", "/docs", "/login", "/static/gridmap/map.js", "/favicon.ico")

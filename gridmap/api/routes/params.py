@@ -32,8 +32,9 @@ def _nul_error(name: str) -> InputFileError:
     )
 
 
-def reject_nul_parameters(request: Request) -> None:
-    """A NUL character in a path or query parameter is a 400, on every database alike."""
+async def reject_nul_parameters(request: Request) -> None:
+    """A NUL character in a path or query parameter is a 400, on every database alike (no I/O:
+    run in the event loop, see :mod:`gridmap.api.deps`)."""
     for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
         if "\x00" in name or "\x00" in str(value):
             raise _nul_error(name.replace("\x00", "\\u0000"))
