@@ -39,6 +39,7 @@ ACTIONS_ZH = {
     "plan_approve": "批准方案",
     "export_personal": "导出个人信息",
     "view_personal": "查看党员个人信息",
+    "board_personal": "查看公示牌人员姓名",
     "login": "登录",
     "login_failed": "登录失败",
     "account_add": "新建账号",
@@ -69,6 +70,8 @@ def in_words(action: str, summary) -> tuple[str, str] | None:
     '在党员名单页查看了锦绣社区（510199001001）的党员个人信息 200 条（共 412 名，按姓名筛选）'
     >>> in_words("export_personal", {"file": "members.xlsx", "features": 9, "format": "xlsx", "area": None})[0]
     '导出了全部地区的党员个人信息 9 条（XLSX 文件 members.xlsx）'
+    >>> in_words("board_personal", {"board": ["DJ101", "DJ102"], "people": 7})[0]
+    '查看了网格公示牌 DJ101、DJ102 上的人员姓名 7 人'
     >>> in_words("login", {}) is None
     True
     """
@@ -79,6 +82,10 @@ def in_words(action: str, summary) -> tuple[str, str] | None:
         rows, file = summary.get("features"), summary.get("file")
         return (f"导出了{area}的党员个人信息 {rows} 条（{kind} 文件 {file}）",
                 f"exported the personal data of {rows} members of {area_en} ({kind} file {file})")  # fmt: skip
+    if action == "board_personal":
+        boards, people = summary.get("board") or [], summary.get("people")
+        return (f"查看了网格公示牌 {'、'.join(map(str, boards))} 上的人员姓名 {people} 人",
+                f"viewed the names of {people} people on the notice boards of {', '.join(map(str, boards))}")  # fmt: skip
     if action != "view_personal":
         return None
     via_zh, via_en = ("在党员名单页", "on the members page") if summary.get("via") == "page" else ("通过接口", "through the API")  # fmt: skip
