@@ -674,3 +674,12 @@ def test_members_moving_in_a_diff_are_counted_as_in_figures(demo):
     [admin] = call(base, "POST", f"/api/plans/{plan['id']}/figures", ADMIN, json={"cells": saved}).json()  # fmt: skip
     [planner] = call(base, "POST", f"/api/plans/{plan['id']}/figures", "规划员甲", json={"cells": saved}).json()  # fmt: skip
     assert (admin["members"], planner["members"], planner["members_hidden"]) == (living, None, "few")  # fmt: skip
+
+
+def test_an_account_of_one_community_reads_only_its_community_of_the_summary(demo):
+    base, _ = demo
+    whole = call(base, "GET", "/api/summary", "查看者").json()  # its area: the whole subdistrict
+    assert whole["counts"]["households"] > 0 and whole["gaps"] and "" in whole["staffing"]
+    mine = call(base, "GET", "/api/summary", "社区协调员").json()
+    assert set(mine) == {"run", "version", "base", "unchecked", "staffing"}
+    assert set(mine["staffing"]) == {JINXIU} and mine["unchecked"] == whole["unchecked"]

@@ -32,15 +32,34 @@ def _records(frame) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-@router.get("/summary", summary="最新分析的概况 / summary of the latest analysis")
-def summary(request: Request, conn: ConnDep) -> Response:
+# what an account limited to an area reads of the summary: the run and what could not be
+# checked; the totals, gap counts and rates of the whole subdistrict are not its to see
+AREA_SUMMARY = ("version", "base", "unchecked")
+
+
+def _summary_in(whole: dict, area) -> dict:
+    """The summary as the caller's area may see it (all of it for admins); staffing rates only
+    of the communities the area holds."""
+    communities = [code for code in whole.get("staffing") or {} if code]  # "" is the subdistrict
+    mine = [code for code in communities if may_see_unit(area, "community", code, code)]
+    if area is None or len(mine) == len(communities):  # an area holding every community
+        return whole
+    staffing = {code: whole["staffing"][code] for code in mine}
+    return {**{k: whole[k] for k in AREA_SUMMARY if k in whole}, "staffing": staffing}
+
+
+@router.get("/summary", summary="最新分析的概况 (本人范围内) / summary of the latest analysis, as the caller's area may see it")  # fmt: skip
+def summary(request: Request, conn: ConnDep, area: AreaDep) -> Response:
     run = results.latest_run(conn, "analyze")
     if run is None:
         raise NotFoundError(
             "还没有分析结果，请先运行 gridmap analyze。", "No analysis yet; run gridmap analyze."
         )
 
-    return kept_json(request, conn, ("summary",), lambda: {"run": run, **(results.run_summary(conn, run) or {})})  # fmt: skip
+    def make() -> dict:
+        return {"run": run, **_summary_in(results.run_summary(conn, run) or {}, area)}
+
+    return kept_json(request, conn, ("summary",), make, area)
 
 
 def _visible(frame, area):
