@@ -40,7 +40,7 @@ def test_every_page_the_code_cites_is_in_the_repository():
         (path.relative_to(root).as_posix(), page)
         for path in (root / "gridmap").rglob("*.py")
         for page in re.findall(
-            r"\b(?:docs/[\w./-]+\.md|[A-Z]+\.md)\b", path.read_text(encoding="utf-8")
+            r"(?<![\w/.])((?:[\w-]+/)*[\w-]+\.md)\b", path.read_text(encoding="utf-8")
         )
     }
     assert cited, "the code cites its pages"
