@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         members,
         ogc,
         pages,
+        people,
         plans,
         session,
     )  # fmt: skip
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(fabric.router)
     app.include_router(members.router)
     app.include_router(board.router)
+    app.include_router(people.router)
     app.include_router(audit.router)
     app.include_router(ogc.router)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")

@@ -330,6 +330,17 @@ def no_sessions(r, a: Account, w: World) -> None:
     assert r.status_code == 200 and r.json() == {"ended": 0}  # tokens are no browser sessions
 
 
+def check_people(r, a: Account, w: World) -> None:
+    """Who serves C1 (and its contact list): outside the area as absent; names masked for roles
+    without personal data."""
+    if not a.holds_community("C1"):
+        assert r.status_code == 404, r.text
+        return
+    assert r.status_code == 200, r.text
+    if r.headers["content-type"].startswith("application/json"):
+        assert r.json()["masked"] == (not a.may("personal"))
+
+
 def ok(r, a: Account, w: World) -> None:
     assert r.status_code == 200, r.text
 
@@ -397,6 +408,9 @@ TABLE: dict[tuple[str, str], Rule] = {
         "view", check_compare, params={"a": "layer:party", "b": "layer:party"}
     ),
     ("GET", "/api/members"): Rule("view", check_members),
+    ("GET", "/api/people"): Rule("view", check_people, params={"level": "community", "code": "C1"}),
+    ("GET", "/api/people/contacts.csv"): Rule("view", ok),
+    ("GET", "/api/people/contacts.xlsx"): Rule("view", check_people, params={"community": "C1"}),
     ("GET", "/api/fabric"): Rule("view", check_fabric, params={"community": "C1"}),
     ("GET", "/api/fabric/assignment"): Rule("view", check_unit_table, params={"layer": "party"}),
     ("POST", "/api/fabric/cells"): Rule(

@@ -40,6 +40,7 @@ ACTIONS_ZH = {
     "export_personal": "导出个人信息",
     "view_personal": "查看党员个人信息",
     "board_personal": "查看公示牌人员姓名",
+    "people_personal": "查看服务人员个人信息",
     "login": "登录",
     "login_failed": "登录失败",
     "account_add": "新建账号",
@@ -86,6 +87,10 @@ def in_words(action: str, summary) -> tuple[str, str] | None:
         boards, people = summary.get("board") or [], summary.get("people")
         return (f"查看了网格公示牌 {'、'.join(map(str, boards))} 上的人员姓名 {people} 人",
                 f"viewed the names of {people} people on the notice boards of {', '.join(map(str, boards))}")  # fmt: skip
+    if action == "people_personal":
+        place, people = summary.get("place"), summary.get("people")
+        return (f"查看了{place}的服务人员姓名与电话 {people} 人",
+                f"viewed the names and phones of the {people} people serving {place}")  # fmt: skip
     if action != "view_personal":
         return None
     via_zh, via_en = ("在党员名单页", "on the members page") if summary.get("via") == "page" else ("通过接口", "through the API")  # fmt: skip
