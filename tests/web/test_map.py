@@ -316,3 +316,17 @@ def test_amap_basemap_shifts_the_data_to_gcj02_and_asks_only_amap(page_at, demo_
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_panel_of_a_grid_lists_who_serves_it_with_duty_phones(desktop, demo_server):
+    page = desktop.open()
+    grid = "510199001001001"  # the first unified cell of 锦绣社区: its board's grid is DJ101
+    posts = http.get(demo_server + "/api/people", params={"level": "grid", "code": grid}).json()["posts"]  # fmt: skip
+    assert posts and posts[0]["duty_phone"]
+    page.evaluate(f"gridmap.drill('grid', '{grid}', '510199001001')")
+    page.wait_for_selector("#figures .people-serving li")
+    section = page.inner_text("#figures .people-serving")
+    assert "服务人员" in section and posts[0]["role_zh"] in section and posts[0]["name"] in section
+    assert posts[0]["duty_phone"] in section
+    tap = page.locator("#figures .people-serving a[href^='tel:']").first.bounding_box()
+    assert tap["height"] >= 44

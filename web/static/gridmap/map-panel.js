@@ -48,6 +48,7 @@
     figuresEl.dataset.unit = here ? `${here.level}:${here.code}` : "";
     figuresEl.innerHTML = here ? `<h2>${escape(heading)} <small>${here.level}</small></h2>${gm.figuresTable(here)}${boardLink()}` : "";
     showStaffing(here);
+    if (gm.showPeople) gm.showPeople(here); // 服务人员 (map-people.js)
     const kids = state.grid ? [] : state.community
       ? figures.grid.filter((f) => f.community_code === state.community) : figures.community;
     childrenEl.innerHTML = kids.length ? `<h2>${state.community ? "网格 <small>grids</small>" : "社区 <small>communities</small>"}</h2>` +
