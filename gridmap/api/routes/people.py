@@ -36,7 +36,7 @@ from gridmap.io.write import MEDIA_TYPES, write_frame
 from gridmap.people_listing import STAFF_READ, contact_table, posts_serving
 from gridmap.store.areas import Area, in_area
 from gridmap.store.db import transaction
-from gridmap.store.features import log_change, read_features
+from gridmap.store.features import grid_layers, log_change, read_features
 from gridmap.store.places import labelled
 
 router = APIRouter(prefix="/api/people", tags=["people"], dependencies=[*CHECKED, require("view")])
@@ -108,7 +108,8 @@ def people(conn: ConnDep, settings: SettingsDep, principal: PrincipalDep, area: 
 def place_labels(conn, area: Area | None) -> dict[str, str]:
     """Every place a post may serve that lies in ``area``: code → name (code)."""
     compounds = read_features(conn, "compound", columns=("name",))
-    frames = [read_features(conn, layer, columns=("name",)) for layer in ("community", "grid", "building")]  # fmt: skip
+    frames = [read_features(conn, layer, columns=("name",)) for layer in ("community", "building")]
+    frames += [read_features(conn, "grid", grid_layer=g, columns=("name",)) for g in grid_layers(conn)]  # fmt: skip
     first = dict(zip(compounds["code"], compounds.geometry, strict=True))
     for layer, column in (("org", "covers"), ("property", "compounds"), ("owners_committee", "compound_code")):  # fmt: skip
         rows = read_features(conn, layer, columns=("name", column))
