@@ -1,10 +1,15 @@
 """Automatic grid proposal (自动划分网格建议): compounds grouped into grids of 300–500 households.
 
-A draft a planner starts from, never a decision. Per community, independently:
+A draft a planner starts from, never a decision. The proposal works on the unit fabric
+(单元底图, :func:`gridmap.core.fabric.unit_fabric`, or the stored one passed as ``fabric``), the
+units a planner paints with: each cell is the dissolve of its units
+(:func:`gridmap.core.unit_plans.cells_from_assignment`), so a proposal opens in paint mode and
+its unit table gives back exactly its assignment. Per community, independently:
 
-1. **Units** (划分单元): every compound (小区) with the households of its buildings (by largest
-   area share, as :mod:`gridmap.core.hierarchy` places them); buildings in no compound form one
-   unit per cluster of neighbouring buildings (楼院, :func:`gridmap.core.groups.clusters`).
+1. **Units** (划分单元): every compound (小区) with the households of its buildings; buildings in
+   no compound form one unit per cluster of neighbouring buildings (楼院,
+   :func:`gridmap.core.groups.clusters`); a compound above the ceiling with two buildings or more
+   is split into contiguous building groups (the fabric's ``compound_part`` units).
 2. **Territories** (辖区): digitised compounds rarely touch — roads lie between them — so the
    community is first partitioned among its units: a Voronoi diagram of points sampled along
    every unit's outline, dissolved per unit and clipped to the community. Each unit keeps its own
@@ -78,8 +83,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.core.fabric import unit_fabric
+from gridmap.core.gap_names import names_of, place_names
 from gridmap.core.propose_ceiling import SPLIT_TREES
-from gridmap.core.propose_geometry import DUST_M2, FUZZ_M, GRID_M, _union
+from gridmap.core.propose_fabric import detached_ground, own_ground, shown_codes, without_ground
+from gridmap.core.propose_geometry import DUST_M2, FUZZ_M, GRID_M, _polygonal
 from gridmap.core.propose_problems import PROBLEM_COLUMNS, PROBLEM_KINDS, _Note, _problems
 from gridmap.core.propose_regions import IMPROVE_SWEEPS, MAXP_CONSTRUCTIONS, _regions
 from gridmap.core.propose_territories import (
@@ -89,9 +97,9 @@ from gridmap.core.propose_territories import (
     SMOOTHING_M,
     _adjacency,
     _join_islands,
-    _territories,
 )
-from gridmap.core.propose_units import _disjoint, _units
+from gridmap.core.propose_units import _units
+from gridmap.core.unit_plans import cells_from_assignment
 from gridmap.errors import CRSError, GridmapError, NotFoundError
 
 # the tuning constants and problem kinds stay importable from here, where callers look for them
@@ -136,6 +144,7 @@ def propose_grids(
     ceiling: int = 500,
     seed: int = 0,
     community: str | None = None,
+    fabric: gpd.GeoDataFrame | None = None,
 ) -> Proposal:
     """Group compounds into contiguous, compact grids of ``floor``–``ceiling`` households.
 
@@ -158,41 +167,57 @@ def propose_grids(
         「XX社区第N网格」; every unit's territory; the problems (see ``PROBLEM_KINDS``).
     """
     _check(compounds, buildings, communities, floor, ceiling)
-    units, notes = _units(compounds, buildings, communities)
-    seeds, households = units.geometry.values, units["households"].to_numpy()
-    territory = np.full(len(units), None, dtype=object)
-    cell_of = np.full(len(units), -1)
-    cells: list[dict] = []
+    if fabric is None:
+        fabric = unit_fabric(communities, compounds, buildings, floor=floor, ceiling=ceiling, seed=seed)  # fmt: skip
+    fabric = fabric.reset_index(drop=True)
+    base, notes = _units(compounds, buildings, communities)
+    seeds = own_ground(fabric, base, buildings)
+    households = fabric["households"].to_numpy(dtype=np.int64)
+    community_of = fabric["community_code"].to_numpy(dtype=object)
+    territory = np.asarray(fabric.geometry.values, dtype=object)
+    cell_of, count = np.full(len(fabric), -1), 0
     chosen = communities if community is None else communities[communities["code"] == community]
     if community is not None and chosen.empty:
         raise NotFoundError(f"没有社区 {community}。", f"No community {community}.")
-    for code, area in zip(chosen["code"], chosen.geometry.values, strict=True):
-        mine = np.flatnonzero(units["community_code"].to_numpy() == code)
-        if not len(mine):
-            cells.append({"community_code": code, "geometry": area})
-            notes.append(_Note("under_floor", code, [], 0.0, cell=len(cells) - 1))
+    for code in chosen["code"]:
+        mine = np.flatnonzero(community_of == code)
+        if not len(mine):  # a stored fabric older than the community
             continue
-        terr, detached = _territories(area, _disjoint(seeds[mine]))
+        terr = territory[mine]
         graph, islands = _join_islands(_adjacency(terr), seeds[mine])
-        centres = shapely.centroid(np.where(shapely.is_empty(terr), seeds[mine], terr))
-        xy = shapely.get_coordinates(centres)
+        xy = shapely.get_coordinates(shapely.centroid(terr))
         labels, found = _regions(households[mine], graph, xy, floor, ceiling, seed)
-        territory[mine], cell_of[mine] = terr, len(cells) + labels
-        for r in range(labels.max() + 1):
-            cells.append({"community_code": code, "geometry": _union(terr[labels == r], area)})
+        cell_of[mine], count = count + labels, count + labels.max() + 1
         notes += [_Note(k, code, list(mine[u]), m) for k, u, m in found]
-        notes += [_Note("compound_within_compound" if shapely.is_empty(terr[u]).all() else "island",
-                        code, list(mine[u]), d, near=mine[v]) for u, v, d in islands]  # fmt: skip
-        notes += [_Note("island", code, [mine[u]], a, ground=True) for u, a in detached]
-    frame = _cell_frame(cells, cell_of, units, communities)
-    codes = frame["code"].to_numpy()
+        notes += [_Note("island", code, list(mine[u]), d, near=mine[v]) for u, v, d in islands]
+        notes += [_Note("island", code, [mine[u]], a, ground=True) for u, a in detached_ground(terr, seeds[mine])]  # fmt: skip
+    notes = _on_fabric(notes, base, fabric)
+    nested = without_ground(fabric, base)
+    notes += [_Note("compound_within_compound", c, [u], 0.0, codes=k, near=u) for c, k, u in nested]
+    frame, codes = _cell_frame(fabric, cell_of, nested, communities)
     if community is not None:  # what lies in other communities, or in none, is not asked about
         notes = [n for n in notes if n.community == community]
-    problems = _problems(notes, codes, units, cell_of, floor, ceiling)
-    units = units.assign(cell_code=np.where(cell_of >= 0, codes[cell_of], None))
-    units = units.set_geometry(gpd.GeoSeries(territory, crs=units.crs, index=units.index))
-    units = units[cell_of >= 0].reset_index(drop=True)
-    return Proposal(frame.sort_values("code", ignore_index=True), units, problems)
+    shown = fabric.assign(code=shown_codes(fabric))
+    names = place_names(names_of({"community": communities, "compound": compounds}))
+    problems = _problems(notes, codes, shown, cell_of, floor, ceiling, names)
+    units = fabric.assign(cell_code=np.where(cell_of >= 0, codes[cell_of], None))
+    return Proposal(frame, units[cell_of >= 0].reset_index(drop=True), problems)
+
+
+def _on_fabric(notes: list[_Note], base, fabric) -> list[_Note]:
+    """Notes about units of ``base`` (a compound straddling communities) moved to the fabric's
+    unit of that compound in its community; notes about nothing placed stay as they are."""
+    at = {}
+    for i, key in enumerate(zip(fabric["community_code"], fabric["compound_code"], strict=True)):
+        at.setdefault(key, i)
+    keys = list(zip(base["community_code"], base["code"], strict=True))
+    out = []
+    for note in notes:
+        if note.kind == "compound_straddles_community":
+            key = keys[note.units[0]]
+            note = _Note(note.kind, note.community, [at[key]] if key in at else [], note.measure, codes=key[1])  # fmt: skip
+        out.append(note)
+    return out
 
 
 def _check(compounds, buildings, communities, floor: int, ceiling: int) -> None:
@@ -209,16 +234,29 @@ def _check(compounds, buildings, communities, floor: int, ceiling: int) -> None:
         )
 
 
-def _cell_frame(cells: list[dict], cell_of, units, communities) -> gpd.GeoDataFrame:
-    """Cells with codes in reading order per community, names, households and member lists."""
-    frame = gpd.GeoDataFrame(cells, columns=["community_code", "geometry"], geometry="geometry", crs=communities.crs)  # fmt: skip
-    table = pd.DataFrame({"cell": cell_of, "households": units["households"].to_numpy(),
-                          "compounds": units["compounds"].to_numpy(), "loose": units["loose_buildings"].to_numpy()})  # fmt: skip
-    joined = lambda s: ";".join(sorted(c for v in s for c in v.split(";") if c))  # noqa: E731
-    per_cell = table.groupby("cell").agg(households=("households", "sum"), compounds=("compounds", joined), loose=("loose", joined))  # fmt: skip
-    frame["households"] = per_cell["households"].reindex(range(len(frame)), fill_value=0).to_numpy(dtype=int)  # fmt: skip
-    frame["compounds"] = per_cell["compounds"].reindex(range(len(frame)), fill_value="").to_numpy()
-    frame["loose_buildings"] = per_cell["loose"].reindex(range(len(frame)), fill_value="").to_numpy()  # fmt: skip
+def _cell_frame(fabric, cell_of, nested, communities):
+    """The cells as dissolves of their units (:func:`~gridmap.core.unit_plans.cells_from_assignment`),
+    coded in reading order per community and named, with their compounds and loose buildings;
+    and the code of each cell by its position."""
+    placed = cell_of >= 0
+    assignment = pd.DataFrame({"unit_code": fabric["code"].to_numpy()[placed], "cell_code": [f"{c:09d}" for c in cell_of[placed]]})  # fmt: skip
+    frame = cells_from_assignment(fabric, assignment)  # positions in order: codes are zero-padded
+    # the dissolve leaves parts of no area where unit borders are not noded alike
+    frame = frame.set_geometry([_polygonal(g) for g in frame.geometry.values], crs=frame.crs)
+    compounds = [set() for _ in range(len(frame))]
+    loose = [set() for _ in range(len(frame))]
+    for unit, cell in zip(fabric.itertuples(index=False), cell_of, strict=True):
+        if cell < 0:
+            continue
+        if isinstance(unit.compound_code, str) and unit.compound_code:
+            compounds[cell].add(unit.compound_code)
+        elif unit.kind == "buildings":
+            loose[cell].update(b for b in str(unit.building_codes or "").split(";") if b)
+    for _, code, holder in nested:
+        if cell_of[holder] >= 0:
+            compounds[cell_of[holder]].add(code)
+    frame["compounds"] = [";".join(sorted(c)) for c in compounds]
+    frame["loose_buildings"] = [";".join(sorted(b)) for b in loose]
     names = dict(zip(communities["code"], communities.get("name", communities["code"]).fillna(communities["code"]), strict=True))  # fmt: skip
     areas = dict(zip(communities["code"], communities.geometry.values, strict=True))
     centre = shapely.get_coordinates(shapely.point_on_surface(frame.geometry.values))
@@ -229,6 +267,7 @@ def _cell_frame(cells: list[dict], cell_of, units, communities) -> gpd.GeoDataFr
         order = pos[np.lexsort((centre[pos, 0], np.floor((top - centre[pos, 1]) / band)))]
         for seq, i in enumerate(order, start=1):
             codes[i], labels[i] = f"{code}{seq:03d}", f"{names[code]}第{seq}网格"
-    frame.insert(0, "code", codes)
-    frame.insert(1, "name", labels)
-    return frame[["code", "name", "community_code", "households", "compounds", "loose_buildings", "geometry"]]  # fmt: skip
+    frame["code"], frame["name"] = codes, labels
+    frame["households"] = frame["households"].astype(int)
+    columns = ["code", "name", "community_code", "households", "compounds", "loose_buildings", "geometry"]  # fmt: skip
+    return frame[columns].sort_values("code", ignore_index=True), codes

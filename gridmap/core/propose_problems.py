@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gridmap.core.gap_names import name_text_en, name_text_zh
+
 PROBLEM_KINDS: dict[str, str] = {
     "over_ceiling": "小区户数超过上限，单独划为一个网格",
     "under_floor": "社区总户数不足下限，整个社区划为一个网格",
@@ -45,7 +47,8 @@ class _Note:
     ground: bool = False  # an exclave with no unit of its own
 
 
-def _problems(notes: list[_Note], codes, units, cell_of, floor: int, ceiling: int) -> pd.DataFrame:
+def _problems(notes: list[_Note], codes, units, cell_of, floor: int, ceiling: int, names=None) -> pd.DataFrame:  # fmt: skip
+    """The problem table; ``names`` (code → name) names the places the messages mention."""
     rows = []
     unit_codes = units["code"].to_numpy()
     for note in notes:
@@ -55,6 +58,8 @@ def _problems(notes: list[_Note], codes, units, cell_of, floor: int, ceiling: in
         code = codes[cell] if cell is not None else None
         what = note.codes or ";".join(unit_codes[note.units])
         zh, en = _messages(note, code, what, floor, ceiling, unit_codes)
+        if names:
+            zh, en = name_text_zh(zh, names), name_text_en(en, names)
         rows.append({"kind": note.kind, "community_code": note.community, "cell_code": code,
                      "codes": what, "measure": note.measure, "message_zh": zh, "message_en": en})  # fmt: skip
     table = pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
