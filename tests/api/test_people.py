@@ -40,6 +40,11 @@ def test_an_admin_sees_names_and_personal_phones_and_the_view_is_audited(server)
     assert first["duty_phone"] == "100-8800-0001" and first["took_post"] == "2023-02-01"
     branch = get(server, ADMIN, level="branch", code="锦绣花园党支部").json()["posts"]
     assert branch[0]["role"] == "secretary" and branch[0]["party_member"] is True
+    assert not any(p["term_due"] for p in branch)
+    due = get(server, ADMIN, level="branch", code="南苑苑党支部").json()[
+        "posts"
+    ]  # planted 换届提醒
+    assert [p["role"] for p in due if p["term_due"]] == ["secretary"]
     trail = httpx.get(server + "/api/audit", params={"action": "people_personal"}, headers=headers(server), timeout=30).json()["entries"]  # fmt: skip
     assert {"place": "锦绣社区第1网格（DJ101）", "people": len(answer["posts"])} in [e["summary"] for e in trail]  # fmt: skip
 
