@@ -62,15 +62,17 @@ def _place(code: str | None) -> tuple[str, str]:
     return (code, code) if code else ("全部地区", "every area")
 
 
-def in_words(action: str, summary) -> tuple[str, str] | None:
-    """An entry about members' personal data as a sentence, Chinese first (``None`` for the
-    other actions, whose summaries the page lists key by key).
+def in_words(action: str, summary, layer: str | None = "member") -> tuple[str, str] | None:
+    """An entry about personal data as a sentence, Chinese first (``None`` for the other
+    actions, whose summaries the page lists key by key); ``layer`` is whose data it was.
 
     >>> in_words("view_personal", {"place": "锦绣社区（510199001001）", "rows": 200, "total": 412,
     ...                            "name_filter": True, "via": "page"})[0]
     '在党员名单页查看了锦绣社区（510199001001）的党员个人信息 200 条（共 412 名，按姓名筛选）'
     >>> in_words("export_personal", {"file": "members.xlsx", "features": 9, "format": "xlsx", "area": None})[0]
     '导出了全部地区的党员个人信息 9 条（XLSX 文件 members.xlsx）'
+    >>> in_words("export_personal", {"file": "c.csv", "features": 3, "format": "csv", "area": None}, "staff")[1]
+    'exported the personal data of 3 staff of every area (CSV file c.csv)'
     >>> in_words("board_personal", {"board": ["DJ101", "DJ102"], "people": 7})[0]
     '查看了网格公示牌 DJ101、DJ102 上的人员姓名 7 人'
     >>> in_words("login", {}) is None
@@ -81,8 +83,9 @@ def in_words(action: str, summary) -> tuple[str, str] | None:
     if action == "export_personal":
         (area, area_en), kind = _place(summary.get("area")), str(summary.get("format", "")).upper()
         rows, file = summary.get("features"), summary.get("file")
-        return (f"导出了{area}的党员个人信息 {rows} 条（{kind} 文件 {file}）",
-                f"exported the personal data of {rows} members of {area_en} ({kind} file {file})")  # fmt: skip
+        whose, whose_en = ("人员", "staff") if layer == "staff" else ("党员", "members")
+        return (f"导出了{area}的{whose}个人信息 {rows} 条（{kind} 文件 {file}）",
+                f"exported the personal data of {rows} {whose_en} of {area_en} ({kind} file {file})")  # fmt: skip
     if action == "board_personal":
         boards, people = summary.get("board") or [], summary.get("people")
         return (f"查看了网格公示牌 {'、'.join(map(str, boards))} 上的人员姓名 {people} 人",
@@ -201,7 +204,7 @@ def audit_page(
 ) -> HTMLResponse:
     total, rows = audit_entries(conn, action=action, actor=actor, limit=200, offset=offset)
     for r in rows:
-        r["sentence"] = in_words(r["action"], r["summary"])
+        r["sentence"] = in_words(r["action"], r["summary"], r["layer"])
         r["layer_zh"] = LAYERS[r["layer"]].label_zh if r["layer"] in LAYERS else r["layer"]
     context = {
         **user_context(request, principal, conn),
