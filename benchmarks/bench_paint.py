@@ -11,8 +11,9 @@ touched cells to ``POST /api/fabric/cells`` (HTTP, keep-alive) and times the ans
 
 The peer: one PostGIS statement computing the same dissolves and figures for the same touched
 cells (``ST_Union`` of the units' geometries grouped by cell, sums of households, buildings and
-members, band status), through psycopg, in the same run, the two interleaved (their order
-alternates) so that drift on a shared machine falls on both. Every answer is compared: households
+members, band status), through psycopg, in the same run; with them the HTTP floor (a constant
+document behind the same login), the three interleaved in an order that rotates, so that drift on
+a shared machine falls on all alike. Every answer is compared: households
 per cell equal, areas within 1e-6 relative. The target is gridmap's p95 < 300 ms at size 1.
 
     .venv/bin/python benchmarks/bench_paint.py [--size 1.0] [--strokes 200] [--warmup 10]
@@ -62,6 +63,7 @@ DB_NAME = "gridmap_bench_paint"
 PLANNER = "painter"
 SUBDISTRICT = "S0001"  # the one subdistrict holding the whole city: the planner's area
 PAINT_PATH = "/api/fabric/cells"
+FLOOR_PATH = "/ogc/conformance"
 MAX_MOVED = 5  # units moved by one stroke: 1 to this many
 
 # the same dissolves and figures as POST /api/fabric/cells, in one statement
@@ -148,6 +150,11 @@ def ours(client: httpx.Client, body: dict) -> dict[str, tuple[int, float]]:
     }
 
 
+def floor(client: httpx.Client) -> None:
+    """The HTTP floor: a constant document behind the same login (what any request costs)."""
+    client.get(FLOOR_PATH).raise_for_status()
+
+
 def peer(pg: psycopg.Connection, body: dict, band: tuple[int, int]) -> list[tuple]:
     units, cells = list(body["units"]), list(body["units"].values())
     params = {"units": units, "cells": cells, "low": band[0], "high": band[1]}
@@ -213,19 +220,18 @@ def paint(base: str, headers: dict, dsn: str, args) -> None:
         print(f"the Party grid as a unit table (GET /api/fabric/assignment): {took:.1f} s")
         painting = Painting(*read_units(dsn), cell_of=cell_of)
         rng = np.random.default_rng(args.seed)
-        times: dict[str, list[float]] = {"gridmap": [], "peer": []}
+        times: dict[str, list[float]] = {"gridmap": [], "peer": [], "floor": []}
         sizes, moved, differing = [], [], 0
         for i in range(args.warmup + args.strokes):
             units, source, target = painting.stroke(rng)
             body = painting.request(sorted({source, target}))
-            first = (ours, client, body) if i % 2 == 0 else (peer, pg, body, band)
-            second = (peer, pg, body, band) if i % 2 == 0 else (ours, client, body)
-            (a, ta), (b, tb) = timed(*first), timed(*second)
-            answers = {first[0].__name__: (a, ta), second[0].__name__: (b, tb)}
+            calls = [(ours, client, body), (peer, pg, body, band), (floor, client)]
+            calls = calls[i % 3 :] + calls[: i % 3]  # the order rotates, so drift falls on all
+            answers = {call[0].__name__: timed(*call) for call in calls}
             differing += not agree(answers["ours"][0], peer_answer(answers["peer"][0]))
             if i >= args.warmup:
-                times["gridmap"].append(answers["ours"][1])
-                times["peer"].append(answers["peer"][1])
+                for name, key in (("gridmap", "ours"), ("peer", "peer"), ("floor", "floor")):
+                    times[name].append(answers[key][1])
                 sizes.append(len(body["units"]))
                 moved.append(len(units))
     report(times, sizes, moved, differing, args)
@@ -242,7 +248,8 @@ def report(times: dict, sizes: list, moved: list, differing: int, args) -> None:
           f"(median; {min(sizes)}–{max(sizes)})\n")  # fmt: skip
     print("| | median | p95 | max |\n|---|---|---|---|")
     for name, values in (("gridmap `POST /api/fabric/cells` (HTTP)", g),
-                         ("one PostGIS statement (psycopg)", p)):  # fmt: skip
+                         ("one PostGIS statement (psycopg)", p),
+                         (f"HTTP floor: `GET {FLOOR_PATH}` (same login)", times["floor"])):  # fmt: skip
         print(f"| {name} | {ms(values, 50):.1f} ms | {ms(values, 95):.1f} ms "
               f"| {max(values) * 1000:.1f} ms |")  # fmt: skip
     print(f"| ratio gridmap / PostGIS | {ms(g, 50) / ms(p, 50):.2f}× | {ms(g, 95) / ms(p, 95):.2f}× | |")  # fmt: skip
