@@ -39,16 +39,23 @@ its unit table gives back exactly its assignment. Per community, independently:
    A region still above the ceiling is cut in two along a spanning tree of its units (the minimum
    spanning tree of centroid distances first, for compact parts; seeded random trees next), the
    part cut off within the band and the rest at least at the floor, again until it fits; a region
-   too small to cut in two hands border units to neighbouring regions that have room. Same inputs
-   and ``seed``, same proposal (a ``numpy.random.Generator`` of its own; NumPy's global one is
-   left alone).
+   too small to cut in two hands border units to neighbouring regions that have room.
+4. **Balance** (均衡, :mod:`gridmap.core.propose_balance`): cells still out of the band give or
+   take border units, or are merged with one or two neighbouring cells and cut again along
+   spanning trees, wherever that brings them into the band without taking another cell out; a
+   community whose units admit a partition in the band thus gets one far more often than max-p
+   alone gives it. Same inputs and ``seed``, same proposal (a ``numpy.random.Generator`` of its
+   own; NumPy's global one is left alone).
 
-What cannot be satisfied is reported, never hidden (``PROBLEM_KINDS``): a compound above the
-ceiling becomes a cell of its own; a community below the floor becomes one cell; ground or units
+What cannot be satisfied is reported, never hidden (``PROBLEM_KINDS``), saying why: a compound
+above the ceiling that the fabric could not split (one building, or one building above the
+ceiling on its own) becomes a cell of its own; a compound that was split is listed with its groups
+and their cells; a community below the floor becomes one cell; ground or units
 with no neighbour (an exclave, 飞地) are joined to the nearest unit (the cell is then not one
 polygon); units hemmed in by compounds above the ceiling that cannot reach the floor form a cell of
-their own; a region no cut or move brings under the ceiling stays as it is. Inputs in one metric
-CRS.
+their own; a cell no cut, move or recombination brings into the band stays as it is. Messages
+name compounds and communities by name (名称（编号）) where the layers have names. Inputs in one
+metric CRS.
 
 Each step has its own module beside this one: units in :mod:`gridmap.core.propose_units`,
 territories and their adjacency in :mod:`gridmap.core.propose_territories`, max-p regions in
@@ -188,10 +195,10 @@ def propose_grids(
         xy = shapely.get_coordinates(shapely.centroid(terr))
         labels, found = _regions(households[mine], graph, xy, floor, ceiling, seed)
         cell_of[mine], count = count + labels, count + labels.max() + 1
-        notes += [_Note(k, code, list(mine[u]), m) for k, u, m in found]
+        notes += [_why(_Note(k, code, list(mine[u]), m), fabric) for k, u, m in found]
         notes += [_Note("island", code, list(mine[u]), d, near=mine[v]) for u, v, d in islands]
         notes += [_Note("island", code, [mine[u]], a, ground=True) for u, a in detached_ground(terr, seeds[mine])]  # fmt: skip
-    notes = _on_fabric(notes, base, fabric)
+    notes = _on_fabric(notes, base, fabric) + _splits(fabric, cell_of)
     nested = without_ground(fabric, base)
     notes += [_Note("compound_within_compound", c, [u], 0.0, codes=k, near=u) for c, k, u in nested]
     frame, codes = _cell_frame(fabric, cell_of, nested, communities)
@@ -202,6 +209,21 @@ def propose_grids(
     problems = _problems(notes, codes, shown, cell_of, floor, ceiling, names)
     units = fabric.assign(cell_code=np.where(cell_of >= 0, codes[cell_of], None))
     return Proposal(frame, units[cell_of >= 0].reset_index(drop=True), problems)
+
+
+def _why(note: _Note, fabric) -> _Note:
+    """A unit above the ceiling with its buildings, for the message saying why it is whole."""
+    if note.kind == "over_ceiling":
+        unit = fabric.iloc[note.units[0]]
+        note.buildings, note.split = int(unit["buildings"]), unit["kind"] != "compound"
+    return note
+
+
+def _splits(fabric, cell_of) -> list[_Note]:
+    """A note for every compound the fabric split into building groups, with their cells."""
+    parts = fabric[(fabric["kind"] == "compound_part").to_numpy() & (cell_of >= 0)]
+    return [_Note("compound_split", c, list(group.index), float(group["households"].sum()), codes=k)
+            for (c, k), group in parts.groupby(["community_code", "compound_code"], sort=True)]  # fmt: skip
 
 
 def _on_fabric(notes: list[_Note], base, fabric) -> list[_Note]:

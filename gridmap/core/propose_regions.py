@@ -4,7 +4,8 @@ Compounds above the ceiling are cells of their own; every other connected group 
 grouped by max-p (the best of ``MAXP_CONSTRUCTIONS`` constructions, then a local search that moves
 border units where that makes regions more compact), and regions still above the ceiling go to
 :func:`gridmap.core.propose_ceiling._fit_ceiling`. Units hemmed in by compounds above the ceiling
-form a region of their own.
+form a region of their own. Cells still out of the band are then balanced
+(:func:`gridmap.core.propose_balance._balance`); those that stay out are noted.
 
 Examples
 --------
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
+from gridmap.core.propose_balance import _balance, _connected_without
 from gridmap.core.propose_ceiling import _fit_ceiling
 
 MAXP_CONSTRUCTIONS = 30  # tried per group of units; the most regions, then most compact, wins
@@ -49,9 +51,9 @@ def _regions(households, graph, xy, floor: int, ceiling: int, seed: int):
             pockets.append(idx)
             continue
         local = _maxp(hh, sub, xy[idx], floor, ceiling, rng) if hh.sum() >= 2 * floor else np.zeros(len(idx), dtype=int)  # fmt: skip
-        local, over = _fit_ceiling(local, hh, sub, xy[idx], floor, ceiling, rng)
+        local, _over = _fit_ceiling(local, hh, sub, xy[idx], floor, ceiling, rng)
         labels[idx] = labels.max() + 1 + local
-        notes += [("ceiling_exceeded", idx[local == r], float(hh[local == r].sum())) for r in over]
+    locked = set(labels[big].tolist())
     for idx in pockets:  # units hemmed in by compounds above the ceiling
         rows = graph[idx].tocoo()
         border = pd.Series(rows.data).groupby(labels[rows.col]).sum().drop(-1, errors="ignore")
@@ -59,7 +61,16 @@ def _regions(households, graph, xy, floor: int, ceiling: int, seed: int):
             labels[idx] = border.idxmax()
         else:
             labels[idx] = labels.max() + 1
+            locked.add(int(labels[idx[0]]))
             notes.append(("floor_not_reached", idx, float(households[idx].sum())))
+    labels = _balance(labels, households, graph, xy, floor, ceiling, seed, locked)
+    sums = np.bincount(labels, households)  # the labels are numbered afresh: locked ones again
+    fixed = {int(labels[i]) for i in big} | {int(labels[p[0]]) for p in pockets}
+    for r in range(len(sums)):
+        if r in fixed or floor <= sums[r] <= ceiling:
+            continue
+        kind = "ceiling_exceeded" if sums[r] > ceiling else "below_floor"
+        notes.append((kind, np.flatnonzero(labels == r), float(sums[r])))
     return labels, notes
 
 
@@ -131,21 +142,6 @@ def _grow(seed_unit: int, households, neighbours, xy, free, floor: int, ceiling:
         total, centre_sum = total + households[v], centre_sum + xy[v]
         frontier = (frontier | {u for u in neighbours[v] if free[u]}) - {v}
     return members, total
-
-
-def _connected_without(members: np.ndarray, u: int, neighbours) -> bool:
-    """Whether ``members`` stay one connected group when ``u`` leaves."""
-    rest = set(members.tolist()) - {u}
-    if not rest:
-        return False
-    start = next(iter(rest))
-    seen, todo = {start}, [start]
-    while todo:
-        for v in neighbours[todo.pop()]:
-            if v in rest and v not in seen:
-                seen.add(v)
-                todo.append(v)
-    return len(seen) == len(rest)
 
 
 def _improve(labels, households, neighbours, xy, floor: int, ceiling: int) -> np.ndarray:
