@@ -37,7 +37,7 @@ import numpy as np
 
 from gridmap.core.propose_ceiling import _fit_ceiling
 
-BALANCE_ROUNDS = 200  # changes kept at most (each lowers what is out of the band)
+BALANCE_ROUNDS = 2000  # changes kept at most (each lowers what is out of the band)
 RECUT_TRIES = 3  # cuts of a merged group tried (each draws new spanning trees)
 
 
@@ -68,18 +68,24 @@ def _balance(labels, households, graph, xy, floor: int, ceiling: int, seed: int 
     neighbours = np.split(graph.indices, graph.indptr[1:-1])
     locked = set(int(r) for r in locked)
     rng = np.random.default_rng(seed)
+    stuck: set[int] = set()  # cells that found no change, until one happens next to them
     for _ in range(BALANCE_ROUNDS):
         sums = np.bincount(labels, households)
         present = np.unique(labels)
-        out = [r for r in present[_off(sums[present], floor, ceiling) > 0] if r not in locked]
+        out = [r for r in present[_off(sums[present], floor, ceiling) > 0] if r not in locked | stuck]  # fmt: skip
         changed = False
         for r in sorted(out, key=lambda r: (-_off(sums[r], floor, ceiling), r)):
             new = _move(r, labels, households, neighbours, xy, floor, ceiling, locked)
             if new is None:
                 new = _recombine(r, labels, households, graph, neighbours, xy, floor, ceiling, locked, rng)  # fmt: skip
-            if new is not None:
-                labels, changed = new, True
-                break
+            if new is None:
+                stuck.add(int(r))
+                continue
+            moved = np.flatnonzero(new != labels)
+            near = np.concatenate([moved, *(neighbours[u] for u in moved)])
+            stuck -= {int(c) for c in np.r_[labels[near], new[near]]}
+            labels, changed = new, True
+            break
         if not changed:
             break
     _, labels = np.unique(labels, return_inverse=True)
