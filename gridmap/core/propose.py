@@ -133,8 +133,9 @@ class Proposal:
     """A proposed grid (网格划分建议) and what it could not satisfy.
 
     ``cells``: code, name, community_code, households, compounds (";"-joined), loose_buildings
-    (buildings in no compound, ";"-joined), geometry. ``units``: every compound or cluster of loose
-    buildings with its territory (辖区) and cell_code. ``problems``: ``PROBLEM_COLUMNS``.
+    (buildings in no compound, ";"-joined), geometry. ``units``: the fabric's units (compounds,
+    their building groups, clusters of loose buildings) with their territory (辖区) and
+    cell_code. ``problems``: ``PROBLEM_COLUMNS``.
     """
 
     cells: gpd.GeoDataFrame
@@ -166,12 +167,17 @@ def propose_grids(
     community : str, optional
         Propose for this community only; pass every community all the same, so that compounds
         are placed by their largest share among all of them.
+    fabric : GeoDataFrame, optional
+        The unit fabric to group (``gridmap.core.fabric.UNIT_COLUMNS``, in the same CRS), e.g.
+        the stored one, so that the cells are made of the units planners paint with; made from
+        the layers with ``floor``, ``ceiling`` and ``seed`` when not given.
 
     Returns
     -------
     Proposal
         Cells coded community code + 3-digit sequence in reading order (north-west first), named
-        「XX社区第N网格」; every unit's territory; the problems (see ``PROBLEM_KINDS``).
+        「XX社区第N网格」, each the dissolve of its fabric units; the fabric's units with their
+        ``cell_code`` (the proposal as a unit assignment); the problems (see ``PROBLEM_KINDS``).
     """
     _check(compounds, buildings, communities, floor, ceiling)
     if fabric is None:

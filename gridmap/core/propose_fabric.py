@@ -36,6 +36,8 @@ def shown_codes(fabric: gpd.GeoDataFrame) -> np.ndarray:
             out.append(compound)
             continue
         short = code.removeprefix(f"{community}-")
+        if kind == "ground":  # a community with no unit: nothing to name
+            short = ""
         out.append(short[1:] if kind == "buildings" and short.startswith("L") else short)
     return np.array(out, dtype=object)
 
