@@ -234,7 +234,17 @@ def paint(base: str, headers: dict, dsn: str, args) -> None:
                     times[name].append(answers[key][1])
                 sizes.append(len(body["units"]))
                 moved.append(len(units))
-    report(times, sizes, moved, differing, args)
+        report(times, sizes, moved, differing, args)
+        first_stroke(client, pg, painting, band)
+
+
+def first_stroke(client: httpx.Client, pg: psycopg.Connection, painting: Painting, band) -> None:
+    """The editor's first stroke redraws every cell the planner may paint (here: all of them)."""
+    body = painting.request(sorted(painting.units_of))
+    (a, ta), (b, tb) = timed(ours, client, body), timed(peer, pg, body, band)
+    same = "agree" if agree(a, peer_answer(b)) else "DIFFER"
+    print(f"\nfirst stroke (every cell redrawn: {len(a):,} cells, {len(body['units']):,} units): "
+          f"gridmap {ta:.2f} s, PostGIS {tb:.2f} s; answers {same}")  # fmt: skip
 
 
 def ms(values: list[float], q: float) -> float:
