@@ -29,10 +29,11 @@ its unit table gives back exactly its assignment. Per community, independently:
    It is written here rather than called from :class:`spopt.region.MaxPHeuristic` (spopt 0.7):
    (a) spopt's annealing never ends when no movable unit borders another region — three
    compounds of 200 households in a row and a floor of 300 are enough (pysal/spopt#506, fixed
-   after 0.7.0); (b) it knows no ceiling; (c) on one community of 2,000 compounds its solve alone
-   takes 4–9 times as long as this whole proposal, most of it in a local search that rebuilds
-   sparse matrices for every candidate move (``benchmarks/bench_propose.py`` compares the two on
-   the same units). Here regions grow towards the free neighbour nearest their centroid that
+   after 0.7.0); (b) it knows no ceiling. Speed does not decide it: on one community of 2,000
+   compounds spopt's solve alone took 4–9 times as long as this whole proposal on a loaded
+   machine (2026-11-26), and 1.4 s against 2.1 s for the whole proposal, fabric and balancing
+   included, on a quiet one (2026-12-06; ``benchmarks/bench_propose.py`` compares the two on the
+   same units). Here regions grow towards the free neighbour nearest their centroid that
    keeps them under the ceiling, enclaves go to the nearest region with room, and moves never
    push a region over the ceiling.
 
