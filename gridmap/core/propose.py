@@ -31,9 +31,9 @@ its unit table gives back exactly its assignment. Per community, independently:
    compounds of 200 households in a row and a floor of 300 are enough (pysal/spopt#506, fixed
    after 0.7.0); (b) it knows no ceiling. Speed does not decide it: on one community of 2,000
    compounds spopt's solve alone took 4–9 times as long as this whole proposal on a loaded
-   machine (2026-11-26), and 1.4 s against 2.1 s for the whole proposal, fabric and balancing
-   included, on a quiet one (2026-12-06; ``benchmarks/bench_propose.py`` compares the two on the
-   same units). Here regions grow towards the free neighbour nearest their centroid that
+   machine (load 7–9, 2026-11-26), and 1.4 s against 2.1 s for the whole proposal, fabric and
+   balancing included, at load 3–4 (2026-12-06; ``benchmarks/bench_propose.py`` compares the two
+   on the same units). Here regions grow towards the free neighbour nearest their centroid that
    keeps them under the ceiling, enclaves go to the nearest region with room, and moves never
    push a region over the ceiling.
 
