@@ -87,7 +87,6 @@ class Painting:
 
     def __init__(self, codes: list[str], geoms: np.ndarray, communities: list[str], cell_of: dict):
         self.codes = codes
-        self.community = dict(zip(codes, communities, strict=True))
         self.cell_of = {u: cell_of[u] for u in codes if cell_of.get(u)}
         self.units_of: dict[str, set[str]] = {}
         for unit, cell in self.cell_of.items():
