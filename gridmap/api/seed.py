@@ -80,7 +80,7 @@ def seed(app: FastAPI, conn) -> None:
     run = latest_run(conn, "analyze")
     if run is None:
         return
-    summary(request, conn)
+    summary(request, conn, None)
     for level in ("subdistrict", "community", "grid"):
         figures(request, conn, None, level)
     counts = (run_summary(conn, run) or {}).get("gaps", {})
