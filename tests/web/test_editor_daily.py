@@ -35,7 +35,9 @@ def test_the_plan_list_says_the_new_version_after_a_save(desk):
     ready(page)
     option = page.locator(f"#plan-select option[value='{plan}']")
     assert "第 1 版" in option.inner_text()
-    assert "党建网格" in option.inner_text() and "party" not in option.inner_text()  # no machine key
+    assert (
+        "党建网格" in option.inner_text() and "party" not in option.inner_text()
+    )  # no machine key
     assert not page.is_disabled("#save")
     page.click("#save")
     page.wait_for_function("document.getElementById('map').dataset.version === '2'")
