@@ -160,10 +160,10 @@ def _close(terr: np.ndarray, area) -> np.ndarray:
         else:
             j = solid[tree.query_nearest(piece, all_matches=False)[0]]
         terr[j] = shapely.union(terr[j], piece)
-    return _solid(terr)
+    return positive_parts(terr)
 
 
-def _solid(geoms: np.ndarray) -> np.ndarray:
+def positive_parts(geoms: np.ndarray) -> np.ndarray:
     """Only the polygons of positive area: overlays leave lines, points and parts of zero area
     where borders only touch. Unlike :func:`_polygonal` no dust is dropped: the tiling is exact."""
     out = np.array([shapely.Polygon()] * len(geoms), dtype=object)
@@ -236,7 +236,7 @@ def building_groups(territory, footprints, households, floor: int, ceiling: int,
     if len(hollow):
         nearest = shapely.STRtree(terr).query_nearest(shapely.point_on_surface(np.asarray(footprints, dtype=object)[hollow]), all_matches=False)[1]  # fmt: skip
         labels[hollow] = local[nearest]
-    parts = [(r, _solid([_coverage_union(terr[local == r])])[0]) for r in np.unique(local)]
+    parts = [(r, positive_parts([_coverage_union(terr[local == r])])[0]) for r in np.unique(local)]
     return labels, parts
 
 

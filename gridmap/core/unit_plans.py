@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.core.fabric import positive_parts
 from gridmap.core.plans import Band, _pairs, figures_of
 from gridmap.core.propose_geometry import _coverage_union
 from gridmap.errors import RowProblem
@@ -97,7 +98,7 @@ def cells_from_assignment(
     for code, group in placed.groupby("cell", sort=True):
         row = {"code": code, "name": (names or {}).get(code) or code,
                "community_code": group["community_code"].iloc[0], "units": len(group),
-               "geometry": _coverage_union(np.asarray(group.geometry.values, dtype=object))}  # fmt: skip
+               "geometry": positive_parts([_coverage_union(np.asarray(group.geometry.values, dtype=object))])[0]}  # fmt: skip
         row.update({c: int(group[c].sum()) for c in SUMMED if c in group})
         rows.append(row)
     columns = ["code", "name", "community_code", *[c for c in SUMMED if c in units], "units", "geometry"]  # fmt: skip

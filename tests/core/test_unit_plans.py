@@ -95,3 +95,12 @@ def test_a_unit_under_a_cell_drawn_across_the_community_border_stays_in_its_own_
     assert table["cell_code"].tolist() == ["G1", "G1", "G2", "G2"]
     assert table["share"].tolist()[2] == 0.0  # none of its ground lies in the cell it goes to
     assert check_assignment(table, np.arange(2, 6), units) == []
+
+
+def test_a_cell_dissolved_from_units_keeps_only_parts_of_positive_area():
+    # a unit reduced to a line by an overlay (zero area) must not leave a part of zero area
+    units = frame(["U1", "U2"], [shapely.box(0, 0, 10, 10), Polygon([(20, 0), (21, 0), (22, 0)])])
+    units = units.assign(community_code="C1", households=[10, 0])
+    made = cells_from_assignment(units, pd.DataFrame({"unit_code": ["U1", "U2"], "cell_code": ["G1", "G1"]}))  # fmt: skip
+    assert made.geometry.iloc[0].geom_type == "Polygon" and made.geometry.iloc[0].area == 100
+    assert made["units"].tolist() == [2]
