@@ -22,7 +22,9 @@ hold; PostGIS sequences are moved past them. The change log only ever gains rows
 the database's log must agree with the backup's on every entry both have; the backup's entries it
 lacks are inserted and its own later entries stay. Backup and restore each add a log entry
 (file, revision, row counts — no personal data); the backup itself holds every personal field
-and the accounts' password hashes, as a backup must.
+and the accounts' password hashes, as a backup must. Who is logged in and who failed to log in
+(``login_session``, ``login_throttle``) is the running server's state, not data: it is left out
+of backups, and a restore ends every session of the database restored into.
 
 Examples
 --------
@@ -107,9 +109,15 @@ class RestoreReport:
     log_entries_kept: int  # entries of the database's own change log left as they were
 
 
+# the server's state, not data: never backed up, emptied by a restore (a restored session
+# would let in whoever held a cookie of the database backed up)
+TRANSIENT = ("login_session", "login_throttle")
+
+
 def tables() -> list[Table]:
-    """Every table of the schema, in the models' order: layers, log, results, plans, accounts."""
-    return list(Base.metadata.tables.values())
+    """Every table backed up, in the models' order: layers, log, results, plans, accounts
+    (not :data:`TRANSIENT`)."""
+    return [t for name, t in Base.metadata.tables.items() if name not in TRANSIENT]
 
 
 def _select(table: Table):
@@ -298,6 +306,8 @@ def restore_backup(
         with transaction(engine) as conn:
             if not force:
                 _refuse_data(conn)
+            for name in TRANSIENT:  # every session ends: log in again
+                conn.execute(delete(Base.metadata.tables[name]))
             for table in reversed(tables()):
                 if table is not ChangeLog.__table__:
                     conn.execute(delete(table))

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from gridmap import login_throttle
 from gridmap.auth import add_account, issue_token, start_session
-from gridmap.backup import BackupError, restore_backup, tables, write_backup
+from gridmap.backup import TRANSIENT, BackupError, restore_backup, tables, write_backup
 from gridmap.cli import DEMO_DATA, app, load_demo
 from gridmap.config import Settings
 from gridmap.errors import InputFileError
@@ -31,7 +31,7 @@ from gridmap.runs import run_analyze
 from gridmap.store import partitions, plans
 from gridmap.store.db import make_engine, transaction
 from gridmap.store.features import log_change
-from gridmap.store.models import ChangeLog
+from gridmap.store.models import Base, ChangeLog
 from gridmap.store.schema import head_revision, upgrade
 
 KINDS = ["spatialite", "postgis"]
@@ -181,6 +181,7 @@ def test_the_backup_is_a_geopackage_other_tools_read(analysed_backup):
     _, before, _, path = analysed_backup
     layers = dict(pyogrio.list_layers(path).tolist())
     assert {t.name for t in tables()} | {"gridmap_manifest", "gridmap_tables"} == set(layers)
+    assert not set(TRANSIENT) & set(layers)  # who is logged in is not data: never in a backup
     assert layers["building"] == "MultiPolygon" and layers["member"] == "Point"
     buildings = pyogrio.read_dataframe(path, layer="building")
     assert len(buildings) == len(before["building"]) and buildings.crs.to_epsg() == 4326
@@ -196,7 +197,7 @@ def test_the_backup_covers_every_table_the_migrations_create(db_settings):
     engine = make_engine(db_settings)
     created = set(inspect(engine).get_table_names()) - {"alembic_version", "spatial_ref_sys"}
     engine.dispose()
-    assert created == {t.name for t in tables()}
+    assert created == {t.name for t in tables()} | set(TRANSIENT)
 
 
 # --- refusals: the target is left as it was ----------------------------------------------------
@@ -277,6 +278,10 @@ def test_a_database_holding_data_is_refused_unless_forced(small_backup, tmp_path
     changed.loc[0, "户数"] = 999
     changed.to_file(tmp_path / "楼栋二.geojson")
     load_file(engine, "building", tmp_path / "楼栋二.geojson")
+    with transaction(engine) as conn:  # someone logged in, someone failed to
+        add_account(conn, "测试管理员", "admin", None, "not-a-real-pass-1", "cli")
+        start_session(conn, "测试管理员", timedelta(hours=8))
+        login_throttle.record_failure(conn, "猜密码的人", "10.0.0.66", datetime.now(UTC))
     before = dump(engine)
     with pytest.raises(BackupError, match="--force"):
         restore_backup(engine, path)
@@ -289,8 +294,12 @@ def test_a_database_holding_data_is_refused_unless_forced(small_backup, tmp_path
     # the log lost nothing: import, backup, import, and the restore appended
     assert after["change_log"][: len(before["change_log"])] == before["change_log"]
     actions = values(after, "change_log", "action")
-    assert actions == ["import", "backup", "import", "restore"]
-    assert report.log_entries_kept == 3
+    assert actions == ["import", "backup", "import", "account_add", "restore"]
+    assert report.log_entries_kept == 4
+    # every session of the database restored into has ended, and its throttle is forgotten
+    with engine.connect() as conn:
+        for name in TRANSIENT:
+            assert conn.execute(select(func.count()).select_from(Base.metadata.tables[name])).scalar_one() == 0  # fmt: skip
     engine.dispose()
 
 
