@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import geopandas as gpd
 import openpyxl
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 import uvicorn
@@ -360,6 +361,23 @@ def test_geopackage_is_written_as_version_1_2_for_older_gis(tmp_path):
     with sqlite3.connect(out) as db:
         assert db.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # 'GPKG'
         assert db.execute("PRAGMA user_version").fetchone()[0] == 10200
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson"])
+def test_whole_numbers_and_yes_no_with_gaps_stay_numbers_and_booleans_for_gis(tmp_path, fmt):
+    # a masked member count is missing, not text: QGIS must still sum and sort the column
+    frame = gpd.GeoDataFrame(
+        {"members": pd.array([82, None], dtype="Int64"), "ok": pd.array([True, None], dtype="boolean")},
+        geometry=[shapely.Point(104, 30), shapely.Point(104.1, 30)], crs=4326,
+    )  # fmt: skip
+    out = write_frame(frame, tmp_path / f"a.{fmt}", fmt, "a")
+    info = pyogrio.read_info(out)
+    assert dict(zip(info["fields"], info["dtypes"], strict=True)) in (
+        {"members": "int64", "ok": "bool"}, {"members": "int32", "ok": "bool"},
+    )  # fmt: skip
+    if fmt == "geojson":
+        props = [f["properties"] for f in json.loads(out.read_text())["features"]]
+        assert props == [{"members": 82, "ok": True}, {"members": None, "ok": None}]
 
 
 # --- spreadsheets: XLSX, and cells that a spreadsheet would run as formulas ------------------

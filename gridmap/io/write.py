@@ -108,8 +108,8 @@ def export_format(fmt: str | None, path: str | Path | None = None) -> str:
     return fmt
 
 
-def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
-    """JSON columns (``properties``) as text, nullable dtypes as plain objects for GDAL."""
+def _flatten(frame: pd.DataFrame, nullable: tuple[str, ...] = ("boolean", "Int64", "string")) -> pd.DataFrame:  # fmt: skip
+    """JSON columns (``properties``) as text, the ``nullable`` dtypes as plain objects."""
     out = frame.copy()
     geometry = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
     for column in out.columns:
@@ -119,7 +119,7 @@ def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = out[column].map(
                 lambda v: json.dumps(v, ensure_ascii=False) if v not in (None, {}) else None
             )
-        elif str(out[column].dtype) in ("boolean", "Int64", "string"):
+        elif str(out[column].dtype) in nullable:
             out[column] = out[column].astype(object).where(out[column].notna(), None)
     return out
 
@@ -162,7 +162,8 @@ def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str | None, layer_na
     fmt = export_format(fmt, path)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = _flatten(frame)
+    # GDAL writes nullable whole numbers and booleans as such (as text once made objects)
+    frame = _flatten(frame, ("string",) if fmt in ("geojson", "gpkg") else ("boolean", "Int64", "string"))  # fmt: skip
     spatial = isinstance(frame, gpd.GeoDataFrame)
     if spatial:
         frame = _wgs84(frame)
