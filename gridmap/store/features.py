@@ -38,6 +38,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import BindParameter
 
 from gridmap.layers import LAYERS, STORAGE_CRS
@@ -126,9 +127,13 @@ def upsert_features(
 
 
 def ensure_grid_layer(conn: Connection, name: str, label: str | None = None) -> None:
-    """Register a grid layer name (idempotent)."""
-    if conn.execute(select(GridLayer.name).where(GridLayer.name == name)).first() is None:
-        conn.execute(insert(GridLayer).values(name=name, label=label, created_at=datetime.now(UTC)))
+    """Register a grid layer name (idempotent, also when partitions of a run register the same
+    layer at the same time: a second insert does nothing instead of failing)."""
+    if conn.execute(select(GridLayer.name).where(GridLayer.name == name)).first() is not None:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    row = {"name": name, "label": label, "created_at": datetime.now(UTC)}
+    conn.execute(dialect.insert(GridLayer).values(**row).on_conflict_do_nothing(index_elements=["name"]))  # fmt: skip
 
 
 def grid_layers(conn: Connection) -> list[str]:
