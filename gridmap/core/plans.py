@@ -196,8 +196,8 @@ def validate(
     comm = communities.reset_index(drop=True)
     ccodes = comm["code"].to_numpy()
     cgeoms = np.asarray(comm.geometry.values, dtype=object)
-    shares = _shares(cells, comm)  # unit: the plan cell, cell: the community
-    for cell, group in shares.groupby("unit"):
+    in_comm = _shares(cells, comm)  # unit: the plan cell, cell: the community
+    for cell, group in in_comm.groupby("unit"):
         main = group.loc[group["area"].idxmax()]
         outside = shapely.difference(geoms[cell], cgeoms[int(main["cell"])])
         m2 = shapely.area(outside)
@@ -215,7 +215,7 @@ def validate(
     shares = _shares(comp, cells)
     # a compound across a community border is held by a cell on each side and reported as
     # compound_straddles_community by the analysis: only its part in one community can be cut
-    home = _shares(cells, comm).sort_values("area", ascending=False, kind="stable").drop_duplicates("unit")  # fmt: skip
+    home = in_comm.sort_values("area", ascending=False, kind="stable").drop_duplicates("unit")  # fmt: skip
     cell_home = pd.Series(home["cell"].to_numpy(), index=home["unit"].to_numpy()).reindex(range(len(cells)))  # fmt: skip
     shares = shares.assign(home=cell_home.reindex(shares["cell"]).fillna(-1).to_numpy())
     for unit, group in shares.groupby("unit"):
@@ -237,7 +237,7 @@ def validate(
                      "message_en": f"Compound {kcodes[unit]} lies in several cells: {shares_text.replace('、', ', ')}; it should go whole to {held[0]}",
                      "fix": "snap_compound", "geometry": lost if not lost.is_empty else kgeoms[unit]})  # fmt: skip
     # 留白: ground of the communities the plan touches that no cell covers
-    touched = sorted({int(c) for c in _shares(cells, comm)["cell"]})
+    touched = sorted({int(c) for c in in_comm["cell"]})
     if touched and len(cells):
         covered = shapely.union_all(geoms)
         for c in touched:
