@@ -147,13 +147,22 @@ def check_reopened_database(settings: Settings, engine) -> None:
             # the import had dropped the R*Tree inside its transaction: it is back and consistent
             assert conn.exec_driver_sql("SELECT CheckSpatialIndex('building', 'geom')").scalar()
         return
-    with psycopg.connect(settings.database_url.replace("+psycopg", "")) as conn:
-        deadline = time.monotonic() + 30
-        while conn.execute(
+    # autocommit: PostgreSQL keeps one snapshot of pg_stat_activity per transaction, so a loop
+    # inside one transaction would never see the session go
+    with psycopg.connect(settings.database_url.replace("+psycopg", ""), autocommit=True) as conn:
+        # The client is dead, but its backend notices only when it next reads from the socket: on
+        # a busy machine it may still be running the chunk's statement. Ending it is what the server
+        # does anyway when it notices — roll back the open transaction — so end it now and wait for
+        # that state (pg_terminate_backend waits for the exit), rather than race a clock.
+        conn.execute(
+            "SELECT pg_terminate_backend(pid, 120000) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            (KILLED_APP,),
+        )
+        left = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (KILLED_APP,)
-        ).fetchone()[0]:
-            assert time.monotonic() < deadline, "the killed import's session is still there"
-            time.sleep(0.1)
+        ).fetchone()[0]
+        assert left == 0, "the killed import's session is still there"
         locks = conn.execute(
             "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
             "WHERE c.relname LIKE '%building%' AND l.pid <> pg_backend_pid()"
