@@ -21,7 +21,7 @@ import shapely
 
 from gridmap.config import Settings
 from gridmap.core.gaps import Gap, counted
-from gridmap.core.topology import _gaps
+from gridmap.core.topology import reprojected_gaps
 
 BRANCH_KINDS = ("branch", "joint_branch", "general_branch")
 
@@ -82,7 +82,7 @@ def check_organisations(
             records.append(Gap("compound_without_org", "compound", code, "", float(households[code]), "households",
                                f"小区 {code} 有 {households[code]} 户，没有任何党支部或联合党支部覆盖",
                                f"Compound {code} ({households[code]} households) is covered by no branch", geom, codes=code))  # fmt: skip
-    return _gaps(records, compounds.crs)
+    return reprojected_gaps(records, compounds.crs)
 
 
 def _joint_groups(

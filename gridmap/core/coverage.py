@@ -25,7 +25,7 @@ import shapely
 from gridmap.config import Settings
 from gridmap.core.gaps import Gap, counted
 from gridmap.core.staffing_rates import STAFFING_RATES, staffing_by_unit, staffing_rates  # noqa: F401 (coverage.*)
-from gridmap.core.topology import _gaps
+from gridmap.core.topology import reprojected_gaps
 
 
 def _text(value) -> str | None:
@@ -47,7 +47,7 @@ def out_of_band(
         records.append(Gap("grid_out_of_band", layer, code, "", float(n), "households",
                            f"网格 {code} 有 {n} 户，{side_zh}{low}–{high} 户的范围",
                            f"Grid {code} holds {counted(n, 'household')}, {side_en} the {low}–{high} band", geom, codes=code))  # fmt: skip
-    return _gaps(records, grids.crs)
+    return reprojected_gaps(records, grids.crs)
 
 
 def grids_without_member(
@@ -60,7 +60,7 @@ def grids_without_member(
             records.append(Gap("grid_without_member", layer, code, "", float(households[code]), "households",
                                f"网格 {code} 有 {households[code]} 户，没有党员居住 (空白网格)",
                                f"No Party member lives in grid {code} ({counted(households[code], 'household')})", geom, codes=code))  # fmt: skip
-    return _gaps(records, grids.crs)
+    return reprojected_gaps(records, grids.crs)
 
 
 def buildings_without_member(
@@ -76,7 +76,7 @@ def buildings_without_member(
             f"Building {code} has {counted(n, 'household')} and no Party member", geom, codes=";".join(c for c in (code, _text(compound_of.get(code))) if c))
         for code, n, geom in zip(buildings["code"][mask], buildings["households"][mask], buildings.geometry.values[mask], strict=True)
     ]  # fmt: skip
-    return _gaps(records, buildings.crs)
+    return reprojected_gaps(records, buildings.crs)
 
 
 def unassigned_members(points: gpd.GeoDataFrame, assignment: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -88,7 +88,7 @@ def unassigned_members(points: gpd.GeoDataFrame, assignment: pd.DataFrame) -> gp
             f"Member {code}'s home point is {d:.0f} m from the nearest building", geom, codes=code)
         for code, d, geom in zip(assignment["code"][lost], assignment["distance_m"][lost], points.geometry.values[lost], strict=True)
     ]  # fmt: skip
-    return _gaps(records, points.crs)
+    return reprojected_gaps(records, points.crs)
 
 
 def members_not_reported(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -102,7 +102,7 @@ def members_not_reported(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             geom, codes=code)
         for code, geom in zip(points["code"][mask], points.geometry.values[mask], strict=True)
     ]  # fmt: skip
-    return _gaps(records, points.crs)
+    return reprojected_gaps(records, points.crs)
 
 
 def property_without_org(compounds: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -120,7 +120,7 @@ def property_without_org(compounds: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         for code, name, firm, geom in zip(compounds["code"][mask], compounds["name"][mask], compounds["property_company"][mask],
                                           compounds.geometry.values[mask], strict=True)
     ]  # fmt: skip
-    return _gaps(records, compounds.crs)
+    return reprojected_gaps(records, compounds.crs)
 
 
 def beyond_station_reach(
@@ -132,7 +132,7 @@ def beyond_station_reach(
     """
     homes = buildings[buildings["households"].to_numpy() > 0]
     if homes.empty or stations.empty:
-        return _gaps([], buildings.crs)
+        return reprojected_gaps([], buildings.crs)
     _, distance = stations.sindex.nearest(
         homes.geometry.values, return_distance=True, return_all=False
     )
@@ -148,7 +148,7 @@ def beyond_station_reach(
                            f"{unit} 有 {n} 户距最近的党群服务站超过 {settings.station_radius_m:.0f} 米 (最远 {group['distance'].max():.0f} 米)",
                            f"{n} households of {unit} are over {settings.station_radius_m:.0f} m from every station",
                            shapely.union_all(group.geometry.values), codes=";".join([unit, *group["code"]])))  # fmt: skip
-    return _gaps(records, buildings.crs)
+    return reprojected_gaps(records, buildings.crs)
 
 
 def rates(units: pd.DataFrame) -> dict:

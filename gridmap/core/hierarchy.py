@@ -28,7 +28,7 @@ import pandas as pd
 from gridmap.config import Settings
 from gridmap.core.gaps import Gap, concat_gaps, empty_gaps
 from gridmap.core.pieces import piece_positions, representative_points
-from gridmap.core.topology import _gaps, run_starts
+from gridmap.core.topology import reprojected_gaps, run_starts
 
 
 def assign_by_area(
@@ -81,7 +81,7 @@ def assign_by_area(
             table["code"].to_numpy()[rows], table["parent"].to_numpy()[rows], table["share"].to_numpy()[rows],
             table["second"].to_numpy()[rows], table["second_share"].to_numpy()[rows], tie[rows], geoms[rows], strict=True)
     ]  # fmt: skip
-    return table, _gaps(records, children.crs)
+    return table, reprojected_gaps(records, children.crs)
 
 
 @dataclass

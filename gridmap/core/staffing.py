@@ -29,7 +29,7 @@ import shapely
 
 from gridmap.config import Settings
 from gridmap.core.gaps import Gap, concat_gaps, counted
-from gridmap.core.topology import _gaps
+from gridmap.core.topology import reprojected_gaps
 from gridmap.people_layers import GRID_WORKERS, STAFF_ROLES
 
 BRANCHES = ("branch", "joint_branch")
@@ -302,4 +302,4 @@ def check_staffing(
         *community_workers(staff, places, settings),
         *terms_expired(staff, places, settings, today),
     ]
-    return concat_gaps([_gaps(records, places.compounds.crs)])
+    return concat_gaps([reprojected_gaps(records, places.compounds.crs)])

@@ -36,7 +36,7 @@ def _to_storage(geoms, crs) -> np.ndarray:
     return gpd.GeoSeries(list(geoms), crs=crs).to_crs(STORAGE_CRS).values
 
 
-def _gaps(records: list[Gap], crs) -> gpd.GeoDataFrame:
+def reprojected_gaps(records: list[Gap], crs) -> gpd.GeoDataFrame:
     """Records whose geometry is in ``crs`` → a gap frame in EPSG:4326."""
     if not records:
         return empty_gaps()
@@ -145,7 +145,7 @@ def layer_defects(frame: gpd.GeoDataFrame, layer: str, settings: Settings) -> gp
             records.append(Gap("duplicate_feature", layer, second, names.iloc[j], float(shapely.area(geoms[j])), "m2",
                                f"{second} 与 {first} 图形相同 (重复录入)", f"{second} repeats {first}",
                                geoms[j], codes=f"{first};{second}"))  # fmt: skip
-    return _gaps(records, frame.crs)
+    return reprojected_gaps(records, frame.crs)
 
 
 def overlaps(grids: gpd.GeoDataFrame, layer: str, settings: Settings) -> gpd.GeoDataFrame:
@@ -173,7 +173,7 @@ def overlaps(grids: gpd.GeoDataFrame, layer: str, settings: Settings) -> gpd.Geo
         en = f"{a} and {b} overlap by {area[k]:.0f} m²{' in a thin sliver' if thin else ''}"
         records.append(Gap(kind, layer, a, "", round(float(area[k] if not thin else width[k]), 2), "m2" if not thin else "m",
                            zh, en, shared[k], codes=f"{a};{b}"))  # fmt: skip
-    return _gaps(records, grids.crs)
+    return reprojected_gaps(records, grids.crs)
 
 
 def coverage_gaps(
@@ -214,7 +214,7 @@ def coverage_gaps(
                                    f"社区 {code} 内有 {area:.0f} 平方米不属于任何网格 (留白)，相邻网格: {joined or '无'}",
                                    f"{area:.0f} m² of community {code} lie in no grid; next to: {joined or 'none'}",
                                    piece, codes=joined, community_code=code))  # fmt: skip
-    return _gaps(records, grids.crs)
+    return reprojected_gaps(records, grids.crs)
 
 
 def _neighbours_by_contact(
@@ -275,7 +275,7 @@ def straddles(
         records.append(Gap(kind, layer, child, "", round(minor, 4), "share",
                            f"{child} 跨越 {len(mums)} 个社区: {parts_zh}", f"{child} straddles {len(mums)} communities: {parts_zh}",
                            geom, codes=";".join([child, *mums]), community_code=mums[0]))  # fmt: skip
-    return _gaps(records, children.crs)
+    return reprojected_gaps(records, children.crs)
 
 
 def outside(
@@ -290,7 +290,7 @@ def outside(
                            round(1 - float(inside[i]), 4), "share",
                            f"{code} 不在任何{parent_label[0]}内 ({1 - inside[i]:.0%} 在外)", f"{code} lies in no {parent_label[1]} ({1 - inside[i]:.0%} outside)",
                            children.geometry.values[i], codes=code))  # fmt: skip
-    return _gaps(records, children.crs)
+    return reprojected_gaps(records, children.crs)
 
 
 def compound_splits(
@@ -304,4 +304,4 @@ def compound_splits(
         records.append(Gap("compound_split", layer, child, "", round(float(shares[1:].sum()), 4), "share",
                            f"小区 {child} 被网格分割: {parts}", f"Compound {child} is cut between grids: {parts}",
                            geom, codes=";".join([child, *mums])))  # fmt: skip
-    return _gaps(records, compounds.crs)
+    return reprojected_gaps(records, compounds.crs)
