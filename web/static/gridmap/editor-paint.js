@@ -155,11 +155,16 @@
       state.figures.set(code, f.properties);
     }
   }
-  // validation and the cells' labels follow the painting, once it pauses
+  // validation and the cells' labels follow the painting, once it pauses; data-paint-checked
+  // says up to which stroke the validation list is current
   let timer = null;
   function checkSoon() {
     clearTimeout(timer);
-    timer = setTimeout(() => { editor.validate(); if (window.gridmapEditorLabels) window.gridmapEditorLabels(); }, 400);
+    const upTo = at;
+    timer = setTimeout(() => {
+      editor.validate().then(() => { el.dataset.paintChecked = upTo; });
+      if (window.gridmapEditorLabels) window.gridmapEditorLabels();
+    }, 400);
   }
   function restyle() {
     for (const [u, info] of units) {
