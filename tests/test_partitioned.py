@@ -84,7 +84,7 @@ def test_demo_by_community_equals_the_one_process_run(pg, tmp_path):
     run = run_partitioned(engine, settings, by="community", workers=WORKERS)
     assert len(run.analysed) == run.summary["partitions"] > 1 and run.reused == []
     assert_same(stored(engine, run.run_id), expected)
-    for key in ("counts", "gaps", "proposals", "rates", "unchecked"):
+    for key in ("counts", "gaps", "proposals", "rates", "unchecked", "staffing"):
         assert run.summary[key] == whole.summary[key], key
 
 

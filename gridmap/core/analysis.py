@@ -22,6 +22,7 @@ from gridmap.core.gap_names import names_of, with_names
 from gridmap.core.gaps import concat_gaps, unchecked_kinds, with_community_codes
 from gridmap.core.pipeline import Integration, Layers, integrate
 from gridmap.core.staffing import People, Places, check_staffing
+from gridmap.core.staffing_rates import staffing_figures
 from gridmap.crs import metric_crs_for
 from gridmap.layers import STORAGE_CRS
 
@@ -139,6 +140,7 @@ def analyze(
     staffing = coverage.staffing_rates(people, orgs, compound_table, h.buildings, base, settings)
     rates = coverage.coverage_rates(compound_table, "grid_code__unified")
     figures = coverage.unit_figures(h.buildings, table, rates, proposal_of)
+    figures = staffing_figures(figures, people, orgs, compound_table, h.buildings, base, settings)
     named = {"community": layers.communities, "grid": unified, "compound": compounds}
     figures.insert(2, "name", None)
     for level, frame in named.items():

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, update
 
 from gridmap.core.analysis import REPORT_VERSION
 from gridmap.core.coverage import FIGURE_COLUMNS
+from gridmap.core.staffing_rates import FIGURE_STAFFING, STAFFING_RATES, whole_area_staffing
 from gridmap.partitioned.plan import Partition
 from gridmap.partitioned.task import UNIFIED, staged_layer
 from gridmap.store import features, partitions, results
@@ -35,15 +36,24 @@ def whole_area_rates(sums: dict) -> dict:
     }
 
 
-def _whole_area_figures(counts: dict, probationary: int, rates: dict) -> pd.DataFrame:
+def whole_area_staffing_of(shares: list[dict]) -> dict:
+    """The staffing rates by unit code as the one-process summary keeps them (``""`` the whole
+    area, from every partition's flags; each community's from its partition)."""
+    whole = whole_area_staffing([f for s in shares for f in s.get("staffing_flags") or []])
+    per = {code: rates for s in shares for code, rates in (s.get("staffing") or {}).items()}
+    return {"": {k: whole[k] for k in STAFFING_RATES}, **dict(sorted(per.items()))}
+
+
+def _whole_area_figures(counts: dict, probationary: int, rates: dict, staffing: dict) -> pd.DataFrame:  # fmt: skip
     row = {
         "level": "subdistrict", "code": "", "name": None, "community_code": None,
         "households": counts["households"], "buildings": counts["buildings"],
         "compounds": rates["compounds"], "members_full": counts["members_full"],
         "members_probationary": probationary, "members": counts["members_full"] + probationary,
         **{k: v for k, v in rates.items() if k != "compounds"}, "proposal": None,
+        **{k: staffing[k] for k in FIGURE_STAFFING},
     }  # fmt: skip
-    columns = [*FIGURE_COLUMNS[:2], "name", *FIGURE_COLUMNS[2:]]
+    columns = [*FIGURE_COLUMNS[:2], "name", *FIGURE_COLUMNS[2:], *FIGURE_STAFFING]
     return pd.DataFrame([row])[columns]
 
 
@@ -72,12 +82,14 @@ def finish(
         counts = _total(shares, "counts")
         rates = whole_area_rates(_total(shares, "rate_sums"))
         probationary = sum(s.get("members_probationary", 0) for s in shares)
-        results.save_figures(conn, run_id, _whole_area_figures(counts, probationary, rates))
+        flags = [f for s in shares for f in s.get("staffing_flags") or []]
+        figures = _whole_area_figures(counts, probationary, rates, whole_area_staffing(flags))
+        results.save_figures(conn, run_id, figures)
         summary.update({
             "version": REPORT_VERSION, "counts": counts, "gaps": _total(shares, "gaps"),
             "unchecked": next((s["unchecked"] for s in shares if s.get("unchecked")), []),
             "proposals": _total(shares, "proposals"),
-            "rates": rates,
+            "rates": rates, "staffing": whole_area_staffing_of(shares),
         })  # fmt: skip
     else:
         summary.update({

@@ -125,7 +125,24 @@ def _sums(analysis, inputs, job, gaps, proposals, figures) -> dict:
         },
         "proposals": proposals["kind"].value_counts().sort_index().to_dict() if len(proposals) else {},
         "unchecked": analysis.summary["unchecked"],
+        **_staffing(analysis, inputs, job),
     }  # fmt: skip
+
+
+def _staffing(analysis, inputs, job) -> dict:
+    """The staffing rates of the partition's communities, and the flags (one per grid, branch,
+    company or compound counted) the whole area's are made of once every partition is in."""
+    from gridmap.core.staffing_rates import owned_flags, staffing_flags
+
+    flags = staffing_flags(
+        inputs.people, inputs.orgs, analysis.compounds, analysis.integration.hierarchy.buildings,
+        job.base, job.settings,
+    )  # fmt: skip
+    per = analysis.summary.get("staffing") or {}
+    return {
+        "staffing": {c: per[c] for c in job.partition.communities if c in per},
+        "staffing_flags": owned_flags(flags, job.partition.communities),
+    }
 
 
 def copy_unified_cells(conn, communities: tuple[str, ...], layer: str) -> None:

@@ -64,3 +64,39 @@ def test_a_layer_not_loaded_leaves_its_rates_null():
     assert staffing_by_unit(staffing) == {"": empty, "S1": empty, "S2": empty}
     with_firms = staffing_rates(People(None, FIRMS), ORGS, COMPOUNDS, BUILDINGS, "party", Settings(), TODAY)  # fmt: skip
     assert staffing_by_unit(with_firms)["S2"] == {**empty, "property_covered_rate": 0.5}
+
+
+CELLS = BUILDINGS.assign(grid_code__unified=["U1", "U2", "U2", "U2"])
+
+
+def _figures(people: People) -> dict:
+    from gridmap.core.staffing_rates import staffing_figures
+
+    rows = pd.DataFrame({"level": ["subdistrict", "community", "community", "grid", "grid", "compound"],
+                         "code": ["", "S1", "S2", "U1", "U2", "K1"]})  # fmt: skip
+    out = staffing_figures(rows, people, ORGS, COMPOUNDS, CELLS, "party", Settings())
+    return out.set_index("code").drop(columns="level").to_dict("index")
+
+
+def test_a_cell_counts_its_base_grids_branches_of_its_compounds_and_its_compounds_served():
+    figures = _figures(People(STAFF, FIRMS))
+    # U1 holds G1 (staffed); U2 holds G2 (not) and G3 (staffed). K1 and K2 lie in U1: O1 covers
+    # K1 (qualified), O2 K2 (probationary); K3 in U2: O3 (none). P1 and P2 have no Party
+    # organisation (P1's instructor counts for the companies, not for red property), P3 joint:
+    # K1 (P1) and K2 (P2) are not red property, K3 (P2 and P3) is
+    assert figures["U1"] == {"grid_staffed_rate": 1.0, "qualified_secretary_rate": 0.5, "red_property_rate": 0.0}  # fmt: skip
+    assert figures["U2"] == {"grid_staffed_rate": 0.5, "qualified_secretary_rate": 0.0, "red_property_rate": 1.0}  # fmt: skip
+    assert figures["S1"]["red_property_rate"] == 0.0 and figures["S2"]["red_property_rate"] == 1.0
+    assert figures[""] == {"grid_staffed_rate": 0.6667, "qualified_secretary_rate": 0.3333, "red_property_rate": 0.3333}  # fmt: skip
+    assert all(pd.isna(v) for v in figures["K1"].values())  # compounds: no staffing rates
+
+
+def test_the_whole_area_from_partitions_flags_counts_each_unit_once():
+    from gridmap.core.staffing_rates import owned_flags, staffing_flags, whole_area_staffing
+
+    flags = staffing_flags(People(STAFF, FIRMS), ORGS, COMPOUNDS, CELLS, "party", Settings(), TODAY)
+    # two partitions (S1, S2): P2 serves both and is reported by each, counted once
+    parts = owned_flags(flags, ["S1"]) + owned_flags(flags, ["S2"])
+    whole = whole_area_staffing(parts)
+    assert {k: whole[k] for k in _rates(People(STAFF, FIRMS))[""]} == _rates(People(STAFF, FIRMS))[""]  # fmt: skip
+    assert whole["red_property_rate"] == 0.3333
