@@ -244,7 +244,20 @@ def _polygonal(geom):
     return parts[0] if len(parts) == 1 else shapely.multipolygons(parts) if len(parts) else shapely.Polygon()  # fmt: skip
 
 
-def weld(cells: gpd.GeoDataFrame, codes: Iterable[str], tolerance: float) -> dict[str, object]:
+def beyond(code: str, pieces: np.ndarray, crs) -> gpd.GeoDataFrame:
+    """The problems of a drawn cell ``code`` reaching beyond the plan's ground by ``pieces``
+    (the third answer of :func:`carve`), as :func:`check_edit` gives them."""
+    rows = []
+    for piece in pieces:
+        m2 = shapely.area(piece)
+        rows.append(_row("edit_outside", [code], m2, f"画出的网格 {code} 越出方案原有范围 {m2:,.1f} 平方米，未添加",
+                         f"The drawn cell {code} reaches {m2:,.1f} m² beyond the plan's ground; it was not added", piece))  # fmt: skip
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=COLUMNS), geometry="geometry", crs=crs)
+
+
+def weld(
+    cells: gpd.GeoDataFrame, codes: Iterable[str], tolerance: float, *, fixed: Iterable[str] = ()
+) -> dict[str, object]:
     """The cells around ``codes`` with their neighbours' vertices that lie on their borders.
 
     A vertex of a cell within ``tolerance`` (in the CRS's units) of a neighbour's border is made
@@ -252,7 +265,8 @@ def weld(cells: gpd.GeoDataFrame, codes: Iterable[str], tolerance: float) -> dic
     becomes that vertex: a border shared by two cells then has the same vertices on both sides,
     so dragging one moves both (a cut, a merge or a drawn cell leaves new corners on the
     neighbours' borders). Returns code → geometry for the cells whose outline gained or moved a
-    vertex; the others are unchanged.
+    vertex; the others, and the cells in ``fixed`` (locked ones, which only lend their
+    vertices), are unchanged.
 
     >>> from shapely import box, Polygon
     >>> cells = gpd.GeoDataFrame({"code": ["A1", "A2", "B"]}, geometry=[
@@ -270,7 +284,7 @@ def weld(cells: gpd.GeoDataFrame, codes: Iterable[str], tolerance: float) -> dic
     # cell is snapped to the others as already welded, so two near vertices become one, not swap
     order = sorted(near, key=lambda c: c not in touched)
     out = {}
-    for code in order:
+    for code in [c for c in order if c not in {str(f) for f in fixed}]:
         others = np.array([geoms[c] for c in order if c != code], dtype=object)
         if not len(others):
             continue
