@@ -13,13 +13,14 @@ to it when imported, in this order, which is the order requests are matched (``/
 
 - ``drafts``: the list of plans; a new plan from a grid layer, from a file, or proposed
 - ``editing``: open and save a plan; live figures, validation, fixes, merging and cutting cells
+- ``topology``: whether a free edit keeps the cells a tiling; a drawn cell carved from others
 - ``review``: the difference from the current layer, approval, export
 """
 
 from __future__ import annotations
 
 # imported for the routes they add, in the order above
-from gridmap.api.routes.plans import compare, drafts, editing, review  # noqa: F401
+from gridmap.api.routes.plans import compare, drafts, editing, review, topology  # noqa: F401
 from gridmap.api.routes.plans.common import router
 
 __all__ = ["router"]
