@@ -1,40 +1,19 @@
-"""Accounts, roles, areas and the masking of personal data (账号、角色、范围与个人信息脱敏).
+"""Accounts, passwords, API tokens and browser sessions (账号、密码、令牌与会话): the account SQL.
 
-Who may do what (docs/domain.md):
-
-========== =============================================== ==============================
-role       may                                             personal data (names, phones)
-========== =============================================== ==============================
-admin      everything, everywhere; accounts; approve plans  yes
-planner    view; edit plans of their area                   no (masked)
-coordinator view their subdistrict / community / grid       yes, in their area
-viewer     figures and maps                                 never
-========== =============================================== ==============================
-
-An account's *area* is the code of a subdistrict, community or grid; ``None`` (admins) is the
-whole database. Passwords are hashed with Argon2id (argon2-cffi); API tokens are random and
-stored only as SHA-256 digests. A browser session is a row of ``login_session`` (the digest of a
-random id) that every request looks up: the signed cookie (itsdangerous) carries only that id
-and a CSRF token. Logging out deletes the row; changing the password, disabling the account or
-"log out everywhere" delete all of the account's rows, so a cookie saved before is worth nothing.
-
-Examples
---------
->>> mask_name("张三明"), mask_name("李四"), mask_name("")
-('张*明', '李*', '')
->>> mask_phone("10012345678"), mask_phone("1001")
-('100****5678', '****')
->>> mask_address("锦绣街道锦绣花园12栋1单元1501室")
-'锦绣街道锦绣****'
->>> Principal("a", "planner", "510199001001").may("edit_plan"), Principal("v", "viewer", None).may("personal")
-(True, False)
+What an account may do, where, and what it reads masked is decided in :mod:`gridmap.permissions`
+(roles, areas, masks); this module keeps who the accounts are. An account's *area* is the code of
+a subdistrict, community or grid; ``None`` (admins) is the whole database. Passwords are hashed
+with Argon2id (argon2-cffi); API tokens are random and stored only as SHA-256 digests. A browser
+session is a row of ``login_session`` (the digest of a random id) that every request looks up:
+the signed cookie (itsdangerous) carries only that id and a CSRF token. Logging out deletes the
+row; changing the password, disabling the account or "log out everywhere" delete all of the
+account's rows, so a cookie saved before is worth nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -42,78 +21,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, insert, select, update
 
 from gridmap.errors import AuthError, ConflictError, GridmapError, NotFoundError
+from gridmap.permissions import ROLES, Principal
 from gridmap.store.features import log_change
 from gridmap.store.models import Account, ApiToken, LoginSession
 
-ROLES = {
-    "admin": "管理员",
-    "planner": "规划员",
-    "coordinator": "网格协调员",
-    "viewer": "查看者",
-}
-PERMISSIONS = {
-    "view": {"admin", "planner", "coordinator", "viewer"},
-    "personal": {"admin", "coordinator"},
-    "edit_plan": {"admin", "planner"},
-    "approve_plan": {"admin"},
-    "import": {"admin"},
-    "accounts": {"admin"},
-}
-ACTIONS = {  # what each action of PERMISSIONS is, for "账号 X 无权…" / "The account X may not …"
-    "view": ("查看", "view maps and figures"),
-    "personal": ("查看党员个人信息", "see members' personal data"),
-    "edit_plan": ("编辑网格方案", "edit grid plans"),
-    "approve_plan": ("批准网格方案", "approve grid plans"),
-    "import": ("导入数据", "import data"),
-    "accounts": ("管理账号与审计日志", "manage accounts or read the audit log"),
-}
 _hasher = PasswordHasher()
 TOKEN_USE_RESOLUTION = timedelta(hours=1)  # how exactly a token's last use is kept
 SESSION_SEEN_RESOLUTION = timedelta(minutes=5)  # how exactly a session's last request is kept
 _ACCOUNT = select(Account.name, Account.role, Account.area, Account.password_hash)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The person (or API client) making a request."""
-
-    name: str
-    role: str
-    area: str | None
-
-    def may(self, action: str) -> bool:
-        return self.role in PERMISSIONS[action]
-
-
-def mask_name(name: str | None) -> str | None:
-    """Keep the first and last character of a name: 张三明 → 张*明, 李四 → 李*."""
-    if not name:
-        return name
-    if len(name) <= 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """Keep the first three and last four digits: 10012345678 → 100****5678."""
-    if not phone:
-        return phone
-    digits = str(phone)
-    if len(digits) < 8:
-        return "****"
-    return digits[:3] + "****" + digits[-4:]
-
-
-def mask_address(address: str | None) -> str | None:
-    """Keep the first third (the street or compound), never the building, unit or door:
-    锦绣街道锦绣花园12栋1单元1501室 → 锦绣街道锦绣****."""
-    if not address:
-        return address
-    return address[: max(1, len(address) // 3)] + "****"
-
-
-MASKS = {"name": mask_name, "phone": mask_phone, "address": mask_address}
-"""The masking function of every personal field of a member (``LAYERS['member']``)."""
 
 
 def hash_password(password: str) -> str:

@@ -29,8 +29,8 @@ from sqlalchemy import Connection, Engine
 from gridmap.errors import NotFoundError
 from gridmap.io.write import FORMATS, export_format, write_frame
 from gridmap.layers import GRID_LAYER_EXAMPLES, LAYERS
+from gridmap.permissions import Area, in_area
 from gridmap.store import features, results
-from gridmap.store.areas import Area, in_area
 from gridmap.store.db import connect, transaction
 
 # What an analysis leaves besides layers, with the Chinese name its files get.

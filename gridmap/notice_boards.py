@@ -4,8 +4,9 @@ who serves it, the stations near it — read here, drawn by :mod:`gridmap.maps.b
 The board is of a grid the roster names: a cell of the base grid layer (``party`` unless the
 latest analysis says otherwise), or of any departmental layer by its code. A unified cell
 (全科网格, what the map's panel drills into) stands for the base cell holding most of it.
-Names of the people are the caller's to show or mask (``show_names``); personal phones are
-never read.
+Whether a board shows the names of the people serving its grid or masks them is the
+``board_names`` rule of :mod:`gridmap.permissions` (``show_names``, masked unless given);
+personal phones are never read.
 """
 
 from __future__ import annotations
@@ -17,17 +18,22 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from gridmap.auth import mask_name
 from gridmap.crs import metric_crs_for
 from gridmap.errors import GridmapError, NotFoundError
 from gridmap.maps.board import GridBoard, Post, boards_html
 from gridmap.people_layers import GRID_WORKERS, STAFF_ROLES
+from gridmap.permissions import Principal, board_names_shown, mask_name
 from gridmap.store import features, results
 
 UNIFIED = "unified"
 SECRETARY_OF = ("branch", "joint_branch", "general_branch")
 HOURS_KEYS = ("hours", "开放时间", "服务时间", "办公时间", "开放时段")
 StaffNames = Callable[[BaseGeometry], bool]
+
+
+def names_masked(_shape: BaseGeometry) -> bool:
+    """The boards' default: every name masked (张*明)."""
+    return False
 
 
 def _base_layer(conn) -> str:
@@ -109,7 +115,10 @@ def _stations(stations: gpd.GeoDataFrame, shape, crs) -> gpd.GeoDataFrame:
 
 
 def read_boards(
-    conn, grid: str | None = None, community: str | None = None, show_names: StaffNames = bool
+    conn,
+    grid: str | None = None,
+    community: str | None = None,
+    show_names: StaffNames = names_masked,
 ) -> list[GridBoard]:
     """The boards of one grid or of every grid of a community, ready to draw.
 
@@ -147,7 +156,7 @@ def read_boards(
 
 def board_page(
     conn, grid: str | None = None, community: str | None = None, size: str = "A4",
-    show_names: StaffNames = bool,
+    show_names: StaffNames = names_masked,
 ) -> tuple[str, list[GridBoard]]:  # fmt: skip
     """The HTML of the boards of one grid or of a community's grids, and the boards."""
     if size.upper() not in ("A4", "A3"):
@@ -168,17 +177,18 @@ def names_seen(boards: list[GridBoard], show_names: StaffNames) -> dict | None:
 
 def write_board(engine, output, grid=None, community=None, size="A4", actor="cli"):
     """``gridmap export board``: the boards as one HTML file, names shown (the operator has
-    the whole database) and the export recorded in the change log."""
+    the whole database, as an admin) and the export recorded in the change log."""
     from pathlib import Path
 
     from gridmap.store.db import connect, transaction
     from gridmap.store.schema import require_current
 
     require_current(engine)
+    show_names = board_names_shown(Principal(actor, "admin", None), None)
     with connect(engine) as conn:
-        page, boards = board_page(conn, grid, community, size, lambda _s: True)
+        page, boards = board_page(conn, grid, community, size, show_names)
     with transaction(engine) as conn:
-        features.log_change(conn, actor, "board_personal", "staff", names_seen(boards, bool))
+        features.log_change(conn, actor, "board_personal", "staff", names_seen(boards, show_names))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(page, encoding="utf-8")

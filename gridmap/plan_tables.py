@@ -29,8 +29,8 @@ from gridmap.crs import metric_crs_for
 from gridmap.errors import NotFoundError, RowProblem, RowsRejectedError, SchemaError
 from gridmap.io.columns import normalise_header
 from gridmap.layers import STORAGE_CRS
+from gridmap.permissions import Area
 from gridmap.store import features
-from gridmap.store.areas import Area
 from gridmap.store.db import connect, transaction
 from gridmap.store.fabric import require_fabric
 from gridmap.store.plans import create_plan, plan_meta, read_cells

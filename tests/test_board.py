@@ -13,9 +13,10 @@ from servers import demo_database
 from test_cli import gridmap
 
 from gridmap.api.app import create_app
-from gridmap.auth import add_account, issue_token, mask_name
+from gridmap.auth import add_account, issue_token
 from gridmap.config import Settings
 from gridmap.notice_boards import board_page
+from gridmap.permissions import mask_name
 from gridmap.store.db import connect, make_engine, transaction
 from gridmap.store.features import read_features
 

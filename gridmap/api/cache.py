@@ -31,7 +31,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import Connection, func, select
 
-from gridmap.store.areas import Area
+from gridmap.permissions import Area
 from gridmap.store.models import ChangeLog
 
 log = logging.getLogger("gridmap")

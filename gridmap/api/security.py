@@ -14,8 +14,10 @@ Routers declare what they need::
     router = APIRouter(dependencies=[require("view")])
     def route(principal: PrincipalDep, area: AreaDep): ...
 
-``area`` is ``None`` for admins (everywhere) and the :class:`~gridmap.store.areas.Area` of the
+``area`` is ``None`` for admins (everywhere) and the :class:`~gridmap.permissions.Area` of the
 account otherwise; outside it, units and members are answered with 404, as if they did not exist.
+What a role may do and see, and where, is decided by :mod:`gridmap.permissions`; this module only
+turns a request into the account and its area and asks the package.
 """
 
 from __future__ import annotations
@@ -28,18 +30,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gridmap.api.deps import ConnDep
-from gridmap.auth import (
-    ACTIONS,
-    PERMISSIONS,
-    ROLES,
-    AuthError,
-    Principal,
-    session_principal,
-    token_principal,
-)
-from gridmap.errors import NotFoundError, PermissionDeniedError
-from gridmap.layers import LAYERS
-from gridmap.store.areas import Area, resolve_area
+from gridmap.auth import session_principal, token_principal
+from gridmap.errors import AuthError, PermissionDeniedError
+from gridmap.permissions import PERMISSIONS, Area, Principal, denied
+from gridmap.store.areas import resolve_area
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_COOKIE = "gridmap_session"
@@ -124,15 +118,6 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 PagePrincipalDep = Annotated[Principal, Depends(page_principal)]
 
 
-def denied(principal: Principal, action: str) -> PermissionDeniedError:
-    """The 403 for ``principal`` trying ``action``, worded from :data:`gridmap.auth.ACTIONS`."""
-    zh, en = ACTIONS[action]
-    return PermissionDeniedError(
-        f"{ROLES[principal.role]}账号 {principal.name} 无权{zh}。",
-        f"The {principal.role} account {principal.name} may not {en}.",
-    )
-
-
 def require(action: str, *, page: bool = False):
     """A dependency refusing (403) anyone whose role may not do ``action``."""
     if action not in PERMISSIONS:
@@ -154,27 +139,9 @@ def require(action: str, *, page: bool = False):
 
 def current_area(principal: PrincipalDep, conn: ConnDep) -> Area | None:
     """``None`` for admins (everywhere); the account's area otherwise."""
-    if principal.role == "admin":
+    if principal.everywhere:
         return None
     return resolve_area(conn, principal.area) if principal.area else Area.nothing("")
 
 
 AreaDep = Annotated[Area | None, Depends(current_area)]
-
-
-PERSONAL_LAYERS = tuple(name for name, spec in LAYERS.items() if spec.personal_fields)
-
-
-def hidden_gap_layers(principal: Principal) -> list[str]:
-    """Layers whose gaps a role sees only as counts: a member's gap is drawn at their home and
-    names them (在职党员未报到), so only roles that may see personal data get it one by one."""
-    return [] if principal.may("personal") else list(PERSONAL_LAYERS)
-
-
-def may_see_unit(area: Area | None, level: str, code: str, community: str | None) -> bool:
-    return area is None or area.holds_unit(level, code, community)
-
-
-def outside_area(what_zh: str, what_en: str) -> NotFoundError:
-    """The 404 for something outside the caller's area: the same as for something absent."""
-    return NotFoundError(f"没有{what_zh}。", f"No {what_en}.")

@@ -22,7 +22,7 @@ import time
 
 from fastapi import FastAPI, Request
 
-from gridmap.auth import Principal
+from gridmap.permissions import Principal
 from gridmap.store.db import connect
 
 log = logging.getLogger("gridmap")

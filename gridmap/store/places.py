@@ -13,7 +13,8 @@ import shapely
 from sqlalchemy import Connection, func, select
 
 from gridmap.errors import NotFoundError
-from gridmap.store.areas import Area, resolve_area
+from gridmap.permissions import Area
+from gridmap.store.areas import resolve_area
 from gridmap.store.features import search_features
 from gridmap.store.models import table_for
 

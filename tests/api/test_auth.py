@@ -27,9 +27,8 @@ from sqlalchemy import select, text, update
 
 from gridmap import login_throttle
 from gridmap.api.app import create_app
-from gridmap.api.security import denied
-from gridmap.auth import PERMISSIONS, Principal
 from gridmap.config import Settings
+from gridmap.permissions import PERMISSIONS, Principal, denied
 from gridmap.store.db import make_engine
 from gridmap.store.features import read_features
 from gridmap.store.models import ApiToken, ChangeLog, LoginThrottle

@@ -28,9 +28,10 @@ from shapely.geometry import box, mapping
 
 from gridmap import auth
 from gridmap.api.app import create_app
-from gridmap.auth import PERMISSIONS, add_account, issue_token
+from gridmap.auth import add_account, issue_token
 from gridmap.config import Settings
 from gridmap.loading import LoadOptions, load_file
+from gridmap.permissions import PERMISSIONS
 from gridmap.runs import run_analyze
 from gridmap.store.db import make_engine, transaction
 from gridmap.store.features import read_features

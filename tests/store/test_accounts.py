@@ -12,8 +12,6 @@ from sqlalchemy import select
 
 from gridmap import login_throttle
 from gridmap.auth import (  # fmt: skip
-    AuthError,
-    Principal,
     add_account,
     authenticate,
     change_password,
@@ -27,7 +25,8 @@ from gridmap.auth import (  # fmt: skip
     start_session,
     token_principal,
 )
-from gridmap.errors import ConflictError, GridmapError, NotFoundError
+from gridmap.errors import AuthError, ConflictError, GridmapError, NotFoundError
+from gridmap.permissions import Principal
 from gridmap.store.models import Account, ApiToken, ChangeLog, LoginSession, LoginThrottle
 
 

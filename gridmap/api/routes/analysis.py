@@ -10,17 +10,10 @@ from fastapi.responses import Response
 from gridmap.api.cache import kept_json
 from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
-from gridmap.api.security import (
-    AreaDep,
-    PrincipalDep,
-    hidden_gap_layers,
-    may_see_unit,
-    outside_area,
-    require,
-)
+from gridmap.api.security import AreaDep, PrincipalDep, require
 from gridmap.errors import NotFoundError
+from gridmap.permissions import hidden_gap_layers, in_area, may_see_unit, outside_area
 from gridmap.store import results
-from gridmap.store.areas import in_area
 from gridmap.store.features import search_features
 
 router = APIRouter(prefix="/api", tags=["analysis"], dependencies=[*CHECKED, require("view")])

@@ -3,8 +3,9 @@
 
 Every account that may view gets the boards; the names of the people serving a grid are shown
 only to roles that may see personal data, and only for grids in their area — the others read
-them masked (张*明). A personal phone is never on a board; the public duty phone always is.
-Boards with names shown are written to the audit trail (which grids, how many people).
+them masked (张*明): the ``board_names`` rule of :mod:`gridmap.permissions`. A personal phone is
+never on a board; the public duty phone always is. Boards with names shown are written to the
+audit trail (which grids, how many people).
 """
 
 from __future__ import annotations
@@ -33,17 +34,10 @@ def board(
     size: Literal["A4", "A3"] = "A4",
 ) -> HTMLResponse:
     from gridmap.notice_boards import board_page, names_seen
+    from gridmap.permissions import board_names_shown
     from gridmap.store.features import log_change
 
-    personal = principal.may("personal")
-
-    def show_names(shape) -> bool:
-        if not personal:
-            return False
-        if area is None:
-            return True
-        return area.geometry is not None and area.geometry.contains(shape.representative_point())
-
+    show_names = board_names_shown(principal, area)
     page, boards = board_page(conn, grid, community, size, show_names)
     seen = names_seen(boards, show_names)
     if seen is not None:

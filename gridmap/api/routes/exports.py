@@ -22,18 +22,10 @@ from starlette.background import BackgroundTask
 
 from gridmap.api.deps import get_engine
 from gridmap.api.routes.params import CHECKED
-from gridmap.api.security import (
-    PERSONAL_LAYERS,
-    AreaDep,
-    PrincipalDep,
-    denied,
-    hidden_gap_layers,
-    outside_area,
-    require,
-)
+from gridmap.api.security import AreaDep, PrincipalDep, require
 from gridmap.exporting import EXPORTABLE, RESULTS, export_layer, export_names
 from gridmap.io.write import FORMATS, MEDIA_TYPES, export_format
-from gridmap.store.areas import Area
+from gridmap.permissions import PERSONAL_LAYERS, Area, denied, hidden_gap_layers, outside_area
 
 router = APIRouter(prefix="/api", tags=["export"], dependencies=[*CHECKED, require("view")])
 

@@ -25,15 +25,15 @@ from gridmap.api.routes.plans.common import check_changes_in_area, records
 from gridmap.api.routes.plans.counts import hide_member_counts
 from gridmap.api.routes.plans.editing import geojson
 from gridmap.api.routes.uploads import save_upload
-from gridmap.api.security import AreaDep, PrincipalDep, outside_area, require
+from gridmap.api.security import AreaDep, PrincipalDep, require
 from gridmap.config import Settings
 from gridmap.core.plans import Band
 from gridmap.core.unit_plans import cells_from_assignment
 from gridmap.errors import PermissionDeniedError, RowProblem, RowsRejectedError
 from gridmap.layers import STORAGE_CRS
+from gridmap.permissions import Area, in_area, outside_area
 from gridmap.plan_tables import BAND_STATUS, cells_of_table, read_assignment_table, unit_assignment
 from gridmap.store import plans as plan_store
-from gridmap.store.areas import Area, in_area
 from gridmap.store.db import transaction
 from gridmap.store.fabric import read_fabric, require_fabric
 from gridmap.store.features import grid_layers, read_features

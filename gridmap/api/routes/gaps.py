@@ -22,8 +22,8 @@ from gridmap.api.display import (
 )
 from gridmap.api.routes.features import STREET_ZOOM, parse_bbox
 from gridmap.api.routes.params import CHECKED
-from gridmap.api.security import AreaDep, PrincipalDep, hidden_gap_layers, require
-from gridmap.store.areas import Area, in_area
+from gridmap.api.security import AreaDep, PrincipalDep, require
+from gridmap.permissions import Area, hidden_gap_layers, in_area
 
 router = APIRouter(prefix="/api", tags=["features"], dependencies=[*CHECKED, require("view")])
 

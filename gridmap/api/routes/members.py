@@ -46,7 +46,7 @@ from gridmap.core.assign import assign_points
 from gridmap.crs import metric_crs_for
 from gridmap.errors import GridmapError, InputFileError, NotFoundError, PermissionDeniedError
 from gridmap.maps.assets import WEB
-from gridmap.store.areas import Area, in_area
+from gridmap.permissions import Area, holds_place, in_area
 from gridmap.store.db import transaction
 from gridmap.store.features import log_change, read_features
 from gridmap.store.placement import changed_since, placements_of
@@ -72,15 +72,6 @@ NameQuery = Annotated[
 PAGE = 200  # rows per page of /members
 
 
-def _inside(wanted: Area, area: Area | None) -> bool:
-    if area is None:
-        return True
-    if wanted.level in ("subdistrict", "community", "grid"):
-        community = next(iter(wanted.communities), None) if wanted.level == "grid" else None
-        return area.holds_unit(wanted.level, wanted.code, community)
-    return bool(area.covers(np.array([wanted.geometry], dtype=object))[0])
-
-
 def place_in_area(conn, place: str | None, area: Area | None) -> tuple[Area | None, str]:
     """The place asked for (by name or code) and its label; it must lie in the caller's area,
     else 404 as if absent. Without ``place``: the caller's area (``None``: everywhere)."""
@@ -88,7 +79,7 @@ def place_in_area(conn, place: str | None, area: Area | None) -> tuple[Area | No
         label = labelled(name_of(conn, area), area.code) if area is not None else "全部地区"
         return area, label
     wanted, label = find_place(conn, place)
-    if not _inside(wanted, area):
+    if not holds_place(area, wanted):
         raise PlaceNotFound(place.strip(), [])
     return wanted, label
 

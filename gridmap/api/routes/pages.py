@@ -16,9 +16,9 @@ from gridmap.api.routes.layers import layer_listing
 from gridmap.api.routes.params import CHECKED, MAX_ID
 from gridmap.api.routes.plans.compare import page_router as compare_page
 from gridmap.api.routes.session import user_context
-from gridmap.api.security import PagePrincipalDep, current_area, hidden_gap_layers, require
+from gridmap.api.security import PagePrincipalDep, current_area, require
 from gridmap.maps.assets import WEB
-from gridmap.store.areas import Area
+from gridmap.permissions import Area, hidden_gap_layers
 from gridmap.store.models import ChangeLog, table_for
 
 router = APIRouter(include_in_schema=False, dependencies=CHECKED)
@@ -38,7 +38,7 @@ def index(request: Request, conn: ConnDep, principal: PagePrincipalDep) -> HTMLR
 def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: PagePrincipalDep) -> HTMLResponse:  # fmt: skip
     from gridmap.layers import LAYERS
     from gridmap.maps.layers import MEMBER_GAP_KINDS, basemap, exports, gap_legend, map_layers
-    from gridmap.store.areas import in_area
+    from gridmap.permissions import in_area
     from gridmap.store.features import grid_layers, layer_extent
     from gridmap.store.results import gap_index, latest_run, run_summary
 

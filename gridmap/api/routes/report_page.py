@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from gridmap.api.deps import ConnDep
-from gridmap.api.security import AreaDep, PagePrincipalDep, hidden_gap_layers, outside_area, require
+from gridmap.api.security import AreaDep, PagePrincipalDep, require
 from gridmap.errors import NotFoundError
+from gridmap.permissions import hidden_gap_layers, in_area, outside_area
 
 # included by the pages' router (gridmap/api/routes/pages.py), whose checks it shares
 router = APIRouter(include_in_schema=False, dependencies=[require("view", page=True)])
@@ -53,7 +54,7 @@ def report_page(
         figures = figures[keep & ((figures["code"] == grid) | (figures["level"] != "grid") if grid else keep)]  # fmt: skip
     gaps = results.read_gaps(conn, run, community=community, leave_out_layers=hidden_gap_layers(principal))  # fmt: skip
     if grid is not None:
-        from gridmap.store.areas import in_area, resolve_area
+        from gridmap.store.areas import resolve_area
 
         gaps = gaps[in_area(gaps, resolve_area(conn, grid))]
     proposals = results.read_proposals(conn, run)

@@ -27,17 +27,15 @@ from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import PrincipalDep, check_csrf, csrf_token
 from gridmap.auth import (
-    PERMISSIONS,
-    ROLES,
-    AuthError,
-    Principal,
     authenticate,
     end_session,
     end_sessions,
     session_principal,
     start_session,
 )
+from gridmap.errors import AuthError
 from gridmap.maps.assets import WEB
+from gridmap.permissions import PERMISSIONS, ROLES, Principal
 from gridmap.store.db import transaction
 from gridmap.store.features import log_change
 from gridmap.store.models import table_for

@@ -19,7 +19,7 @@ from gridmap.core.plan_changes import changes_outside
 from gridmap.crs import metric_crs_for
 from gridmap.errors import PermissionDeniedError
 from gridmap.layers import GRID_LAYER_EXAMPLES, STORAGE_CRS
-from gridmap.store.areas import Area
+from gridmap.permissions import Area
 
 router = APIRouter(
     prefix="/api/plans", tags=["plans"], route_class=LimitedBodyRoute,

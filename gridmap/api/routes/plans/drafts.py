@@ -21,11 +21,11 @@ from gridmap.api.routes.plans.common import (
     with_layer_name,
 )
 from gridmap.api.routes.uploads import save_upload
-from gridmap.api.security import AreaDep, PrincipalDep, outside_area
+from gridmap.api.security import AreaDep, PrincipalDep
 from gridmap.errors import PermissionDeniedError
 from gridmap.io.geojson import check_extent
+from gridmap.permissions import Area, outside_area
 from gridmap.store import plans as store
-from gridmap.store.areas import Area
 from gridmap.store.db import transaction
 from gridmap.store.features import grid_layers, read_features
 

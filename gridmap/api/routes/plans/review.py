@@ -21,9 +21,9 @@ from gridmap.api.routes.plans.counts import hide_member_counts, reaching_beyond,
 from gridmap.api.security import AreaDep, PrincipalDep, require
 from gridmap.core import plans as core
 from gridmap.layers import STORAGE_CRS
+from gridmap.permissions import in_area
 from gridmap.plan_tables import plan_with_figures
 from gridmap.store import plans as store
-from gridmap.store.areas import in_area
 from gridmap.store.db import transaction
 from gridmap.store.features import grid_layers, read_features
 
