@@ -24,9 +24,9 @@ from datetime import date
 
 import pandas as pd
 
-from gridmap.auth import mask_name
 from gridmap.core.staffing import TERM_POSTS, _codes, _party_years
 from gridmap.people_layers import STAFF_ROLES
+from gridmap.permissions import mask_name
 
 STAFF_READ = ("name", "phone", "role", "places", "party_member", "took_post", "duty_phone")
 CONTACT_HEADERS = {"role_zh": "职务", "places": "服务地点", "name": "姓名",

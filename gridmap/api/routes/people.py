@@ -30,11 +30,11 @@ from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.exports import content_disposition
 from gridmap.api.routes.members import place_in_area
 from gridmap.api.routes.params import CHECKED
-from gridmap.api.security import AreaDep, PrincipalDep, denied, outside_area, require
+from gridmap.api.security import AreaDep, PrincipalDep, require
 from gridmap.config import Settings
 from gridmap.io.write import MEDIA_TYPES, write_frame
 from gridmap.people_listing import STAFF_READ, contact_table, posts_serving
-from gridmap.store.areas import Area, in_area
+from gridmap.permissions import Area, denied, in_area, outside_area
 from gridmap.store.db import transaction
 from gridmap.store.features import grid_layers, log_change, read_features
 from gridmap.store.places import labelled
