@@ -38,6 +38,8 @@ FORBIDDEN = {
     "core": {"store", "api", "maps", "cli"},
     "io": {"core", "store", "api", "maps", "cli"},
     "store": {"api", "maps", "cli"},
+    # who may do and see what, where: pure rules under the use-case modules, store and api
+    "permissions": {"io", "core", "store", "maps", "partitioned", "api", "cli"},
     "maps": {"api", "cli"},
     "partitioned": {"api", "cli"},
     "api": {"cli"},

@@ -192,3 +192,26 @@ def test_an_area_of_nothing_covers_nothing():
     nothing = AREAS["nowhere"]
     assert nothing.covers(np.array([box(0, 0, 1, 1)], dtype=object)).tolist() == [False]
     assert nothing.bbox() is None and AREAS["C1"].bbox() == (0.0, 0.0, 2.0, 1.0)
+
+
+CONTRACT = {"gridmap.errors", "gridmap.layers"}  # what the package may read of the rest of gridmap
+FRAMEWORKS = {"fastapi", "starlette", "sqlalchemy", "geoalchemy2", "argon2", "itsdangerous"}
+
+
+def test_the_package_imports_no_web_framework_no_database_and_nothing_above_the_contract():
+    import ast
+    from pathlib import Path
+
+    import gridmap.permissions as package
+
+    found = set()
+    for path in Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+    roots = {name.split(".")[0] for name in found}
+    assert not roots & FRAMEWORKS, roots & FRAMEWORKS
+    ours = {n for n in found if n.startswith("gridmap.") and not n.startswith("gridmap.permissions")}  # fmt: skip
+    assert ours <= CONTRACT, ours - CONTRACT
