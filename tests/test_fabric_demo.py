@@ -16,6 +16,7 @@ from gridmap.core.fabric import unit_fabric
 from gridmap.core.integrate import in_storage_crs
 from gridmap.core.plans import validate
 from gridmap.crs import metric_crs_for
+from gridmap.proposing import propose_plan
 from gridmap.runs import run_integrate
 from gridmap.store.db import make_engine, transaction
 from gridmap.store.fabric import read_fabric
@@ -148,3 +149,26 @@ def test_the_api_serves_the_fabric_and_makes_plans_from_uploaded_unit_tables(dem
         assert [(p["row"], p["field"]) for p in refused.json()["problems"]] == [(2, "unit_code")], (
             refused.text
         )
+
+
+def test_the_demo_compound_across_a_community_border_is_a_unit_on_each_side(demo):
+    """翠竹小区 (XQ032): 28,631 m² in 510199001001, 9,496 m² in 510199001002 — each part a unit,
+    so no painting cuts it, and the automatic proposal on the stored fabric cuts no compound."""
+    _, engine = demo
+    with engine.connect() as conn:
+        stored = read_fabric(conn)
+    parts = stored[stored["compound_code"] == "XQ032"]
+    assert parts["code"].tolist() == ["510199001001-XQ032", "510199001002-XQ032"]
+    assert (parts["area_m2"].to_numpy() >= [28_631, 9_496]).all()  # its part and ground around
+    assert len(stored) == 170
+    proposed = propose_plan(engine, Settings(), name="自动划分", author="规划员甲")
+    with engine.connect() as conn:
+        cells = read_cells(conn, proposed.plan_id)
+        communities = read_features(conn, "community")
+        compounds = read_features(conn, "compound")
+    crs = metric_crs_for(communities)
+    problems = validate(cells.to_crs(crs), communities.to_crs(crs), compounds.to_crs(crs))
+    assert problems.empty, problems[["kind", "code"]].values.tolist()
+    held = proposed.assignment.set_index("unit_code")["cell_code"]
+    assert held["510199001001-XQ032"].startswith("510199001001")
+    assert held["510199001002-XQ032"].startswith("510199001002")

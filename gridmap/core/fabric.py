@@ -6,7 +6,10 @@ community:
 
 1. **Units**: every compound (小区) whose largest share lies in the community, clipped to it, and
    every cluster of buildings in no compound (楼院) — :func:`gridmap.core.propose_units._units`,
-   the units of the automatic proposal, so a proposal and the fabric agree.
+   the units of the automatic proposal, so a proposal and the fabric agree. A compound across a
+   community border (``compound_straddles_community``) is a unit in each community holding a
+   part of it (:func:`community_parts`): each community's grid holds its part whole, so no
+   painting can cut it; a sliver over the border stays whole in the unit holding most of it.
 2. **Territories** (辖区): the community partitioned among its units by the Voronoi diagram of
    their outlines, each unit keeping its own ground, and ground cut off from its unit or far from
    every unit joining the neighbour with the longest border (or the nearest unit) —
@@ -57,8 +60,10 @@ from gridmap.errors import CRSError
 
 UNIT_COLUMNS = ["code", "community_code", "compound_code", "kind", "households", "buildings",
                 "members_full", "members_probationary", "building_codes", "geometry"]  # fmt: skip
+PART_MIN_SHARE = 0.01  # a compound's part in another community is a unit from 1 % of it …
+PART_MIN_M2 = 1.0  # … and over 1 m² (validation's tolerance); smaller parts stay whole in a unit
 KINDS = {
-    "compound": "小区",
+    "compound": "小区 (跨社区的小区在每个社区各为一个单元)",
     "compound_part": "小区的一组楼栋 (小区超过户数上限而拆分)",
     "buildings": "不属于任何小区的楼栋群",
     "ground": "没有小区和楼栋的社区用地",
@@ -100,6 +105,8 @@ def unit_fabric(
     """
     _check(communities, compounds, buildings)
     units, _ = _units(compounds, buildings, communities)
+    parts, slivers = community_parts(compounds, communities, units)
+    units = pd.concat([units, parts], ignore_index=True)
     rows: list[dict] = []
     rng = np.random.default_rng(seed)
     for code, area in zip(communities["code"], communities.geometry.values, strict=True):
@@ -108,7 +115,7 @@ def unit_fabric(
             rows.append(_row(f"{code}-G", code, None, "ground", "", area))
             continue
         terr, _ = _territories(area, _disjoint(mine.geometry.values))
-        terr = _close(terr, area)
+        terr = _close(_kept_whole(terr, slivers.get(code, [])), area)
         for unit, geom in zip(mine.itertuples(), terr, strict=True):
             if geom.is_empty:  # a compound inside another: its buildings count in the other's
                 continue
@@ -120,6 +127,59 @@ def unit_fabric(
     frame = gpd.GeoDataFrame(rows, columns=UNIT_COLUMNS, geometry="geometry", crs=communities.crs)
     frame = _split_above_ceiling(frame, buildings, floor, ceiling, rng)
     return _with_figures(frame, buildings, members, floor, ceiling)
+
+
+def community_parts(compounds, communities, units) -> tuple[gpd.GeoDataFrame, dict[str, list]]:
+    """The parts of compounds across a community border in the communities other than their
+    own (the one holding most of them, where ``units`` place them).
+
+    A part of at least ``PART_MIN_SHARE`` of its compound and over ``PART_MIN_M2`` is a unit of
+    its community (``kind`` compound, coded ``<community>-<compound>`` like every compound's
+    unit): each community's grid then holds its part whole, as the analysis reports the compound
+    as ``compound_straddles_community`` and validation does not call it cut for lying in cells
+    of two communities. Smaller parts (digitising slivers along a border) are returned per
+    community, to be kept whole in the unit holding most of them.
+    """
+    columns = list(units.columns)
+    rows: list[dict] = []
+    slivers: dict[str, list] = {}
+    if compounds.empty or communities.empty:
+        return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=units.crs), slivers
+    home = dict(zip(units["compounds"], units["community_code"], strict=True))
+    geoms = np.asarray(compounds.geometry.values, dtype=object)
+    areas = np.asarray(communities.geometry.values, dtype=object)
+    comm_codes = communities["code"].to_numpy(dtype=object)
+    codes = compounds["code"].astype(str).to_numpy()
+    k, c = shapely.STRtree(areas).query(geoms, predicate="intersects")
+    for i, j in sorted(zip(k.tolist(), c.tolist(), strict=True), key=lambda p: (codes[p[0]], comm_codes[p[1]])):  # fmt: skip
+        if codes[i] not in home or home[codes[i]] == comm_codes[j]:
+            continue
+        part = _polygonal(shapely.intersection(geoms[i], areas[j]))
+        if part.is_empty:
+            continue
+        if part.area > PART_MIN_M2 and part.area >= PART_MIN_SHARE * shapely.area(geoms[i]):
+            rows.append({"code": codes[i], "kind": "compound", "community_code": comm_codes[j],
+                         "households": 0, "compounds": codes[i], "loose_buildings": "",
+                         "geometry": part})  # fmt: skip
+        else:
+            slivers.setdefault(comm_codes[j], []).append(part)
+    return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=units.crs), slivers
+
+
+def _kept_whole(terr: np.ndarray, pieces: list) -> np.ndarray:
+    """Each piece given whole to the territory holding most of it (a sliver of a compound of
+    another community, which the Voronoi diagram would share out among its neighbours)."""
+    terr = terr.copy()
+    for piece in pieces:
+        held = shapely.area(shapely.intersection(terr, piece))
+        if not (held > 0).any():
+            continue
+        j = int(np.argmax(held))
+        for i in np.flatnonzero(held > 0):
+            terr[i] = (
+                shapely.union(terr[i], piece) if i == j else shapely.difference(terr[i], piece)
+            )
+    return terr
 
 
 def _check(*frames: gpd.GeoDataFrame) -> None:

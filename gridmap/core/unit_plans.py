@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.core.fabric import positive_parts
+from gridmap.core.fabric import PART_MIN_M2, PART_MIN_SHARE, positive_parts
 from gridmap.core.plans import Band, _pairs, figures_of
 from gridmap.core.propose_geometry import _coverage_union
 from gridmap.errors import RowProblem
@@ -192,3 +192,49 @@ def _cells_across_communities(first: dict[str, int], cell_of: dict[str, str], co
             listed_en = ", ".join(f"{c} (row {r})" for c, r in where.items())
             out.append(RowProblem(max(where.values()), "cell_code", f"网格 {cell} 的单元分属多个社区 {listed}：一个网格只能在一个社区内，给其他社区的单元另设网格编号", f"cell {cell} holds units of several communities {listed_en}: a cell lies in one community, give the units of the others another cell code"))  # fmt: skip
     return out
+
+
+def compounds_by_community(
+    compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Compounds as the fabric has them: a compound across a community border as one piece per
+    community holding a part of it (the fabric's rule: from ``PART_MIN_SHARE`` of it and over
+    ``PART_MIN_M2``; smaller slivers stay with the rest), each with the compound's columns.
+
+    Given to :func:`gridmap.core.plans.cell_figures` in place of the compounds, a compound held
+    whole by a cell on each side of the border is whole in both, not cut: as
+    :func:`gridmap.core.plans.validate` judges it, a compound across a community border belongs to
+    one community's grid in each community (``compound_straddles_community`` is the analysis's
+    finding about it).
+
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> comm = gpd.GeoDataFrame({"code": ["C1", "C2"]}, geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)], crs=4544)
+    >>> xq = gpd.GeoDataFrame({"code": ["X1", "X2"]}, geometry=[box(2, 2, 14, 8), box(1, 1, 2, 2)], crs=4544)
+    >>> pieces = compounds_by_community(xq, comm)
+    >>> pieces["code"].tolist(), pieces.area.tolist()
+    (['X1', 'X1', 'X2'], [48.0, 24.0, 1.0])
+    """
+    geoms = np.asarray(compounds.geometry.values, dtype=object)
+    areas = np.asarray(communities.geometry.values, dtype=object)
+    whole = shapely.area(geoms)
+    k, c = shapely.STRtree(areas).query(geoms, predicate="intersects") if len(areas) and len(geoms) else (np.zeros(0, int), np.zeros(0, int))  # fmt: skip
+    part = shapely.area(shapely.intersection(geoms[k], areas[c])) if len(k) else np.zeros(0)
+    big = (part > PART_MIN_M2) & (part >= PART_MIN_SHARE * whole[k])
+    split = np.flatnonzero(np.bincount(k[big], minlength=len(geoms)) > 1)
+    if not len(split):
+        return compounds
+    rows, pieces, across = [], [], set(split.tolist())
+    for i in range(len(geoms)):
+        if i not in across:
+            rows.append(i)
+            pieces.append(geoms[i])
+            continue
+        mine = big & (k == i)
+        holders = c[mine][np.argsort(-part[mine], kind="stable")]
+        # the other communities' parts; the largest part keeps the rest, slivers included
+        others = [shapely.intersection(geoms[i], areas[j]) for j in holders[1:]]
+        rows += [i] * len(holders)
+        pieces += [shapely.difference(geoms[i], shapely.union_all(areas[holders[1:]])), *others]
+    out = compounds.iloc[rows].reset_index(drop=True)
+    return out.set_geometry(positive_parts(np.asarray(pieces, dtype=object)), crs=compounds.crs)

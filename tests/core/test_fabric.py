@@ -1,14 +1,18 @@
 """The unit fabric on hand-made irregular communities: territories tile each community exactly,
-and a compound above the ceiling is split into contiguous building groups."""
+a compound above the ceiling is split into contiguous building groups, and a compound across a
+community border is one unit in each community."""
 
 from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from shapely import Polygon, box
 
 from gridmap.core.fabric import unit_fabric
+from gridmap.core.plans import cell_figures, validate
+from gridmap.core.unit_plans import cells_from_assignment, compounds_by_community
 
 CM2 = 1e-4  # one square centimetre, in m²
 
@@ -108,3 +112,82 @@ def test_a_compound_above_the_ceiling_is_split_into_contiguous_groups_in_the_ban
     assert listed[0].isdisjoint(listed[1]) and len(listed[0] | listed[1]) == 40
     whole = unit_fabric(communities, compounds, buildings, floor=300, ceiling=1000)
     assert whole["code"].tolist() == ["C1-X1"] and whole["households"].tolist() == [860]
+
+
+def two_communities_and_a_compound_across_their_border():
+    """Two irregular communities with a jagged shared border and an irregular compound lying
+    mostly in the west one, its buildings on both sides; a neighbour compound on each side."""
+    border = [(300, -10), (320, 80), (290, 170), (335, 260), (310, 410)]
+    west = Polygon([(-20, -10), *border, (0, 390)])
+    east = Polygon([*border, (640, 400), (610, 0)])
+    across = Polygon([(180, 120), (260, 95), (372, 140), (358, 225), (250, 250), (170, 205)])
+    others = [Polygon([(40, 40), (150, 30), (140, 110), (60, 120)]),
+              Polygon([(420, 260), (560, 250), (580, 350), (430, 360)]),
+              Polygon([(420, 30), (560, 50), (540, 120), (410, 110)])]  # fmt: skip
+    feet = [box(200, 140, 215, 155), box(240, 190, 255, 205), box(330, 160, 345, 175),
+            box(340, 190, 352, 205), box(60, 60, 80, 80), box(450, 280, 470, 300),
+            box(450, 60, 470, 80)]  # fmt: skip
+    return (
+        frame(["W", "E"], [west, east]),
+        frame(["XA", "X1", "X2", "X3"], [across, *others]),
+        frame(
+            [f"B{i}" for i in range(len(feet))], feet, households=[60, 70, 40, 30, 120, 200, 150]
+        ),
+    )
+
+
+def test_each_communitys_part_of_a_compound_across_their_border_is_a_unit_of_its_own():
+    communities, compounds, buildings = two_communities_and_a_compound_across_their_border()
+    units = unit_fabric(communities, compounds, buildings).set_index("code")
+    assert sorted(units.index) == ["E-X2", "E-X3", "E-XA", "W-X1", "W-XA"]
+    assert units.loc[["W-XA", "E-XA"], "compound_code"].tolist() == ["XA", "XA"]
+    assert units.loc[["W-XA", "E-XA"], "households"].tolist() == [130, 70]
+    across = compounds.geometry.iloc[0]
+    for code, area in zip(communities["code"], communities.geometry.values, strict=True):
+        mine = units[units["community_code"] == code]
+        assert_tiles(mine, area)
+        part = shapely.intersection(across, area)  # whole in its own unit, nothing of it elsewhere
+        assert shapely.area(shapely.difference(part, units.geometry[f"{code}-XA"])) < CM2
+        others = mine.drop(index=f"{code}-XA").geometry.values
+        assert shapely.area(shapely.intersection(others, across)).sum() < CM2
+
+
+def test_cells_painted_from_the_parts_of_a_compound_across_a_border_never_cut_it():
+    """Whatever cells the units go to, validation finds no cut compound: each community's part is
+    one unit, and a compound in cells of two communities is not cut."""
+    communities, compounds, buildings = two_communities_and_a_compound_across_their_border()
+    units = unit_fabric(communities, compounds, buildings)
+    rng = np.random.default_rng(5)
+    for _ in range(8):
+        cell = [f"{c}{rng.integers(2)}" for c in units["community_code"]]
+        table = pd.DataFrame({"unit_code": units["code"], "cell_code": cell})
+        cells = cells_from_assignment(units, table)
+        problems = validate(cells, communities, compounds)
+        assert problems.empty, problems[["kind", "code"]].values.tolist()
+
+
+def test_a_sliver_of_a_compound_over_the_border_stays_whole_in_one_unit():
+    """A compound reaching 0.5 % of its area over the border is no unit there, and that sliver
+    lies whole in one unit of the other community (the Voronoi diagram would share it out)."""
+    west, east = box(0, 0, 300, 300), box(300, 0, 600, 300)
+    reach = Polygon([(100, 60), (301.5, 60), (301.5, 240), (100, 240)])  # 270 m² over, of 36,270
+    east_compounds = [box(320, 20, 420, 145), box(320, 155, 420, 280)]  # the sliver lies between
+    compounds = frame(["XW", "E1", "E2"], [reach, *east_compounds])
+    buildings = frame(["B1", "B2", "B3"], [box(150, 100, 170, 120), box(350, 50, 370, 70), box(350, 200, 370, 220)], households=[100, 50, 50])  # fmt: skip
+    units = unit_fabric(frame(["W", "E"], [west, east]), compounds, buildings)
+    assert sorted(units["code"]) == ["E-E1", "E-E2", "W-XW"]
+    sliver = shapely.intersection(reach, east)
+    held = shapely.area(shapely.intersection(units.geometry.values, sliver))
+    assert (held > CM2).sum() == 1 and abs(held.max() - sliver.area) < CM2
+
+
+def test_cell_figures_on_compounds_by_community_hold_a_compound_across_a_border_whole():
+    communities, compounds, buildings = two_communities_and_a_compound_across_their_border()
+    units = unit_fabric(communities, compounds, buildings)
+    cells = cells_from_assignment(units, pd.DataFrame({"unit_code": units["code"], "cell_code": units["community_code"] + "1"}))  # fmt: skip
+    none = frame([], [], category=[])
+    figures = cell_figures(cells, buildings, compounds_by_community(compounds, communities), none, none.drop(columns="category"))  # fmt: skip
+    assert figures["compounds_cut"].tolist() == ["", ""]
+    assert figures["compounds"].tolist() == ["X2;X3;XA", "X1;XA"]  # E1, W1: XA whole in each
+    raw = cell_figures(cells, buildings, compounds, none, none.drop(columns="category"))
+    assert all(cut.startswith("XA ") for cut in raw["compounds_cut"])  # the compound read as one
