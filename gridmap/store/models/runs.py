@@ -1,0 +1,115 @@
+"""The results of a run of ``gridmap integrate`` or ``gridmap analyze``: the run, its partitions,
+gaps, crosswalk, proposals and unit figures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gridmap.store.models.base import SRID, Base, utcnow
+
+
+class AnalysisRun(Base):
+    """One run of ``gridmap integrate`` or ``gridmap analyze``; results point to it."""
+
+    __tablename__ = "analysis_run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    actor: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    summary: Mapped[dict | None] = mapped_column(JSON)
+
+
+class AnalysisPartition(Base):
+    """One finished partition (subdistrict or community) of a partitioned run."""
+
+    __tablename__ = "analysis_partition"
+    __table_args__ = (UniqueConstraint("run_id", "partition"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    partition: Mapped[str] = mapped_column(Text, nullable=False)
+    fingerprint: Mapped[str] = mapped_column(Text, nullable=False)
+    analysed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    summary: Mapped[dict | None] = mapped_column(JSON)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class GapRecord(Base):
+    """One finding of :mod:`gridmap.core.gaps` (a coverage gap or a layer defect)."""
+
+    __tablename__ = "gap"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    layer: Mapped[str] = mapped_column(Text, nullable=False)
+    code: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str | None] = mapped_column(Text)
+    measure: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(Text)
+    message_zh: Mapped[str | None] = mapped_column(Text)
+    message_en: Mapped[str | None] = mapped_column(Text)
+    codes: Mapped[str | None] = mapped_column(Text)
+    community_code: Mapped[str | None] = mapped_column(Text)
+    partition: Mapped[str | None] = mapped_column(Text)  # partitioned runs only
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True))
+
+
+class CrosswalkRecord(Base):
+    """Unified cell × departmental cell: shared area and households (多网合一 crosswalk)."""
+
+    __tablename__ = "crosswalk"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    unified_code: Mapped[str] = mapped_column(Text, nullable=False)
+    layer: Mapped[str] = mapped_column(Text, nullable=False)
+    dept_code: Mapped[str] = mapped_column(Text, nullable=False)
+    shared_area_m2: Mapped[float | None] = mapped_column(Float)
+    share_of_unified: Mapped[float | None] = mapped_column(Float)
+    share_of_dept: Mapped[float | None] = mapped_column(Float)
+    households_shared: Mapped[int | None] = mapped_column(Integer)
+    partition: Mapped[str | None] = mapped_column(Text)  # partitioned runs only
+
+
+class ProposalRecord(Base):
+    """A proposed Party organisation (the software proposes; people decide)."""
+
+    __tablename__ = "proposal"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    proposal_id: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    community_code: Mapped[str | None] = mapped_column(Text)
+    compounds: Mapped[str | None] = mapped_column(Text)
+    full_members: Mapped[int | None] = mapped_column(Integer)
+    probationary_members: Mapped[int | None] = mapped_column(Integer)
+    explanation_zh: Mapped[str | None] = mapped_column(Text)
+    explanation_en: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict | None] = mapped_column(JSON)
+    partition: Mapped[str | None] = mapped_column(Text)  # partitioned runs only
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True))
+
+
+class UnitFigure(Base):
+    """Households, buildings, members and rates of one unit in one run (what a map click shows)."""
+
+    __tablename__ = "unit_figure"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    level: Mapped[str] = mapped_column(Text, nullable=False)
+    code: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str | None] = mapped_column(Text)
+    community_code: Mapped[str | None] = mapped_column(Text)
+    households: Mapped[int | None] = mapped_column(Integer)
+    buildings: Mapped[int | None] = mapped_column(Integer)
+    compounds: Mapped[int | None] = mapped_column(Integer)
+    members_full: Mapped[int | None] = mapped_column(Integer)
+    members_probationary: Mapped[int | None] = mapped_column(Integer)
+    members: Mapped[int | None] = mapped_column(Integer)
+    org_coverage: Mapped[float | None] = mapped_column(Float)
+    own_branch_rate: Mapped[float | None] = mapped_column(Float)
+    member_coverage: Mapped[float | None] = mapped_column(Float)
+    proposal: Mapped[str | None] = mapped_column(Text)
+    partition: Mapped[str | None] = mapped_column(Text)  # partitioned runs only
