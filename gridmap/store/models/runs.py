@@ -112,4 +112,8 @@ class UnitFigure(Base):
     own_branch_rate: Mapped[float | None] = mapped_column(Float)
     member_coverage: Mapped[float | None] = mapped_column(Float)
     proposal: Mapped[str | None] = mapped_column(Text)
+    # staffing rates (core/staffing_rates.py FIGURE_STAFFING; migration 0011)
+    grid_staffed_rate: Mapped[float | None] = mapped_column(Float)
+    qualified_secretary_rate: Mapped[float | None] = mapped_column(Float)
+    red_property_rate: Mapped[float | None] = mapped_column(Float)
     partition: Mapped[str | None] = mapped_column(Text)  # partitioned runs only
