@@ -11,7 +11,8 @@ name or phone).
 
 A place is a community, a grid (a unified cell stands for the base-layer grid holding most of
 it, as on its board), a compound, a building or a branch (by its code); its posts are those of
-the roster that name it among the places they serve.
+the roster that name it among the places they serve; a compound's answer adds its property
+company and owners' committee (:func:`gridmap.people_listing.compound_property`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,14 @@ from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import AreaDep, PrincipalDep, require
 from gridmap.config import Settings
 from gridmap.io.write import MEDIA_TYPES, write_frame
-from gridmap.people_listing import STAFF_READ, contact_table, posts_serving
+from gridmap.people_listing import (
+    COMMITTEE_READ,
+    PROPERTY_READ,
+    STAFF_READ,
+    compound_property,
+    contact_table,
+    posts_serving,
+)
 from gridmap.permissions import Area, denied, in_area, outside_area
 from gridmap.store.db import transaction
 from gridmap.store.features import grid_layers, log_change, read_features
@@ -95,14 +103,26 @@ def people(conn: ConnDep, settings: SettingsDep, principal: PrincipalDep, area: 
            level: Level, code: Code) -> dict:  # fmt: skip
     """The posts serving a community, grid, compound, building or branch: title, name (masked
     for roles that may not see personal data), duty phone, Party membership, since when, term
-    reminder; ``phone`` (personal) only for roles that may see personal data."""
+    reminder; ``phone`` (personal) only for roles that may see personal data. A compound's
+    answer also holds its property companies (``property``: Party organisation, 红色物业, the
+    党建指导员 sent) and owners' committees (``owners_committee``: members, Party members,
+    交叉任职, Party organisation), with names as for the posts."""
     codes, label = unit_codes(conn, level, code.strip(), area)
     personal = principal.may("personal")
-    found = posts_serving(_staff(conn), codes, personal=personal, today=_today(settings),
-                          term_years=settings.term_years)  # fmt: skip
-    if personal and found:
-        _audit(conn, principal.name, "people_personal", {"place": label, "people": len(found)})
-    return {"level": level, "code": code, "place": label, "masked": not personal, "posts": found}
+    staff = _staff(conn)
+    kw = {"personal": personal, "today": _today(settings), "term_years": settings.term_years}
+    found = posts_serving(staff, codes, **kw)
+    answer = {"level": level, "code": code, "place": label, "masked": not personal, "posts": found}
+    named = len(found)
+    if level == "compound":  # its property company (红色物业) and owners' committee (业委会)
+        firms = read_features(conn, "property", columns=PROPERTY_READ)
+        committees = read_features(conn, "owners_committee", columns=COMMITTEE_READ)
+        answer |= compound_property(code.strip(), firms, committees, staff, **kw)
+        named += sum(len(f["instructors"]) for f in answer["property"])
+        named += sum(len(c["posts"]) for c in answer["owners_committee"])
+    if personal and named:
+        _audit(conn, principal.name, "people_personal", {"place": label, "people": named})
+    return answer
 
 
 def place_labels(conn, area: Area | None) -> dict[str, str]:

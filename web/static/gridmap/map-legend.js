@@ -10,6 +10,28 @@
 
   // a piece of land is a filled square, a whole unit an outlined one: told apart without colour
   const swatch = (g) => `<span class="swatch${g.area ? "" : " outline"}" style="--c:${g.colour}" aria-hidden="true"></span>`;
+
+  // who serves the places (core/staffing.py): its kinds under a heading of their own, found or
+  // not checked, after the coverage gaps
+  const PEOPLE_KINDS = new Set(["grid_without_worker", "worker_overloaded", "branch_without_secretary",
+    "secretary_not_qualified", "branch_without_group_leader", "building_without_head",
+    "property_without_instructor", "committee_without_party_member", "committee_without_cross_serving",
+    "community_workers_short", "term_expired"]);
+  let peopleLast = null; // the heading, then the last row under it
+  function place(li, kind) {
+    if (!PEOPLE_KINDS.has(kind)) { kindsEl.appendChild(li); return; }
+    if (!peopleLast) {
+      peopleLast = document.createElement("li");
+      peopleLast.className = "legend-group";
+      peopleLast.dataset.group = "people";
+      peopleLast.innerHTML = '<h3 style="font-size:.9rem;margin:.6rem 0 .2rem">服务人员与物业 <small>people and property</small></h3>';
+      kindsEl.appendChild(peopleLast);
+    }
+    li.dataset.group = "people";
+    peopleLast.after(li);
+    peopleLast = li;
+  }
+
   for (const g of cfg.gaps) {
     if (!g.count) continue;
     const li = document.createElement("li");
@@ -20,7 +42,7 @@
     li.innerHTML = `<label title="${escape(g.label_en)}"><input type="checkbox" data-kind="${g.kind}" ${g.visible ? "checked" : ""} ${g.counts_only ? "disabled" : ""}>` +
       `${swatch(g)}${escape(g.label_zh)} <small>${escape(g.label_en)}</small>${only}` +
       `<span class="count">${g.count}</span></label>`;
-    kindsEl.appendChild(li);
+    place(li, g.kind);
     li.querySelector("input").addEventListener("change", (e) => gm.showKind(g.kind, e.target.checked));
   }
 
@@ -30,7 +52,7 @@
     for (const u of unchecked) {
       const g = GAPS[u.kind] || { label_zh: u.kind, label_en: u.kind };
       const old = kindsEl.querySelector(`input[data-kind="${u.kind}"]`);
-      if (old) old.closest("li").remove();
+      if (old) { if (old.closest("li") === peopleLast) peopleLast = peopleLast.previousElementSibling; old.closest("li").remove(); }
       const li = document.createElement("li");
       li.className = "unchecked";
       li.dataset.kind = u.kind;
@@ -38,7 +60,7 @@
       li.innerHTML = `<span class="swatch"></span>${escape(g.label_zh)} <small>${escape(g.label_en)}</small>` +
         `<span class="count">未能检查 <small>not checked</small></span>` +
         `<small class="why">${escape(u.reason_zh)}<br>${escape(u.reason_en)}</small>`;
-      kindsEl.appendChild(li);
+      place(li, u.kind);
     }
     el.dataset.unchecked = unchecked.map((u) => u.kind).join(",");
   }

@@ -1,5 +1,5 @@
-// The choropleth of the 两个覆盖 rates (or member counts), per community, or per grid inside the
-// community shown; a click on a unit drills to it.
+// The choropleth of the 两个覆盖 rates, the staffing rates (网格员, 书记, 红色物业小区) or member
+// counts, per community, or per grid inside the community shown; a click on a unit drills to it.
 (function () {
   "use strict";
   const { escape, pct, getJSON } = window.gridmapKit;
@@ -18,6 +18,27 @@
   const themeZ = { off: themePane.style.zIndex, on: map.getPane("proposals").style.zIndex };
   let theme = L.geoJSON(null, { pane: "choropleth" });
   const themeCache = {};
+  // what a staffing theme (人员配备, the analysis's staffing rates per unit) counts, per level
+  // shown: communities of the subdistrict, or the grids (unified cells) of a community
+  const STAFFING_NOTES = {
+    grid_staffed_rate: {
+      community: ["有住户的网格中，有网格长或网格员的比例", "share of the grids with households that have a grid leader or worker"],
+      grid: ["本网格 (所对应的基础网格) 有网格长或网格员为 100%，没有为 0%",
+        "100% where the grid (its base-layer grid) has a grid leader or worker, 0% where it has none"],
+    },
+    qualified_secretary_rate: {
+      community: ["党支部、联合党支部中，书记为正式党员且党龄达到要求的比例",
+        "share of branches and joint branches whose secretary is a full member of the required Party age"],
+      grid: ["网格不设支部：按覆盖本网格内小区的党支部、联合党支部计，书记达标的比例；灰色为没有支部覆盖",
+        "grids have no branch of their own: the share of the branches covering the grid's compounds whose secretary qualifies; grey where no branch covers them"],
+    },
+    red_property_rate: {
+      community: ["有物业服务企业的小区中，物业企业建有党组织 (单独或联合) 的比例",
+        "share of the compounds served by a property company whose company has its own or a joint Party organisation"],
+      grid: ["本网格内有物业服务企业的小区中，物业企业建有党组织 (单独或联合) 的比例；灰色为没有物业小区",
+        "share of the grid's compounds served by a property company whose company has its own or a joint Party organisation; grey where none is served by one"],
+    },
+  };
 
   function renderTheme() {
     map.removeLayer(theme);
@@ -40,13 +61,17 @@
         pane: "choropleth",
         filter: (f) => f.properties.code in values,
         style: (f) => ({ color: "#555", weight: 1, fillColor: colour(values[f.properties.code]), fillOpacity: 0.65 }),
+        className: "theme-unit",
         onEachFeature: (f, l) => {
           const v = values[f.properties.code];
           l.bindTooltip(`${escape(f.properties.name || f.properties.code)}: ${metric === "members" ? v : pct(v)}`);
           l.on("click", () => gm.drill(level, f.properties.code, state.community));
         },
       }).addTo(map);
+      // each unit's shape says which unit it is, so what is coloured can be read back
+      theme.eachLayer((l) => { const e = l.getElement && l.getElement(); if (e) e.dataset.code = l.feature.properties.code; });
       el.dataset.themeFeatures = theme.getLayers().length;
+      el.dataset.themeLevel = level;
     };
     const url = withDisplay(`/api/layers/${encodeURIComponent(layerName)}/features?zoom=15`);
     if (themeCache[url]) draw(themeCache[url]);
@@ -57,7 +82,9 @@
       const text = metric === "members" ? `${Math.round(lo)}–${Math.round(hi)}` : `${pct(lo)}–${pct(hi)}`;
       return `<span><i style="background:${c}"></i>${text}</span>`;
     });
-    themeLegend.innerHTML = `${steps.join("")}<span><i style="background:#bdbdbd"></i>无数据 <small>no data</small></span>`;
+    const note = STAFFING_NOTES[metric] && STAFFING_NOTES[metric][level];
+    themeLegend.innerHTML = `${steps.join("")}<span><i style="background:#bdbdbd"></i>无数据 <small>no data</small></span>` +
+      (note ? `<p class="hint theme-note">${escape(note[0])} <small>${escape(note[1])}</small></p>` : "");
   }
   themeSelect.addEventListener("change", renderTheme);
 
