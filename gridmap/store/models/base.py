@@ -35,7 +35,9 @@ class Feature:
     properties: Mapped[dict | None] = mapped_column(JSON)
     repair_note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=True
+    )
 
 
 def polygon_column():

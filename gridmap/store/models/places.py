@@ -40,7 +40,9 @@ class GridLayer(Base):
     __tablename__ = "grid_layer"
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     label: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=True
+    )
 
 
 class Grid(Feature, Base):

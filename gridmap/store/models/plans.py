@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmap.store.models.base import Base, polygon_column, utcnow
@@ -32,9 +32,12 @@ class PlanCell(Base):
     """One grid cell of a plan."""
 
     __tablename__ = "plan_cell"
-    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "code", name="uq_plan_cell_plan_id"),
+        Index("ix_plan_cell_plan", "plan_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    plan_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    plan_id: Mapped[int] = mapped_column(Integer, nullable=False)
     code: Mapped[str] = mapped_column(Text, nullable=False)
     name: Mapped[str | None] = mapped_column(Text)
     community_code: Mapped[str | None] = mapped_column(Text)
@@ -45,6 +48,7 @@ class GridHistory(Base):
     """Grid cells replaced when a plan was approved (history, never deleted)."""
 
     __tablename__ = "grid_history"
+    __table_args__ = (Index("ix_grid_history_layer", "layer", "replaced_by_plan"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     layer: Mapped[str] = mapped_column(Text, nullable=False)
     code: Mapped[str] = mapped_column(Text, nullable=False)

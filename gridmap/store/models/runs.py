@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmap.store.models.base import SRID, Base, utcnow
@@ -27,7 +27,7 @@ class AnalysisPartition(Base):
     """One finished partition (subdistrict or community) of a partitioned run."""
 
     __tablename__ = "analysis_partition"
-    __table_args__ = (UniqueConstraint("run_id", "partition"),)
+    __table_args__ = (UniqueConstraint("run_id", "partition", name="uq_analysis_partition_run_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer, nullable=False)
     partition: Mapped[str] = mapped_column(Text, nullable=False)
@@ -41,6 +41,7 @@ class GapRecord(Base):
     """One finding of :mod:`gridmap.core.gaps` (a coverage gap or a layer defect)."""
 
     __tablename__ = "gap"
+    __table_args__ = (Index("ix_gap_run_kind", "run_id", "kind"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer, nullable=False)
     kind: Mapped[str] = mapped_column(Text, nullable=False)
@@ -61,6 +62,7 @@ class CrosswalkRecord(Base):
     """Unified cell × departmental cell: shared area and households (多网合一 crosswalk)."""
 
     __tablename__ = "crosswalk"
+    __table_args__ = (Index("ix_crosswalk_run", "run_id", "layer"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer, nullable=False)
     unified_code: Mapped[str] = mapped_column(Text, nullable=False)
@@ -77,6 +79,7 @@ class ProposalRecord(Base):
     """A proposed Party organisation (the software proposes; people decide)."""
 
     __tablename__ = "proposal"
+    __table_args__ = (Index("ix_proposal_run", "run_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer, nullable=False)
     proposal_id: Mapped[str] = mapped_column(Text, nullable=False)
@@ -96,6 +99,7 @@ class UnitFigure(Base):
     """Households, buildings, members and rates of one unit in one run (what a map click shows)."""
 
     __tablename__ = "unit_figure"
+    __table_args__ = (Index("ix_unit_figure_run", "run_id", "level", "code"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer, nullable=False)
     level: Mapped[str] = mapped_column(Text, nullable=False)
