@@ -156,3 +156,20 @@ def test_spatialite_keeps_the_one_process_path(sqlite_settings):
     with pytest.raises(DatabaseError, match="PostGIS"):
         run_partitioned(engine, sqlite_settings)
     engine.dispose()
+
+
+def test_demo_by_subdistrict_gives_the_one_process_staffing_rates(pg):
+    """``gridmap analyze --partition subdistrict`` on the demo (one subdistrict, one partition):
+    the staffing rates of the summary and of every unit's figures as one process finds them."""
+    engine, settings = pg
+    load_demo(engine, DEMO_DATA)
+    whole = run_analyze(engine, settings)
+    with engine.connect() as conn:
+        expected = stored(engine, latest_run(conn, "analyze"))["figures"]
+    run = run_partitioned(engine, settings, by="subdistrict", workers=1)
+    assert run.summary["partitions"] == 1
+    assert run.summary["staffing"] == whole.summary["staffing"]
+    figures = stored(engine, run.run_id)["figures"]
+    pd.testing.assert_frame_equal(figures, expected)
+    # the subdistrict, its 6 communities and their cells carry the rates
+    assert figures["grid_staffed_rate"].notna().sum() > 40

@@ -102,6 +102,15 @@ def test_each_staffing_theme_colours_communities_then_grids_as_their_rates(admin
         and "grids have no branch" in note
     )
     page.select_option("#theme-select", "")
+    # the grid's own staffing rates in its panel: DJ304's cell has no worker
+    page.locator(f"#children a[data-code='{DJ304_CELL}']").click()
+    page.wait_for_function("document.querySelector('#figures tr.staffing') !== null")
+    rows = page.locator("#figures tr.staffing").all_inner_texts()
+    cell = next(f for f in cells if f["code"] == DJ304_CELL)
+    named = (("grid_staffed_rate", "网格员配备率"), ("qualified_secretary_rate", "书记达标率"),
+             ("red_property_rate", "红色物业小区占比"))  # fmt: skip
+    expected = [f"{zh} {100 * cell[k]:.1f}%" for k, zh in named if cell[k] is not None]
+    assert [" ".join(r.split()) for r in rows] == expected and expected[0] == "网格员配备率 0.0%"
 
 
 def test_the_staffing_findings_are_grouped_in_the_legend_and_named_in_chinese_in_the_list(admin):

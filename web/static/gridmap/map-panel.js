@@ -18,17 +18,21 @@
   }
 
   // 人员配备: the staffing rates of the subdistrict or community shown, from the latest
-  // analysis's summary (staffing by code, "" the subdistrict)
+  // analysis's summary (staffing by code, "" the subdistrict), and the share of compounds with
+  // 红色物业 from the unit's figures; a grid's own from its figures
   const STAFFING = [["grid_staffed_rate", "网格员配备率", "grids staffed"],
     ["qualified_secretary_rate", "书记达标率", "branches with a qualified secretary"],
-    ["property_covered_rate", "红色物业覆盖率", "property companies covered"]];
+    ["property_covered_rate", "红色物业覆盖率", "property companies covered"],
+    ["red_property_rate", "红色物业小区占比", "compounds with 红色物业"]];
   let summary = null;
   function showStaffing(here) {
-    if (!here || !["subdistrict", "community"].includes(here.level) || !gm.cfg.analysed) return;
+    if (!here || !["subdistrict", "community", "grid"].includes(here.level) || !gm.cfg.analysed) return;
     summary = summary || getJSON("/api/summary").catch(() => ({}));
     summary.then((s) => {
       const table = figuresEl.querySelector("table.figures");
-      const rates = (s.staffing || {})[here.level === "subdistrict" ? "" : here.code];
+      const summarised = here.level === "grid" ? {} : (s.staffing || {})[here.level === "subdistrict" ? "" : here.code];
+      const rates = { ...(summarised || {}), red_property_rate: here.red_property_rate,
+        ...(here.level === "grid" ? { grid_staffed_rate: here.grid_staffed_rate, qualified_secretary_rate: here.qualified_secretary_rate } : {}) };
       const rows = STAFFING.filter(([k]) => rates && rates[k] !== null && rates[k] !== undefined);
       if (!table || !rows.length || figuresEl.dataset.unit !== `${here.level}:${here.code}`) return;
       (table.tBodies[0] || table).insertAdjacentHTML("beforeend", rows.map(([k, zh, en]) =>
