@@ -142,8 +142,8 @@ def check_edit(
             reason = shapely.is_valid_reason(geom)
             rows.append(_row("edit_invalid", [code], shapely.area(geom), f"网格 {code} 的边界无效（{reason}）",
                              f"The outline of cell {code} is invalid ({reason})", geom))  # fmt: skip
-            new[code] = _polygonal(shapely.make_valid(geom))  # measured as repaired, below
-    old = {c: g if g is None or shapely.is_valid(g) else _polygonal(shapely.make_valid(g)) for c, g in old.items()}  # fmt: skip
+            new[code] = polygonal(shapely.make_valid(geom))  # measured as repaired, below
+    old = {c: g if g is None or shapely.is_valid(g) else polygonal(shapely.make_valid(g)) for c, g in old.items()}  # fmt: skip
     was = _union(old[c] for c in changed if c in old)
     now = _union(new[c] for c in changed if c in new)
     covered_after = shapely.union(now, _union(g for c, g in new.items() if c not in changed))
@@ -229,16 +229,17 @@ def carve(cells: gpd.GeoDataFrame, drawn, *, tolerance_m2: float = EDIT_TOLERANC
     taken = _near(geoms, drawn)
     pieces, reshaped = [], {}
     for code in taken:
-        piece = _polygonal(shapely.intersection(geoms[code], drawn))
+        piece = polygonal(shapely.intersection(geoms[code], drawn))
         if piece.is_empty:
             continue
         pieces.append(piece)
-        reshaped[code] = _polygonal(shapely.difference(geoms[code], drawn))
-    return _polygonal(_union(pieces)), reshaped, outside
+        reshaped[code] = polygonal(shapely.difference(geoms[code], drawn))
+    return polygonal(_union(pieces)), reshaped, outside
 
 
-def _polygonal(geom):
-    """Only the polygons of positive area of ``geom`` (overlays leave lines where borders touch)."""
+def polygonal(geom):
+    """Only the polygons of positive area of ``geom`` (overlays and repairs leave lines and
+    points where borders touch), as a polygon, a multipolygon or an empty polygon."""
     parts = shapely.get_parts(shapely.get_parts(geom))
     parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
     return parts[0] if len(parts) == 1 else shapely.multipolygons(parts) if len(parts) else shapely.Polygon()  # fmt: skip

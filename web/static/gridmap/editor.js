@@ -1,6 +1,8 @@
 // gridmap planners' editor. Leaflet + leaflet-geoman draw and edit the cells of a draft plan;
 // every figure and every check comes from the server (/api/plans/...), the browser only draws.
 // Guides (communities, compounds, buildings) are snappable, so shared borders are shared exactly.
+// Free edits go through editor-topology.js: a vertex shared by two cells moves in both, and the
+// server refuses an edit that would open an overlap or 留白 (the cells are then restored).
 (function () {
   "use strict";
   const el = document.getElementById("map");
@@ -89,7 +91,7 @@
     layer.setStyle(styleOf(layer));
     layer.bindTooltip(() => escape(codeOf(layer)) + (isLocked(layer)
       ? `<br>不在您的范围 ${escape(areaCode)} 内，不可编辑<br><small>outside your area: read only</small>` : ""), { sticky: true });
-    layer.on("pm:edit", () => changed([layer]));
+    layer.on("pm:edit", () => edited([layer]));
     layer.on("click", () => merging && pick(layer));
   }
   function addCell(feature) {
@@ -193,6 +195,8 @@
     }).catch(fail);
   }
 
+  // a free edit: checked by the topology module (when loaded) before it is kept
+  const edited = (layers) => (window.gridmapTopology ? window.gridmapTopology.edited(layers) : changed(layers));
   function changed(layers) {
     snapshot();
     el.dataset.dirty = "1";
@@ -205,27 +209,30 @@
     drawCircle: false, drawText: false, rotateMode: false, drawRectangle: true, cutPolygon: true });
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
   if (map.pm.setLang) map.pm.setLang("zh");
+  const newCode = () => `NEW-${++newCount}`;
   map.on("pm:create", (e) => {
     const layer = e.layer;
     map.removeLayer(layer);
-    layer.feature = { type: "Feature", properties: { code: `NEW-${++newCount}` } };
+    if (window.gridmapTopology) { window.gridmapTopology.drawn(layer); return; } // carved from the cells it covers
+    layer.feature = { type: "Feature", properties: { code: newCode() } };
     cells.addLayer(layer);
     bindCell(layer);
     changed([layer]);
   });
-  map.on("pm:remove", (e) => { if (cells.hasLayer(e.layer)) { cells.removeLayer(e.layer); changed([]); } });
-  // a cut keeps the rest under the old code and makes the cut-off part a new cell: a split
+  map.on("pm:remove", (e) => { if (cells.hasLayer(e.layer)) { cells.removeLayer(e.layer); edited([e.layer]); } });
+  // a cut keeps the rest under the old code and makes the cut-off part a new cell: a split. One
+  // cut may split several cells (geoman fires once for each): they are checked together
+  let cuts = [];
   map.on("pm:cut", (e) => {
     const original = e.originalLayer.toGeoJSON(8);
     const rest = e.layer;
     if (cells.hasLayer(e.originalLayer)) cells.removeLayer(e.originalLayer);
     map.removeLayer(rest);
     const kept = addCell({ ...rest.toGeoJSON(8), properties: original.properties });
-    api("POST", `/api/plans/${planId}/shapes`, { op: "difference", a: original, b: kept.toGeoJSON(8) })
-      .then((piece) => {
-        const added = addCell({ ...piece, properties: { code: `NEW-${++newCount}` } });
-        changed([kept, added]);
-      }).catch((err) => { fail(err); changed([kept]); });
+    if (!cuts.length) Promise.resolve().then(() => { const batch = cuts; cuts = []; return Promise.all(batch).then((split) => edited(split.flat())); });
+    cuts.push(api("POST", `/api/plans/${planId}/shapes`, { op: "difference", a: original, b: kept.toGeoJSON(8) })
+      .then((piece) => [kept, addCell({ ...piece, properties: { code: newCode() } })])
+      .catch((err) => { fail(err); return [kept]; }));
   });
 
   // ---- merge two cells -----------------------------------------------------------------------
@@ -249,8 +256,8 @@
     merging = false; picked = []; mergeBtn.classList.remove("active");
     api("POST", `/api/plans/${planId}/shapes`, { op: "merge", a: a.toGeoJSON(8), b: b.toGeoJSON(8) }).then((f) => {
       cells.removeLayer(a); cells.removeLayer(b);
-      changed([addCell(f)]);
       say(`已合并 ${codeOf(a)} 与 ${codeOf(b)}`, "Merged.", "ok");
+      return edited([addCell(f), b]);
     }).catch(fail);
   }
 
@@ -373,5 +380,8 @@
 
   const start = planId ? load(planId).catch(fail) : Promise.resolve(say("选择或新建一个方案。", "Choose or create a plan."));
   start.then(() => labelPlans().catch(fail)).then(() => { proposedProblems(); el.dataset.ready = "1"; });
-  window.gridmapEditor = { map, cells, load, validate, collection };
+  // the committed state (the last step of the history), what a refused edit goes back to
+  const committed = () => JSON.parse(history[at]);
+  window.gridmapEditor = { map, cells, load, validate, collection, api, say, fail, changed, addCell, codeOf,
+    isLocked, newCode, committed, planId: () => planId };
 })();

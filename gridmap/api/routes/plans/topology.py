@@ -16,7 +16,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from pydantic import BaseModel, Field
 
 from gridmap.api.deps import ConnDep, SettingsDep
@@ -55,13 +54,6 @@ def _locked(area, *frames: gpd.GeoDataFrame) -> set[str]:
     return {str(c) for f in frames for c, inside in zip(f["code"], area.covers(f.geometry.values), strict=True) if not inside}  # fmt: skip
 
 
-def _welded(after: gpd.GeoDataFrame, touched: list[str], locked: set[str]) -> gpd.GeoDataFrame:
-    welded = core.weld(after, touched, WELD_DEGREES, fixed=locked)
-    if not welded:
-        return after
-    return after.assign(geometry=[welded.get(str(c), g) for c, g in zip(after["code"], after.geometry.values, strict=True)])  # fmt: skip
-
-
 def _features(frame: gpd.GeoDataFrame) -> dict:
     frame = frame.to_crs(STORAGE_CRS)
     return json.loads(frame.to_json(na="null", drop_id=True, ensure_ascii=False)) if len(frame) else {"type": "FeatureCollection", "features": []}  # fmt: skip
@@ -76,21 +68,22 @@ def _answer(problems: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, removed: list[s
 
 
 def _checked(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, area) -> dict:
-    """Weld ``after`` around what changed, check it against ``before``, answer."""
-    touched = core.changed_codes(before, after)
+    """Weld ``after`` around what changed, check it against ``before``, answer with the cells
+    the edit changed or welded."""
     locked = _locked(area, before, after)
-    after = _welded(after, touched, locked)
+    welded = core.weld(after, core.changed_codes(before, after), WELD_DEGREES, fixed=locked)
+    after = after.assign(geometry=[welded.get(str(c), g) for c, g in zip(after["code"], after.geometry.values, strict=True)])  # fmt: skip
     crs = metric_crs_for(after if len(after) else before)
     check = core.check_edit(before.to_crs(crs), after.to_crs(crs), locked=locked)
-    redraw = np.array([str(c) in set(check.changed) or not _same_in(before, c, g) for c, g in zip(after["code"], after.geometry.values, strict=True)], dtype=bool)  # fmt: skip
-    drawn = after[redraw]
+    drawn = after[after["code"].astype(str).isin(set(check.changed) | set(welded)).to_numpy()]
     removed = sorted(set(map(str, before["code"])) - set(map(str, after["code"])))
     return _answer(check.problems, drawn, removed)
 
 
-def _same_in(frame: gpd.GeoDataFrame, code, geom) -> bool:
-    match = frame.geometry.values[(frame["code"] == code).to_numpy()]
-    return len(match) == 1 and bool(shapely.equals_exact(match[0], geom, 0.0))
+def _cells(collection: FeatureCollection, settings) -> gpd.GeoDataFrame:
+    """Cells from GeoJSON, only their polygons (a repair may leave lines beside them)."""
+    frame = to_frame(collection, settings)
+    return frame.assign(geometry=[core.polygonal(g) for g in frame.geometry.values]) if len(frame) else frame  # fmt: skip
 
 
 @router.post("/{plan_id}/topology/check", summary="检查一次修改是否保持网格无重叠、无留白 / does an edit keep the tiling", dependencies=EDIT)  # fmt: skip
@@ -99,7 +92,7 @@ def check_edit(plan_id: PlanId, body: EditedCells, conn: ConnDep, settings: Sett
     Refused (``ok`` false) when the edit opens an overlap or 留白, reaches beyond the ground the
     cells held, changes a cell outside the caller's area, or leaves an invalid outline."""
     store.plan_meta(conn, plan_id)
-    before, after = to_frame(body.before, settings), to_frame(body.after, settings)
+    before, after = _cells(body.before, settings), _cells(body.after, settings)
     if before.empty:
         raise InputFileError("没有修改前的网格。", "No cells before the edit: 'before' is empty.")
     return _checked(before, after, area)
@@ -111,8 +104,8 @@ def carve(plan_id: PlanId, body: DrawnCell, conn: ConnDep, settings: SettingsDep
     covers, which keep the rest; refused where it reaches beyond their ground (留白 of the plan
     or outside it), or takes ground from a cell outside the caller's area."""
     store.plan_meta(conn, plan_id)
-    before = to_frame(body.cells, settings)
-    drawn = to_frame(FeatureCollection(features=[{**body.drawn, "properties": {"code": body.code}}]), settings)  # fmt: skip
+    before = _cells(body.cells, settings)
+    drawn = _cells(FeatureCollection(features=[{**body.drawn, "properties": {"code": body.code}}]), settings)  # fmt: skip
     if before.empty:
         raise InputFileError("画出的网格不在任何网格上：新网格须从已有网格中切出。",
                              "The drawn cell covers no cell: a new cell must be carved from existing ones.")  # fmt: skip
