@@ -211,9 +211,17 @@ def polygonal(geoms: np.ndarray) -> np.ndarray:
     [True, False, True, False]
     """
     geoms = np.asarray(geoms, dtype=object)
-    parts, index = _leaf_parts(geoms)
-    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
     out = np.full(len(geoms), None, dtype=object)
+    # a plain polygon (almost every footprint) is its own only part: wrapped as it is
+    simple = (shapely.get_type_id(geoms) == 3) & ~shapely.is_empty(geoms)
+    if simple.any():
+        out[simple] = shapely.multipolygons(geoms[simple], indices=np.arange(simple.sum()))
+    if simple.all():
+        return out
+    rest = np.flatnonzero(~simple)
+    parts, index = _leaf_parts(geoms[rest])
+    index = rest[index]
+    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
     if keep.any():
         order = np.argsort(index[keep], kind="stable")  # parts of one geometry together, in order
         # shapely.multipolygons wants indices 0 … n-1 without a hole: geometries that keep no
@@ -224,6 +232,11 @@ def polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+# shapely's type ids → GEOS's names (``geom_type``); -1 (no geometry) takes the last, ""
+_TYPE_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+                        "MultiLineString", "MultiPolygon", "GeometryCollection", ""], dtype=object)  # fmt: skip
+
+
 def repair_geometries(
     geoms: np.ndarray, family: str, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, list[RowProblem]]:
@@ -232,6 +245,9 @@ def repair_geometries(
     Returns the repaired geometries (MultiPolygon or Point, 2-D), a repair note per row ("" when
     nothing was done), and the rows that cannot be used (no geometry, wrong type, nothing left
     after repair). Unusable rows keep ``None`` as geometry.
+
+    Every check runs on the whole array at once; only the rows a check finds are visited one
+    by one, to word their notes and problems.
     """
     geoms = np.asarray(geoms, dtype=object).copy()
     notes = np.full(len(geoms), "", dtype=object)
@@ -248,8 +264,10 @@ def repair_geometries(
             )
         )
     present = ~missing
-    geoms[present] = shapely.force_2d(geoms[present])
-    types = np.array([g.geom_type if g is not None else "" for g in geoms], dtype=object)
+    # Z and M are dropped; copies are made only of the geometries that have them
+    deeper = present & (shapely.has_z(geoms) | shapely.has_m(geoms))
+    geoms[deeper] = shapely.force_2d(geoms[deeper])
+    types = _TYPE_NAMES[shapely.get_type_id(geoms)]
     wrong = present & ~np.isin(types, list(_FAMILY_TYPES[family]))
     if family == "polygon":
         # make_valid may turn a bad polygon into a collection; other families are wrong types
@@ -264,7 +282,7 @@ def repair_geometries(
             )
         )
     usable = present & ~wrong
-    finite = _finite(geoms, usable)
+    finite, repeats = _coordinate_checks(geoms, usable)
     for r in rows[usable & ~finite]:
         problems.append(
             RowProblem(
@@ -278,7 +296,11 @@ def repair_geometries(
     geoms[~usable] = None
     if family == "point":
         return _single_points(geoms, usable, rows, notes, problems)
-    return _repair_polygons(geoms, usable, rows, notes, problems)
+    # remove_repeated_points also drops empty rings and parts: whatever may hold one is passed
+    # to it too (a polygon with holes, a multipolygon, a collection)
+    type_ids = shapely.get_type_id(geoms)
+    maybe = repeats | (type_ids != 3) | (shapely.get_num_interior_rings(geoms) > 0)
+    return _repair_polygons(geoms, usable & maybe, usable, rows, notes, problems)
 
 
 def _single_points(geoms, usable, rows, notes, problems):
@@ -294,14 +316,22 @@ def _single_points(geoms, usable, rows, notes, problems):
     return geoms, notes, problems
 
 
-def _finite(geoms: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """True where every coordinate of a usable geometry is a finite number (no NaN, no inf)."""
+def _coordinate_checks(geoms: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where every coordinate of a usable geometry is a finite number (no NaN, no inf), and
+    where one coordinate follows an equal one (a repeated vertex may be there): one pass over
+    the coordinates of every usable geometry."""
     finite = np.ones(len(geoms), dtype=bool)
+    repeats = np.zeros(len(geoms), dtype=bool)
     if usable.any():
+        at_usable = np.flatnonzero(usable)
         coords, at = shapely.get_coordinates(geoms[usable], return_index=True)
         bad = np.unique(at[~np.isfinite(coords).all(axis=1)])
-        finite[np.flatnonzero(usable)[bad]] = False
-    return finite
+        finite[at_usable[bad]] = False
+        # consecutive equal coordinates of one geometry: a superset of the repeated vertices
+        # (the end of one ring may equal the start of the next); remove_repeated_points decides
+        same = (coords[1:] == coords[:-1]).all(axis=1) & (at[1:] == at[:-1])
+        repeats[at_usable[np.unique(at[1:][same])]] = True
+    return finite, repeats
 
 
 def _without_repeated_points(geoms: np.ndarray) -> np.ndarray:
@@ -325,11 +355,12 @@ def _collapsed(geom) -> tuple[str, str]:
     )
 
 
-def _repair_polygons(geoms, usable, rows, notes, problems):
-    before = shapely.get_num_coordinates(geoms)
-    geoms[usable] = _without_repeated_points(geoms[usable])
-    repeated = usable & (shapely.get_num_coordinates(geoms) < before)
-    notes[repeated] = "重复顶点已删除 / repeated vertices removed"
+def _repair_polygons(geoms, repeats, usable, rows, notes, problems):
+    """``repeats``: the usable geometries that may have repeated vertices or empty parts."""
+    before = shapely.get_num_coordinates(geoms[repeats])
+    geoms[repeats] = _without_repeated_points(geoms[repeats])
+    at = np.flatnonzero(repeats)[shapely.get_num_coordinates(geoms[repeats]) < before]
+    notes[at] = "重复顶点已删除 / repeated vertices removed"
     invalid = usable & ~shapely.is_valid(geoms)
     if invalid.any():
         reasons = shapely.is_valid_reason(geoms[invalid])
@@ -338,12 +369,15 @@ def _repair_polygons(geoms, usable, rows, notes, problems):
             prefix = f"{notes[i]}; " if notes[i] else ""
             notes[i] = f"{prefix}{reason} → make_valid: {geom.geom_type}"
     # make_valid may leave collections, and single polygons must become MultiPolygons
-    needs_parts = usable & (shapely.get_type_id(geoms) != 6)
+    type_ids = shapely.get_type_id(geoms)
+    needs_parts = usable & (type_ids != 6)
     whole = geoms.copy()
     geoms[needs_parts] = polygonal(geoms[needs_parts])
-    parts, at = _leaf_parts(whole[needs_parts])
+    # line or point parts can only be in what is neither a polygon nor a multipolygon
+    mixed = usable & (type_ids != 6) & (type_ids != 3)
+    parts, at = _leaf_parts(whole[mixed])
     lower = (shapely.get_type_id(parts) != 3) & ~shapely.is_empty(parts)
-    for i in np.flatnonzero(needs_parts)[np.unique(at[lower])]:
+    for i in np.flatnonzero(mixed)[np.unique(at[lower])]:
         prefix = f"{notes[i]}; " if notes[i] else ""
         notes[i] = f"{prefix}线/点部分已去除 / line or point parts dropped"
     emptied = usable & (pd.isna(geoms) | shapely.is_empty(geoms))

@@ -207,19 +207,20 @@ def _fill_codes(frame: pd.DataFrame, raw: RawTable, spec: LayerSpec, report: Rea
     blank = frame["code"].isna().to_numpy()
     for r in rows[blank]:
         report.rejected.append(RowProblem(int(r), "code", "编号为空", "code is empty"))
-    first_row: dict[str, int] = {}
-    for r, code in zip(rows[~blank], frame["code"][~blank], strict=True):
-        if code in first_row:
-            report.rejected.append(
-                RowProblem(
-                    int(r),
-                    "code",
-                    f"编号 {code} 与第 {first_row[code]} 行重复",
-                    f"code {code} repeats row {first_row[code]}",
-                )
+    codes = frame["code"][~blank]
+    repeats = codes.duplicated().to_numpy()
+    if not repeats.any():
+        return
+    first_row = dict(zip(codes[~repeats], rows[~blank][~repeats].tolist(), strict=True))
+    for r, code in zip(rows[~blank][repeats], codes[repeats], strict=True):
+        report.rejected.append(
+            RowProblem(
+                int(r),
+                "code",
+                f"编号 {code} 与第 {first_row[code]} 行重复",
+                f"code {code} repeats row {first_row[code]}",
             )
-        else:
-            first_row[code] = int(r)
+        )
 
 
 def _properties(raw: pd.DataFrame, mapped: set[str]) -> list[dict]:
@@ -241,8 +242,7 @@ def _json_value(value):
 
 
 def _finish(frame: pd.DataFrame, geoms, rows: np.ndarray, report: ReadReport) -> ReadResult:
-    bad_rows = {p.row for p in report.rejected}
-    keep = np.array([r not in bad_rows for r in rows], dtype=bool)
+    keep = ~np.isin(rows, [p.row for p in report.rejected if p.row is not None])
     report.rejected.sort(key=lambda p: (p.row if p.row is not None else -1, p.field or ""))
     if geoms is None:
         return ReadResult(frame[keep].reset_index(drop=True), rows[keep], report)

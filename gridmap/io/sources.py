@@ -153,7 +153,14 @@ def _nul_problems(raw: RawTable) -> list[RowProblem]:
         values = raw.frame[column]
         if pd.api.types.infer_dtype(values, skipna=True) not in TEXTUAL:
             continue
-        has_nul = values.str.contains("\x00", regex=False, na=False).to_numpy(dtype=bool)
+        cells = values.to_numpy(dtype=object)
+        try:  # the column at once: almost every file has no NUL at all
+            joined = "".join(cells)
+        except TypeError:  # blank cells, numbers among the text
+            joined = "".join(v for v in cells if isinstance(v, str))
+        if "\x00" not in joined:
+            continue
+        has_nul = np.array([isinstance(v, str) and "\x00" in v for v in cells], dtype=bool)
         for row in raw.row_numbers[has_nul]:
             problems.append(RowProblem(int(row), str(column), "含有 NUL 控制字符", "holds a NUL character"))  # fmt: skip
     return problems
