@@ -21,25 +21,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, select
 
 from gridmap.errors import RowProblem, RowsRejectedError, SchemaError
 from gridmap.io.read import ReadOptions, ReadReport, ReadResult, read_layer_file
 from gridmap.layers import LAYERS
-from gridmap.placing import (
-    MatchReport,
-    fold_address_parts,
-    forget_report_columns,
-    has_addresses,
-    place_members,
-    roster_columns,
-    write_match_report,
-)
 from gridmap.store import features
 from gridmap.store.db import transaction
 from gridmap.store.models import table_for
-from gridmap.store.schema import upgrade
+from gridmap.store.revision import at_head
+
+if TYPE_CHECKING:  # placing by address and Alembic are imported when a load needs them
+    from gridmap.placing import MatchReport
 
 
 @dataclass
@@ -163,10 +158,13 @@ def load_file(
     options = options or LoadOptions()
     _check_grid_layer(layer, options.grid_layer)
     result = read_layer_file(path, layer, options)
-    by_address = LAYERS[layer].geometry == "point" and has_addresses(result.frame)
+    by_address = LAYERS[layer].geometry == "point" and _has_addresses(result.frame)
     if not by_address and layer not in PLACE_REFERENCES:
         _refuse_rejected(result, options)
-    upgrade(engine)
+    if not at_head(engine):
+        from gridmap.store.schema import upgrade
+
+        upgrade(engine)
     report = LoadReport(layer=layer, read=result.report, warnings=list(result.report.warnings))
     with transaction(engine) as conn:
         frame = _place_by_address(conn, layer, result, options, report) if by_address else None
@@ -177,6 +175,12 @@ def load_file(
         frame = result.frame if frame is None else frame
         _write(conn, layer, result, frame, options, report, progress)
     return report
+
+
+def _has_addresses(frame) -> bool:
+    from gridmap.placing import has_addresses
+
+    return has_addresses(frame)
 
 
 def _refuse_rejected(result: ReadResult, options: LoadOptions) -> None:
@@ -195,6 +199,14 @@ def _place_by_address(
     conn: Connection, layer: str, result: ReadResult, options: LoadOptions, report: LoadReport
 ):
     """Rows without coordinates placed by address; the match report written if asked for."""
+    from gridmap.placing import (
+        fold_address_parts,
+        forget_report_columns,
+        place_members,
+        roster_columns,
+        write_match_report,
+    )
+
     frame, matches, problems = place_members(
         conn, result.frame, result.rows, options.address_disagree_m
     )
