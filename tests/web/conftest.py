@@ -156,6 +156,12 @@ def planner(browser, demo_server) -> Iterator[Watched]:
 
 
 @pytest.fixture
+def tablet_planner(browser, demo_server) -> Iterator[Watched]:
+    """A planner of the demo subdistrict on a touch tablet (1024 × 768)."""
+    yield from _page(browser, demo_server, "规划员甲", viewport={"width": 1024, "height": 768}, has_touch=True)  # fmt: skip
+
+
+@pytest.fixture
 def other_desktop(browser, demo_server) -> Iterator[Watched]:
     """A second, independent browser session (another planner)."""
     yield from _page(browser, demo_server, "规划员乙", viewport={"width": 1280, "height": 800})
