@@ -10,13 +10,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select
 
+from gridmap.core.branches import BRANCH_KINDS
 from gridmap.errors import NotFoundError
 from gridmap.io.geometry import polygonal
 from gridmap.layers import STORAGE_CRS
-from gridmap.store.features import with_wkb_geometry
-from gridmap.store.models import SRID, FabricUnit
+from gridmap.store.features import bbox_clause, with_wkb_geometry
+from gridmap.store.models import SRID, FabricUnit, table_for
 
 COLUMNS = ["code", "community_code", "compound_code", "kind", "households", "buildings",
            "members_full", "members_probationary", "building_codes", "area_m2"]  # fmt: skip
@@ -69,3 +70,43 @@ def require_fabric(conn: Connection) -> gpd.GeoDataFrame:
             "No unit fabric yet: run gridmap integrate (or gridmap analyze) first.",
         )
     return units
+
+
+def compound_parts(conn: Connection, compounds: list[str]) -> pd.DataFrame:
+    """Every unit that is a building group of one of ``compounds`` (``compound_part``): code,
+    community_code, compound_code, kind, households — what a cell holding some of them lacks."""
+    table = FabricUnit.__table__
+    columns = ["code", "community_code", "compound_code", "kind", "households"]
+    if not compounds:
+        return pd.DataFrame(columns=columns)
+    query = select(*[table.c[c] for c in columns]).where(
+        table.c.kind == "compound_part", table.c.compound_code.in_(sorted(set(compounds)))
+    )
+    return pd.DataFrame(conn.execute(query).all(), columns=columns)
+
+
+LIKE_MAX = 50  # compounds looked up by pattern; for more, every branch's list is read
+
+
+def branch_covered(conn: Connection, compounds: list[str]) -> set[str] | None:
+    """Which of ``compounds`` an existing branch, joint branch or general branch covers
+    (覆盖小区); ``None`` when no organisation table is loaded, so coverage cannot be judged."""
+    table = table_for("org")
+    if conn.execute(select(table.c.code).limit(1)).first() is None:
+        return None
+    wanted = set(compounds)
+    query = select(table.c.covers).where(table.c.kind.in_(BRANCH_KINDS), table.c.covers.is_not(None))  # fmt: skip
+    if 0 < len(wanted) <= LIKE_MAX:  # a pattern only narrows the rows: the lists are split below
+        query = query.where(or_(*[table.c.covers.contains(c, autoescape=True) for c in sorted(wanted)]))  # fmt: skip
+    found: set[str] = set()
+    for (covers,) in conn.execute(query):
+        found.update(c.strip() for c in str(covers).split(";"))
+    return found & wanted
+
+
+def stations_in_box(conn: Connection, bbox: tuple[float, float, float, float]):
+    """The codes and points (EPSG:4326) of the Party service stations in a lon/lat box."""
+    table = table_for("station")
+    rows = conn.execute(select(table.c.code, func.ST_AsBinary(table.c.geom)).where(bbox_clause(conn, table, bbox))).all()  # fmt: skip
+    codes = np.array([r[0] for r in rows], dtype=object)
+    return codes, shapely.from_wkb(np.array([bytes(r[1]) for r in rows], dtype=object)) if rows else np.array([], dtype=object)  # fmt: skip

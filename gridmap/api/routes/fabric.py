@@ -10,14 +10,18 @@ that may not see personal data, as for any shape they did not draw whole).
 from __future__ import annotations
 
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
+from pyproj import Transformer
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import CHECKED, LimitedBodyRoute, Text
@@ -27,15 +31,23 @@ from gridmap.api.routes.plans.editing import geojson
 from gridmap.api.routes.uploads import save_upload
 from gridmap.api.security import AreaDep, PrincipalDep, require
 from gridmap.config import Settings
+from gridmap.core import painted
 from gridmap.core.plans import Band
 from gridmap.core.unit_plans import cells_from_assignment
+from gridmap.crs import metric_crs
 from gridmap.errors import PermissionDeniedError, RowProblem, RowsRejectedError
 from gridmap.layers import STORAGE_CRS
 from gridmap.permissions import Area, in_area, outside_area
 from gridmap.plan_tables import BAND_STATUS, cells_of_table, read_assignment_table, unit_assignment
 from gridmap.store import plans as plan_store
 from gridmap.store.db import transaction
-from gridmap.store.fabric import read_fabric, require_fabric
+from gridmap.store.fabric import (
+    branch_covered,
+    compound_parts,
+    read_fabric,
+    require_fabric,
+    stations_in_box,
+)
 from gridmap.store.features import grid_layers, read_features
 
 router = APIRouter(
@@ -98,8 +110,43 @@ def painted_cells(body: Painted, conn: ConnDep, settings: SettingsDep, principal
     cells = cells_from_assignment(units, assignment, body.names)
     band = Band(settings.grid_households_min, settings.grid_households_max)
     cells["band"] = [BAND_STATUS[band.check(int(h))] for h in cells["households"]]
-    shown = _counts_shown(cells, principal, settings)
+    shown = _with_checks(conn, settings, cells, _counts_shown(cells, principal, settings), units, assignment)  # fmt: skip
     return geojson(gpd.GeoDataFrame(shown, geometry=cells.geometry.values, crs=cells.crs))
+
+
+@lru_cache(maxsize=16)
+def _to_metric(epsg: int) -> Transformer:
+    return Transformer.from_crs(4326, epsg, always_xy=True)
+
+
+def _with_checks(conn, settings: Settings, cells: gpd.GeoDataFrame, shown: pd.DataFrame, units: gpd.GeoDataFrame, assignment: pd.DataFrame) -> pd.DataFrame:  # fmt: skip
+    """``shown`` with what a planner checks after a stroke (:mod:`gridmap.core.painted`):
+    compounds_cut, stations_in_reach (codes within ``station_radius_m``, the walking radius;
+    empty: none in reach), party (the Party rule findings; those resting on member counts only where the counts are
+    shown, so that a finding never tells what a hidden count would)."""
+    cell_of = units["code"].map(dict(zip(assignment["unit_code"], assignment["cell_code"], strict=True)))  # fmt: skip
+    split = units.loc[units["kind"] == "compound_part", "compound_code"].dropna().tolist()
+    cut = painted.cut_compounds(cell_of, units, compound_parts(conn, split))
+    geoms = np.asarray(cells.geometry.values, dtype=object)
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    pad = settings.station_radius_m / 90_000  # metres → degrees, generously
+    codes, stations = stations_in_box(conn, (x0 - 1.5 * pad, y0 - pad, x1 + 1.5 * pad, y1 + pad))
+    transformer = _to_metric(metric_crs((x0 + x1) / 2, (y0 + y1) / 2).to_epsg())
+
+    def project(g):
+        return shapely.transform(g, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))  # fmt: skip
+
+    reach = painted.stations_in_reach(project(geoms), codes, project(stations), settings.station_radius_m)  # fmt: skip
+    held = units[units["compound_code"].notna().to_numpy()]
+    per_cell = held.groupby([cell_of[held.index], held["compound_code"]])["households"].sum()
+    covered = branch_covered(conn, held["compound_code"].tolist())
+    party = []
+    for code, full, probationary, visible in zip(cells["code"], cells["members_full"], cells["members_probationary"], shown["members_full"].notna(), strict=True):  # fmt: skip
+        households = per_cell.loc[code].to_dict() if code in per_cell.index.get_level_values(0) else {}  # fmt: skip
+        found = painted.party_findings(int(full), int(full + probationary), households, covered, settings)  # fmt: skip
+        party.append(found if visible else [f for f in found if f["kind"] == "compound_without_org"])  # fmt: skip
+    return shown.assign(compounds_cut=[cut.get(c, "") for c in cells["code"]], stations_in_reach=reach,
+                        station_radius_m=settings.station_radius_m, party=party)  # fmt: skip
 
 
 def _check_one_community(placed: pd.DataFrame) -> None:

@@ -1,7 +1,8 @@
 // The paint mode's panel (涂色): the mode switch, undo/redo, the cells to paint with (each with
 // its households against the band, members and a 锁定 toggle) and the figures of the cells the
-// last stroke touched; the status line, the server's answers, and the units a cell across two
-// communities must give up. editor-paint.js keeps the state and calls these.
+// last stroke touched (households, members, compounds cut, stations in reach, Party rules); the
+// status line, the server's answers, and the units a cell across two communities must give up.
+// editor-paint.js keeps the state and calls these.
 (function () {
   "use strict";
   const { escape } = window.gridmapKit;
@@ -18,6 +19,7 @@
     #paint-cells button.pick { border: 0; background: none; color: #0d47a1; cursor: pointer; text-align: left; padding: 0; font-size: .85rem; }
     #paint-cells button.pick:disabled { color: #757575; cursor: default; }
     body.painting #problems li button { display: none; }
+    #paint-figures .warn { color: #c62828; } #paint-figures td.party ul { margin: 0; padding-left: 1rem; }
     #paint-cells td.band-within { color: #1b5e20; } #paint-cells td.band-below, #paint-cells td.band-above { color: #c62828; font-weight: bold; }`;
 
   // a count of members as the server shows it to this account: hidden below the threshold
@@ -40,8 +42,8 @@
       `<div id="paint-tools"><div class="buttons">` +
       button("paint-undo", "撤销", "undo the last stroke (Ctrl+Z)", "disabled") +
       button("paint-redo", "重做", "redo (Ctrl+Y)", "disabled") + "</div>" +
-      `<p class="hint">选一个网格（列表或 Alt+点击地图），再点击或拖刷单元；Shift+拖框选。` +
-      `<small>Pick a cell (list, or Alt+click on the map), then click or brush units; Shift+drag selects a box.</small></p>` +
+      `<p class="hint">选一个网格（列表或 Alt+点击地图），再点击或拖刷单元（手指或笔亦可）；Shift+拖框选。` +
+      `<small>Pick a cell (list, or Alt+click on the map), then click or brush units (by finger or pen too); Shift+drag selects a box.</small></p>` +
       `<div id="paint-cells" tabindex="-1"></div>` +
       `<h2>本笔所改网格 <small>cells of the last stroke</small></h2><div id="paint-figures"><p class="note">–</p></div></div>`;
     return {
@@ -79,7 +81,12 @@
       `<tr><th title="buildings">楼栋</th><td>${f.buildings}</td></tr>` +
       `<tr><th title="units">单元</th><td>${f.units}</td></tr>` +
       `<tr><th title="members full/probationary">党员</th><td class="members">${members(f)}` +
-      `${f.members_full !== null && f.members_full !== undefined ? ` (${f.members_full}/${f.members_probationary})` : ""}</td></tr></table>`).join("")
+      `${f.members_full !== null && f.members_full !== undefined ? ` (${f.members_full}/${f.members_probationary})` : ""}</td></tr>` +
+      `<tr><th title="compounds cut">切分小区</th><td class="cut${f.compounds_cut ? " warn" : ""}">${f.compounds_cut ? escape(f.compounds_cut.split(";").join("、")) : "无 <small>none</small>"}</td></tr>` +
+      `<tr><th title="stations within ${f.station_radius_m} m">服务站</th><td class="reach${f.stations_in_reach ? "" : " warn"}">` +
+      `${f.stations_in_reach ? escape(f.stations_in_reach.split(";").join("、")) : `${f.station_radius_m} 米内没有党群服务站 <small>no station within ${f.station_radius_m} m</small>`}</td></tr>` +
+      `<tr><th title="Party rules">党组织</th><td class="party"><ul>${(f.party || []).map((p) =>
+        `<li data-kind="${escape(p.kind)}" class="${p.kind === "branch_of_its_own" ? "" : "warn"}">${escape(p.message_zh)}<br><small>${escape(p.message_en)}</small></li>`).join("")}</ul></td></tr></table>`).join("")
       : '<p class="note">网格已空 <small>the cell is empty</small></p>';
   }
 
