@@ -1,7 +1,9 @@
 """Paint mode of the editor (issue 17): a planner paints the demo's Party grid unit by unit with
 the mouse — random strokes between neighbouring cells, a box, undo and redo — saves, and the
 server finds no overlap and no 留白 in the saved plan, every unit in the cell it was painted
-into, and the figures the editor showed. A locked cell gives and takes nothing."""
+into, and the figures the editor showed (households, compounds cut, stations in reach, Party
+rules). A locked cell gives and takes nothing. A finger on a touch tablet taps and brushes units
+as the mouse does, without panning the map."""
 
 from __future__ import annotations
 
@@ -180,3 +182,67 @@ def test_random_strokes_undo_redo_and_a_box_save_a_plan_without_overlap_or_gap(
     for i in range(last.count()):
         code = last.nth(i).get_attribute("data-code")
         assert str(server[code]["households"]) in last.nth(i).inner_text()
+    # the figures of the last stroke: compounds cut, stations in reach and the Party rules, as
+    # the server computes them for those cells
+    for i in range(last.count()):
+        table = last.nth(i)
+        f = server[table.get_attribute("data-code")]
+        reach = table.locator("td.reach").inner_text()
+        assert (reach.replace("、", ";") == f["stations_in_reach"]) if f["stations_in_reach"] else "没有党群服务站" in reach  # fmt: skip
+        cut = table.locator("td.cut").inner_text()
+        assert cut.replace("、", ";") == f["compounds_cut"] if f["compounds_cut"] else cut.startswith("无")  # fmt: skip
+        kinds = table.locator("td.party li").evaluate_all("(items) => items.map((i) => i.dataset.kind)")  # fmt: skip
+        assert kinds == [p["kind"] for p in f["party"]] and kinds
+
+
+def touch_path(page, points: list[tuple[float, float]]) -> None:
+    """A finger put down on the first point, moved through the others and lifted (touch events
+    as a touch screen sends them, from which the browser makes pointer events)."""
+    cdp = page.context.new_cdp_session(page)
+    x, y = points[0]
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for x, y in points[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})  # fmt: skip
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def test_a_finger_taps_and_brushes_units_into_a_cell_without_panning_the_map(
+    tablet_planner, demo_server
+):
+    auth = headers(demo_server, PLANNER)
+    plan_id = http.post(demo_server + "/api/plans", json={"name": "手指涂色", "grid_layer": "party"}, headers=auth, timeout=60).json()["id"]  # fmt: skip
+    page = opened(tablet_planner, plan_id)
+    cells = page.evaluate("gridmapPaint.assignment()")
+    table = http.get(f"{demo_server}/api/fabric/assignment", params={"plan": plan_id}, headers=auth).json()["units"]  # fmt: skip
+    units = fabric(demo_server, {row["community_code"] for row in table})
+    near = neighbours(units)
+    rng = random.Random(3)
+    unit = rng.choice(sorted(u for u in units if any(cells[v] != cells[u] for v in near[u])))
+    to = sorted(cells[v] for v in near[unit] if cells[v] != cells[unit])[0]
+    page.tap(f"#paint-cells tr[data-code='{to}'] button.pick")  # a finger picks the cell too
+    page.wait_for_function(f"document.querySelector(\"#paint-cells tr[data-code='{to}'] button.pick\").getAttribute('aria-pressed') === 'true'")  # fmt: skip
+    touch_path(page, [screen(page, *units[unit][1].representative_point().coords[0])])  # a tap
+    settled(page, 1)
+    assert page.evaluate("gridmapPaint.assignment()") == {**cells, unit: to}
+    cells[unit] = to
+
+    # a brush from that unit over a neighbour of another cell takes it, and what lies between
+    other = next(v for v in sorted(near[unit]) if cells[v] != to)
+    start, end = (units[u][1].representative_point() for u in (unit, other))
+    x0, y0 = screen(page, *start.coords[0])
+    centre = page.evaluate("(c => [c.lat, c.lng])(gridmapEditor.map.getCenter())")
+    box = page.locator("#map").bounding_box()
+    x1, y1 = page.evaluate(f"(p => [p.x, p.y])(gridmapEditor.map.latLngToContainerPoint([{end.y}, {end.x}]))")  # fmt: skip
+    x1, y1 = box["x"] + x1, box["y"] + y1
+    touch_path(page, [(x0 + (x1 - x0) * k / 30, y0 + (y1 - y0) * k / 30) for k in range(31)])
+    settled(page, 2)
+    now = page.evaluate("gridmapPaint.assignment()")
+    moved = {u for u in cells if now[u] != cells[u]}
+    crossed = {u for u, (c, shape) in units.items() if c == units[unit][0] and shape.intersects(shapely.LineString([start, end]))}  # fmt: skip
+    assert other in moved and moved <= crossed and all(now[u] == to for u in moved)
+    assert page.evaluate("(c => [c.lat, c.lng])(gridmapEditor.map.getCenter())") == centre  # no pan
+    # the stroke is one step of the history, as a mouse's is
+    page.tap("#paint-undo")
+    settled(page, 1)
+    assert page.evaluate("gridmapPaint.assignment()") == cells

@@ -1,9 +1,10 @@
 // Paint mode of the planners' editor (涂色, the default where the plan's communities have a unit
 // fabric): a plan is an assignment of the fabric's units to cells and every cell is drawn as the
 // dissolve of its units (POST /api/fabric/cells), so a painted plan has no overlap and no 留白 by
-// construction. Pick a cell, click or brush units into it, Shift+drag a box; 锁定 keeps a cell as
-// it is; undo and redo of any depth. The cells stay the editor's own layers (window.gridmapEditor),
-// reshaped in place, so 保存, 校验, 差异 and 批准 work on the painted plan unchanged.
+// construction. Pick a cell, click or brush units into it (mouse, finger or pen), Shift+drag a box;
+// 锁定 keeps a cell as it is; undo and redo of any depth. The cells stay the editor's own layers
+// (window.gridmapEditor), reshaped in place, so 保存, 校验, 差异 and 批准 work on the painted plan
+// unchanged.
 (function () {
   "use strict";
   const el = document.getElementById("map");
@@ -252,6 +253,53 @@
     }
     if (stroke) endStroke();
   });
+  // a finger or a pen brushes as the mouse does. Their pointer events stay with the element
+  // first touched, so the unit under the finger is found by its position; they are taken on the
+  // map before Leaflet's own handlers (capture), so that the brush does not pan the map.
+  const inRing = (ring, p) => { // even-odd ray casting, lng as x, lat as y
+    let inside = false;
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const a = ring[i], b = ring[j];
+      if ((a.lat > p.lat) !== (b.lat > p.lat) && p.lng < ((b.lng - a.lng) * (p.lat - a.lat)) / (b.lat - a.lat) + a.lng) inside = !inside;
+    }
+    return inside;
+  };
+  const polygons = (latlngs) => (Array.isArray(latlngs[0][0]) ? latlngs : [latlngs]); // [[outer, holes…], …]
+  function unitAt(p) {
+    for (const [u, info] of units) {
+      if (!info.layer.getBounds().contains(p)) continue;
+      if (polygons(info.layer.getLatLngs()).some((rings) => rings.reduce((n, ring) => n + inRing(ring, p), 0) % 2 === 1)) return u;
+    }
+    return null;
+  }
+  let finger = null; // the pointer id of the brushing finger or pen
+  el.addEventListener("pointerdown", (ev) => {
+    if (ev.pointerType === "mouse" || finger !== null || mode !== "paint" || !ev.isPrimary) return;
+    const u = unitAt(map.mouseEventToLatLng(ev));
+    if (!u) return; // off the units: the finger pans and zooms the map
+    ev.preventDefault();
+    ev.stopPropagation();
+    if (!state.current) { pick(assign.get(u), true); return; } // the first touch picks a cell
+    finger = ev.pointerId;
+    map.dragging.disable();
+    stroke = { target: state.current, units: new Set() };
+    touch(u);
+  }, true);
+  el.addEventListener("pointermove", (ev) => {
+    if (ev.pointerId !== finger) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    const u = unitAt(map.mouseEventToLatLng(ev));
+    if (u) touch(u);
+  }, true);
+  const lift = (ev) => {
+    if (ev.pointerId !== finger) return;
+    ev.stopPropagation();
+    finger = null;
+    if (stroke) endStroke();
+  };
+  el.addEventListener("pointerup", lift, true);
+  el.addEventListener("pointercancel", lift, true);
   document.addEventListener("keydown", (e) => {
     if (mode !== "paint" || !(e.ctrlKey || e.metaKey) || /INPUT|SELECT|TEXTAREA/.test(e.target.tagName)) return;
     const key = e.key.toLowerCase();
