@@ -9,7 +9,7 @@ and after (the figures mean little on a machine busy with other work):
 
 - peer: ``geopandas.overlay`` of the two grid layers + ``geopandas.sjoin`` of buildings to grids
   (in the same metric CRS);
-- gridmap: ``gridmap.core.pipeline.integrate`` (topology checks of every layer, hierarchy, unified
+- gridmap: ``gridmap.core.integrate.integrate`` (topology checks of every layer, hierarchy, unified
   grid, figures, crosswalk, disagreements).
 
     .venv/bin/python -m benchmarks.bench_integrate [--rounds 3] [--scale 1.0] [--one-core]
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.synthcity import city_at
 from gridmap.config import Settings
 from gridmap.core import parallel
-from gridmap.core.pipeline import Layers, integrate
+from gridmap.core.integrate import Layers, integrate
 from gridmap.crs import metric_crs_for
 
 

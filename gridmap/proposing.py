@@ -36,7 +36,7 @@ class Proposed:
 def propose_plan(engine: Engine, settings: Settings, *, name: str, author: str,
                  community: str | None = None, grid_layer: str = "party", seed: int = 0) -> Proposed:  # fmt: skip
     """Propose grids for every community (or one) and store them as a draft plan."""
-    from gridmap.core.integrate import in_storage_crs
+    from gridmap.core.cell_geometry import in_storage_crs
     from gridmap.core.propose import propose_grids
 
     with connect(engine) as conn:

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from gridmap.config import Settings
-from gridmap.core.pipeline import Integration, Layers, integrate
+from gridmap.core.integrate import Integration, Layers, integrate
 from gridmap.errors import NotFoundError
 from gridmap.io.geometry import polygonal
 from gridmap.io.write import write_csv_table, write_frame

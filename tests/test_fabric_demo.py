@@ -12,8 +12,8 @@ from test_cli import gridmap
 
 from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.config import Settings
+from gridmap.core.cell_geometry import in_storage_crs
 from gridmap.core.fabric import unit_fabric
-from gridmap.core.integrate import in_storage_crs
 from gridmap.core.plans import validate
 from gridmap.crs import metric_crs_for
 from gridmap.proposing import propose_plan

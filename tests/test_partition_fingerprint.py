@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from gridmap.config import Settings
-from gridmap.core.pipeline import Layers
+from gridmap.core.integrate import Layers
 from gridmap.core.staffing import People
 from gridmap.partitioned.plan import Partition
 from gridmap.partitioned.task import Inputs, Job, fingerprint

@@ -23,7 +23,7 @@ from gridmap.auth import add_account, issue_token
 from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.config import Settings
 from gridmap.core.assign import place_members
-from gridmap.core.integrate import cell_figures
+from gridmap.core.coverage import unified_cell_figures
 from gridmap.runs import run_analyze
 from gridmap.store.db import make_engine, transaction
 from gridmap.store.features import read_features
@@ -42,7 +42,7 @@ def test_a_member_snapped_across_a_cell_border_counts_in_the_cell_of_the_buildin
                                geometry=[Point(104, 50), Point(190, 5)], crs=4544)  # fmt: skip
     placed = place_members(members, buildings, Settings())
     assert placed[["building_code", "how"]].values.tolist() == [["B1", "snapped"], [None, "unplaced"]]  # fmt: skip
-    out = cell_figures(cells, pd.Series(["G1"]), buildings["households"], placed)
+    out = unified_cell_figures(cells, pd.Series(["G1"]), buildings["households"], placed)
     assert out[["code", "members_full", "members_probationary"]].values.tolist() == [
         ["G1", 1, 0], ["G2", 0, 0],  # the unplaced member is counted in no cell
     ]  # fmt: skip

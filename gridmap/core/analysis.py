@@ -20,7 +20,7 @@ from gridmap.core import branches, coverage
 from gridmap.core.assign import member_counts
 from gridmap.core.gap_names import names_of, with_names
 from gridmap.core.gaps import concat_gaps, unchecked_kinds, with_community_codes
-from gridmap.core.pipeline import Integration, Layers, integrate
+from gridmap.core.integrate import Integration, Layers, integrate
 from gridmap.core.staffing import People, Places, check_staffing
 from gridmap.core.staffing_rates import staffing_figures
 from gridmap.crs import metric_crs_for

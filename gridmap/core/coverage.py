@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from gridmap.config import Settings
+from gridmap.core.assign import counts_by_placement
 from gridmap.core.gaps import Gap, counted
 from gridmap.core.staffing_rates import STAFFING_RATES, staffing_by_unit, staffing_rates  # noqa: F401 (coverage.*)
 from gridmap.core.topology import reprojected_gaps
@@ -266,3 +267,32 @@ def unit_figures(
     out["compounds"] = out["compounds"].fillna(0).astype(int)
     out["proposal"] = out["code"].map(proposal_of).where(compound_rows, None)
     return out[FIGURE_COLUMNS]
+
+
+def unified_cell_figures(
+    cells: gpd.GeoDataFrame,
+    building_cells: pd.Series,
+    households: pd.Series,
+    placed: pd.DataFrame,
+) -> gpd.GeoDataFrame:
+    """Add n_buildings, households, members_full and members_probationary to unified cells
+    (全科网格的户数与党员数; the unit figures of every level are :func:`unit_figures`).
+
+    ``building_cells`` is each building's cell (from the hierarchy), ``households`` its count;
+    ``placed`` every member's placement (:func:`gridmap.core.assign.place_members`). A member
+    counts in the cell of their building, as its households do (a member snapped to a building
+    across a cell border counts on the building's side; one placed nowhere counts in no cell),
+    so the cells hold the members the unit figures give their grid.
+    """
+    out = cells.copy()
+    table = pd.DataFrame({"cell": building_cells.to_numpy(), "households": households.to_numpy()})
+    per_cell = table.groupby("cell").agg(
+        n_buildings=("cell", "size"), households=("households", "sum")
+    )
+    out["n_buildings"] = out["code"].map(per_cell["n_buildings"]).fillna(0).astype(int)
+    out["households"] = out["code"].map(per_cell["households"]).fillna(0).astype(int)
+    counts = counts_by_placement(placed, building_cells.to_numpy(dtype=object))
+    for value, column in (("full", "members_full"), ("probationary", "members_probationary")):
+        out[column] = out["code"].map(counts[value]).fillna(0).astype(int)
+    out["area_m2"] = out.area.round(1)
+    return out

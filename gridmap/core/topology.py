@@ -28,7 +28,7 @@ from gridmap.config import Settings
 from gridmap.core.gaps import Gap, empty_gaps, make_gaps
 from gridmap.core.parallel import by_rows
 from gridmap.core.pieces import is_valid, piece_shares, remembered, share_inside
-from gridmap.core.pieces import shared_pieces as shared_pieces  # the pipeline's block
+from gridmap.core.pieces import shared_pieces as shared_pieces  # the integration's block
 from gridmap.layers import STORAGE_CRS
 
 

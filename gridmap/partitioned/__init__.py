@@ -8,7 +8,7 @@ partition is one task on a Dask cluster (a local one by default, or an existing 
    queries (features straddling the border, members within the snap distance, stations within
    walking reach),
 2. runs the same core function as the one-process path (:func:`gridmap.core.analysis.analyze`
-   or :func:`gridmap.core.pipeline.integrate`) on that,
+   or :func:`gridmap.core.integrate.integrate`) on that,
 3. keeps what it owns (what lies in its communities; what lies in none goes to the first
    partition whose box holds it) and writes it in one transaction with a row saying it is done.
 

@@ -22,7 +22,7 @@ from sqlalchemy import exists, func, select
 
 from gridmap.config import Settings
 from gridmap.core import parallel
-from gridmap.core.pipeline import Layers
+from gridmap.core.integrate import Layers
 from gridmap.core.staffing import PEOPLE_LAYERS, People
 from gridmap.partitioned.plan import Partition, halo_box, halo_metres, owners
 from gridmap.store import features, partitions, placement, results
@@ -250,7 +250,7 @@ def _analyse_and_store(
             previous=inputs.previous if len(inputs.previous) else None, people=inputs.people,
         )  # fmt: skip
     else:
-        from gridmap.core.pipeline import integrate
+        from gridmap.core.integrate import integrate
 
         result = integrate(inputs.layers, job.settings, base=job.base, previous=inputs.previous)
     own = owned_results(result, inputs, job)

@@ -18,7 +18,7 @@ from gridmap.core.gaps import (
     make_gaps,
     with_community_codes,
 )
-from gridmap.core.pipeline import Layers, integrate
+from gridmap.core.integrate import Layers, integrate
 
 S = Settings()
 X0, Y0 = 404000.0, 3376000.0  # near 104.0°E, 30.5°N in CGCS2000 Gauss–Krüger CM 105E

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 from shapely import box
 
 from gridmap.config import Settings
+from gridmap.core.cell_geometry import in_storage_crs
 from gridmap.core.crosswalk import crosswalk
 from gridmap.core.hierarchy import assign_by_area
-from gridmap.core.integrate import in_storage_crs, unified_grid
+from gridmap.core.unified_grid import unified_grid
 
 S = Settings()
 
@@ -168,7 +169,7 @@ def test_children_in_no_parent_or_no_children_at_all_have_no_parent():
 
 
 def test_integration_of_a_community_without_compounds_or_buildings():
-    from gridmap.core.pipeline import Layers, integrate
+    from gridmap.core.integrate import Layers, integrate
 
     community = frame(["C1"], [box(0, 0, 100, 100)], name=["社区"])
     layers = Layers(community, NONE.assign(households=[]), NONE.assign(households=[]),

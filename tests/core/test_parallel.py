@@ -15,8 +15,9 @@ import shapely
 
 from gridmap.config import Settings
 from gridmap.core import parallel
-from gridmap.core.integrate import GRID_M, unified_grid
-from gridmap.core.pipeline import Layers, integrate
+from gridmap.core.cell_geometry import GRID_M
+from gridmap.core.integrate import Layers, integrate
+from gridmap.core.unified_grid import unified_grid
 
 PARENT = os.getpid()
 

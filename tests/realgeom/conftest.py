@@ -82,7 +82,7 @@ class Run:
     settings: Settings
     folder: Path
     reports: dict
-    integration: object  # gridmap.core.pipeline.Integration of ``gridmap integrate``
+    integration: object  # gridmap.core.integrate.Integration of ``gridmap integrate``
     analysis: object  # gridmap.core.analysis.Analysis of the first ``gridmap analyze``
     again: object  # … and of the second, on the same database
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from realgeom.corpus import digitise
 
 from gridmap.config import Settings
-from gridmap.core.integrate import in_storage_crs, unified_grid
+from gridmap.core.cell_geometry import in_storage_crs
+from gridmap.core.unified_grid import unified_grid
 from gridmap.io.geometry import repair_geometries
 from gridmap.io.write import write_frame
 
