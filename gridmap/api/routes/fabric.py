@@ -138,12 +138,13 @@ def _with_checks(conn, settings: Settings, cells: gpd.GeoDataFrame, shown: pd.Da
 
     reach = painted.stations_in_reach(project(geoms), codes, project(stations), settings.station_radius_m)  # fmt: skip
     held = units[units["compound_code"].notna().to_numpy()]
-    per_cell = held.groupby([cell_of[held.index], held["compound_code"]])["households"].sum()
+    per_cell: dict[str, dict[str, int]] = {}
+    for (cell, compound), households in held.groupby([cell_of[held.index], held["compound_code"]])["households"].sum().items():  # fmt: skip
+        per_cell.setdefault(cell, {})[compound] = int(households)
     covered = branch_covered(conn, held["compound_code"].tolist())
     party = []
     for code, full, probationary, visible in zip(cells["code"], cells["members_full"], cells["members_probationary"], shown["members_full"].notna(), strict=True):  # fmt: skip
-        households = per_cell.loc[code].to_dict() if code in per_cell.index.get_level_values(0) else {}  # fmt: skip
-        found = painted.party_findings(int(full), int(full + probationary), households, covered, settings)  # fmt: skip
+        found = painted.party_findings(int(full), int(full + probationary), per_cell.get(code, {}), covered, settings)  # fmt: skip
         party.append(found if visible else [f for f in found if f["kind"] == "compound_without_org"])  # fmt: skip
     return shown.assign(compounds_cut=[cut.get(c, "") for c in cells["code"]], stations_in_reach=reach,
                         station_radius_m=settings.station_radius_m, party=party)  # fmt: skip
