@@ -16,9 +16,13 @@ What a planner sees while drawing:
 - :func:`diff` — a plan against the current layer: cells added, removed, reshaped, and the
   buildings, households and members that move from one grid to another.
 
-Buildings and members are placed in cells by a representative point (a building inside its
-footprint, a member at their home): a building straddling a drawn border counts once, in the
-cell holding that point.
+Buildings are placed in cells by a representative point inside their footprint: a building
+straddling a drawn border counts once, in the cell holding that point. Members are counted
+where they are placed (落位, :func:`gridmap.core.assign.assign_points`): in the cell of their
+building, with its households, as every other figure counts them — the placement the analysis
+stored when the caller has it (``member_home``, or a ``building_code`` column of the members),
+otherwise the same rule applied to the buildings given. A member placed in no building counts in
+no cell, wherever their home point lies.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+from gridmap.core.member_homes import cells_of_homes, placed_homes, stored_homes
 
 CUT_SHARE = 0.01  # a compound counts as cut when more than 1 % of it lies outside its main cell
 
@@ -105,23 +111,29 @@ def cell_figures(
         compounds["code"].to_numpy(), compounds.geometry.values,
         members.geometry.values, full,
         stations["code"].to_numpy(), stations.geometry.values,
-        band=band, station_radius_m=station_radius_m,
+        band=band, station_radius_m=station_radius_m, member_home=stored_homes(buildings, members),
     )  # fmt: skip
 
 
 def figures_of(
     cell_codes, cell_geoms, building_geoms, households, compound_codes, compound_geoms,
     member_geoms, member_full, station_codes, station_geoms, *, band: Band, station_radius_m: float,
+    member_home: np.ndarray | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """:func:`cell_figures` on plain arrays (metric coordinates): what the editor calls after
-    each edit, without building GeoDataFrames (their overhead is most of a small request)."""
+    each edit, without building GeoDataFrames (their overhead is most of a small request).
+
+    ``member_home``: each member's building as a row of ``building_geoms`` (-1: none), as the
+    analysis stored it; when not given, members are placed by :func:`placed_homes`."""
     cell_geoms = np.asarray(cell_geoms, dtype=object)
     n = len(cell_geoms)
     at = _within(cell_geoms, shapely.point_on_surface(np.asarray(building_geoms, dtype=object)))
     households = np.asarray(households, dtype=np.int64)
     hh = np.bincount(at[at >= 0], weights=households[at >= 0], minlength=n).astype(np.int64)
     nb = np.bincount(at[at >= 0], minlength=n)
-    home = _within(cell_geoms, np.asarray(member_geoms, dtype=object))
+    if member_home is None:
+        member_home = placed_homes(building_geoms, member_geoms)
+    home = cells_of_homes(at, np.asarray(member_home, dtype=np.int64))
     full = np.asarray(member_full, dtype=bool)
     mf = np.bincount(home[(home >= 0) & full], minlength=n)
     mp = np.bincount(home[(home >= 0) & ~full], minlength=n)
@@ -348,15 +360,19 @@ def diff(
     reps = shapely.point_on_surface(np.asarray(buildings.geometry.values))
     old_codes = np.append(current["code"].to_numpy(dtype=object), "")
     new_codes = np.append(plan["code"].to_numpy(dtype=object), "")
-    old_at = old_codes[_points_in(current.reset_index(drop=True), reps)]
-    new_at = new_codes[_points_in(plan.reset_index(drop=True), reps)]
+    old_cell = _points_in(current.reset_index(drop=True), reps)
+    new_cell = _points_in(plan.reset_index(drop=True), reps)
+    old_at, new_at = old_codes[old_cell], new_codes[new_cell]
     moved = old_at != new_at
     b = pd.DataFrame({"from_code": old_at[moved], "to_code": new_at[moved],
                       "households": buildings["households"].fillna(0).to_numpy()[moved],
                       "code": buildings["code"].to_numpy()[moved]})  # fmt: skip
-    homes = np.asarray(members.geometry.values)
-    m_old = old_codes[_points_in(current.reset_index(drop=True), homes)]
-    m_new = new_codes[_points_in(plan.reset_index(drop=True), homes)]
+    # a member moves with the building they are placed in (落位), as its households do
+    homes = stored_homes(buildings, members)
+    if homes is None:
+        homes = placed_homes(buildings.geometry.values, members.geometry.values)
+    m_old = old_codes[cells_of_homes(old_cell, homes)]
+    m_new = new_codes[cells_of_homes(new_cell, homes)]
     m = pd.DataFrame({"from_code": m_old, "to_code": m_new})
     m = m[m["from_code"] != m["to_code"]].value_counts().rename("members").reset_index()
     moves = b.groupby(["from_code", "to_code"]).agg(
