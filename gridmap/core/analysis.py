@@ -52,6 +52,26 @@ def _grid_figures(hierarchy, housed: np.ndarray, layer: str) -> tuple[dict, dict
     return households, per_member[per_member > 0].to_dict()
 
 
+@dataclass
+class _Placed:
+    """The metric layers after 多网合一, and every member placed once: ``table`` holds each
+    member's category, building and that building's compound, community and grids; ``home`` each
+    member's building as a row of ``buildings`` (-1: none)."""
+
+    metric: Layers
+    result: Integration
+    unified: gpd.GeoDataFrame
+    members: gpd.GeoDataFrame
+    placed: pd.DataFrame
+    table: pd.DataFrame
+    home: np.ndarray
+    base: str
+
+    @property
+    def h(self):
+        return self.result.hierarchy
+
+
 def analyze(
     layers: Layers,
     stations: gpd.GeoDataFrame,
@@ -67,6 +87,26 @@ def analyze(
     loaded, and the checks of who serves the places are listed as not checked)."""
     people = people or People()
     crs = metric_crs_for(layers.communities)
+    s = _integrate_and_place(layers, settings, base, previous, crs)
+    stations_m = stations.to_crs(crs)
+    counts = _compound_counts(s)
+    gaps = _gaps_of(s, stations_m, orgs, people, counts, settings)
+    proposals, proposal_of = _proposals(s, counts, settings)
+    compound_table = _compound_table(s.metric.compounds, orgs, counts[0], counts[1], s.h)
+    staffing = coverage.staffing_rates(people, orgs, compound_table, s.h.buildings, base, settings)
+    rates = coverage.coverage_rates(compound_table, "grid_code__unified")
+    figures = _figures(s, layers, people, orgs, compound_table, rates, proposal_of, settings)
+    unchecked, all_gaps = _checked_gaps(gaps, s, layers, stations, orgs, people)
+    summary = _summary(s, layers, stations, all_gaps, unchecked, proposals, staffing, rates)
+    out_props = proposals.to_crs(STORAGE_CRS) if len(proposals) else proposals
+    places = {"community": layers.communities, "compound": layers.compounds, "station": stations}
+    return Analysis(s.result, all_gaps, out_props, rates, figures, summary, places, compound_table)
+
+
+def _integrate_and_place(layers: Layers, settings: Settings, base: str, previous, crs) -> _Placed:
+    """The layers projected once, 多网合一 on them, and each member's building found once (as a
+    row position: the hierarchy's rows are the rows of ``buildings``), with its compound,
+    community and grids taken from there."""
     # projected once here; integrate finds them in its CRS already and leaves them be
     metric = Layers(
         layers.communities.to_crs(crs), layers.compounds.to_crs(crs), layers.buildings.to_crs(crs),
@@ -74,57 +114,68 @@ def analyze(
         layers.members.to_crs(crs) if layers.members is not None else None,
     )  # fmt: skip
     result = integrate(metric, settings, base=base, previous=previous, crs=crs)
-    buildings, compounds = metric.buildings, metric.compounds
     members = metric.members if metric.members is not None else gpd.GeoDataFrame(
         {"code": [], "category": [], "in_service": [], "reported": []}, geometry=[], crs=crs)  # fmt: skip
-    unified = result.unified.to_crs(crs)
     h = result.hierarchy
     placed = result.placements  # each member placed once, by the integration
     table = pd.DataFrame({"code": members["code"].to_numpy(), "category": members["category"].to_numpy(),
                           "building_code": placed["building_code"].to_numpy()})  # fmt: skip
-    # each member's building found once, as a row position (the hierarchy's rows are the rows of
-    # ``buildings``); its compound, community and grids taken from there
     home = placed["home"].to_numpy()
     for column in ("compound_code", "community_code", f"grid_code__{base}", "grid_code__unified"):
         values = h.buildings[column].to_numpy(dtype=object)
         table[column] = take(values, home, allow_fill=True, fill_value=np.nan)
-    by_compound = member_counts(table, "compound_code")
+    unified = result.unified.to_crs(crs)
+    return _Placed(metric, result, unified, members, placed, table, home, base)
+
+
+def _compound_counts(s: _Placed) -> tuple[pd.DataFrame, dict, dict]:
+    """Members per compound (full, probationary, total), households per compound, and each
+    building's compound."""
+    h = s.h
+    by_compound = member_counts(s.table, "compound_code")
     compound_households = h.buildings.groupby("compound_code")["households"].sum().to_dict()
     compound_of = dict(
         zip(h.buildings["code"].tolist(), h.buildings["compound_code"].tolist(), strict=True)
     )
+    return by_compound, compound_households, compound_of
+
+
+def _gaps_of(s: _Placed, stations, orgs, people: People, counts, settings) -> list:
+    """The gaps found beside the integration's: households and members per grid, buildings and
+    members, property companies, stations' reach, the Party organisations and the staffing."""
+    h, base, home = s.h, s.base, s.home
+    buildings, compounds = s.metric.buildings, s.metric.compounds
+    by_compound, compound_households, compound_of = counts
     in_building = dict.fromkeys(h.buildings["code"].to_numpy()[np.unique(home[home >= 0])].tolist())
-    gaps = [result.findings]
+    gaps = [s.result.findings]
     housed = np.bincount(home[home >= 0], minlength=len(h.buildings))
     grid_households = {}
-    for layer, frame in ((base, metric.grids[base]), ("unified", unified)):
+    for layer, frame in ((base, s.metric.grids[base]), ("unified", s.unified)):
         households, per_member = _grid_figures(h, housed, layer)
         grid_households[layer] = households
         gaps.append(coverage.out_of_band(frame, households, f"grid:{layer}", settings))
         gaps.append(coverage.grids_without_member(frame, households, per_member, f"grid:{layer}"))
+    places = Places(
+        s.metric.grids[base], f"grid:{base}", grid_households[base], orgs, compounds, buildings,
+        s.metric.communities, h.buildings.groupby("community_code")["households"].sum().to_dict(),
+    )  # fmt: skip
     gaps += [
         coverage.buildings_without_member(buildings, in_building, compound_of),
-        coverage.unassigned_members(members, placed),
-        coverage.members_not_reported(members),
+        coverage.unassigned_members(s.members, s.placed),
+        coverage.members_not_reported(s.members),
         coverage.property_without_org(compounds),
-        coverage.beyond_station_reach(buildings, compound_of, stations.to_crs(crs), settings),
+        coverage.beyond_station_reach(buildings, compound_of, stations, settings),
         branches.check_organisations(orgs, compounds, by_compound, compound_households, settings),
-        check_staffing(
-            people,
-            Places(
-                metric.grids[base],
-                f"grid:{base}",
-                grid_households[base],
-                orgs,
-                compounds,
-                buildings,
-                metric.communities,
-                h.buildings.groupby("community_code")["households"].sum().to_dict(),
-            ),
-            settings,
-            settings.staffing_as_of or date.today(),
-        ),
+        check_staffing(people, places, settings, settings.staffing_as_of or date.today()),
     ]
+    return gaps
+
+
+def _proposals(s: _Placed, counts, settings: Settings) -> tuple[gpd.GeoDataFrame, dict]:
+    """The proposed organisations (单独建、联合建, with Party groups, splits and member
+    households inside them), and the kind proposed for each compound."""
+    by_compound, compound_households, compound_of = counts
+    compounds, buildings = s.metric.compounds, s.metric.buildings
     proposals = branches.propose(compounds, by_compound, compound_households, settings)
     proposal_of = {
         code: p["kind"]
@@ -132,43 +183,58 @@ def analyze(
         for code in str(p["compounds"] or "").split(";")
         if code
     }
-    compound = h.buildings["compound_code"].to_numpy(dtype=object)
+    compound = s.h.buildings["compound_code"].to_numpy(dtype=object)
     proposals = _inside_branches(
-        proposals, buildings, table, home, compound, members, placed, compound_of, settings
+        proposals, buildings, s.table, s.home, compound, s.members, s.placed, compound_of, settings
     )
-    compound_table = _compound_table(compounds, orgs, by_compound, compound_households, h)
-    staffing = coverage.staffing_rates(people, orgs, compound_table, h.buildings, base, settings)
-    rates = coverage.coverage_rates(compound_table, "grid_code__unified")
-    figures = coverage.unit_figures(h.buildings, table, rates, proposal_of)
-    figures = staffing_figures(figures, people, orgs, compound_table, h.buildings, base, settings)
-    named = {"community": layers.communities, "grid": unified, "compound": compounds}
+    return proposals, proposal_of
+
+
+def _figures(s: _Placed, layers: Layers, people, orgs, compound_table, rates, proposal_of, settings):  # fmt: skip
+    """The figures of every unit (what a map click shows), with the staffing rates and names."""
+    h = s.h
+    figures = coverage.unit_figures(h.buildings, s.table, rates, proposal_of)
+    figures = staffing_figures(figures, people, orgs, compound_table, h.buildings, s.base, settings)
+    named = {"community": layers.communities, "grid": s.unified, "compound": s.metric.compounds}
     figures.insert(2, "name", None)
     for level, frame in named.items():
         at = figures["level"] == level
         figures.loc[at, "name"] = figures.loc[at, "code"].map(frame.set_index("code")["name"])
+    return figures
+
+
+def _checked_gaps(gaps: list, s: _Placed, layers: Layers, stations, orgs, people: People):
+    """The kinds not checked for want of a column or a layer, and every gap of the kinds that
+    were, each naming its community and its places by name first, codes second."""
     # a kind whose inputs are missing was not checked: listed as such, and its findings (every
     # grid "without members" when no member was loaded) are no findings
     unchecked = unchecked_kinds({
-        "grid": layers.grids.get(base), "compound": layers.compounds, "building": layers.buildings,
+        "grid": layers.grids.get(s.base), "compound": layers.compounds, "building": layers.buildings,
         "member": layers.members, "station": stations, "org": orgs, "staff": people.staff,
         "property": people.properties, "owners_committee": people.committees,
     })  # fmt: skip
     skipped = [u["kind"] for u in unchecked]
     gaps = [g[~g["kind"].isin(skipped)] for g in gaps]
     # the integration's findings name their community already; the gaps found here are named now
-    all_gaps = with_community_codes(concat_gaps(gaps), metric.communities)
+    all_gaps = with_community_codes(concat_gaps(gaps), s.metric.communities)
     # read by names first, codes second (members never named)
-    named_places = {"community": layers.communities, "grid": [unified, *metric.grids.values()],
-                    "compound": compounds, "building": buildings, "org": orgs, "station": stations,
-                    "property": people.properties, "owners_committee": people.committees}  # fmt: skip
-    all_gaps = with_names(all_gaps, names_of(named_places))
-    summary = {
+    named_places = {"community": layers.communities, "grid": [s.unified, *s.metric.grids.values()],
+                    "compound": s.metric.compounds, "building": s.metric.buildings, "org": orgs,
+                    "station": stations, "property": people.properties,
+                    "owners_committee": people.committees}  # fmt: skip
+    return unchecked, with_names(all_gaps, names_of(named_places))
+
+
+def _summary(s: _Placed, layers, stations, all_gaps, unchecked, proposals, staffing, rates) -> dict:  # fmt: skip
+    """The report's summary: counts, gaps and proposals by kind, staffing and the rates."""
+    buildings, members, placed = s.metric.buildings, s.members, s.placed
+    return {
         "version": REPORT_VERSION,
-        "base": base,
+        "base": s.base,
         "counts": {
             "communities": len(layers.communities),
-            "unified_cells": len(unified),
-            "compounds": len(compounds),
+            "unified_cells": len(s.unified),
+            "compounds": len(s.metric.compounds),
             "buildings": len(buildings),
             "households": int(buildings["households"].sum()),
             "members": len(members),
@@ -187,9 +253,6 @@ def analyze(
         .drop(columns=["level", "code"])
         .to_dict("records")[0],
     }
-    out_props = proposals.to_crs(STORAGE_CRS) if len(proposals) else proposals
-    places = {"community": layers.communities, "compound": layers.compounds, "station": stations}
-    return Analysis(result, all_gaps, out_props, rates, figures, summary, places, compound_table)
 
 
 def _compound_table(
@@ -218,6 +281,29 @@ def _inside_branches(
     ``home`` is each member's building as a row of ``buildings`` (-1: none), ``compound`` each
     building's compound code.
     """
+    rows = _groups_and_splits(proposals, buildings, table, home, compound, settings)
+    households = _member_households(buildings, home, members, placed, compound_of, settings)
+    extra = [f for f in (rows, households) if f is not None and len(f)]
+    out = proposals.copy()
+    if extra:
+        joined = pd.concat(extra, ignore_index=True)
+        # columns inferred from plain values, as for rows written one by one
+        added = gpd.GeoDataFrame(
+            {c: joined[c].tolist() for c in joined}, geometry="geometry", crs=proposals.crs
+        )
+        out = pd.concat([proposals, added], ignore_index=True)
+    out["details"] = [
+        {"buildings": b.split(";")} if isinstance(b, str) and b else None
+        for b in out.get("buildings", [None] * len(out))
+    ]
+    return gpd.GeoDataFrame(
+        out.drop(columns=["buildings"], errors="ignore"), geometry="geometry", crs=proposals.crs
+    )
+
+
+def _groups_and_splits(proposals, buildings, table, home, compound, settings):
+    """Party groups inside each proposed branch, and the split of each proposed general branch
+    (None: neither); ``home`` is each member's row in ``buildings``."""
     from gridmap.core import groups
 
     # members per building counted by position (``home``: each member's row in ``buildings``)
@@ -243,6 +329,13 @@ def _inside_branches(
     )
     if rows is not None:
         rows = rows.sort_values("branch", kind="stable").drop(columns="branch")
+    return rows
+
+
+def _member_households(buildings, home, members, placed, compound_of, settings):
+    """党员中心户: the member households proposed in the buildings members live in."""
+    from gridmap.core import groups
+
     # a member inside a building is 0 m from it; snapped ones are close enough unless the snap
     # distance is set beyond NEIGHBOUR_M
     housed = home >= 0
@@ -252,19 +345,4 @@ def _inside_branches(
     lived_in = np.zeros(len(buildings), dtype=bool)
     lived_in[home[near & housed]] = True
     households = groups.member_households_of(buildings, members[housed], compound_of, lived_in)
-    extra = [f for f in (rows, households) if f is not None and len(f)]
-    out = proposals.copy()
-    if extra:
-        joined = pd.concat(extra, ignore_index=True)
-        # columns inferred from plain values, as for rows written one by one
-        added = gpd.GeoDataFrame(
-            {c: joined[c].tolist() for c in joined}, geometry="geometry", crs=proposals.crs
-        )
-        out = pd.concat([proposals, added], ignore_index=True)
-    out["details"] = [
-        {"buildings": b.split(";")} if isinstance(b, str) and b else None
-        for b in out.get("buildings", [None] * len(out))
-    ]
-    return gpd.GeoDataFrame(
-        out.drop(columns=["buildings"], errors="ignore"), geometry="geometry", crs=proposals.crs
-    )
+    return households
