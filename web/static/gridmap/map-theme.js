@@ -23,8 +23,8 @@
   const STAFFING_NOTES = {
     grid_staffed_rate: {
       community: ["有住户的网格中，有网格长或网格员的比例", "share of the grids with households that have a grid leader or worker"],
-      grid: ["本网格 (所对应的基础网格) 有网格长或网格员为 100%，没有为 0%",
-        "100% where the grid (its base-layer grid) has a grid leader or worker, 0% where it has none"],
+      grid: ["本网格住户所在的基础网格中，有网格长或网格员的比例 (通常只一个：有为 100%，无为 0%)",
+        "share of the base-layer grids holding the grid's households that have a grid leader or worker (usually one: 100% or 0%)"],
     },
     qualified_secretary_rate: {
       community: ["党支部、联合党支部中，书记为正式党员且党龄达到要求的比例",
