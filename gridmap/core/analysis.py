@@ -177,6 +177,8 @@ def _proposals(s: _Placed, counts, settings: Settings) -> tuple[gpd.GeoDataFrame
     by_compound, compound_households, compound_of = counts
     compounds, buildings = s.metric.compounds, s.metric.buildings
     proposals = branches.propose(compounds, by_compound, compound_households, settings)
+    if proposals.empty:  # no member in any compound: a frame without the proposals' columns
+        proposals = proposals.assign(kind=None, community_code=None, compounds=None)
     proposal_of = {
         code: p["kind"]
         for p in proposals[["kind", "compounds"]].to_dict("records")
