@@ -25,6 +25,8 @@ Examples
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -92,17 +94,29 @@ def cells_from_assignment(
     (count), geometry. In cell-code order.
     """
     cell_of = dict(zip(assignment["unit_code"], assignment["cell_code"], strict=True))
-    placed = units.assign(cell=units["code"].map(cell_of))
-    placed = placed[placed["cell"].notna()]
-    rows = []
-    for code, group in placed.groupby("cell", sort=True):
-        row = {"code": code, "name": (names or {}).get(code) or code,
-               "community_code": group["community_code"].iloc[0], "units": len(group),
-               "geometry": positive_parts([_coverage_union(np.asarray(group.geometry.values, dtype=object))])[0]}  # fmt: skip
-        row.update({c: int(group[c].sum()) for c in SUMMED if c in group})
-        rows.append(row)
-    columns = ["code", "name", "community_code", *[c for c in SUMMED if c in units], "units", "geometry"]  # fmt: skip
-    return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=units.crs)
+    cell = units["code"].map(cell_of).to_numpy(dtype=object)
+    placed = np.flatnonzero(pd.notna(cell))
+    summed = [c for c in SUMMED if c in units]
+    columns = ["code", "name", "community_code", *summed, "units", "geometry"]
+    if not len(placed):
+        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=units.crs)
+    # cells in code order, each unit's position under its cell: arrays, not a group per cell
+    # (the pandas groups cost most of the time with thousands of cells)
+    inverse, codes = pd.factorize(pd.Series(cell[placed], dtype=object), sort=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(inverse, minlength=len(codes)))]
+    geoms = np.asarray(units.geometry.values, dtype=object)[placed][order]
+    dissolved = np.empty(len(codes), dtype=object)
+    for k, (i, j) in enumerate(pairwise(bounds)):
+        dissolved[k] = _coverage_union(geoms[i:j])
+    dissolved = positive_parts(dissolved)
+    first = placed[order[bounds[:-1]]]  # the first unit of each cell, in the order of ``units``
+    frame = {"code": list(codes), "name": [(names or {}).get(c) or c for c in codes],
+             "community_code": units["community_code"].to_numpy(dtype=object)[first]}  # fmt: skip
+    for c in summed:
+        frame[c] = np.bincount(inverse, weights=units[c].to_numpy(dtype=np.int64)[placed], minlength=len(codes)).astype(np.int64)  # fmt: skip
+    frame["units"] = np.bincount(inverse, minlength=len(codes))
+    return gpd.GeoDataFrame(frame, columns=columns, geometry=dissolved, crs=units.crs)
 
 
 def residuals(
@@ -117,7 +131,8 @@ def residuals(
     outside the drawing; households of the drawing (buildings by representative point, as the
     editor counts) against the sum of its units'. A unit in no cell is a row with no cell code.
     """
-    made = cells_from_assignment(units, assignment).set_index("code")
+    made = cells_from_assignment(units, assignment)
+    at = pd.Index(made["code"]).get_indexer(cells["code"])  # -1: a drawn cell given no unit
     drawn_geoms = np.asarray(cells.geometry.values, dtype=object)
     empty = np.array([], dtype=object)
     drawn = figures_of(
@@ -125,11 +140,11 @@ def residuals(
         buildings["households"].fillna(0).to_numpy(dtype=np.int64), empty, empty, empty,
         np.array([], dtype=bool), empty, empty, band=Band(), station_radius_m=0.0,
     )  # fmt: skip
-    dissolved = np.array([made.geometry.get(c, shapely.Polygon()) for c in cells["code"]], dtype=object)  # fmt: skip
-    from_units = np.array([int(made["households"].get(c, 0)) for c in cells["code"]], dtype=np.int64)  # fmt: skip
+    dissolved = np.append(np.asarray(made.geometry.values, dtype=object), shapely.Polygon())[at]
+    from_units = np.append(made["households"].to_numpy(dtype=np.int64), 0)[at]
     table = pd.DataFrame({
         "cell_code": cells["code"].to_numpy(dtype=object),
-        "units": [int(made["units"].get(c, 0)) for c in cells["code"]],
+        "units": np.append(made["units"].to_numpy(dtype=np.int64), 0)[at],
         "area_drawn_m2": np.round(shapely.area(drawn_geoms), 1),
         "area_only_drawn_m2": np.round(shapely.area(shapely.difference(drawn_geoms, dissolved)), 1),
         "area_only_units_m2": np.round(shapely.area(shapely.difference(dissolved, drawn_geoms)), 1),
