@@ -92,14 +92,22 @@ def make_osm_buildings(n: int, seed: int) -> gpd.GeoDataFrame:
     )
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+CPU: dict[str, list[float]] = {}  # tool → CPU seconds (user + system) of each of its runs
+
+
+def timed(cmd: list[str], env: dict | None = None, tool: str = "") -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process; its CPU seconds go to ``CPU``.
+
+    CPU seconds are the client's own work (the database server's is not in them): on a shared
+    machine they move much less than the wall time does."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    CPU.setdefault(tool, []).append(cpu)
+    return wall, max(after.ru_maxrss, before.ru_maxrss) / 1024
 
 
 def fresh_pg(admin_url: str, name: str) -> str:
@@ -124,10 +132,10 @@ def round_sqlite(tmp: Path, gpkg: Path) -> tuple[float, float, float]:
     subprocess.run(
         [sys.executable, "-m", "gridmap.cli", "init"], env=env, check=True, capture_output=True
     )
-    ours, peak = timed(cmd, env)
+    ours, peak = timed(cmd, env, "gridmap SpatiaLite")
     peer, _ = timed(
         ["ogr2ogr", "-f", "SQLite", "-dsco", "SPATIALITE=YES", str(tmp / "o.db"), str(gpkg),
-         "-nln", "building", "-nlt", "MULTIPOLYGON", "-gt", "65536"]
+         "-nln", "building", "-nlt", "MULTIPOLYGON", "-gt", "65536"], tool="ogr2ogr SpatiaLite",
     )  # fmt: skip
     return ours, peer, peak
 
@@ -138,12 +146,13 @@ def round_postgis(admin: str, gpkg: Path) -> tuple[float, float, float]:
     subprocess.run(
         [sys.executable, "-m", "gridmap.cli", "init"], env=env, check=True, capture_output=True
     )
-    ours, peak = timed(cmd, env)
+    ours, peak = timed(cmd, env, "gridmap PostGIS")
     peer_url = fresh_pg(admin, "bench_ogr")
     host = psycopg.conninfo.conninfo_to_dict(peer_url)
     pg = f"PG:host={host['host']} port={host['port']} user={host['user']} dbname=bench_ogr"
     peer, _ = timed(
-        ["ogr2ogr", "-f", "PostgreSQL", pg, str(gpkg), "-nln", "building", "-nlt", "MULTIPOLYGON"]
+        ["ogr2ogr", "-f", "PostgreSQL", pg, str(gpkg), "-nln", "building", "-nlt", "MULTIPOLYGON"],
+        tool="ogr2ogr PostGIS",
     )
     return ours, peer, peak
 
@@ -183,6 +192,7 @@ def main() -> None:
         cluster = PostgisCluster()
         cluster.start()
         admin = cluster.url("postgres").replace("+psycopg", "")
+    load_before = os.getloadavg()[0]
     try:
         sqlite = [round_sqlite(tmp, gpkg) for _ in range(args.rounds)]
         postgis = [round_postgis(admin, gpkg) for _ in range(args.rounds)]
@@ -190,11 +200,15 @@ def main() -> None:
         if cluster:
             cluster.stop()
     shapes = "OpenStreetMap footprints" if args.irregular else "rotated rectangles"
-    print(f"{args.buildings:,} buildings ({shapes}), {args.rounds} rounds, medians (min–max)\n")
+    print(f"{args.buildings:,} buildings ({shapes}), {args.rounds} rounds, medians (min–max); "
+          f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n")  # fmt: skip
     print("| database | gridmap load | ogr2ogr | ratio | gridmap peak memory |")
     print("|---|---|---|---|---|")
     print(report("SpatiaLite", sqlite))
     print(report("PostGIS", postgis))
+    print("\nCPU seconds of the client process (user + system), median:")
+    for tool, seconds in CPU.items():
+        print(f"- {tool}: {statistics.median(seconds):.2f} s")
 
 
 if __name__ == "__main__":
