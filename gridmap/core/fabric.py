@@ -55,7 +55,7 @@ from gridmap.core.plans import Band, _within, figures_of
 from gridmap.core.propose_ceiling import _fit_ceiling
 from gridmap.core.propose_geometry import FUZZ_M, _coverage_union, _polygonal
 from gridmap.core.propose_territories import _adjacency, _join_islands, _territories
-from gridmap.core.propose_units import _disjoint, _units
+from gridmap.core.propose_units import _disjoint, _largest_share, _units
 from gridmap.errors import CRSError
 
 UNIT_COLUMNS = ["code", "community_code", "compound_code", "kind", "households", "buildings",
@@ -145,19 +145,24 @@ def community_parts(compounds, communities, units) -> tuple[gpd.GeoDataFrame, di
     slivers: dict[str, list] = {}
     if compounds.empty or communities.empty:
         return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=units.crs), slivers
-    home = dict(zip(units["compounds"], units["community_code"], strict=True))
+    home, _ = _largest_share(compounds, communities)
+    taken = set(zip(units["community_code"], units["compounds"], strict=True))
     geoms = np.asarray(compounds.geometry.values, dtype=object)
     areas = np.asarray(communities.geometry.values, dtype=object)
     comm_codes = communities["code"].to_numpy(dtype=object)
     codes = compounds["code"].astype(str).to_numpy()
     k, c = shapely.STRtree(areas).query(geoms, predicate="intersects")
     for i, j in sorted(zip(k.tolist(), c.tolist(), strict=True), key=lambda p: (codes[p[0]], comm_codes[p[1]])):  # fmt: skip
-        if codes[i] not in home or home[codes[i]] == comm_codes[j]:
+        if home[i] < 0 or home[i] == j:  # in no community, or its own
             continue
         part = _polygonal(shapely.intersection(geoms[i], areas[j]))
         if part.is_empty:
             continue
+        # a duplicate code with a unit of its own there already: that unit stands for it
+        if (comm_codes[j], codes[i]) in taken:
+            continue
         if part.area > PART_MIN_M2 and part.area >= PART_MIN_SHARE * shapely.area(geoms[i]):
+            taken.add((comm_codes[j], codes[i]))
             rows.append({"code": codes[i], "kind": "compound", "community_code": comm_codes[j],
                          "households": 0, "compounds": codes[i], "loose_buildings": "",
                          "geometry": part})  # fmt: skip

@@ -191,3 +191,14 @@ def test_cell_figures_on_compounds_by_community_hold_a_compound_across_a_border_
     assert figures["compounds"].tolist() == ["X2;X3;XA", "X1;XA"]  # E1, W1: XA whole in each
     raw = cell_figures(cells, buildings, compounds, none, none.drop(columns="category"))
     assert all(cut.startswith("XA ") for cut in raw["compounds_cut"])  # the compound read as one
+
+
+def test_a_duplicate_compound_code_on_each_side_of_a_border_makes_no_duplicate_unit():
+    """Two compounds digitised with one code (a finding of the layer, not a crash): one mostly
+    west reaching east, one east; the east unit of that code stands for both there."""
+    west, east = box(0, 0, 300, 300), box(300, 0, 600, 300)
+    compounds = frame(["XD", "XD"], [box(100, 50, 400, 250), box(450, 50, 550, 250)])
+    buildings = frame(["B1", "B2"], [box(150, 100, 170, 120), box(480, 100, 500, 120)], households=[100, 50])  # fmt: skip
+    units = unit_fabric(frame(["W", "E"], [west, east]), compounds, buildings)
+    assert sorted(units["code"]) == ["E-XD", "W-XD"]
+    assert_tiles(units[units["community_code"] == "E"], east)

@@ -91,7 +91,8 @@ def fabric(conn: ConnDep, settings: SettingsDep, principal: PrincipalDep, area: 
 @router.post("/cells", summary="由单元合成网格及其数字 (涂色) / cells dissolved from units, with figures (painting)", dependencies=EDIT)  # fmt: skip
 def painted_cells(body: Painted, conn: ConnDep, settings: SettingsDep, principal: PrincipalDep, area: AreaDep) -> Response:  # fmt: skip
     """Each cell as the dissolve of the units sent for it, with households, buildings, members
-    and band status (within | below | above): what the editor draws after a stroke. Units
+    and band status (within | below | above), and the compounds each cuts, the stations in its
+    reach and the Party rule findings: what the editor draws after a stroke. Units
     outside the caller's area take no paint (403). No units make no cells (an empty
     collection); the names of cells not painted are not used."""
     if not body.units:
@@ -122,8 +123,8 @@ def _to_metric(epsg: int) -> Transformer:
 def _with_checks(conn, settings: Settings, cells: gpd.GeoDataFrame, shown: pd.DataFrame, units: gpd.GeoDataFrame, assignment: pd.DataFrame) -> pd.DataFrame:  # fmt: skip
     """``shown`` with what a planner checks after a stroke (:mod:`gridmap.core.painted`):
     compounds_cut, stations_in_reach (codes within ``station_radius_m``, the walking radius;
-    empty: none in reach), party (the Party rule findings; those resting on member counts only where the counts are
-    shown, so that a finding never tells what a hidden count would)."""
+    empty: none in reach), party (the Party rule findings; those resting on member counts only
+    where the counts are shown, so that a finding never tells what a hidden count would)."""
     cell_of = units["code"].map(dict(zip(assignment["unit_code"], assignment["cell_code"], strict=True)))  # fmt: skip
     split = units.loc[units["kind"] == "compound_part", "compound_code"].dropna().tolist()
     cut = painted.cut_compounds(cell_of, units, compound_parts(conn, split))
