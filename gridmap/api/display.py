@@ -2,23 +2,24 @@
 
 Stored geometry is WGS84 at full precision; the map gets it shifted for a GCJ-02 basemap, rounded
 to about 0.1 m and simplified to half a pixel at its zoom (:func:`display_geometry`), written as
-GeoJSON text directly (:func:`feature_collection`), and, for views below street level that every
+GeoJSON text by the one writer (:mod:`gridmap.io.geojson_text`), and, for views below street level that every
 user asks alike, drawn once and kept with a spatial index to cut any box from (:class:`Drawn`).
 The layer route (``routes/features.py``) and the gap routes (``routes/gaps.py``) share it.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 
 from gridmap.errors import InputFileError
+from gridmap.io.geojson_text import MEDIA_TYPE, collection, feature_texts
+from gridmap.io.geojson_text import feature_collection as feature_collection  # the routes'
 
 DECIMALS = 6  # about 0.1 m: finer than any screen shows, and a third fewer bytes than 15 digits
-GEOJSON = "application/geo+json"
+GEOJSON = MEDIA_TYPE
 Box = tuple[float, float, float, float]
 
 
@@ -53,28 +54,6 @@ def display_geometry(geoms, zoom: int | None, display: str):
         half_pixel = 360.0 / (256 * 2**zoom) / 2
         rounded = shapely.simplify(rounded, half_pixel, preserve_topology=True)
     return rounded
-
-
-def feature_texts(names: list[str], rows: list[tuple], geoms) -> list[str]:
-    """GeoJSON text of each feature: ``rows`` (values of ``names``, the properties) with their
-    ``geoms``."""
-
-    encode = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
-    return [
-        f'{{"type":"Feature","properties":{encode(dict(zip(names, row, strict=True)))},'
-        f'"geometry":{text or "null"}}}'
-        for row, text in zip(rows, shapely.to_geojson(geoms), strict=True)
-    ]
-
-
-def collection(texts) -> str:
-    """A FeatureCollection of features' GeoJSON ``texts``."""
-    return '{"type":"FeatureCollection","features":[' + ",".join(texts) + "]}"
-
-
-def feature_collection(names: list[str], rows: list[tuple], geoms) -> str:
-    """GeoJSON text of ``rows`` (values of ``names``, the properties) with their ``geoms``."""
-    return collection(feature_texts(names, rows, geoms))
 
 
 def refuse_more_than(limit: int, n: int) -> None:

@@ -20,15 +20,14 @@ Examples
 from __future__ import annotations
 
 import html
-import json
 
 import folium
 import geopandas as gpd
 import pandas as pd
-import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
+from gridmap.io.geojson_text import collection, features, script_safe, spaced
 from gridmap.layers import STORAGE_CRS
 from gridmap.maps.assets import Raw
 from gridmap.maps.controls import LegendRow, braces_as_entities
@@ -74,15 +73,9 @@ def _located(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _feature_collection(frame: gpd.GeoDataFrame, columns: list[str]) -> str:
     """GeoJSON text of ``frame`` with only ``columns`` as properties, safe inside a script
-    (``<``, ``>``, ``&`` escaped); geometries written by shapely in one call."""
-    geometries = shapely.to_geojson(frame.geometry.to_numpy())
+    (``<``, ``>``, ``&`` escaped), by the one GeoJSON writer."""
     properties = frame[columns].to_dict("records")
-    features = ",".join(
-        f'{{"type":"Feature","properties":{json.dumps(p, ensure_ascii=False)},"geometry":{g}}}'
-        for p, g in zip(properties, geometries, strict=True)
-    )
-    text = f'{{"type":"FeatureCollection","features":[{features}]}}'
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    return script_safe(collection(features(properties, frame.geometry.to_numpy(), spaced)))
 
 
 class VectorLayer(MacroElement):

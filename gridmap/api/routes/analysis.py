@@ -12,6 +12,7 @@ from gridmap.api.deps import ConnDep
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import AreaDep, PrincipalDep, require
 from gridmap.errors import NotFoundError
+from gridmap.io.geojson_text import EMPTY, MEDIA_TYPE, frame_collection, spaced
 from gridmap.permissions import hidden_gap_layers, in_area, may_see_unit, outside_area
 from gridmap.store import results
 from gridmap.store.features import search_features
@@ -89,16 +90,13 @@ def unit(level: Level, code: str, conn: ConnDep, principal: PrincipalDep, area: 
 def proposals(conn: ConnDep, area: AreaDep, community: str | None = None) -> Response:
     run = results.latest_run(conn, "analyze")
     if run is None:
-        return Response(
-            '{"type":"FeatureCollection","features":[]}', media_type="application/geo+json"
-        )
+        return Response(EMPTY, media_type=MEDIA_TYPE)
     frame = results.read_proposals(conn, run)
     if community:
         frame = frame[frame["community_code"] == community]
     frame = frame[frame.geometry.notna()]
     frame = frame[in_area(frame, area)]
-    body = frame.to_json(na="null", drop_id=True, ensure_ascii=False)
-    return Response(body, media_type="application/geo+json")
+    return Response(frame_collection(frame, spaced), media_type=MEDIA_TYPE)
 
 
 @router.get("/search", summary="按名称或编号查找 / search by name or code")
