@@ -8,6 +8,11 @@ session is a row of ``login_session`` (the digest of a random id) that every req
 the signed cookie (itsdangerous) carries only that id and a CSRF token. Logging out deletes the
 row; changing the password, disabling the account or "log out everywhere" delete all of the
 account's rows, so a cookie saved before is worth nothing.
+
+Whoever remembers for a moment who a token or session is (the server does, for a few seconds:
+:mod:`gridmap.api.security`) asks :func:`accounts_version` first: every change of an account, a
+token or a session made in this process moves it, so nothing remembered outlives a logout, a
+revoked token, a new password or a disabled account here.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, event, insert, select, update
 
 from gridmap.errors import AuthError, ConflictError, GridmapError, NotFoundError
 from gridmap.permissions import ROLES, Principal
@@ -29,6 +34,22 @@ _hasher = PasswordHasher()
 TOKEN_USE_RESOLUTION = timedelta(hours=1)  # how exactly a token's last use is kept
 SESSION_SEEN_RESOLUTION = timedelta(minutes=5)  # how exactly a session's last request is kept
 _ACCOUNT = select(Account.name, Account.role, Account.area, Account.password_hash)
+_version = 0  # moved by every change of accounts, tokens or sessions in this process
+
+
+def accounts_version() -> int:
+    """A number that changes whenever this process changes an account, a token or a session."""
+    return _version
+
+
+def accounts_changed(conn: Connection | None = None) -> None:
+    """Say that accounts, tokens or sessions change: whatever was remembered of who a token or
+    session is must be looked up again. With ``conn``, said again when its transaction commits,
+    so that a lookup made while the change was not yet visible is not remembered past it."""
+    global _version
+    _version += 1
+    if conn is not None:
+        event.listen(conn, "commit", lambda _conn: accounts_changed(), once=True)
 
 
 def hash_password(password: str) -> str:
@@ -54,6 +75,7 @@ def add_account(conn: Connection, name: str, role: str, area: str | None, passwo
         raise GridmapError("非管理员账号必须指定范围 (--area 街道/社区/网格编号)。",
                            "Accounts other than admin need an area (--area CODE).")  # fmt: skip
     _check_password_rules(password)
+    accounts_changed(conn)
     if conn.execute(select(Account.id).where(Account.name == name)).first():
         raise ConflictError(f"账号 {name} 已存在。", f"Account {name} exists already.")
     conn.execute(insert(Account).values(name=name, password_hash=hash_password(password), role=role,
@@ -73,6 +95,7 @@ def disable_account(conn: Connection, name: str, actor: str) -> int:
     """Disable an account, revoke its tokens and end its browser sessions (it stays in the
     log); returns tokens revoked."""
     account_id = _account_id(conn, name)
+    accounts_changed(conn)
     conn.execute(update(Account).where(Account.id == account_id).values(disabled=True))
     revoked = conn.execute(
         update(ApiToken).where(ApiToken.account_id == account_id, ApiToken.revoked.is_(False))
@@ -93,6 +116,7 @@ def change_password(conn: Connection, name: str, password: str, actor: str) -> i
     the old one is logged out); its API tokens stay. Returns the sessions ended."""
     _check_password_rules(password)
     account_id = _account_id(conn, name)
+    accounts_changed(conn)
     conn.execute(update(Account).where(Account.id == account_id).values(password_hash=hash_password(password)))  # fmt: skip
     ended = conn.execute(delete(LoginSession).where(LoginSession.account_id == account_id)).rowcount  # fmt: skip
     log_change(conn, actor, "password_change", None, {"account": name, "sessions_ended": ended})
@@ -102,6 +126,7 @@ def change_password(conn: Connection, name: str, password: str, actor: str) -> i
 def revoke_token(conn: Connection, name: str, label: str, actor: str) -> int:
     """Revoke the account's tokens issued with ``label``; returns how many (404 for none)."""
     account_id = _account_id(conn, name)
+    accounts_changed(conn)
     revoked = conn.execute(
         update(ApiToken).where(ApiToken.account_id == account_id, ApiToken.label == label,
                                ApiToken.revoked.is_(False)).values(revoked=True)
@@ -206,6 +231,7 @@ def session_principal(conn: Connection, session_id: str, idle: timedelta) -> Pri
 
 def end_session(conn: Connection, session_id: str) -> None:
     """Log one browser out: its session id is worth nothing from now on."""
+    accounts_changed(conn)
     conn.execute(delete(LoginSession).where(LoginSession.digest == _digest(session_id)))
 
 
@@ -214,6 +240,7 @@ def end_sessions(conn: Connection, name: str, actor: str) -> int:
     account_id = conn.execute(select(Account.id).where(Account.name == name)).scalar()
     if account_id is None:
         raise NotFoundError(f"没有账号 {name}。", f"No account {name}.")
+    accounts_changed(conn)
     ended = conn.execute(delete(LoginSession).where(LoginSession.account_id == account_id)).rowcount  # fmt: skip
     log_change(conn, actor, "logout_everywhere", None, {"account": name, "sessions_ended": ended})
     return ended

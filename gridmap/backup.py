@@ -72,6 +72,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DataError, IntegrityError
 
 from gridmap import __version__
+from gridmap.auth import accounts_changed
 from gridmap.errors import GridmapError, InputFileError
 from gridmap.io.backup_file import (
     FORMAT,
@@ -306,6 +307,7 @@ def restore_backup(
         with transaction(engine) as conn:
             if not force:
                 _refuse_data(conn)
+            accounts_changed(conn)  # accounts, tokens and sessions are the backup's now
             for name in TRANSIENT:  # every session ends: log in again
                 conn.execute(delete(Base.metadata.tables[name]))
             for table in reversed(tables()):

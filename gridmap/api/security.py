@@ -3,10 +3,10 @@
 A request is authenticated by an API token (``Authorization: Bearer gm_…``, for QGIS and
 scripts) or by the browser session: a cookie signed with ``GRIDMAP_SECRET_KEY`` (Starlette's
 ``SessionMiddleware``, itsdangerous), HttpOnly and SameSite=Lax, that carries a session id and a
-CSRF token. The id is looked up in the database on every request
-(:func:`gridmap.auth.session_principal`): a session ended by logout, a password change or
-disabling the account is refused even with a cookie saved before. Changes made with the session (POST, PUT, DELETE) must send that token back in
-the ``X-CSRF-Token`` header (pages put it in ``<meta name="csrf-token">``); a token-authenticated
+CSRF token. The id is looked up in the database (:func:`gridmap.auth.session_principal`; the
+answer remembered for a few seconds, :mod:`gridmap.api.logins`): a session ended by logout, a
+password change or disabling the account is refused even with a cookie saved before. Changes
+made with the session (POST, PUT, DELETE) must send that token back in the ``X-CSRF-Token`` header (pages put it in ``<meta name="csrf-token">``); a token-authenticated
 client has no cookie for another site to ride on, so it needs none.
 
 Routers declare what they need::
@@ -30,6 +30,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gridmap.api.deps import ConnDep
+from gridmap.api.logins import looked_up
 from gridmap.auth import session_principal, token_principal
 from gridmap.errors import AuthError, PermissionDeniedError
 from gridmap.permissions import PERMISSIONS, Area, Principal, denied
@@ -68,9 +69,10 @@ def check_csrf(request: Request, sent: str | None) -> None:
         )
 
 
-def _principal(request: Request, conn, credentials: HTTPAuthorizationCredentials | None) -> Principal | None:  # fmt: skip
-    if credentials is not None:  # its last use is committed on the request's own connection
-        return token_principal(conn, credentials.credentials.strip(), commit=True)
+async def _principal(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal | None:  # fmt: skip
+    if credentials is not None:  # its last use is committed by the lookup itself
+        token = credentials.credentials.strip()
+        return await looked_up(request.app, "token", token, lambda conn: token_principal(conn, token, commit=True))  # fmt: skip
     if request.headers.get("authorization"):
         raise AuthError(
             "只接受 Bearer 令牌：Authorization: Bearer 令牌。",
@@ -80,7 +82,8 @@ def _principal(request: Request, conn, credentials: HTTPAuthorizationCredentials
     if not session_id:
         return None
     idle = timedelta(hours=request.app.state.settings.session_hours)
-    principal = session_principal(conn, str(session_id), idle)
+    sid = str(session_id)
+    principal = await looked_up(request.app, "session", sid, lambda conn: session_principal(conn, sid, idle))  # fmt: skip
     if principal is None:  # logged out, expired, or the account disabled since the login
         request.session.clear()
         return None
@@ -89,8 +92,8 @@ def _principal(request: Request, conn, credentials: HTTPAuthorizationCredentials
     return principal
 
 
-def _logged_in(request: Request, conn, credentials, missing: AuthError) -> Principal:
-    principal = _principal(request, conn, credentials)
+async def _logged_in(request: Request, credentials, missing: AuthError) -> Principal:
+    principal = await _principal(request, credentials)
     if principal is None:
         raise missing
     request.state.principal = principal
@@ -100,18 +103,19 @@ def _logged_in(request: Request, conn, credentials, missing: AuthError) -> Princ
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def current_principal(request: Request, conn: ConnDep, credentials: Credentials) -> Principal:
-    """The account making the request; 401 without a valid token or session."""
+async def current_principal(request: Request, credentials: Credentials) -> Principal:
+    """The account making the request; 401 without a valid token or session. In the event loop:
+    a worker thread and a connection only when the account is not remembered."""
     missing = AuthError(
         "请先登录（浏览器），或在请求中附带令牌 Authorization: Bearer 令牌。",
         "Log in first (browser), or send a token: Authorization: Bearer TOKEN.",
     )
-    return _logged_in(request, conn, credentials, missing)
+    return await _logged_in(request, credentials, missing)
 
 
-def page_principal(request: Request, conn: ConnDep, credentials: Credentials) -> Principal:
+async def page_principal(request: Request, credentials: Credentials) -> Principal:
     """Like :func:`current_principal`, but a page without a login redirects to ``/login``."""
-    return _logged_in(request, conn, credentials, LoginRequired("请先登录。", "Log in first."))
+    return await _logged_in(request, credentials, LoginRequired("请先登录。", "Log in first."))
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
