@@ -138,11 +138,16 @@ def check_edit(
                          f"Cell {code} is locked or outside your area; it cannot be changed", geom))  # fmt: skip
     for code in changed:
         geom = new.get(code)
-        if geom is not None and not geom.is_empty and not shapely.is_valid(geom):
+        if geom is None or geom.is_empty or shapely.is_valid(geom):
+            continue
+        repaired = polygonal(shapely.make_valid(geom))
+        # rounding and reprojection make outlines cross themselves by a hair: that is repaired
+        # silently; an outline folded over itself (a bow tie) changes the ground it holds
+        if abs(shapely.area(repaired) - shapely.area(geom)) > tolerance_m2:
             reason = shapely.is_valid_reason(geom)
             rows.append(_row("edit_invalid", [code], shapely.area(geom), f"网格 {code} 的边界无效（{reason}）",
                              f"The outline of cell {code} is invalid ({reason})", geom))  # fmt: skip
-            new[code] = polygonal(shapely.make_valid(geom))  # measured as repaired, below
+        new[code] = repaired  # measured as repaired, below
     old = {c: g if g is None or shapely.is_valid(g) else polygonal(shapely.make_valid(g)) for c, g in old.items()}  # fmt: skip
     was = _union(old[c] for c in changed if c in old)
     now = _union(new[c] for c in changed if c in new)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+import shapely
 from servers import ADMIN, PASSWORD, headers, http
 
 
@@ -64,10 +65,16 @@ def test_draw_a_cell_see_its_figures_save_and_reload(planner, demo_server):
     assert data(page, "cells") == "42" and data(page, "version") == "1"
     west, south, east, north = frame_on(page, demo_server, "DJ101")
     w, h = east - west, north - south
-    corners = [(west + w * 0.2, south + h * 0.2), (west + w * 0.8, south + h * 0.2),
-               (west + w * 0.8, south + h * 0.8), (west + w * 0.2, south + h * 0.8)]  # fmt: skip
+    # inside DJ101 (a drawn cell reaching beyond the plan's cells is refused): the largest
+    # rectangle of the cell's shape around a point of it
+    cell = next(shapely.geometry.shape(f["geometry"]) for f in http.get(f"{demo_server}/api/plans/{plan_id}").json()["cells"]["features"] if f["properties"]["code"] == "DJ101")  # fmt: skip
+    x, y = cell.representative_point().coords[0]
+    k = next(k for k in (0.3, 0.25, 0.2, 0.15, 0.1, 0.05) if cell.contains(shapely.box(x - w * k, y - h * k, x + w * k, y + h * k)))  # fmt: skip
+    corners = [(x - w * k, y - h * k), (x + w * k, y - h * k), (x + w * k, y + h * k), (x - w * k, y + h * k)]  # fmt: skip
     draw_polygon(page, corners)
-    page.wait_for_function("document.getElementById('map').dataset.figuresFor === 'NEW-1'")
+    page.wait_for_function(
+        "(document.getElementById('map').dataset.figuresFor || '').split(',').includes('NEW-1')"
+    )
     figures = page.inner_text("#figures")
     assert "NEW-1" in figures and "户数" in figures and "党员" in figures
     households = http.post(
@@ -75,18 +82,22 @@ def test_draw_a_cell_see_its_figures_save_and_reload(planner, demo_server):
         json={"cells": page.evaluate("gridmapEditor.collection(gridmapEditor.cells.getLayers().filter((l) => l.feature.properties.code === 'NEW-1'))")},
     ).json()[0]["households"]  # fmt: skip
     assert households > 0 and str(households) in figures
-    # drawn over DJ101, the new cell overlaps it: the server says so, in the list and on the map
-    page.wait_for_function(
-        "[...document.querySelectorAll('#problems li[data-kind=plan_overlap]')].some((li) => li.innerText.includes('NEW-1'))"
-    )
-    assert page.locator(".leaflet-problems-pane path").count() > 0  # drawn on the map too
+    # drawn over DJ101, the new cell takes its ground from it instead of overlapping it
+    assert "从所覆盖的网格中划出" in page.inner_text("#status")
+    page.wait_for_function("document.getElementById('map').dataset.topology === 'idle'")
+    validated = http.post(f"{demo_server}/api/plans/{plan_id}/validate", json={"cells": page.evaluate("gridmapEditor.collection()")}).json()  # fmt: skip
+    assert not [p for p in validated["features"] if "NEW-1" in p["properties"]["codes"] and p["properties"]["kind"] == "plan_overlap"]  # fmt: skip
+    assert (
+        page.locator(".leaflet-problems-pane path").count() > 0
+    )  # the demo's own problems, on the map
     planner.shot("editor-drawn.png")
     page.click("#save")
     page.wait_for_function("document.getElementById('map').dataset.version === '2'")
     assert "第 2 版" in page.inner_text("#status")
-    # the diff against the current layer: one cell added, drawn green on the map
+    # the diff against the current layer: the cell added, drawn green on the map
     page.click("#diff")
-    page.wait_for_function("document.getElementById('map').dataset.diffDrawn === '1'")
+    # (and DJ101 reshaped: the new cell's ground came from it)
+    page.wait_for_function("Number(document.getElementById('map').dataset.diffDrawn) >= 2")
     assert "NEW-1" in page.inner_text("#diff-table") and "新增" in page.inner_text("#diff-table")
     # the buildings it took from DJ101 move from a cell named first, its code in small print
     named = page.evaluate("gridmapEditor.cells.getLayers().find((l) => l.feature.properties.code === 'DJ101').feature.properties.name")  # fmt: skip
