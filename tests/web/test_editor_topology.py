@@ -289,6 +289,7 @@ def test_random_free_edits_leave_no_overlap_and_no_gap(desktop, demo_server):
         else:  # kept (or nothing changed: a corner put back where it was)
             assert page.is_enabled("#undo") or cells_now(page) == cells
     assert done["beyond refused"] == 1 and done["outline refused"] >= 1, done
+    assert not done["cut refused"] and not done["merge refused"] and not done["inside refused"], done  # fmt: skip
     assert done["shared"] - done["shared refused"] >= 1 and done["insert"] - done["insert refused"] >= 1, done  # fmt: skip
     problems = tiling_problems(demo_server, plan_id, page.evaluate("gridmapEditor.collection()"))
     assert problems == [], (problems, done)

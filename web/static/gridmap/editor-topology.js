@@ -148,8 +148,9 @@
     return { before: fc(before.filter((f) => near.has(f.properties.code))), beforeAll: before,
       after: fc([...now].filter(([c]) => near.has(c)).map(([, l]) => l.toGeoJSON(8))) };
   }
+  const waiting = () => drag || editor.cutting(); // a drag or a cut not finished: its end settles
   function settle() {
-    if (drag || !pending.size) { if (!drag) el.dataset.topology = "idle"; return Promise.resolve(); }
+    if (waiting() || !pending.size) { if (!waiting()) el.dataset.topology = "idle"; return Promise.resolve(); }
     const touched = new Map(pending);
     pending.clear();
     const body = around(new Set(touched.keys()));
@@ -157,7 +158,7 @@
     return editor.api("POST", `/api/plans/${editor.planId()}/topology/check`, { before: body.before, after: body.after })
       .then((answer) => (answer.ok ? keep(answer, [...touched.values()]) : refuse(answer, body)))
       .catch((err) => { editor.fail(err); refuse(null, body); })
-      .finally(() => { count("topologyChecks"); if (!pending.size && !drag) el.dataset.topology = "idle"; });
+      .finally(() => { count("topologyChecks"); if (!pending.size && !waiting()) el.dataset.topology = "idle"; });
   }
   function reshape(layer, geometry) {
     const editing = layer.pm && layer.pm.enabled();
@@ -218,7 +219,7 @@
       }
       keep(answer, []);
       editor.say(`新网格 ${code} 已从所覆盖的网格中划出`, `New cell ${code} carved from the cells it covers.`, "ok");
-    }).catch(editor.fail).finally(() => { count("topologyChecks"); if (!pending.size && !drag) el.dataset.topology = "idle"; }));
+    }).catch(editor.fail).finally(() => { count("topologyChecks"); if (!pending.size && !waiting()) el.dataset.topology = "idle"; }));
     return chain;
   }
 

@@ -223,13 +223,18 @@
   // a cut keeps the rest under the old code and makes the cut-off part a new cell: a split. One
   // cut may split several cells (geoman fires once for each): they are checked together
   let cuts = [];
+  let cutting = 0; // cuts whose pieces are still on their way: no check before they are in
   map.on("pm:cut", (e) => {
     const original = e.originalLayer.toGeoJSON(8);
     const rest = e.layer;
     if (cells.hasLayer(e.originalLayer)) cells.removeLayer(e.originalLayer);
     map.removeLayer(rest);
     const kept = addCell({ ...rest.toGeoJSON(8), properties: original.properties });
-    if (!cuts.length) Promise.resolve().then(() => { const batch = cuts; cuts = []; return Promise.all(batch).then((split) => edited(split.flat())); });
+    if (!cuts.length) {
+      cutting += 1;
+      Promise.resolve().then(() => { const batch = cuts; cuts = []; return Promise.all(batch); })
+        .then((split) => { cutting -= 1; edited(split.flat()); });
+    }
     cuts.push(api("POST", `/api/plans/${planId}/shapes`, { op: "difference", a: original, b: kept.toGeoJSON(8) })
       .then((piece) => [kept, addCell({ ...piece, properties: { code: newCode() } })])
       .catch((err) => { fail(err); return [kept]; }));
@@ -383,5 +388,5 @@
   // the committed state (the last step of the history), what a refused edit goes back to
   const committed = () => JSON.parse(history[at]);
   window.gridmapEditor = { map, cells, load, validate, collection, api, say, fail, changed, addCell, codeOf,
-    isLocked, newCode, committed, planId: () => planId };
+    isLocked, newCode, committed, planId: () => planId, cutting: () => cutting > 0 };
 })();
