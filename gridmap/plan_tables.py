@@ -146,7 +146,7 @@ def with_figures(conn: Connection, settings: Settings, cells: gpd.GeoDataFrame, 
     crs = metric_crs_for(cells)
     stations = features.read_features(conn, "station", columns=())
     figures = core_plans.cell_figures(
-        cells.to_crs(crs), context.buildings.to_crs(crs), context.compounds.to_crs(crs),
+        cells.to_crs(crs), context.buildings.to_crs(crs), unit_plans.compounds_by_community(context.compounds.to_crs(crs), context.communities.to_crs(crs)),
         context.members.to_crs(crs), stations.to_crs(crs), station_radius_m=settings.station_radius_m,
         band=core_plans.Band(settings.grid_households_min, settings.grid_households_max),
     )  # fmt: skip

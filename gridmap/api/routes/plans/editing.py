@@ -32,6 +32,7 @@ from gridmap.api.routes.plans.counts import hide_member_counts, reaching_beyond,
 from gridmap.api.security import AreaDep, PrincipalDep
 from gridmap.config import Settings
 from gridmap.core import plans as core
+from gridmap.core.unit_plans import compounds_by_community
 from gridmap.crs import metric_crs, metric_crs_for
 from gridmap.errors import InputFileError, NotFoundError
 from gridmap.io.geojson import cells_from_features
@@ -147,6 +148,7 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep,
     box = _bbox(geoms)
     (households,), buildings = _raw(conn, "building", ["households"], box)
     (compound_codes,), compounds = _raw(conn, "compound", ["code"], box)
+    (community_codes,), communities = _raw(conn, "community", ["code"], box)
     (category,), members = _raw(conn, "member", ["category"], box)
     if area is not None:
         home = area.covers(members)
@@ -155,10 +157,12 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep,
     lon, lat = shapely.centroid(shapely.box(*box)).coords[0]
     transformer = _to_metric(metric_crs(lon, lat).to_epsg())
     project = partial(_project, transformer=transformer)
+    # a compound across a community border is whole in a cell on each side, not cut
+    pieces = compounds_by_community(*(gpd.GeoDataFrame({"code": c}, geometry=project(g), crs=transformer.target_crs) for c, g in ((compound_codes, compounds), (community_codes, communities))))  # fmt: skip
     frame = core.figures_of(
         cells["code"].to_numpy(), project(geoms),
         project(buildings), np.where(households == None, 0, households).astype(np.int64),  # noqa: E711
-        compound_codes, project(compounds), project(members), category == "full",
+        pieces["code"].to_numpy(), pieces.geometry.values, project(members), category == "full",
         station_codes, project(stations),
         band=core.Band(settings.grid_households_min, settings.grid_households_max),
         station_radius_m=settings.station_radius_m,
