@@ -16,6 +16,7 @@ from gridmap.core.cell_geometry import in_storage_crs
 from gridmap.core.fabric import unit_fabric
 from gridmap.core.plans import validate
 from gridmap.crs import metric_crs_for
+from gridmap.plan_tables import plan_with_figures
 from gridmap.proposing import propose_plan
 from gridmap.runs import run_integrate
 from gridmap.store.db import make_engine, transaction
@@ -172,3 +173,7 @@ def test_the_demo_compound_across_a_community_border_is_a_unit_on_each_side(demo
     held = proposed.assignment.set_index("unit_code")["cell_code"]
     assert held["510199001001-XQ032"].startswith("510199001001")
     assert held["510199001002-XQ032"].startswith("510199001002")
+    # the plan's figures (its export) read XQ032 whole in the cell on each side, as validation does
+    with engine.connect() as conn:
+        figures = plan_with_figures(conn, Settings(), proposed.plan_id).set_index("code")
+    assert (figures["compounds_cut"] == "").all(), figures["compounds_cut"].tolist()
