@@ -225,22 +225,29 @@ def test_random_free_edits_leave_no_overlap_and_no_gap(desktop, demo_server):
     page = open_drawing(desktop, plan_id)
     rng = random.Random(2026)
     checks = page.evaluate(CHECKS)
-    kinds = ["shared", "shared", "shared", "outline", "insert", "insert"] * 3 + ["cut", "merge", "beyond", "inside"]  # fmt: skip
+    kinds = ["shared", "shared", "shared", "outline", "insert", "insert"] * 3 + ["remove", "remove", "cut", "merge", "beyond", "inside"]  # fmt: skip
     rng.shuffle(kinds)
     done = collections.Counter()
     for kind in kinds:
         cells = cells_now(page)
         was = refused(page)
-        if kind in ("shared", "outline"):  # a corner dragged, with snapping as a planner has it
+        if kind in ("shared", "outline", "remove"):  # a corner dragged (with snapping), or removed
             edit_mode(page)
             ground = shapely.union_all(list(cells.values()))
-            spots = [(xy, c) for xy, c in holders(cells).items() if far_apart(cells, xy) and (len(c) >= 2 and inner(cells, xy, ground=ground)) == (kind == "shared")]  # fmt: skip
+            spots = [(xy, c) for xy, c in holders(cells).items() if far_apart(cells, xy) and (len(c) >= 2 and inner(cells, xy, ground=ground)) == (kind != "outline")]  # fmt: skip
             for xy, codes in rng.sample(spots, len(spots)):
                 at = grab(page, cells, xy, codes)
                 if at:
                     break
             dx, dy = rng.choice([-1, 1]) * rng.randint(6, 16), rng.choice([-1, 1]) * rng.randint(6, 16)  # fmt: skip
-            drag(page, at, (at[0] + dx, at[1] + dy))
+            if kind == "remove":  # a right click on a handle removes the corner, in both cells
+                page.mouse.click(*at, button="right")
+            elif kind == "outline":  # off the plan's outline (snapping would put it back on)
+                page.keyboard.down("Alt")
+                drag(page, at, (at[0] + dx, at[1] + dy))
+                page.keyboard.up("Alt")
+            else:
+                drag(page, at, (at[0] + dx, at[1] + dy))
         elif kind == "insert":  # a vertex put on a shared edge, then pulled a little
             edit_mode(page)
             edges = shared_edges(cells)
@@ -288,8 +295,11 @@ def test_random_free_edits_leave_no_overlap_and_no_gap(desktop, demo_server):
             done[f"{kind} refused"] += 1
         else:  # kept (or nothing changed: a corner put back where it was)
             assert page.is_enabled("#undo") or cells_now(page) == cells
+            if kind == "remove":
+                assert not [c for c, g in cells_now(page).items() if xy in coordinates(g)], xy
     assert done["beyond refused"] == 1 and done["outline refused"] >= 1, done
     assert not done["cut refused"] and not done["merge refused"] and not done["inside refused"], done  # fmt: skip
+    assert done["remove"] - done["remove refused"] >= 1, done
     assert done["shared"] - done["shared refused"] >= 1 and done["insert"] - done["insert refused"] >= 1, done  # fmt: skip
     problems = tiling_problems(demo_server, plan_id, page.evaluate("gridmapEditor.collection()"))
     assert problems == [], (problems, done)

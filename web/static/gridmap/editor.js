@@ -207,7 +207,10 @@
   // ---- drawing tools ---------------------------------------------------------------------------
   map.pm.addControls({ position: "topleft", drawMarker: false, drawCircleMarker: false, drawPolyline: false,
     drawCircle: false, drawText: false, rotateMode: false, drawRectangle: true, cutPolygon: true });
-  map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
+  // outlines are checked by the server after each edit (a fold is refused, a hair's crossing
+  // repaired): geoman's own check would silently put back any drag on a cell whose stored
+  // outline already touches itself by a hair, as rounding to 8 decimals can leave it
+  map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: true });
   if (map.pm.setLang) map.pm.setLang("zh");
   const newCode = () => `NEW-${++newCount}`;
   map.on("pm:create", (e) => {
