@@ -192,3 +192,18 @@ def test_an_outline_crossing_itself_is_refused_as_invalid_and_measured_repaired(
     invalid = check.problems[check.problems["kind"] == "edit_invalid"]
     assert not check.ok and invalid["code"].tolist() == ["G03"]
     assert "无效" in invalid["message_zh"].iloc[0] and "invalid" in invalid["message_en"].iloc[0]
+
+
+def test_welding_leaves_a_locked_neighbour_as_it_is():
+    cells = tiling()
+    target = geom(cells, "G06")
+    knife = Polygon([(100, 60), (200, 90), (200, 200), (100, 170)])
+    split = gpd.GeoDataFrame(
+        {"code": [*cells["code"][cells["code"] != "G06"], "G06", "NEW-1"]},
+        geometry=[*cells.geometry[cells["code"] != "G06"], shapely.difference(target, knife), shapely.intersection(target, knife)],
+        crs=CRS,
+    )  # fmt: skip
+    everyone = weld(split, ["G06", "NEW-1"], 1e-6)
+    locked = sorted(set(everyone) - {"G06", "NEW-1"})[:1]
+    assert locked
+    assert not set(weld(split, ["G06", "NEW-1"], 1e-6, fixed=locked)) & set(locked)
