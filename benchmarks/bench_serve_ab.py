@@ -1,0 +1,105 @@
+"""Two checkouts of gridmap served side by side on one database, asked in turns at street level.
+
+On a shared machine two benchmark runs minutes apart differ by more than most changes to the
+request path, so this asks both servers for the same viewport one right after the other (the order
+alternating per viewport): the HTTP floor (the constant ``/ogc/conformance``), OGC items and the
+map's building layer at zoom 17 (300 × 190 m), each with the benchmark account's API token over a
+keep-alive client. Drift falls on both alike; the difference of the medians is the change.
+
+    git worktree add /tmp/before COMMIT     # or a clone; the venv's packages serve both
+    .venv/bin/python benchmarks/bench_serve_ab.py --db sqlite:///city.db --before /tmp/before \\
+        --after . [--viewports 400]
+
+The database must hold a loaded city (``bench_serve_lite.py --db city.db`` leaves one). Each server
+imports gridmap from its checkout (``PYTHONPATH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_serve import ITEMS_PATH, MAP_PATH, VIEWPORTS, bbox_text, viewports  # noqa: E402
+from benchmarks.serving import start_gridmap  # noqa: E402
+from gridmap.config import Settings  # noqa: E402
+from gridmap.store.db import make_engine  # noqa: E402
+from gridmap.store.features import table_bounds  # noqa: E402
+from gridmap.store.models import table_for  # noqa: E402
+
+WARMUP = 20
+ASKS = {
+    "HTTP floor (`/ogc/conformance`)": lambda c, box: c.get("/ogc/conformance"),
+    "OGC items, zoom 17": lambda c, box: c.get(
+        ITEMS_PATH, params={"bbox": bbox_text(box), "limit": 1000}
+    ),
+    "map layer, zoom 17": lambda c, box: c.get(
+        MAP_PATH, params={"bbox": bbox_text(box), "zoom": 17}
+    ),
+}
+
+
+def building_bounds(url: str) -> tuple[float, float, float, float]:
+    engine = make_engine(Settings(database_url=url))
+    with engine.connect() as conn:
+        bounds = table_bounds(conn, table_for("building"))
+    engine.dispose()
+    if bounds is None:
+        raise SystemExit(f"no buildings in {url}: load a city first (bench_serve_lite.py --db)")
+    return tuple(bounds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", required=True, help="database URL holding a loaded city")
+    parser.add_argument("--before", required=True, help="checkout serving the old code")
+    parser.add_argument("--after", default=str(ROOT), help="checkout serving the new code")
+    parser.add_argument("--viewports", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=17)
+    args = parser.parse_args()
+    boxes = viewports(building_bounds(args.db), *VIEWPORTS[17], args.viewports + WARMUP, args.seed)
+    servers, clients = {}, {}
+    try:
+        for name in ("before", "after"):
+            folder = Path(tempfile.mkdtemp(prefix=f"gridmap-ab-{name}-"))
+            path = str(Path(getattr(args, name)).resolve())
+            servers[name] = start_gridmap(args.db, folder, PYTHONPATH=path)
+            clients[name] = httpx.Client(base_url=servers[name].base, headers=servers[name].headers, timeout=60)  # fmt: skip
+        times: dict[tuple[str, str], list[float]] = {(a, n): [] for a in ASKS for n in clients}
+        for i, box in enumerate(boxes):
+            order = ["before", "after"] if i % 2 == 0 else ["after", "before"]
+            for ask, call in ASKS.items():
+                for name in order:
+                    start = time.perf_counter()
+                    answer = call(clients[name], box)
+                    took = time.perf_counter() - start
+                    if answer.status_code != 200:
+                        raise SystemExit(f"{name}: {ask} answered {answer.status_code}")
+                    if i >= WARMUP:
+                        times[(ask, name)].append(took)
+        print(f"{args.viewports} street-level viewports after {WARMUP} warm-up ones, seed {args.seed}; p50 / p95\n")  # fmt: skip
+        print("| request | before | after | after − before (p50) |\n|---|---|---|---|")
+        for ask in ASKS:
+            cells = []
+            for name in ("before", "after"):
+                ms = sorted(t * 1000 for t in times[(ask, name)])
+                cells.append((statistics.median(ms), ms[int(0.95 * (len(ms) - 1))]))
+            (b50, b95), (a50, a95) = cells
+            print(f"| {ask} | {b50:.2f} / {b95:.2f} ms | {a50:.2f} / {a95:.2f} ms | {a50 - b50:+.2f} ms |")  # fmt: skip
+    finally:
+        for client in clients.values():
+            client.close()
+        for server in servers.values():
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
