@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -162,12 +163,15 @@ def load(
         console=err, transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task("load", total=None)
-        report = load_file(
-            get_engine(settings), layer, file, options, progress=lambda n: bar.advance(task, n)
-        )
+        engine = get_engine(settings)
+        report = load_file(engine, layer, file, options, progress=lambda n: bar.advance(task, n))
+    engine.dispose()  # its connections closed now (SQLite folds its write-ahead log back in)
     _print_report(report)
     if match_report is not None:
         console.print(f"住址匹配结果 match report → {match_report}")
+    # The process ends with this command: the objects of the libraries it loaded are left to the
+    # operating system instead of being walked by the garbage collector at exit (0.3 s)
+    gc.freeze()
 
 
 def export(
