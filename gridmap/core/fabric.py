@@ -5,7 +5,7 @@ overlap and no 留白, as in the redistricting tools that assign base units to d
 community:
 
 1. **Units**: every compound (小区) whose largest share lies in the community, clipped to it, and
-   every cluster of buildings in no compound (楼院) — :func:`gridmap.core.propose_units._units`,
+   every cluster of buildings in no compound (楼院) — :func:`gridmap.core.propose.units.units_of`,
    the units of the automatic proposal, so a proposal and the fabric agree. A compound across a
    community border (``compound_straddles_community``) is a unit in each community holding a
    part of it (:func:`community_parts`): each community's grid holds its part whole, so no
@@ -13,7 +13,7 @@ community:
 2. **Territories** (辖区): the community partitioned among its units by the Voronoi diagram of
    their outlines, each unit keeping its own ground, and ground cut off from its unit or far from
    every unit joining the neighbour with the longest border (or the nearest unit) —
-   :func:`gridmap.core.propose_territories._territories`. momepy's tessellations
+   :func:`gridmap.core.propose.territories.territories`. momepy's tessellations
    (``morphological_tessellation``, ``enclosed_tessellation``) build the same Voronoi diagram of
    outlines, but shrink every outline first (so a compound's own ground is not wholly its own),
    leave cut-off pieces where they fall and would add a dependency; the proposal's diagram is
@@ -22,7 +22,7 @@ community:
    (:func:`_close`), so the territories tile the community to floating-point precision.
 3. **The ceiling**: a unit above the household ceiling with two buildings or more is split into
    contiguous building groups: its territory is tessellated by its buildings the same way, and
-   the tree cut of the proposal (:func:`gridmap.core.propose_ceiling._fit_ceiling`) cuts it into
+   the tree cut of the proposal (:func:`gridmap.core.propose.ceiling.fit_ceiling`) cuts it into
    groups within the band where the buildings allow, and under the ceiling otherwise.
 
 Households, buildings and members of a unit are those whose representative point lies in its
@@ -52,10 +52,10 @@ import pandas as pd
 import shapely
 
 from gridmap.core.plans import Band, _within, figures_of
-from gridmap.core.propose_ceiling import _fit_ceiling
-from gridmap.core.propose_geometry import FUZZ_M, _coverage_union, _polygonal
-from gridmap.core.propose_territories import _adjacency, _join_islands, _territories
-from gridmap.core.propose_units import _disjoint, _largest_share, _units
+from gridmap.core.propose.ceiling import fit_ceiling
+from gridmap.core.propose.geometry import FUZZ_M, coverage_union, overlay_polygons
+from gridmap.core.propose.territories import adjacency, join_islands, territories
+from gridmap.core.propose.units import largest_share, units_of, without_overlaps
 from gridmap.errors import CRSError
 
 UNIT_COLUMNS = ["code", "community_code", "compound_code", "kind", "households", "buildings",
@@ -104,7 +104,7 @@ def unit_fabric(
         clusters), geometry (the territory). Sorted by code.
     """
     _check(communities, compounds, buildings)
-    units, _ = _units(compounds, buildings, communities)
+    units, _ = units_of(compounds, buildings, communities)
     parts, slivers = community_parts(compounds, communities, units)
     units = pd.concat([units, parts], ignore_index=True)
     rows: list[dict] = []
@@ -114,7 +114,7 @@ def unit_fabric(
         if mine.empty:
             rows.append(_row(f"{code}-G", code, None, "ground", "", area))
             continue
-        terr, _ = _territories(area, _disjoint(mine.geometry.values))
+        terr, _ = territories(area, without_overlaps(mine.geometry.values))
         terr = _close(_kept_whole(terr, slivers.get(code, [])), area)
         for unit, geom in zip(mine.itertuples(), terr, strict=True):
             if geom.is_empty:  # a compound inside another: its buildings count in the other's
@@ -145,7 +145,7 @@ def community_parts(compounds, communities, units) -> tuple[gpd.GeoDataFrame, di
     slivers: dict[str, list] = {}
     if compounds.empty or communities.empty:
         return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=units.crs), slivers
-    home, _ = _largest_share(compounds, communities)
+    home, _ = largest_share(compounds, communities)
     taken = set(zip(units["community_code"], units["compounds"], strict=True))
     geoms = np.asarray(compounds.geometry.values, dtype=object)
     areas = np.asarray(communities.geometry.values, dtype=object)
@@ -155,7 +155,7 @@ def community_parts(compounds, communities, units) -> tuple[gpd.GeoDataFrame, di
     for i, j in sorted(zip(k.tolist(), c.tolist(), strict=True), key=lambda p: (codes[p[0]], comm_codes[p[1]])):  # fmt: skip
         if home[i] < 0 or home[i] == j:  # in no community, or its own
             continue
-        part = _polygonal(shapely.intersection(geoms[i], areas[j]))
+        part = overlay_polygons(shapely.intersection(geoms[i], areas[j]))
         if part.is_empty:
             continue
         # a duplicate code with a unit of its own there already: that unit stands for it
@@ -230,7 +230,7 @@ def _close(terr: np.ndarray, area) -> np.ndarray:
 
 def positive_parts(geoms: np.ndarray) -> np.ndarray:
     """Only the polygons of positive area: overlays leave lines, points and parts of zero area
-    where borders only touch. Unlike :func:`_polygonal` no dust is dropped: the tiling is exact."""
+    where borders only touch. Unlike :func:`overlay_polygons` no dust is dropped: the tiling is exact."""
     out = np.array([shapely.Polygon()] * len(geoms), dtype=object)
     for i, geom in enumerate(geoms):
         parts = shapely.get_parts(shapely.get_parts(geom))
@@ -282,26 +282,26 @@ def building_groups(territory, footprints, households, floor: int, ceiling: int,
     >>> sorted(np.bincount(labels, [215] * 4).tolist()), [round(g.area) for _, g in parts]
     ([430.0, 430.0], [5000, 5000])
     """
-    seeds = np.array([_polygonal(shapely.intersection(f, territory)) for f in footprints], dtype=object)  # fmt: skip
-    seeds = _disjoint(seeds)
+    seeds = np.array([overlay_polygons(shapely.intersection(f, territory)) for f in footprints], dtype=object)  # fmt: skip
+    seeds = without_overlaps(seeds)
     solid = np.flatnonzero(~shapely.is_empty(seeds))
     labels = np.zeros(len(seeds), dtype=int)
     if len(solid) < 2:
         return labels, [(0, territory)]
-    terr, _ = _territories(territory, seeds[solid])
+    terr, _ = territories(territory, seeds[solid])
     terr = _close(terr, territory)
-    graph, _ = _join_islands(_adjacency(terr), seeds[solid])
+    graph, _ = join_islands(adjacency(terr), seeds[solid])
     xy = shapely.get_coordinates(shapely.centroid(terr))
     hh = np.asarray(households, dtype=np.int64)[solid]
-    local, over = _fit_ceiling(np.zeros(len(solid), dtype=int), hh, graph, xy, floor, ceiling, rng)
+    local, over = fit_ceiling(np.zeros(len(solid), dtype=int), hh, graph, xy, floor, ceiling, rng)
     if len(over):  # no cut keeps every group in the band: keep them under the ceiling at least
-        local, _ = _fit_ceiling(local, hh, graph, xy, 1, ceiling, rng)
+        local, _ = fit_ceiling(local, hh, graph, xy, 1, ceiling, rng)
     labels[solid] = local
     hollow = np.flatnonzero(shapely.is_empty(seeds))  # wholly inside another building
     if len(hollow):
         nearest = shapely.STRtree(terr).query_nearest(shapely.point_on_surface(np.asarray(footprints, dtype=object)[hollow]), all_matches=False)[1]  # fmt: skip
         labels[hollow] = local[nearest]
-    parts = [(r, positive_parts([_coverage_union(terr[local == r])])[0]) for r in np.unique(local)]
+    parts = [(r, positive_parts([coverage_union(terr[local == r])])[0]) for r in np.unique(local)]
     return labels, parts
 
 

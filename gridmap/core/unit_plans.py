@@ -34,7 +34,7 @@ import shapely
 
 from gridmap.core.fabric import PART_MIN_M2, PART_MIN_SHARE, positive_parts
 from gridmap.core.plans import Band, _pairs, figures_of
-from gridmap.core.propose_geometry import _coverage_union
+from gridmap.core.propose.geometry import coverage_union
 from gridmap.errors import RowProblem
 
 ASSIGNMENT_COLUMNS = ["unit_code", "cell_code", "community_code", "share", "households"]
@@ -108,7 +108,7 @@ def cells_from_assignment(
     geoms = np.asarray(units.geometry.values, dtype=object)[placed][order]
     dissolved = np.empty(len(codes), dtype=object)
     for k, (i, j) in enumerate(pairwise(bounds)):
-        dissolved[k] = _coverage_union(geoms[i:j])
+        dissolved[k] = coverage_union(geoms[i:j])
     dissolved = positive_parts(dissolved)
     first = placed[order[bounds[:-1]]]  # the first unit of each cell, in the order of ``units``
     frame = {"code": list(codes), "name": [(names or {}).get(c) or c for c in codes],

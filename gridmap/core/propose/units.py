@@ -13,7 +13,7 @@ Examples
 >>> xq = gpd.GeoDataFrame({"code": ["X1"]}, geometry=[box(10, 10, 90, 90)], crs=4544)
 >>> ld = gpd.GeoDataFrame({"code": ["B1", "B2"], "households": [120, 80]},
 ...                       geometry=[box(20, 20, 80, 80), box(220, 20, 280, 80)], crs=4544)
->>> units, notes = _units(xq, ld, comm)
+>>> units, notes = units_of(xq, ld, comm)
 >>> units[["code", "kind", "households", "compounds", "loose_buildings"]].values.tolist()
 [['X1', 'compound', 120, 'X1', ''], ['B2', 'buildings', 80, '', 'B2']]
 >>> notes
@@ -27,12 +27,12 @@ import numpy as np
 import shapely
 
 from gridmap.core.groups import clusters
-from gridmap.core.propose_geometry import DUST_M2, _polygonal
-from gridmap.core.propose_problems import _Note
+from gridmap.core.propose.geometry import DUST_M2, overlay_polygons
+from gridmap.core.propose.problems import Note
 from gridmap.core.topology import piece_shares
 
 
-def _largest_share(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame):
+def largest_share(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame):
     """Each child's parent position by largest area share (-1: none) and that share."""
     parent, share = np.full(len(children), -1), np.zeros(len(children))
     if len(children) and len(parents):
@@ -50,33 +50,33 @@ def _largest_share(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame):
     return parent, share
 
 
-def _units(compounds, buildings, communities) -> tuple[gpd.GeoDataFrame, list[_Note]]:
+def units_of(compounds, buildings, communities) -> tuple[gpd.GeoDataFrame, list[Note]]:
     """Compounds (clipped to their community) and clusters of loose buildings, with households."""
-    notes: list[_Note] = []
+    notes: list[Note] = []
     areas, comm_codes = communities.geometry.values, communities["code"].to_numpy()
     households = buildings["households"].fillna(0).to_numpy(dtype=np.int64)
-    home, share = _largest_share(compounds, communities)
-    in_compound, _ = _largest_share(buildings, compounds)
+    home, share = largest_share(compounds, communities)
+    in_compound, _ = largest_share(buildings, compounds)
     held = in_compound >= 0
     per_compound = np.bincount(in_compound[held], households[held], minlength=len(compounds))
     codes = compounds["code"].astype(str).to_numpy()
     rows = []
     for i in np.flatnonzero(home < 0):
-        notes.append(_Note("compound_outside_community", None, [], float(per_compound[i]), codes=codes[i]))  # fmt: skip
+        notes.append(Note("compound_outside_community", None, [], float(per_compound[i]), codes=codes[i]))  # fmt: skip
     for i in np.flatnonzero(home >= 0):
         seed = compounds.geometry.values[i]
         if share[i] < 1.0:
-            seed = _polygonal(shapely.intersection(seed, areas[home[i]]))
+            seed = overlay_polygons(shapely.intersection(seed, areas[home[i]]))
             if shapely.area(compounds.geometry.values[i]) - shapely.area(seed) > 1.0:
-                notes.append(_Note("compound_straddles_community", comm_codes[home[i]], [len(rows)], round(1 - share[i], 4)))  # fmt: skip
+                notes.append(Note("compound_straddles_community", comm_codes[home[i]], [len(rows)], round(1 - share[i], 4)))  # fmt: skip
         rows.append({"code": codes[i], "kind": "compound", "community_code": comm_codes[home[i]],
                      "households": int(per_compound[i]), "compounds": codes[i], "loose_buildings": "",
                      "geometry": seed})  # fmt: skip
     loose = buildings[~held]
-    where, _ = _largest_share(loose, communities)
+    where, _ = largest_share(loose, communities)
     b_codes = loose["code"].astype(str).to_numpy()
     for i in np.flatnonzero(where < 0):
-        notes.append(_Note("building_outside_community", None, [], float(households[~held][i]), codes=b_codes[i]))  # fmt: skip
+        notes.append(Note("building_outside_community", None, [], float(households[~held][i]), codes=b_codes[i]))  # fmt: skip
     for c in np.unique(where[where >= 0]):
         mine = np.flatnonzero(where == c)
         for group in np.unique(label := clusters(loose.iloc[mine])):
@@ -84,17 +84,17 @@ def _units(compounds, buildings, communities) -> tuple[gpd.GeoDataFrame, list[_N
             rows.append({"code": b_codes[members[0]], "kind": "buildings", "community_code": comm_codes[c],
                          "households": int(households[~held][members].sum()), "compounds": "",
                          "loose_buildings": ";".join(b_codes[members]),
-                         "geometry": _polygonal(shapely.intersection(shapely.union_all(loose.geometry.values[members]), areas[c]))})  # fmt: skip
+                         "geometry": overlay_polygons(shapely.intersection(shapely.union_all(loose.geometry.values[members]), areas[c]))})  # fmt: skip
     columns = ["code", "kind", "community_code", "households", "compounds", "loose_buildings", "geometry"]  # fmt: skip
     return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=communities.crs), notes
 
 
-def _disjoint(seeds: np.ndarray) -> np.ndarray:
+def without_overlaps(seeds: np.ndarray) -> np.ndarray:
     """Overlapping units (a digitising error) give the shared ground to the earlier one."""
     seeds = seeds.copy()
     # "intersects", not "overlaps": a duplicate or a compound drawn inside another must go too
     left, right = shapely.STRtree(seeds).query(seeds, predicate="intersects")
     for i, j in sorted(zip(left, right, strict=True)):
         if i < j and shapely.area(shapely.intersection(seeds[i], seeds[j])) > DUST_M2:
-            seeds[j] = _polygonal(shapely.difference(seeds[j], seeds[i]))
+            seeds[j] = overlay_polygons(shapely.difference(seeds[j], seeds[i]))
     return seeds

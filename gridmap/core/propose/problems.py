@@ -1,12 +1,12 @@
 """What the grid proposal could not satisfy: the problem kinds, notes and their messages.
 
-The steps of :mod:`gridmap.core.propose` record a ``_Note`` for everything they cannot satisfy;
+The steps of :mod:`gridmap.core.propose` record a ``Note`` for everything they cannot satisfy;
 once the cells have codes, the notes become the problem table (``PROBLEM_COLUMNS``) with a
 message in Chinese and in English.
 
 Examples
 --------
->>> note = _Note("over_ceiling", "C1", [0], 620.0)
+>>> note = Note("over_ceiling", "C1", [0], 620.0)
 >>> print(*_messages(note, "C1001", "X1", 300, 500, None), sep="\\n")
 小区 X1 有 620 户，超过上限 500 户，单独划为网格 C1001 (可考虑按楼栋拆分)
 Compound X1 has 620 households, above the ceiling of 500: grid C1001 on its own (consider splitting it by buildings)
@@ -38,7 +38,7 @@ PROBLEM_COLUMNS = ["kind", "community_code", "cell_code", "codes", "measure", "m
 
 
 @dataclass
-class _Note:
+class Note:
     kind: str
     community: str | None
     units: list[int]  # positions in the unit frame; the cell is the one holding the first
@@ -51,7 +51,7 @@ class _Note:
     split: bool = False  # that unit is a group of a compound's buildings already
 
 
-def _problems(notes: list[_Note], codes, units, cell_of, floor: int, ceiling: int, names=None) -> pd.DataFrame:  # fmt: skip
+def problem_table(notes: list[Note], codes, units, cell_of, floor: int, ceiling: int, names=None) -> pd.DataFrame:  # fmt: skip
     """The problem table; ``names`` (code → name) names the places the messages mention."""
     rows = []
     unit_codes = units["code"].to_numpy()
@@ -73,7 +73,7 @@ def _problems(notes: list[_Note], codes, units, cell_of, floor: int, ceiling: in
 
 
 def _messages(
-    note: _Note, cell, what: str, floor: int, ceiling: int, unit_codes, parts=()
+    note: Note, cell, what: str, floor: int, ceiling: int, unit_codes, parts=()
 ) -> tuple[str, str]:
     """The message of a note in Chinese and English; ``parts``: (unit, households, cell) of the
     units a compound was split into."""
@@ -115,7 +115,7 @@ def _messages(
     return texts[note.kind]
 
 
-def _why_whole(note: _Note, cell, what: str, ceiling: int) -> tuple[str, str]:
+def _why_whole(note: Note, cell, what: str, ceiling: int) -> tuple[str, str]:
     """A unit above the ceiling left whole, and why the fabric could not split it by buildings."""
     m, b = note.measure, note.buildings
     if note.split:

@@ -1,17 +1,14 @@
 """Overlay clean-up shared by the steps of the grid proposal (:mod:`gridmap.core.propose`).
 
 Overlays of digitised polygons leave lines and points where shapes only touch, slivers and pin
-holes where two borders are not noded alike, and hairline seams between territories that should
-close up. These helpers keep the polygons, drop the dust below ``DUST_M2`` and snap unions to
-``GRID_M``.
+holes where two borders are not noded alike. These helpers keep the polygons, drop the dust below
+``DUST_M2``, and union polygons that tile quickly.
 
 Examples
 --------
 >>> from shapely import box
->>> _polygonal(box(0, 0, 10, 10).intersection(box(10, 0, 20, 10))).is_empty  # they only touch
+>>> overlay_polygons(box(0, 0, 10, 10).intersection(box(10, 0, 20, 10))).is_empty  # they only touch
 True
->>> _union([box(0, 0, 10, 10), box(10, 0, 20, 10)], box(0, 0, 15, 10)).bounds
-(0.0, 0.0, 15.0, 10.0)
 """
 
 from __future__ import annotations
@@ -20,11 +17,10 @@ import numpy as np
 import shapely
 
 DUST_M2 = 1e-3  # numeric dust of overlays; larger pieces are ground someone must own
-FUZZ_M = 1e-4  # borders this close count as shared (overlays leave them not noded alike) …
-GRID_M = 1e-3  # … and the union of a cell snaps to this grid, so such borders close up
+FUZZ_M = 1e-4  # borders this close count as shared (overlays leave them not noded alike)
 
 
-def _polygonal(geom):
+def overlay_polygons(geom):
     """The polygons of an overlay result: no lines or points where shapes only touch, and no dust
     (pieces or holes of ``DUST_M2`` or less, left where two borders are not noded alike)."""
     if geom.geom_type == "Polygon" and not len(geom.interiors) and geom.area > DUST_M2:
@@ -40,12 +36,7 @@ def _polygonal(geom):
     return kept[0] if kept else shapely.Polygon()
 
 
-def _union(geoms: np.ndarray, area):
-    """The union of territories as one cell, hairline seams closed, inside the community."""
-    return _polygonal(shapely.intersection(shapely.union_all(geoms, grid_size=GRID_M), area))
-
-
-def _coverage_union(geoms: np.ndarray):
+def coverage_union(geoms: np.ndarray):
     """The union of polygons that tile without overlap (fast), or the general one if they do not."""
     try:
         return shapely.coverage_union_all(geoms)

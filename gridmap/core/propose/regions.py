@@ -3,9 +3,9 @@
 Compounds above the ceiling are cells of their own; every other connected group of units is
 grouped by max-p (the best of ``MAXP_CONSTRUCTIONS`` constructions, then a local search that moves
 border units where that makes regions more compact), and regions still above the ceiling go to
-:func:`gridmap.core.propose_ceiling._fit_ceiling`. Units hemmed in by compounds above the ceiling
+:func:`gridmap.core.propose.ceiling.fit_ceiling`. Units hemmed in by compounds above the ceiling
 form a region of their own. Cells still out of the band are then balanced
-(:func:`gridmap.core.propose_balance._balance`); those that stay out are noted.
+(:func:`gridmap.core.propose.balance.balance`); those that stay out are noted.
 
 Examples
 --------
@@ -13,7 +13,7 @@ Examples
 >>> from scipy.sparse import diags
 >>> graph = diags([1.0, 1.0], [-1, 1], shape=(4, 4), format="csr")  # four units in a row
 >>> xy = np.array([[50.0, 50.0], [150.0, 50.0], [250.0, 50.0], [350.0, 50.0]])
->>> labels, notes = _regions(np.array([200, 150, 180, 170]), graph, xy, 300, 500, seed=0)
+>>> labels, notes = regions(np.array([200, 150, 180, 170]), graph, xy, 300, 500, seed=0)
 >>> labels.tolist(), notes  # two regions of 350 households
 ([1, 1, 0, 0], [])
 """
@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
-from gridmap.core.propose_balance import _balance, _connected_without
-from gridmap.core.propose_ceiling import _fit_ceiling
+from gridmap.core.propose.balance import balance, connected_without
+from gridmap.core.propose.ceiling import fit_ceiling
 
 MAXP_CONSTRUCTIONS = 30  # tried per group of units; the most regions, then most compact, wins
 IMPROVE_SWEEPS = 20  # local-search sweeps at most (they stop earlier when no move helps)
 
 
-def _regions(households, graph, xy, floor: int, ceiling: int, seed: int):
+def regions(households, graph, xy, floor: int, ceiling: int, seed: int):
     """Region label of every unit (0, 1, …) and notes ``(kind, unit positions, measure)``."""
     n = len(households)
     if households.sum() < floor:
@@ -51,7 +51,7 @@ def _regions(households, graph, xy, floor: int, ceiling: int, seed: int):
             pockets.append(idx)
             continue
         local = _maxp(hh, sub, xy[idx], floor, ceiling, rng) if hh.sum() >= 2 * floor else np.zeros(len(idx), dtype=int)  # fmt: skip
-        local, _over = _fit_ceiling(local, hh, sub, xy[idx], floor, ceiling, rng)
+        local, _over = fit_ceiling(local, hh, sub, xy[idx], floor, ceiling, rng)
         labels[idx] = labels.max() + 1 + local
     locked = set(labels[big].tolist())
     for idx in pockets:  # units hemmed in by compounds above the ceiling
@@ -63,7 +63,7 @@ def _regions(households, graph, xy, floor: int, ceiling: int, seed: int):
             labels[idx] = labels.max() + 1
             locked.add(int(labels[idx[0]]))
             notes.append(("floor_not_reached", idx, float(households[idx].sum())))
-    labels = _balance(labels, households, graph, xy, floor, ceiling, seed, locked)
+    labels = balance(labels, households, graph, xy, floor, ceiling, seed, locked)
     sums = np.bincount(labels, households)  # the labels are numbered afresh: locked ones again
     fixed = {int(labels[i]) for i in big} | {int(labels[p[0]]) for p in pockets}
     for r in range(len(sums)):
@@ -112,11 +112,11 @@ def _construct(households, neighbours, xy, floor: int, ceiling: int, rng) -> np.
     pending = np.flatnonzero(labels < 0)
     while len(pending):  # enclaves, one by one: each changes the totals the next one sees
         for u in pending:
-            regions = np.unique(labels[neighbours[u]])
-            regions = regions[regions >= 0]
-            if len(regions):
-                near = (sx[regions] / count[regions] - xy[u, 0]) ** 2 + (sy[regions] / count[regions] - xy[u, 1]) ** 2  # fmt: skip
-                r = regions[np.lexsort((near, totals[regions] + households[u] > ceiling))[0]]
+            adjacent = np.unique(labels[neighbours[u]])
+            adjacent = adjacent[adjacent >= 0]
+            if len(adjacent):
+                near = (sx[adjacent] / count[adjacent] - xy[u, 0]) ** 2 + (sy[adjacent] / count[adjacent] - xy[u, 1]) ** 2  # fmt: skip
+                r = adjacent[np.lexsort((near, totals[adjacent] + households[u] > ceiling))[0]]
                 labels[u] = r
                 count[r], totals[r] = count[r] + 1, totals[r] + households[u]
                 sx[r], sy[r] = sx[r] + xy[u, 0], sy[r] + xy[u, 1]
@@ -170,7 +170,7 @@ def _improve(labels, households, neighbours, xy, floor: int, ceiling: int) -> np
             best = int(np.argmax(gain))
             if gain[best] <= 1e-9 * max(loss, 1.0):
                 continue
-            if not _connected_without(np.flatnonzero(labels == r), u, neighbours):
+            if not connected_without(np.flatnonzero(labels == r), u, neighbours):
                 continue
             s = others[best]
             labels[u] = s

@@ -41,7 +41,7 @@ its unit table gives back exactly its assignment. Per community, independently:
    spanning tree of centroid distances first, for compact parts; seeded random trees next), the
    part cut off within the band and the rest at least at the floor, again until it fits; a region
    too small to cut in two hands border units to neighbouring regions that have room.
-4. **Balance** (均衡, :mod:`gridmap.core.propose_balance`): cells still out of the band give or
+4. **Balance** (均衡, :mod:`gridmap.core.propose.balance`): cells still out of the band give or
    take border units, or are merged with one or two neighbouring cells and cut again along
    spanning trees, wherever that brings them into the band without taking another cell out; a
    community whose units admit a partition in the band thus gets one far more often than max-p
@@ -58,12 +58,12 @@ their own; a cell no cut, move or recombination brings into the band stays as it
 name compounds and communities by name (名称（编号）) where the layers have names. Inputs in one
 metric CRS.
 
-Each step has its own module beside this one: units in :mod:`gridmap.core.propose_units`,
-territories and their adjacency in :mod:`gridmap.core.propose_territories`, max-p regions in
-:mod:`gridmap.core.propose_regions`, cuts and moves for the ceiling in
-:mod:`gridmap.core.propose_ceiling`, the problems and their messages in
-:mod:`gridmap.core.propose_problems`, and the overlay clean-up they share in
-:mod:`gridmap.core.propose_geometry`. This module checks the inputs, runs the steps community by
+Each step has its own module beside this one: units in :mod:`gridmap.core.propose.units`,
+territories and their adjacency in :mod:`gridmap.core.propose.territories`, max-p regions in
+:mod:`gridmap.core.propose.regions`, cuts and moves for the ceiling in
+:mod:`gridmap.core.propose.ceiling`, the problems and their messages in
+:mod:`gridmap.core.propose.problems`, and the overlay clean-up they share in
+:mod:`gridmap.core.propose.geometry`. This module checks the inputs, runs the steps community by
 community and names and codes the cells.
 
 Examples
@@ -91,42 +91,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.core.fabric import unit_fabric
 from gridmap.core.gap_names import names_of, place_names
-from gridmap.core.propose_ceiling import SPLIT_TREES
-from gridmap.core.propose_fabric import detached_ground, own_ground, shown_codes, without_ground
-from gridmap.core.propose_geometry import DUST_M2, FUZZ_M, GRID_M, _polygonal
-from gridmap.core.propose_problems import PROBLEM_COLUMNS, PROBLEM_KINDS, _Note, _problems
-from gridmap.core.propose_regions import IMPROVE_SWEEPS, MAXP_CONSTRUCTIONS, _regions
-from gridmap.core.propose_territories import (
-    JITTER_M,
-    MIN_BORDER_M,
-    SAMPLE_SPACING_M,
-    SMOOTHING_M,
-    _adjacency,
-    _join_islands,
-)
-from gridmap.core.propose_units import _units
-from gridmap.core.unit_plans import cells_from_assignment
+from gridmap.core.propose.fabric import detached_ground, own_ground, shown_codes, without_ground
+from gridmap.core.propose.geometry import overlay_polygons
+from gridmap.core.propose.problems import Note, problem_table
+from gridmap.core.propose.regions import regions
+from gridmap.core.propose.territories import adjacency, join_islands
+from gridmap.core.propose.units import units_of
 from gridmap.errors import CRSError, GridmapError, NotFoundError
-
-# the tuning constants and problem kinds stay importable from here, where callers look for them
-__all__ = [
-    "DUST_M2",
-    "FUZZ_M",
-    "GRID_M",
-    "IMPROVE_SWEEPS",
-    "JITTER_M",
-    "MAXP_CONSTRUCTIONS",
-    "MIN_BORDER_M",
-    "PROBLEM_COLUMNS",
-    "PROBLEM_KINDS",
-    "SAMPLE_SPACING_M",
-    "SMOOTHING_M",
-    "SPLIT_TREES",
-    "Proposal",
-    "propose_grids",
-]
 
 
 @dataclass
@@ -180,11 +152,15 @@ def propose_grids(
         「XX社区第N网格」, each the dissolve of its fabric units; the fabric's units with their
         ``cell_code`` (the proposal as a unit assignment); the problems (see ``PROBLEM_KINDS``).
     """
+    # the fabric is built from this package's steps (units, territories, the ceiling's cuts), so
+    # it is imported when a proposal is made: importing either first then finds the other whole
+    from gridmap.core.fabric import unit_fabric
+
     _check(compounds, buildings, communities, floor, ceiling)
     if fabric is None:
         fabric = unit_fabric(communities, compounds, buildings, floor=floor, ceiling=ceiling, seed=seed)  # fmt: skip
     fabric = fabric.reset_index(drop=True)
-    base, notes = _units(compounds, buildings, communities)
+    base, notes = units_of(compounds, buildings, communities)
     seeds = own_ground(fabric, base, buildings)
     households = fabric["households"].to_numpy(dtype=np.int64)
     community_of = fabric["community_code"].to_numpy(dtype=object)
@@ -198,27 +174,27 @@ def propose_grids(
         if not len(mine):  # a stored fabric older than the community
             continue
         terr = territory[mine]
-        graph, islands = _join_islands(_adjacency(terr), seeds[mine])
+        graph, islands = join_islands(adjacency(terr), seeds[mine])
         xy = shapely.get_coordinates(shapely.centroid(terr))
-        labels, found = _regions(households[mine], graph, xy, floor, ceiling, seed)
+        labels, found = regions(households[mine], graph, xy, floor, ceiling, seed)
         cell_of[mine], count = count + labels, count + labels.max() + 1
-        notes += [_why(_Note(k, code, list(mine[u]), m), fabric) for k, u, m in found]
-        notes += [_Note("island", code, list(mine[u]), d, near=mine[v]) for u, v, d in islands]
-        notes += [_Note("island", code, [mine[u]], a, ground=True) for u, a in detached_ground(terr, seeds[mine])]  # fmt: skip
+        notes += [_why(Note(k, code, list(mine[u]), m), fabric) for k, u, m in found]
+        notes += [Note("island", code, list(mine[u]), d, near=mine[v]) for u, v, d in islands]
+        notes += [Note("island", code, [mine[u]], a, ground=True) for u, a in detached_ground(terr, seeds[mine])]  # fmt: skip
     notes = _on_fabric(notes, base, fabric) + _splits(fabric, cell_of)
     nested = without_ground(fabric, base)
-    notes += [_Note("compound_within_compound", c, [u], 0.0, codes=k, near=u) for c, k, u in nested]
+    notes += [Note("compound_within_compound", c, [u], 0.0, codes=k, near=u) for c, k, u in nested]
     frame, codes = _cell_frame(fabric, cell_of, nested, communities)
     if community is not None:  # what lies in other communities, or in none, is not asked about
         notes = [n for n in notes if n.community == community]
     shown = fabric.assign(code=shown_codes(fabric))
     names = place_names(names_of({"community": communities, "compound": compounds}))
-    problems = _problems(notes, codes, shown, cell_of, floor, ceiling, names)
+    problems = problem_table(notes, codes, shown, cell_of, floor, ceiling, names)
     units = fabric.assign(cell_code=np.where(cell_of >= 0, codes[cell_of], None))
     return Proposal(frame, units[cell_of >= 0].reset_index(drop=True), problems)
 
 
-def _why(note: _Note, fabric) -> _Note:
+def _why(note: Note, fabric) -> Note:
     """A unit above the ceiling with its buildings, for the message saying why it is whole."""
     if note.kind == "over_ceiling":
         unit = fabric.iloc[note.units[0]]
@@ -226,14 +202,14 @@ def _why(note: _Note, fabric) -> _Note:
     return note
 
 
-def _splits(fabric, cell_of) -> list[_Note]:
+def _splits(fabric, cell_of) -> list[Note]:
     """A note for every compound the fabric split into building groups, with their cells."""
     parts = fabric[(fabric["kind"] == "compound_part").to_numpy() & (cell_of >= 0)]
-    return [_Note("compound_split", c, list(group.index), float(group["households"].sum()), codes=k)
+    return [Note("compound_split", c, list(group.index), float(group["households"].sum()), codes=k)
             for (c, k), group in parts.groupby(["community_code", "compound_code"], sort=True)]  # fmt: skip
 
 
-def _on_fabric(notes: list[_Note], base, fabric) -> list[_Note]:
+def _on_fabric(notes: list[Note], base, fabric) -> list[Note]:
     """Notes about units of ``base`` (a compound straddling communities) moved to the fabric's
     unit of that compound in its community; notes about nothing placed stay as they are."""
     at = {}
@@ -244,7 +220,7 @@ def _on_fabric(notes: list[_Note], base, fabric) -> list[_Note]:
     for note in notes:
         if note.kind == "compound_straddles_community":
             key = keys[note.units[0]]
-            note = _Note(note.kind, note.community, [at[key]] if key in at else [], note.measure, codes=key[1])  # fmt: skip
+            note = Note(note.kind, note.community, [at[key]] if key in at else [], note.measure, codes=key[1])  # fmt: skip
         out.append(note)
     return out
 
@@ -267,11 +243,13 @@ def _cell_frame(fabric, cell_of, nested, communities):
     """The cells as dissolves of their units (:func:`~gridmap.core.unit_plans.cells_from_assignment`),
     coded in reading order per community and named, with their compounds and loose buildings;
     and the code of each cell by its position."""
+    from gridmap.core.unit_plans import cells_from_assignment  # built on the fabric, see above
+
     placed = cell_of >= 0
     assignment = pd.DataFrame({"unit_code": fabric["code"].to_numpy()[placed], "cell_code": [f"{c:09d}" for c in cell_of[placed]]})  # fmt: skip
     frame = cells_from_assignment(fabric, assignment)  # positions in order: codes are zero-padded
     # the dissolve leaves parts of no area where unit borders are not noded alike
-    frame = frame.set_geometry([_polygonal(g) for g in frame.geometry.values], crs=frame.crs)
+    frame = frame.set_geometry([overlay_polygons(g) for g in frame.geometry.values], crs=frame.crs)
     compounds = [set() for _ in range(len(frame))]
     loose = [set() for _ in range(len(frame))]
     for unit, cell in zip(fabric.itertuples(index=False), cell_of, strict=True):

@@ -11,10 +11,10 @@ Examples
 >>> import numpy as np
 >>> from shapely import box
 >>> seeds = np.array([box(10, 10, 90, 90), box(110, 10, 190, 90)], dtype=object)
->>> terr, detached = _territories(box(0, 0, 200, 100), seeds)
+>>> terr, detached = territories(box(0, 0, 200, 100), seeds)
 >>> [round(t.area) for t in terr], detached  # each unit takes the ground nearest to it
 ([10000, 10000], [])
->>> _adjacency(terr).toarray().round(3).tolist()  # a shared border of 100 m
+>>> adjacency(terr).toarray().round(3).tolist()  # a shared border of 100 m
 [[0.0, 100.0], [100.0, 0.0]]
 """
 
@@ -27,7 +27,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from gridmap.core.propose_geometry import DUST_M2, FUZZ_M, _coverage_union, _polygonal
+from gridmap.core.propose.geometry import DUST_M2, FUZZ_M, coverage_union, overlay_polygons
 
 SAMPLE_SPACING_M = 20.0  # outline points of the territory diagram: finer only costs time
 MIN_BORDER_M = 1.0  # a shared border shorter than this is a corner, not a neighbour
@@ -35,7 +35,7 @@ SMOOTHING_M = 10.0  # territory borders are straightened within this (Visvalinga
 JITTER_M = 1e-3  # breaks the co-circular points of regular outlines that GEOS's Voronoi mishandles
 
 
-def _territories(area, seeds: np.ndarray) -> tuple[np.ndarray, list[tuple[int, float]]]:
+def territories(area, seeds: np.ndarray) -> tuple[np.ndarray, list[tuple[int, float]]]:
     """The community partitioned among its units (nearest outline wins); detached ground."""
     solid = np.flatnonzero(~shapely.is_empty(seeds))
     terr = np.array([shapely.Polygon()] * len(seeds), dtype=object)
@@ -54,8 +54,8 @@ def _territories(area, seeds: np.ndarray) -> tuple[np.ndarray, list[tuple[int, f
     order = np.argsort(owner, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(seeds)))]
     for i in solid:
-        terr[i] = _coverage_union(cells[order[bounds[i] : bounds[i + 1]]])
-    terr = np.array([_polygonal(g) for g in shapely.intersection(terr, area)], dtype=object)
+        terr[i] = coverage_union(cells[order[bounds[i] : bounds[i + 1]]])
+    terr = np.array([overlay_polygons(g) for g in shapely.intersection(terr, area)], dtype=object)
     # straighten the zigzag between outline points; the community border stays exact
     with contextlib.suppress(shapely.errors.GEOSException):
         terr = shapely.coverage_simplify(terr, SMOOTHING_M, simplify_boundary=False)
@@ -69,11 +69,11 @@ def _give_seeds_back(terr: np.ndarray, seeds: np.ndarray) -> None:
     t, s = t[t != s], s[t != s]
     hit = shapely.area(shapely.intersection(terr[t], seeds[s])) > DUST_M2
     for i in np.unique(t[hit]):
-        terr[i] = _polygonal(
+        terr[i] = overlay_polygons(
             shapely.difference(terr[i], shapely.union_all(seeds[s[hit & (t == i)]]))
         )
     for j in np.unique(s[hit]):
-        terr[j] = _polygonal(shapely.union(terr[j], seeds[j]))
+        terr[j] = overlay_polygons(shapely.union(terr[j], seeds[j]))
 
 
 def _reattach_cut_off(terr: np.ndarray, seeds: np.ndarray) -> list[tuple[int, float]]:
@@ -93,7 +93,7 @@ def _reattach_cut_off(terr: np.ndarray, seeds: np.ndarray) -> list[tuple[int, fl
             )
             if len(touching) and border.max() > 0:
                 j = touching[np.argmax(border)]
-                terr[j] = _polygonal(shapely.union(terr[j], piece))
+                terr[j] = overlay_polygons(shapely.union(terr[j], piece))
             else:  # ground no other unit borders stays with the nearest (the Voronoi owner)
                 terr[i] = shapely.union(terr[i], piece)
                 if piece.area > 1.0:
@@ -101,7 +101,7 @@ def _reattach_cut_off(terr: np.ndarray, seeds: np.ndarray) -> list[tuple[int, fl
     return detached
 
 
-def _adjacency(terr: np.ndarray):
+def adjacency(terr: np.ndarray):
     """Rook adjacency of territories as a CSR matrix of shared border lengths (m)."""
     n = len(terr)
     left, right = shapely.STRtree(terr).query(terr, predicate="intersects")
@@ -122,7 +122,7 @@ def _adjacency(terr: np.ndarray):
     return graph
 
 
-def _join_islands(graph, seeds: np.ndarray):
+def join_islands(graph, seeds: np.ndarray):
     """Connect every group of units with no neighbour outside it to the nearest other unit."""
     islands = []
     n_parts, part = connected_components(graph, directed=False)

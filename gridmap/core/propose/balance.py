@@ -1,6 +1,6 @@
 """Balancing the proposal's cells into the household band (网格户数均衡).
 
-Max-p regions and the ceiling cuts of :mod:`gridmap.core.propose_regions` can leave cells out of
+Max-p regions and the ceiling cuts of :mod:`gridmap.core.propose.regions` can leave cells out of
 the band where the units allow a grouping inside it: max-p keeps the most regions its greedy
 constructions reach, and a region of 540 households is too small to cut in two (each part would be
 under the floor) while no single unit can leave it for a neighbour that has room. This local search
@@ -10,7 +10,7 @@ takes the cells out of the band one by one and tries, in order:
    cell, the one that lowers the cells' distance from the band most;
 2. **recombination** (as ReCom does in redistricting): the cell and one neighbouring cell, then
    the cell and two, are merged and cut again along spanning trees of their units
-   (:func:`gridmap.core.propose_ceiling._fit_ceiling`), into as many cells as the band needs.
+   (:func:`gridmap.core.propose.ceiling.fit_ceiling`), into as many cells as the band needs.
 
 A change is kept only when it adds no cell out of the band and lowers the distance of the cells
 from the band (households below the floor or above the ceiling, summed, a whole number): no cell
@@ -27,7 +27,7 @@ Examples
 >>> xy = np.c_[np.arange(6.0) * 100, np.zeros(6)]
 >>> households = np.array([200, 200, 150, 100, 100, 150])
 >>> start = np.array([0, 0, 0, 1, 1, 1])  # 550 | 350
->>> _balance(start, households, graph, xy, 300, 500, seed=0).tolist()  # 400 | 500
+>>> balance(start, households, graph, xy, 300, 500, seed=0).tolist()  # 400 | 500
 [0, 0, 1, 1, 1, 1]
 """
 
@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from gridmap.core.propose_ceiling import _fit_ceiling
+from gridmap.core.propose.ceiling import fit_ceiling
 
 BALANCE_ROUNDS = 2000  # changes kept at most (each lowers what is out of the band)
 RECUT_TRIES = 3  # cuts of a merged group tried (each draws new spanning trees)
 
 
-def _connected_without(members: np.ndarray, u: int, neighbours) -> bool:
+def connected_without(members: np.ndarray, u: int, neighbours) -> bool:
     """Whether ``members`` stay one connected group when ``u`` leaves."""
     rest = set(members.tolist()) - {u}
     if not rest:
@@ -61,7 +61,7 @@ def _off(total, floor: int, ceiling: int):
     return np.maximum(floor - total, 0) + np.maximum(total - ceiling, 0)
 
 
-def _balance(labels, households, graph, xy, floor: int, ceiling: int, seed: int = 0, locked=()):
+def balance(labels, households, graph, xy, floor: int, ceiling: int, seed: int = 0, locked=()):
     """Region labels (0, 1, …) with the cells out of the band brought into it where moves and
     recombinations of neighbouring cells can; see the module's description."""
     labels = labels.copy()
@@ -128,7 +128,7 @@ def _move(r, labels, households, neighbours, xy, floor: int, ceiling: int, locke
             if not _better(score, before):
                 continue
             key = (score, float(((xy[u] - centre) ** 2).sum()), int(u))
-            if (best_key is None or key < best_key) and _connected_without(given, u, neighbours):
+            if (best_key is None or key < best_key) and connected_without(given, u, neighbours):
                 best, best_key = trial, key
     return best
 
@@ -147,7 +147,7 @@ def _recombine(r, labels, households, graph, neighbours, xy, floor: int, ceiling
         idx = np.flatnonzero(np.isin(labels, [r, *group]))
         sub = graph[idx][:, idx]
         for _ in range(RECUT_TRIES):
-            local, _over = _fit_ceiling(np.zeros(len(idx), dtype=int), households[idx], sub, xy[idx], floor, ceiling, rng)  # fmt: skip
+            local, _over = fit_ceiling(np.zeros(len(idx), dtype=int), households[idx], sub, xy[idx], floor, ceiling, rng)  # fmt: skip
             trial = labels.copy()
             trial[idx] = labels.max() + 1 + local
             if _better(_score(trial, households, floor, ceiling), before):

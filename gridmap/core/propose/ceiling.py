@@ -12,7 +12,7 @@ Examples
 >>> graph = diags([1.0, 1.0], [-1, 1], shape=(4, 4), format="csr")  # four units in a row
 >>> xy = np.array([[50.0, 50.0], [150.0, 50.0], [250.0, 50.0], [350.0, 50.0]])
 >>> rng = np.random.default_rng(0)
->>> labels, over = _fit_ceiling(np.zeros(4, dtype=int), np.full(4, 200), graph, xy, 300, 500, rng)
+>>> labels, over = fit_ceiling(np.zeros(4, dtype=int), np.full(4, 200), graph, xy, 300, 500, rng)
 >>> labels.tolist(), over.tolist()
 ([0, 0, 1, 1], [])
 """
@@ -26,7 +26,7 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components, mini
 SPLIT_TREES = 8  # spanning trees tried when cutting a region above the ceiling
 
 
-def _fit_ceiling(labels, households, graph, xy, floor: int, ceiling: int, rng):
+def fit_ceiling(labels, households, graph, xy, floor: int, ceiling: int, rng):
     """Cut or lighten regions above the ceiling; returns the labels and the regions still above."""
     labels = labels.copy()
     changed = True

@@ -24,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridmap.core.propose_geometry import _polygonal
+from gridmap.core.propose.geometry import overlay_polygons
 
 
 def shown_codes(fabric: gpd.GeoDataFrame) -> np.ndarray:
@@ -57,7 +57,7 @@ def own_ground(fabric: gpd.GeoDataFrame, base: gpd.GeoDataFrame, buildings: gpd.
             own = shapely.union_all(listed)
         else:
             continue
-        clipped = _polygonal(shapely.intersection(own, terr[i]))
+        clipped = overlay_polygons(shapely.intersection(own, terr[i]))
         if not clipped.is_empty:
             seeds[i] = clipped
     return seeds
