@@ -28,10 +28,16 @@ from gridmap.api.routes.plans.common import (
     router,
     with_layer_name,
 )
-from gridmap.api.routes.plans.counts import hide_member_counts, reaching_beyond, whole_cells
+from gridmap.api.routes.plans.counts import (
+    hide_member_counts,
+    reaching_beyond,
+    stored_member_homes,
+    whole_cells,
+)
 from gridmap.api.security import AreaDep, PrincipalDep
 from gridmap.config import Settings
 from gridmap.core import plans as core
+from gridmap.core.member_homes import placed_homes
 from gridmap.core.unit_plans import compounds_by_community
 from gridmap.crs import metric_crs, metric_crs_for
 from gridmap.errors import InputFileError, NotFoundError
@@ -146,18 +152,21 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep,
         return []
     geoms = np.asarray(cells.geometry.values, dtype=object)
     box = _bbox(geoms)
-    (households,), buildings = _raw(conn, "building", ["households"], box)
+    (building_codes, households), buildings = _raw(conn, "building", ["code", "households"], box)
     (compound_codes,), compounds = _raw(conn, "compound", ["code"], box)
     (community_codes,), communities = _raw(conn, "community", ["code"], box)
-    (category,), members = _raw(conn, "member", ["category"], box)
+    # a member snapped to a building in these cells may live just outside their box
+    member_box = _bbox(geoms, settings.member_snap_distance_m)
+    (member_codes, category, updated), members = _raw(conn, "member", ["code", "category", "updated_at"], member_box)  # fmt: skip
     if area is not None:
         home = area.covers(members)
-        category, members = category[home], members[home]
+        member_codes, category, updated, members = member_codes[home], category[home], updated[home], members[home]  # fmt: skip
     (station_codes,), stations = _raw(conn, "station", ["code"], _bbox(geoms, settings.station_radius_m))  # fmt: skip
     lon, lat = shapely.centroid(shapely.box(*box)).coords[0]
     transformer = _to_metric(metric_crs(lon, lat).to_epsg())
     project = partial(_project, transformer=transformer)
     # a compound across a community border is whole in a cell on each side, not cut
+    member_home = _member_homes(conn, member_codes, updated, building_codes, member_box, project(buildings), project(members))  # fmt: skip
     pieces = compounds_by_community(*(gpd.GeoDataFrame({"code": c}, geometry=project(g), crs=transformer.target_crs) for c, g in ((compound_codes, compounds), (community_codes, communities))))  # fmt: skip
     frame = core.figures_of(
         cells["code"].to_numpy(), project(geoms),
@@ -165,7 +174,7 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep,
         pieces["code"].to_numpy(), pieces.geometry.values, project(members), category == "full",
         station_codes, project(stations),
         band=core.Band(settings.grid_households_min, settings.grid_households_max),
-        station_radius_m=settings.station_radius_m,
+        station_radius_m=settings.station_radius_m, member_home=member_home,
     )  # fmt: skip
     cells_m = project(geoms)
     outside = np.zeros(len(cells_m), dtype=bool)
@@ -179,6 +188,18 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep,
         for stored in (store.read_cells(conn, plan_id, bbox=box), current_cells(conn, grid_layer, box)):  # fmt: skip
             whole &= whole_cells(codes, cells_m, stored["code"].to_numpy(), project(np.asarray(stored.geometry.values, dtype=object)))  # fmt: skip
     return records(hide_member_counts(frame, masked=masked, whole=whole, outside=outside, min_shown=settings.min_count_shown))  # fmt: skip
+
+
+def _member_homes(conn, codes, updated, building_codes, box, buildings_m, members_m) -> np.ndarray:  # fmt: skip
+    """Each member's building (a row of ``building_codes``, -1: none) as the analysis stored
+    it (:func:`.counts.stored_member_homes`), by the rule for members it does not know."""
+    homes = stored_member_homes(conn, codes, updated, building_codes, box)
+    if homes is None:
+        return placed_homes(buildings_m, members_m)
+    new = homes == -2
+    if new.any():
+        homes[new] = placed_homes(buildings_m, members_m[new])
+    return homes
 
 
 def current_cells(conn, grid_layer: str, box) -> gpd.GeoDataFrame:
