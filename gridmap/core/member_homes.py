@@ -2,7 +2,7 @@
 
 A member counts in the cell of the building they are placed in, with its households, as the
 analysis counts them in every figure: by the placement it stored (:mod:`gridmap.store.placement`,
-read into a ``building_code`` column) when the caller has it, otherwise by the same rule
+read into a :data:`PLACED` column) when the caller has it, otherwise by the same rule
 (:func:`gridmap.core.assign.assign_points`) applied to the buildings at hand. Never by which cell
 the home point falls in: a member snapped to a building across a border counts on the
 building's side, and one placed in no building counts nowhere.
@@ -18,22 +18,28 @@ from gridmap.config import Settings
 from gridmap.core.assign import assign_points
 
 SNAP_M = Settings.model_fields["member_snap_distance_m"].default
+# The analysis' placement read into the members' frame. Not the roster's own ``building_code``
+# (所住楼栋, as imported): that one is input, often empty, and placing may overrule it.
+PLACED = "placed_building_code"
 
 
 def stored_homes(buildings: gpd.GeoDataFrame, members: gpd.GeoDataFrame) -> np.ndarray | None:
     """Each member's building as a row of ``buildings`` (-1: placed in none of them), from the
-    stored placement in the members' ``building_code`` column; ``None`` when they have none.
+    stored placement in the members' :data:`PLACED` column; ``None`` when they have none (the
+    roster's own ``building_code`` is not a placement and is not read).
 
     >>> from shapely import Point, box
     >>> b = gpd.GeoDataFrame({"code": ["B1", "B2"]}, geometry=[box(0, 0, 1, 1), box(2, 0, 3, 1)])
-    >>> m = gpd.GeoDataFrame({"building_code": ["B2", None, "B9"]}, geometry=[Point(0, 0)] * 3)
+    >>> m = gpd.GeoDataFrame({PLACED: ["B2", None, "B9"]}, geometry=[Point(0, 0)] * 3)
     >>> stored_homes(b, m).tolist()
     [1, -1, -1]
+    >>> stored_homes(b, m.rename(columns={PLACED: "building_code"})) is None
+    True
     """
-    if "building_code" not in members:
+    if PLACED not in members:
         return None
     index = pd.Index(buildings["code"].to_numpy(dtype=object))
-    return index.get_indexer(members["building_code"].to_numpy(dtype=object)).astype(np.int64)
+    return index.get_indexer(members[PLACED].to_numpy(dtype=object)).astype(np.int64)
 
 
 def placed_homes(building_geoms, member_geoms, snap_distance_m: float = SNAP_M) -> np.ndarray:

@@ -32,6 +32,8 @@ from gridmap.permissions import PERMISSIONS, Principal, denied
 from gridmap.store.db import make_engine
 from gridmap.store.features import read_features
 from gridmap.store.models import ApiToken, ChangeLog, LoginThrottle
+from gridmap.store.placement import placements_of
+from gridmap.store.results import latest_run
 
 JINXIU, NEIGHBOUR = "510199001001", "510199001002"  # 锦绣社区 and the community next to it
 GRID, GRID2, OTHER_GRID = JINXIU + "001", JINXIU + "002", NEIGHBOUR + "001"  # unified grid cells
@@ -575,28 +577,32 @@ def test_members_gaps_only_for_roles_that_may_see_personal_data(demo):
 # --- counts of drawn shapes: no member located by probing ----------------------------------
 
 
-def _home(url: str, code: str) -> tuple[shapely.Point, int]:
-    """The home of member ``code`` and how many members live in :func:`_probe`'s box around it."""
+def _home(url: str, code: str) -> tuple[shapely.Polygon, int]:
+    """The building the analysis placed member ``code`` in (落位), and how many members it placed
+    in the buildings whose representative point lies in :func:`_probe`'s box around it: a member
+    counts in the cell of their building, as every figure counts them."""
     engine = make_engine(Settings(database_url=url))
     with engine.connect() as conn:
-        members = read_features(conn, "member")
+        placed = placements_of(conn, latest_run(conn, "analyze"))["building_code"]
+        buildings = read_features(conn, "building")
     engine.dispose()
-    home = members.loc[members["code"] == code].geometry.iloc[0]
+    home = buildings.loc[buildings["code"] == placed[code]].geometry.iloc[0]
     box = shapely.geometry.shape(_probe(home)["features"][0]["geometry"])
-    return home, int(members.within(box).sum())
+    inside = buildings.loc[buildings.representative_point().within(box), "code"]
+    return home, int(placed.isin(set(inside)).sum())
 
 
-def _probe(home: shapely.Point, code: str = "PROBE") -> dict:
-    """A FeatureCollection of one ~10 × 10 m box around ``home``."""
-    box = shapely.box(home.x - 0.00005, home.y - 0.00005, home.x + 0.00005, home.y + 0.00005)
+def _probe(home, code: str = "PROBE", margin: float = 1e-5) -> dict:
+    """A FeatureCollection of one box around ``home`` (a building: its outline and ~1 m more)."""
+    box = shapely.box(*shapely.buffer(shapely.envelope(home), margin, join_style="mitre").bounds)
     feature = {"type": "Feature", "properties": {"code": code}, "geometry": shapely.geometry.mapping(box)}  # fmt: skip
     return {"type": "FeatureCollection", "features": [feature]}
 
 
 def test_a_box_around_a_home_locates_no_member(demo):
-    """DY00001 lives in 锦绣社区: a 10 m box around the home counts its one or two members for
-    those who may see personal data there, "<3" for a planner of the subdistrict, nothing
-    outside an area."""
+    """DY00001 lives in 锦绣社区: a box drawn around the home building counts its one or two
+    members for those who may see personal data there, "<3" for a planner of the subdistrict,
+    nothing outside an area."""
     base, url = demo
     home, living = _home(url, "DY00001")
     assert 1 <= living < 3  # DY00001 and perhaps a member of the same household
@@ -621,7 +627,8 @@ def test_a_box_around_a_home_locates_no_member(demo):
     neighbour = figures("社区规划员")  # a planner of the community next door
     assert (neighbour["members"], neighbour["members_hidden"]) == (None, "outside_area")
     # a box with no member at all is no different: "0" against "<3" would still find homes
-    spots = [{"cells": _probe(shapely.Point(home.x + dx, home.y))} for dx in (3e-4, 6e-4, -3e-4, -6e-4)]  # fmt: skip
+    at = home.centroid
+    spots = [{"cells": _probe(shapely.Point(at.x + dx, at.y), margin=5e-5)} for dx in (3e-4, 6e-4, -3e-4, -6e-4)]  # fmt: skip
     empty = next(s for s in spots if call(base, "POST", "/api/plans/1/figures", ADMIN, json=s).json()[0]["members"] == 0)  # fmt: skip
     [nothing] = call(base, "POST", "/api/plans/1/figures", "规划员甲", json=empty).json()
     assert (nothing["members"], nothing["members_hidden"]) == (None, "few")
@@ -642,7 +649,7 @@ def test_whole_cells_of_the_plan_are_counted_for_masked_roles_too(demo):
 
 
 def test_members_moving_in_a_diff_are_counted_as_in_figures(demo):
-    """A plan cutting a 10 m box around DY00001's home out of its grid: the move of that one
+    """A plan cutting a box around DY00001's home building out of its grid: the move of that one
     household is counted for the admin, "<3" for a viewer, not counted for another
     community's planner."""
     base, url = demo

@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 from shapely.geometry import Point, Polygon, box
 
-from gridmap.core.member_homes import cells_of_homes, placed_homes, stored_homes
+from gridmap.core.member_homes import PLACED, cells_of_homes, placed_homes, stored_homes
 from gridmap.core.plans import cell_figures, diff
 
 CRS = "EPSG:4547"
@@ -57,11 +57,19 @@ def test_a_member_snapped_to_a_building_across_a_drawn_border_counts_with_its_ho
 
 def test_the_stored_placement_wins_over_the_home_point():
     # the analysis placed "far" in BW (the layers changed since) and "west" nowhere
-    stored = MEMBERS.assign(building_code=["BL", "BL", "BW", None])
+    stored = MEMBERS.assign(**{PLACED: ["BL", "BL", "BW", None]})
     assert figures(stored).to_dict("index") == {
         "A": {"households": 12, "members_full": 0, "members_probationary": 1},
         "B": {"households": 40, "members_full": 2, "members_probationary": 0},
     }
+
+
+def test_the_rosters_own_building_column_is_not_a_placement():
+    # the member layer as read carries the roster's 所住楼栋 (building_code), usually empty:
+    # taken for the placement it counted every member nowhere (0 members in every cell)
+    roster = MEMBERS.assign(building_code=[None, None, None, None])
+    assert figures(roster).to_dict("index") == figures().to_dict("index")
+    assert figures(roster)[["members_full"]].sum().item() == 3
 
 
 def test_homes_are_building_rows_and_cells_follow_the_building():
