@@ -149,9 +149,14 @@ class World:
         return self.client.request(method, path, headers=headers, **kw)
 
 
-def _probe(home: shapely.Point, code: str) -> dict:
-    """A feature: a 10 × 10 m box around ``home``."""
-    geom = box(home.x - 5e-5, home.y - 5e-5, home.x + 5e-5, home.y + 5e-5)
+# M1's home building, and the members placed in it (M1, M2): a member counts with their building
+HOME_BUILDING = cell(0.3, 0.3, 0.9, 0.9)
+IN_HOME_BUILDING = 2
+
+
+def _probe(code: str) -> dict:
+    """A feature: a box around M1's home building (its outline and ~1 m more)."""
+    geom = box(*HOME_BUILDING.buffer(1e-5, join_style="mitre").bounds)
     return {"type": "Feature", "properties": {"code": code}, "geometry": mapping(geom)}
 
 
@@ -186,14 +191,14 @@ def world(request, tmp_path_factory):
         world = World(client, tokens, accounts, plan_id=0)
         plan = world.call(admin, "POST", "/api/plans", json={"name": "矩阵方案"}).json()
         world.plan_id = plan["id"]
-        # the plan cuts a box around M1's home out of G1: one member moves, from G1 to PROBE
-        home = HOMES["M1"][0]
+        # the plan cuts a box around M1's home building out of G1: its two members move, from
+        # G1 to PROBE
         cells = world.call(admin, "GET", f"/api/plans/{plan['id']}").json()["cells"]
-        probe = _probe(home, "PROBE")
+        probe = _probe("PROBE")
         cut = [{**f, "geometry": mapping(shapely.geometry.shape(f["geometry"]).difference(shapely.geometry.shape(probe["geometry"])))} for f in cells["features"]]  # fmt: skip
         saved = world.call(admin, "PUT", f"/api/plans/{plan['id']}", json={"version": 1, "cells": {"type": "FeatureCollection", "features": [*cut, probe]}})  # fmt: skip
         assert saved.status_code == 200, saved.text
-        world.probe = {"type": "FeatureCollection", "features": [_probe(home, "DRAWN")]}
+        world.probe = {"type": "FeatureCollection", "features": [_probe("DRAWN")]}
         yield world
 
 
@@ -279,13 +284,13 @@ def check_plan(r, a: Account, w: World) -> None:
 def check_live_figures(r, a: Account, w: World) -> None:
     assert r.status_code == 200
     [row] = r.json()
-    counted_as_allowed(row, a, HOMES["M1"][0], 1)
+    counted_as_allowed(row, a, HOMES["M1"][0], IN_HOME_BUILDING)
 
 
 def check_diff(r, a: Account, w: World) -> None:
     assert r.status_code == 200
     [move] = [m for m in r.json()["moves"] if m["to_code"] == "PROBE"]
-    counted_as_allowed(move, a, HOMES["M1"][0], 1)
+    counted_as_allowed(move, a, HOMES["M1"][0], IN_HOME_BUILDING)
 
 
 def check_fabric(r, a: Account, w: World) -> None:
@@ -402,6 +407,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/api/plans/{plan_id}/validate"): Rule("edit_plan", ok, path=PLAN),
     ("POST", "/api/plans/{plan_id}/fix"): Rule("edit_plan", refused_body, path=PLAN),
     ("POST", "/api/plans/{plan_id}/shapes"): Rule("edit_plan", refused_body, path=PLAN),
+    ("POST", "/api/plans/{plan_id}/topology/check"): Rule("edit_plan", refused_body, path=PLAN),
+    ("POST", "/api/plans/{plan_id}/topology/carve"): Rule("edit_plan", refused_body, path=PLAN),
     ("GET", "/api/plans/{plan_id}/diff"): Rule("view", check_diff, path=PLAN),
     ("POST", "/api/plans/{plan_id}/approve"): Rule("approve_plan", refused_body, path=PLAN),
     ("GET", "/api/plans/{plan_id}/export"): Rule("view", ok, path=PLAN),
