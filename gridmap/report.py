@@ -6,11 +6,11 @@
 - ``summary``: ``counts`` (communities, unified_cells, compounds, buildings, households, members,
   members_full, members_assigned, stations), ``gaps`` (count per kind), ``proposals`` (count per
   kind), ``rates`` (org_coverage, own_branch_rate, member_coverage for the subdistrict),
-  ``staffing`` (grid_staffed_rate, qualified_secretary_rate, property_covered_rate by unit code:
-  ``""`` the subdistrict, then each community), ``unchecked`` (the gap kinds that could not be
-  checked, not zero: ``kind, reason_zh, reason_en``)
+  ``staffing`` (grid_staffed_rate, qualified_secretary_rate, property_covered_rate,
+  red_property_rate by unit code: ``""`` the subdistrict, then each community), ``unchecked``
+  (the gap kinds that could not be checked, not zero: ``kind, reason_zh, reason_en``)
 - ``rates``: one object per level and unit (``level`` subdistrict | community | grid, ``code``,
-  ``name``, ``community_code`` of a grid cell) with ``compounds``, the three rates and the three
+  ``name``, ``community_code`` of a grid cell) with ``compounds``, the three rates and the four
   staffing rates (subdistrict and communities; ``null`` for grid cells and where nothing was
   counted: :data:`gridmap.core.coverage.STAFFING_RATES` says what each counts)
 - ``gaps``: one object per finding: ``kind, layer, code, name, measure, unit, message_zh,
@@ -62,7 +62,7 @@ def with_staffing(rows: list[dict], staffing: dict | None) -> list[dict]:
     the others (``summary.staffing``; ``None`` for grid cells and what was not counted).
 
     >>> with_staffing([{"level": "grid", "code": "G1"}], {"": {"grid_staffed_rate": 1.0}})
-    [{'level': 'grid', 'code': 'G1', 'grid_staffed_rate': None, 'qualified_secretary_rate': None, 'property_covered_rate': None}]
+    [{'level': 'grid', 'code': 'G1', 'grid_staffed_rate': None, 'qualified_secretary_rate': None, 'property_covered_rate': None, 'red_property_rate': None}]
     """
     from gridmap.core.coverage import STAFFING_RATES
 

@@ -3,6 +3,7 @@ and community, on SpatiaLite and PostGIS, and never a person's name or phone in 
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -51,6 +52,28 @@ def test_every_planted_vacancy_is_found_by_name_and_place(staffed):
     assert found == {p["kind"]: [(p["name"], p["community_code"])] for p in PLANTED}
     assert {k for k in result.summary["gaps"] if k in found} == set(found)
     assert len(found) == 11 and result.summary["unchecked"] == []
+
+
+def test_the_summary_counts_compounds_with_red_property_from_the_demos_companies(staffed):
+    """红色物业小区占比, counted here from property.csv: a compound with households is red when
+    any company serving it has its own or a joint Party organisation."""
+    _engine, result, _gaps, _ = staffed
+    with (Path(DEMO_DATA) / "property.csv").open(encoding="utf-8") as f:
+        firms = list(csv.DictReader(f))
+    red: dict[str, bool] = {}
+    for firm in firms:
+        for code in firm["服务小区"].split(";"):
+            red[code] = red.get(code, False) or firm["党组织"] in ("单独建立", "联合建立")
+    compounds = result.figures[result.figures["level"] == "compound"]
+    homes = compounds[compounds["households"] > 0]
+    flags = {c: red[c] for c in homes["code"] if c in red}
+    staffing = result.summary["staffing"]
+    assert staffing[""]["red_property_rate"] == round(sum(flags.values()) / len(flags), 4)
+    assert 0 < staffing[""]["red_property_rate"] < 1 and not flags["XQ017"]  # 南苑物业, none
+    community_of = dict(zip(homes["code"], homes["community_code"], strict=True))
+    for community in {community_of[c] for c in flags}:
+        mine = [ok for c, ok in flags.items() if community_of[c] == community]
+        assert staffing[community]["red_property_rate"] == round(sum(mine) / len(mine), 4)
 
 
 def test_findings_name_places_and_posts_never_people(staffed):

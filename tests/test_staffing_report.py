@@ -12,6 +12,7 @@ STAFFED = {
     "grid_staffed_rate": 0.875,
     "qualified_secretary_rate": 0.5,
     "property_covered_rate": None,
+    "red_property_rate": 0.25,
 }
 
 
@@ -36,7 +37,7 @@ def test_the_report_shows_each_communitys_staffing_rates_from_either_source():
     for carried in (True, False):
         rows = _staffing_table(report_html(_doc(carried)))
         assert rows[0].startswith("全街道") and rows[1].startswith("锦绣社区 S1")
-        assert rows[1].endswith("87.5% 50.0% —"), rows[1]
+        assert rows[1].endswith("87.5% 50.0% — 25.0%"), rows[1]
 
 
 def test_no_staffing_section_when_nothing_was_counted():

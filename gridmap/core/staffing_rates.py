@@ -1,10 +1,11 @@
-"""两个覆盖's people side (做优骨干队伍): grids staffed, branches with a qualified secretary and
-property companies covered (红色物业), for the subdistrict and every community, beside the other
-rates of :func:`gridmap.core.coverage.coverage_rates`; the analysis summary keeps them by
-unit (``staffing``), report.json beside the rates of each unit.
+"""两个覆盖's people side (做优骨干队伍): grids staffed, branches with a qualified secretary,
+property companies covered (红色物业) and compounds with 红色物业 (红色物业小区), for the
+subdistrict and every community, beside the other rates of
+:func:`gridmap.core.coverage.coverage_rates`; the analysis summary keeps them by unit
+(``staffing``), report.json beside the rates of each unit.
 
-The map colours communities and grids by them (``FIGURE_STAFFING``, in the unit figures), and
-by the share of compounds whose property company has a Party organisation (红色物业小区).
+The map colours communities and grids by them (``FIGURE_STAFFING``, in the unit figures):
+grids staffed, qualified secretaries and compounds with 红色物业.
 
 Every rate is made of flags — one row per unit counted (a grid of the base layer, a branch, a
 property company, a compound), with the community and the unified cells it counts in and
@@ -36,6 +37,8 @@ STAFFING_RATES: dict[str, tuple[str, str, str]] = {
                                  "党支部、联合党支部中，书记为正式党员且党龄达到要求的比例"),
     "property_covered_rate": ("红色物业覆盖率", "property companies covered",
                               "物业服务企业中，建有党组织 (单独或联合) 或派驻党建指导员的比例"),
+    "red_property_rate": ("红色物业小区占比", "compounds with 红色物业",
+                          "有物业服务企业的有住户小区中，物业企业建有党组织 (单独或联合) 的比例"),
 }  # fmt: skip
 # the staffing rates of the unit figures (the map's choropleths), per community and per
 # unified cell: a cell counts the base-layer grids with households in it, the branches covering
@@ -43,8 +46,7 @@ STAFFING_RATES: dict[str, tuple[str, str, str]] = {
 FIGURE_STAFFING: dict[str, tuple[str, str, str]] = {
     "grid_staffed_rate": STAFFING_RATES["grid_staffed_rate"],
     "qualified_secretary_rate": STAFFING_RATES["qualified_secretary_rate"],
-    "red_property_rate": ("红色物业小区占比", "compounds with 红色物业",
-                          "有物业服务企业的有住户小区中，物业企业建有党组织 (单独或联合) 的比例"),
+    "red_property_rate": STAFFING_RATES["red_property_rate"],
 }  # fmt: skip
 FLAG_COLUMNS = ["rate", "unit", "community_code", "cells", "ok"]
 
@@ -204,8 +206,8 @@ def staffing_rates(
     settings: Settings,
     today: date | None = None,
 ) -> pd.DataFrame:
-    """Grids staffed, branches with a qualified secretary, property companies covered, for the
-    subdistrict (code "") and every community: the shares of :func:`staffing_flags`.
+    """Grids staffed, branches with a qualified secretary, property companies covered and
+    compounds with 红色物业, for the subdistrict (code "") and every community: the shares of :func:`staffing_flags`.
 
     >>> from gridmap.core.staffing import People
     >>> staff = pd.DataFrame({"code": ["R1"], "role": ["grid_worker_full"], "places": ["G1"]})
@@ -282,8 +284,8 @@ def staffing_by_unit(staffing: pd.DataFrame) -> dict[str, dict]:
 
     >>> staffing_by_unit(pd.DataFrame({"level": ["subdistrict"], "code": [""],
     ...     "grid_staffed_rate": [0.5], "qualified_secretary_rate": [float("nan")],
-    ...     "property_covered_rate": [1.0]}))
-    {'': {'grid_staffed_rate': 0.5, 'qualified_secretary_rate': None, 'property_covered_rate': 1.0}}
+    ...     "property_covered_rate": [1.0], "red_property_rate": [0.5]}))
+    {'': {'grid_staffed_rate': 0.5, 'qualified_secretary_rate': None, 'property_covered_rate': 1.0, 'red_property_rate': 0.5}}
     """
     staffing = staffing[staffing["level"] != "grid"]
     rates = staffing.set_index("code")[list(STAFFING_RATES)].astype(object)

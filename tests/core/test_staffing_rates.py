@@ -1,5 +1,5 @@
 """Staffing rates (两个覆盖's people side) on hand-made tables: grids staffed, branches with a
-qualified secretary, property companies covered, per community and for the subdistrict."""
+qualified secretary, property companies covered, compounds with 红色物业, per community and for the subdistrict."""
 
 from __future__ import annotations
 
@@ -47,23 +47,33 @@ def _rates(people: People) -> dict:
 def test_each_rate_counts_what_serves_the_place_per_community_and_once_for_the_subdistrict():
     rates = _rates(People(STAFF, FIRMS))
     # G1 (S1) and G3 (S2) staffed, G2 (S1) not; O1 qualified, O2 probationary (S1), O3 none (S2);
-    # P1 has an instructor, P2 nothing (serves S1 and S2), P3 a joint organisation (S2)
+    # P1 has an instructor, P2 nothing (serves S1 and S2), P3 a joint organisation (S2);
+    # compounds with 红色物业: K3 only (P3), not K1 (P1: an instructor is no organisation) nor K2
     assert rates[""] == {"grid_staffed_rate": 0.6667, "qualified_secretary_rate": 0.3333,
-                         "property_covered_rate": 0.6667}  # fmt: skip
+                         "property_covered_rate": 0.6667, "red_property_rate": 0.3333}  # fmt: skip
     assert rates["S1"] == {"grid_staffed_rate": 0.5, "qualified_secretary_rate": 0.5,
-                           "property_covered_rate": 0.5}  # fmt: skip
+                           "property_covered_rate": 0.5, "red_property_rate": 0.0}  # fmt: skip
     assert rates["S2"] == {"grid_staffed_rate": 1.0, "qualified_secretary_rate": 0.0,
-                           "property_covered_rate": 0.5}  # fmt: skip
+                           "property_covered_rate": 0.5, "red_property_rate": 1.0}  # fmt: skip
 
 
 def test_a_layer_not_loaded_leaves_its_rates_null():
     staffing = staffing_rates(People(), ORGS, COMPOUNDS, BUILDINGS, "party", Settings(), TODAY)
     empty = dict.fromkeys(
-        ("grid_staffed_rate", "qualified_secretary_rate", "property_covered_rate")
+        (
+            "grid_staffed_rate",
+            "qualified_secretary_rate",
+            "property_covered_rate",
+            "red_property_rate",
+        )
     )
     assert staffing_by_unit(staffing) == {"": empty, "S1": empty, "S2": empty}
     with_firms = staffing_rates(People(None, FIRMS), ORGS, COMPOUNDS, BUILDINGS, "party", Settings(), TODAY)  # fmt: skip
-    assert staffing_by_unit(with_firms)["S2"] == {**empty, "property_covered_rate": 0.5}
+    assert staffing_by_unit(with_firms)["S2"] == {
+        **empty,
+        "property_covered_rate": 0.5,
+        "red_property_rate": 1.0,
+    }
 
 
 CELLS = BUILDINGS.assign(grid_code__unified=["U1", "U2", "U2", "U2"])
