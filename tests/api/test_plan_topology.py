@@ -143,3 +143,44 @@ def test_bad_bodies_get_a_clear_400_and_no_plan_a_404(server, plan):
     r = ask(server, plan_id, "check", {"before": {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None}]}, "after": empty})  # fmt: skip
     assert r.status_code == 400
     assert ask(server, 999_999, "check", {"before": empty, "after": empty}).status_code == 404
+
+
+def test_a_plan_is_welded_once_so_a_t_junction_corner_moves_in_both_cells(server):
+    r = http.post(server + "/api/plans", json={"name": "焊接", "grid_layer": "party"}, timeout=60)
+    plan_id = r.json()["id"]
+    cells = http.get(f"{server}/api/plans/{plan_id}").json()["cells"]
+    x, y = shape(by_code(cells)["DJ101"]["geometry"]).centroid.coords[0]
+    d = 1e-3  # about 100 m: two cells on the west, one on the east, as units paint them
+    boxes = {"W1": shapely.box(x - d, y - d, x, y), "W2": shapely.box(x - d, y, x, y + d),
+             "E": shapely.box(x, y - d, x + d, y + d)}  # fmt: skip
+    fc = lambda *fs: {"type": "FeatureCollection", "features": list(fs)}  # noqa: E731
+    painted = fc(*({"type": "Feature", "properties": {"code": c}, "geometry": mapping(g)} for c, g in boxes.items()))  # fmt: skip
+    saved = http.put(f"{server}/api/plans/{plan_id}", json={"version": 1, "cells": painted}, timeout=60)  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    stored = by_code(http.get(f"{server}/api/plans/{plan_id}").json()["cells"])
+    m = next(tuple(c) for c in shapely.get_coordinates(shape(stored["W1"]["geometry"])) if np.allclose(c, (x, y), atol=1e-12))  # fmt: skip
+
+    def has_m(f) -> bool:
+        return any(np.allclose(c, m, rtol=0, atol=1e-12) for c in shapely.get_coordinates(shape(f["geometry"])))  # fmt: skip
+
+    assert has_m(stored["W2"]) and not has_m(stored["E"])  # a T-junction
+    to = (m[0] + 4e-6, m[1] - 3e-6)  # about half a metre east
+    west = [stored["W1"], stored["W2"]]
+    # unwelded, the corner moves in the western cells only: an overlap with E's straight edge
+    alone = ask(server, plan_id, "check", {"before": fc(*west, stored["E"]), "after": fc(*(moved(f, m, to) for f in west), stored["E"])}).json()  # fmt: skip
+    assert alone["ok"] is False
+
+    answer = http.post(f"{server}/api/plans/{plan_id}/topology/weld", timeout=60).json()
+    welded = by_code(answer["cells"])
+    assert set(welded) == {"E"} and has_m(welded["E"]) and answer["welded"] == 1
+    e_before, e_after = shape(stored["E"]["geometry"]), shape(welded["E"]["geometry"])
+    assert e_after.area == pytest.approx(e_before.area, rel=1e-9)  # a vertex put on an edge
+    e = {**stored["E"], "geometry": welded["E"]["geometry"]}
+    e_m = next(tuple(c) for c in shapely.get_coordinates(e_after) if np.allclose(c, m, rtol=0, atol=1e-12))  # fmt: skip
+    both = ask(server, plan_id, "check", {"before": fc(*west, e), "after": fc(*(moved(f, m, to) for f in west), moved(e, e_m, to))}).json()  # fmt: skip
+    assert both["ok"] is True, both["message_en"]
+    kept = by_code(both["cells"])
+    assert {"W1", "W2", "E"} <= set(kept)
+    assert all(any(np.allclose(c, to, atol=1e-9) for c in shapely.get_coordinates(shape(kept[k]["geometry"]))) for k in ("W1", "W2", "E"))  # fmt: skip
+    again = http.post(f"{server}/api/plans/{plan_id}/topology/weld", headers=headers(server, "社区规划员"), timeout=60).json()  # fmt: skip
+    assert again["cells"]["features"] == []  # these cells lie outside that planner's community

@@ -128,3 +128,18 @@ def carve(plan_id: PlanId, body: DrawnCell, conn: ConnDep, settings: SettingsDep
 def _as_sent(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> list:
     sent = dict(zip(before["code"].astype(str), before.geometry.values, strict=True))
     return [sent.get(str(c), g) for c, g in zip(after["code"], after.geometry.values, strict=True)]
+
+
+@router.post("/{plan_id}/topology/weld", summary="打开方案时焊接全部网格的公共边界 / weld the whole plan once when it is opened", dependencies=EDIT)  # fmt: skip
+def weld(plan_id: PlanId, conn: ConnDep, area: AreaDep) -> dict:
+    """The saved cells with every corner of one lying on a neighbour's border made a vertex of
+    the neighbour too (:func:`gridmap.core.coverage_edit.weld_all`): cells painted from units
+    meet in T-junctions, whose corners could not be dragged otherwise. ``cells``: only the cells
+    that changed (code, geometry), never one outside the caller's area; areas are unchanged
+    (a vertex inserted on an edge), but for corners within :data:`WELD_DEGREES` becoming one."""
+    store.plan_meta(conn, plan_id)
+    cells = store.read_cells(conn, plan_id)
+    welded = core.weld_all(cells, WELD_DEGREES, fixed=_locked(area, cells))
+    changed = cells[cells["code"].astype(str).isin(welded).to_numpy()]
+    changed = changed.assign(geometry=[welded[str(c)] for c in changed["code"]])
+    return {"cells": _features(changed[["code", "geometry"]]), "welded": len(changed)}
