@@ -31,6 +31,9 @@ NO_WORKER_GRID = "DJ304"  # 桂花社区第4网格: nobody serves it
 OVERLOADED_GRID = "DJ306"  # 桂花社区第6网格: one part-time worker for over 500 households
 SHORT_COMMUNITY = "510199001004"  # 银杏社区: three community workers short
 GROUP_MIN_FULL = 12  # a compound branch with this many full members has two Party groups
+# the posts with a public duty phone (值班电话): those on the grid's notice board, and the
+# 党建指导员 a property company's compounds call
+DUTY_PHONE_ROLES = ("网格长", "专职网格员", "党支部书记", "党建指导员")
 
 
 class Roster:
@@ -48,7 +51,7 @@ class Roster:
         self.rows.append(dict(zip(ROSTER_HEADERS, (
             f"RY{i:04d}", f"{SURNAMES[i % len(SURNAMES)]}演示{i:04d}", f"1009{i:07d}", role, place,
             "中共党员" if member else "群众", category if member else "", joined or "", took,
-            f"100-8800-{i:04d}" if role in ("网格长", "专职网格员", "党支部书记") else "",
+            f"100-8800-{i:04d}" if role in DUTY_PHONE_ROLES else "",
         ), strict=True)))  # fmt: skip
 
 

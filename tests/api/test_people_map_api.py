@@ -96,6 +96,7 @@ def test_a_viewer_reads_the_instructor_masked_and_a_coordinator_nothing_outside(
     assert answer.status_code == 200 and answer.json()["masked"]
     instructor = answer.json()["property"][0]["instructors"][0]
     assert instructor["name"] == "邓*****8" and "phone" not in instructor
+    assert instructor["duty_phone"] == "100-8800-0528"  # the demo's, public: shown to every role
     assert "演示" not in answer.text and "10090000528" not in answer.text
     # XQ144 lies in 玉林社区, outside the coordinator's 锦绣社区
     assert get(server, "/api/people", level="compound", code="XQ144", who=COORDINATOR).status_code == 404  # fmt: skip
