@@ -270,14 +270,11 @@
   }
 
   // ---- plans: load, new, save, diff, approve ------------------------------------------------------
-  // cells painted from units meet in T-junctions (a corner on a neighbour's edge that is not its
-  // vertex), which could not be dragged: the server welds the whole plan once as it is opened
+  // the server welds the plan once as it opens: a corner on a neighbour's edge (T-junction) becomes one vertex
   const welded = (plan) => api("POST", `/api/plans/${plan.id}/topology/weld`).then((answer) => {
     const by = new Map(answer.cells.features.map((f) => [f.properties.code, f.geometry]));
-    plan.cells.features = plan.cells.features.map((f) => (by.has(f.properties.code) ? { ...f, geometry: by.get(f.properties.code) } : f));
-    el.dataset.welded = answer.welded;
-    return plan;
-  });
+    plan.cells.features.forEach((f) => { if (by.has(f.properties.code)) f.geometry = by.get(f.properties.code); });
+    el.dataset.welded = answer.welded; return plan; });
   function load(id) {
     return api("GET", `/api/plans/${id}`).then(welded).then((plan) => {
       planId = plan.id; version = plan.version;
