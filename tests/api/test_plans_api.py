@@ -4,6 +4,7 @@ validation rule with hand-made geometry, live figures, conflicts, diff, approval
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 import subprocess
@@ -137,6 +138,43 @@ def test_snap_fix_removes_the_cut(server, plan):
     fixed = {"type": "FeatureCollection", "features": [changed.get(f["properties"]["code"], f) for f in cells["features"]]}  # fmt: skip
     problems = api(server, "POST", f"/api/plans/{plan_id}/validate", json={"cells": fixed}).json()["features"]  # fmt: skip
     assert ("plan_cuts_compound", "XQ150") not in {(p["properties"]["kind"], p["properties"]["code"]) for p in problems}  # fmt: skip
+
+
+def two_communities(server):
+    """The outlines of two neighbouring communities of the demo and a point on their border."""
+    fc = api(server, "GET", "/api/layers/community/features", params={"zoom": 20}).json()[
+        "features"
+    ]
+    shapes = [shapely.geometry.shape(f["geometry"]) for f in fc]
+    for sa, sb in itertools.combinations(shapes, 2):
+        border = shapely.intersection(sa.boundary, sb.boundary)
+        if border.length > 5e-3:  # some 500 m of common border
+            return sa, sb, border.interpolate(0.5, normalized=True)
+    raise AssertionError("no two neighbouring communities")
+
+
+def test_clipping_a_cell_to_its_community_gives_the_cut_off_ground_to_its_neighbour(server, plan):
+    plan_id, _ = plan
+    sa, sb, p = two_communities(server)
+    ground = shapely.union(sa, sb)
+    x = shapely.intersection(shapely.box(p.x - 3e-4, p.y - 3e-4, p.x + 3e-4, p.y + 3e-4), ground)
+    ring = shapely.difference(shapely.intersection(p.buffer(1e-3), ground), x)
+    cells = {"type": "FeatureCollection", "features": [feature("X", x), feature("Y", ring)]}
+    r = api(server, "POST", f"/api/plans/{plan_id}/fix", json={"kind": "clip_to_community", "code": "X", "cells": cells})  # fmt: skip
+    assert r.status_code == 200, r.text
+    got = {f["properties"]["code"]: shapely.geometry.shape(f["geometry"]) for f in r.json()["features"]}  # fmt: skip
+    assert set(got) == {"X", "Y"}  # the neighbour took what X let go of: no 留白
+    main = sa if x.intersection(sa).area >= x.intersection(sb).area else sb
+    assert got["X"].area == pytest.approx(x.intersection(main).area, rel=1e-3)
+    assert got["X"].area + got["Y"].area == pytest.approx(x.area + ring.area, rel=1e-6)
+    assert got["X"].intersection(got["Y"]).area < 1e-12
+
+    alone = {"type": "FeatureCollection", "features": [feature("X", x)]}  # no neighbour to take it
+    r = api(server, "POST", f"/api/plans/{plan_id}/fix", json={"kind": "clip_to_community", "code": "X", "cells": alone})  # fmt: skip
+    assert r.status_code == 400
+    body = r.json()
+    assert body["message_zh"].startswith("未修复") and "留白" in body["message_zh"]
+    assert body["message_en"].startswith("Not fixed") and "gap" in body["message_en"]
 
 
 def test_save_reload_and_a_stale_save_gets_409_with_who_and_when(server, plan):

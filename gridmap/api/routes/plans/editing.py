@@ -36,6 +36,7 @@ from gridmap.api.routes.plans.counts import (
 )
 from gridmap.api.security import AreaDep, PrincipalDep
 from gridmap.config import Settings
+from gridmap.core import coverage_fixes as fixes
 from gridmap.core import plans as core
 from gridmap.core.member_homes import placed_homes
 from gridmap.core.unit_plans import compounds_by_community
@@ -230,7 +231,12 @@ def validate(
 @router.post(
     "/{plan_id}/fix", summary="一键修复 (贴合小区边界等) / one-click fix", dependencies=EDIT
 )
-def fix(plan_id: PlanId, body: Fix, conn: ConnDep, settings: SettingsDep) -> Response:
+def fix(plan_id: PlanId, body: Fix, conn: ConnDep, settings: SettingsDep, area: AreaDep) -> Response:  # fmt: skip
+    """The cells the fix changes, held to the same tiling check as a free edit
+    (:func:`gridmap.core.coverage_fixes.check_fix`): ground cut off a cell clipped to its
+    community goes to the neighbouring cell with the longest border on it; a fix that would still
+    leave 留白, open an overlap or change a cell outside the caller's area is refused (400) with
+    the reason, naming the cells."""
     store.plan_meta(conn, plan_id)
     cells = to_frame(body.cells, settings)
     if cells.empty:
@@ -243,17 +249,20 @@ def fix(plan_id: PlanId, body: Fix, conn: ConnDep, settings: SettingsDep) -> Res
             raise NotFoundError(f"附近没有小区 {body.code}。", f"No compound {body.code} near these cells.")  # fmt: skip
         changed = core.snap_compound(cells_m, match.geometry.iloc[0], communities)
     elif body.kind == "clip_to_community":
-        at = cells_m.index[cells_m["code"] == body.code]
-        if len(at) == 0:
+        if not (cells_m["code"] == body.code).any():
             raise NotFoundError(f"没有网格 {body.code}。", f"No cell {body.code}.")
-        changed = cells_m.loc[at].copy()
-        changed.geometry = [core.clip_to_community(changed.geometry.iloc[0], communities)]
+        changed = fixes.clip_giving_cut_off(cells_m, body.code, communities)
     else:
         match = communities[communities["code"] == body.code]
         if match.empty:
             raise NotFoundError(f"附近没有社区 {body.code}。", f"No community {body.code} near these cells.")  # fmt: skip
         gap = shapely.difference(match.geometry.iloc[0], shapely.union_all(cells_m.geometry.values))
         changed = core.fill_gap(cells_m, gap)
+    locked = [] if area is None else cells["code"][~area.covers(cells.geometry.values)].tolist()
+    check = fixes.check_fix(cells_m, changed, communities, locked=locked)
+    if not check.ok:
+        zh, en = "；".join(check.problems["message_zh"].head(3)), "; ".join(check.problems["message_en"].head(3))  # fmt: skip
+        raise InputFileError(f"未修复，网格保持原样：{zh}。", f"Not fixed, the cells are as they were: {en}.")  # fmt: skip
     return geojson(changed)
 
 
