@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine
 from gridmap.config import Settings
 from gridmap.core import plan_scores, unit_plans
 from gridmap.core import plans as core_plans
-from gridmap.core.integrate import in_storage_crs as in_crs
+from gridmap.core.cell_geometry import in_storage_crs as in_crs
 from gridmap.crs import metric_crs_for
 from gridmap.errors import NotFoundError, RowProblem, RowsRejectedError, SchemaError
 from gridmap.io.columns import normalise_header

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.core.plans import Band, _within, figures_of
+from gridmap.core.plans import Band, cell_holding, figures_of
 from gridmap.core.propose.ceiling import fit_ceiling
 from gridmap.core.propose.geometry import FUZZ_M, coverage_union, overlay_polygons
 from gridmap.core.propose.territories import adjacency, join_islands, territories
@@ -243,7 +243,7 @@ def _split_above_ceiling(frame, buildings, floor: int, ceiling: int, rng) -> gpd
     """Units above the ceiling replaced by contiguous building groups (``-1``, ``-2`` …)."""
     geoms = np.asarray(frame.geometry.values, dtype=object)
     points = shapely.point_on_surface(np.asarray(buildings.geometry.values, dtype=object))
-    at = _within(geoms, points)
+    at = cell_holding(geoms, points)
     households = buildings["households"].fillna(0).to_numpy(dtype=np.int64)
     per_unit = np.bincount(at[at >= 0], households[at >= 0], minlength=len(frame))
     out = []

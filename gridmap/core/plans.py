@@ -57,10 +57,12 @@ class Band:
 
 def _points_in(cells: gpd.GeoDataFrame, points: np.ndarray) -> np.ndarray:
     """For each point, the position of the cell containing it (-1 for none; first wins)."""
-    return _within(np.asarray(cells.geometry.values, dtype=object), points)
+    return cell_holding(np.asarray(cells.geometry.values, dtype=object), points)
 
 
-def _within(cell_geoms: np.ndarray, points: np.ndarray) -> np.ndarray:
+def cell_holding(cell_geoms: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """For each point, the position in ``cell_geoms`` of the cell it lies within (-1 for none;
+    the first wins where cells overlap)."""
     found = np.full(len(points), -1, dtype=np.int64)
     if len(points) == 0 or len(cell_geoms) == 0:
         return found
@@ -72,7 +74,7 @@ def _within(cell_geoms: np.ndarray, points: np.ndarray) -> np.ndarray:
     return found
 
 
-def _pairs(units: np.ndarray, cells: np.ndarray) -> pd.DataFrame:
+def overlap_pairs(units: np.ndarray, cells: np.ndarray) -> pd.DataFrame:
     """Every (unit, cell) pair sharing ground: positions, shared area and the unit's share."""
     if len(units) == 0 or len(cells) == 0:
         return pd.DataFrame({"unit": [], "cell": [], "area": [], "share": []})
@@ -85,7 +87,7 @@ def _pairs(units: np.ndarray, cells: np.ndarray) -> pd.DataFrame:
 
 
 def _shares(units: gpd.GeoDataFrame, cells: gpd.GeoDataFrame) -> pd.DataFrame:
-    return _pairs(np.asarray(units.geometry.values, dtype=object), np.asarray(cells.geometry.values, dtype=object))  # fmt: skip
+    return overlap_pairs(np.asarray(units.geometry.values, dtype=object), np.asarray(cells.geometry.values, dtype=object))  # fmt: skip
 
 
 def cell_figures(
@@ -127,7 +129,9 @@ def figures_of(
     analysis stored it; when not given, members are placed by :func:`placed_homes`."""
     cell_geoms = np.asarray(cell_geoms, dtype=object)
     n = len(cell_geoms)
-    at = _within(cell_geoms, shapely.point_on_surface(np.asarray(building_geoms, dtype=object)))
+    at = cell_holding(
+        cell_geoms, shapely.point_on_surface(np.asarray(building_geoms, dtype=object))
+    )
     households = np.asarray(households, dtype=np.int64)
     hh = np.bincount(at[at >= 0], weights=households[at >= 0], minlength=n).astype(np.int64)
     nb = np.bincount(at[at >= 0], minlength=n)
@@ -137,7 +141,7 @@ def figures_of(
     full = np.asarray(member_full, dtype=bool)
     mf = np.bincount(home[(home >= 0) & full], minlength=n)
     mp = np.bincount(home[(home >= 0) & ~full], minlength=n)
-    shares = _pairs(np.asarray(compound_geoms, dtype=object), cell_geoms)
+    shares = overlap_pairs(np.asarray(compound_geoms, dtype=object), cell_geoms)
     codes = np.asarray(compound_codes, dtype=object)
     whole: list[list[str]] = [[] for _ in range(n)]
     cut: list[list[str]] = [[] for _ in range(n)]

@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 
 from gridmap.core.fabric import PART_MIN_M2, PART_MIN_SHARE, positive_parts
-from gridmap.core.plans import Band, _pairs, figures_of
+from gridmap.core.plans import Band, figures_of, overlap_pairs
 from gridmap.core.propose.geometry import coverage_union
 from gridmap.errors import RowProblem
 
@@ -59,7 +59,7 @@ def assign_units(units: gpd.GeoDataFrame, cells: gpd.GeoDataFrame) -> pd.DataFra
     unit_geoms = np.asarray(units.geometry.values, dtype=object)
     cell_geoms = np.asarray(cells.geometry.values, dtype=object)
     community = units["community_code"].to_numpy(dtype=object)
-    pairs = _pairs(unit_geoms, cell_geoms)
+    pairs = overlap_pairs(unit_geoms, cell_geoms)
     pairs = pairs.assign(community=community[pairs["unit"].to_numpy(dtype=int)])
     by_ground = pairs.groupby(["cell", "community"])["area"].sum().reset_index()
     home = by_ground.sort_values("area", ascending=False, kind="stable").drop_duplicates("cell")

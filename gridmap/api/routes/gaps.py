@@ -23,6 +23,7 @@ from gridmap.api.display import (
 from gridmap.api.routes.features import STREET_ZOOM, parse_bbox
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import AreaDep, PrincipalDep, require
+from gridmap.io.geojson_text import EMPTY
 from gridmap.permissions import Area, hidden_gap_layers, in_area
 
 router = APIRouter(prefix="/api", tags=["features"], dependencies=[*CHECKED, require("view")])
@@ -34,7 +35,6 @@ GridQuery = Annotated[
     Query(max_length=64, description="网格编号: 只列该网格内的问题 / a grid cell's code"),
 ]
 Display = Annotated[Literal["wgs84", "gcj02"], Query(description="显示坐标系")]
-EMPTY = '{"type":"FeatureCollection","features":[]}'
 
 
 def _kinds(kind: str | None) -> list[str] | None:

@@ -10,7 +10,7 @@ HTML page). The modules below add their routes to it when imported, in this orde
 order requests are matched and the API definition lists them:
 
 - ``catalog``: landing page, conformance, collections, one collection
-- ``items``: the features of a collection and one feature (GeoJSON text from ``encoding``)
+- ``items``: the features of a collection and one feature (GeoJSON text from :mod:`gridmap.io.geojson_text`)
 - ``openapi``: the API definition, which describes the routes added before it
 """
 

@@ -25,9 +25,9 @@ from gridmap.api.routes.ogc.common import (
     self_links,
     wants_html,
 )
-from gridmap.api.routes.ogc.encoding import feature_collection
 from gridmap.api.routes.params import MAX_OFFSET
 from gridmap.errors import InputFileError, NotFoundError
+from gridmap.io.geojson_text import collection as geojson_collection
 from gridmap.store.query import query_features, query_geojson, queryable_columns
 
 RESERVED = {"limit", "offset", "bbox", "bbox-crs", "datetime", "f"}
@@ -110,7 +110,9 @@ def items(
         "numberReturned": returned,
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
-    return Response(feature_collection(page.features, links, extra), media_type=GEOJSON)
+    return Response(
+        geojson_collection(page.features, {**extra, "links": links}), media_type=GEOJSON
+    )
 
 
 def _items_html(
