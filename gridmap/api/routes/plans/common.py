@@ -18,6 +18,7 @@ from gridmap.core.gap_names import name_text_en, name_text_zh, names_of, place_n
 from gridmap.core.plan_changes import changes_outside
 from gridmap.crs import metric_crs_for
 from gridmap.errors import PermissionDeniedError
+from gridmap.io.geojson_text import frame_collection
 from gridmap.layers import GRID_LAYER_EXAMPLES, STORAGE_CRS
 from gridmap.permissions import Area
 
@@ -53,6 +54,12 @@ def with_layer_name(meta: dict) -> dict:
     """A plan's fields plus ``grid_layer_zh``, the Chinese name of its grid layer (党建网格 …),
     ``None`` for a layer without one."""
     return {**meta, "grid_layer_zh": GRID_LAYER_EXAMPLES.get(meta["grid_layer"])}
+
+
+def features_of(frame: gpd.GeoDataFrame) -> dict:
+    """A frame as a GeoJSON FeatureCollection (lon/lat) to put in an answer, written by the one
+    GeoJSON writer (:mod:`gridmap.io.geojson_text`)."""
+    return json.loads(frame_collection(frame.to_crs(STORAGE_CRS)))
 
 
 def records(frame: pd.DataFrame) -> list[dict]:

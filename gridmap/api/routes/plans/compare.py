@@ -24,6 +24,7 @@ from gridmap.api.routes.plans.common import records, router
 from gridmap.api.routes.plans.counts import hide_member_counts
 from gridmap.api.security import AreaDep, PagePrincipalDep, PrincipalDep, require
 from gridmap.core.plan_scores import BETWEEN, MEMBER_SCORES
+from gridmap.io.geojson_text import frame_collection
 
 SIDE_PATTERN = r"^([1-9][0-9]{0,9}|layer:[A-Za-z0-9_-]{1,64})$"
 SIDE_HELP = "方案编号，或 layer:网格图层 (如 layer:party) / a plan id, or layer:LAYER"
@@ -52,7 +53,7 @@ def comparison(conn, settings, principal, area, a: str, b: str) -> dict:
     return {
         "sides": [{"side": s, "label": label} for s, label in zip((a, b), labels, strict=True)],
         "scores": records(table.astype(object).where(table.notna(), None)),
-        "differences": json.loads(pieces.to_json(na="null", drop_id=True)),
+        "differences": json.loads(frame_collection(pieces)),
         "min_shown": settings.min_count_shown,
     }
 

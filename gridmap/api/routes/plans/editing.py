@@ -3,7 +3,6 @@ edited cells, server-side validation, one-click fixes, and merging or cutting ce
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache, partial
 from typing import Any, Literal
 
@@ -22,6 +21,7 @@ from gridmap.api.routes.plans.common import (
     FeatureCollection,
     Version,
     check_changes_in_area,
+    features_of,
     metric,
     named_problems,
     records,
@@ -43,6 +43,7 @@ from gridmap.core.unit_plans import compounds_by_community
 from gridmap.crs import metric_crs, metric_crs_for
 from gridmap.errors import InputFileError, NotFoundError
 from gridmap.io.geojson import cells_from_features
+from gridmap.io.geojson_text import MEDIA_TYPE, frame_collection
 from gridmap.layers import STORAGE_CRS
 from gridmap.store import features as features_store
 from gridmap.store import plans as store
@@ -82,8 +83,7 @@ def to_frame(collection: FeatureCollection, settings: Settings) -> gpd.GeoDataFr
 
 
 def geojson(frame: gpd.GeoDataFrame) -> Response:
-    frame = frame.to_crs(STORAGE_CRS)
-    return Response(frame.to_json(na="null", drop_id=True, ensure_ascii=False), media_type="application/geo+json")  # fmt: skip
+    return Response(frame_collection(frame.to_crs(STORAGE_CRS)), media_type=MEDIA_TYPE)
 
 
 def context(conn, frame: gpd.GeoDataFrame, *layers: str, pad_m: float = 0.0) -> dict[str, gpd.GeoDataFrame]:  # fmt: skip
@@ -101,7 +101,7 @@ def get_plan(plan_id: PlanId, conn: ConnDep, area: AreaDep) -> dict:
     locked = [] if area is None else cells["code"][~area.covers(cells.geometry.values)].tolist()
     return {**with_layer_name(meta), "area": area.code if area is not None else None,
             "locked": locked,
-            "cells": json.loads(cells.to_json(na="null", drop_id=True, ensure_ascii=False))}  # fmt: skip
+            "cells": features_of(cells)}  # fmt: skip
 
 
 @router.put("/{plan_id}", summary="保存方案 (版本冲突返回 409) / save; 409 on a newer version", dependencies=EDIT)  # fmt: skip

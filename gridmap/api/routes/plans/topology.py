@@ -10,7 +10,6 @@ codes of cells left without ground. The client restores the cells of before a re
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import geopandas as gpd
@@ -20,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import PlanId
-from gridmap.api.routes.plans.common import EDIT, FeatureCollection, router
+from gridmap.api.routes.plans.common import EDIT, FeatureCollection, features_of, router
 from gridmap.api.routes.plans.editing import to_frame
 from gridmap.api.security import AreaDep
 from gridmap.core import coverage_edit as core
@@ -55,8 +54,7 @@ def _locked(area, *frames: gpd.GeoDataFrame) -> set[str]:
 
 
 def _features(frame: gpd.GeoDataFrame) -> dict:
-    frame = frame.to_crs(STORAGE_CRS)
-    return json.loads(frame.to_json(na="null", drop_id=True, ensure_ascii=False)) if len(frame) else {"type": "FeatureCollection", "features": []}  # fmt: skip
+    return features_of(frame) if len(frame) else {"type": "FeatureCollection", "features": []}
 
 
 def _answer(problems: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, removed: list[str]) -> dict:
