@@ -53,6 +53,7 @@ NEEDS = {
     ("POST", "/api/plans/{plan_id}/shapes"): "edit_plan",
     ("POST", "/api/plans/{plan_id}/topology/check"): "edit_plan",
     ("POST", "/api/plans/{plan_id}/topology/carve"): "edit_plan",
+    ("POST", "/api/plans/{plan_id}/topology/weld"): "edit_plan",
     ("POST", "/api/plans/{plan_id}/approve"): "approve_plan",
     ("POST", "/api/fabric/cells"): "edit_plan",
     ("POST", "/api/fabric/import"): "edit_plan",

@@ -409,6 +409,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/api/plans/{plan_id}/shapes"): Rule("edit_plan", refused_body, path=PLAN),
     ("POST", "/api/plans/{plan_id}/topology/check"): Rule("edit_plan", refused_body, path=PLAN),
     ("POST", "/api/plans/{plan_id}/topology/carve"): Rule("edit_plan", refused_body, path=PLAN),
+    ("POST", "/api/plans/{plan_id}/topology/weld"): Rule("edit_plan", ok, path=PLAN),
     ("GET", "/api/plans/{plan_id}/diff"): Rule("view", check_diff, path=PLAN),
     ("POST", "/api/plans/{plan_id}/approve"): Rule("approve_plan", refused_body, path=PLAN),
     ("GET", "/api/plans/{plan_id}/export"): Rule("view", ok, path=PLAN),
