@@ -1,6 +1,7 @@
-"""The editor's live figures count each member where the analysis placed them (落位, stored with
-its run), not where the placement rule would put them on the buildings in view: a member the
-run placed in a building across a drawn border counts on that building's side. Both databases."""
+"""The editor's live figures and a plan's diff count each member where the analysis placed them
+(落位, stored with its run), not where the placement rule would put them on the buildings in
+view: a member the run placed in a building across a drawn border counts on that building's
+side, and moves with it. Both databases."""
 
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ def figures(base, plan_id, features) -> dict[str, dict]:
     return {row["code"]: row for row in r.json()}
 
 
+def moves(base, plan_id) -> dict[tuple[str, str], int]:
+    r = http.get(f"{base}/api/plans/{plan_id}/diff", timeout=60)
+    assert r.status_code == 200, r.text
+    return {(m["from_code"], m["to_code"]): m["members"] for m in r.json()["moves"]}
+
+
 def test_a_member_placed_across_a_drawn_border_counts_where_the_analysis_placed_them(served):
     base, url = served
     r = http.post(f"{base}/api/plans", json={"name": "落位", "grid_layer": "party"}, timeout=60)
@@ -63,7 +70,13 @@ def test_a_member_placed_across_a_drawn_border_counts_where_the_analysis_placed_
     pair = [{**f, "geometry": mapping(shape(f["geometry"]))} for f in pair]
     code_a, code_b = cells[a]["properties"]["code"], cells[b]["properties"]["code"]
 
-    by_rule = figures(base, plan_id, pair)
+    # the plan swaps the two cells' codes: every building of one moves to the other in the diff
+    swap = {code_a: code_b, code_b: code_a}
+    swapped = [{**f, "properties": {**f["properties"], "code": swap.get(f["properties"]["code"], f["properties"]["code"])}} for f in cells]  # fmt: skip
+    saved = http.put(f"{base}/api/plans/{plan_id}", json={"version": 1, "cells": {"type": "FeatureCollection", "features": swapped}}, timeout=60)  # fmt: skip
+    assert saved.status_code == 200, saved.text
+
+    by_rule, moves_by_rule = figures(base, plan_id, pair), moves(base, plan_id)
     with transaction(engine) as conn:
         run = new_run(conn, "tests", "analyze", {})
         placed = pd.DataFrame({"code": [members["code"].iloc[member]],
@@ -71,8 +84,11 @@ def test_a_member_placed_across_a_drawn_border_counts_where_the_analysis_placed_
                                "how": ["snapped"], "distance_m": [9.0]})  # fmt: skip
         save_placements(conn, run, placed)
     engine.dispose()
-    by_placement = figures(base, plan_id, pair)
+    by_placement, moves_by_placement = figures(base, plan_id, pair), moves(base, plan_id)
 
     assert by_placement[code_a]["members"] == by_rule[code_a]["members"] - 1
     assert by_placement[code_b]["members"] == by_rule[code_b]["members"] + 1
     assert by_placement[code_a]["households"] == by_rule[code_a]["households"]
+    # in the diff, the member moves with the building the analysis placed them in
+    assert moves_by_placement[(code_a, code_b)] == moves_by_rule[(code_a, code_b)] - 1
+    assert moves_by_placement[(code_b, code_a)] == moves_by_rule[(code_b, code_a)] + 1
