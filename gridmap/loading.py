@@ -3,7 +3,10 @@
 Reading (``gridmap.io``) happens before the database is touched; if any row cannot be used the
 whole file is refused with every problem listed (unless the user chose ``skip_invalid``). Writing
 is one transaction: the upsert, an optional replace, the organisation references and the change
-log entry land together or not at all.
+log entry land together or not at all. One overlap on PostGIS: when every other field of an area
+layer's file has passed and none of its rows is stored yet, the geometries are checked a chunk
+at a time while the chunk before is COPYed; a problem in any chunk stops the writing, the rest
+is still checked so that every problem is listed, and the refusal rolls the transaction back.
 
 Examples
 --------
@@ -20,15 +23,16 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, select
 
 from gridmap.errors import RowProblem, RowsRejectedError, SchemaError
-from gridmap.io.read import ReadOptions, ReadReport, ReadResult, read_layer_file
+from gridmap.io.read import ReadOptions, ReadReport, ReadResult, check_chunk, read_layer_file
 from gridmap.layers import LAYERS
-from gridmap.store import features
+from gridmap.store import bulk, features
 from gridmap.store.db import transaction
 from gridmap.store.models import table_for
 from gridmap.store.revision import at_head
@@ -157,7 +161,8 @@ def load_file(
     """
     options = options or LoadOptions()
     _check_grid_layer(layer, options.grid_layer)
-    result = read_layer_file(path, layer, options)
+    overlap = engine.dialect.name == "postgresql" and layer in OVERLAPPED_LAYERS
+    result = read_layer_file(path, layer, options, defer_geometry=overlap)
     by_address = LAYERS[layer].geometry == "point" and _has_addresses(result.frame)
     if not by_address and layer not in PLACE_REFERENCES:
         _refuse_rejected(result, options)
@@ -172,9 +177,73 @@ def load_file(
             _refuse_unknown_places(conn, layer, result)
         if frame is not None or layer in PLACE_REFERENCES:
             _refuse_rejected(result, options)  # before anything is written: all or nothing
+        if result.pending is not None and _all_new(conn, layer, result, options):
+            _write_overlapped(conn, layer, result, options, report, progress)
+            return report
+        if result.pending is not None:  # rows to update: checked whole, then the upsert
+            _check_whole(result)
+            _refuse_rejected(result, options)
         frame = result.frame if frame is None else frame
         _write(conn, layer, result, frame, options, report, progress)
     return report
+
+
+# PostGIS layers whose geometries are checked a chunk at a time while the chunk before is
+# written: areas and lines (no placing by address, no codes of other layers to look up).
+OVERLAPPED_LAYERS = {
+    name for name, spec in LAYERS.items()
+    if spec.geometry not in ("none", "point") and name not in PLACE_REFERENCES
+    and name not in ("grid", "org")
+}  # fmt: skip
+
+
+def _all_new(conn: Connection, layer: str, result: ReadResult, options: LoadOptions) -> bool:
+    """Whether no row of the file is stored yet (or all are about to be replaced)."""
+    return options.replace or not features.existing_codes(conn, layer).intersection(
+        result.frame["code"]
+    )
+
+
+def _check_whole(result: ReadResult) -> None:
+    checked = check_chunk(result, 0, len(result.frame))
+    result.frame, result.rows, result.pending = checked.frame, checked.rows, None
+
+
+def _write_overlapped(
+    conn: Connection,
+    layer: str,
+    result: ReadResult,
+    options: LoadOptions,
+    report: LoadReport,
+    progress,
+) -> None:
+    """New rows COPYed into the layer one checked chunk at a time, the next chunk checked while
+    the server takes in the last (all the other fields of the file have passed already).
+
+    Still all or nothing: once a chunk has a problem nothing more is written, the remaining
+    chunks are checked only to list every problem of the file, and the refusal rolls the
+    transaction back with the rows already written (unless the user chose ``skip_invalid``).
+    """
+    if options.replace:
+        report.removed = features.delete_layer(conn, layer)
+    table = table_for(layer)
+    columns = [c.name for c in table.columns if c.name not in ("id", "geom")]
+    constants = {"source": result.report.source, "updated_at": datetime.now(UTC)}
+
+    def checked_chunks():
+        refused = False
+        for start in range(0, len(result.frame), options.chunk_rows):
+            chunk = check_chunk(result, start, start + options.chunk_rows)
+            refused = refused or bool(result.report.rejected and not options.skip_invalid)
+            if not refused:
+                yield _unstored_into_properties(layer, chunk.frame)
+
+    report.inserted = bulk.postgres_copy_chunks(
+        conn, table, checked_chunks(), columns, constants=constants, progress=progress,
+        rebuild_index=len(result.frame) >= bulk.DEFER_INDEX_MIN_ROWS,
+    )  # fmt: skip
+    _refuse_rejected(result, options)  # raised inside the transaction: nothing stays written
+    features.log_change(conn, options.actor, "import", layer, report.summary())
 
 
 def _has_addresses(frame) -> bool:

@@ -72,13 +72,25 @@ class ReadResult:
     frame: pd.DataFrame  # GeoDataFrame for spatial layers; canonical columns + properties …
     rows: np.ndarray  # the user's row number of each row of ``frame``
     report: ReadReport
+    pending: PendingGeometry | None = None  # geometries still to check (``defer_geometry``)
 
 
-def read_layer_file(path: str | Path, layer: str, options: ReadOptions | None = None) -> ReadResult:
+def read_layer_file(
+    path: str | Path,
+    layer: str,
+    options: ReadOptions | None = None,
+    *,
+    defer_geometry: bool = False,
+) -> ReadResult:
     """Read ``path`` as ``layer`` (a key of :data:`gridmap.layers.LAYERS`).
 
     Raises :class:`~gridmap.errors.GridmapError` subclasses for files that cannot be read at
     all; rows that cannot be used are listed in ``report.rejected`` and left out of ``frame``.
+
+    With ``defer_geometry``, a file whose other fields all passed comes back with its geometries
+    unchecked in ``pending`` (and ``frame`` without geometry): :func:`check_chunk` checks them a
+    chunk at a time. A file with any problem already found is checked whole, as without it, so
+    that every problem is listed.
     """
     options = options or ReadOptions()
     spec = LAYERS[layer]
@@ -124,15 +136,63 @@ def read_layer_file(path: str | Path, layer: str, options: ReadOptions | None = 
     report.warnings += warnings if pd.notna(geoms).any() else []
     report.crs = crs if isinstance(crs, str) else (crs.to_string() or crs.name)
     excused = set(rows[excused & pd.isna(geoms)].tolist())
-    geoms, notes, problems = repair_geometries(geoms, spec.geometry, rows)
-    report.rejected += [p for p in problems if p.row not in excused]
+    if defer_geometry and not report.rejected:
+        return ReadResult(frame, rows, report, PendingGeometry(geoms, crs, spec.geometry, excused))
+    return _check_geometries(
+        frame, geoms, rows, report, PendingGeometry(None, crs, spec.geometry, excused)
+    )
+
+
+@dataclass
+class PendingGeometry:
+    """The geometries of a file whose other fields have passed, still to be checked and repaired
+    (``read_layer_file(…, defer_geometry=True)``): checked a chunk at a time with
+    :func:`check_chunk`, so that a loader can write one chunk while the next is checked."""
+
+    geoms: np.ndarray | None  # as read, in the file's CRS
+    crs: object
+    family: str
+    excused: set[int]  # rows whose missing geometry an address makes up for
+
+
+def _check_geometries(
+    frame: pd.DataFrame,
+    geoms: np.ndarray,
+    rows: np.ndarray,
+    report: ReadReport,
+    pending: PendingGeometry,
+) -> ReadResult:
+    """Repair, reproject and bound-check ``geoms``; problems and repairs go to ``report``."""
+    geoms, notes, problems = repair_geometries(geoms, pending.family, rows)
+    report.rejected += [p for p in problems if p.row not in pending.excused]
     usable = pd.notna(geoms)
-    geoms[usable] = to_storage_crs(geoms[usable], crs)
+    geoms[usable] = to_storage_crs(geoms[usable], pending.crs)
     report.rejected += outside_china(geoms, rows)
     frame["repair_note"] = np.where(notes == "", None, notes)
     for i in np.flatnonzero(notes != ""):
         report.repaired.append((int(rows[i]), str(frame["code"].iloc[i]), str(notes[i])))
     return _finish(frame, geoms, rows, report)
+
+
+def check_chunk(result: ReadResult, start: int, stop: int) -> ReadResult:
+    """Rows ``start:stop`` of a result read with ``defer_geometry``, their geometries checked.
+
+    The chunk's repairs and problems are added to ``result.report`` (kept in row order); the
+    returned frame holds the chunk's usable rows only.
+    """
+    pending = result.pending
+    chunk_report = ReadReport(source=result.report.source)
+    frame = result.frame.iloc[start:stop].reset_index(drop=True)
+    checked = _check_geometries(
+        frame, pending.geoms[start:stop].copy(), result.rows[start:stop], chunk_report, pending
+    )
+    result.report.repaired += chunk_report.repaired
+    if chunk_report.rejected:
+        result.report.rejected += chunk_report.rejected
+        result.report.rejected.sort(
+            key=lambda p: (p.row if p.row is not None else -1, p.field or "")
+        )
+    return checked
 
 
 ADDRESS_FIELDS = ("address", "compound_name")  # a row with either can be placed by address

@@ -16,7 +16,7 @@ bound.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -180,6 +180,48 @@ def postgres_copy(
             copy.write(copy_text(chunk, columns, spatial, constants))
             if progress:
                 progress(len(chunk))
+
+
+def postgres_copy_chunks(
+    conn: Connection,
+    table: Table,
+    chunks: Iterable[pd.DataFrame],
+    columns: list[str],
+    *,
+    constants: dict | None = None,
+    progress: Callable[[int], None] | None = None,
+    rebuild_index: bool = True,
+) -> int:
+    """Rows new to ``table`` (no code of them stored yet) COPYed straight into it, chunk by chunk
+    as ``chunks`` yields them, inside the connection's open transaction; returns the rows written.
+
+    Each chunk is sent while the server still takes in the one before, so whatever makes the next
+    chunk (reading, checking) runs alongside the server's COPY. Nobody sees the rows before the
+    caller commits, and a failure (a refused chunk, a killed process) rolls all of them back. With
+    ``rebuild_index`` (large loads) the GiST index is dropped first and rebuilt once at the end,
+    inside the same transaction. The bytes go to the server from a thread of the driver's, so the
+    caller's next chunk is made while the server takes in the last one.
+    Straight into the layer rather than through a staging table: a staging table's
+    ``INSERT … SELECT`` cost the server more than the COPY itself.
+    """
+    from psycopg.copy import QueuedLibpqWriter
+
+    cursor = conn.connection.driver_connection.cursor()
+    if rebuild_index:
+        _postgres_index(cursor, table.name, create=False)
+    names = ", ".join(_quote(c) for c in [*columns, "geom"])
+    written = 0
+    sql = f"COPY {_quote(table.name)} ({names}) FROM STDIN"
+    with cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
+        for chunk in chunks:
+            copy.write(copy_text(chunk, columns, True, constants))
+            written += len(chunk)
+            if progress:
+                progress(len(chunk))
+    if rebuild_index:
+        _postgres_index(cursor, table.name, create=True)
+    cursor.close()
+    return written
 
 
 def _postgres_upsert(

@@ -1,0 +1,69 @@
+"""A large polygon file is checked a chunk at a time while the chunk before is written (PostGIS):
+still all or nothing, every problem of every chunk listed, repairs of every chunk reported."""
+
+from __future__ import annotations
+
+import pytest
+from factories import buildings_frame
+from shapely import Polygon, box
+
+from gridmap.errors import RowsRejectedError
+from gridmap.loading import LoadOptions, load_file
+from gridmap.store.features import layer_counts, read_features
+
+
+def counts(engine) -> dict:
+    with engine.connect() as conn:
+        return layer_counts(conn)
+
+
+def _file(tmp_path, bad: bool = True):
+    """Seven buildings (chunks of two): feature 4 lies in Europe, feature 6 is a bow-tie to repair."""
+    frame = buildings_frame(7)
+    if bad:
+        frame.loc[3, "geometry"] = box(
+            2.0, 48.0, 2.001, 48.001
+        )  # feature 4 (features count from 1)
+    x, y = frame.geometry.iloc[5].bounds[:2]
+    frame.loc[5, "geometry"] = Polygon([(x, y), (x + 1e-4, y + 1e-4), (x + 1e-4, y), (x, y + 1e-4)])
+    path = tmp_path / "b.geojson"
+    frame.to_file(path)
+    return path
+
+
+def test_a_problem_in_a_later_chunk_refuses_the_file_and_writes_nothing(engine, tmp_path):
+    load_file(engine, "building", _file(tmp_path, bad=False), LoadOptions(chunk_rows=2))
+    before = counts(engine)
+    with engine.connect() as conn:
+        stored = read_features(conn, "building")
+    frame = buildings_frame(7)
+    frame["楼栋编号"] = [f"N{i}" for i in range(7)]  # all new rows
+    frame.loc[3, "geometry"] = box(2.0, 48.0, 2.001, 48.001)  # feature 4: chunk 1 is written
+    frame.loc[6, "geometry"] = box(-70.0, 40.0, -69.999, 40.001)  # feature 7, chunk 4
+    frame.to_file(tmp_path / "n.geojson")
+    with pytest.raises(RowsRejectedError) as raised:
+        load_file(engine, "building", tmp_path / "n.geojson", LoadOptions(chunk_rows=2))
+    assert [p.row for p in raised.value.problems] == [4, 7]  # the last chunk's too
+    assert counts(engine) == before
+    with engine.connect() as conn:
+        assert read_features(conn, "building")["code"].tolist() == stored["code"].tolist()
+
+
+def test_skip_invalid_writes_the_good_rows_of_every_chunk(engine, tmp_path):
+    options = LoadOptions(chunk_rows=2, skip_invalid=True)
+    report = load_file(engine, "building", _file(tmp_path), options)
+    assert report.loaded == 6 and [p.row for p in report.read.rejected] == [4]
+    assert [r for r, _, _ in report.read.repaired] == [6]  # repaired in the third chunk
+    with engine.connect() as conn:
+        stored = read_features(conn, "building")
+    assert sorted(stored["code"]) == ["B000", "B001", "B002", "B004", "B005", "B006"]
+    assert stored.set_index("code").loc["B005", "repair_note"]
+    assert stored.geometry.is_valid.all()
+
+
+def test_a_chunked_load_then_an_update_of_the_same_rows(engine, tmp_path):
+    path = _file(tmp_path, bad=False)
+    first = load_file(engine, "building", path, LoadOptions(chunk_rows=3))
+    again = load_file(engine, "building", path, LoadOptions(chunk_rows=3))
+    assert (first.inserted, first.updated) == (7, 0) and (again.inserted, again.updated) == (0, 7)
+    assert counts(engine)["building"] == 7
