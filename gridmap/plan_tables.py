@@ -30,6 +30,7 @@ from gridmap.errors import NotFoundError, RowProblem, RowsRejectedError, SchemaE
 from gridmap.io.columns import normalise_header
 from gridmap.layers import STORAGE_CRS
 from gridmap.permissions import Area
+from gridmap.placed_members import with_placements
 from gridmap.store import features
 from gridmap.store.db import connect, transaction
 from gridmap.store.fabric import require_fabric
@@ -163,12 +164,15 @@ def with_figures(conn: Connection, settings: Settings, cells: gpd.GeoDataFrame, 
 
 def read_context(conn: Connection, area: Area | None = None) -> plan_scores.Context:
     """The layers plans are scored against (EPSG:4326); members only those living in ``area``
-    (all for ``None``)."""
-    members = features.read_features(conn, "member", columns=("category",))
+    (all for ``None``), each with the building the latest analysis placed them in
+    (:func:`gridmap.placed_members.with_placements`), as the editor's figures count them."""
+    members = features.read_features(conn, "member", columns=("category", "updated_at"))
+    buildings = features.read_features(conn, "building", columns=("households",))
+    members = with_placements(conn, members, buildings)
     return plan_scores.Context(
         communities=features.read_features(conn, "community", columns=()),
         compounds=features.read_features(conn, "compound", columns=()),
-        buildings=features.read_features(conn, "building", columns=("households",)),
+        buildings=buildings,
         members=members if area is None else members[area.covers(members.geometry.values)],
     )
 

@@ -15,8 +15,8 @@ A client may send any polygon, and the number of members living in it would loca
   (``members_hidden = "split"``): the total minus one part would give the other.
 
 Members count in the cell of the building the latest analysis placed them in (落位, stored with
-its run: :func:`stored_member_homes`), as every other figure counts them; only members or
-buildings loaded or changed since that run are placed again by the rule.
+its run: :func:`gridmap.placed_members.stored_member_homes`), as every other figure counts them;
+only members or buildings loaded or changed since that run are placed again by the rule.
 
 Every row also carries ``members_min_shown``, the threshold, for the editor to say "<3".
 
@@ -38,10 +38,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection
 
-from gridmap.store.placement import changed_since, placements_of
-from gridmap.store.results import latest_run
+from gridmap.placed_members import stored_member_homes
+
+__all__ = ["hide_member_counts", "reaching_beyond", "stored_member_homes", "whole_cells"]
 
 MEMBER_COUNTS = ("members", "members_full", "members_probationary")
 SAME_CELL_M2 = 1.0  # outlines differing by less than this are the same cell (digitising dust)
@@ -103,22 +103,3 @@ def whole_cells(codes: Sequence, shapes: np.ndarray, stored_codes: Sequence, sto
         pairs = shapely.symmetric_difference(np.asarray(shapes, dtype=object)[known], np.asarray(stored, dtype=object)[found[known]])  # fmt: skip
         result[known] = shapely.area(pairs) < SAME_CELL_M2
     return result
-
-
-def stored_member_homes(conn: Connection, member_codes: Sequence, updated: Sequence, building_codes: Sequence, bbox) -> np.ndarray | None:  # fmt: skip
-    """Each member's building as a row of ``building_codes`` as the latest analysis stored it
-    (-1: placed in none of them), -2 where the run placed the member nowhere it knows of (a member
-    loaded since); ``None`` when there is no analysis yet or members or buildings in ``bbox``
-    (lon/lat) changed since it — then the caller places them by the rule."""
-    run = latest_run(conn, "analyze")
-    if run is None or not len(member_codes):
-        return None
-    if changed_since(conn, run, pd.Series(list(updated), dtype=object), bbox):
-        return None
-    stored = placements_of(conn, run, list(member_codes))["building_code"]
-    index = pd.Index(np.asarray(building_codes, dtype=object))
-    known = pd.Index(np.asarray(member_codes, dtype=object)).isin(stored.index)
-    homes = np.full(len(member_codes), -2, dtype=np.int64)
-    codes = np.asarray(member_codes, dtype=object)[known]
-    homes[known] = index.get_indexer(stored.reindex(codes).to_numpy(dtype=object))
-    return homes
