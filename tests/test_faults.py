@@ -225,8 +225,11 @@ def pg_ctl(cluster, *args: str) -> None:
 
 @contextmanager
 def stopped(cluster):
-    """The cluster shut down (fast: sessions ended), then started with the options it had."""
-    pg_ctl(cluster, "-m", "fast", "stop")
+    """The cluster gone at once, as in a crash or a power cut, then started with the options it
+    had (recovering from its WAL). Immediate, not fast: a fast shutdown ends the session holding
+    the test's lock first at times, and a request waiting on that lock then ran to a 200 before
+    its own session was ended."""
+    pg_ctl(cluster, "-m", "immediate", "stop")
     try:
         yield
     finally:
