@@ -44,20 +44,49 @@ def stored_member_homes(conn: Connection, member_codes: Sequence, updated: Seque
     return homes
 
 
-def with_placements(conn: Connection, members: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:  # fmt: skip
-    """``members`` (with ``updated_at``) with the building the latest analysis placed each in
-    (:data:`PLACED`, a code of ``buildings``, ``None``: none), by the rule for members the run
-    does not know; ``members`` unchanged before any analysis or after a change since it (the
-    bounds of ``buildings`` are checked). Any one CRS for both frames."""
-    if members.empty or buildings.empty or "updated_at" not in members:
-        return members
-    bbox = tuple(buildings.to_crs(STORAGE_CRS).total_bounds)
-    codes = buildings["code"].to_numpy(dtype=object)
-    homes = stored_member_homes(conn, members["code"].to_numpy(), members["updated_at"].to_numpy(), codes, bbox)  # fmt: skip
+def _known_homes(conn: Connection, member_codes, updated, building_codes, bbox, rule) -> np.ndarray | None:  # fmt: skip
+    """:func:`stored_member_homes` with the members the run does not know placed by
+    ``rule(which)`` (their homes, for a boolean mask of the members); ``None`` when nothing
+    stored may be used."""
+    homes = stored_member_homes(conn, member_codes, updated, building_codes, bbox)
     if homes is None:
-        return members
+        return None
     unknown = homes == -2
     if unknown.any():
+        homes[unknown] = rule(unknown)
+    return homes
+
+
+def member_homes(conn: Connection, member_codes: Sequence, updated: Sequence, building_codes: Sequence, bbox, building_geoms, member_geoms) -> np.ndarray:  # fmt: skip
+    """Each member's building as a row of ``building_codes`` (-1: none): as the latest analysis
+    stored it, by the rule (:func:`gridmap.core.member_homes.placed_homes`) for members it does
+    not know, and for all before any analysis or after a change in ``bbox`` (lon/lat) since it.
+    The geometries are in one metric CRS. The editor's live figures call this on raw arrays;
+    frames go through :func:`with_placements`."""
+    member_geoms = np.asarray(member_geoms, dtype=object)
+    homes = _known_homes(conn, member_codes, updated, building_codes, bbox, lambda which: placed_homes(building_geoms, member_geoms[which]))  # fmt: skip
+    return placed_homes(building_geoms, member_geoms) if homes is None else homes
+
+
+def with_placements(conn: Connection, members: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, bbox=None) -> gpd.GeoDataFrame:  # fmt: skip
+    """``members`` (with ``updated_at``) with the building the latest analysis placed each in
+    (:data:`PLACED`, a code of ``buildings``, ``None``: none), by the rule for members the run
+    does not know; ``members`` unchanged before any analysis or after a change since it, in
+    ``bbox`` (lon/lat; the bounds of ``buildings`` when not given). Any one CRS for both frames:
+    a geographic one is projected for the rule, a metric one used as it is."""
+    if members.empty or buildings.empty or "updated_at" not in members:
+        return members
+    if bbox is None:
+        bbox = tuple(buildings.to_crs(STORAGE_CRS).total_bounds)
+
+    def rule(which: np.ndarray) -> np.ndarray:
+        if buildings.crs is None or not buildings.crs.is_geographic:
+            return placed_homes(buildings.geometry.values, members.geometry.values[which])
         crs = metric_crs_for(buildings)
-        homes[unknown] = placed_homes(buildings.to_crs(crs).geometry.values, members[unknown].to_crs(crs).geometry.values)  # fmt: skip
+        return placed_homes(buildings.to_crs(crs).geometry.values, members[which].to_crs(crs).geometry.values)  # fmt: skip
+
+    codes = buildings["code"].to_numpy(dtype=object)
+    homes = _known_homes(conn, members["code"].to_numpy(), members["updated_at"].to_numpy(), codes, bbox, rule)  # fmt: skip
+    if homes is None:
+        return members
     return members.assign(**{PLACED: [codes[h] if h >= 0 else None for h in homes]})

@@ -39,9 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.placed_members import stored_member_homes
-
-__all__ = ["hide_member_counts", "reaching_beyond", "stored_member_homes", "whole_cells"]
+__all__ = ["hide_member_counts", "reaching_beyond", "whole_cells"]
 
 MEMBER_COUNTS = ("members", "members_full", "members_probationary")
 SAME_CELL_M2 = 1.0  # outlines differing by less than this are the same cell (digitising dust)

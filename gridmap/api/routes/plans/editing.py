@@ -28,23 +28,18 @@ from gridmap.api.routes.plans.common import (
     router,
     with_layer_name,
 )
-from gridmap.api.routes.plans.counts import (
-    hide_member_counts,
-    reaching_beyond,
-    stored_member_homes,
-    whole_cells,
-)
+from gridmap.api.routes.plans.counts import hide_member_counts, reaching_beyond, whole_cells
 from gridmap.api.security import AreaDep, PrincipalDep
 from gridmap.config import Settings
 from gridmap.core import coverage_fixes as fixes
 from gridmap.core import plans as core
-from gridmap.core.member_homes import placed_homes
 from gridmap.core.unit_plans import compounds_by_community
 from gridmap.crs import metric_crs, metric_crs_for
 from gridmap.errors import InputFileError, NotFoundError
 from gridmap.io.geojson import cells_from_features
 from gridmap.io.geojson_text import MEDIA_TYPE, frame_collection
 from gridmap.layers import STORAGE_CRS
+from gridmap.placed_members import member_homes
 from gridmap.store import features as features_store
 from gridmap.store import plans as store
 from gridmap.store.db import transaction
@@ -167,7 +162,7 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep,
     transformer = _to_metric(metric_crs(lon, lat).to_epsg())
     project = partial(_project, transformer=transformer)
     # a compound across a community border is whole in a cell on each side, not cut
-    member_home = _member_homes(conn, member_codes, updated, building_codes, member_box, project(buildings), project(members))  # fmt: skip
+    member_home = member_homes(conn, member_codes, updated, building_codes, member_box, project(buildings), project(members))  # fmt: skip
     pieces = compounds_by_community(*(gpd.GeoDataFrame({"code": c}, geometry=project(g), crs=transformer.target_crs) for c, g in ((compound_codes, compounds), (community_codes, communities))))  # fmt: skip
     frame = core.figures_of(
         cells["code"].to_numpy(), project(geoms),
@@ -189,18 +184,6 @@ def figures(plan_id: PlanId, body: Cells, conn: ConnDep, settings: SettingsDep,
         for stored in (store.read_cells(conn, plan_id, bbox=box), current_cells(conn, grid_layer, box)):  # fmt: skip
             whole &= whole_cells(codes, cells_m, stored["code"].to_numpy(), project(np.asarray(stored.geometry.values, dtype=object)))  # fmt: skip
     return records(hide_member_counts(frame, masked=masked, whole=whole, outside=outside, min_shown=settings.min_count_shown))  # fmt: skip
-
-
-def _member_homes(conn, codes, updated, building_codes, box, buildings_m, members_m) -> np.ndarray:  # fmt: skip
-    """Each member's building (a row of ``building_codes``, -1: none) as the analysis stored
-    it (:func:`.counts.stored_member_homes`), by the rule for members it does not know."""
-    homes = stored_member_homes(conn, codes, updated, building_codes, box)
-    if homes is None:
-        return placed_homes(buildings_m, members_m)
-    new = homes == -2
-    if new.any():
-        homes[new] = placed_homes(buildings_m, members_m[new])
-    return homes
 
 
 def current_cells(conn, grid_layer: str, box) -> gpd.GeoDataFrame:

@@ -17,17 +17,12 @@ from pydantic import BaseModel
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import PlanId
 from gridmap.api.routes.plans.common import Version, metric, records, router
-from gridmap.api.routes.plans.counts import (
-    hide_member_counts,
-    reaching_beyond,
-    stored_member_homes,
-    whole_cells,
-)
+from gridmap.api.routes.plans.counts import hide_member_counts, reaching_beyond, whole_cells
 from gridmap.api.security import AreaDep, PrincipalDep, require
 from gridmap.core import plans as core
-from gridmap.core.member_homes import PLACED, placed_homes
 from gridmap.layers import STORAGE_CRS
 from gridmap.permissions import in_area
+from gridmap.placed_members import with_placements
 from gridmap.plan_tables import plan_with_figures
 from gridmap.store import plans as store
 from gridmap.store.db import transaction
@@ -54,7 +49,7 @@ def diff(plan_id: PlanId, conn: ConnDep, settings: SettingsDep, principal: Princ
     buildings = read_features(conn, "building", bbox=bbox)
     members = read_features(conn, "member", bbox=bbox)
     plan_m, current_m, buildings_m, members_m = metric(plan, current, buildings, members)
-    members_m = _with_placements(conn, members_m, buildings_m, bbox)
+    members_m = with_placements(conn, members_m, buildings_m, bbox)
     cells, moves = core.diff(plan_m, current_m, buildings_m, members_m)
     outside = np.zeros(len(moves), dtype=bool)
     if area is not None:  # a move whose members do not all live in the area is not counted
@@ -68,22 +63,6 @@ def diff(plan_id: PlanId, conn: ConnDep, settings: SettingsDep, principal: Princ
         outside=outside, min_shown=settings.min_count_shown,
     )  # fmt: skip
     return {"plan": meta, "cells": records(cells), "moves": records(moves)}
-
-
-def _with_placements(conn, members: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, bbox) -> gpd.GeoDataFrame:  # fmt: skip
-    """``members`` with the building the latest analysis placed each in (:data:`PLACED`), so
-    that a member moves with that building; placed by the rule where the run does not know
-    them. Unchanged (the rule for all) before any analysis or after a change since."""
-    if members.empty or "updated_at" not in members:
-        return members
-    homes = stored_member_homes(conn, members["code"].to_numpy(), members["updated_at"].to_numpy(), buildings["code"].to_numpy(), bbox)  # fmt: skip
-    if homes is None:
-        return members
-    unknown = homes == -2
-    if unknown.any():
-        homes[unknown] = placed_homes(buildings.geometry.values, members.geometry.values[unknown])
-    codes = buildings["code"].to_numpy(dtype=object)
-    return members.assign(**{PLACED: [codes[h] if h >= 0 else None for h in homes]})
 
 
 @router.post(
