@@ -121,6 +121,34 @@ def test_layers_import_only_the_layers_below_them():
     assert not kept, f"no longer imported: take {kept} off ALLOWED_IMPORTS"
 
 
+# lower concepts that the grid proposal builds on, and must not build on it (or on each other
+# upwards): module or package -> the modules it must not import
+BENEATH = {
+    "gridmap.core.fabric": {"gridmap.core.propose"},
+    "gridmap.core.tiling": {"gridmap.core.propose", "gridmap.core.fabric"},
+}
+
+
+def test_the_fabric_and_the_tiling_import_nothing_of_the_grid_proposal():
+    broken = []
+    for path in modules():
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for lower, above in BENEATH.items():
+            if module != lower and not module.startswith(f"{lower}."):
+                continue
+            for name in imported(path.read_text(encoding="utf-8"), module):
+                if any(name == a or name.startswith(f"{a}.") for a in above):
+                    broken.append(f"{module} -> {name}")
+    assert not broken, (
+        f"the unit fabric and gridmap.core.tiling sit below the grid proposal: {broken}; move "
+        "what both need into gridmap.core.tiling"
+    )
+    assert {".".join(p.relative_to(ROOT).with_suffix("").parts) for p in modules()} >= {
+        "gridmap.core.fabric",
+        "gridmap.core.tiling.units",
+    }, "the modules the check looks at are not where it looks"
+
+
 STORE, CLI = {"gridmap.store", "gridmap.store.db"}, {"gridmap.cli", "gridmap.cli.main"}
 
 

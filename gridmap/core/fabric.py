@@ -5,15 +5,15 @@ overlap and no 留白, as in the redistricting tools that assign base units to d
 community:
 
 1. **Units**: every compound (小区) whose largest share lies in the community, clipped to it, and
-   every cluster of buildings in no compound (楼院) — :func:`gridmap.core.propose.units.units_of`,
-   the units of the automatic proposal, so a proposal and the fabric agree. A compound across a
+   every cluster of buildings in no compound (楼院) — :func:`gridmap.core.tiling.units.units_of`,
+   the units of the automatic proposal too, so a proposal and the fabric agree. A compound across a
    community border (``compound_straddles_community``) is a unit in each community holding a
    part of it (:func:`community_parts`): each community's grid holds its part whole, so no
    painting can cut it; a sliver over the border stays whole in the unit holding most of it.
 2. **Territories** (辖区): the community partitioned among its units by the Voronoi diagram of
    their outlines, each unit keeping its own ground, and ground cut off from its unit or far from
    every unit joining the neighbour with the longest border (or the nearest unit) —
-   :func:`gridmap.core.propose.territories.territories`. momepy's tessellations
+   :func:`gridmap.core.tiling.territories.territories`. momepy's tessellations
    (``morphological_tessellation``, ``enclosed_tessellation``) build the same Voronoi diagram of
    outlines, but shrink every outline first (so a compound's own ground is not wholly its own),
    leave cut-off pieces where they fall and would add a dependency; the proposal's diagram is
@@ -22,7 +22,7 @@ community:
    (:func:`_close`), so the territories tile the community to floating-point precision.
 3. **The ceiling**: a unit above the household ceiling with two buildings or more is split into
    contiguous building groups: its territory is tessellated by its buildings the same way, and
-   the tree cut of the proposal (:func:`gridmap.core.propose.ceiling.fit_ceiling`) cuts it into
+   the tree cut of the proposal (:func:`gridmap.core.tiling.ceiling.fit_ceiling`) cuts it into
    groups within the band where the buildings allow, and under the ceiling otherwise.
 
 Households, buildings and members of a unit are those whose representative point lies in its
@@ -52,10 +52,10 @@ import pandas as pd
 import shapely
 
 from gridmap.core.plans import Band, cell_holding, figures_of
-from gridmap.core.propose.ceiling import fit_ceiling
-from gridmap.core.propose.geometry import FUZZ_M, coverage_union, overlay_polygons
-from gridmap.core.propose.territories import adjacency, join_islands, territories
-from gridmap.core.propose.units import largest_share, units_of, without_overlaps
+from gridmap.core.tiling.ceiling import fit_ceiling
+from gridmap.core.tiling.geometry import FUZZ_M, coverage_union, overlay_polygons
+from gridmap.core.tiling.territories import adjacency, join_islands, territories
+from gridmap.core.tiling.units import largest_share, units_of, without_overlaps
 from gridmap.errors import CRSError
 
 UNIT_COLUMNS = ["code", "community_code", "compound_code", "kind", "households", "buildings",

@@ -34,7 +34,7 @@ import shapely
 
 from gridmap.core.fabric import PART_MIN_M2, PART_MIN_SHARE, positive_parts
 from gridmap.core.plans import Band, figures_of, overlap_pairs
-from gridmap.core.propose.geometry import coverage_union
+from gridmap.core.tiling.geometry import coverage_union
 from gridmap.errors import RowProblem
 
 ASSIGNMENT_COLUMNS = ["unit_code", "cell_code", "community_code", "share", "households"]

@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 import shapely
 import shapely.affinity
-from scipy.sparse import coo_matrix
 from shapely import MultiPolygon, box
 
 from gridmap.config import Settings
 from gridmap.core.hierarchy import assign_by_area
 from gridmap.core.propose import PROBLEM_COLUMNS, propose_grids
-from gridmap.core.propose.ceiling import fit_ceiling
 from gridmap.crs import metric_crs_for
 from gridmap.errors import CRSError, GridmapError
 from gridmap.io.read import read_layer_file
@@ -243,19 +241,6 @@ def test_same_seed_same_proposal_and_numpy_global_state_untouched():
     ).all()
     other = propose_grids(compounds, buildings, communities, seed=2)
     check_invariants(other, compounds, buildings, communities)
-
-
-def test_a_region_above_the_ceiling_is_cut_or_lightened():
-    path = coo_matrix((np.ones(7), (np.arange(7), np.arange(1, 8))), shape=(8, 8))
-    graph = (path + path.T).tocsr()
-    xy = np.c_[np.arange(8.0), np.zeros(8)]
-    rng = np.random.default_rng(0)
-    labels, over = fit_ceiling(np.zeros(8, dtype=int), np.full(8, 100), graph, xy, 300, 500, rng)
-    assert labels.tolist() == [0, 0, 0, 0, 1, 1, 1, 1] and len(over) == 0
-    households = np.array([100, 100, 100, 120, 120, 120, 100, 100])
-    start = np.array([0, 0, 0, 1, 1, 1, 1, 1])  # 300 | 560: too small to cut, one unit moves
-    labels, over = fit_ceiling(start, households, graph, xy, 300, 500, rng)
-    assert labels.tolist() == [0, 0, 0, 0, 1, 1, 1, 1] and len(over) == 0
 
 
 def test_inputs_are_checked():

@@ -10,7 +10,7 @@ takes the cells out of the band one by one and tries, in order:
    cell, the one that lowers the cells' distance from the band most;
 2. **recombination** (as ReCom does in redistricting): the cell and one neighbouring cell, then
    the cell and two, are merged and cut again along spanning trees of their units
-   (:func:`gridmap.core.propose.ceiling.fit_ceiling`), into as many cells as the band needs.
+   (:func:`gridmap.core.tiling.ceiling.fit_ceiling`), into as many cells as the band needs.
 
 A change is kept only when it adds no cell out of the band and lowers the distance of the cells
 from the band (households below the floor or above the ceiling, summed, a whole number): no cell
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gridmap.core.propose.ceiling import fit_ceiling
+from gridmap.core.tiling.ceiling import fit_ceiling
 
 BALANCE_ROUNDS = 2000  # changes kept at most (each lowers what is out of the band)
 RECUT_TRIES = 3  # cuts of a merged group tried (each draws new spanning trees)

@@ -24,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridmap.core.propose.geometry import overlay_polygons
+from gridmap.core.tiling.geometry import overlay_polygons
 
 
 def shown_codes(fabric: gpd.GeoDataFrame) -> np.ndarray:

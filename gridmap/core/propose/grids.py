@@ -58,13 +58,12 @@ their own; a cell no cut, move or recombination brings into the band stays as it
 name compounds and communities by name (名称（编号）) where the layers have names. Inputs in one
 metric CRS.
 
-Each step has its own module beside this one: units in :mod:`gridmap.core.propose.units`,
-territories and their adjacency in :mod:`gridmap.core.propose.territories`, max-p regions in
-:mod:`gridmap.core.propose.regions`, cuts and moves for the ceiling in
-:mod:`gridmap.core.propose.ceiling`, the problems and their messages in
-:mod:`gridmap.core.propose.problems`, and the overlay clean-up they share in
-:mod:`gridmap.core.propose.geometry`. This module checks the inputs, runs the steps community by
-community and names and codes the cells.
+Each step has its own module: max-p regions in :mod:`gridmap.core.propose.regions`, the
+problems and their messages in :mod:`gridmap.core.propose.problems` beside this one; units,
+territories and their adjacency, cuts and moves for the ceiling and the overlay clean-up, which
+the unit fabric shares, in :mod:`gridmap.core.tiling` (``units``, ``territories``, ``ceiling``,
+``geometry``). This module checks the inputs, runs the steps community by community and names and
+codes the cells.
 
 Examples
 --------
@@ -91,13 +90,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.core.fabric import unit_fabric
 from gridmap.core.gap_names import names_of, place_names
 from gridmap.core.propose.fabric import detached_ground, own_ground, shown_codes, without_ground
-from gridmap.core.propose.geometry import overlay_polygons
 from gridmap.core.propose.problems import Note, problem_table
 from gridmap.core.propose.regions import regions
-from gridmap.core.propose.territories import adjacency, join_islands
-from gridmap.core.propose.units import units_of
+from gridmap.core.tiling.geometry import overlay_polygons
+from gridmap.core.tiling.territories import adjacency, join_islands
+from gridmap.core.tiling.units import units_of
+from gridmap.core.unit_plans import cells_from_assignment
 from gridmap.errors import CRSError, GridmapError, NotFoundError
 
 
@@ -152,15 +153,12 @@ def propose_grids(
         「XX社区第N网格」, each the dissolve of its fabric units; the fabric's units with their
         ``cell_code`` (the proposal as a unit assignment); the problems (see ``PROBLEM_KINDS``).
     """
-    # the fabric is built from this package's steps (units, territories, the ceiling's cuts), so
-    # it is imported when a proposal is made: importing either first then finds the other whole
-    from gridmap.core.fabric import unit_fabric
-
     _check(compounds, buildings, communities, floor, ceiling)
     if fabric is None:
         fabric = unit_fabric(communities, compounds, buildings, floor=floor, ceiling=ceiling, seed=seed)  # fmt: skip
     fabric = fabric.reset_index(drop=True)
-    base, notes = units_of(compounds, buildings, communities)
+    base, remarks = units_of(compounds, buildings, communities)
+    notes = [Note(r.kind, r.community, r.units, r.measure, codes=r.codes) for r in remarks]
     seeds = own_ground(fabric, base, buildings)
     households = fabric["households"].to_numpy(dtype=np.int64)
     community_of = fabric["community_code"].to_numpy(dtype=object)
@@ -243,8 +241,6 @@ def _cell_frame(fabric, cell_of, nested, communities):
     """The cells as dissolves of their units (:func:`~gridmap.core.unit_plans.cells_from_assignment`),
     coded in reading order per community and named, with their compounds and loose buildings;
     and the code of each cell by its position."""
-    from gridmap.core.unit_plans import cells_from_assignment  # built on the fabric, see above
-
     placed = cell_of >= 0
     assignment = pd.DataFrame({"unit_code": fabric["code"].to_numpy()[placed], "cell_code": [f"{c:09d}" for c in cell_of[placed]]})  # fmt: skip
     frame = cells_from_assignment(fabric, assignment)  # positions in order: codes are zero-padded

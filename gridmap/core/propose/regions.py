@@ -3,7 +3,7 @@
 Compounds above the ceiling are cells of their own; every other connected group of units is
 grouped by max-p (the best of ``MAXP_CONSTRUCTIONS`` constructions, then a local search that moves
 border units where that makes regions more compact), and regions still above the ceiling go to
-:func:`gridmap.core.propose.ceiling.fit_ceiling`. Units hemmed in by compounds above the ceiling
+:func:`gridmap.core.tiling.ceiling.fit_ceiling`. Units hemmed in by compounds above the ceiling
 form a region of their own. Cells still out of the band are then balanced
 (:func:`gridmap.core.propose.balance.balance`); those that stay out are noted.
 
@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
 from gridmap.core.propose.balance import balance, connected_without
-from gridmap.core.propose.ceiling import fit_ceiling
+from gridmap.core.tiling.ceiling import fit_ceiling
 
 MAXP_CONSTRUCTIONS = 30  # tried per group of units; the most regions, then most compact, wins
 IMPROVE_SWEEPS = 20  # local-search sweeps at most (they stop earlier when no move helps)

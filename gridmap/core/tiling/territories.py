@@ -27,7 +27,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from gridmap.core.propose.geometry import DUST_M2, FUZZ_M, coverage_union, overlay_polygons
+from gridmap.core.tiling.geometry import DUST_M2, FUZZ_M, coverage_union, overlay_polygons
 
 SAMPLE_SPACING_M = 20.0  # outline points of the territory diagram: finer only costs time
 MIN_BORDER_M = 1.0  # a shared border shorter than this is a corner, not a neighbour

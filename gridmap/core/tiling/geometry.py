@@ -1,4 +1,4 @@
-"""Overlay clean-up shared by the steps of the grid proposal (:mod:`gridmap.core.propose`).
+"""Overlay clean-up shared by the unit fabric and the grid proposal (:mod:`gridmap.core.tiling`).
 
 Overlays of digitised polygons leave lines and points where shapes only touch, slivers and pin
 holes where two borders are not noded alike. These helpers keep the polygons, drop the dust below

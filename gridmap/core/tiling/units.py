@@ -1,4 +1,5 @@
-"""Units of the grid proposal (划分单元): compounds and clusters of loose buildings.
+"""Units (划分单元): compounds and clusters of loose buildings, of the unit fabric and the grid
+proposal alike.
 
 Every compound (小区) is placed in the community holding its largest area share and clipped to it,
 with the households of the buildings it holds; buildings in no compound form one unit per cluster
@@ -22,14 +23,29 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import geopandas as gpd
 import numpy as np
 import shapely
 
 from gridmap.core.groups import clusters
-from gridmap.core.propose.geometry import DUST_M2, overlay_polygons
-from gridmap.core.propose.problems import Note
+from gridmap.core.tiling.geometry import DUST_M2, overlay_polygons
 from gridmap.core.topology import piece_shares
+
+
+@dataclass
+class UnitNote:
+    """What :func:`units_of` could not place as drawn: a compound across a community border
+    (``compound_straddles_community``, ``measure`` the share outside, ``units`` its unit), or a
+    compound or building in no community (``…_outside_community``, ``measure`` its households,
+    ``codes`` its code). The grid proposal reports them (its ``PROBLEM_KINDS``)."""
+
+    kind: str
+    community: str | None
+    units: list[int]
+    measure: float
+    codes: str = ""
 
 
 def largest_share(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame):
@@ -50,9 +66,9 @@ def largest_share(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame):
     return parent, share
 
 
-def units_of(compounds, buildings, communities) -> tuple[gpd.GeoDataFrame, list[Note]]:
+def units_of(compounds, buildings, communities) -> tuple[gpd.GeoDataFrame, list[UnitNote]]:
     """Compounds (clipped to their community) and clusters of loose buildings, with households."""
-    notes: list[Note] = []
+    notes: list[UnitNote] = []
     areas, comm_codes = communities.geometry.values, communities["code"].to_numpy()
     households = buildings["households"].fillna(0).to_numpy(dtype=np.int64)
     home, share = largest_share(compounds, communities)
@@ -62,13 +78,13 @@ def units_of(compounds, buildings, communities) -> tuple[gpd.GeoDataFrame, list[
     codes = compounds["code"].astype(str).to_numpy()
     rows = []
     for i in np.flatnonzero(home < 0):
-        notes.append(Note("compound_outside_community", None, [], float(per_compound[i]), codes=codes[i]))  # fmt: skip
+        notes.append(UnitNote("compound_outside_community", None, [], float(per_compound[i]), codes=codes[i]))  # fmt: skip
     for i in np.flatnonzero(home >= 0):
         seed = compounds.geometry.values[i]
         if share[i] < 1.0:
             seed = overlay_polygons(shapely.intersection(seed, areas[home[i]]))
             if shapely.area(compounds.geometry.values[i]) - shapely.area(seed) > 1.0:
-                notes.append(Note("compound_straddles_community", comm_codes[home[i]], [len(rows)], round(1 - share[i], 4)))  # fmt: skip
+                notes.append(UnitNote("compound_straddles_community", comm_codes[home[i]], [len(rows)], round(1 - share[i], 4)))  # fmt: skip
         rows.append({"code": codes[i], "kind": "compound", "community_code": comm_codes[home[i]],
                      "households": int(per_compound[i]), "compounds": codes[i], "loose_buildings": "",
                      "geometry": seed})  # fmt: skip
@@ -76,7 +92,7 @@ def units_of(compounds, buildings, communities) -> tuple[gpd.GeoDataFrame, list[
     where, _ = largest_share(loose, communities)
     b_codes = loose["code"].astype(str).to_numpy()
     for i in np.flatnonzero(where < 0):
-        notes.append(Note("building_outside_community", None, [], float(households[~held][i]), codes=b_codes[i]))  # fmt: skip
+        notes.append(UnitNote("building_outside_community", None, [], float(households[~held][i]), codes=b_codes[i]))  # fmt: skip
     for c in np.unique(where[where >= 0]):
         mine = np.flatnonzero(where == c)
         for group in np.unique(label := clusters(loose.iloc[mine])):

@@ -1,4 +1,7 @@
-"""The household ceiling of the grid proposal: regions above it are cut in two or lightened.
+"""The household ceiling: groups of units above it are cut in two or lightened.
+
+The grid proposal cuts its regions with it (:mod:`gridmap.core.propose.regions`), and the unit
+fabric the buildings of a compound above the ceiling (:func:`gridmap.core.fabric.building_groups`).
 
 A region above the ceiling is cut along a spanning tree of its units (the minimum spanning tree of
 centroid distances first, then seeded random trees) into a part within the band and a rest at
