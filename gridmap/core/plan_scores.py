@@ -5,7 +5,8 @@ metric CRS shared with the context layers. What is scored:
 
 - cells, and cells within, below and above the household band; households per cell min /
   median / max (buildings by representative point, as :func:`gridmap.core.plans.cell_figures`);
-- compounds cut, overlaps and 留白 (area and pieces), from :func:`gridmap.core.plans.validate`;
+- compounds cut, overlaps and 留白 (area and pieces), from
+  :func:`gridmap.core.plan_checks.validate`;
 - compactness, Polsby–Popper ``4πA / P²`` (1 for a circle, about 0.785 for a square), min and
   median over the cells;
 - cells whose full members are too few for a branch of their own (联合建), from
@@ -37,6 +38,7 @@ import shapely
 from gridmap.config import Settings
 from gridmap.core import plans
 from gridmap.core.branches import own_branch_kind
+from gridmap.core.plan_checks import validate
 
 # (key, Chinese label, English label), in the order of the table
 SCORES = [
@@ -89,7 +91,7 @@ def side_scores(cells: gpd.GeoDataFrame, context: Context, settings: Settings) -
     band = plans.Band(settings.grid_households_min, settings.grid_households_max)
     none = gpd.GeoDataFrame({"code": []}, geometry=[], crs=cells.crs)
     figures = plans.cell_figures(cells, context.buildings, context.compounds, context.members, none, band=band)  # fmt: skip
-    problems = plans.validate(cells, context.communities, context.compounds)
+    problems = validate(cells, context.communities, context.compounds)
     kind = problems["kind"].to_numpy()
     households = figures["households"].to_numpy(dtype=np.int64)
     compact = polsby_popper(cells.geometry.values)

@@ -10,7 +10,8 @@ What a planner sees while drawing:
   full/probationary, stations in reach, and the household band check;
 - :func:`validate` — problems a plan must not have: cells overlapping, a cell crossing a
   community boundary, a compound cut by a cell border, ground of a community left to no cell
-  (留白); each with its geometry and, where one exists, a one-click fix;
+  (留白); each with its geometry and, where one exists, a one-click fix (one check per rule in
+  :mod:`gridmap.core.plan_checks`, the fixes below);
 - :func:`snap_compound` — the fix for a cut compound: it goes whole to the cell holding its
   largest share, and leaves the others;
 - :func:`diff` — a plan against the current layer: cells added, removed, reshaped, and the
@@ -35,6 +36,11 @@ import pandas as pd
 import shapely
 
 from gridmap.core.member_homes import cells_of_homes, placed_homes, stored_homes
+
+# the rules a plan must keep live in plan_checks; the editor's routes find them here too
+from gridmap.core.plan_checks import PROBLEM_COLUMNS as PROBLEM_COLUMNS
+from gridmap.core.plan_checks import overlap_pairs
+from gridmap.core.plan_checks import validate as validate
 
 CUT_SHARE = 0.01  # a compound counts as cut when more than 1 % of it lies outside its main cell
 
@@ -72,22 +78,6 @@ def cell_holding(cell_geoms: np.ndarray, points: np.ndarray) -> np.ndarray:
     first = np.unique(pts, return_index=True)[1]
     found[pts[first]] = cell[first]
     return found
-
-
-def overlap_pairs(units: np.ndarray, cells: np.ndarray) -> pd.DataFrame:
-    """Every (unit, cell) pair sharing ground: positions, shared area and the unit's share."""
-    if len(units) == 0 or len(cells) == 0:
-        return pd.DataFrame({"unit": [], "cell": [], "area": [], "share": []})
-    left, right = shapely.STRtree(cells).query(units, predicate="intersects")
-    area = shapely.area(shapely.intersection(units[left], cells[right])) if len(left) else np.zeros(0)  # fmt: skip
-    total = shapely.area(units[left])
-    share = np.divide(area, total, out=np.zeros_like(area), where=total > 0)
-    out = pd.DataFrame({"unit": left, "cell": right, "area": area, "share": share})
-    return out[out["area"] > 0]
-
-
-def _shares(units: gpd.GeoDataFrame, cells: gpd.GeoDataFrame) -> pd.DataFrame:
-    return overlap_pairs(np.asarray(units.geometry.values, dtype=object), np.asarray(cells.geometry.values, dtype=object))  # fmt: skip
 
 
 def cell_figures(
@@ -169,107 +159,6 @@ def figures_of(
         "stations_in_reach": [";".join(r) for r in reach],
         "band": [band.check(int(h)) for h in hh],
     })  # fmt: skip
-
-
-PROBLEM_COLUMNS = ["kind", "code", "codes", "measure", "unit", "message_zh", "message_en", "fix", "geometry"]  # fmt: skip
-
-
-def _problems(rows: list[dict], crs) -> gpd.GeoDataFrame:
-    frame = pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
-
-
-def validate(
-    cells: gpd.GeoDataFrame,
-    communities: gpd.GeoDataFrame,
-    compounds: gpd.GeoDataFrame,
-    *,
-    tolerance_m2: float = 1.0,
-) -> gpd.GeoDataFrame:
-    """Problems of a plan: ``plan_overlap``, ``plan_crosses_community``, ``plan_cuts_compound``,
-    ``plan_uncovered`` (留白 in a community the plan covers). Pieces below ``tolerance_m2`` are
-    digitising noise and ignored. Sorted by kind and code, so the list is stable.
-    """
-    cells = cells.reset_index(drop=True)
-    geoms = np.asarray(cells.geometry.values, dtype=object)
-    codes = cells["code"].to_numpy()
-    rows: list[dict] = []
-    # cells overlapping each other
-    a, b = cells.sindex.query(geoms, predicate="intersects")
-    keep = a < b
-    a, b = a[keep], b[keep]
-    if len(a):
-        pieces = shapely.intersection(geoms[a], geoms[b])
-        area = shapely.area(pieces)
-        for i, j, piece, m2 in zip(a, b, pieces, area, strict=True):
-            if m2 > tolerance_m2:
-                rows.append({"kind": "plan_overlap", "code": codes[i], "codes": f"{codes[i]};{codes[j]}",
-                             "measure": m2, "unit": "m2",
-                             "message_zh": f"{codes[i]} 与 {codes[j]} 重叠 {m2:,.0f} 平方米",
-                             "message_en": f"{codes[i]} and {codes[j]} overlap by {m2:,.0f} m²",
-                             "fix": None, "geometry": piece})  # fmt: skip
-    # cells crossing a community boundary: the pieces outside their main community
-    comm = communities.reset_index(drop=True)
-    ccodes = comm["code"].to_numpy()
-    cgeoms = np.asarray(comm.geometry.values, dtype=object)
-    in_comm = _shares(cells, comm)  # unit: the plan cell, cell: the community
-    for cell, group in in_comm.groupby("unit"):
-        main = group.loc[group["area"].idxmax()]
-        outside = shapely.difference(geoms[cell], cgeoms[int(main["cell"])])
-        m2 = shapely.area(outside)
-        if m2 > tolerance_m2:
-            others = [ccodes[int(c)] for c in group["cell"] if c != main["cell"]]
-            rows.append({"kind": "plan_crosses_community", "code": codes[cell],
-                         "codes": ";".join([codes[cell], *others]), "measure": m2, "unit": "m2",
-                         "message_zh": f"{codes[cell]} 越出社区 {ccodes[int(main['cell'])]} 边界 {m2:,.0f} 平方米",
-                         "message_en": f"{codes[cell]} crosses the boundary of community {ccodes[int(main['cell'])]} by {m2:,.0f} m²",
-                         "fix": "clip_to_community", "geometry": outside})  # fmt: skip
-    # compounds cut by a cell border
-    comp = compounds.reset_index(drop=True)
-    kcodes = comp["code"].to_numpy()
-    kgeoms = np.asarray(comp.geometry.values, dtype=object)
-    shares = _shares(comp, cells)
-    # a compound across a community border is held by a cell on each side and reported as
-    # compound_straddles_community by the analysis: only its part in one community can be cut
-    home = in_comm.sort_values("area", ascending=False, kind="stable").drop_duplicates("unit")  # fmt: skip
-    cell_home = pd.Series(home["cell"].to_numpy(), index=home["unit"].to_numpy()).reindex(range(len(cells)))  # fmt: skip
-    shares = shares.assign(home=cell_home.reindex(shares["cell"]).fillna(-1).to_numpy())
-    for unit, group in shares.groupby("unit"):
-        group = group[group.groupby("home")["cell"].transform("size") > 1]
-        if len(group) < 2:
-            # one cell only: cut if a part lies in no cell at all (that part is 留白, found below)
-            continue
-        main = group.loc[group["area"].idxmax()]
-        if group["area"].sum() - main["area"] <= tolerance_m2:
-            continue
-        group = group.sort_values("area", ascending=False)
-        held = [codes[int(c)] for c in group["cell"]]
-        shares_text = "、".join(f"{codes[int(c)]} {sh:.0%}" for c, sh in zip(group["cell"], group["share"], strict=True))  # fmt: skip
-        mine = kgeoms[unit] if main["home"] < 0 else shapely.intersection(kgeoms[unit], cgeoms[int(main["home"])])  # fmt: skip
-        lost = shapely.difference(mine, geoms[int(main["cell"])])
-        rows.append({"kind": "plan_cuts_compound", "code": kcodes[unit], "codes": ";".join([kcodes[unit], *held]),
-                     "measure": float(group["area"].iloc[1:].sum() / group["area"].sum()), "unit": "share",
-                     "message_zh": f"小区 {kcodes[unit]} 落在多个网格中：{shares_text}，应整体归入 {held[0]}",
-                     "message_en": f"Compound {kcodes[unit]} lies in several cells: {shares_text.replace('、', ', ')}; it should go whole to {held[0]}",
-                     "fix": "snap_compound", "geometry": lost if not lost.is_empty else kgeoms[unit]})  # fmt: skip
-    # 留白: ground of the communities the plan touches that no cell covers
-    touched = sorted({int(c) for c in in_comm["cell"]})
-    if touched and len(cells):
-        covered = shapely.union_all(geoms)
-        for c in touched:
-            gap = shapely.difference(cgeoms[c], covered)
-            parts = shapely.get_parts(gap)
-            parts = parts[shapely.area(parts) > tolerance_m2]
-            if len(parts) == 0:
-                continue
-            m2 = float(shapely.area(parts).sum())
-            rows.append({"kind": "plan_uncovered", "code": ccodes[c], "codes": ccodes[c],
-                         "measure": m2, "unit": "m2",
-                         "message_zh": f"社区 {ccodes[c]} 内有 {len(parts)} 处、共 {m2:,.0f} 平方米不属于任何网格 (留白)",
-                         "message_en": f"{m2:,.0f} m² of community {ccodes[c]} in {len(parts)} piece(s) lie in no cell",
-                         "fix": "fill_gap", "geometry": shapely.multipolygons(parts)})  # fmt: skip
-    out = _problems(rows, cells.crs)
-    return out.sort_values(["kind", "code"], kind="stable").reset_index(drop=True)
 
 
 def snap_compound(

@@ -1,4 +1,5 @@
-"""Plan figures, validation rules, fixes and diff on hand-made geometry (metres).
+"""Plan figures, the fixes of the problems validation finds, and the diff on hand-made geometry
+(metres); each rule on its own in test_plan_checks.py.
 
 Two communities side by side, 100 m × 100 m each; in the west one two compounds and a building
 outside any compound; a station in the east one.
@@ -11,15 +12,8 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 
-from gridmap.core.plans import (
-    Band,
-    cell_figures,
-    clip_to_community,
-    diff,
-    fill_gap,
-    snap_compound,
-    validate,
-)
+from gridmap.core.plan_checks import validate
+from gridmap.core.plans import Band, cell_figures, clip_to_community, diff, fill_gap, snap_compound
 
 CRS = "EPSG:4547"
 COMMUNITIES = gpd.GeoDataFrame({"code": ["C1", "C2"]}, geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=CRS)  # fmt: skip
@@ -64,19 +58,6 @@ def test_figures_name_the_cut_compound_and_its_share():
     f = cell_figures(cells(box(0, 0, 20, 100), box(20, 0, 100, 100)), BUILDINGS, COMPOUNDS, MEMBERS, STATIONS)  # fmt: skip
     assert f.iloc[0]["compounds_cut"] == "K1 33%"
     assert f.iloc[1]["compounds_cut"] == "K1 67%" and f.iloc[1]["compounds"] == "K2"
-
-
-def test_a_good_plan_has_no_problems():
-    assert validate(GOOD, COMMUNITIES, COMPOUNDS).empty
-
-
-def test_overlap_and_the_compound_it_cuts():
-    plan = cells(box(0, 0, 45, 100), box(30, 0, 100, 100))
-    problems = validate(plan, COMMUNITIES, COMPOUNDS)
-    assert kinds(problems) == [("plan_cuts_compound", "K1"), ("plan_overlap", "G1")]
-    overlap = problems[problems["kind"] == "plan_overlap"].iloc[0]
-    assert overlap["measure"] == pytest.approx(1500) and overlap["codes"] == "G1;G2"
-    assert overlap["geometry"].equals(box(30, 0, 45, 100))
 
 
 def test_cell_across_a_community_boundary_and_the_ground_it_leaves():
@@ -135,11 +116,6 @@ def test_a_compound_across_a_community_border_is_cut_only_within_one_community()
     fixed.loc[changed.index, "geometry"] = changed.geometry
     assert validate(fixed, COMMUNITIES, k3).empty
     assert fixed.geometry.iloc[0].equals(box(0, 0, 100, 100))  # G1 (C1) keeps its part
-
-
-def test_tiny_nicks_below_the_tolerance_are_not_problems():
-    plan = cells(box(0, 0, 45, 100), box(44.999, 0, 100, 100))  # 0.1 m² overlap
-    assert validate(plan, COMMUNITIES, COMPOUNDS, tolerance_m2=1).empty
 
 
 def test_diff_lists_changed_cells_and_what_moves():
