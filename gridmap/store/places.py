@@ -101,3 +101,14 @@ def find_place(conn: Connection, text: str) -> tuple[Area, str]:
     layer = chosen["layer"].split(":")[0]
     area = resolve_area(conn, chosen["code"]) if layer in ("community", "grid") else _named_area(conn, layer, chosen["code"])  # fmt: skip
     return area, labelled(chosen["name"], chosen["code"])
+
+
+def first_subdistrict(conn: Connection, area: Area | None) -> dict | None:
+    """The code and name of the subdistrict the map is of (a database usually holds one): the
+    area's own for a subdistrict account, else the first by code; ``None`` when there is none."""
+    table = table_for("subdistrict")
+    query = select(table.c.code, table.c.name).order_by(table.c.code).limit(1)
+    if area is not None and area.level == "subdistrict":
+        query = query.where(table.c.code == area.code)
+    row = conn.execute(query).first()
+    return {"code": row.code, "name": row.name} if row else None

@@ -34,6 +34,7 @@ from gridmap.store.features import bbox_clause, with_wkb_geometry
 from gridmap.store.models import (
     SRID,
     AnalysisRun,
+    ChangeLog,
     CrosswalkRecord,
     GapRecord,
     ProposalRecord,
@@ -340,3 +341,21 @@ def read_figures(
         query = query.where(table.c.code == code)
     rows = conn.execute(query.order_by(table.c.id)).all()
     return pd.DataFrame(rows, columns=[c.name for c in cols])
+
+
+# changes of the data an analysis reads; the others (logins, plan drafts, exports) leave it true
+DATA_CHANGES = {"import": "导入图层", "plan_approve": "批准方案", "integrate": "多网合一"}
+
+
+def changes_since_analysis(conn: Connection) -> list[dict] | None:
+    """The data changes logged after the latest analysis (what the map shows is older than
+    the data), oldest first; ``None`` when the analysis is up to date."""
+    last = select(func.max(ChangeLog.id)).where(ChangeLog.action == "analyze").scalar_subquery()
+    rows = conn.execute(
+        select(ChangeLog.action, ChangeLog.layer, ChangeLog.at)
+        .where(ChangeLog.action.in_(DATA_CHANGES), ChangeLog.id > func.coalesce(last, 0))
+        .order_by(ChangeLog.id)
+    ).all()
+    if not rows:
+        return None
+    return [{"action": a, "action_zh": DATA_CHANGES[a], "layer": layer, "at": at} for a, layer, at in rows]  # fmt: skip

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from gridmap.api.cache import kept_soon
 from gridmap.api.deps import ConnDep, SettingsDep
@@ -19,11 +19,10 @@ from gridmap.api.routes.session import user_context
 from gridmap.api.security import PagePrincipalDep, current_area, require
 from gridmap.maps.assets import WEB
 from gridmap.permissions import Area, hidden_gap_layers
-from gridmap.store.models import ChangeLog, table_for
+from gridmap.store.places import first_subdistrict
+from gridmap.store.results import changes_since_analysis
 
 router = APIRouter(include_in_schema=False, dependencies=CHECKED)
-# changes of the data an analysis reads; the others (logins, plan drafts, exports) leave it true
-DATA_CHANGES = {"import": "导入图层", "plan_approve": "批准方案", "integrate": "多网合一"}
 VIEW = [require("view", page=True)]
 templates = Jinja2Templates(directory=str(WEB / "templates"))
 
@@ -62,10 +61,10 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
     context = {
         **user,
         "title": "党建引领网格化治理",
-        "stale": analysis_stale(conn) if run else None,
+        "stale": changes_since_analysis(conn) if run else None,
         "config": {
             "bounds": bounds,
-            "subdistrict": _subdistrict(conn, area),
+            "subdistrict": first_subdistrict(conn, area),
             "area": _area_config(area, user["user"]["area_name"], basemap(settings)),
             "layers": layers,
             "exports": exports(layers),
@@ -77,30 +76,6 @@ def map_page(request: Request, conn: ConnDep, settings: SettingsDep, principal: 
         },
     }
     return templates.TemplateResponse(request, "map.html", context)
-
-
-def analysis_stale(conn: Connection) -> list[dict] | None:
-    """The data changes logged after the latest analysis (what the map shows is older than
-    the data), oldest first; ``None`` when the analysis is up to date."""
-    last = select(func.max(ChangeLog.id)).where(ChangeLog.action == "analyze").scalar_subquery()
-    rows = conn.execute(
-        select(ChangeLog.action, ChangeLog.layer, ChangeLog.at)
-        .where(ChangeLog.action.in_(DATA_CHANGES), ChangeLog.id > func.coalesce(last, 0))
-        .order_by(ChangeLog.id)
-    ).all()
-    if not rows:
-        return None
-    return [{"action": a, "action_zh": DATA_CHANGES[a], "layer": layer, "at": at} for a, layer, at in rows]  # fmt: skip
-
-
-def _subdistrict(conn: Connection, area: Area | None) -> dict | None:
-    """The code and name of the subdistrict the map is of (a database usually holds one)."""
-    table = table_for("subdistrict")
-    query = select(table.c.code, table.c.name).order_by(table.c.code).limit(1)
-    if area is not None and area.level == "subdistrict":
-        query = query.where(table.c.code == area.code)
-    row = conn.execute(query).first()
-    return {"code": row.code, "name": row.name} if row else None
 
 
 def _area_config(area: Area | None, name: str | None, base: dict | None) -> dict | None:
