@@ -23,11 +23,10 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 
+from gridmap.api.deps import on_connection
 from gridmap.auth import accounts_version
 from gridmap.permissions import Principal
-from gridmap.store.db import connect
 
 REMEMBER_SECONDS = 5.0
 MAX_REMEMBERED = 10_000  # past this many, the expired are dropped, then all if none was
@@ -93,12 +92,7 @@ async def looked_up(
     if principal is not None:
         return principal
     version = accounts_version()
-
-    def read() -> Principal | None:
-        with connect(app.state.engine) as conn:
-            return lookup(conn)
-
-    principal = await run_in_threadpool(read)
+    principal = await on_connection(app.state.engine, lookup)
     if principal is not None:
         logins.remember(kind, secret, principal, version)
     return principal

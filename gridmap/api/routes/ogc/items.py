@@ -11,7 +11,7 @@ import pandas as pd
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from gridmap.api.deps import ConnDep
+from gridmap.api.deps import EngineDep, on_connection
 from gridmap.api.routes.features import parse_bbox
 from gridmap.api.routes.ogc.common import (
     GEOJSON,
@@ -71,10 +71,10 @@ def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     response_class=GeoJSONResponse,
     responses=documented("featureCollectionGeoJSON", GEOJSON),
 )
-def items(
+async def items(
     cid: str,
     request: Request,
-    conn: ConnDep,
+    engine: EngineDep,
     limit: Annotated[
         int,
         Query(
@@ -88,6 +88,15 @@ def items(
     datetime_: Annotated[str | None, Query(alias="datetime")] = None,
     f: str | None = None,
 ) -> Response:
+    # QGIS asks for a page on every pan: the connection's checkout, the page and the close take
+    # one worker thread call between them, not three (benchmarks/RESULTS.md, street level)
+    return await on_connection(
+        engine, lambda conn: _items(conn, cid, request, limit, offset, bbox, datetime_, f)
+    )
+
+
+def _items(conn, cid: str, request: Request, limit: int, offset: int, bbox: str | None,
+           datetime_: str | None, f: str | None) -> Response:  # fmt: skip
     layer, grid, title = lookup(conn, cid)
     limit = min(limit, MAX_LIMIT)  # /req/core/fc-limit-response-1 C: a larger limit is no error
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
@@ -138,7 +147,13 @@ def _items_html(
     response_class=GeoJSONResponse,
     responses=documented("featureGeoJSON", GEOJSON),
 )
-def item(cid: str, fid: str, request: Request, conn: ConnDep, f: str | None = None) -> Response:
+async def item(
+    cid: str, fid: str, request: Request, engine: EngineDep, f: str | None = None
+) -> Response:
+    return await on_connection(engine, lambda conn: _item(conn, cid, fid, request, f))
+
+
+def _item(conn, cid: str, fid: str, request: Request, f: str | None) -> Response:
     layer, grid, title = lookup(conn, cid)
     if wants_html(request, f):
         page = query_features(conn, layer, grid_layer=grid, filters={"code": fid}, limit=1)
