@@ -10,8 +10,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridmap.api.routes.plans.common import features_of
 from gridmap.api.routes.plans.editing import geojson
+from gridmap.api.routes.plans.frames import features_of
 
 
 def frame() -> gpd.GeoDataFrame:

@@ -25,9 +25,10 @@ from pyproj import Transformer
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import CHECKED, LimitedBodyRoute, Text
-from gridmap.api.routes.plans.common import check_changes_in_area, records
 from gridmap.api.routes.plans.counts import hide_member_counts
 from gridmap.api.routes.plans.editing import geojson
+from gridmap.api.routes.plans.frames import records
+from gridmap.api.routes.plans.routing import check_changes_in_area
 from gridmap.api.routes.uploads import save_upload
 from gridmap.api.security import AreaDep, PrincipalDep, require
 from gridmap.config import Settings

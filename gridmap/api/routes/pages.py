@@ -104,7 +104,7 @@ def editor_page(
     principal: PagePrincipalDep,
     plan: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
-    from gridmap.api.routes.plans.common import with_layer_name
+    from gridmap.api.routes.plans.frames import with_layer_name
     from gridmap.store.features import grid_layers, layer_extent
     from gridmap.store.plans import list_plans, plan_meta
 

@@ -7,9 +7,10 @@ Every account may look at plans; planners and admins change them (a planner only
 their area), and admins approve. Who saved or approved is the logged-in account, never a name
 the client sends.
 
-One router, built in ``common`` with what the routes share. The modules below add their routes
-to it when imported, in this order, which is the order requests are matched (``/import`` and
-``/propose`` before ``/{plan_id}``) and the API document lists them:
+One router, built in ``routing`` with what the routes declare (the edit permission, the version,
+GeoJSON bodies, the check of a planner's area); ``frames`` turns frames into answers. The modules
+below add their routes to it when imported, in this order, which is the order requests are
+matched (``/import`` and ``/propose`` before ``/{plan_id}``) and the API document lists them:
 
 - ``drafts``: the list of plans; a new plan from a grid layer, from a file, or proposed
 - ``editing``: open and save a plan; live figures, validation, fixes, merging and cutting cells
@@ -21,6 +22,6 @@ from __future__ import annotations
 
 # imported for the routes they add, in the order above
 from gridmap.api.routes.plans import compare, drafts, editing, review, topology  # noqa: F401
-from gridmap.api.routes.plans.common import router
+from gridmap.api.routes.plans.routing import router
 
 __all__ = ["router"]

@@ -20,8 +20,9 @@ from fastapi.responses import HTMLResponse
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import CHECKED
-from gridmap.api.routes.plans.common import records, router
 from gridmap.api.routes.plans.counts import hide_member_counts
+from gridmap.api.routes.plans.frames import records
+from gridmap.api.routes.plans.routing import router
 from gridmap.api.security import AreaDep, PagePrincipalDep, PrincipalDep, require
 from gridmap.core.plan_scores import BETWEEN, MEMBER_SCORES
 from gridmap.io.geojson_text import frame_collection

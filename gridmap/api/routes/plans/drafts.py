@@ -12,14 +12,8 @@ from pydantic import BaseModel, Field
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import Text
-from gridmap.api.routes.plans.common import (
-    EDIT,
-    check_changes_in_area,
-    named_problems,
-    records,
-    router,
-    with_layer_name,
-)
+from gridmap.api.routes.plans.frames import named_problems, records, with_layer_name
+from gridmap.api.routes.plans.routing import EDIT, check_changes_in_area, router
 from gridmap.api.routes.uploads import save_upload
 from gridmap.api.security import AreaDep, PrincipalDep
 from gridmap.errors import PermissionDeniedError

@@ -16,19 +16,21 @@ from sqlalchemy import func, select
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import PlanId
-from gridmap.api.routes.plans.common import (
-    EDIT,
-    FeatureCollection,
-    Version,
-    check_changes_in_area,
+from gridmap.api.routes.plans.counts import hide_member_counts, reaching_beyond, whole_cells
+from gridmap.api.routes.plans.frames import (
     features_of,
     metric,
     named_problems,
     records,
-    router,
     with_layer_name,
 )
-from gridmap.api.routes.plans.counts import hide_member_counts, reaching_beyond, whole_cells
+from gridmap.api.routes.plans.routing import (
+    EDIT,
+    FeatureCollection,
+    Version,
+    check_changes_in_area,
+    router,
+)
 from gridmap.api.security import AreaDep, PrincipalDep
 from gridmap.config import Settings
 from gridmap.core import coverage_fixes as fixes

@@ -16,8 +16,9 @@ from pydantic import BaseModel
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import PlanId
-from gridmap.api.routes.plans.common import Version, metric, records, router
 from gridmap.api.routes.plans.counts import hide_member_counts, reaching_beyond, whole_cells
+from gridmap.api.routes.plans.frames import metric, records
+from gridmap.api.routes.plans.routing import Version, router
 from gridmap.api.security import AreaDep, PrincipalDep, require
 from gridmap.core import plans as core
 from gridmap.layers import STORAGE_CRS

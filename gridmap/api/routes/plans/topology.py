@@ -19,8 +19,9 @@ from pydantic import BaseModel, Field
 
 from gridmap.api.deps import ConnDep, SettingsDep
 from gridmap.api.routes.params import PlanId
-from gridmap.api.routes.plans.common import EDIT, FeatureCollection, features_of, router
 from gridmap.api.routes.plans.editing import to_frame
+from gridmap.api.routes.plans.frames import features_of
+from gridmap.api.routes.plans.routing import EDIT, FeatureCollection, router
 from gridmap.api.security import AreaDep
 from gridmap.core import coverage_edit as core
 from gridmap.crs import metric_crs_for
