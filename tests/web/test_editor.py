@@ -41,8 +41,7 @@ def frame_on(page, base: str, code: str) -> tuple[float, float, float, float]:
     hit = next(h for h in http.get(base + "/api/search", params={"q": code}).json() if h["code"] == code)  # fmt: skip
     west, south, east, north = hit["bbox"]
     page.evaluate(f"gridmapEditor.map.fitBounds([[{south}, {west}], [{north}, {east}]])")
-    # the guides of the new view are in (editor-guides.js marks the view), to snap to
-    page.wait_for_function("document.getElementById('map').dataset.guidesAt === gridmapKit.viewKey(gridmapEditor.map)")  # fmt: skip
+    page.wait_for_timeout(400)
     return west, south, east, north
 
 
@@ -54,11 +53,9 @@ def screen(page, lon, lat):
 
 def draw_polygon(page, corners):
     page.click(".leaflet-pm-icon-polygon")
-    vertices = "document.querySelectorAll('.marker-icon:not(.cursor-marker)').length"  # not geoman's cursor
-    before = page.evaluate(vertices)
-    for placed, (lon, lat) in enumerate(corners, start=1):
+    for lon, lat in corners:
         page.mouse.click(*screen(page, lon, lat))
-        page.wait_for_function(f"{vertices} >= {before + placed}")  # placed before the next click
+        page.wait_for_timeout(80)
     page.mouse.click(*screen(page, *corners[0]))  # back on the first vertex closes the ring
 
 
@@ -219,9 +216,12 @@ def test_approving_a_plan_with_open_problems_says_how_many(desktop, demo_server)
         asked.append(dialog.message)
         dialog.dismiss()
 
-    with page.expect_event("dialog") as shown:
-        page.click("#approve")  # validates afresh first, then asks
-    answer(shown.value)
+    page.once("dialog", answer)
+    page.click("#approve")  # validates afresh first, then asks
+    for _ in range(100):
+        if asked:
+            break
+        page.wait_for_timeout(100)
     assert asked and f"仍有 {problems} 个校验问题" in asked[0]
     assert f"{problems} open validation problems" in asked[0]
     assert http.get(f"{demo_server}/api/plans/{plan_id}").json()["status"] == "draft"

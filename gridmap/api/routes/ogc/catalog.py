@@ -7,20 +7,9 @@ from fastapi.responses import JSONResponse, Response
 
 from gridmap.api.cache import kept_soon
 from gridmap.api.deps import ConnDep
-from gridmap.api.routes.ogc.common import (
-    GEOJSON,
-    OAS30,
-    collection_index,
-    documented,
-    esc,
-    html_page,
-    link_list,
-    lookup,
-    ogc_base,
-    router,
-    self_links,
-    wants_html,
-)
+from gridmap.api.routes.ogc.collection_index import collection_index, lookup
+from gridmap.api.routes.ogc.html import esc, html_page, link_list, ogc_base, self_links, wants_html
+from gridmap.api.routes.ogc.routing import GEOJSON, OAS30, documented, router
 from gridmap.store.features import table_bounds
 from gridmap.store.models import table_for
 

@@ -13,18 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from gridmap.api.deps import EngineDep, on_connection
 from gridmap.api.routes.features import parse_bbox
-from gridmap.api.routes.ogc.common import (
-    GEOJSON,
-    GeoJSONResponse,
-    documented,
-    esc,
-    html_page,
-    lookup,
-    ogc_base,
-    router,
-    self_links,
-    wants_html,
-)
+from gridmap.api.routes.ogc.collection_index import lookup
+from gridmap.api.routes.ogc.html import esc, html_page, ogc_base, self_links, wants_html
+from gridmap.api.routes.ogc.routing import GEOJSON, GeoJSONResponse, documented, router
 from gridmap.api.routes.params import MAX_OFFSET
 from gridmap.errors import InputFileError, NotFoundError
 from gridmap.io.geojson_text import collection as geojson_collection

@@ -9,7 +9,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 
 from gridmap import __version__
-from gridmap.api.routes.ogc.common import OAS30, esc, html_page, router, wants_html
+from gridmap.api.routes.ogc.html import esc, html_page, wants_html
+from gridmap.api.routes.ogc.routing import OAS30, router
 
 
 def _as_oas30(node):
