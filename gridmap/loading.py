@@ -23,7 +23,6 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -162,7 +161,17 @@ def load_file(
     options = options or LoadOptions()
     _check_grid_layer(layer, options.grid_layer)
     overlap = engine.dialect.name == "postgresql" and layer in OVERLAPPED_LAYERS
-    result = read_layer_file(path, layer, options, defer_geometry=overlap)
+    result = read_layer_file(
+        path, layer, options, defer_geometry=overlap, chunk_rows=options.chunk_rows
+    )
+    try:
+        return _load(engine, layer, result, options, progress)
+    finally:
+        if result.pending is not None:
+            result.pending.close()  # a load that failed early stops checking ahead
+
+
+def _load(engine: Engine, layer: str, result: ReadResult, options: LoadOptions, progress):
     by_address = LAYERS[layer].geometry == "point" and _has_addresses(result.frame)
     if not by_address and layer not in PLACE_REFERENCES:
         _refuse_rejected(result, options)
@@ -227,19 +236,19 @@ def _write_overlapped(
     if options.replace:
         report.removed = features.delete_layer(conn, layer)
     table = table_for(layer)
-    columns = [c.name for c in table.columns if c.name not in ("id", "geom")]
-    constants = {"source": result.report.source, "updated_at": datetime.now(UTC)}
+    constants = bulk.row_constants(conn, result.report.source)
 
     def checked_chunks():
         refused = False
         for start in range(0, len(result.frame), options.chunk_rows):
-            chunk = check_chunk(result, start, start + options.chunk_rows)
+            chunk = check_chunk(result, start, start + options.chunk_rows, geodataframe=False)
             refused = refused or bool(result.report.rejected and not options.skip_invalid)
             if not refused:
                 yield _unstored_into_properties(layer, chunk.frame)
 
     report.inserted = bulk.postgres_copy_chunks(
-        conn, table, checked_chunks(), columns, constants=constants, progress=progress,
+        conn, table, checked_chunks(), bulk.data_columns(table), constants=constants,
+        progress=progress,
         rebuild_index=len(result.frame) >= bulk.DEFER_INDEX_MIN_ROWS,
     )  # fmt: skip
     _refuse_rejected(result, options)  # raised inside the transaction: nothing stays written

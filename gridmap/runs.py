@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from gridmap.config import Settings
 from gridmap.core.integrate import Integration, Layers, integrate
 from gridmap.errors import NotFoundError
-from gridmap.io.geometry import polygonal
+from gridmap.io.polygons import polygonal
 from gridmap.io.write import write_csv_table, write_frame
 from gridmap.store import fabric, features, placement, results
 from gridmap.store.db import connect, transaction

@@ -13,7 +13,8 @@ from factories import finds
 from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.runs import run_analyze
 from gridmap.store.features import read_features
-from gridmap.store.results import latest_run, read_gaps, read_proposals
+from gridmap.store.placement import placements_of
+from gridmap.store.results import latest_run, read_figures, read_gaps, read_proposals
 
 PLANTED = json.loads((Path(DEMO_DATA).parent / "planted.json").read_text(encoding="utf-8"))
 # planted gaps whose community is not the one holding their planted point: the straddles are
@@ -119,3 +120,27 @@ def test_every_gap_names_the_community_it_lies_in(analysed):
         len(gaps) == len(result.gaps)
         and (result.gaps["community_code"] != "").sum() == len(gaps) - 4
     )
+
+
+def test_the_subdistrict_counts_every_member_and_says_where_its_communities_do_not(analysed):
+    """The three counts of members (subdistrict, communities, placements) agree: the subdistrict
+    counts the whole roster, a community the members placed in its buildings, and what lies
+    between is exactly the members of the compound planted outside every community (XQ169) and
+    the member placed in no building (DY-FAR) — no one is counted twice, no one is lost."""
+    engine, _settings, _result, _ = analysed
+    with engine.connect() as conn:
+        run = latest_run(conn, "analyze")
+        figures = read_figures(conn, run)
+        placed = placements_of(conn, run)
+        buildings = read_features(conn, "building", columns=("code", "compound_code"))
+    whole = figures[figures["level"] == "subdistrict"].iloc[0]
+    communities = figures[figures["level"] == "community"]
+    assert int(whole["members"]) == len(placed)  # every member of the roster, placed or not
+    compound_of = buildings.set_index("code")["compound_code"]
+    outside = placed["building_code"].map(compound_of).eq("XQ169")
+    unplaced = placed["building_code"].isna()
+    assert placed.index[unplaced].tolist() == ["DY-FAR"]
+    assert outside.sum() > 0
+    assert int(whole["members"]) == int(communities["members"].sum()) + int(outside.sum()) + int(unplaced.sum())  # fmt: skip
+    for part in ("members_full", "members_probationary"):
+        assert int(whole[part]) >= int(communities[part].sum())

@@ -100,8 +100,10 @@ def _serve(settings: Settings, workers: int = 1) -> None:
     console.print(f"地图 map: http://{settings.host}:{settings.port}/  (Ctrl+C 退出 / to stop)")
     # idle connections are kept longer than clients keep them (browsers and httpx: 5 s or more),
     # so a client never sends a request on a connection the server is closing at that moment
+    # httptools parses HTTP in C: h11, uvicorn's pure-Python parser, took more of a street-level
+    # request than the app (benchmarks/RESULTS.md, "Serving at street level")
     options = {"host": settings.host, "port": settings.port, "log_level": "warning",
-               "timeout_keep_alive": KEEP_ALIVE_S}  # fmt: skip
+               "timeout_keep_alive": KEEP_ALIVE_S, "http": "httptools"}  # fmt: skip
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return

@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from gridmap.core.topology import mean_width
-from gridmap.io.geometry import polygonal
+from gridmap.io.polygons import polygonal
 
 TINY_M2 = 1e-4  # numeric dust from overlay; anything larger is ground someone must own
 GRID_M = 1e-6  # cells are snapped to the micrometre: ~1000 × the float noise of metric coordinates

@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.io.polygons import polygons_of
+
 # digitising rounding (GeoJSON at 8 decimals, about a millimetre) leaves slivers far below this;
 # a quarter of validation's default 1 m², so slivers kept by several edits stay below it too
 EDIT_TOLERANCE_M2 = 0.25
@@ -140,7 +142,7 @@ def check_edit(
         geom = new.get(code)
         if geom is None or geom.is_empty or shapely.is_valid(geom):
             continue
-        repaired = polygonal(shapely.make_valid(geom))
+        repaired = polygons_of(shapely.make_valid(geom))
         # rounding and reprojection make outlines cross themselves by a hair: that is repaired
         # silently; an outline folded over itself (a bow tie) changes the ground it holds
         if abs(shapely.area(repaired) - shapely.area(geom)) > tolerance_m2:
@@ -148,7 +150,7 @@ def check_edit(
             rows.append(_row("edit_invalid", [code], shapely.area(geom), f"网格 {code} 的边界无效（{reason}）",
                              f"The outline of cell {code} is invalid ({reason})", geom))  # fmt: skip
         new[code] = repaired  # measured as repaired, below
-    old = {c: g if g is None or shapely.is_valid(g) else polygonal(shapely.make_valid(g)) for c, g in old.items()}  # fmt: skip
+    old = {c: g if g is None or shapely.is_valid(g) else polygons_of(shapely.make_valid(g)) for c, g in old.items()}  # fmt: skip
     was = _union(old[c] for c in changed if c in old)
     now = _union(new[c] for c in changed if c in new)
     covered_after = shapely.union(now, _union(g for c, g in new.items() if c not in changed))
@@ -234,20 +236,12 @@ def carve(cells: gpd.GeoDataFrame, drawn, *, tolerance_m2: float = EDIT_TOLERANC
     taken = _near(geoms, drawn)
     pieces, reshaped = [], {}
     for code in taken:
-        piece = polygonal(shapely.intersection(geoms[code], drawn))
+        piece = polygons_of(shapely.intersection(geoms[code], drawn))
         if piece.is_empty:
             continue
         pieces.append(piece)
-        reshaped[code] = polygonal(shapely.difference(geoms[code], drawn))
-    return polygonal(_union(pieces)), reshaped, outside
-
-
-def polygonal(geom):
-    """Only the polygons of positive area of ``geom`` (overlays and repairs leave lines and
-    points where borders touch), as a polygon, a multipolygon or an empty polygon."""
-    parts = shapely.get_parts(shapely.get_parts(geom))
-    parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
-    return parts[0] if len(parts) == 1 else shapely.multipolygons(parts) if len(parts) else shapely.Polygon()  # fmt: skip
+        reshaped[code] = polygons_of(shapely.difference(geoms[code], drawn))
+    return polygons_of(_union(pieces)), reshaped, outside
 
 
 def beyond(code: str, pieces: np.ndarray, crs) -> gpd.GeoDataFrame:

@@ -19,7 +19,8 @@ import pandas as pd
 import shapely
 
 from gridmap.core import plans
-from gridmap.core.coverage_edit import EDIT_TOLERANCE_M2, EditCheck, check_edit, polygonal
+from gridmap.core.coverage_edit import EDIT_TOLERANCE_M2, EditCheck, check_edit
+from gridmap.io.polygons import polygons_of
 
 
 def clip_giving_cut_off(cells: gpd.GeoDataFrame, code: str, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:  # fmt: skip
@@ -38,11 +39,11 @@ def clip_giving_cut_off(cells: gpd.GeoDataFrame, code: str, communities: gpd.Geo
     if len(at) == 0:
         return cells.iloc[:0]
     old = cells.geometry.iloc[at[0]]
-    clipped = polygonal(plans.clip_to_community(old, communities))
+    clipped = polygons_of(plans.clip_to_community(old, communities))
     changed = cells.iloc[[at[0]]].copy()
     changed.geometry = [clipped]
     ground = shapely.union_all(communities.geometry.values)
-    cut_off = polygonal(shapely.intersection(shapely.difference(old, clipped), ground))
+    cut_off = polygons_of(shapely.intersection(shapely.difference(old, clipped), ground))
     others = cells.drop(index=at[0])
     given = plans.fill_gap(others, cut_off) if not cut_off.is_empty and len(others) else others.iloc[:0]  # fmt: skip
     return gpd.GeoDataFrame(pd.concat([changed, given]), geometry="geometry", crs=cells.crs)
@@ -73,7 +74,7 @@ def check_fix(
     unheld = shapely.difference(ground, shapely.union_all(before.geometry.values))
 
     def within(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        return frame.assign(geometry=[polygonal(shapely.intersection(g, ground)) for g in frame.geometry.values])  # fmt: skip
+        return frame.assign(geometry=[polygons_of(shapely.intersection(g, ground)) for g in frame.geometry.values])  # fmt: skip
 
     check = check_edit(within(before), within(after), locked=locked)
     problems = check.problems

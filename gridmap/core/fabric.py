@@ -53,10 +53,11 @@ import shapely
 
 from gridmap.core.plans import Band, cell_holding, figures_of
 from gridmap.core.tiling.ceiling import fit_ceiling
-from gridmap.core.tiling.geometry import FUZZ_M, coverage_union, overlay_polygons
+from gridmap.core.tiling.geometry import DUST_M2, FUZZ_M, coverage_union
 from gridmap.core.tiling.territories import adjacency, join_islands, territories
 from gridmap.core.tiling.units import largest_share, units_of, without_overlaps
 from gridmap.errors import CRSError
+from gridmap.io.polygons import polygons_of
 
 UNIT_COLUMNS = ["code", "community_code", "compound_code", "kind", "households", "buildings",
                 "members_full", "members_probationary", "building_codes", "geometry"]  # fmt: skip
@@ -155,7 +156,7 @@ def community_parts(compounds, communities, units) -> tuple[gpd.GeoDataFrame, di
     for i, j in sorted(zip(k.tolist(), c.tolist(), strict=True), key=lambda p: (codes[p[0]], comm_codes[p[1]])):  # fmt: skip
         if home[i] < 0 or home[i] == j:  # in no community, or its own
             continue
-        part = overlay_polygons(shapely.intersection(geoms[i], areas[j]))
+        part = polygons_of(shapely.intersection(geoms[i], areas[j]), min_area_m2=DUST_M2)
         if part.is_empty:
             continue
         # a duplicate code with a unit of its own there already: that unit stands for it
@@ -225,18 +226,7 @@ def _close(terr: np.ndarray, area) -> np.ndarray:
         else:
             j = solid[tree.query_nearest(piece, all_matches=False)[0]]
         terr[j] = shapely.union(terr[j], piece)
-    return positive_parts(terr)
-
-
-def positive_parts(geoms: np.ndarray) -> np.ndarray:
-    """Only the polygons of positive area: overlays leave lines, points and parts of zero area
-    where borders only touch. Unlike :func:`overlay_polygons` no dust is dropped: the tiling is exact."""
-    out = np.array([shapely.Polygon()] * len(geoms), dtype=object)
-    for i, geom in enumerate(geoms):
-        parts = shapely.get_parts(shapely.get_parts(geom))
-        parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
-        out[i] = parts[0] if len(parts) == 1 else shapely.multipolygons(parts) if len(parts) else shapely.Polygon()  # fmt: skip
-    return out
+    return np.array([polygons_of(g) for g in terr], dtype=object)  # no dust dropped: exact
 
 
 def _split_above_ceiling(frame, buildings, floor: int, ceiling: int, rng) -> gpd.GeoDataFrame:
@@ -282,7 +272,7 @@ def building_groups(territory, footprints, households, floor: int, ceiling: int,
     >>> sorted(np.bincount(labels, [215] * 4).tolist()), [round(g.area) for _, g in parts]
     ([430.0, 430.0], [5000, 5000])
     """
-    seeds = np.array([overlay_polygons(shapely.intersection(f, territory)) for f in footprints], dtype=object)  # fmt: skip
+    seeds = np.array([polygons_of(shapely.intersection(f, territory), min_area_m2=DUST_M2) for f in footprints], dtype=object)  # fmt: skip
     seeds = without_overlaps(seeds)
     solid = np.flatnonzero(~shapely.is_empty(seeds))
     labels = np.zeros(len(seeds), dtype=int)
@@ -301,7 +291,7 @@ def building_groups(territory, footprints, households, floor: int, ceiling: int,
     if len(hollow):
         nearest = shapely.STRtree(terr).query_nearest(shapely.point_on_surface(np.asarray(footprints, dtype=object)[hollow]), all_matches=False)[1]  # fmt: skip
         labels[hollow] = local[nearest]
-    parts = [(r, positive_parts([coverage_union(terr[local == r])])[0]) for r in np.unique(local)]
+    parts = [(r, polygons_of(coverage_union(terr[local == r]))) for r in np.unique(local)]
     return labels, parts
 
 

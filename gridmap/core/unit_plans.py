@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.core.fabric import PART_MIN_M2, PART_MIN_SHARE, positive_parts
+from gridmap.core.fabric import PART_MIN_M2, PART_MIN_SHARE
 from gridmap.core.plans import Band, figures_of, overlap_pairs
 from gridmap.core.tiling.geometry import coverage_union
 from gridmap.errors import RowProblem
+from gridmap.io.polygons import polygons_of
 
 ASSIGNMENT_COLUMNS = ["unit_code", "cell_code", "community_code", "share", "households"]
 RESIDUAL_COLUMNS = ["cell_code", "units", "area_drawn_m2", "area_only_drawn_m2",
@@ -109,7 +110,7 @@ def cells_from_assignment(
     dissolved = np.empty(len(codes), dtype=object)
     for k, (i, j) in enumerate(pairwise(bounds)):
         dissolved[k] = coverage_union(geoms[i:j])
-    dissolved = positive_parts(dissolved)
+    dissolved = np.array([polygons_of(g) for g in dissolved], dtype=object)
     first = placed[order[bounds[:-1]]]  # the first unit of each cell, in the order of ``units``
     frame = {"code": list(codes), "name": [(names or {}).get(c) or c for c in codes],
              "community_code": units["community_code"].to_numpy(dtype=object)[first]}  # fmt: skip
@@ -252,4 +253,6 @@ def compounds_by_community(
         rows += [i] * len(holders)
         pieces += [shapely.difference(geoms[i], shapely.union_all(areas[holders[1:]])), *others]
     out = compounds.iloc[rows].reset_index(drop=True)
-    return out.set_geometry(positive_parts(np.asarray(pieces, dtype=object)), crs=compounds.crs)
+    return out.set_geometry(
+        np.array([polygons_of(g) for g in pieces], dtype=object), crs=compounds.crs
+    )

@@ -23,6 +23,7 @@ import shapely
 
 from gridmap.crs import CHINA_BOUNDS, SHIFTED_DATUMS, bd09_to_wgs84, gcj02_to_wgs84
 from gridmap.errors import CRSError, RowProblem
+from gridmap.io.polygons import leaf_parts, polygonal
 from gridmap.layers import STORAGE_CRS
 
 _FAMILY_TYPES = {
@@ -180,58 +181,6 @@ def outside_china(geoms: np.ndarray, rows: np.ndarray) -> list[RowProblem]:
     return problems
 
 
-def _leaf_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The single parts (points, lines, polygons) of every geometry at any depth, and whose."""
-    parts, index = shapely.get_parts(geoms, return_index=True)
-    while (nested := np.isin(shapely.get_type_id(parts), (4, 5, 6, 7))).any():
-        inner, at = shapely.get_parts(parts[nested], return_index=True)
-        parts = np.concatenate([parts[~nested], inner])
-        index = np.concatenate([index[~nested], index[nested][at]])
-    return parts, index
-
-
-def polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Every geometry as a MultiPolygon of its polygons at any depth (None where it has none).
-
-    Overlays can leave a GeometryCollection of a polygon and a line, or collections inside
-    collections; the layers store MULTIPOLYGON only.
-
-    >>> from shapely import GeometryCollection, LineString, MultiPolygon, box
-    >>> odd = GeometryCollection([box(0, 0, 1, 1), LineString([(1, 1), (2, 2)]),
-    ...                           MultiPolygon([box(2, 2, 3, 3)])])
-    >>> [g.wkt[:14] if g is not None else None for g in polygonal(np.array([odd, LineString([(0, 0), (1, 1)])]))]
-    ['MULTIPOLYGON (', None]
-    >>> len(polygonal(np.array([odd]))[0].geoms)
-    2
-
-    Geometries without a polygon may come anywhere, first and between the others:
-
-    >>> line = LineString([(0, 0), (1, 1)])
-    >>> [g is None for g in polygonal(np.array([line, odd, line, box(0, 0, 1, 1)]))]
-    [True, False, True, False]
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    out = np.full(len(geoms), None, dtype=object)
-    # a plain polygon (almost every footprint) is its own only part: wrapped as it is
-    simple = (shapely.get_type_id(geoms) == 3) & ~shapely.is_empty(geoms)
-    if simple.any():
-        out[simple] = shapely.multipolygons(geoms[simple], indices=np.arange(simple.sum()))
-    if simple.all():
-        return out
-    rest = np.flatnonzero(~simple)
-    parts, index = _leaf_parts(geoms[rest])
-    index = rest[index]
-    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
-    if keep.any():
-        order = np.argsort(index[keep], kind="stable")  # parts of one geometry together, in order
-        # shapely.multipolygons wants indices 0 … n-1 without a hole: geometries that keep no
-        # polygon (a footprint make_valid turned into a line) would leave one, so the geometries
-        # that do keep one are numbered afresh, and the results put back at their positions
-        present, dense = np.unique(index[keep][order], return_inverse=True)
-        out[present] = shapely.multipolygons(parts[keep][order], indices=dense.ravel())
-    return out
-
-
 # shapely's type ids → GEOS's names (``geom_type``); -1 (no geometry) takes the last, ""
 _TYPE_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
                         "MultiLineString", "MultiPolygon", "GeometryCollection", ""], dtype=object)  # fmt: skip
@@ -375,7 +324,7 @@ def _repair_polygons(geoms, repeats, usable, rows, notes, problems):
     geoms[needs_parts] = polygonal(geoms[needs_parts])
     # line or point parts can only be in what is neither a polygon nor a multipolygon
     mixed = usable & (type_ids != 6) & (type_ids != 3)
-    parts, at = _leaf_parts(whole[mixed])
+    parts, at = leaf_parts(whole[mixed])
     lower = (shapely.get_type_id(parts) != 3) & ~shapely.is_empty(parts)
     for i in np.flatnonzero(mixed)[np.unique(at[lower])]:
         prefix = f"{notes[i]}; " if notes[i] else ""

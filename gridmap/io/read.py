@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.crs import parse_crs
-from gridmap.errors import RowProblem, SchemaError
+from gridmap.errors import CRSError, RowProblem, SchemaError
 from gridmap.io import columns as cols
 from gridmap.io.geometry import (
     geometries_from_wkt,
@@ -81,6 +81,7 @@ def read_layer_file(
     options: ReadOptions | None = None,
     *,
     defer_geometry: bool = False,
+    chunk_rows: int = 5000,
 ) -> ReadResult:
     """Read ``path`` as ``layer`` (a key of :data:`gridmap.layers.LAYERS`).
 
@@ -90,7 +91,9 @@ def read_layer_file(
     With ``defer_geometry``, a file whose other fields all passed comes back with its geometries
     unchecked in ``pending`` (and ``frame`` without geometry): :func:`check_chunk` checks them a
     chunk at a time. A file with any problem already found is checked whole, as without it, so
-    that every problem is listed.
+    that every problem is listed. The geometries of a vector file are checked ahead in a second
+    thread, ``chunk_rows`` at a time, while the fields are read (GEOS releases the GIL), so
+    that :func:`check_chunk` mostly finds its chunk done.
     """
     options = options or ReadOptions()
     spec = LAYERS[layer]
@@ -103,6 +106,24 @@ def read_layer_file(
         sheet=options.sheet,
         known_headers=known_headers(spec, options.fields.values()),
     )
+    # a vector file's geometries are checked in a second thread while the fields are read
+    ahead = _check_ahead(raw, spec, crs_option, chunk_rows) if defer_geometry else None
+    try:
+        return _read_fields_and_geometry(raw, spec, options, crs_option, defer_geometry, ahead)
+    except BaseException:
+        if ahead is not None:
+            ahead.close()
+        raise
+
+
+def _read_fields_and_geometry(
+    raw: RawTable,
+    spec: LayerSpec,
+    options: ReadOptions,
+    crs_option,
+    defer_geometry: bool,
+    ahead: CheckAhead | None,
+) -> ReadResult:
     report = ReadReport(
         source=raw.source_name,
         rows_read=len(raw.frame) + len(raw.problems),
@@ -132,15 +153,73 @@ def read_layer_file(
     # rows without coordinates but with an address are placed by the loader (地址落位)
     addressed = _addressed(frame)
     geoms, excused = _geometries(raw, headers, spec, report, addressed)
-    crs, warnings = resolve_crs(raw.crs, crs_option, geoms)
+    crs, warnings = ahead.resolved if ahead is not None else resolve_crs(raw.crs, crs_option, geoms)
     report.warnings += warnings if pd.notna(geoms).any() else []
     report.crs = crs if isinstance(crs, str) else (crs.to_string() or crs.name)
     excused = set(rows[excused & pd.isna(geoms)].tolist())
     if defer_geometry and not report.rejected:
-        return ReadResult(frame, rows, report, PendingGeometry(geoms, crs, spec.geometry, excused))
+        pending = PendingGeometry(geoms, crs, spec.geometry, excused, ahead)
+        return ReadResult(frame, rows, report, pending)
+    if ahead is not None:
+        ahead.close()  # a file with problems is checked whole, as without the deferral
     return _check_geometries(
         frame, geoms, rows, report, PendingGeometry(None, crs, spec.geometry, excused)
     )
+
+
+class CheckAhead:
+    """A vector file's geometries checked ``chunk_rows`` at a time in a second thread, started
+    as soon as the file is read: GEOS releases the GIL while it checks and repairs, so the
+    checks run alongside the reading of the fields and the writing of the chunks before.
+
+    Each chunk's check depends on its own rows only, so a chunk checked ahead equals the same
+    chunk checked when asked for.
+    """
+
+    def __init__(self, geoms: np.ndarray, rows: np.ndarray, crs, family: str, chunk_rows: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.resolved = None  # (crs, warnings) as resolve_crs gave them
+        self.rows = rows
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="gridmap-check")
+        self._chunks = {
+            (start, start + chunk_rows): self._pool.submit(
+                _checked_arrays,
+                geoms[start : start + chunk_rows].copy(),
+                rows[start : start + chunk_rows],
+                crs,
+                family,
+            )
+            for start in range(0, len(geoms), chunk_rows)
+        }
+
+    def take(self, start: int, stop: int, rows: np.ndarray):
+        """The chunk's checked arrays if it was checked ahead for these rows, else None."""
+        future = self._chunks.pop((start, stop), None)
+        if future is None or not np.array_equal(self.rows[start:stop], rows):
+            return None
+        return future.result()
+
+    def close(self) -> None:
+        """Chunks not started are dropped; the one being checked is waited for."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._chunks.clear()
+
+
+def _check_ahead(raw: RawTable, spec: LayerSpec, crs_option, chunk_rows: int) -> CheckAhead | None:
+    """Start checking a vector file's geometries in a second thread (None for tables, whose
+    geometries come from columns, and for a CRS that cannot be resolved: that error is raised
+    where it always was)."""
+    if raw.geometry is None or spec.geometry in ("none", "point"):
+        return None
+    geoms = np.asarray(raw.geometry, dtype=object)
+    try:
+        resolved = resolve_crs(raw.crs, crs_option, geoms)
+    except CRSError:
+        return None
+    ahead = CheckAhead(geoms, raw.row_numbers, resolved[0], spec.geometry, chunk_rows)
+    ahead.resolved = resolved
+    return ahead
 
 
 @dataclass
@@ -153,6 +232,20 @@ class PendingGeometry:
     crs: object
     family: str
     excused: set[int]  # rows whose missing geometry an address makes up for
+    ahead: CheckAhead | None = None  # chunks checked in a second thread
+
+    def close(self) -> None:
+        """Stop checking ahead (when the load ends early)."""
+        if self.ahead is not None:
+            self.ahead.close()
+
+
+def _checked_arrays(geoms: np.ndarray, rows: np.ndarray, crs, family: str):
+    """Repaired geometries in EPSG:4326, repair notes, repair problems, rows outside China."""
+    geoms, notes, problems = repair_geometries(geoms, family, rows)
+    usable = pd.notna(geoms)
+    geoms[usable] = to_storage_crs(geoms[usable], crs)
+    return geoms, notes, problems, outside_china(geoms, rows)
 
 
 def _check_geometries(
@@ -161,30 +254,41 @@ def _check_geometries(
     rows: np.ndarray,
     report: ReadReport,
     pending: PendingGeometry,
+    *,
+    checked=None,
+    geodataframe: bool = True,
 ) -> ReadResult:
-    """Repair, reproject and bound-check ``geoms``; problems and repairs go to ``report``."""
-    geoms, notes, problems = repair_geometries(geoms, pending.family, rows)
+    """Repair, reproject and bound-check ``geoms`` (or take ``checked``, the arrays
+    :func:`_checked_arrays` gave for them); problems and repairs go to ``report``."""
+    if checked is None:
+        checked = _checked_arrays(geoms, rows, pending.crs, pending.family)
+    geoms, notes, problems, outside = checked
     report.rejected += [p for p in problems if p.row not in pending.excused]
-    usable = pd.notna(geoms)
-    geoms[usable] = to_storage_crs(geoms[usable], pending.crs)
-    report.rejected += outside_china(geoms, rows)
+    report.rejected += outside
     frame["repair_note"] = np.where(notes == "", None, notes)
     for i in np.flatnonzero(notes != ""):
         report.repaired.append((int(rows[i]), str(frame["code"].iloc[i]), str(notes[i])))
-    return _finish(frame, geoms, rows, report)
+    return _finish(frame, geoms, rows, report, geodataframe=geodataframe)
 
 
-def check_chunk(result: ReadResult, start: int, stop: int) -> ReadResult:
+def check_chunk(
+    result: ReadResult, start: int, stop: int, *, geodataframe: bool = True
+) -> ReadResult:
     """Rows ``start:stop`` of a result read with ``defer_geometry``, their geometries checked.
 
     The chunk's repairs and problems are added to ``result.report`` (kept in row order); the
-    returned frame holds the chunk's usable rows only.
+    returned frame holds the chunk's usable rows only: a GeoDataFrame, or with
+    ``geodataframe=False`` a plain DataFrame whose ``geometry`` column holds the shapely
+    geometries (what a COPY needs, without building a GeoDataFrame per chunk).
     """
     pending = result.pending
     chunk_report = ReadReport(source=result.report.source)
     frame = result.frame.iloc[start:stop].reset_index(drop=True)
+    rows = result.rows[start:stop]
+    checked = pending.ahead.take(start, stop, rows) if pending.ahead is not None else None
+    geoms = None if checked is not None else pending.geoms[start:stop].copy()
     checked = _check_geometries(
-        frame, pending.geoms[start:stop].copy(), result.rows[start:stop], chunk_report, pending
+        frame, geoms, rows, chunk_report, pending, checked=checked, geodataframe=geodataframe
     )
     result.report.repaired += chunk_report.repaired
     if chunk_report.rejected:
@@ -301,11 +405,16 @@ def _json_value(value):
     return str(value)  # dates, times, bytes: kept readable
 
 
-def _finish(frame: pd.DataFrame, geoms, rows: np.ndarray, report: ReadReport) -> ReadResult:
+def _finish(
+    frame: pd.DataFrame, geoms, rows: np.ndarray, report: ReadReport, *, geodataframe: bool = True
+) -> ReadResult:
     keep = ~np.isin(rows, [p.row for p in report.rejected if p.row is not None])
     report.rejected.sort(key=lambda p: (p.row if p.row is not None else -1, p.field or ""))
     if geoms is None:
         return ReadResult(frame[keep].reset_index(drop=True), rows[keep], report)
+    if not geodataframe:
+        kept = frame[keep].reset_index(drop=True) if not keep.all() else frame
+        return ReadResult(kept.assign(geometry=geoms[keep]), rows[keep], report)
     gdf = gpd.GeoDataFrame(
         frame[keep].reset_index(drop=True),
         geometry=gpd.GeoSeries(geoms[keep], crs=STORAGE_CRS),

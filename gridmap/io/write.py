@@ -39,7 +39,7 @@ import shapely
 import xlsxwriter
 
 from gridmap.errors import InputFileError
-from gridmap.io.geometry import polygonal
+from gridmap.io.polygons import polygonal
 from gridmap.layers import STORAGE_CRS
 
 FORMATS = {"geojson": ".geojson", "gpkg": ".gpkg", "csv": ".csv", "xlsx": ".xlsx"}

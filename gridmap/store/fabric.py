@@ -14,7 +14,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select
 
 from gridmap.core.branches import BRANCH_KINDS
 from gridmap.errors import NotFoundError
-from gridmap.io.geometry import polygonal
+from gridmap.io.polygons import polygonal
 from gridmap.layers import STORAGE_CRS
 from gridmap.store.features import bbox_clause, with_wkb_geometry
 from gridmap.store.models import SRID, FabricUnit, table_for

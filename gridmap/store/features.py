@@ -42,7 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import BindParameter
 
 from gridmap.layers import LAYERS, STORAGE_CRS
-from gridmap.store.bulk import bulk_upsert
+from gridmap.store.bulk import bulk_upsert, data_columns, row_constants
 from gridmap.store.models import SRID, ChangeLog, GridLayer, table_for
 
 Progress = Callable[[int], None]
@@ -58,10 +58,6 @@ def _key_filter(table, layer: str, grid_layer: str | None):
     if layer == "grid":
         return table.c.layer == grid_layer
     return None
-
-
-def _data_columns(table) -> list[str]:
-    return [c.name for c in table.columns if c.name not in ("id", "geom")]
 
 
 def existing_codes(conn: Connection, layer: str, grid_layer: str | None = None) -> set[str]:
@@ -103,16 +99,9 @@ def upsert_features(
         raise ValueError("grid features need a grid layer name")
     spatial = LAYERS[layer].geometry != "none"
     table = table_for(layer)
-    columns = _data_columns(table)
+    columns = data_columns(table)
     before = existing_codes(conn, layer, grid_layer)
-    now = datetime.now(UTC)
-    # one value for every row, passed as such: a timestamp column of 200,000 copies cost 0.8 s
-    # to turn back into text. SQLAlchemy's SQLite DateTime is naive ISO text; the bulk path
-    # bypasses its type processing
-    constants = {
-        "source": source,
-        "updated_at": now.strftime("%Y-%m-%d %H:%M:%S.%f") if conn.dialect.name == "sqlite" else now,
-    }  # fmt: skip
+    constants = row_constants(conn, source)
     if layer == "grid":
         constants["layer"] = grid_layer
         ensure_grid_layer(conn, grid_layer)

@@ -17,7 +17,7 @@ import shapely
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from gridmap.errors import ConflictError, NotFoundError, RowProblem, RowsRejectedError
-from gridmap.io.geometry import polygonal
+from gridmap.io.polygons import polygonal
 from gridmap.layers import STORAGE_CRS
 from gridmap.store import features
 from gridmap.store.features import log_change, with_wkb_geometry

@@ -9,7 +9,7 @@ import numpy as np
 import shapely
 from shapely import box
 
-from gridmap.io.geometry import polygonal
+from gridmap.io.polygons import polygonal
 from gridmap.io.write import write_frame
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg
+import pytest
 import shapely
 from shapely import box
 
-from gridmap.store.bulk import copy_text, ewkb_hex
+from gridmap.store.bulk import copy_text, data_columns, ewkb_hex, postgres_copy_chunks
 from gridmap.store.db import transaction
 from gridmap.store.features import read_features, upsert_features
+from gridmap.store.models import table_for
 
 AWKWARD = ["tab\there", "line\nbreak", "back\\slash", "\\N", "", None, "引号\"和'单引号"]
 
@@ -62,3 +65,36 @@ def test_awkward_text_survives_an_insert_and_an_upsert(engine):
         assert shapely.equals_exact(
             stored.geometry.values, awkward_buildings(0).geometry.values
         ).all()
+
+
+def _constraints_and_indexes(conn) -> tuple[set, set]:
+    constraints = {r[0] for r in conn.exec_driver_sql(
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'building'::regclass")}  # fmt: skip
+    indexes = {r[0] for r in conn.exec_driver_sql(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'building'")}  # fmt: skip
+    return constraints, indexes
+
+
+def test_a_large_copy_builds_the_code_constraint_and_the_index_again_or_writes_nothing(engine):
+    if engine.dialect.name != "postgresql":
+        return  # the COPY a chunk at a time is PostGIS's
+    table = table_for("building")
+    with engine.connect() as conn:
+        before = _constraints_and_indexes(conn)
+    assert "uq_building_code" in before[0] and "idx_building_geom" in before[1]
+    frame = awkward_buildings(10).drop(columns="properties")
+    chunks = [frame.iloc[:3], frame.iloc[3:]]
+    with transaction(engine) as conn:
+        written = postgres_copy_chunks(conn, table, iter(chunks), data_columns(table))
+    assert written == len(frame)
+    with engine.connect() as conn:
+        assert _constraints_and_indexes(conn) == before
+        assert read_features(conn, "building")["code"].tolist() == frame["code"].tolist()
+    # a code already stored (as another load might have written meanwhile): refused when the
+    # constraint is built again, and nothing of the COPY stays
+    again = awkward_buildings(20).drop(columns="properties").iloc[2:4].assign(code=["N1", "B5"])
+    with pytest.raises(psycopg.errors.UniqueViolation), transaction(engine) as conn:
+        postgres_copy_chunks(conn, table, iter([again]), data_columns(table))
+    with engine.connect() as conn:
+        assert _constraints_and_indexes(conn) == before
+        assert sorted(read_features(conn, "building")["code"]) == sorted(frame["code"])

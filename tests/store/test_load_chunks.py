@@ -3,11 +3,14 @@ still all or nothing, every problem of every chunk listed, repairs of every chun
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
+import shapely
 from factories import buildings_frame
 from shapely import Polygon, box
 
 from gridmap.errors import RowsRejectedError
+from gridmap.io.read import check_chunk, read_layer_file
 from gridmap.loading import LoadOptions, load_file
 from gridmap.store.features import layer_counts, read_features
 
@@ -67,3 +70,37 @@ def test_a_chunked_load_then_an_update_of_the_same_rows(engine, tmp_path):
     again = load_file(engine, "building", path, LoadOptions(chunk_rows=3))
     assert (first.inserted, first.updated) == (7, 0) and (again.inserted, again.updated) == (0, 7)
     assert counts(engine)["building"] == 7
+
+
+def test_chunks_checked_ahead_in_a_second_thread_equal_chunks_checked_when_asked(tmp_path):
+    path = _file(tmp_path)  # a row outside China, a bow-tie to repair
+    ahead = read_layer_file(path, "building", defer_geometry=True, chunk_rows=2)
+    late = read_layer_file(path, "building", defer_geometry=True, chunk_rows=2)
+    assert ahead.pending.ahead is not None
+    late.pending.close()
+    late.pending.ahead = None  # every chunk checked in this thread, when asked for
+    for start in range(0, 7, 2):
+        a = check_chunk(ahead, start, start + 2, geodataframe=False)
+        b = check_chunk(late, start, start + 2)
+        assert a.rows.tolist() == b.rows.tolist()
+        assert shapely.to_wkb(a.frame["geometry"].to_numpy()).tolist() == (
+            shapely.to_wkb(b.frame.geometry.to_numpy()).tolist()
+        )
+        assert a.frame.drop(columns="geometry").equals(
+            pd.DataFrame(b.frame.drop(columns="geometry"))
+        )
+    assert ahead.report.rejected == late.report.rejected and [
+        p.row for p in ahead.report.rejected
+    ] == [4]
+    assert ahead.report.repaired == late.report.repaired and len(ahead.report.repaired) == 1
+
+
+def test_a_file_with_a_field_problem_is_checked_whole_despite_the_check_ahead(tmp_path):
+    frame = buildings_frame(7)
+    frame.loc[2, "户数"] = -5  # a field problem: the whole file is checked at once, as before
+    frame.loc[3, "geometry"] = box(2.0, 48.0, 2.001, 48.001)
+    frame.to_file(tmp_path / "f.geojson")
+    result = read_layer_file(tmp_path / "f.geojson", "building", defer_geometry=True, chunk_rows=2)
+    assert result.pending is None
+    assert [p.row for p in result.report.rejected] == [3, 4]
+    assert len(result.frame) == 5 and result.frame.geometry.is_valid.all()

@@ -71,6 +71,13 @@ class Watched:
     def data(self, name: str) -> str | None:
         return self.page.evaluate(f"document.getElementById('map').dataset[{name!r}] ?? null")
 
+    def wait_view(self) -> None:
+        """Until the layers and gaps of the map's present view are in (map-layers.js marks the
+        view whose requests have all answered)."""
+        self.page.wait_for_function(
+            "document.getElementById('map').dataset.viewLoaded === gridmapKit.viewKey(gridmap.map)"
+        )
+
     def shot(self, name: str) -> Path:
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTEFACTS / name

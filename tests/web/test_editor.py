@@ -41,7 +41,8 @@ def frame_on(page, base: str, code: str) -> tuple[float, float, float, float]:
     hit = next(h for h in http.get(base + "/api/search", params={"q": code}).json() if h["code"] == code)  # fmt: skip
     west, south, east, north = hit["bbox"]
     page.evaluate(f"gridmapEditor.map.fitBounds([[{south}, {west}], [{north}, {east}]])")
-    page.wait_for_timeout(400)
+    # the guides of the new view are in (editor-guides.js marks the view), to snap to
+    page.wait_for_function("document.getElementById('map').dataset.guidesAt === gridmapKit.viewKey(gridmapEditor.map)")  # fmt: skip
     return west, south, east, north
 
 
@@ -53,9 +54,11 @@ def screen(page, lon, lat):
 
 def draw_polygon(page, corners):
     page.click(".leaflet-pm-icon-polygon")
-    for lon, lat in corners:
+    vertices = "document.querySelectorAll('.marker-icon:not(.cursor-marker)').length"  # not geoman's cursor
+    before = page.evaluate(vertices)
+    for placed, (lon, lat) in enumerate(corners, start=1):
         page.mouse.click(*screen(page, lon, lat))
-        page.wait_for_timeout(80)
+        page.wait_for_function(f"{vertices} >= {before + placed}")  # placed before the next click
     page.mouse.click(*screen(page, *corners[0]))  # back on the first vertex closes the ring
 
 
@@ -216,12 +219,9 @@ def test_approving_a_plan_with_open_problems_says_how_many(desktop, demo_server)
         asked.append(dialog.message)
         dialog.dismiss()
 
-    page.once("dialog", answer)
-    page.click("#approve")  # validates afresh first, then asks
-    for _ in range(100):
-        if asked:
-            break
-        page.wait_for_timeout(100)
+    with page.expect_event("dialog") as shown:
+        page.click("#approve")  # validates afresh first, then asks
+    answer(shown.value)
     assert asked and f"仍有 {problems} 个校验问题" in asked[0]
     assert f"{problems} open validation problems" in asked[0]
     assert http.get(f"{demo_server}/api/plans/{plan_id}").json()["status"] == "draft"

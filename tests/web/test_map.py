@@ -70,7 +70,7 @@ def test_subdistrict_map_draws_every_layer_and_gap_kind(desktop, demo_server):
 def test_click_on_the_planted_gap_shows_why(desktop):
     page = desktop.open()
     page.evaluate(f"gridmap.map.setView([{DJ503['lat']}, {DJ503['lon']}], 16)")
-    page.wait_for_timeout(400)
+    desktop.wait_view()
     click_at(page, DJ503["lon"], DJ503["lat"])
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
@@ -78,7 +78,9 @@ def test_click_on_the_planted_gap_shows_why(desktop):
     assert "留白" in text and "下一步" in text and "uncovered_area" not in text  # no machine key
     assert "DJ503" in text or "XQ132" in text
     assert "平方米" in text  # the measure in words, not "m2"
-    page.wait_for_timeout(300)  # the popup fades in
+    page.wait_for_function(
+        "getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'"
+    )  # faded in
     desktop.shot("map-gap-popup.png")
 
 
@@ -102,7 +104,7 @@ def test_gap_list_zooms_to_a_gap_outside_the_view(desktop):
     p = PLANTED[("grid_overlap", "DJ201")]
     page.evaluate(f"gridmap.map.setView([{DJ503['lat']}, {DJ503['lon']}], 18)")
     page.wait_for_function(f"!gridmap.map.getBounds().contains([{p['lat']}, {p['lon']}])")
-    page.wait_for_timeout(500)  # the gaps of this view are in
+    desktop.wait_view()  # the gaps of this view are in
     page.locator("#gap-list a[data-kind='grid_overlap'][data-code='DJ201']").click()
     page.locator(".leaflet-popup-content").wait_for()
     assert page.evaluate(f"gridmap.map.getBounds().contains([{p['lat']}, {p['lon']}])")
@@ -248,7 +250,8 @@ def test_phone_layout_fits_390_wide_and_the_panel_is_a_bottom_sheet(phone):
 def test_first_load_stays_under_half_a_megabyte_and_asks_gaps_of_the_view(desktop):
     page = desktop.open()
     wait_loaded(page, "community")
-    page.wait_for_timeout(500)
+    desktop.wait_view()
+    page.wait_for_function("document.getElementById('map').dataset.gapListed !== undefined")
     entries = page.evaluate("""[...performance.getEntriesByType('navigation'),
         ...performance.getEntriesByType('resource')].map((e) => [e.name, e.transferSize])""")
     sizes = [size for _, size in entries]
@@ -284,8 +287,9 @@ def test_local_tile_directory_basemap_is_served_by_the_app(page_at, demo_db, tmp
         watched.expected.append("404 (Not Found)")  # tiles the folder does not have
         tile_requests = []
         watched.page.on("request", lambda r: "/tiles/" in r.url and tile_requests.append(r.url))
-        watched.open()
-        watched.page.wait_for_timeout(500)
+        with watched.page.expect_request(lambda r: "/tiles/" in r.url):
+            watched.open()
+        watched.wait_view()
         assert tile_requests and all(u.startswith(base + "/tiles/") for u in tile_requests)
         assert watched.outside == []
         assert [e for e in watched.errors if not any(x in e for x in watched.expected)] == []
@@ -307,8 +311,9 @@ def test_amap_basemap_shifts_the_data_to_gcj02_and_asks_only_amap(page_at, demo_
                 ("/api/layers/" in r.url or "/api/gaps" in r.url) and data_requests.append(r.url)
             ),
         )
-        watched.open()
-        watched.page.wait_for_timeout(500)
+        with watched.page.expect_request(lambda r: "autonavi.com" in r.url):
+            watched.open()
+        watched.wait_view()
         # the tiles were asked of AMap (and failed here, offline); nothing else went outside
         assert watched.outside and all("autonavi.com" in u for u in watched.outside)
         assert data_requests and all("display=gcj02" in u for u in data_requests)

@@ -24,7 +24,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridmap.core.tiling.geometry import overlay_polygons
+from gridmap.core.tiling.geometry import DUST_M2
+from gridmap.io.polygons import polygons_of
 
 
 def shown_codes(fabric: gpd.GeoDataFrame) -> np.ndarray:
@@ -57,7 +58,7 @@ def own_ground(fabric: gpd.GeoDataFrame, base: gpd.GeoDataFrame, buildings: gpd.
             own = shapely.union_all(listed)
         else:
             continue
-        clipped = overlay_polygons(shapely.intersection(own, terr[i]))
+        clipped = polygons_of(shapely.intersection(own, terr[i]), min_area_m2=DUST_M2)
         if not clipped.is_empty:
             seeds[i] = clipped
     return seeds

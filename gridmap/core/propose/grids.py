@@ -95,11 +95,12 @@ from gridmap.core.gap_names import names_of, place_names
 from gridmap.core.propose.fabric import detached_ground, own_ground, shown_codes, without_ground
 from gridmap.core.propose.problems import Note, problem_table
 from gridmap.core.propose.regions import regions
-from gridmap.core.tiling.geometry import overlay_polygons
+from gridmap.core.tiling.geometry import DUST_M2
 from gridmap.core.tiling.territories import adjacency, join_islands
 from gridmap.core.tiling.units import units_of
 from gridmap.core.unit_plans import cells_from_assignment
 from gridmap.errors import CRSError, GridmapError, NotFoundError
+from gridmap.io.polygons import polygons_of
 
 
 @dataclass
@@ -245,7 +246,9 @@ def _cell_frame(fabric, cell_of, nested, communities):
     assignment = pd.DataFrame({"unit_code": fabric["code"].to_numpy()[placed], "cell_code": [f"{c:09d}" for c in cell_of[placed]]})  # fmt: skip
     frame = cells_from_assignment(fabric, assignment)  # positions in order: codes are zero-padded
     # the dissolve leaves parts of no area where unit borders are not noded alike
-    frame = frame.set_geometry([overlay_polygons(g) for g in frame.geometry.values], crs=frame.crs)
+    frame = frame.set_geometry(
+        [polygons_of(g, min_area_m2=DUST_M2) for g in frame.geometry.values], crs=frame.crs
+    )
     compounds = [set() for _ in range(len(frame))]
     loose = [set() for _ in range(len(frame))]
     for unit, cell in zip(fabric.itertuples(index=False), cell_of, strict=True):

@@ -1,14 +1,17 @@
-"""Overlay clean-up shared by the unit fabric and the grid proposal (:mod:`gridmap.core.tiling`).
+"""Overlay tolerances and the fast union shared by the unit fabric and the grid proposal
+(:mod:`gridmap.core.tiling`).
 
-Overlays of digitised polygons leave lines and points where shapes only touch, slivers and pin
-holes where two borders are not noded alike. These helpers keep the polygons, drop the dust below
-``DUST_M2``, and union polygons that tile quickly.
+Overlays of digitised polygons leave slivers and pin holes where two borders are not noded alike:
+pieces and holes of ``DUST_M2`` or less are dropped as dust
+(``gridmap.io.polygons.polygons_of(geom, min_area_m2=DUST_M2)``), and borders within ``FUZZ_M``
+count as shared. Polygons that tile are unioned quickly.
 
 Examples
 --------
+>>> import numpy as np
 >>> from shapely import box
->>> overlay_polygons(box(0, 0, 10, 10).intersection(box(10, 0, 20, 10))).is_empty  # they only touch
-True
+>>> coverage_union(np.array([box(0, 0, 10, 10), box(10, 0, 20, 10)])).area  # they tile
+200.0
 """
 
 from __future__ import annotations
@@ -18,22 +21,6 @@ import shapely
 
 DUST_M2 = 1e-3  # numeric dust of overlays; larger pieces are ground someone must own
 FUZZ_M = 1e-4  # borders this close count as shared (overlays leave them not noded alike)
-
-
-def overlay_polygons(geom):
-    """The polygons of an overlay result: no lines or points where shapes only touch, and no dust
-    (pieces or holes of ``DUST_M2`` or less, left where two borders are not noded alike)."""
-    if geom.geom_type == "Polygon" and not len(geom.interiors) and geom.area > DUST_M2:
-        return geom
-    parts = shapely.get_parts(shapely.get_parts(geom))  # a collection may hold multipolygons
-    kept = [
-        shapely.Polygon(p.exterior, [r for r in p.interiors if shapely.Polygon(r).area > DUST_M2])
-        for p in parts
-        if p.geom_type == "Polygon" and p.area > DUST_M2
-    ]
-    if len(kept) > 1:
-        return shapely.union_all(kept)
-    return kept[0] if kept else shapely.Polygon()
 
 
 def coverage_union(geoms: np.ndarray):

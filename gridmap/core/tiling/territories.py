@@ -27,7 +27,8 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from gridmap.core.tiling.geometry import DUST_M2, FUZZ_M, coverage_union, overlay_polygons
+from gridmap.core.tiling.geometry import DUST_M2, FUZZ_M, coverage_union
+from gridmap.io.polygons import polygons_of
 
 SAMPLE_SPACING_M = 20.0  # outline points of the territory diagram: finer only costs time
 MIN_BORDER_M = 1.0  # a shared border shorter than this is a corner, not a neighbour
@@ -55,7 +56,10 @@ def territories(area, seeds: np.ndarray) -> tuple[np.ndarray, list[tuple[int, fl
     bounds = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(seeds)))]
     for i in solid:
         terr[i] = coverage_union(cells[order[bounds[i] : bounds[i + 1]]])
-    terr = np.array([overlay_polygons(g) for g in shapely.intersection(terr, area)], dtype=object)
+    terr = np.array(
+        [polygons_of(g, min_area_m2=DUST_M2) for g in shapely.intersection(terr, area)],
+        dtype=object,
+    )
     # straighten the zigzag between outline points; the community border stays exact
     with contextlib.suppress(shapely.errors.GEOSException):
         terr = shapely.coverage_simplify(terr, SMOOTHING_M, simplify_boundary=False)
@@ -69,11 +73,12 @@ def _give_seeds_back(terr: np.ndarray, seeds: np.ndarray) -> None:
     t, s = t[t != s], s[t != s]
     hit = shapely.area(shapely.intersection(terr[t], seeds[s])) > DUST_M2
     for i in np.unique(t[hit]):
-        terr[i] = overlay_polygons(
-            shapely.difference(terr[i], shapely.union_all(seeds[s[hit & (t == i)]]))
+        terr[i] = polygons_of(
+            shapely.difference(terr[i], shapely.union_all(seeds[s[hit & (t == i)]])),
+            min_area_m2=DUST_M2,
         )
     for j in np.unique(s[hit]):
-        terr[j] = overlay_polygons(shapely.union(terr[j], seeds[j]))
+        terr[j] = polygons_of(shapely.union(terr[j], seeds[j]), min_area_m2=DUST_M2)
 
 
 def _reattach_cut_off(terr: np.ndarray, seeds: np.ndarray) -> list[tuple[int, float]]:
@@ -93,7 +98,7 @@ def _reattach_cut_off(terr: np.ndarray, seeds: np.ndarray) -> list[tuple[int, fl
             )
             if len(touching) and border.max() > 0:
                 j = touching[np.argmax(border)]
-                terr[j] = overlay_polygons(shapely.union(terr[j], piece))
+                terr[j] = polygons_of(shapely.union(terr[j], piece), min_area_m2=DUST_M2)
             else:  # ground no other unit borders stays with the nearest (the Voronoi owner)
                 terr[i] = shapely.union(terr[i], piece)
                 if piece.area > 1.0:

@@ -30,8 +30,9 @@ import numpy as np
 import shapely
 
 from gridmap.core.groups import clusters
-from gridmap.core.tiling.geometry import DUST_M2, overlay_polygons
+from gridmap.core.tiling.geometry import DUST_M2
 from gridmap.core.topology import piece_shares
+from gridmap.io.polygons import polygons_of
 
 
 @dataclass
@@ -82,7 +83,7 @@ def units_of(compounds, buildings, communities) -> tuple[gpd.GeoDataFrame, list[
     for i in np.flatnonzero(home >= 0):
         seed = compounds.geometry.values[i]
         if share[i] < 1.0:
-            seed = overlay_polygons(shapely.intersection(seed, areas[home[i]]))
+            seed = polygons_of(shapely.intersection(seed, areas[home[i]]), min_area_m2=DUST_M2)
             if shapely.area(compounds.geometry.values[i]) - shapely.area(seed) > 1.0:
                 notes.append(UnitNote("compound_straddles_community", comm_codes[home[i]], [len(rows)], round(1 - share[i], 4)))  # fmt: skip
         rows.append({"code": codes[i], "kind": "compound", "community_code": comm_codes[home[i]],
@@ -100,7 +101,7 @@ def units_of(compounds, buildings, communities) -> tuple[gpd.GeoDataFrame, list[
             rows.append({"code": b_codes[members[0]], "kind": "buildings", "community_code": comm_codes[c],
                          "households": int(households[~held][members].sum()), "compounds": "",
                          "loose_buildings": ";".join(b_codes[members]),
-                         "geometry": overlay_polygons(shapely.intersection(shapely.union_all(loose.geometry.values[members]), areas[c]))})  # fmt: skip
+                         "geometry": polygons_of(shapely.intersection(shapely.union_all(loose.geometry.values[members]), areas[c]), min_area_m2=DUST_M2)})  # fmt: skip
     columns = ["code", "kind", "community_code", "households", "compounds", "loose_buildings", "geometry"]  # fmt: skip
     return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=communities.crs), notes
 
@@ -112,5 +113,5 @@ def without_overlaps(seeds: np.ndarray) -> np.ndarray:
     left, right = shapely.STRtree(seeds).query(seeds, predicate="intersects")
     for i, j in sorted(zip(left, right, strict=True)):
         if i < j and shapely.area(shapely.intersection(seeds[i], seeds[j])) > DUST_M2:
-            seeds[j] = overlay_polygons(shapely.difference(seeds[j], seeds[i]))
+            seeds[j] = polygons_of(shapely.difference(seeds[j], seeds[i]), min_area_m2=DUST_M2)
     return seeds

@@ -15,5 +15,10 @@
   const codesSmall = (text) => escape(text)
     .replace(new RegExp(`（(${CODE})）`, "g"), '<small class="code">（$1）</small>')
     .replace(new RegExp(` \\((${CODE})\\)`, "g"), ' <small class="code">($1)</small>');
-  window.gridmapKit = { escape, pct, getJSON, named, codesSmall };
+  // a map's view as text (zoom and centre): pages mark the view whose data are in with it
+  const viewKey = (map) => {
+    const c = map.getCenter();
+    return `${map.getZoom()}:${c.lat.toFixed(6)},${c.lng.toFixed(6)}`;
+  };
+  window.gridmapKit = { escape, pct, getJSON, named, codesSmall, viewKey };
 })();

@@ -42,29 +42,6 @@
   }
   const fail = (err) => say(localTimes((err.data && err.data.message_zh) || "请求失败"), localTimes(err.message), "error");
 
-
-  // ---- guides: snappable, never edited ---------------------------------------------------------
-  const GUIDES = [
-    { layer: "community", minZoom: 0, style: { color: "#d84315", weight: 2, fill: false } },
-    { layer: "compound", minZoom: 14, style: { color: "#5d4037", weight: 1, fillOpacity: 0.08, dashArray: "3 3" } },
-    { layer: "building", minZoom: 16, style: { color: "#9e9e9e", weight: 1, fillOpacity: 0.15 } },
-  ];
-  for (const g of GUIDES) {
-    const group = L.geoJSON(null, { pane: "guides", style: g.style, interactive: false, pmIgnore: true, snapIgnore: false }).addTo(map);
-    let key = null;
-    const load = () => {
-      if (map.getZoom() < g.minZoom) { group.clearLayers(); key = null; return; }
-      const b = map.getBounds().pad(0.3);
-      const url = `/api/layers/${g.layer}/features?zoom=18` + (g.minZoom
-        ? `&bbox=${[b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(4)).join(",")}` : "");
-      if (url === key) return;
-      key = url;
-      api("GET", url).then((data) => { if (key === url) { group.clearLayers(); group.addData(data); } }).catch(fail);
-    };
-    map.on("moveend", load);
-    load();
-  }
-
   // ---- the plan's cells --------------------------------------------------------------------------
   const CELL = { color: "#1565c0", weight: 2, fillOpacity: 0.12 };
   // cells outside a planner's area: shown, snapped to, never edited (a save changing them is refused)

@@ -2,7 +2,7 @@
 // on and the map stops moving; the layer control, zoom and scale controls.
 (function () {
   "use strict";
-  const { escape } = window.gridmapKit;
+  const { escape, viewKey } = window.gridmapKit;
   const gm = window.gridmap;
   const { map, el, cfg, withDisplay, latest, bboxOf, index } = gm;
   const overlays = {};
@@ -71,11 +71,17 @@
   L.control.scale({ imperial: false }).addTo(map);
   // a pan or zoom asks once the map has stopped moving (a drag fires moveend more than once)
   let moveTimer = null;
+  // when the layers and gaps of a view are in, data-view-loaded names that view (tests wait on it)
+  const loadView = () => {
+    const at = viewKey(map);
+    return Promise.all([...loaders.map((f) => f()), gm.loadGapView()])
+      .then(() => { if (viewKey(map) === at) el.dataset.viewLoaded = at; });
+  };
   map.on("moveend", () => {
     clearTimeout(moveTimer);
-    moveTimer = setTimeout(() => { loaders.forEach((f) => f()); gm.loadGapView(); }, 150);
+    moveTimer = setTimeout(loadView, 150);
   });
   loaders.forEach((f) => f());
 
-  Object.assign(gm, { groups, loaders });
+  Object.assign(gm, { groups, loaders, loadView });
 })();

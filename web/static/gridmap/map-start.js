@@ -1,5 +1,5 @@
 // The start: the account's area outlined; each level's figures fetched, then the view's gaps and
-// the panel drawn, and the map marked ready (data-ready="1").
+// the panel drawn, and the map marked ready (data-ready="1"; data-view-loaded names the view).
 (function () {
   "use strict";
   const { getJSON } = window.gridmapKit;
@@ -15,7 +15,7 @@
       getJSON(`/api/figures?level=${level}`).then((rows) => { figures[level] = rows; })))
     : Promise.resolve();
   el.dataset.gapsShown = cfg.gaps.filter((g) => shown.has(g.kind)).map((g) => g.kind).join(",");
-  ready.then(() => Promise.all([gm.loadGapView(), gm.renderPanel()]))
+  ready.then(() => Promise.all([gm.loadView(), gm.renderPanel()]))
     .then(() => { el.dataset.ready = "1"; })
     .catch((err) => { console.warn("start", err.message); gm.renderPanel(); el.dataset.ready = "1"; });
 })();

@@ -26,6 +26,7 @@ from gridmap.api.security import AreaDep
 from gridmap.core import coverage_edit as core
 from gridmap.crs import metric_crs_for
 from gridmap.errors import InputFileError
+from gridmap.io.polygons import polygons_of
 from gridmap.layers import STORAGE_CRS
 from gridmap.store import plans as store
 
@@ -82,7 +83,7 @@ def _checked(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, area) -> dict:
 def _cells(collection: FeatureCollection, settings) -> gpd.GeoDataFrame:
     """Cells from GeoJSON, only their polygons (a repair may leave lines beside them)."""
     frame = to_frame(collection, settings)
-    return frame.assign(geometry=[core.polygonal(g) for g in frame.geometry.values]) if len(frame) else frame  # fmt: skip
+    return frame.assign(geometry=[polygons_of(g) for g in frame.geometry.values]) if len(frame) else frame  # fmt: skip
 
 
 @router.post("/{plan_id}/topology/check", summary="检查一次修改是否保持网格无重叠、无留白 / does an edit keep the tiling", dependencies=EDIT)  # fmt: skip
