@@ -67,7 +67,7 @@ def _read_result(conn: Connection, what: str) -> pd.DataFrame:
         )
     if what == "gaps":
         return results.read_gaps(conn, run)
-    return results.read_proposals(conn, run)
+    return results.read_branch_proposals(conn, run)
 
 
 def _read_layer(

@@ -43,6 +43,7 @@ def report_document(result) -> dict:
             _named_rates(result.rates, result.figures), result.summary.get("staffing")
         ),
         "gaps": gaps.astype(object).where(gaps.notna(), None).to_dict("records"),
+        # the key stays "proposals": the branch proposals (支部组建建议), not grid proposals
         "proposals": props.astype(object).where(props.notna(), None).to_dict("records"),
     }
 

@@ -134,7 +134,7 @@ def run_analyze(
     result = analyze(layers, stations, orgs, settings, base=base, previous=previous, people=people)
     with transaction(engine) as conn:
         run = _store(conn, actor, "analyze", base, result.summary, result.integration, result.gaps)
-        results.save_proposals(conn, run, result.proposals)
+        results.save_branch_proposals(conn, run, result.proposals)
         results.save_figures(conn, run, result.figures)
         placement.save_placements(conn, run, result.integration.placements)
     if out_dir is not None:

@@ -14,7 +14,7 @@ from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.runs import run_analyze
 from gridmap.store.features import read_features
 from gridmap.store.placement import placements_of
-from gridmap.store.results import latest_run, read_figures, read_gaps, read_proposals
+from gridmap.store.results import latest_run, read_branch_proposals, read_figures, read_gaps
 
 PLANTED = json.loads((Path(DEMO_DATA).parent / "planted.json").read_text(encoding="utf-8"))
 # planted gaps whose community is not the one holding their planted point: the straddles are
@@ -64,7 +64,7 @@ def test_snapped_member_is_not_a_gap_and_personal_data_stays_out(analysed):
 def test_proposals_are_stored_and_only_propose(analysed):
     engine, _settings, result, _ = analysed
     with engine.connect() as conn:
-        stored = read_proposals(conn, latest_run(conn, "analyze"))
+        stored = read_branch_proposals(conn, latest_run(conn, "analyze"))
     assert len(stored) == len(result.proposals) > 100
     joint = stored[stored["kind"] == "joint_branch"]
     assert len(joint) >= 1 and all(2 <= len(c.split(";")) <= 5 for c in joint["compounds"])

@@ -40,7 +40,7 @@ from gridmap.runs import run_analyze
 from gridmap.store.db import make_engine
 from gridmap.store.features import layer_counts, read_features
 from gridmap.store.models import ChangeLog
-from gridmap.store.results import latest_run, read_gaps, read_proposals
+from gridmap.store.results import latest_run, read_branch_proposals, read_gaps
 
 FORMATS = ("geojson", "gpkg", "csv")
 PERSONAL = LAYERS["member"].personal_fields  # name, phone, address
@@ -83,7 +83,7 @@ def stored(engine, what: str):
         if what == "gaps":
             return read_gaps(conn, latest_run(conn, "analyze"))
         if what == "proposals":
-            return read_proposals(conn, latest_run(conn, "analyze"))
+            return read_branch_proposals(conn, latest_run(conn, "analyze"))
         frame = read_features(conn, what)
     return frame.drop(columns=["id"] + (["properties"] if LAYERS[what].personal_fields else []))
 

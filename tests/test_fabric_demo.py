@@ -16,8 +16,8 @@ from gridmap.core.cell_geometry import in_storage_crs
 from gridmap.core.fabric import unit_fabric
 from gridmap.core.plans import validate
 from gridmap.crs import metric_crs_for
+from gridmap.grid_proposals import propose_grid_plan
 from gridmap.plan_tables import plan_with_figures
-from gridmap.proposing import propose_plan
 from gridmap.runs import run_integrate
 from gridmap.store.db import make_engine, transaction
 from gridmap.store.fabric import read_fabric
@@ -162,7 +162,7 @@ def test_the_demo_compound_across_a_community_border_is_a_unit_on_each_side(demo
     assert parts["code"].tolist() == ["510199001001-XQ032", "510199001002-XQ032"]
     assert (parts["area_m2"].to_numpy() >= [28_631, 9_496]).all()  # its part and ground around
     assert len(stored) == 170
-    proposed = propose_plan(engine, Settings(), name="自动划分", author="规划员甲")
+    proposed = propose_grid_plan(engine, Settings(), name="自动划分", author="规划员甲")
     with engine.connect() as conn:
         cells = read_cells(conn, proposed.plan_id)
         communities = read_features(conn, "community")

@@ -24,10 +24,10 @@ from gridmap.store.features import read_features, upsert_features
 from gridmap.store.placement import placements_of
 from gridmap.store.results import (
     latest_run,
+    read_branch_proposals,
     read_crosswalk,
     read_figures,
     read_gaps,
-    read_proposals,
 )
 
 WORKERS = 2
@@ -61,7 +61,7 @@ def stored(engine, run: int) -> dict[str, pd.DataFrame]:
         unified = read_features(conn, "grid", grid_layer="unified")
         return {
             "gaps": _sorted(read_gaps(conn, run), ["kind", "layer", "code", "codes", "measure"]),
-            "proposals": _sorted(read_proposals(conn, run), ["proposal_id"]),
+            "proposals": _sorted(read_branch_proposals(conn, run), ["proposal_id"]),
             "figures": _sorted(read_figures(conn, run), ["level", "code"]),
             "crosswalk": _sorted(read_crosswalk(conn, run), ["unified_code", "layer", "dept_code"]),
             "placements": _sorted(placements_of(conn, run).reset_index(), ["member_code"]),

@@ -16,6 +16,7 @@ plan_app = typer.Typer(
 )
 
 
+# the command keeps its name: it proposes grids (branch proposals come with `gridmap analyze`)
 def propose(
     name: Annotated[str, typer.Option(help="方案名称 / plan name")] = "自动划分方案",
     community: Annotated[
@@ -30,10 +31,10 @@ def propose(
     不能满足之处逐条列出。Compounds are grouped per community into contiguous, compact grids;
     whatever cannot be satisfied is listed. 示例 / Example: gridmap propose --community 510199001001
     """
-    from gridmap.proposing import propose_plan
+    from gridmap.grid_proposals import propose_grid_plan
 
     settings = get_settings()
-    done = propose_plan(get_engine(settings), settings, name=name, author=author, community=community, seed=seed)  # fmt: skip
+    done = propose_grid_plan(get_engine(settings), settings, name=name, author=author, community=community, seed=seed)  # fmt: skip
     console.print(f"方案 plan {done.plan_id}: {done.cells} 个网格 cells (草稿 draft; 在 /editor?plan={done.plan_id} 打开)")  # fmt: skip
     if len(done.problems):
         table = Table("问题 kind", "社区 community", "网格 cell", "说明 message")

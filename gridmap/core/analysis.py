@@ -176,7 +176,7 @@ def _proposals(s: _Placed, counts, settings: Settings) -> tuple[gpd.GeoDataFrame
     households inside them), and the kind proposed for each compound."""
     by_compound, compound_households, compound_of = counts
     compounds, buildings = s.metric.compounds, s.metric.buildings
-    proposals = branches.propose(compounds, by_compound, compound_households, settings)
+    proposals = branches.propose_branches(compounds, by_compound, compound_households, settings)
     if proposals.empty:  # no member in any compound: a frame without the proposals' columns
         proposals = proposals.assign(kind=None, community_code=None, compounds=None)
     proposal_of = {

@@ -122,7 +122,7 @@ def _joint_groups(
     return groups, sorted(set(lonely) - {c for g in groups for c in g})
 
 
-def propose(
+def propose_branches(
     compounds: gpd.GeoDataFrame, counts: pd.DataFrame, households: dict, settings: Settings
 ) -> gpd.GeoDataFrame:
     """Branch proposals, compound by compound (以小区楼院为单位): own, joint, or not joinable."""

@@ -105,6 +105,7 @@ def map_layers(grid_layer_names: list[str]) -> list[dict]:
         specs.append(
             _spec(name, name, LAYERS[name].label_zh, STYLES[name], visible=name != "station")
         )
+    # layer, pane and route keep the name "proposals": the branch proposals of the analysis
     proposals = _spec(
         "proposals", "proposals", "组织设置建议",
         {"color": "#b71c1c", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.08}, visible=False,

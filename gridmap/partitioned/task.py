@@ -267,7 +267,7 @@ def _analyse_and_store(
         results.save_gaps(conn, job.run_id, own.gaps.assign(partition=key))
         results.save_crosswalk(conn, job.run_id, own.crosswalk.assign(partition=key))
         if own.proposals is not None:
-            results.save_proposals(conn, job.run_id, own.proposals.assign(partition=key))
+            results.save_branch_proposals(conn, job.run_id, own.proposals.assign(partition=key))
             results.save_figures(conn, job.run_id, own.figures.assign(partition=key))
             placement.save_placements(conn, job.run_id, _owned_placements(result, inputs, job).assign(partition=key))  # fmt: skip
         if len(own.unified):

@@ -1,4 +1,4 @@
-"""Store and read analysis results: runs, gaps, crosswalk rows and proposals.
+"""Store and read analysis results: runs, gaps, crosswalk rows and branch proposals.
 
 Each run of ``integrate``/``analyze`` gets an ``analysis_run`` row; its results point to it, so
 the map always shows one consistent run (the latest) and older runs stay for comparison.
@@ -34,10 +34,10 @@ from gridmap.store.features import bbox_clause, with_wkb_geometry
 from gridmap.store.models import (
     SRID,
     AnalysisRun,
+    BranchProposalRecord,
     ChangeLog,
     CrosswalkRecord,
     GapRecord,
-    ProposalRecord,
     UnitFigure,
 )
 
@@ -303,8 +303,9 @@ def read_crosswalk(conn: Connection, run_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[c.name for c in cols])
 
 
-def save_proposals(conn: Connection, run_id: int, proposals: gpd.GeoDataFrame) -> None:
-    table = ProposalRecord.__table__
+def save_branch_proposals(conn: Connection, run_id: int, proposals: gpd.GeoDataFrame) -> None:
+    """The branch proposals (支部组建建议) of a run, in the table ``proposal``."""
+    table = BranchProposalRecord.__table__
     columns = [c.name for c in table.columns if c.name not in ("id", "geom")]
     frame = proposals.to_crs(STORAGE_CRS).copy()
     frame["run_id"] = run_id
@@ -315,8 +316,8 @@ def save_proposals(conn: Connection, run_id: int, proposals: gpd.GeoDataFrame) -
     insert_rows(conn, table, frame, columns, spatial=True)
 
 
-def read_proposals(conn: Connection, run_id: int) -> gpd.GeoDataFrame:
-    return _read_geo(conn, ProposalRecord.__table__, run_id)
+def read_branch_proposals(conn: Connection, run_id: int) -> gpd.GeoDataFrame:
+    return _read_geo(conn, BranchProposalRecord.__table__, run_id)
 
 
 def save_figures(conn: Connection, run_id: int, figures: pd.DataFrame) -> None:

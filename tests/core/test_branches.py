@@ -8,7 +8,7 @@ import pytest
 from shapely import box
 
 from gridmap.config import Settings
-from gridmap.core.branches import check_organisations, own_branch_kind, propose
+from gridmap.core.branches import check_organisations, own_branch_kind, propose_branches
 
 S = Settings()
 
@@ -52,7 +52,7 @@ def test_thresholds_are_settings():
 def test_six_small_compounds_in_a_row_need_at_least_two_joint_branches():
     compounds = row_of(6)
     table = counts(**{f"X{i}": (1, 0) for i in range(6)})
-    proposals = propose(compounds, table, {f"X{i}": 50 for i in range(6)}, S)
+    proposals = propose_branches(compounds, table, {f"X{i}": 50 for i in range(6)}, S)
     joint = proposals[proposals["kind"] == "joint_branch"]
     assert len(joint) == 2
     for units in joint["compounds"]:
@@ -65,7 +65,9 @@ def test_a_small_compound_far_from_all_others_is_not_joinable():
     compounds = pd.concat([row_of(3), gpd.GeoDataFrame({"code": ["FAR"], "community_code": "C1"},
                                                         geometry=[box(5000, 0, 5050, 50)], crs=4544)])  # fmt: skip
     table = counts(X0=(1, 0), X1=(1, 0), X2=(1, 0), FAR=(1, 0))
-    proposals = propose(compounds.reset_index(drop=True), table, dict.fromkeys(table.index, 30), S)
+    proposals = propose_branches(
+        compounds.reset_index(drop=True), table, dict.fromkeys(table.index, 30), S
+    )
     assert proposals.set_index("proposal_id").loc["N-FAR", "kind"] == "not_joinable"
     assert proposals[proposals["kind"] == "joint_branch"]["compounds"].tolist() == ["X0;X1;X2"]
 
@@ -75,7 +77,9 @@ def test_compounds_of_different_communities_are_never_joined():
         [row_of(2, community="C1"), row_of(2, community="C2").assign(code=["Y0", "Y1"])]
     )
     table = counts(X0=(1, 0), X1=(1, 0), Y0=(2, 0), Y1=(1, 0))
-    proposals = propose(compounds.reset_index(drop=True), table, dict.fromkeys(table.index, 30), S)
+    proposals = propose_branches(
+        compounds.reset_index(drop=True), table, dict.fromkeys(table.index, 30), S
+    )
     joint = proposals[proposals["kind"] == "joint_branch"]
     assert joint["compounds"].tolist() == ["Y0;Y1"]
 

@@ -10,12 +10,12 @@ from gridmap.core.gaps import Gap, make_gaps
 from gridmap.store.results import (
     latest_run,
     new_run,
+    read_branch_proposals,
     read_crosswalk,
     read_gaps,
-    read_proposals,
+    save_branch_proposals,
     save_crosswalk,
     save_gaps,
-    save_proposals,
 )
 
 
@@ -61,10 +61,10 @@ def test_crosswalk_and_proposals_round_trip(engine):
     with engine.begin() as conn:
         run = new_run(conn, "test", "analyze", {})
         save_crosswalk(conn, run, crosswalk)
-        save_proposals(conn, run, proposals)
+        save_branch_proposals(conn, run, proposals)
     with engine.connect() as conn:
         assert read_crosswalk(conn, run).to_dict("records") == crosswalk.to_dict("records")
-        stored = read_proposals(conn, run)
+        stored = read_branch_proposals(conn, run)
     assert stored[["proposal_id", "kind", "compounds", "full_members"]].values.tolist() == [
         ["P1", "joint_branch", "C1;C2", 4]
     ]

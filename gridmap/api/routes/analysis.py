@@ -86,12 +86,13 @@ def unit(level: Level, code: str, conn: ConnDep, principal: PrincipalDep, area: 
     return {**_records(frame)[0], "gaps": _records(mine)}
 
 
+# /proposals: the branch proposals of the latest analysis (grid proposals are draft plans)
 @router.get("/proposals", summary="组织设置建议 (GeoJSON) / organisation proposals")
 def proposals(conn: ConnDep, area: AreaDep, community: str | None = None) -> Response:
     run = results.latest_run(conn, "analyze")
     if run is None:
         return Response(EMPTY, media_type=MEDIA_TYPE)
-    frame = results.read_proposals(conn, run)
+    frame = results.read_branch_proposals(conn, run)
     if community:
         frame = frame[frame["community_code"] == community]
     frame = frame[frame.geometry.notna()]

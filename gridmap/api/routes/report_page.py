@@ -57,7 +57,7 @@ def report_page(
         from gridmap.store.areas import resolve_area
 
         gaps = gaps[in_area(gaps, resolve_area(conn, grid))]
-    proposals = results.read_proposals(conn, run)
+    proposals = results.read_branch_proposals(conn, run)
     if community is not None:
         proposals = proposals[proposals["community_code"] == community]
     summary = dict(results.run_summary(conn, run) or {})

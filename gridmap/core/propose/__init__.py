@@ -14,7 +14,7 @@ unit fabric (:mod:`gridmap.core.fabric`) and live below both, in :mod:`gridmap.c
 The tuning constants and the problem kinds are importable from here, where callers look for them.
 """
 
-from gridmap.core.propose.grids import Proposal, propose_grids
+from gridmap.core.propose.grids import GridProposal, propose_grids
 from gridmap.core.propose.problems import PROBLEM_COLUMNS, PROBLEM_KINDS
 from gridmap.core.propose.regions import IMPROVE_SWEEPS, MAXP_CONSTRUCTIONS
 from gridmap.core.tiling.ceiling import SPLIT_TREES
@@ -33,6 +33,6 @@ __all__ = [
     "SAMPLE_SPACING_M",
     "SMOOTHING_M",
     "SPLIT_TREES",
-    "Proposal",
+    "GridProposal",
     "propose_grids",
 ]

@@ -104,7 +104,7 @@ from gridmap.io.polygons import polygons_of
 
 
 @dataclass
-class Proposal:
+class GridProposal:
     """A proposed grid (网格划分建议) and what it could not satisfy.
 
     ``cells``: code, name, community_code, households, compounds (";"-joined), loose_buildings
@@ -128,7 +128,7 @@ def propose_grids(
     seed: int = 0,
     community: str | None = None,
     fabric: gpd.GeoDataFrame | None = None,
-) -> Proposal:
+) -> GridProposal:
     """Group compounds into contiguous, compact grids of ``floor``–``ceiling`` households.
 
     Parameters
@@ -149,7 +149,7 @@ def propose_grids(
 
     Returns
     -------
-    Proposal
+    GridProposal
         Cells coded community code + 3-digit sequence in reading order (north-west first), named
         「XX社区第N网格」, each the dissolve of its fabric units; the fabric's units with their
         ``cell_code`` (the proposal as a unit assignment); the problems (see ``PROBLEM_KINDS``).
@@ -190,7 +190,7 @@ def propose_grids(
     names = place_names(names_of({"community": communities, "compound": compounds}))
     problems = problem_table(notes, codes, shown, cell_of, floor, ceiling, names)
     units = fabric.assign(cell_code=np.where(cell_of >= 0, codes[cell_of], None))
-    return Proposal(frame, units[cell_of >= 0].reset_index(drop=True), problems)
+    return GridProposal(frame, units[cell_of >= 0].reset_index(drop=True), problems)
 
 
 def _why(note: Note, fabric) -> Note:

@@ -35,7 +35,7 @@ from gridmap.store.models.runs import (
     AnalysisRun,
     CrosswalkRecord,
     GapRecord,
-    ProposalRecord,
+    BranchProposalRecord,
     UnitFigure,
 )
 from gridmap.store.models.plans import GridHistory, Plan, PlanCell
@@ -52,6 +52,7 @@ __all__ = [
     "AnalysisRun",
     "ApiToken",
     "Base",
+    "BranchProposalRecord",
     "Building",
     "ChangeLog",
     "CodeUnique",
@@ -73,7 +74,6 @@ __all__ = [
     "Plan",
     "PlanCell",
     "PropertyCompany",
-    "ProposalRecord",
     "Staff",
     "Station",
     "Subdistrict",

@@ -75,10 +75,10 @@ class CrosswalkRecord(Base):
     partition: Mapped[str | None] = mapped_column(Text)  # partitioned runs only
 
 
-class ProposalRecord(Base):
-    """A proposed Party organisation (the software proposes; people decide)."""
+class BranchProposalRecord(Base):
+    """A proposed Party organisation (支部组建建议; the software proposes, people decide)."""
 
-    __tablename__ = "proposal"
+    __tablename__ = "proposal"  # branch proposals; grid proposals are draft plans (plan)
     __table_args__ = (Index("ix_proposal_run", "run_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer, nullable=False)

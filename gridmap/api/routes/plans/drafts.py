@@ -105,10 +105,10 @@ def _community_to_propose(community: str | None, area: Area | None) -> str | Non
 
 @router.post("/propose", status_code=201, summary="自动划分网格 (存为草稿方案) / automatic proposal as a draft", dependencies=EDIT)  # fmt: skip
 def propose(body: Propose, conn: ConnDep, settings: SettingsDep, principal: PrincipalDep, area: AreaDep) -> dict:  # fmt: skip
-    from gridmap.proposing import propose_plan
+    from gridmap.grid_proposals import propose_grid_plan
 
     community = _community_to_propose(body.community, area)
-    done = propose_plan(conn.engine, settings, name=body.name, author=principal.name, community=community)  # fmt: skip
+    done = propose_grid_plan(conn.engine, settings, name=body.name, author=principal.name, community=community)  # fmt: skip
     with conn.engine.connect() as c:
         meta = store.plan_meta(c, done.plan_id)
         named = {layer: read_features(c, layer, columns=("name",)) for layer in ("community", "compound", "building")}  # fmt: skip

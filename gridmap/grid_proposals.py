@@ -1,4 +1,5 @@
-"""``gridmap propose`` and the editor's 自动划分 button: a proposal saved as a draft plan.
+"""Grid proposals (自动划分网格方案) saved as draft plans: ``gridmap propose`` and the editor's 自动划分
+button. Not the branch proposals of the analysis (支部组建建议, :mod:`gridmap.core.branches`).
 
 Reads communities, compounds, buildings and the stored unit fabric (单元底图) from the store, runs
 :func:`gridmap.core.propose.propose_grids` on that fabric in a metric CRS, and saves the cells as a
@@ -26,15 +27,17 @@ from gridmap.store.plans import create_plan
 
 
 @dataclass
-class Proposed:
+class ProposedGridPlan:
+    """A grid proposal stored as a draft plan, with what it could not satisfy."""
+
     plan_id: int
     cells: int
     problems: pd.DataFrame
     assignment: pd.DataFrame  # unit_code, cell_code: the fabric unit of each cell
 
 
-def propose_plan(engine: Engine, settings: Settings, *, name: str, author: str,
-                 community: str | None = None, grid_layer: str = "party", seed: int = 0) -> Proposed:  # fmt: skip
+def propose_grid_plan(engine: Engine, settings: Settings, *, name: str, author: str,
+                      community: str | None = None, grid_layer: str = "party", seed: int = 0) -> ProposedGridPlan:  # fmt: skip
     """Propose grids for every community (or one) and store them as a draft plan."""
     from gridmap.core.cell_geometry import in_storage_crs
     from gridmap.core.propose import propose_grids
@@ -60,4 +63,4 @@ def propose_plan(engine: Engine, settings: Settings, *, name: str, author: str,
     with transaction(engine) as conn:
         plan_id = create_plan(conn, name, grid_layer, author, cells=cells[["code", "name", "community_code", "geometry"]], note=note)  # fmt: skip
     assignment = pd.DataFrame(result.units[["code", "cell_code"]].to_numpy(), columns=["unit_code", "cell_code"])  # fmt: skip
-    return Proposed(plan_id, len(cells), result.problems, assignment)
+    return ProposedGridPlan(plan_id, len(cells), result.problems, assignment)

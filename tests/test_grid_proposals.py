@@ -1,6 +1,6 @@
-"""The automatic proposal on the demo's stored unit fabric: its cells are dissolves of fabric units,
-so the plan's unit table (what paint mode opens, GET /api/fabric/assignment?plan=ID) gives back
-exactly the proposal's assignment."""
+"""The automatic grid proposal (自动划分网格方案) on the demo's stored unit fabric: its cells are
+dissolves of fabric units, so the plan's unit table (what paint mode opens,
+GET /api/fabric/assignment?plan=ID) gives back exactly the proposal's assignment."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from gridmap.cli import DEMO_DATA, load_demo
 from gridmap.config import Settings
+from gridmap.grid_proposals import propose_grid_plan
 from gridmap.plan_tables import unit_assignment
-from gridmap.proposing import propose_plan
 from gridmap.runs import run_integrate
 from gridmap.store.db import make_engine
 from gridmap.store.fabric import read_fabric
@@ -29,7 +29,7 @@ def integrated(tmp_path_factory):
 
 def test_a_proposal_reads_back_as_its_own_unit_assignment(integrated):
     engine, settings = integrated
-    done = propose_plan(engine, settings, name="自动划分单元", author="规划员甲")
+    done = propose_grid_plan(engine, settings, name="自动划分单元", author="规划员甲")
     with engine.connect() as conn:
         stored = read_fabric(conn)
         table, residuals = unit_assignment(conn, plan_id=done.plan_id)
