@@ -12,7 +12,7 @@ One module per group of commands, all registered here on one ``app``, in the ord
 - ``planning``: propose and the ``plan`` group
 - ``accounts``: the ``user`` group
 
-``common`` holds what they share: the consoles, and settings and engine from the environment.
+``context`` holds what they run with: the consoles, and settings and engine from the environment.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import typer
 
 from gridmap import __version__
 from gridmap.cli import accounts, analysis, backups, data, planning, server
-from gridmap.cli.common import console, err
+from gridmap.cli.context import console, err
 from gridmap.cli.server import DEMO_DATA, load_demo
 from gridmap.errors import GridmapError
 

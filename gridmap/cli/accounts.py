@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gridmap.cli.common import console, err, get_engine
+from gridmap.cli.context import console, err, get_engine
 from gridmap.errors import GridmapError
 
 SHOWN_PLACES = 12  # places named in the message refusing an unknown area code

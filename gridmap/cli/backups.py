@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gridmap.cli.common import console, get_engine
+from gridmap.cli.context import console, get_engine
 
 
 def backup(

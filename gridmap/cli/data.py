@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gridmap.cli.common import console, err, get_engine, get_settings
+from gridmap.cli.context import console, err, get_engine, get_settings
 from gridmap.config import Settings
 from gridmap.errors import GridmapError
 from gridmap.layers import LAYERS

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gridmap.cli.common import console, get_engine, get_settings
+from gridmap.cli.context import console, get_engine, get_settings
 
 plan_app = typer.Typer(
     help="网格调整方案：列出、新建、导入、导出、批准 / Draft grid plans: list, new, import, export, approve.",

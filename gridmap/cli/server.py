@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gridmap.cli.common import console, get_engine, get_settings
+from gridmap.cli.context import console, get_engine, get_settings
 from gridmap.config import Settings
 from gridmap.errors import GridmapError
 

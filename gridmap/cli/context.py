@@ -1,4 +1,5 @@
-"""What every command shares: the two consoles, and settings and engine from the environment."""
+"""What every command runs with: the consoles it prints to (errors on stderr), and the settings
+and the database engine of the environment, read when the command runs."""
 
 from __future__ import annotations
 
