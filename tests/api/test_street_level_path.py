@@ -9,6 +9,7 @@ import anyio.to_thread
 import pytest
 from factories import buildings_frame
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from gridmap.api.app import create_app
 from gridmap.auth import add_account, issue_token
@@ -63,6 +64,31 @@ def test_a_street_level_request_takes_one_worker_thread_call(served, monkeypatch
         assert response.headers["ETag"] and response.headers["Cache-Control"] == "private, no-cache"
     assert len(calls) == 1, calls
     assert app.state.engine.pool.checkedout() == 0  # and its connection given back
+
+
+def _in_transaction(dbapi_connection) -> bool:
+    info = getattr(dbapi_connection, "info", None)  # psycopg; sqlite3 has in_transaction
+    if info is not None and hasattr(info, "transaction_status"):
+        return info.transaction_status.name != "IDLE"
+    return dbapi_connection.in_transaction
+
+
+@pytest.mark.parametrize("kind", PATHS)
+def test_a_street_level_request_reads_outside_a_transaction(served, kind):
+    """No BEGIN before its statements and no ROLLBACK after them: two round trips of four."""
+    client, app = served
+    assert client.get(PATHS[kind]).status_code == 200  # the token looked up, and remembered
+    seen = []
+
+    def after(_conn, cursor, statement, *_args):
+        seen.append((statement.split()[0], _in_transaction(cursor.connection)))
+
+    event.listen(app.state.engine, "after_cursor_execute", after)
+    try:
+        assert client.get(PATHS[kind]).status_code == 200
+    finally:
+        event.remove(app.state.engine, "after_cursor_execute", after)
+    assert seen and not any(open_ for _, open_ in seen), seen
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,9 @@ async def layer_features(
     # asked on every pan of every map: the connection's checkout, the view and the close take
     # one worker thread call between them, not three (benchmarks/RESULTS.md, street level)
     return await on_connection(
-        engine, lambda conn: features(layer, request, conn, bbox, zoom, display)
+        engine,
+        lambda conn: features(layer, request, conn, bbox, zoom, display),
+        reading=True,
     )
 
 

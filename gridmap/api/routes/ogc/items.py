@@ -82,7 +82,9 @@ async def items(
     # QGIS asks for a page on every pan: the connection's checkout, the page and the close take
     # one worker thread call between them, not three (benchmarks/RESULTS.md, street level)
     return await on_connection(
-        engine, lambda conn: _items(conn, cid, request, limit, offset, bbox, datetime_, f)
+        engine,
+        lambda conn: _items(conn, cid, request, limit, offset, bbox, datetime_, f),
+        reading=True,
     )
 
 
@@ -141,7 +143,7 @@ def _items_html(
 async def item(
     cid: str, fid: str, request: Request, engine: EngineDep, f: str | None = None
 ) -> Response:
-    return await on_connection(engine, lambda conn: _item(conn, cid, fid, request, f))
+    return await on_connection(engine, lambda conn: _item(conn, cid, fid, request, f), reading=True)
 
 
 def _item(conn, cid: str, fid: str, request: Request, f: str | None) -> Response:
