@@ -22,6 +22,8 @@ Examples
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -161,14 +163,34 @@ def load_file(
     options = options or LoadOptions()
     _check_grid_layer(layer, options.grid_layer)
     overlap = engine.dialect.name == "postgresql" and layer in OVERLAPPED_LAYERS
-    result = read_layer_file(
-        path, layer, options, defer_geometry=overlap, chunk_rows=options.chunk_rows
-    )
+    with _without_cycle_collection():
+        result = read_layer_file(
+            path, layer, options, defer_geometry=overlap, chunk_rows=options.chunk_rows
+        )
+        try:
+            return _load(engine, layer, result, options, progress)
+        finally:
+            if result.pending is not None:
+                result.pending.close()  # a load that failed early stops checking ahead
+
+
+@contextmanager
+def _without_cycle_collection():
+    """Python's cycle collector paused while a file is loaded, and resumed as it was.
+
+    A load makes hundreds of thousands of short-lived containers (rows, per-row properties,
+    COPY lines) and almost no cycles: the collector ran about 1,200 times over a 200,000-row
+    load, walking the whole heap seven times, for 0.5 of 2.1 CPU-seconds, to free about 1,300
+    objects. Reference counting frees everything else as before; the few cycles are collected
+    once it is back on.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        return _load(engine, layer, result, options, progress)
+        yield
     finally:
-        if result.pending is not None:
-            result.pending.close()  # a load that failed early stops checking ahead
+        if was_enabled:
+            gc.enable()
 
 
 def _load(engine: Engine, layer: str, result: ReadResult, options: LoadOptions, progress):

@@ -104,3 +104,18 @@ def test_a_file_with_a_field_problem_is_checked_whole_despite_the_check_ahead(tm
     assert result.pending is None
     assert [p.row for p in result.report.rejected] == [3, 4]
     assert len(result.frame) == 5 and result.frame.geometry.is_valid.all()
+
+
+def test_the_cycle_collector_paused_for_a_load_is_resumed_as_it_was(engine, tmp_path):
+    import gc
+
+    assert gc.isenabled()
+    with pytest.raises(RowsRejectedError):
+        load_file(engine, "building", _file(tmp_path), LoadOptions(chunk_rows=2))
+    assert gc.isenabled()  # on again after a refusal
+    gc.disable()
+    try:
+        load_file(engine, "building", _file(tmp_path, bad=False), LoadOptions(chunk_rows=2))
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
