@@ -12,10 +12,11 @@ GeoJSON bodies, the check of a planner's area); ``frames`` turns frames into ans
 below add their routes to it when imported, in this order, which is the order requests are
 matched (``/import`` and ``/propose`` before ``/{plan_id}``) and the API document lists them:
 
+- ``compare``: two plans (or a plan and the current layer) compared, and the printable page
 - ``drafts``: the list of plans; a new plan from a grid layer, from a file, or proposed
 - ``editing``: open and save a plan; live figures, validation, fixes, merging and cutting cells
-- ``topology``: whether a free edit keeps the cells a tiling; a drawn cell carved from others
 - ``review``: the difference from the current layer, approval, export
+- ``topology``: whether a free edit keeps the cells a tiling; a drawn cell carved from others
 """
 
 from __future__ import annotations
