@@ -9,9 +9,11 @@ keep-alive client. Drift falls on both alike; the difference of the medians is t
     git worktree add /tmp/before COMMIT     # or a clone; the venv's packages serve both
     .venv/bin/python benchmarks/bench_serve_ab.py --db sqlite:///city.db --before /tmp/before \\
         --after . [--viewports 400]
+    .venv/bin/python benchmarks/bench_serve_ab.py --before /tmp/before [--scale 0.1]
 
-The database must hold a loaded city (``bench_serve_lite.py --db city.db`` leaves one). Each server
-imports gridmap from its checkout (``PYTHONPATH``).
+The database must hold a loaded city (``bench_serve_lite.py --db city.db`` leaves one); without
+``--db`` the city at ``--scale`` is loaded into a throwaway PostGIS first. Each server imports
+gridmap from its checkout (``PYTHONPATH``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_serve import ITEMS_PATH, MAP_PATH, VIEWPORTS, bbox_text, viewports  # noqa: E402
-from benchmarks.serving import start_gridmap  # noqa: E402
+from benchmarks.serving import database, load_city, pg_url, postgis, start_gridmap  # noqa: E402
+from benchmarks.synthcity import city_at  # noqa: E402
 from gridmap.config import Settings  # noqa: E402
 from gridmap.store.db import make_engine  # noqa: E402
 from gridmap.store.features import table_bounds  # noqa: E402
@@ -57,21 +62,38 @@ def building_bounds(url: str) -> tuple[float, float, float, float]:
     return tuple(bounds)
 
 
+@contextmanager
+def throwaway_city(scale: float) -> Iterator[str]:
+    """The URL of a throwaway PostGIS holding the synthetic city at ``scale``."""
+    with postgis(None) as admin:
+        dsn = database(admin, "gridmap_bench_ab")
+        load_city(city_at(scale), pg_url(dsn), Path(tempfile.mkdtemp(prefix="gridmap-ab-city-")))
+        yield pg_url(dsn)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", required=True, help="database URL holding a loaded city")
+    parser.add_argument("--db", help="database URL holding a loaded city (else a throwaway PostGIS)")  # fmt: skip
+    parser.add_argument("--scale", type=float, default=0.1, help="without --db: the city's size")
     parser.add_argument("--before", required=True, help="checkout serving the old code")
     parser.add_argument("--after", default=str(ROOT), help="checkout serving the new code")
     parser.add_argument("--viewports", type=int, default=400)
     parser.add_argument("--seed", type=int, default=17)
     args = parser.parse_args()
-    boxes = viewports(building_bounds(args.db), *VIEWPORTS[17], args.viewports + WARMUP, args.seed)
+    with ExitStack() as stack:
+        url = args.db or stack.enter_context(throwaway_city(args.scale))
+        compare(args, url)
+
+
+def compare(args: argparse.Namespace, url: str) -> None:
+    """Serve ``url`` from both checkouts and print the table of p50 / p95 per request."""
+    boxes = viewports(building_bounds(url), *VIEWPORTS[17], args.viewports + WARMUP, args.seed)
     servers, clients = {}, {}
     try:
         for name in ("before", "after"):
             folder = Path(tempfile.mkdtemp(prefix=f"gridmap-ab-{name}-"))
             path = str(Path(getattr(args, name)).resolve())
-            servers[name] = start_gridmap(args.db, folder, PYTHONPATH=path)
+            servers[name] = start_gridmap(url, folder, PYTHONPATH=path)
             clients[name] = httpx.Client(base_url=servers[name].base, headers=servers[name].headers, timeout=60)  # fmt: skip
         times: dict[tuple[str, str], list[float]] = {(a, n): [] for a in ASKS for n in clients}
         for i, box in enumerate(boxes):
