@@ -69,7 +69,7 @@ def resolve_layer(conn, layer: str) -> tuple[str, str | None]:
     return base, grid_layer or None
 
 
-@router.get("/layers/{layer}/features", summary="图层要素 (GeoJSON) / features of a layer")
+@router.get("/layers/{layer}/features", summary="图层要素 (GeoJSON) / features of a layer", name="features")  # fmt: skip
 async def layer_features(
     layer: str,
     request: Request,
