@@ -236,6 +236,7 @@ def _all_new(conn: Connection, layer: str, result: ReadResult, options: LoadOpti
 
 
 def _check_whole(result: ReadResult) -> None:
+    result.pending.close()  # the chunks checked ahead are not used: stop checking them
     checked = check_chunk(result, 0, len(result.frame))
     result.frame, result.rows, result.pending = checked.frame, checked.rows, None
 
