@@ -25,15 +25,13 @@ import numpy as np
 import pandas as pd
 
 from gridmap.crs import parse_crs
-from gridmap.errors import CRSError, RowProblem, SchemaError
+from gridmap.errors import RowProblem, SchemaError
 from gridmap.io import columns as cols
+from gridmap.io.checked_geometry import CheckAhead, PendingGeometry, check_ahead, checked_arrays
 from gridmap.io.geometry import (
     geometries_from_wkt,
-    outside_china,
     points_from_columns,
-    repair_geometries,
     resolve_crs,
-    to_storage_crs,
 )
 from gridmap.io.sheet_table import known_headers
 from gridmap.io.sources import Limits, RawTable, read_source
@@ -107,7 +105,7 @@ def read_layer_file(
         known_headers=known_headers(spec, options.fields.values()),
     )
     # a vector file's geometries are checked in a second thread while the fields are read
-    ahead = _check_ahead(raw, spec, crs_option, chunk_rows) if defer_geometry else None
+    ahead = check_ahead(raw, spec, crs_option, chunk_rows) if defer_geometry else None
     try:
         return _read_fields_and_geometry(raw, spec, options, crs_option, defer_geometry, ahead)
     except BaseException:
@@ -167,87 +165,6 @@ def _read_fields_and_geometry(
     )
 
 
-class CheckAhead:
-    """A vector file's geometries checked ``chunk_rows`` at a time in a second thread, started
-    as soon as the file is read: GEOS releases the GIL while it checks and repairs, so the
-    checks run alongside the reading of the fields and the writing of the chunks before.
-
-    Each chunk's check depends on its own rows only, so a chunk checked ahead equals the same
-    chunk checked when asked for.
-    """
-
-    def __init__(self, geoms: np.ndarray, rows: np.ndarray, crs, family: str, chunk_rows: int):
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.resolved = None  # (crs, warnings) as resolve_crs gave them
-        self.rows = rows
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="gridmap-check")
-        self._chunks = {
-            (start, start + chunk_rows): self._pool.submit(
-                _checked_arrays,
-                geoms[start : start + chunk_rows].copy(),
-                rows[start : start + chunk_rows],
-                crs,
-                family,
-            )
-            for start in range(0, len(geoms), chunk_rows)
-        }
-
-    def take(self, start: int, stop: int, rows: np.ndarray):
-        """The chunk's checked arrays if it was checked ahead for these rows, else None."""
-        future = self._chunks.pop((start, stop), None)
-        if future is None or not np.array_equal(self.rows[start:stop], rows):
-            return None
-        return future.result()
-
-    def close(self) -> None:
-        """Chunks not started are dropped; the one being checked is waited for."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._chunks.clear()
-
-
-def _check_ahead(raw: RawTable, spec: LayerSpec, crs_option, chunk_rows: int) -> CheckAhead | None:
-    """Start checking a vector file's geometries in a second thread (None for tables, whose
-    geometries come from columns, and for a CRS that cannot be resolved: that error is raised
-    where it always was)."""
-    if raw.geometry is None or spec.geometry in ("none", "point"):
-        return None
-    geoms = np.asarray(raw.geometry, dtype=object)
-    try:
-        resolved = resolve_crs(raw.crs, crs_option, geoms)
-    except CRSError:
-        return None
-    ahead = CheckAhead(geoms, raw.row_numbers, resolved[0], spec.geometry, chunk_rows)
-    ahead.resolved = resolved
-    return ahead
-
-
-@dataclass
-class PendingGeometry:
-    """The geometries of a file whose other fields have passed, still to be checked and repaired
-    (``read_layer_file(…, defer_geometry=True)``): checked a chunk at a time with
-    :func:`check_chunk`, so that a loader can write one chunk while the next is checked."""
-
-    geoms: np.ndarray | None  # as read, in the file's CRS
-    crs: object
-    family: str
-    excused: set[int]  # rows whose missing geometry an address makes up for
-    ahead: CheckAhead | None = None  # chunks checked in a second thread
-
-    def close(self) -> None:
-        """Stop checking ahead (when the load ends early)."""
-        if self.ahead is not None:
-            self.ahead.close()
-
-
-def _checked_arrays(geoms: np.ndarray, rows: np.ndarray, crs, family: str):
-    """Repaired geometries in EPSG:4326, repair notes, repair problems, rows outside China."""
-    geoms, notes, problems = repair_geometries(geoms, family, rows)
-    usable = pd.notna(geoms)
-    geoms[usable] = to_storage_crs(geoms[usable], crs)
-    return geoms, notes, problems, outside_china(geoms, rows)
-
-
 def _check_geometries(
     frame: pd.DataFrame,
     geoms: np.ndarray,
@@ -259,9 +176,9 @@ def _check_geometries(
     geodataframe: bool = True,
 ) -> ReadResult:
     """Repair, reproject and bound-check ``geoms`` (or take ``checked``, the arrays
-    :func:`_checked_arrays` gave for them); problems and repairs go to ``report``."""
+    :func:`gridmap.io.checked_geometry.checked_arrays` gave for them); problems and repairs go to ``report``."""
     if checked is None:
-        checked = _checked_arrays(geoms, rows, pending.crs, pending.family)
+        checked = checked_arrays(geoms, rows, pending.crs, pending.family)
     geoms, notes, problems, outside = checked
     report.rejected += [p for p in problems if p.row not in pending.excused]
     report.rejected += outside
