@@ -67,6 +67,22 @@ def test_subdistrict_map_draws_every_layer_and_gap_kind(desktop, demo_server):
     desktop.shot("map-subdistrict.png")
 
 
+def test_the_subdistrict_rows_add_up_to_its_total(desktop):
+    """The communities' rows and a row of what no community holds add up to the subdistrict's
+    households and members: on the demo the compound planted outside every community (XQ169)
+    and the member placed in no building (DY-FAR) are in the subdistrict's total only."""
+    page = desktop.open()
+    rows = page.evaluate("""[...document.querySelectorAll('#children table.children tr')].slice(1)
+        .map((tr) => [tr.className, ...[...tr.cells].map((td) => td.textContent.trim())])""")
+    whole = page.evaluate("gridmap.figures.subdistrict[0]")
+    *communities, beyond = rows
+    assert len(communities) == 6 and all(r[0] == "" for r in communities)
+    assert beyond[0] == "beyond" and beyond[1].startswith("不属于任何社区")
+    assert int(beyond[2]) > 0 and int(beyond[3]) > 0  # households and members outside
+    assert sum(int(r[2]) for r in rows) == whole["households"]
+    assert sum(int(r[3]) for r in rows) == whole["members"]
+
+
 def test_click_on_the_planted_gap_shows_why(desktop):
     page = desktop.open()
     page.evaluate(f"gridmap.map.setView([{DJ503['lat']}, {DJ503['lon']}], 16)")

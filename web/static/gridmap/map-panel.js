@@ -40,6 +40,18 @@
     });
   }
 
+  // at the subdistrict, what its communities do not hold, so that the rows add up to its total:
+  // buildings outside every community and members placed in no building (both are gaps listed)
+  function beyondRow(here, kids) {
+    if (!here || here.level !== "subdistrict" || top !== "subdistrict") return "";
+    const sum = (key) => kids.reduce((n, f) => n + (Number(f[key]) || 0), 0);
+    const households = here.households - sum("households");
+    const members = here.members - sum("members");
+    if (!(households > 0 || members > 0)) return "";
+    return `<tr class="beyond" title="楼栋在各社区边界外，或党员未落位到任何楼栋（见留白与问题） / buildings outside every community, or members placed in no building (see the gaps)">` +
+      `<td>不属于任何社区 <small>in no community</small></td><td>${households}</td><td>${members}</td><td>—</td></tr>`;
+  }
+
   function renderPanel() {
     const crumbs = [];
     if (top === "subdistrict") crumbs.push(`<a href="#" data-level="subdistrict">${escape(SUBDISTRICT_ZH)} <small>subdistrict</small></a>`);
@@ -58,7 +70,7 @@
     childrenEl.innerHTML = kids.length ? `<h2>${state.community ? "网格 <small>grids</small>" : "社区 <small>communities</small>"}</h2>` +
       `<table class="children"><tr><th>名称</th><th title="households">户数</th><th title="members">党员</th><th title="organisational coverage">覆盖率</th></tr>` +
       kids.map((f) => `<tr><td><a href="#" data-level="${f.level}" data-code="${escape(f.code)}" data-community="${escape(f.community_code || "")}">${escape(f.name || f.code)}</a></td>` +
-        `<td>${f.households}</td><td>${f.members}</td><td>${pct(f.org_coverage)}</td></tr>`).join("") + "</table>" : "";
+        `<td>${f.households}</td><td>${f.members}</td><td>${pct(f.org_coverage)}</td></tr>`).join("") + beyondRow(here, kids) + "</table>" : "";
     el.dataset.level = state.level;
     gm.renderTheme();
     gm.exportHref();
