@@ -105,7 +105,8 @@ def overlaps(plan: PlanLayout, tolerance_m2: float) -> list[dict]:
 
 def community_crossings(plan: PlanLayout, tolerance_m2: float) -> list[dict]:
     """``plan_crosses_community``: each cell reaching more than ``tolerance_m2`` outside the
-    community holding most of it, with the piece outside."""
+    community holding most of it, with the piece outside; and each cell in no community at all,
+    whole (no fix: there is no community to clip it to)."""
     geoms, codes, ccodes, cgeoms = plan.geoms, plan.codes, plan.community_codes, plan.community_geoms  # fmt: skip
     rows = []
     for cell, group in plan.in_community.groupby("unit"):
@@ -119,6 +120,14 @@ def community_crossings(plan: PlanLayout, tolerance_m2: float) -> list[dict]:
                          "message_zh": f"{codes[cell]} 越出社区 {ccodes[int(main['cell'])]} 边界 {m2:,.0f} 平方米",
                          "message_en": f"{codes[cell]} crosses the boundary of community {ccodes[int(main['cell'])]} by {m2:,.0f} m²",
                          "fix": "clip_to_community", "geometry": outside})  # fmt: skip
+    for cell in np.setdiff1d(np.arange(len(codes)), plan.in_community["unit"].to_numpy()):
+        m2 = shapely.area(geoms[cell]) if geoms[cell] is not None else 0.0
+        if m2 > tolerance_m2:  # a cell in no community at all has none to be clipped to
+            rows.append({"kind": "plan_crosses_community", "code": codes[cell], "codes": codes[cell],
+                         "measure": m2, "unit": "m2",
+                         "message_zh": f"{codes[cell]} 不在任何社区内（{m2:,.0f} 平方米），请移入所属社区或删除",
+                         "message_en": f"{codes[cell]} lies in no community ({m2:,.0f} m²): move it into its community or delete it",
+                         "fix": None, "geometry": geoms[cell]})  # fmt: skip
     return rows
 
 

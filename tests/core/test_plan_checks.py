@@ -96,3 +96,16 @@ def test_tiny_nicks_below_the_tolerance_are_not_problems():
 
 def test_the_editor_finds_the_checks_where_it_always_did():
     assert plans.validate is validate and plans.PROBLEM_COLUMNS is PROBLEM_COLUMNS
+
+
+def test_a_cell_in_no_community_is_a_problem_without_a_fix():
+    """A cell drawn where no community is (beyond the subdistrict's communities) belongs to
+    none: it is reported whole, with no clip to offer, and a cell inside keeps its own answer."""
+    far = cells(box(0, 0, 100, 100), box(300, 0, 340, 50))
+    rows = community_crossings(PlanLayout.of(far, COMMUNITIES), 1.0)
+    assert [(r["code"], r["fix"]) for r in rows] == [("G2", None)]
+    assert rows[0]["measure"] == pytest.approx(2000.0) and rows[0]["geometry"].equals(
+        box(300, 0, 340, 50)
+    )
+    assert "不在任何社区内" in rows[0]["message_zh"] and "no community" in rows[0]["message_en"]
+    assert ("plan_crosses_community", "G2") in kinds(validate(far, COMMUNITIES, COMPOUNDS))
