@@ -6,7 +6,7 @@ PostGIS database, alternating, several rounds; medians and the ratio are printed
 peak memory. Run on demand:
 
     .venv/bin/python benchmarks/bench_import.py [--buildings 200000] [--rounds 3] [--irregular]
-        [--postgres postgresql://postgres@127.0.0.1:55432/postgres]
+        [--postgres postgresql://postgres@127.0.0.1:55432/postgres] [--databases postgis]
 
 Without ``--postgres`` a throwaway cluster is started (as the tests do). Public tools only:
 ``time.perf_counter`` and ``/usr/bin/time``-style ``resource`` accounting of child processes.
@@ -179,6 +179,13 @@ def main() -> None:
         action="store_true",
         help="real OpenStreetMap footprints (geodata/osm), some invalid as mapped",
     )
+    parser.add_argument(
+        "--databases",
+        nargs="+",
+        choices=["spatialite", "postgis"],
+        default=["spatialite", "postgis"],
+        help="the databases to load into (both unless told)",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-"))
     gpkg = tmp / "buildings.gpkg"
@@ -194,8 +201,9 @@ def main() -> None:
         admin = cluster.url("postgres").replace("+psycopg", "")
     load_before = os.getloadavg()[0]
     try:
-        sqlite = [round_sqlite(tmp, gpkg) for _ in range(args.rounds)]
-        postgis = [round_postgis(admin, gpkg) for _ in range(args.rounds)]
+        lite, pg = "spatialite" in args.databases, "postgis" in args.databases
+        sqlite = [round_sqlite(tmp, gpkg) for _ in range(args.rounds if lite else 0)]
+        postgis = [round_postgis(admin, gpkg) for _ in range(args.rounds if pg else 0)]
     finally:
         if cluster:
             cluster.stop()
@@ -204,8 +212,9 @@ def main() -> None:
           f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n")  # fmt: skip
     print("| database | gridmap load | ogr2ogr | ratio | gridmap peak memory |")
     print("|---|---|---|---|---|")
-    print(report("SpatiaLite", sqlite))
-    print(report("PostGIS", postgis))
+    for name, rounds in (("SpatiaLite", sqlite), ("PostGIS", postgis)):
+        if rounds:
+            print(report(name, rounds))
     print("\nCPU seconds of the client process (user + system), median:")
     for tool, seconds in CPU.items():
         print(f"- {tool}: {statistics.median(seconds):.2f} s")

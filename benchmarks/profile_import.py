@@ -38,6 +38,7 @@ PHASES = [
     ("gridmap.loading", "at_head"),
     ("gridmap.store.features", "upsert_features"),
     ("gridmap.store.bulk", "copy_text"),
+    ("gridmap.store.copy_binary", "copy_binary"),
 ]
 
 

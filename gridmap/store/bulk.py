@@ -7,7 +7,9 @@ import, so rows go to the DB-API cursor as tuples:
   spatial index is dropped and rebuilt once at the end (as ``ogr2ogr`` does) instead of being
   maintained row by row by triggers. It all happens inside the caller's transaction, so a failure
   restores the index with everything else.
-- PostGIS: ``COPY`` into a temporary staging table, then one ``INSERT … SELECT … ON CONFLICT``.
+- PostGIS: ``COPY`` into a temporary staging table, then one ``INSERT … SELECT … ON CONFLICT``;
+  a large new area layer COPYed straight into its table chunk by chunk, in binary COPY
+  (:mod:`gridmap.store.copy_binary`) where its column types allow.
 
 Table and column names come from the SQLAlchemy models, never from user input; values are always
 bound.
@@ -23,6 +25,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, Table
+
+from gridmap.store import copy_binary
 
 # Below this many rows the per-row index triggers are cheaper than a full rebuild.
 DEFER_INDEX_MIN_ROWS = 20_000
@@ -218,8 +222,11 @@ def postgres_copy_chunks(
     chunk (reading, checking) runs alongside the server's COPY. Nobody sees the rows before the
     caller commits, and a failure (a refused chunk, a killed process) rolls all of them back. With
     ``rebuild_index`` (large loads) the GiST index and the unique constraints (the code) are
-    dropped first and built once at the end, inside the same transaction. The bytes go to the server from a thread of the driver's, so the
-    caller's next chunk is made while the server takes in the last one.
+    dropped first and built once at the end, inside the same transaction. The bytes go to the
+    server from a thread of the driver's, so the caller's next chunk is made while the server
+    takes in the last one. Binary COPY where every column's type allows (EWKB bytes rather than
+    hex EWKB: about 0.2 s less of the whole write and 0.07 CPU-s less of the client for 200,000
+    footprints), COPY text otherwise.
     Straight into the layer rather than through a staging table: a staging table's
     ``INSERT … SELECT`` cost the server more than the COPY itself.
     """
@@ -232,13 +239,22 @@ def postgres_copy_chunks(
         constraints = _drop_unique_constraints(cursor, table.name)
     names = ", ".join(_quote(c) for c in [*columns, "geom"])
     written = 0
-    sql = f"COPY {_quote(table.name)} ({names}) FROM STDIN"
+    kinds = copy_binary.binary_kinds(table, columns)
+    binary = " (FORMAT BINARY)" if kinds else ""
+    sql = f"COPY {_quote(table.name)} ({names}) FROM STDIN{binary}"
     with cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
+        if kinds:
+            copy.write(copy_binary.SIGNATURE)
         for chunk in chunks:
-            copy.write(copy_text(chunk, columns, True, constants))
+            if kinds:
+                copy.write(copy_binary.copy_binary(chunk, columns, kinds, constants or {}))
+            else:
+                copy.write(copy_text(chunk, columns, True, constants))
             written += len(chunk)
             if progress:
                 progress(len(chunk))
+        if kinds:
+            copy.write(copy_binary.TRAILER)
     if rebuild_index:
         _add_constraints(cursor, table.name, constraints)
         _postgres_index(cursor, table.name, create=True)
