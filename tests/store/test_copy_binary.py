@@ -13,7 +13,7 @@ from shapely import box
 from sqlalchemy import Column, Float, MetaData, Table, Text
 
 from gridmap.store.bulk import data_columns, postgres_copy, postgres_copy_chunks, row_constants
-from gridmap.store.copy_binary import binary_kinds
+from gridmap.store.copy_binary import binary_kinds, copy_binary
 from gridmap.store.db import transaction
 from gridmap.store.models import table_for
 
@@ -97,3 +97,14 @@ def test_a_table_with_a_type_not_written_in_binary_keeps_copy_text():
     table = Table("t", MetaData(), Column("code", Text), Column("area", Float))
     assert binary_kinds(table, ["code"]) == ["text"]
     assert binary_kinds(table, ["code", "area"]) is None
+
+
+def test_an_integer_out_of_postgresql_range_is_refused_never_wrapped():
+    frame = gpd.GeoDataFrame(
+        {"households": pd.array([1, 2**31], dtype="Int64")},
+        geometry=[shapely.MultiPolygon([box(104, 30, 104.1, 30.1)])] * 2,
+        crs=4326,
+    )
+    table = table_for("building")
+    with pytest.raises(ValueError, match="households"):
+        copy_binary(frame, ["households"], binary_kinds(table, ["households"]), {})
