@@ -326,6 +326,22 @@ def test_postgis_restarted_under_a_running_server_fails_cleanly_and_recovers(
     assert proc.poll() is None  # the same gridmap process, never restarted
 
 
+def test_postgis_restarted_between_requests_fails_no_request(postgis_cluster, served_postgis):
+    # The server's pooled connections were used a moment ago (no idle time to make them
+    # suspect) and no request was inside the database when it went down: the first requests
+    # after the restart are the first to meet the closed connections.
+    _url, proc, base = served_postgis
+    for _ in range(3):
+        for path in ENDPOINTS:
+            assert http.get(base + path, timeout=10).status_code == 200
+    with stopped(postgis_cluster):
+        pass
+    for path in ENDPOINTS:
+        response = http.get(base + path, timeout=10)
+        assert response.status_code == 200, response.text
+    assert proc.poll() is None
+
+
 def silent_server() -> socket.socket:
     """A port that accepts connections and never answers, as a hung server or half-open link."""
     listener = socket.socket()

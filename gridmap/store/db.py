@@ -14,12 +14,14 @@ Examples
 from __future__ import annotations
 
 import os
+import select
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InvalidatePoolError, OperationalError
 
 from gridmap.config import Settings
 from gridmap.errors import DatabaseError
@@ -56,6 +58,52 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:
 PG_CONNECT_TIMEOUT_S = 10
 
 
+# A pooled PostgreSQL connection idle longer than this is pinged (one round trip) before use.
+PG_PING_IDLE_S = 5.0
+
+
+def watch_pooled_connections(engine: Engine) -> None:
+    """Replace, on checkout, a pooled connection the server has closed, without a round trip.
+
+    A connection left in the pool across a server restart (or ended by the server: an
+    administrator, ``idle_session_timeout``) must not fail the next request. SQLAlchemy's
+    ``pool_pre_ping`` asks the server on every checkout, a second round trip for a request of
+    one statement. Here the connection is asked only when it may be dead: when its socket has
+    something to read (an idle connection is sent nothing, so data or end of file there means
+    the server said goodbye — a restart, even an immediate one, closes every session's socket),
+    or when it sat in the pool longer than :data:`PG_PING_IDLE_S` (a link that died silently).
+    A dead one invalidates the pool, as the pre-ping did, and the checkout takes a new one.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _given_back(_dbapi_conn, record) -> None:
+        record.info["gridmap_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_conn, record, _proxy) -> None:
+        idle_since = record.info.pop("gridmap_idle_since", None)
+        if idle_since is None:  # just opened
+            return
+        if time.monotonic() - idle_since <= PG_PING_IDLE_S and not _has_news(dbapi_conn):
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_conn, None):
+                raise InvalidatePoolError() from exc
+            raise
+
+
+def _has_news(dbapi_conn) -> bool:
+    """Whether the server sent an idle connection anything (its goodbye, or end of file)."""
+    if not hasattr(select, "poll") or dbapi_conn.closed:  # pragma: no cover - Windows, closed
+        return True
+    poller = select.poll()
+    poller.register(dbapi_conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
 def make_engine(settings: Settings, **kwargs) -> Engine:
     """Create the engine for ``settings.database_url`` (SpatiaLite file or PostGIS server)."""
     url = settings.database_url
@@ -71,9 +119,9 @@ def make_engine(settings: Settings, **kwargs) -> Engine:
         connect_args = dict(kwargs.pop("connect_args", {}))
         if "connect_timeout" not in make_url(url).query:
             connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
-        # pre-ping: connections left in the pool across a server restart are replaced on
-        # checkout instead of failing the next request
-        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        watch_pooled_connections(engine)
+        return engine
     raise DatabaseError(
         f"不支持的数据库地址: {url.split(':', 1)[0]}。请使用 sqlite:///文件 或 postgresql+psycopg://…",
         "Unsupported database URL: use sqlite:///FILE or postgresql+psycopg://…",
