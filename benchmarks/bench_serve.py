@@ -15,11 +15,18 @@ real uvicorn process on 127.0.0.1 with an account whose API token every request 
    against tipg serving the same table when ``--tipg-python`` names an interpreter that has tipg
    and uvicorn (``python3 -m venv /tmp/tipgvenv && /tmp/tipgvenv/bin/pip install tipg uvicorn``).
 
+Both endpoints are also compared with an **HTTP peer** (``bench_serve_peer.py``): the same
+statement behind the smallest ASGI app, run by uvicorn with ``gridmap serve``'s options on the same
+machine and asked by the same client. gridmap ÷ direct is what a user waits for above the
+database; gridmap ÷ HTTP peer is what gridmap adds over HTTP itself (the peer's own constant
+document, ``/floor``, is printed beside gridmap's HTTP floor).
+
 Every target gets the same viewports in the same run, one after another per viewport in an order
 that rotates, so that drift on a shared machine falls on all alike. Bodies are asked for
 uncompressed (the direct query returns plain text); the map endpoint is also timed with gzip, as
 browsers ask for it. Before timing, a few viewports are compared: same features, same geometry.
-The overhead target is gridmap ≤ 1.5× the direct query.
+The overhead target is gridmap ≤ 1.5× the direct query (the HTTP peer's ratio is reported beside
+it, not instead of it).
 
     .venv/bin/python benchmarks/bench_serve.py [--scale 1.0] [--requests 200] [--limit 1000]
         [--clients 4] [--rounds 3] [--tipg-python /tmp/tipgvenv/bin/python]
@@ -53,6 +60,7 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_serve_peer import ITEMS_SQL, MAP_SQL, half_pixel  # noqa: E402
 from benchmarks.serving import (  # noqa: E402
     Gridmap,
     database,
@@ -77,14 +85,7 @@ ITEM_PROPERTIES = ["code", "name", "updated_at", "compound_code", "households", 
 
 ENVELOPE = "ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
 HITS = f"FROM building WHERE geom && {ENVELOPE} AND ST_Intersects(geom, {ENVELOPE})"
-SQL = Path(__file__).parent / "sql"
-MAP_SQL = (SQL / "serve_map.sql").read_text()  # {geom}: the geometry, simplified or not
-ITEMS_SQL = (SQL / "serve_items.sql").read_text()
-
-
-def half_pixel(zoom: int) -> float:
-    """gridmap's simplification tolerance at ``zoom`` (degrees); none from zoom 17 on."""
-    return 360.0 / (256 * 2**zoom) / 2 if zoom < 17 else 0.0
+PEER = "http peer"
 
 
 def bbox_text(box: Box) -> str:
@@ -141,7 +142,7 @@ class SqlTarget:
             return json.loads(conn.execute(self.sql, self.params(box)).fetchone()[0])
 
 
-def map_targets(zoom: int, gridmap: Gridmap, dsn: str) -> list:
+def map_targets(zoom: int, gridmap: Gridmap, dsn: str, peer: str) -> list:
     tolerance = half_pixel(zoom)
     geom = "ST_SimplifyPreserveTopology(geom, %(tolerance)s)" if tolerance else "geom"
 
@@ -157,16 +158,19 @@ def map_targets(zoom: int, gridmap: Gridmap, dsn: str) -> list:
         SqlTarget("direct", dsn, MAP_SQL.format(geom=geom), direct),
         HttpTarget("gridmap gzip", base, MAP_PATH, params, gzip=True, login=login),
         HttpTarget("http floor", base, "/ogc/conformance", lambda box: {}, login=login),
+        HttpTarget(PEER, peer, "/map", params),
+        HttpTarget("peer floor", peer, "/floor", lambda box: {}),
     ]
 
 
-def items_targets(gridmap: Gridmap, tipg: str | None, dsn: str, limit: int) -> list:
+def items_targets(gridmap: Gridmap, tipg: str | None, dsn: str, limit: int, peer: str) -> list:
     def params(box: Box) -> dict:
         return {"bbox": bbox_text(box), "limit": limit}
 
     targets = [
         HttpTarget("gridmap", gridmap.base, ITEMS_PATH, params, login=gridmap.headers),
         SqlTarget("direct", dsn, ITEMS_SQL, lambda box: sql_params(box, limit=limit)),
+        HttpTarget(PEER, peer, "/items", params),
     ]
     if tipg:
         path = "/collections/public.building/items"
@@ -213,6 +217,19 @@ def start_tipg(python: str, dsn: str, folder: Path) -> tuple[subprocess.Popen, s
            "--log-level", "warning", "--no-access-log"]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     return start_server(cmd, env, f"{base}/collections/public.building", folder / "tipg.log"), base
+
+
+def start_peer(dsn: str, folder: Path) -> tuple[subprocess.Popen, str]:
+    """The HTTP peer (``bench_serve_peer.py``) under uvicorn with ``gridmap serve``'s options."""
+    from gridmap.cli.server import KEEP_ALIVE_S
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "benchmarks.bench_serve_peer:app", "--host",
+           "127.0.0.1", "--port", str(port), "--log-level", "warning", "--timeout-keep-alive",
+           str(KEEP_ALIVE_S), "--http", "httptools"]  # fmt: skip
+    env = {**os.environ, "PEER_DSN": dsn, "PYTHONPATH": str(ROOT)}
+    base = f"http://127.0.0.1:{port}"
+    return start_server(cmd, env, f"{base}/floor", folder / "peer.log"), base
 
 
 def tipg_version(python: str | None) -> str | None:
@@ -324,22 +341,25 @@ def verdict(a: tuple[list, list], b: tuple[list, list]) -> str:
 # --- the run --------------------------------------------------------------------------------
 
 
-def latency_table(args, dsn: str, bounds, tipg: str | None, gridmap: Gridmap) -> list[Box]:
+def latency_table(
+    args, dsn: str, bounds, tipg: str | None, gridmap: Gridmap, peer: str
+) -> list[Box]:
     """Print the latency table; return the timed zoom-14 viewports (for the throughput)."""
     n, warm = args.requests, args.warmup
     print(f"{n} viewports per zoom after {warm} warm-up ones, seed {args.seed}; items limit "
           f"{args.limit}; p50 / p95; ratios of p50 (of p95)\n")  # fmt: skip
     print(f"| endpoint | zoom | features | gridmap | direct PostGIS | gridmap / direct | ≤ {TARGET}× "
-          "| tipg | gridmap / tipg | gridmap, gzip |\n" + "|---" * 10 + "|")  # fmt: skip
-    floor, zoom14 = "", []
+          "| tipg | gridmap / tipg | gridmap, gzip | HTTP peer | gridmap / HTTP peer |\n"
+          + "|---" * 12 + "|")  # fmt: skip
+    floor, peer_floor, zoom14 = "", "", []
     for zoom, (w, h) in VIEWPORTS.items():
         boxes = viewports(bounds, w, h, n + warm, args.seed + zoom)
         zoom14 = zoom14 or boxes[warm:]
         for name, targets, answer in (
-            ("map", map_targets(zoom, gridmap, dsn), map_answer),
-            ("items", items_targets(gridmap, tipg, dsn, args.limit), items_answer),
+            ("map", map_targets(zoom, gridmap, dsn, peer), map_answer),
+            ("items", items_targets(gridmap, tipg, dsn, args.limit, peer), items_answer),
         ):
-            compared = [t for t in targets if t.name in ("gridmap", "direct", "tipg")]
+            compared = [t for t in targets if t.name in ("gridmap", "direct", "tipg", PEER)]
             problems = disagreements(compared, boxes[:5], answer)
             size = statistics.median(len(targets[1].body(b)["features"]) for b in boxes[:20])
             t = latency(targets, boxes, warm)
@@ -347,21 +367,26 @@ def latency_table(args, dsn: str, bounds, tipg: str | None, gridmap: Gridmap) ->
             tipg_cells = f"{cell(t['tipg'])} | {ratios(g, t['tipg'])}" if "tipg" in t else "— | —"
             gzip = cell(t["gridmap gzip"]) if "gridmap gzip" in t else "—"
             print(f"| {name} | {zoom} | {size:.0f} | {cell(g)} | {cell(d)} | {ratios(g, d)} "
-                  f"| {verdict(g, d)} | {tipg_cells} | {gzip} |")  # fmt: skip
+                  f"| {verdict(g, d)} | {tipg_cells} | {gzip} | {cell(t[PEER])} "
+                  f"| {ratios(g, t[PEER])} |")  # fmt: skip
             floor = cell(t["http floor"]) if "http floor" in t else floor
+            peer_floor = cell(t["peer floor"]) if "peer floor" in t else peer_floor
             for problem in problems:
                 print(f"  ! {problem}")
-    print(f"\nHTTP floor (gridmap's /ogc/conformance, a constant document): {floor}\n")
+    print(f"\nHTTP floor (gridmap's /ogc/conformance, a constant document): {floor}; "
+          f"the HTTP peer's (/floor, a constant document): {peer_floor}\n")  # fmt: skip
     return zoom14
 
 
-def throughput_table(args, dsn: str, boxes: list[Box], tipg: str | None, gridmap: Gridmap) -> None:
+def throughput_table(
+    args, dsn: str, boxes: list[Box], tipg: str | None, gridmap: Gridmap, peer: str
+) -> None:
     with psycopg.connect(dsn) as conn:
         counts = [
             conn.execute(f"SELECT count(*) {HITS}", sql_params(b)).fetchone()[0] for b in boxes
         ]
     items = sum(min(args.limit, c) for c in counts)
-    targets = items_targets(gridmap, tipg, dsn, args.limit)
+    targets = items_targets(gridmap, tipg, dsn, args.limit, peer)
     rates = throughput(targets, boxes, items, args.clients, args.rounds)
     print(f"Items throughput: {len(boxes)} zoom-14 viewports of up to {args.limit} items, "
           f"{args.clients} concurrent clients, median of {args.rounds} rounds\n")  # fmt: skip
@@ -398,8 +423,10 @@ def main() -> None:
         if tipg:
             proc, tipg_base = start_tipg(args.tipg_python, dsn, tmp)
             running.callback(stop, proc)
-        zoom14 = latency_table(args, dsn, city["building"].total_bounds, tipg_base, gridmap)
-        throughput_table(args, dsn, zoom14, tipg_base, gridmap)
+        proc, peer = start_peer(dsn, tmp)
+        running.callback(stop, proc)
+        zoom14 = latency_table(args, dsn, city["building"].total_bounds, tipg_base, gridmap, peer)
+        throughput_table(args, dsn, zoom14, tipg_base, gridmap, peer)
 
 
 def parse_args():
