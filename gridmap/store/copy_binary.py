@@ -107,14 +107,21 @@ def _column(frame: pd.DataFrame, name: str, kind: str) -> list[bytes]:
     return _texts(payloads)
 
 
-def _ewkb_fields(geometries: np.ndarray) -> list[bytes]:
-    """Each geometry's field: its length, then its EWKB (SRID 4326) made from plain
-    little-endian WKB with the SRID put in after the type word, as ``bulk.ewkb_hex`` does."""
+def ewkb(geometries: np.ndarray) -> list[bytes | None]:
+    """EWKB (SRID 4326) of each geometry, as PostGIS reads it; None stays None. The one maker of
+    EWKB for both COPY formats (:func:`gridmap.store.bulk.ewkb_hex` writes it as hex text).
+
+    Made from plain little-endian WKB: the SRID goes in after the type word, whose high byte
+    gets the SRID flag (0x20). GEOS's own EWKB (``set_srid`` and ``to_wkb(include_srid=True)``)
+    took 3.4 s for 200,000 footprints as hex, this 0.2 s (GEOS's plain WKB 0.15 s of it).
+    """
     wkb = shapely.to_wkb(geometries, byte_order=1)
-    return [
-        NULL if w is None else b"".join((_LENGTH(len(w) + 4), w[:4], _FLAG_SRID[w[4]], w[5:]))
-        for w in wkb
-    ]
+    return [None if w is None else b"".join((w[:4], _FLAG_SRID[w[4]], w[5:])) for w in wkb]
+
+
+def _ewkb_fields(geometries: np.ndarray) -> list[bytes]:
+    """Each geometry's field: its length, then its EWKB (:func:`ewkb`)."""
+    return [NULL if e is None else _LENGTH(len(e)) + e for e in ewkb(geometries)]
 
 
 def copy_binary(
