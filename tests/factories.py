@@ -62,3 +62,19 @@ def finds(finding: dict, plant: dict) -> bool:
     return finding["kind"] == plant["kind"] and (
         finding["code"] == plant["code"] or plant["code"] in str(finding["codes"]).split(";")
     )
+
+
+def placed_by_an_analysis(engine, member_code: str, building_code: str) -> None:
+    """A new analysis run that stored one placement: ``member_code`` snapped to
+    ``building_code`` (as if the analysis had placed them there, 9 m away)."""
+    import pandas as pd
+
+    from gridmap.store.db import transaction
+    from gridmap.store.placement import save_placements
+    from gridmap.store.results import new_run
+
+    with transaction(engine) as conn:
+        run = new_run(conn, "tests", "analyze", {})
+        placed = pd.DataFrame({"code": [member_code], "building_code": [building_code],
+                               "how": ["snapped"], "distance_m": [9.0]})  # fmt: skip
+        save_placements(conn, run, placed)

@@ -5,9 +5,9 @@ that building. Both databases."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 import shapely
+from factories import placed_by_an_analysis
 from servers import demo_database
 
 from gridmap.config import Settings
@@ -16,9 +16,7 @@ from gridmap.crs import metric_crs_for
 from gridmap.plan_tables import compare_sides, plan_with_figures
 from gridmap.store.db import make_engine, transaction
 from gridmap.store.features import read_features
-from gridmap.store.placement import save_placements
 from gridmap.store.plans import create_plan
-from gridmap.store.results import new_run
 
 RENAMED = "X-落位"
 
@@ -70,12 +68,7 @@ def test_exports_and_the_comparison_count_members_by_the_stored_placement(engine
         export_by_rule = members_by_code(plan_with_figures(conn, settings, plan_id))
         _, table_by_rule, _, _ = compare_sides(conn, settings, "layer:party", str(plan_id))
 
-    with transaction(engine) as conn:
-        run = new_run(conn, "tests", "analyze", {})
-        placed = pd.DataFrame({"code": [members["code"].iloc[member]],
-                               "building_code": [buildings["code"].iloc[other]],
-                               "how": ["snapped"], "distance_m": [9.0]})  # fmt: skip
-        save_placements(conn, run, placed)
+    placed_by_an_analysis(engine, members["code"].iloc[member], buildings["code"].iloc[other])
     with engine.connect() as conn:
         export = members_by_code(plan_with_figures(conn, settings, plan_id))
         _, table, _, check = compare_sides(conn, settings, "layer:party", str(plan_id))

@@ -5,19 +5,17 @@ side, and moves with it. Both databases."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 import shapely
+from factories import placed_by_an_analysis
 from servers import demo_database, http, start_server
 from shapely.geometry import mapping, shape
 
 from gridmap.config import Settings
 from gridmap.core.member_homes import placed_homes
 from gridmap.crs import metric_crs_for
-from gridmap.store.db import make_engine, transaction
+from gridmap.store.db import make_engine
 from gridmap.store.features import read_features
-from gridmap.store.placement import save_placements
-from gridmap.store.results import new_run
 
 
 @pytest.fixture(scope="module", params=["spatialite", "postgis"])
@@ -77,12 +75,7 @@ def test_a_member_placed_across_a_drawn_border_counts_where_the_analysis_placed_
     assert saved.status_code == 200, saved.text
 
     by_rule, moves_by_rule = figures(base, plan_id, pair), moves(base, plan_id)
-    with transaction(engine) as conn:
-        run = new_run(conn, "tests", "analyze", {})
-        placed = pd.DataFrame({"code": [members["code"].iloc[member]],
-                               "building_code": [buildings["code"].iloc[other]],
-                               "how": ["snapped"], "distance_m": [9.0]})  # fmt: skip
-        save_placements(conn, run, placed)
+    placed_by_an_analysis(engine, members["code"].iloc[member], buildings["code"].iloc[other])
     engine.dispose()
     by_placement, moves_by_placement = figures(base, plan_id, pair), moves(base, plan_id)
 
