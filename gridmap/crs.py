@@ -146,6 +146,11 @@ def _shift_geometries(geoms: np.ndarray, func) -> np.ndarray:
     return shapely.transform(geoms, on_coords)
 
 
+def geometries_from_wgs84(geoms, datum: str) -> np.ndarray:
+    """WGS84 geometries (an array) shifted to ``gcj02`` or ``bd09`` for display; never stored."""
+    return _shift_geometries(np.asarray(geoms, dtype=object), _FROM_WGS84[datum])
+
+
 def shift_to_wgs84(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
     """Convert a GeoDataFrame whose coordinates are GCJ-02 or BD-09 degrees to WGS84."""
     out = gdf.copy()

@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         people,
         plans,
         session,
+        tiles,
     )  # fmt: skip
     from gridmap.api.security import SESSION_COOKIE
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings, **pool_options(settings.database_url, settings.max_concurrent_requests))  # fmt: skip
     app.state.responses = ResponseCache()
+    app.state.tiles = ResponseCache(size=20_000, max_bytes=128 << 20)  # a city's street level
     add_exception_handlers(app)
     # level 1: a zoom-14 page of 1,400 buildings (438 KB) compresses in 2 ms to 61 KB, where
     # the default level 9 took 40 ms for 48 KB — twice the whole request (benchmarks/bench_serve)
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(session.router)
     app.include_router(layers.router)
     app.include_router(features.router)
+    app.include_router(tiles.router)
     app.include_router(gaps.router)
     app.include_router(analysis.router)
     app.include_router(exports.router)

@@ -110,11 +110,14 @@ def data_version(conn: Connection) -> int:
     return conn.execute(select(func.max(ChangeLog.id))).scalar() or 0
 
 
-def kept(request: Request, conn: Connection, key: tuple, make: Callable[[], str],
-         area: Area | None = None) -> Body:  # fmt: skip
+def kept(request: Request, conn: Connection, key: tuple, make: Callable[[], str | bytes],
+         area: Area | None = None, among: str = "responses") -> Body:  # fmt: skip
     """The app's kept body for ``key`` as the data stand now (per ``area``, where it matters);
-    ``make`` builds its text when it is not kept."""
-    return request.app.state.responses.get(_full(conn, key, area), lambda: packed(make()))
+    ``make`` builds its text when it is not kept. ``among``: the app's cache to keep it in
+    (``tiles``: the many small vector tiles have one of their own, so that they never push
+    the whole layers out)."""
+    cache = getattr(request.app.state, among)
+    return cache.get(_full(conn, key, area), lambda: packed(make()))
 
 
 def kept_json(request: Request, conn: Connection, key: tuple, make: Callable[[], object],

@@ -31,13 +31,9 @@ def display_geometry(geoms, zoom: int | None, display: str):
     """
     geoms = np.asarray(geoms, dtype=object)
     if display == "gcj02":
-        from gridmap.crs import wgs84_to_gcj02
+        from gridmap.crs import geometries_from_wgs84
 
-        def shift(coords):
-            lon, lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
-            return np.column_stack([lon, lat])
-
-        geoms = shapely.transform(geoms, shift)
+        geoms = geometries_from_wgs84(geoms, "gcj02")
     # Plain rounding can make a ring touch itself; only those few are snap-rounded, which keeps them
     # valid (snap-rounding every feature cost more than the whole query). Simplification then only
     # drops vertices, so its output stays on the rounded grid.

@@ -289,7 +289,7 @@ def map_rows(
     the driver, without a DataFrame: for a viewport of a thousand buildings the frame's
     bookkeeping cost as much as the query.
     """
-    names = _map_columns(layer)
+    names = map_columns(layer)
     params: dict = {"grid_layer": grid_layer, "limit": limit}
     if bbox is not None:
         params.update(zip(BOX_PARAMS, bbox, strict=True))
@@ -299,7 +299,8 @@ def map_rows(
     return names, [tuple(r[:-1]) for r in rows], shapely.from_wkb(wkb)
 
 
-def _map_columns(layer: str) -> list[str]:
+def map_columns(layer: str) -> list[str]:
+    """The columns the map shows of ``layer`` (as :func:`map_rows` and the vector tiles)."""
     table = table_for(layer)
     left_out = {*NOT_ON_MAP, *LAYERS[layer].personal_fields}
     first = ["id", "code", "name"]
@@ -312,7 +313,7 @@ def _map_statement(dialect: str, layer: str, bbox: bool, limited: bool):
     """:func:`map_rows`' statement, built once (a street-level view spent longer building and
     keying it than PostGIS spent running it); the box and the limit are its parameters."""
     table = table_for(layer)
-    query = select(*(table.c[n] for n in _map_columns(layer)), func.ST_AsBinary(table.c.geom))
+    query = select(*(table.c[n] for n in map_columns(layer)), func.ST_AsBinary(table.c.geom))
     if layer == "grid":
         query = query.where(table.c.layer == bindparam("grid_layer"))
     if bbox:

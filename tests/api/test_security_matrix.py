@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from gridmap.api.app import create_app
 from gridmap.auth import add_account, issue_token
 from gridmap.config import Settings
 from gridmap.loading import LoadOptions, load_file
+from gridmap.maps import vector_tiles
 from gridmap.permissions import PERMISSIONS
 from gridmap.runs import run_analyze
 from gridmap.store.db import make_engine, transaction
@@ -360,6 +362,24 @@ def not_a_layer(r, a: Account, w: World) -> None:
     assert r.status_code == 404  # members are never a map layer
 
 
+B1_CENTRE = cell(0.3, 0.3, 0.9, 0.9).centroid
+B1_TILE = {  # the zoom-17 tile of B1's centre
+    "layer": "building", "z": "17",
+    "x": str(int((B1_CENTRE.x + 180) / 360 * 2**17)),
+    "y": str(int((1 - math.asinh(math.tan(math.radians(B1_CENTRE.y))) / math.pi) / 2 * 2**17)),
+}  # fmt: skip
+
+
+MEMBER_TILE = {**B1_TILE, "layer": "member"}
+
+
+def check_tile(r, a: Account, w: World) -> None:
+    """A tile is the same for every account that may view (buildings are no one's own)."""
+    assert r.status_code == 200 and r.headers["content-type"] == vector_tiles.MEDIA_TYPE
+    features = vector_tiles.decode(r.content)["building"]["features"]
+    assert "B1" in {f["properties"]["code"] for f in features}
+
+
 def collections(r, a: Account, w: World) -> None:
     assert r.status_code == 200
     assert "member" not in {c["id"] for c in r.json()["collections"]}
@@ -382,6 +402,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/me"): Rule("view", check_me),
     ("GET", "/api/layers"): Rule("view", ok),
     ("GET", "/api/layers/{layer}/features"): Rule("view", ok, path={"layer": "building"}),
+    ("GET", "/api/tiles/{layer}/{z}/{x}/{y}.mvt"): Rule("view", check_tile, path=B1_TILE),
     ("GET", "/api/gaps"): Rule("view", check_gaps),
     ("GET", "/api/gaps/list"): Rule("view", check_gaps),
     ("GET", "/api/gaps/counts"): Rule("view", check_gap_counts),
@@ -440,6 +461,7 @@ TABLE: dict[tuple[str, str], Rule] = {
 }
 EXTRA = [  # more calls of an operation of the table: (method, path, rule)
     ("GET", "/api/layers/{layer}/features", Rule("view", not_a_layer, path={"layer": "member"})),
+    ("GET", "/api/tiles/{layer}/{z}/{x}/{y}.mvt", Rule("view", not_a_layer, path=MEMBER_TILE)),
 ]
 
 

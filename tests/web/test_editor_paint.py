@@ -242,7 +242,10 @@ def test_a_finger_taps_and_brushes_units_into_a_cell_without_panning_the_map(
     crossed = {u for u, (c, shape) in units.items() if c == units[unit][0] and shape.intersects(shapely.LineString([start, end]))}  # fmt: skip
     assert other in moved and moved <= crossed and all(now[u] == to for u in moved)
     assert page.evaluate("(c => [c.lat, c.lng])(gridmapEditor.map.getCenter())") == centre  # no pan
-    # the stroke is one step of the history, as a mouse's is
+    # the stroke is one step of the history, as a mouse's is. The tap waits until the page has
+    # done what a stroke sets off (the validation and the labels, data-paint-checked): a tap whose
+    # touch start and end reach a busy page far apart is a long press, which clicks nothing
+    page.wait_for_function("document.getElementById('map').dataset.paintChecked === '2'")
     page.tap("#paint-undo")
     settled(page, 1)
     assert page.evaluate("gridmapPaint.assignment()") == cells

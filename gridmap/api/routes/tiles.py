@@ -1,0 +1,93 @@
+"""Vector tiles of a layer (Mapbox Vector Tile, ``/api/tiles/{layer}/{z}/{x}/{y}.mvt``).
+
+The map draws buildings at street level from them, and any tool that takes an XYZ vector tile
+source (QGIS, MapLibre) can too, with an API token. A tile is the same for every user: it is kept
+until the data change (in a cache of its own, :func:`gridmap.api.cache.kept`), so the many maps
+looking at the same streets ask the database once per tile, and a browser holding a tile gets a
+bodiless 304. PostGIS writes a tile itself (``ST_AsMVT``); SpatiaLite's features, and the GCJ-02
+display on either, are encoded by :mod:`gridmap.maps.vector_tiles`. Members' homes are never a
+tile layer (``resolve_layer``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from gridmap.api.cache import kept, send
+from gridmap.api.deps import EngineDep, on_connection
+from gridmap.api.display import refuse_more_than
+from gridmap.api.routes.features import MAX_FEATURES, resolve_layer
+from gridmap.api.routes.params import CHECKED
+from gridmap.api.security import require
+from gridmap.crs import gcj02_to_wgs84, geometries_from_wgs84
+from gridmap.errors import NotFoundError
+from gridmap.maps import vector_tiles as vt
+from gridmap.store.query import map_rows
+from gridmap.store.tiles import postgis_tile
+
+router = APIRouter(prefix="/api", tags=["features"], dependencies=[*CHECKED, require("view")])
+
+MVT = vt.MEDIA_TYPE
+
+
+@router.get(
+    "/tiles/{layer}/{z}/{x}/{y}.mvt",
+    summary="矢量瓦片 (Mapbox Vector Tile) / vector tile of a layer",
+    name="vector_tile",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}, "description": "瓦片；图层名同 layer / the tile"}},
+)
+async def vector_tile(
+    layer: str,
+    z: Annotated[int, Path(ge=0, le=22, description="级别 / zoom")],
+    x: Annotated[int, Path(ge=0, description="列 / column")],
+    y: Annotated[int, Path(ge=0, description="行（自北向南）/ row, from the north")],
+    request: Request,
+    engine: EngineDep,
+    display: Annotated[Literal["wgs84", "gcj02"], Query(description="显示坐标系")] = "wgs84",
+) -> Response:
+    return await on_connection(
+        engine, lambda conn: tile(conn, request, layer, z, x, y, display), reading=True
+    )
+
+
+def tile(conn, request: Request, layer: str, z: int, x: int, y: int, display: str) -> Response:
+    """Tile ``z/x/y`` of ``layer`` as ``request`` takes it; a tile off the grid is a 404 and
+    one of more than :data:`MAX_FEATURES` features a 400 (zoom in)."""
+    base, grid_layer = resolve_layer(conn, layer)
+    if not vt.in_grid(z, x, y):
+        raise NotFoundError(f"没有瓦片 {z}/{x}/{y}。", f"No tile {z}/{x}/{y}.")
+
+    def make() -> bytes:
+        return encoded(conn, base, grid_layer, layer, z, x, y, display)
+
+    return send(request, kept(request, conn, ("tile", layer, z, x, y, display), make, among="tiles"), MVT)  # fmt: skip
+
+
+def encoded(conn, base: str, grid_layer: str | None, name: str, z: int, x: int, y: int, display: str) -> bytes:  # fmt: skip
+    """The tile's bytes: written by PostGIS where it can, else read by box and encoded."""
+    if conn.dialect.name == "postgresql" and display == "wgs84":
+        data, count = postgis_tile(conn, base, z, x, y, name=name, grid_layer=grid_layer,
+                                   extent=vt.EXTENT, buffer=vt.MARGIN, limit=MAX_FEATURES + 1)  # fmt: skip
+        refuse_more_than(MAX_FEATURES, count)
+        return data
+    box = vt.tile_lonlat_bounds(z, x, y, vt.MARGIN / vt.EXTENT)
+    if display == "gcj02":
+        box = _stored_box(box)
+    names, rows, geoms = map_rows(conn, base, grid_layer=grid_layer, bbox=box, limit=MAX_FEATURES + 1)  # fmt: skip
+    refuse_more_than(MAX_FEATURES, len(rows))
+    if display == "gcj02":
+        geoms = geometries_from_wgs84(geoms, "gcj02")
+    return vt.encode(name, names, rows, geoms, z, x, y)
+
+
+def _stored_box(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The stored (WGS84) box whose features, shifted to GCJ-02, can meet GCJ-02 ``box``: its
+    corners shifted back, widened by a metre or so (the shift bends a little across a tile)."""
+    lon, lat = gcj02_to_wgs84(np.array(box[::2]), np.array(box[1::2]))
+    pad = 1e-5
+    return float(lon.min()) - pad, float(lat.min()) - pad, float(lon.max()) + pad, float(lat.max()) + pad  # fmt: skip
