@@ -29,6 +29,7 @@ log = logging.getLogger("gridmap")
 LAYER_ZOOMS = range(10, 18)  # whole layers: from a district on a screen to the map's last zoom
 CHECK_SECONDS = 10.0  # how often the data version is looked at
 SEEDER = Principal("(kept answers)", "admin", None)  # the whole subdistrict, nothing hidden
+TILES_AT_MOST = 4096  # vector tiles drawn ahead per zoom (a city of 200,000 buildings: 300)
 
 
 def start_seeding(app: FastAPI, every: float = CHECK_SECONDS) -> threading.Event:
@@ -61,12 +62,13 @@ def _seed_forever(app: FastAPI, stop: threading.Event, every: float) -> None:
 
 def seed(app: FastAPI, conn) -> None:
     """Draw and keep what every map of the whole subdistrict asks for at start and below street
-    level: layer counts, summary, figures, the gap list, whole layers, gaps and compounds."""
+    level: layer counts, summary, figures, the gap list, whole layers, gaps and compounds; and
+    the buildings' vector tiles of street level."""
     from gridmap.api.routes.analysis import figures, summary
     from gridmap.api.routes.features import STREET_ZOOM, features, layer_set
     from gridmap.api.routes.gaps import gap_list, gap_set, hidden_at
     from gridmap.api.routes.layers import list_layers
-    from gridmap.maps.layers import MIN_ZOOM, basemap, gap_legend, map_layers
+    from gridmap.maps.layers import MIN_ZOOM, TILED, basemap, gap_legend, map_layers
     from gridmap.store.features import grid_layers
     from gridmap.store.results import latest_run, run_summary
 
@@ -91,3 +93,27 @@ def seed(app: FastAPI, conn) -> None:
             gap_set(request, conn, kinds, None, zoom, display, hidden_at(zoom, SEEDER), None, wait=True)  # fmt: skip
     for zoom in range(MIN_ZOOM["compound"], STREET_ZOOM):
         layer_set(request, conn, "compound", zoom, display, wait=True)
+    for layer in TILED:
+        seed_tiles(request, conn, layer, range(MIN_ZOOM[layer] - 1, 17), display)
+
+
+def seed_tiles(request: Request, conn, layer: str, zooms: range, display: str) -> int:
+    """Draw and keep every vector tile of ``layer`` at ``zooms`` over the layer's extent (the
+    map draws 512-pixel tiles, so at map zoom 16 and up it asks for the tiles one zoom up, to 16:
+    map-layers.js); a zoom of more than :data:`TILES_AT_MOST` tiles is left to be drawn when
+    asked. The number drawn."""
+    from gridmap.api.routes.tiles import tile
+    from gridmap.maps.vector_tiles import tiles_over
+    from gridmap.store.features import table_bounds
+    from gridmap.store.models import table_for
+
+    bounds = table_bounds(conn, table_for(layer))
+    drawn = 0
+    for zoom in zooms if bounds else ():
+        tiles = tiles_over(bounds, zoom)
+        if len(tiles) > TILES_AT_MOST:
+            continue
+        for x, y in tiles:
+            tile(conn, request, layer, zoom, x, y, display)
+        drawn += len(tiles)
+    return drawn

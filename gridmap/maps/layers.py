@@ -17,7 +17,7 @@ GRID_COLOURS = ["#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#5d4037"]
 
 
 PANES = {"subdistrict": "areas", "community": "areas", "grid": "grids", "compound": "units",
-         "building": "units", "station": "points"}  # fmt: skip
+         "building": "buildings", "station": "points"}  # fmt: skip
 
 # Every colour at least 3:1 against the panel (#fafafa), the coverage gaps told apart by colour-blind
 # readers too (Okabe–Ito vermillion and blue, ColorBrewer purples) and by shape (a piece of land
@@ -134,9 +134,16 @@ def exports(layers: list[dict]) -> list[dict]:
     ]
 
 
+# layers drawn from vector tiles (``/api/tiles``) rather than per view: those of street level,
+# where every pan asked for a new view and the tiles a pan reaches are mostly kept already
+TILED = ("building",)
+
+
 def _spec(layer: str, key: str, label: str, style: dict, visible: bool) -> dict:
     base = layer.split(":", 1)[0]
+    tiles = {"tiles": f"/api/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"} if layer in TILED else {}
     return {
+        **tiles,
         "pane": PANES.get(base, "units"),
         "layer": layer,
         "key": key,

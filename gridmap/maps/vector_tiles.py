@@ -65,6 +65,25 @@ def in_grid(z: int, x: int, y: int) -> bool:
     return 0 <= x < 2**z and 0 <= y < 2**z
 
 
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The column and row of the tile of zoom ``z`` holding a place."""
+    n = 2**z
+    lat = min(max(lat, -85.0511287798066), 85.0511287798066)
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
+
+
+def tiles_over(bounds, z: int) -> list[tuple[int, int]]:
+    """The tiles of zoom ``z`` covering ``(minlon, minlat, maxlon, maxlat)``.
+
+    >>> tiles_over((120.0095, 31.307, 120.0105, 31.308), 17)
+    [(109230, 53523)]
+    """
+    (x0, y1), (x1, y0) = tile_of(bounds[0], bounds[1], z), tile_of(bounds[2], bounds[3], z)
+    return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
 def to_tile(geoms, z: int, x: int, y: int):
     """Longitude/latitude geometries in the coordinates of tile ``z/x/y`` (y up, 0–4,096 inside
     the tile), clipped to its margin; those left empty are ``None``."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -363,11 +362,8 @@ def not_a_layer(r, a: Account, w: World) -> None:
 
 
 B1_CENTRE = cell(0.3, 0.3, 0.9, 0.9).centroid
-B1_TILE = {  # the zoom-17 tile of B1's centre
-    "layer": "building", "z": "17",
-    "x": str(int((B1_CENTRE.x + 180) / 360 * 2**17)),
-    "y": str(int((1 - math.asinh(math.tan(math.radians(B1_CENTRE.y))) / math.pi) / 2 * 2**17)),
-}  # fmt: skip
+B1_TILE = dict(zip(("x", "y"), map(str, vector_tiles.tile_of(B1_CENTRE.x, B1_CENTRE.y, 17)), strict=True))  # fmt: skip
+B1_TILE.update(layer="building", z="17")  # the zoom-17 tile of B1's centre
 
 
 MEMBER_TILE = {**B1_TILE, "layer": "member"}

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import shapely
 import uvicorn
 from servers import add_test_accounts, demo_database, free_port
 
@@ -121,3 +122,20 @@ def test_the_legend_of_an_area_account_is_counted_once_per_change(seeded):
     grid_only = {"Authorization": f"Bearer {tokens['网格协调员']}"}
     other = {g["kind"]: g["count"] for g in map_config(base, grid_only)["gaps"] if g["count"]}
     assert responses.misses == built + 1 and other != legend
+
+
+def test_the_street_level_tiles_of_buildings_are_drawn_before_a_map_asks(seeded):
+    from gridmap.maps.vector_tiles import decode, tile_of
+
+    app, base, headers, _ = seeded
+    wait_seeded(app)
+    tiles = app.state.tiles
+    assert tiles.misses > 10  # the demo's buildings at zooms 15 and 16, drawn ahead
+    built, hits = tiles.misses, tiles.hits
+    first = httpx.get(base + "/api/layers/building/features?zoom=17", headers=headers, timeout=30)
+    centre = shapely.geometry.shape(first.json()["features"][0]["geometry"]).centroid
+    for z in (15, 16):  # the tiles a map asks for at zooms 16 and 17 (512 pixels wide)
+        x, y = tile_of(centre.x, centre.y, z)
+        answer = httpx.get(f"{base}/api/tiles/building/{z}/{x}/{y}.mvt", headers=headers, timeout=30)  # fmt: skip
+        assert answer.status_code == 200 and decode(answer.content)["building"]["features"]
+    assert tiles.misses == built and tiles.hits == hits + 2  # nothing drawn for the requests

@@ -6,8 +6,6 @@ route's tile is the encoder's."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import shapely
@@ -40,17 +38,12 @@ def tiles(corpus_run):
         yield client, app, buildings
 
 
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2**z
-    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)  # fmt: skip
-
-
 def busiest(geoms, z: int, k: int) -> list[tuple[int, int]]:
     """The ``k`` tiles at ``z`` holding the most building centres."""
     counts: dict[tuple[int, int], int] = {}
     for p in shapely.centroid(geoms):
         if p is not None and not p.is_empty:
-            key = tile_of(p.x, p.y, z)
+            key = vt.tile_of(p.x, p.y, z)
             counts[key] = counts.get(key, 0) + 1
     return sorted(counts, key=lambda t: (-counts[t], t))[:k]
 

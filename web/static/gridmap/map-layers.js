@@ -1,5 +1,6 @@
 // The data layers, each loaded for the view (/api/layers/{layer}/features?bbox=&zoom=) when it is
-// on and the map stops moving; the layer control, zoom and scale controls.
+// on and the map stops moving, or drawn from vector tiles (buildings); the layer control, zoom
+// and scale controls.
 (function () {
   "use strict";
   const { escape, viewKey } = window.gridmapKit;
@@ -8,7 +9,39 @@
   const overlays = {};
   const groups = {}; // a layer's key → its group
   const loaders = [];
+  // a layer drawn from vector tiles (buildings at street level, /api/tiles/…): the server keeps
+  // each tile until the data change and the browser revalidates it (ETag), so a pan asks only
+  // for tiles not seen. SVG tiles: VectorGrid's canvas renderer throws on a click with Leaflet
+  // 1.9 (web/static/vendor/README.md). Tiles are drawn 512 pixels wide: a street-level view
+  // asks for a quarter as many (the tiles one zoom up: {tz}). Its loader's promise is the view's
+  // tiles being in.
+  function tiled(spec) {
+    const layer = L.vectorGrid.protobuf(withDisplay(spec.tiles.replace("{z}", "{tz}")), {
+      tileSize: 512, tz: (d) => d.z - 1,
+      pane: spec.pane, rendererFactory: L.svg.tile, interactive: true,
+      vectorTileLayerStyles: { [spec.layer]: { ...spec.style, fill: true, fillColor: spec.style.color } },
+      getFeatureId: (f) => f.properties.code, minZoom: spec.min_zoom, maxNativeZoom: 17, maxZoom: 19,
+    });
+    layer.on("click", (e) => {
+      L.DomEvent.stopPropagation(e); // the feature's popup, not the map's click beneath it
+      L.popup({ maxWidth: 320 }).setLatLng(e.latlng).setContent(gm.featurePopup(e.layer.properties, spec)).openOn(map);
+    });
+    layer.on("tileload", () => { el.dataset[`tiles_${spec.key}`] = Number(el.dataset[`tiles_${spec.key}`] || 0) + 1; });
+    const load = () => {
+      if (!map.hasLayer(layer) || Math.round(map.getZoom()) < spec.min_zoom) return null;
+      return layer.isLoading() ? new Promise((resolve) => layer.once("load", resolve)) : Promise.resolve();
+    };
+    return { layer, load };
+  }
   for (const spec of cfg.layers) {
+    if (spec.tiles) {
+      const { layer, load } = tiled(spec);
+      overlays[escape(spec.label_zh)] = layer;
+      groups[spec.key] = layer;
+      if (spec.visible) layer.addTo(map);
+      loaders.push(load);
+      continue;
+    }
     const isStation = spec.layer === "station";
     const group = L.geoJSON(null, {
       pane: spec.pane,

@@ -45,11 +45,14 @@
   const levelOf = (layer) => ({ community: "community", "grid:unified": "grid", compound: "compound" })[layer];
 
   // a click on a community, unified grid cell or compound fetches its figures into the popup
+  const headOf = (props, spec) => `<b class="title">${named(props.name, props.code)}</b> <small>${escape(spec.label_zh)}</small>`;
+  // what a feature's popup says before (or without) its figures: a building's, from its tile
+  const featurePopup = (props, spec) => `${headOf(props, spec)}${propsTable(props)}`;
   function bindUnitPopup(feature, layer, spec) {
     const props = feature.properties;
     const level = levelOf(spec.layer);
-    const head = `<b class="title">${named(props.name, props.code)}</b> <small>${escape(spec.label_zh)}</small>`;
-    layer.bindPopup(`${head}${propsTable(props)}`, { maxWidth: 320 });
+    const head = headOf(props, spec);
+    layer.bindPopup(featurePopup(props, spec), { maxWidth: 320 });
     if (!level) return;
     layer.on("popupopen", (e) => {
       getJSON(`/api/figures/${level}/${encodeURIComponent(props.code)}`)
@@ -101,5 +104,5 @@
     return `<b class="title">${escape(g.label_zh)} · ${aboutOf(p)}</b>${why}${measure}${nextStep(p.kind)}${gapLinks(p)}`;
   }
 
-  Object.assign(gm, { figuresTable, bindUnitPopup, proposalPopup, aboutOf, gapPopup });
+  Object.assign(gm, { figuresTable, bindUnitPopup, featurePopup, proposalPopup, aboutOf, gapPopup });
 })();

@@ -19,11 +19,13 @@
   const el = document.getElementById("map");
   const cfg = JSON.parse(el.dataset.config);
   const display = cfg.basemap ? cfg.basemap.display : "wgs84";
-  const map = L.map(el, { maxZoom: 19 });
+  // its own zoom range: else a tile layer's (buildings from zoom 16) would become the map's
+  const map = L.map(el, { minZoom: 0, maxZoom: 19 });
   // panes, bottom to top; each gets its own SVG renderer, so clicks reach the topmost feature
+  // (buildings, drawn from tiles, have a pane of their own above the compounds they stand in)
   // gap ground (留白, overlaps, slivers, out of reach) lies above the whole features that are gaps
   // (a grid across communities), so a click on a planted 留白 reaches the 留白
-  ["areas", "choropleth", "grids", "units", "points", "proposals", "gapfeatures", "gaps", "highlight"].forEach(
+  ["areas", "choropleth", "grids", "units", "buildings", "points", "proposals", "gapfeatures", "gaps", "highlight"].forEach(
     (name, i) => { map.createPane(name).style.zIndex = 401 + i; });
   if (cfg.basemap) {
     L.tileLayer(cfg.basemap.url, { subdomains: cfg.basemap.subdomains, maxZoom: 19,
