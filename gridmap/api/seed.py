@@ -79,8 +79,12 @@ def seed(app: FastAPI, conn) -> None:
         if spec["min_zoom"] == 0 and not spec.get("url"):
             for zoom in LAYER_ZOOMS:
                 features(spec["layer"], request, conn, None, zoom, display)
+    for zoom in range(MIN_ZOOM["compound"], STREET_ZOOM):
+        layer_set(request, conn, "compound", zoom, display, wait=True)
+    for layer in TILED:
+        seed_tiles(request, conn, layer, range(MIN_ZOOM[layer] - 1, 17), display)
     run = latest_run(conn, "analyze")
-    if run is None:
+    if run is None:  # no analysis yet: no figures or gaps to draw
         return
     summary(request, conn, None)
     for level in ("subdistrict", "community", "grid"):
@@ -91,10 +95,6 @@ def seed(app: FastAPI, conn) -> None:
         gap_list(request, conn, SEEDER, None, kinds, None, 300, display)
         for zoom in range(LAYER_ZOOMS.start, STREET_ZOOM):
             gap_set(request, conn, kinds, None, zoom, display, hidden_at(zoom, SEEDER), None, wait=True)  # fmt: skip
-    for zoom in range(MIN_ZOOM["compound"], STREET_ZOOM):
-        layer_set(request, conn, "compound", zoom, display, wait=True)
-    for layer in TILED:
-        seed_tiles(request, conn, layer, range(MIN_ZOOM[layer] - 1, 17), display)
 
 
 def seed_tiles(request: Request, conn, layer: str, zooms: range, display: str) -> int:
