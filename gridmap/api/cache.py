@@ -33,6 +33,7 @@ from sqlalchemy import Connection, func, select
 
 from gridmap.permissions import Area
 from gridmap.store.models import ChangeLog
+from gridmap.store.models.log import AUDIT_ONLY
 
 log = logging.getLogger("gridmap")
 GZIP_MIN_BYTES = 1024  # as the app's GZipMiddleware: smaller bodies are sent as they are
@@ -106,8 +107,10 @@ def _accepts_gzip(accept_encoding: str) -> bool:
 
 
 def data_version(conn: Connection) -> int:
-    """The newest change log entry: moves with every change of layers or analysis results."""
-    return conn.execute(select(func.max(ChangeLog.id))).scalar() or 0
+    """The newest change log entry that changed data: moves with every change of layers or
+    analysis results, and not with a login or a look at personal data (``AUDIT_ONLY``)."""
+    newest = select(func.max(ChangeLog.id)).where(ChangeLog.action.not_in(AUDIT_ONLY))
+    return conn.execute(newest).scalar() or 0
 
 
 def kept(request: Request, conn: Connection, key: tuple, make: Callable[[], str | bytes],

@@ -64,13 +64,11 @@ def seed(app: FastAPI, conn) -> None:
     """Draw and keep what every map of the whole subdistrict asks for at start and below street
     level: layer counts, summary, figures, the gap list, whole layers, gaps and compounds; and
     the buildings' vector tiles of street level."""
-    from gridmap.api.routes.analysis import figures, summary
     from gridmap.api.routes.features import STREET_ZOOM, features, layer_set
-    from gridmap.api.routes.gaps import gap_list, gap_set, hidden_at
     from gridmap.api.routes.layers import list_layers
-    from gridmap.maps.layers import MIN_ZOOM, TILED, basemap, gap_legend, map_layers
+    from gridmap.maps.layers import MIN_ZOOM, TILED, basemap, map_layers
     from gridmap.store.features import grid_layers
-    from gridmap.store.results import latest_run, run_summary
+    from gridmap.store.results import latest_run
 
     request = Request({"type": "http", "app": app, "headers": [], "method": "GET"})
     display = (basemap(app.state.settings) or {}).get("display", "wgs84")
@@ -79,13 +77,22 @@ def seed(app: FastAPI, conn) -> None:
         if spec["min_zoom"] == 0 and not spec.get("url"):
             for zoom in LAYER_ZOOMS:
                 features(spec["layer"], request, conn, None, zoom, display)
+    run = latest_run(conn, "analyze")
+    if run is not None:  # the figures and gaps of the latest analysis
+        _seed_results(request, conn, run, display)
     for zoom in range(MIN_ZOOM["compound"], STREET_ZOOM):
         layer_set(request, conn, "compound", zoom, display, wait=True)
-    for layer in TILED:
+    for layer in TILED:  # last: many small answers, each asked by fewer maps
         seed_tiles(request, conn, layer, range(MIN_ZOOM[layer] - 1, 17), display)
-    run = latest_run(conn, "analyze")
-    if run is None:  # no analysis yet: no figures or gaps to draw
-        return
+
+
+def _seed_results(request: Request, conn, run, display: str) -> None:
+    from gridmap.api.routes.analysis import figures, summary
+    from gridmap.api.routes.features import STREET_ZOOM
+    from gridmap.api.routes.gaps import gap_list, gap_set, hidden_at
+    from gridmap.maps.layers import gap_legend
+    from gridmap.store.results import run_summary
+
     summary(request, conn, None)
     for level in ("subdistrict", "community", "grid"):
         figures(request, conn, None, level)
@@ -100,20 +107,25 @@ def seed(app: FastAPI, conn) -> None:
 def seed_tiles(request: Request, conn, layer: str, zooms: range, display: str) -> int:
     """Draw and keep every vector tile of ``layer`` at ``zooms`` over the layer's extent (the
     map draws 512-pixel tiles, so at map zoom 16 and up it asks for the tiles one zoom up, to 16:
-    map-layers.js); a zoom of more than :data:`TILES_AT_MOST` tiles is left to be drawn when
-    asked. The number drawn."""
-    from gridmap.api.routes.tiles import tile
-    from gridmap.maps.vector_tiles import tiles_over
+    map-layers.js); a zoom of more than :data:`TILES_AT_MOST` tiles (a layer spread over a
+    province, or one building far away) is left to be drawn when asked, and so is a tile that
+    fails (the request asking for it answers the error). The number drawn."""
+    from gridmap.api.routes.tiles import kept_tile
+    from gridmap.errors import GridmapError
+    from gridmap.maps.vector_tiles import display_bounds, tile_count, tiles_over
     from gridmap.store.features import table_bounds
     from gridmap.store.models import table_for
 
-    bounds = table_bounds(conn, table_for(layer))
+    stored = table_bounds(conn, table_for(layer))
+    bounds = display_bounds(stored, display) if stored else None
     drawn = 0
     for zoom in zooms if bounds else ():
-        tiles = tiles_over(bounds, zoom)
-        if len(tiles) > TILES_AT_MOST:
+        if tile_count(bounds, zoom) > TILES_AT_MOST:
             continue
-        for x, y in tiles:
-            tile(conn, request, layer, zoom, x, y, display)
-        drawn += len(tiles)
+        for x, y in tiles_over(bounds, zoom):
+            try:
+                kept_tile(conn, request, layer, zoom, x, y, display)
+                drawn += 1
+            except GridmapError as exc:  # too many features in one tile: asked, it says so
+                log.warning("a tile was not drawn ahead: %s", type(exc).__name__)
     return drawn

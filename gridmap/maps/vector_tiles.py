@@ -75,13 +75,36 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 
 def tiles_over(bounds, z: int) -> list[tuple[int, int]]:
-    """The tiles of zoom ``z`` covering ``(minlon, minlat, maxlon, maxlat)``.
+    """The tiles of zoom ``z`` covering ``(minlon, minlat, maxlon, maxlat)`` (mind
+    :func:`tile_count` first: a box across a country holds millions).
 
     >>> tiles_over((120.0095, 31.307, 120.0105, 31.308), 17)
     [(109230, 53523)]
     """
     (x0, y1), (x1, y0) = tile_of(bounds[0], bounds[1], z), tile_of(bounds[2], bounds[3], z)
     return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
+def tile_count(bounds, z: int) -> int:
+    """How many tiles :func:`tiles_over` would list, without listing them.
+
+    >>> tile_count((73.5, 18.2, 134.8, 53.6), 16)  # China's box
+    91880280
+    """
+    (x0, y1), (x1, y0) = tile_of(bounds[0], bounds[1], z), tile_of(bounds[2], bounds[3], z)
+    return (x1 - x0 + 1) * (y1 - y0 + 1)
+
+
+def display_bounds(bounds, display: str) -> tuple[float, float, float, float]:
+    """A stored (WGS84) box as the map displays it: for ``gcj02`` the box of its corners
+    shifted (about 500 m in a city), widened by about 10 m."""
+    if display != "gcj02":
+        return tuple(bounds)
+    from gridmap.crs import wgs84_to_gcj02
+
+    x0, y0, x1, y1 = bounds
+    lon, lat = wgs84_to_gcj02(np.array([x0, x0, x1, x1]), np.array([y0, y1, y0, y1]))
+    return float(lon.min()) - 1e-4, float(lat.min()) - 1e-4, float(lon.max()) + 1e-4, float(lat.max()) + 1e-4  # fmt: skip
 
 
 def to_tile(geoms, z: int, x: int, y: int):

@@ -90,3 +90,21 @@ def test_a_slow_value_is_built_in_the_background_while_askers_go_on():
     while (value := cache.peek_or_build("k", make)) is None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert value == "drawn" and cache.misses == 1
+
+
+def test_the_data_version_moves_with_data_and_not_with_logins_or_looks(engine):
+    """A login, a look at personal data or a token is written to the change log; it changes
+    nothing kept, so the kept answers (and the drawn tiles) stay."""
+    from gridmap.api.cache import data_version
+    from gridmap.store.db import transaction
+    from gridmap.store.features import log_change
+    from gridmap.store.models.log import AUDIT_ONLY
+
+    with transaction(engine) as conn:
+        log_change(conn, "测试", "import", "building", {"features": 1})
+        before = data_version(conn)
+        for action in sorted(AUDIT_ONLY):
+            log_change(conn, "测试", action, None, {})
+        assert data_version(conn) == before
+        log_change(conn, "测试", "plan_approve", "grid:party", {})
+        assert data_version(conn) > before

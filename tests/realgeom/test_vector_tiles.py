@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from gridmap.api.app import create_app
 from gridmap.auth import add_account, issue_token
+from gridmap.config import Settings
 from gridmap.crs import geometries_from_wgs84
 from gridmap.maps import vector_tiles as vt
 from gridmap.store.db import make_engine, transaction
@@ -33,7 +34,7 @@ def tiles(corpus_run):
             buildings = map_rows(conn, "building")
     finally:
         engine.dispose()
-    app = create_app(corpus_run.settings)
+    app = create_app(Settings(database_url=corpus_run.settings.database_url, seed_cache=False))
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
         yield client, app, buildings
 

@@ -411,3 +411,20 @@ def test_the_layer_control_hides_and_shows_the_tiled_buildings(desktop, demo_ser
     page.wait_for_function("document.querySelectorAll('.leaflet-buildings-pane path').length === 0")
     label.locator("input").check()
     page.wait_for_function("document.querySelectorAll('.leaflet-buildings-pane path').length > 10")
+
+
+def test_search_opens_a_building_drawn_from_tiles_with_its_figures(desktop, demo_server):
+    """A building is in no index of drawn features (it comes in tiles): its popup comes from
+    its item, with its households, as a drawn feature's would."""
+    code, _ = a_large_building(demo_server)
+    item = http.get(f"{demo_server}/ogc/collections/building/items/{code}", headers=headers(demo_server)).json()  # fmt: skip
+    page = desktop.open()
+    page.fill("#q", code)
+    hit = page.locator("#hits [data-hit]", has_text=code).first
+    hit.click()
+    page.wait_for_function(f"document.getElementById('map').dataset.found === 'building:{code}'")
+    popup = page.locator(".leaflet-popup-content")
+    page.wait_for_function("document.querySelector('.leaflet-popup-content')?.textContent.includes('户数')")  # fmt: skip
+    assert (
+        code in popup.inner_text() and str(item["properties"]["households"]) in popup.inner_text()
+    )

@@ -17,7 +17,7 @@ import numpy as np
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from gridmap.api.cache import kept, send
+from gridmap.api.cache import Body, kept, send
 from gridmap.api.deps import EngineDep, on_connection
 from gridmap.api.display import refuse_more_than
 from gridmap.api.routes.features import MAX_FEATURES, resolve_layer
@@ -56,8 +56,14 @@ async def vector_tile(
 
 
 def tile(conn, request: Request, layer: str, z: int, x: int, y: int, display: str) -> Response:
-    """Tile ``z/x/y`` of ``layer`` as ``request`` takes it; a tile off the grid is a 404 and
-    one of more than :data:`MAX_FEATURES` features a 400 (zoom in)."""
+    """Tile ``z/x/y`` of ``layer`` as ``request`` takes it."""
+    return send(request, kept_tile(conn, request, layer, z, x, y, display), MVT)
+
+
+def kept_tile(conn, request: Request, layer: str, z: int, x: int, y: int, display: str) -> Body:
+    """The kept tile ``z/x/y`` of ``layer`` (written now if it is not kept, and kept from now
+    on); a tile off the grid is a 404 and one of more than :data:`MAX_FEATURES` features a 400
+    (zoom in)."""
     base, grid_layer = resolve_layer(conn, layer)
     if not vt.in_grid(z, x, y):
         raise NotFoundError(f"没有瓦片 {z}/{x}/{y}。", f"No tile {z}/{x}/{y}.")
@@ -65,7 +71,7 @@ def tile(conn, request: Request, layer: str, z: int, x: int, y: int, display: st
     def make() -> bytes:
         return encoded(conn, base, grid_layer, layer, z, x, y, display)
 
-    return send(request, kept(request, conn, ("tile", layer, z, x, y, display), make, among="tiles"), MVT)  # fmt: skip
+    return kept(request, conn, ("tile", layer, z, x, y, display), make, among="tiles")
 
 
 def encoded(conn, base: str, grid_layer: str | None, name: str, z: int, x: int, y: int, display: str) -> bytes:  # fmt: skip
@@ -87,7 +93,9 @@ def encoded(conn, base: str, grid_layer: str | None, name: str, z: int, x: int, 
 
 def _stored_box(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
     """The stored (WGS84) box whose features, shifted to GCJ-02, can meet GCJ-02 ``box``: its
-    corners shifted back, widened by a metre or so (the shift bends a little across a tile)."""
-    lon, lat = gcj02_to_wgs84(np.array(box[::2]), np.array(box[1::2]))
-    pad = 1e-5
+    four corners shifted back, widened by about 10 m (the shift bends across a tile: up to 3 m
+    along a zoom-15 tile's edge between its corners)."""
+    x0, y0, x1, y1 = box
+    lon, lat = gcj02_to_wgs84(np.array([x0, x0, x1, x1]), np.array([y0, y1, y0, y1]))
+    pad = 1e-4
     return float(lon.min()) - pad, float(lat.min()) - pad, float(lon.max()) + pad, float(lat.max()) + pad  # fmt: skip

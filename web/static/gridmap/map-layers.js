@@ -27,9 +27,14 @@
       L.popup({ maxWidth: 320 }).setLatLng(e.latlng).setContent(gm.featurePopup(e.layer.properties, spec)).openOn(map);
     });
     layer.on("tileload", () => { el.dataset[`tiles_${spec.key}`] = Number(el.dataset[`tiles_${spec.key}`] || 0) + 1; });
+    // a tile whose request fails (the network, a restart) is drawn empty: else VectorGrid never
+    // marks it loaded, the layer never fires "load" and the view is never marked loaded
+    const fetchTile = layer._getVectorTilePromise.bind(layer);
+    layer._getVectorTilePromise = (coords, bounds) => fetchTile(coords, bounds).catch(() => ({ layers: {} }));
     const load = () => {
       if (!map.hasLayer(layer) || Math.round(map.getZoom()) < spec.min_zoom) return null;
-      return layer.isLoading() ? new Promise((resolve) => layer.once("load", resolve)) : Promise.resolve();
+      // in once the view's tiles are, or the layer is switched off meanwhile
+      return layer.isLoading() ? new Promise((resolve) => { layer.once("load", resolve); layer.once("remove", resolve); }) : Promise.resolve();
     };
     return { layer, load };
   }

@@ -4,7 +4,8 @@
 (function () {
   "use strict";
   const { escape, getJSON, named } = window.gridmapKit;
-  const { map, el, area, index, loaders, layerZh, showUnit } = window.gridmap;
+  const gm = window.gridmap;
+  const { map, el, cfg, area, index, loaders, layerZh, showUnit } = gm;
   const q = document.getElementById("q");
   const hitsEl = document.getElementById("hits");
   let hits = [];
@@ -81,10 +82,15 @@
     Promise.all(loaders.map((f) => f())).then(() => {
       if (el.dataset.found !== `${h.layer}:${h.code}`) return; // another hit was chosen meanwhile
       const layer = index.get(`${h.layer}:${h.code}`);
-      if (layer && map.hasLayer(layer)) layer.openPopup(b.getCenter());
-      else {
-        L.popup({ maxWidth: 320 }).setLatLng(b.getCenter()).openOn(map)
-          .setContent(`<b class="title">${named(h.name, h.code)}</b> <small>${escape(layerZh(h.layer))}</small>`);
+      if (layer && map.hasLayer(layer)) { layer.openPopup(b.getCenter()); return; }
+      const popup = L.popup({ maxWidth: 320 }).setLatLng(b.getCenter()).openOn(map)
+        .setContent(`<b class="title">${named(h.name, h.code)}</b> <small>${escape(layerZh(h.layer))}</small>`);
+      // a feature drawn from tiles (a building) is in no index: its popup from its item
+      const tiled = cfg.layers.find((s) => s.tiles && s.layer === h.layer);
+      if (tiled) {
+        getJSON(`/ogc/collections/${encodeURIComponent(h.layer)}/items/${encodeURIComponent(h.code)}?f=json`)
+          .then((f) => { if (popup.isOpen()) popup.setContent(gm.featurePopup(f.properties, tiled)); })
+          .catch(() => {});
       }
     });
   }
