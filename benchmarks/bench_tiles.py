@@ -145,6 +145,13 @@ def main() -> None:
                 t_ours, t_direct = in_turns(i, partial(ask, client, tz, x, y), partial(direct, conn, tz, x, y))  # fmt: skip
                 ours.append(t_ours)
                 theirs.append(t_direct)
+            # where buildings first show (map zoom 16: tiles of 15), what a view's tiles weigh
+            wide = [vt.tiles_over(b, tz - 1) for b in viewports(bounds, 2 * width, 2 * height, 20, args.seed + 16)]  # fmt: skip
+            weights = [sum(ask(client, tz - 1, x, y) for x, y in view) for view in wide]
+        print(f"At map zoom 16, where buildings first show, a view's tiles (zoom {tz - 1}, "
+              f"{statistics.median(len(v) for v in wide):.0f} a view) weigh "
+              f"{statistics.median(weights) / 1024:.0f} KiB gzipped (median of 20; most "
+              f"{max(weights) / 1024:.0f} KiB)")  # fmt: skip
         rows.insert(
             1, row_of("tile, first ask, drawn ahead (the default)", len(ours), ours, theirs)
         )
@@ -159,9 +166,10 @@ def client_of(server) -> httpx.Client:
 
 
 def ask(client, tz: int, x: int, y: int) -> int:
+    """The tile asked for as a browser asks; the bytes that came over the wire (gzipped)."""
     answer = client.get(f"/api/tiles/building/{tz}/{x}/{y}.mvt")
     answer.raise_for_status()
-    return len(answer.content)
+    return answer.num_bytes_downloaded
 
 
 def direct(conn, tz: int, x: int, y: int) -> int:
@@ -198,7 +206,9 @@ def measure(args, client, conn, views, boxes, tz: int) -> list[str]:
         )
         view_ours.append(t_ours)
         view_direct.append(t_direct)
-        view_bytes.append(len(client.get("/api/layers/building/features", params=params).content))
+        view_bytes.append(
+            client.get("/api/layers/building/features", params=params).num_bytes_downloaded
+        )
     kept, direct_again = [], []
     for i, (x, y) in enumerate(t for view in views for t in view):  # asked again: all kept
         t_ours, t_direct = in_turns(i, partial(ask, client, tz, x, y), partial(direct, conn, tz, x, y))  # fmt: skip

@@ -86,7 +86,7 @@ def demo(request, tmp_path_factory) -> Iterator[tuple[str, str]]:
 def call(base: str, method: str, path: str, name: str | None, **kw) -> httpx.Response:
     """``method path`` as account ``name`` (``None``: anonymous)."""
     fillers = {"layer": "building", "level": "community", "code": JINXIU, "plan_id": "1",
-               "cid": "building", "fid": "XQ001-01"}  # fmt: skip
+               "cid": "building", "fid": "XQ001-01", "z": "16", "x": "52000", "y": "26000"}  # fmt: skip
     url = base + re.sub(r"\{(\w+)\}", lambda m: fillers[m.group(1)], path)
     auth = headers(base, name) if name else {}
     return httpx.request(method, url, headers=auth, timeout=60, follow_redirects=False, **kw)

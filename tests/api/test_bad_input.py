@@ -115,7 +115,8 @@ GET_ROUTES = sorted(path for path, ops in OPENAPI["paths"].items() if "get" in o
 
 def _fillers(demo: Demo) -> dict[str, str]:
     return {"layer": "community", "level": "community", "code": demo.community,
-            "plan_id": str(demo.plan_id), "cid": "building", "fid": demo.building}  # fmt: skip
+            "plan_id": str(demo.plan_id), "cid": "building", "fid": demo.building,
+            "z": "16", "x": "52000", "y": "26000"}  # fmt: skip
 
 
 def _parameters(path: str) -> list[dict]:
