@@ -128,6 +128,9 @@ def test_a_tile_is_kept_refused_off_the_grid_and_never_of_members(tiles):
     assert again.status_code == 304 and not again.content
     hits = app.state.tiles.hits
     assert client.get(url).content == first.content and app.state.tiles.hits == hits + 1
+    kept = app.state.tiles.misses  # a closer tile is written each time, never kept
+    closer = client.get(f"/api/tiles/building/18/{2 * x}/{2 * y}.mvt")
+    assert closer.status_code == 200 and app.state.tiles.misses == kept
     empty = client.get("/api/tiles/building/17/0/0.mvt")  # the Arctic: no building
     assert empty.status_code == 200 and decoded(empty.content, "building") == {}
     off = client.get("/api/tiles/building/3/8/0.mvt")

@@ -17,7 +17,7 @@ import numpy as np
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from gridmap.api.cache import Body, kept, send
+from gridmap.api.cache import Body, kept, packed, send
 from gridmap.api.deps import EngineDep, on_connection
 from gridmap.api.display import refuse_more_than
 from gridmap.api.routes.features import MAX_FEATURES, resolve_layer
@@ -32,6 +32,8 @@ from gridmap.store.tiles import postgis_tile
 router = APIRouter(prefix="/api", tags=["features"], dependencies=[*CHECKED, require("view")])
 
 MVT = vt.MEDIA_TYPE
+KEPT_UP_TO = 17  # tiles of the zooms the map asks for are kept; closer ones (QGIS zoomed in
+# on a doorway) are small, written each time, and never push the street level out
 
 
 @router.get(
@@ -71,6 +73,8 @@ def kept_tile(conn, request: Request, layer: str, z: int, x: int, y: int, displa
     def make() -> bytes:
         return encoded(conn, base, grid_layer, layer, z, x, y, display)
 
+    if z > KEPT_UP_TO:
+        return packed(make())
     return kept(request, conn, ("tile", layer, z, x, y, display), make, among="tiles")
 
 
