@@ -64,7 +64,7 @@ def seed(app: FastAPI, conn) -> None:
     """Draw and keep what every map of the whole subdistrict asks for at start and below street
     level: layer counts, summary, figures, the gap list, whole layers, gaps and compounds; and
     the buildings' vector tiles of street level."""
-    from gridmap.api.routes.features import STREET_ZOOM, features, layer_set
+    from gridmap.api.routes.features import UNSIMPLIFIED_FROM, features, layer_set
     from gridmap.api.routes.layers import list_layers
     from gridmap.maps.layers import MIN_ZOOM, TILED, basemap, map_layers
     from gridmap.store.features import grid_layers
@@ -80,7 +80,7 @@ def seed(app: FastAPI, conn) -> None:
     run = latest_run(conn, "analyze")
     if run is not None:  # the figures and gaps of the latest analysis
         _seed_results(request, conn, run, display)
-    for zoom in range(MIN_ZOOM["compound"], STREET_ZOOM):
+    for zoom in range(MIN_ZOOM["compound"], UNSIMPLIFIED_FROM + 1):  # to street level
         layer_set(request, conn, "compound", zoom, display, wait=True)
     for layer in TILED:  # last: many small answers, each asked by fewer maps
         seed_tiles(request, conn, layer, range(MIN_ZOOM[layer] - 1, 17), display)

@@ -167,11 +167,12 @@ def test_gaps_of_a_box_below_street_level_are_those_meeting_it(server, zoom):
     assert get(server, "/api/gaps", bbox="100,20,100.1,20.1", zoom=zoom).json()["features"] == []
 
 
-def test_compounds_of_a_box_below_street_level_are_those_meeting_it(server):
+def test_compounds_of_a_box_are_those_meeting_it_at_every_zoom_they_are_drawn(server):
+    """Cut from the whole layer drawn at the zoom and kept (below street level and at it)."""
     every = get(server, "/api/layers/compound/features", zoom=14).json()["features"]
     box = bounds_in_middle(every)
     window = shapely.box(*box)
-    for zoom in (14, 15):
+    for zoom in (14, 15, 16, 17, 19):
         whole = get(server, "/api/layers/compound/features", zoom=zoom).json()["features"]
         some = get(server, "/api/layers/compound/features", bbox=",".join(map(str, box)), zoom=zoom).json()["features"]  # fmt: skip
         meeting = [f for f in whole if shapely.geometry.shape(f["geometry"]).intersects(window)]

@@ -139,3 +139,15 @@ def test_the_street_level_tiles_of_buildings_are_drawn_before_a_map_asks(seeded)
         answer = httpx.get(f"{base}/api/tiles/building/{z}/{x}/{y}.mvt", headers=headers, timeout=30)  # fmt: skip
         assert answer.status_code == 200 and decode(answer.content)["building"]["features"]
     assert tiles.misses == built and tiles.hits == hits + 2  # nothing drawn for the requests
+
+
+def test_a_street_level_view_of_compounds_is_cut_from_the_layer_drawn_ahead(seeded):
+    app, base, headers, _ = seeded
+    wait_seeded(app)
+    responses = app.state.responses
+    box = "104.03,30.62,104.08,30.66"
+    for zoom in (16, 17, 18):
+        built, hits = responses.misses, responses.hits
+        answer = httpx.get(f"{base}/api/layers/compound/features?bbox={box}&zoom={zoom}", headers=headers, timeout=30)  # fmt: skip
+        assert answer.status_code == 200 and answer.json()["features"]
+        assert responses.misses == built and responses.hits == hits + 1, zoom  # from memory

@@ -35,6 +35,11 @@ router = APIRouter(prefix="/api", tags=["features"], dependencies=[*CHECKED, req
 MAX_FEATURES = 20_000
 STREET_ZOOM = 16  # from it a view shows a few streets (buildings are drawn)
 DRAWN_AT_MOST = 100_000  # a layer drawn whole to cut views from (compounds: 20,000 in a city)
+# layers whose views are cut from the whole layer drawn at street level too (zoom 17 and closer
+# draw it unsimplified, alike): every coordinator's street-level view of compounds is read from
+# memory, as the buildings' tiles are (benchmarks/RESULTS.md)
+WHOLE_AT_STREET = ("compound",)
+UNSIMPLIFIED_FROM = 17
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -104,10 +109,10 @@ def features(
 
     if box is None:  # a whole layer is the same for every user: kept until the data change
         return send(request, kept(request, conn, ("features", layer, zoom, display), make), GEOJSON)  # fmt: skip
-    if zoom is not None and zoom < STREET_ZOOM:
+    if zoom is not None and (zoom < STREET_ZOOM or base in WHOLE_AT_STREET):
         # a view below street level shows much of the subdistrict, and every user's view of a
         # layer drawn there (compounds) is cut from the same features: drawn once, and kept
-        whole = layer_set(request, conn, layer, zoom, display)
+        whole = layer_set(request, conn, layer, min(zoom, UNSIMPLIFIED_FROM), display)
         if whole:  # meanwhile, and for a layer too large to keep drawn, the view is read itself
             return send(request, packed(whole.meeting(box, at_most=MAX_FEATURES)), GEOJSON)
     return send(request, packed(make()), GEOJSON)
