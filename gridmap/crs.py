@@ -146,6 +146,21 @@ def _shift_geometries(geoms: np.ndarray, func) -> np.ndarray:
     return shapely.transform(geoms, on_coords)
 
 
+def shifted_box(box, shift, pad: float = 0.0) -> tuple[float, float, float, float]:
+    """The box holding the four corners of ``(minlon, minlat, maxlon, maxlat)`` moved by
+    ``shift`` (``wgs84_to_gcj02``, ``gcj02_to_wgs84`` …), widened by ``pad`` degrees: the shift
+    bends a little across a box (up to 3 m along a zoom-15 tile's edge between its corners), so
+    a pad of 1e-4 (about 10 m) keeps what lies along the edges.
+
+    >>> [round(v, 4) for v in shifted_box((104.0, 30.6, 104.1, 30.7), wgs84_to_gcj02)]
+    [104.0023, 30.5974, 104.1025, 30.6976]
+    """
+    x0, y0, x1, y1 = box
+    lon, lat = shift(np.array([x0, x0, x1, x1]), np.array([y0, y1, y0, y1]))
+    return (float(lon.min()) - pad, float(lat.min()) - pad,
+            float(lon.max()) + pad, float(lat.max()) + pad)  # fmt: skip
+
+
 def geometries_from_wgs84(geoms, datum: str) -> np.ndarray:
     """WGS84 geometries (an array) shifted to ``gcj02`` or ``bd09`` for display; never stored."""
     return _shift_geometries(np.asarray(geoms, dtype=object), _FROM_WGS84[datum])

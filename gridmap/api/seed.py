@@ -66,7 +66,7 @@ def seed(app: FastAPI, conn) -> None:
     the buildings' vector tiles of street level."""
     from gridmap.api.routes.features import UNSIMPLIFIED_FROM, features, layer_set
     from gridmap.api.routes.layers import list_layers
-    from gridmap.maps.layers import MIN_ZOOM, TILED, basemap, map_layers
+    from gridmap.maps.layers import MIN_ZOOM, TILED, basemap, map_layers, tile_zooms
     from gridmap.store.features import grid_layers
     from gridmap.store.results import latest_run
 
@@ -83,7 +83,7 @@ def seed(app: FastAPI, conn) -> None:
     for zoom in range(MIN_ZOOM["compound"], UNSIMPLIFIED_FROM + 1):  # to street level
         layer_set(request, conn, "compound", zoom, display, wait=True)
     for layer in TILED:  # last: many small answers, each asked by fewer maps
-        seed_tiles(request, conn, layer, range(MIN_ZOOM[layer] - 1, 17), display)
+        seed_tiles(request, conn, layer, tile_zooms(layer), display)
 
 
 def _seed_results(request: Request, conn, run, display: str) -> None:
@@ -105,19 +105,20 @@ def _seed_results(request: Request, conn, run, display: str) -> None:
 
 
 def seed_tiles(request: Request, conn, layer: str, zooms: range, display: str) -> int:
-    """Draw and keep every vector tile of ``layer`` at ``zooms`` over the layer's extent (the
-    map draws 512-pixel tiles, so at map zoom 16 and up it asks for the tiles one zoom up, to 16:
-    map-layers.js); a zoom of more than :data:`TILES_AT_MOST` tiles (a layer spread over a
+    """Draw and keep every vector tile of ``layer`` at ``zooms`` over the layer's extent (those
+    the map asks for: ``maps/layers.py: tile_zooms``); a zoom of more than :data:`TILES_AT_MOST` tiles (a layer spread over a
     province, or one building far away) is left to be drawn when asked, and so is a tile that
     fails (the request asking for it answers the error). The number drawn."""
     from gridmap.api.routes.tiles import kept_tile
+    from gridmap.crs import shifted_box, wgs84_to_gcj02
     from gridmap.errors import GridmapError
-    from gridmap.maps.vector_tiles import display_bounds, tile_count, tiles_over
+    from gridmap.maps.vector_tiles import tile_count, tiles_over
     from gridmap.store.features import table_bounds
     from gridmap.store.models import table_for
 
-    stored = table_bounds(conn, table_for(layer))
-    bounds = display_bounds(stored, display) if stored else None
+    bounds = table_bounds(conn, table_for(layer))
+    if bounds and display == "gcj02":  # the tiles the shifted features fall in
+        bounds = shifted_box(bounds, wgs84_to_gcj02, pad=1e-4)
     drawn = 0
     for zoom in zooms if bounds else ():
         if tile_count(bounds, zoom) > TILES_AT_MOST:

@@ -137,11 +137,23 @@ def exports(layers: list[dict]) -> list[dict]:
 # layers drawn from vector tiles (``/api/tiles``) rather than per view: those of street level,
 # where every pan asked for a new view and the tiles a pan reaches are mostly kept already
 TILED = ("building",)
+# the map draws tiles 512 pixels wide, so at each zoom it asks for the tiles one zoom up, and
+# from this zoom on it enlarges those of the zoom before (map-layers.js: maxNativeZoom)
+TILES_UP_TO = 17
+
+
+def tile_zooms(layer: str) -> range:
+    """The zooms of the tiles the map asks for of a tiled ``layer``.
+
+    >>> list(tile_zooms("building"))
+    [15, 16]
+    """
+    return range(MIN_ZOOM[layer] - 1, TILES_UP_TO)
 
 
 def _spec(layer: str, key: str, label: str, style: dict, visible: bool) -> dict:
     base = layer.split(":", 1)[0]
-    tiles = {"tiles": f"/api/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"} if layer in TILED else {}
+    tiles = {"tiles": f"/api/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt", "tiles_up_to": TILES_UP_TO} if layer in TILED else {}  # fmt: skip
     return {
         **tiles,
         "pane": PANES.get(base, "units"),

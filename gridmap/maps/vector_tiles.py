@@ -36,6 +36,7 @@ MARGIN = 256  # beyond the tile's edge, in tile coordinates (ST_AsMVTGeom's defa
 EARTH_RADIUS = 6378137.0  # EPSG:3857's sphere
 HALF_WORLD = math.pi * EARTH_RADIUS  # 20037508.34…: the grid's extent on each side of 0
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+MAX_LATITUDE = 85.0511287798066  # the grid's top and bottom edges
 
 
 def tile_mercator_bounds(z: int, x: int, y: int, margin: float = 0.0) -> tuple[float, float, float, float]:  # fmt: skip
@@ -65,12 +66,18 @@ def in_grid(z: int, x: int, y: int) -> bool:
     return 0 <= x < 2**z and 0 <= y < 2**z
 
 
+def _mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude in EPSG:3857 metres (latitudes beyond the grid's are clamped)."""
+    lat = np.clip(lat, -MAX_LATITUDE, MAX_LATITUDE)
+    return EARTH_RADIUS * np.radians(lon), EARTH_RADIUS * np.log(np.tan(math.pi / 4 + np.radians(lat) / 2))  # fmt: skip
+
+
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     """The column and row of the tile of zoom ``z`` holding a place."""
     n = 2**z
-    lat = min(max(lat, -85.0511287798066), 85.0511287798066)
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    mx, my = _mercator(np.array([lon]), np.array([lat]))
+    side = 2 * HALF_WORLD / n
+    x, y = int((mx[0] + HALF_WORLD) // side), int((HALF_WORLD - my[0]) // side)
     return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
 
 
@@ -95,18 +102,6 @@ def tile_count(bounds, z: int) -> int:
     return (x1 - x0 + 1) * (y1 - y0 + 1)
 
 
-def display_bounds(bounds, display: str) -> tuple[float, float, float, float]:
-    """A stored (WGS84) box as the map displays it: for ``gcj02`` the box of its corners
-    shifted (about 500 m in a city), widened by about 10 m."""
-    if display != "gcj02":
-        return tuple(bounds)
-    from gridmap.crs import wgs84_to_gcj02
-
-    x0, y0, x1, y1 = bounds
-    lon, lat = wgs84_to_gcj02(np.array([x0, x0, x1, x1]), np.array([y0, y1, y0, y1]))
-    return float(lon.min()) - 1e-4, float(lat.min()) - 1e-4, float(lon.max()) + 1e-4, float(lat.max()) + 1e-4  # fmt: skip
-
-
 def to_tile(geoms, z: int, x: int, y: int):
     """Longitude/latitude geometries in the coordinates of tile ``z/x/y`` (y up, 0–4,096 inside
     the tile), clipped to its margin; those left empty are ``None``."""
@@ -114,9 +109,7 @@ def to_tile(geoms, z: int, x: int, y: int):
     scale = EXTENT / (x1 - x0)
 
     def project(coords: np.ndarray) -> np.ndarray:
-        lat = np.clip(coords[:, 1], -85.0511287798066, 85.0511287798066)
-        mx = EARTH_RADIUS * np.radians(coords[:, 0])
-        my = EARTH_RADIUS * np.log(np.tan(math.pi / 4 + np.radians(lat) / 2))
+        mx, my = _mercator(coords[:, 0], coords[:, 1])
         return np.column_stack([(mx - x0) * scale, (my - y0) * scale])
 
     moved = shapely.transform(np.asarray(geoms, dtype=object), project)

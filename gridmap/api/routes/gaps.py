@@ -45,10 +45,9 @@ def _stored_box(box: Box | None, display: str) -> Box | None:
     """A box the map asked in its display coordinates, in the stored WGS84."""
     if box is None or display == "wgs84":
         return box
-    from gridmap.crs import gcj02_to_wgs84
+    from gridmap.crs import gcj02_to_wgs84, shifted_box
 
-    lon, lat = gcj02_to_wgs84(np.array([box[0], box[2]]), np.array([box[1], box[3]]))
-    return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
+    return shifted_box(box, gcj02_to_wgs84)
 
 
 def _search_box(box: Box | None, area: Area | None) -> tuple[Box | None, bool]:

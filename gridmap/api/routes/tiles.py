@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import numpy as np
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
@@ -23,7 +22,7 @@ from gridmap.api.display import refuse_more_than
 from gridmap.api.routes.features import MAX_FEATURES, resolve_layer
 from gridmap.api.routes.params import CHECKED
 from gridmap.api.security import require
-from gridmap.crs import gcj02_to_wgs84, geometries_from_wgs84
+from gridmap.crs import gcj02_to_wgs84, geometries_from_wgs84, shifted_box
 from gridmap.errors import NotFoundError
 from gridmap.maps import vector_tiles as vt
 from gridmap.store.query import map_rows
@@ -86,20 +85,10 @@ def encoded(conn, base: str, grid_layer: str | None, name: str, z: int, x: int, 
         refuse_more_than(MAX_FEATURES, count)
         return data
     box = vt.tile_lonlat_bounds(z, x, y, vt.MARGIN / vt.EXTENT)
-    if display == "gcj02":
-        box = _stored_box(box)
+    if display == "gcj02":  # the stored box whose features, shifted, can meet the tile
+        box = shifted_box(box, gcj02_to_wgs84, pad=1e-4)
     names, rows, geoms = map_rows(conn, base, grid_layer=grid_layer, bbox=box, limit=MAX_FEATURES + 1)  # fmt: skip
     refuse_more_than(MAX_FEATURES, len(rows))
     if display == "gcj02":
         geoms = geometries_from_wgs84(geoms, "gcj02")
     return vt.encode(name, names, rows, geoms, z, x, y)
-
-
-def _stored_box(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    """The stored (WGS84) box whose features, shifted to GCJ-02, can meet GCJ-02 ``box``: its
-    four corners shifted back, widened by about 10 m (the shift bends across a tile: up to 3 m
-    along a zoom-15 tile's edge between its corners)."""
-    x0, y0, x1, y1 = box
-    lon, lat = gcj02_to_wgs84(np.array([x0, x0, x1, x1]), np.array([y0, y1, y0, y1]))
-    pad = 1e-4
-    return float(lon.min()) - pad, float(lat.min()) - pad, float(lon.max()) + pad, float(lat.max()) + pad  # fmt: skip

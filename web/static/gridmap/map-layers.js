@@ -20,13 +20,12 @@
       tileSize: 512, tz: (d) => d.z - 1,
       pane: spec.pane, rendererFactory: L.svg.tile, interactive: true,
       vectorTileLayerStyles: { [spec.layer]: { ...spec.style, fill: true, fillColor: spec.style.color } },
-      getFeatureId: (f) => f.properties.code, minZoom: spec.min_zoom, maxNativeZoom: 17, maxZoom: 19,
+      getFeatureId: (f) => f.properties.code, minZoom: spec.min_zoom, maxNativeZoom: spec.tiles_up_to, maxZoom: 19,
     });
     layer.on("click", (e) => {
       L.DomEvent.stopPropagation(e); // the feature's popup, not the map's click beneath it
       L.popup({ maxWidth: 320 }).setLatLng(e.latlng).setContent(gm.featurePopup(e.layer.properties, spec)).openOn(map);
     });
-    layer.on("tileload", () => { el.dataset[`tiles_${spec.key}`] = Number(el.dataset[`tiles_${spec.key}`] || 0) + 1; });
     // a tile whose request fails (the network, a restart) is drawn empty: else VectorGrid never
     // marks it loaded, the layer never fires "load" and the view is never marked loaded
     const fetchTile = layer._getVectorTilePromise.bind(layer);
