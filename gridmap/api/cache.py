@@ -114,13 +114,15 @@ def data_version(conn: Connection) -> int:
 
 
 def kept(request: Request, conn: Connection, key: tuple, make: Callable[[], str | bytes],
-         area: Area | None = None, among: str = "responses") -> Body:  # fmt: skip
+         area: Area | None = None, among: str = "responses",
+         keep_if: Callable[[Body], bool] | None = None) -> Body:  # fmt: skip
     """The app's kept body for ``key`` as the data stand now (per ``area``, where it matters);
     ``make`` builds its text when it is not kept. ``among``: the app's cache to keep it in
     (``tiles``: the many small vector tiles have one of their own, so that they never push
-    the whole layers out)."""
+    the whole layers out); ``keep_if``: whether a body built is worth a place in it (else it is
+    sent and built again when asked again)."""
     cache = getattr(request.app.state, among)
-    return cache.get(_full(conn, key, area), lambda: packed(make()))
+    return cache.get(_full(conn, key, area), lambda: packed(make()), keep_if)
 
 
 def kept_json(request: Request, conn: Connection, key: tuple, make: Callable[[], object],
@@ -175,8 +177,11 @@ class ResponseCache:
         self._builder = ThreadPoolExecutor(1, thread_name_prefix="gridmap-kept")
         self.hits = self.misses = 0
 
-    def get(self, key: Hashable, make: Callable[[], object]) -> object:
-        """The value kept under ``key``, or ``make()``'s, kept from now on (treat it as frozen).
+    def get(self, key: Hashable, make: Callable[[], object],
+            keep_if: Callable[[object], bool] | None = None) -> object:  # fmt: skip
+        """The value kept under ``key``, or ``make()``'s, kept from now on (treat it as frozen)
+        unless ``keep_if`` says it is not worth its place (cheaper to build again than to push
+        out another).
 
         One thread builds a missing value; others asking for it meanwhile wait for it rather
         than build it again (fifty maps asking at once for what takes a second to build)."""
@@ -189,17 +194,18 @@ class ResponseCache:
                 building = self._building[key] = threading.Lock()
                 building.acquire()
         if not mine:
-            with building:  # released when the value is kept, or its building failed
+            with building:  # released once the value is built (kept or not), or its building failed
                 pass
             with self._lock:
                 if key in self._items:
                     return self._hit(key)
-            return self.get(key, make)  # the other thread failed: try in this one
+            return self.get(key, make, keep_if)  # not kept by the other thread: build it here
         try:
             value = make()
             with self._lock:
                 self.misses += 1
-                self._keep(key, value)
+                if keep_if is None or keep_if(value):
+                    self._keep(key, value)
             return value
         finally:
             with self._lock:

@@ -4,9 +4,10 @@ The map draws buildings at street level from them, and any tool that takes an XY
 source (QGIS, MapLibre) can too, with an API token. A tile is the same for every user: it is kept
 until the data change (in a cache of its own, :func:`gridmap.api.cache.kept`), so the many maps
 looking at the same streets ask the database once per tile, and a browser holding a tile gets a
-bodiless 304. PostGIS writes a tile itself (``ST_AsMVT``); SpatiaLite's features, and the GCJ-02
-display on either, are encoded by :mod:`gridmap.maps.vector_tiles`. Members' homes are never a
-tile layer (``resolve_layer``).
+bodiless 304. An empty tile is written each time instead (finding nothing is cheap), so that
+fields far off the city never push its streets out. PostGIS writes a tile itself
+(``ST_AsMVT``); SpatiaLite's features, and the GCJ-02 display on either, are encoded by
+:mod:`gridmap.maps.vector_tiles`. Members' homes are never a tile layer (``resolve_layer``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ router = APIRouter(prefix="/api", tags=["features"], dependencies=[*CHECKED, req
 MVT = vt.MEDIA_TYPE
 KEPT_UP_TO = 17  # tiles of the zooms the map asks for are kept; closer ones (QGIS zoomed in
 # on a doorway) are small, written each time, and never push the street level out
+
+
+def _has_features(body: Body) -> bool:
+    """Whether a tile is worth its place among the kept ones: one with no feature (no bytes,
+    from either writer) is as cheap to write again as it is for the spatial index to find
+    nothing."""
+    return body.nbytes > 0
 
 
 @router.get(
@@ -63,8 +71,8 @@ def tile(conn, request: Request, layer: str, z: int, x: int, y: int, display: st
 
 def kept_tile(conn, request: Request, layer: str, z: int, x: int, y: int, display: str) -> Body:
     """The kept tile ``z/x/y`` of ``layer`` (written now if it is not kept, and kept from now
-    on); a tile off the grid is a 404 and one of more than :data:`MAX_FEATURES` features a 400
-    (zoom in)."""
+    on if it has features); a tile off the grid is a 404 and one of more than
+    :data:`MAX_FEATURES` features a 400 (zoom in)."""
     base, grid_layer = resolve_layer(conn, layer)
     if not vt.in_grid(z, x, y):
         raise NotFoundError(f"没有瓦片 {z}/{x}/{y}。", f"No tile {z}/{x}/{y}.")
@@ -74,7 +82,8 @@ def kept_tile(conn, request: Request, layer: str, z: int, x: int, y: int, displa
 
     if z > KEPT_UP_TO:
         return packed(make())
-    return kept(request, conn, ("tile", layer, z, x, y, display), make, among="tiles")
+    return kept(request, conn, ("tile", layer, z, x, y, display), make, among="tiles",
+                keep_if=_has_features)  # fmt: skip
 
 
 def encoded(conn, base: str, grid_layer: str | None, name: str, z: int, x: int, y: int, display: str) -> bytes:  # fmt: skip
