@@ -22,14 +22,13 @@ Examples
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, select
 
+from gridmap.collector import paused
 from gridmap.errors import RowProblem, RowsRejectedError, SchemaError
 from gridmap.io.read import ReadOptions, ReadReport, ReadResult, check_chunk, read_layer_file
 from gridmap.layers import LAYERS
@@ -163,7 +162,7 @@ def load_file(
     options = options or LoadOptions()
     _check_grid_layer(layer, options.grid_layer)
     overlap = engine.dialect.name == "postgresql" and layer in OVERLAPPED_LAYERS
-    with _without_cycle_collection():
+    with paused():
         result = read_layer_file(
             path, layer, options, defer_geometry=overlap, chunk_rows=options.chunk_rows
         )
@@ -172,25 +171,6 @@ def load_file(
         finally:
             if result.pending is not None:
                 result.pending.close()  # a load that failed early stops checking ahead
-
-
-@contextmanager
-def _without_cycle_collection():
-    """Python's cycle collector paused while a file is loaded, and resumed as it was.
-
-    A load makes hundreds of thousands of short-lived containers (rows, per-row properties,
-    COPY lines) and almost no cycles: the collector ran about 1,200 times over a 200,000-row
-    load, walking the whole heap seven times, for 0.5 of 2.1 CPU-seconds, to free about 1,300
-    objects. Reference counting frees everything else as before; the few cycles are collected
-    once it is back on.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _load(engine: Engine, layer: str, result: ReadResult, options: LoadOptions, progress):

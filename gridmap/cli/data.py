@@ -136,8 +136,11 @@ def load(
 
       gridmap load member 党员花名册.csv --match-report 住址匹配.csv   # 无经纬度: 按住址落位
     """
-    from gridmap.io.columns import parse_field_options
-    from gridmap.loading import LoadOptions, load_file
+    from gridmap.collector import paused
+
+    with paused():  # the libraries a load needs are many objects and no cycles (0.1 CPU-s)
+        from gridmap.io.columns import parse_field_options
+        from gridmap.loading import LoadOptions, load_file
 
     if layer not in LAYERS:
         raise GridmapError(

@@ -31,6 +31,8 @@ import shapely
 
 from gridmap.errors import InputFileError, RowProblem
 from gridmap.io.archive import unzip_layer
+from gridmap.io.arrow_read import read_columns
+from gridmap.io.cut_names import bad_file, raw_read
 from gridmap.io.encoding import decode_text, gdal_encoding, has_cpg, sniff_dbf_encoding
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg", ".kml", ".gml", ".fgb", ".sqlite", ".zip"}
@@ -59,13 +61,6 @@ class RawTable:
     source_name: str
     problems: list[RowProblem] = field(default_factory=list)  # rows the reader already refused
     warnings: list[str] = field(default_factory=list)  # what the reader assumed or skipped
-
-
-def _bad_file(path: Path, exc: Exception) -> InputFileError:
-    return InputFileError(
-        f"无法读取文件 {path.name}：格式错误或文件不完整 (可能被截断)。请确认文件完整后重试。",
-        f"Cannot read {path.name}: malformed or incomplete (truncated?) file. ({exc})",
-    )
 
 
 def _check_exists(path: Path) -> None:
@@ -295,6 +290,7 @@ def _read_vector(
 ) -> RawTable:
     gdal_path = str(path)
     enc = _shapefile_encoding(path, encoding)
+    warnings: list[str] = []
     try:
         layers = pyogrio.list_layers(gdal_path)
         if source_layer is None and len(layers) > 1:
@@ -309,11 +305,14 @@ def _read_vector(
             count = info["features"]  # -1 when the driver cannot tell without reading
             if count > max_features:
                 raise _too_many(path, count, max_features)
-        meta, _fids, wkb, fields = pyogrio.raw.read(gdal_path, layer=source_layer, **kwargs)
+        columns = read_columns(gdal_path, source_layer, kwargs)
+        if columns is None:  # a field of a type the Arrow stream is not read for (dates …)
+            columns = raw_read(path, source_layer, kwargs, warnings)
+        meta, wkb, fields = columns
     except InputFileError:
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
-        raise _bad_file(path, exc) from exc
+        raise bad_file(path, exc) from exc
     frame = pd.DataFrame(
         {name: values for name, values in zip(meta["fields"], fields, strict=True)}
     )
@@ -327,6 +326,7 @@ def _read_vector(
         row_numbers=np.arange(1, len(frame) + 1),
         encoding=enc or meta.get("encoding"),
         source_name=path.name,
+        warnings=warnings,
     )
 
 
