@@ -9,6 +9,35 @@
   const overlays = {};
   const groups = {}; // a layer's key → its group
   const loaders = [];
+  // Leaflet.VectorGrid 1.3.0 (unmaintained, vendored unchanged) draws a tile's features and
+  // makes them the map's click targets (map._targets) when the tile's request answers, even if
+  // the tile was unloaded meanwhile (panned away): its unload ran first, so the paths of a tile
+  // no longer on the map stayed targets for good — a leak over a day of panning, and stale
+  // targets. No release fixes it, hence this subclass, written by hand: a request draws its
+  // tile only if it is still the tile's latest (not unloaded, not asked again since), and else
+  // answers an empty tile. A failed request (the network, a restart) is drawn empty too: else
+  // VectorGrid never marks the tile loaded, the layer never fires "load" and the view is never
+  // marked loaded.
+  const VectorTiles = L.VectorGrid.Protobuf.extend({
+    initialize(url, options) {
+      L.VectorGrid.Protobuf.prototype.initialize.call(this, url, options);
+      this._asking = {}; // a tile's key → a token of its latest request, until it answers
+      // a tile is asked for by its coordinates wrapped round the world, and unloaded by its own
+      this.on("tileunload", (e) => { delete this._asking[this._tileCoordsToKey(this._wrapCoords(e.coords))]; });
+    },
+    _getVectorTilePromise(coords, bounds) {
+      const key = this._tileCoordsToKey(coords);
+      const token = {};
+      this._asking[key] = token;
+      return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords, bounds)
+        .catch(() => ({ layers: {} }))
+        .then((tile) => {
+          if (this._asking[key] !== token) return { layers: {} };
+          delete this._asking[key];
+          return tile;
+        });
+    },
+  });
   // a layer drawn from vector tiles (buildings at street level, /api/tiles/…): the server keeps
   // each tile until the data change and the browser revalidates it (ETag), so a pan asks only
   // for tiles not seen. SVG tiles: VectorGrid's canvas renderer throws on a click with Leaflet
@@ -16,7 +45,7 @@
   // asks for a quarter as many (the tiles one zoom up: {tz}). Its loader's promise is the view's
   // tiles being in.
   function tiled(spec) {
-    const layer = L.vectorGrid.protobuf(withDisplay(spec.tiles.replace("{z}", "{tz}")), {
+    const layer = new VectorTiles(withDisplay(spec.tiles.replace("{z}", "{tz}")), {
       tileSize: 512, tz: (d) => d.z - 1,
       pane: spec.pane, rendererFactory: L.svg.tile, interactive: true,
       vectorTileLayerStyles: { [spec.layer]: { ...spec.style, fill: true, fillColor: spec.style.color } },
@@ -26,10 +55,6 @@
       L.DomEvent.stopPropagation(e); // the feature's popup, not the map's click beneath it
       L.popup({ maxWidth: 320 }).setLatLng(e.latlng).setContent(gm.featurePopup(e.layer.properties, spec)).openOn(map);
     });
-    // a tile whose request fails (the network, a restart) is drawn empty: else VectorGrid never
-    // marks it loaded, the layer never fires "load" and the view is never marked loaded
-    const fetchTile = layer._getVectorTilePromise.bind(layer);
-    layer._getVectorTilePromise = (coords, bounds) => fetchTile(coords, bounds).catch(() => ({ layers: {} }));
     const load = () => {
       if (!map.hasLayer(layer) || Math.round(map.getZoom()) < spec.min_zoom) return null;
       // in once the view's tiles are, or the layer is switched off meanwhile
