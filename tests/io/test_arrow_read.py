@@ -171,5 +171,3 @@ def test_two_names_cut_to_one_prefix_stay_two_columns(tmp_path: Path) -> None:
     raw = read_source(path)
     assert list(raw.frame.columns) == ["楼栋名", "户数", "面积", "楼栋_1"]
     assert raw.frame["楼栋_1"].tolist() == (frame["户数"] * 2).tolist()
-
-
