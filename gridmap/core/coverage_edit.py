@@ -132,29 +132,45 @@ def check_edit(
     _metric(before, after)
     old, new = _by_code(before), _by_code(after)
     changed = changed_codes(before, after)
-    rows: list[dict] = []
-    for code in sorted(set(changed) & {str(c) for c in locked}):
-        geom = old.get(code) if old.get(code) is not None else new[code]
-        rows.append(_row("edit_locked", [code], shapely.area(geom),
-                         f"网格 {code} 已锁定或不在您的范围内，不能修改",
-                         f"Cell {code} is locked or outside your area; it cannot be changed", geom))  # fmt: skip
-    for code in changed:
-        geom = new.get(code)
-        if geom is None or geom.is_empty or shapely.is_valid(geom):
-            continue
-        repaired = polygons_of(shapely.make_valid(geom))
+    repairs = _repairs(new, changed)
+    rows = _locked_rows(old, new, changed, locked) + _invalid_rows(new, repairs, tolerance_m2)
+    old, new = {**old, **_repairs(old, old)}, {**new, **repairs}  # measured as repaired, below
+    rows += _gap_and_outside_rows(old, new, changed, tolerance_m2)
+    rows += _new_overlaps(old, new, changed, tolerance_m2)
+    problems = gpd.GeoDataFrame(pd.DataFrame(rows, columns=COLUMNS), geometry="geometry", crs=after.crs)  # fmt: skip
+    return EditCheck(problems.sort_values(["kind", "code"], kind="stable").reset_index(drop=True), changed)  # fmt: skip
+
+
+def _repairs(geoms: dict[str, object], codes: Iterable[str]) -> dict[str, object]:
+    """The invalid outlines among ``codes`` made valid (their polygons), by code."""
+    return {c: polygons_of(shapely.make_valid(geoms[c])) for c in codes if geoms.get(c) is not None and not shapely.is_valid(geoms[c])}  # fmt: skip
+
+
+def _locked_rows(old: dict, new: dict, changed: list[str], locked: Iterable[str]) -> list[dict]:
+    held = {c: new[c] if old.get(c) is None else old[c] for c in sorted(set(changed) & {str(k) for k in locked})}  # fmt: skip
+    return [_row("edit_locked", [c], shapely.area(g), f"网格 {c} 已锁定或不在您的范围内，不能修改",
+                 f"Cell {c} is locked or outside your area; it cannot be changed", g) for c, g in held.items()]  # fmt: skip
+
+
+def _invalid_rows(new: dict, repairs: dict, tolerance_m2: float) -> list[dict]:
+    rows = []
+    for code, repaired in repairs.items():
+        geom = new[code]
         # rounding and reprojection make outlines cross themselves by a hair: that is repaired
         # silently; an outline folded over itself (a bow tie) changes the ground it holds
         if abs(shapely.area(repaired) - shapely.area(geom)) > tolerance_m2:
             reason = shapely.is_valid_reason(geom)
             rows.append(_row("edit_invalid", [code], shapely.area(geom), f"网格 {code} 的边界无效（{reason}）",
                              f"The outline of cell {code} is invalid ({reason})", geom))  # fmt: skip
-        new[code] = repaired  # measured as repaired, below
-    old = {c: g if g is None or shapely.is_valid(g) else polygons_of(shapely.make_valid(g)) for c, g in old.items()}  # fmt: skip
+    return rows
+
+
+def _gap_and_outside_rows(old: dict, new: dict, changed: list[str], tolerance_m2: float) -> list[dict]:  # fmt: skip
     was = _union(old[c] for c in changed if c in old)
     now = _union(new[c] for c in changed if c in new)
     covered_after = shapely.union(now, _union(g for c, g in new.items() if c not in changed))
     covered_before = shapely.union(was, _union(g for c, g in old.items() if c not in changed))
+    rows = []
     for piece in _pieces(shapely.difference(was, covered_after), tolerance_m2):
         codes = _near({c: old[c] for c in changed if c in old}, piece)
         m2 = shapely.area(piece)
@@ -167,9 +183,7 @@ def check_edit(
         rows.append(_row("edit_outside", codes, m2,
                          f"此次修改会使网格 {'、'.join(codes)} 越出方案原有范围 {m2:,.1f} 平方米",
                          f"This edit would take cell {', '.join(codes)} {m2:,.1f} m² beyond the plan's ground", piece))  # fmt: skip
-    rows += _new_overlaps(old, new, changed, tolerance_m2)
-    problems = gpd.GeoDataFrame(pd.DataFrame(rows, columns=COLUMNS), geometry="geometry", crs=after.crs)  # fmt: skip
-    return EditCheck(problems.sort_values(["kind", "code"], kind="stable").reset_index(drop=True), changed)  # fmt: skip
+    return rows
 
 
 def _overlaps(geoms: dict[str, object], of: list[str]) -> dict[tuple[str, str], object]:

@@ -159,38 +159,88 @@ def propose_grids(
         fabric = unit_fabric(communities, compounds, buildings, floor=floor, ceiling=ceiling, seed=seed)  # fmt: skip
     fabric = fabric.reset_index(drop=True)
     base, remarks = units_of(compounds, buildings, communities)
-    notes = [Note(r.kind, r.community, r.units, r.measure, codes=r.codes) for r in remarks]
     seeds = own_ground(fabric, base, buildings)
-    households = fabric["households"].to_numpy(dtype=np.int64)
-    community_of = fabric["community_code"].to_numpy(dtype=object)
-    territory = np.asarray(fabric.geometry.values, dtype=object)
-    cell_of, count = np.full(len(fabric), -1), 0
-    chosen = communities if community is None else communities[communities["code"] == community]
-    if community is not None and chosen.empty:
-        raise NotFoundError(f"没有社区 {community}。", f"No community {community}.")
-    for code in chosen["code"]:
-        mine = np.flatnonzero(community_of == code)
-        if not len(mine):  # a stored fabric older than the community
-            continue
-        terr = territory[mine]
-        graph, islands = join_islands(adjacency(terr), seeds[mine])
-        xy = shapely.get_coordinates(shapely.centroid(terr))
-        labels, found = regions(households[mine], graph, xy, floor, ceiling, seed)
-        cell_of[mine], count = count + labels, count + labels.max() + 1
-        notes += [_why(Note(k, code, list(mine[u]), m), fabric) for k, u, m in found]
-        notes += [Note("island", code, list(mine[u]), d, near=mine[v]) for u, v, d in islands]
-        notes += [Note("island", code, [mine[u]], a, ground=True) for u, a in detached_ground(terr, seeds[mine])]  # fmt: skip
-    notes = _on_fabric(notes, base, fabric) + _splits(fabric, cell_of)
+    chosen = _chosen(communities, community)
+    cell_of, found = _regions_by_community(fabric, seeds, chosen["code"], floor, ceiling, seed)
     nested = without_ground(fabric, base)
-    notes += [Note("compound_within_compound", c, [u], 0.0, codes=k, near=u) for c, k, u in nested]
+    notes = _notes(remarks, found, base, fabric, cell_of, nested)
     frame, codes = _cell_frame(fabric, cell_of, nested, communities)
     if community is not None:  # what lies in other communities, or in none, is not asked about
         notes = [n for n in notes if n.community == community]
     shown = fabric.assign(code=shown_codes(fabric))
     names = place_names(names_of({"community": communities, "compound": compounds}))
     problems = problem_table(notes, codes, shown, cell_of, floor, ceiling, names)
+    return GridProposal(frame, _assignment(fabric, cell_of, codes), problems)
+
+
+def _chosen(communities: gpd.GeoDataFrame, community: str | None) -> gpd.GeoDataFrame:
+    """The communities to propose for: all of them, or the one coded ``community``."""
+    if community is None:
+        return communities
+    chosen = communities[communities["code"] == community]
+    if chosen.empty:
+        raise NotFoundError(f"没有社区 {community}。", f"No community {community}.")
+    return chosen
+
+
+def _regions_by_community(
+    fabric, seeds, codes, floor: int, ceiling: int, seed: int
+) -> tuple[np.ndarray, list[Note]]:
+    """Max-p regions of the units of each community in ``codes``, one community at a time: the
+    cell of each unit by position (-1 where none; numbered on from one community to the next)
+    and the notes of what the regions could not satisfy."""
+    households = fabric["households"].to_numpy(dtype=np.int64)
+    community_of = fabric["community_code"].to_numpy(dtype=object)
+    territory = np.asarray(fabric.geometry.values, dtype=object)
+    cell_of, count, notes = np.full(len(fabric), -1), 0, []
+    for code in codes:
+        mine = np.flatnonzero(community_of == code)
+        if not len(mine):  # a stored fabric older than the community
+            continue
+        terr = territory[mine]
+        labels, found, islands = _community_regions(
+            terr, households[mine], seeds[mine], floor, ceiling, seed
+        )
+        cell_of[mine], count = count + labels, count + labels.max() + 1
+        notes += _community_notes(
+            code, mine, found, islands, detached_ground(terr, seeds[mine]), fabric
+        )
+    return cell_of, notes
+
+
+def _community_regions(terr, households, seeds, floor: int, ceiling: int, seed: int):
+    """The regions of one community's units (territories ``terr``, own ground ``seeds``), numbered
+    from 0, what they could not satisfy, and the islands joined to their nearest unit; units by
+    position among them."""
+    graph, islands = join_islands(adjacency(terr), seeds)
+    xy = shapely.get_coordinates(shapely.centroid(terr))
+    labels, found = regions(households, graph, xy, floor, ceiling, seed)
+    return labels, found, islands
+
+
+def _community_notes(code: str, mine: np.ndarray, found, islands, detached, fabric) -> list[Note]:
+    """The notes of community ``code`` on the fabric's units (``mine``: its units' positions):
+    what its regions could not satisfy, its islands and its ground lying apart (飞地)."""
+    notes = [_why(Note(k, code, list(mine[u]), m), fabric) for k, u, m in found]
+    notes += [Note("island", code, list(mine[u]), d, near=mine[v]) for u, v, d in islands]
+    return notes + [Note("island", code, [mine[u]], a, ground=True) for u, a in detached]
+
+
+def _notes(remarks, found: list[Note], base, fabric, cell_of, nested) -> list[Note]:
+    """Every note of the proposal on the fabric's units: the remarks on the units of the layers,
+    the regions' notes, the compounds the fabric split and those with no unit of their own."""
+    notes = [Note(r.kind, r.community, r.units, r.measure, codes=r.codes) for r in remarks] + found
+    notes = _on_fabric(notes, base, fabric) + _splits(fabric, cell_of)
+    return notes + [
+        Note("compound_within_compound", c, [u], 0.0, codes=k, near=u) for c, k, u in nested
+    ]
+
+
+def _assignment(fabric, cell_of, codes) -> gpd.GeoDataFrame:
+    """The placed units of the fabric with the code of their cell (the proposal as a unit
+    assignment)."""
     units = fabric.assign(cell_code=np.where(cell_of >= 0, codes[cell_of], None))
-    return GridProposal(frame, units[cell_of >= 0].reset_index(drop=True), problems)
+    return units[cell_of >= 0].reset_index(drop=True)
 
 
 def _why(note: Note, fabric) -> Note:
