@@ -4,7 +4,9 @@ Geometries are written by GEOS in one call (:func:`shapely.to_geojson`) and prop
 JSON encoder, and the text is put together directly: building dicts of coordinates for
 ``json.dumps`` (what ``GeoDataFrame.to_json`` does) costs several times more on a large layer.
 The database writes the features it serves itself (:mod:`gridmap.store.geojson`); a collection
-is put around those with :func:`collection` too.
+is put around those with :func:`collection` too. Coordinates are written as they are (the
+shortest text that reads back as the same number); answers that a client writes back rounded
+are rounded to its grid first, keeping polygons valid (:func:`rounded_coverage`).
 
 Examples
 --------
@@ -22,11 +24,13 @@ import json
 from collections.abc import Callable, Iterable
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
 MEDIA_TYPE = "application/geo+json"
 EMPTY = '{"type":"FeatureCollection","features":[]}'
+EDITOR_DECIMALS = 8  # what the editor keeps of a coordinate when it sends cells back (toGeoJSON(8))
 
 # the API's properties: compact, any other value (a date, a decimal) as its text
 compact = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
@@ -71,6 +75,66 @@ def frame_collection(frame: gpd.GeoDataFrame, encode: Callable[[dict], str] = co
     records = frame[columns].to_dict("records")
     properties = [{k: _null(v) for k, v in record.items()} for record in records]
     return collection(features(properties, frame.geometry.to_numpy(), encode))
+
+
+def rounded_coverage(geoms, decimals: int) -> np.ndarray:
+    """Polygons that tile (cells dissolved from units) with every coordinate rounded to
+    ``decimals`` places, each still valid and the borders they share still shared, so that a
+    client rounding them to ``decimals`` changes nothing.
+
+    Rounding each polygon alone moves vertices a hair apart onto one point, and a dissolve's pin
+    hole or notch then makes it touch itself; snap rounding each alone
+    (:func:`shapely.set_precision`) mends that, but may take a border two polygons share through
+    a different grid point on either side. So the borders of all are snap-rounded together, in
+    one noding (:func:`shapely.union_all` with a ``grid_size``), and each polygon is put back
+    together from the faces they enclose that lie mostly inside it. Holes, gaps and parts
+    narrower than a grid step go (a polygon that narrow everywhere comes back empty); ground two
+    polygons overlap on stays theirs both; a corner of one within half a step of its neighbour's
+    border becomes a vertex of both.
+
+    >>> from shapely import Polygon, box
+    >>> pin = [(104.0005, 30.0005), (104.0006, 30.0005), (104.0006, 30.000500003)]
+    >>> holed = Polygon([(104, 30), (104.001, 30), (104.001, 30.001), (104, 30.001)], [pin])
+    >>> shapely.transform(holed, lambda xy: xy.round(8)).is_valid
+    False
+    >>> cell, neighbour = rounded_coverage([holed, box(104.001, 30, 104.002, 30.001)], 8)
+    >>> cell.wkt
+    'POLYGON ((104 30, 104 30.001, 104.001 30.001, 104.001 30, 104 30))'
+    >>> neighbour.equals(box(104.001, 30, 104.002, 30.001))
+    True
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    step = 10.0**-decimals
+    borders = shapely.union_all(shapely.boundary(geoms), grid_size=step)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(borders)))
+    face, owner = _owners(geoms, faces, step)
+    out = np.empty(len(geoms), dtype=object)
+    for k in range(len(geoms)):
+        mine = faces[face[owner == k]]
+        out[k] = shapely.coverage_union_all(mine) if len(mine) else shapely.Polygon()
+    return out
+
+
+def _owners(geoms: np.ndarray, faces: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (face, polygon): each face of the snapped borders with the polygons it lies in.
+
+    Snapping moves no border by more than a grid step, so a face whose inner point is farther
+    than that from every border lies in the polygons holding that point; one whose point is that
+    near (a sliver) lies in those holding most of its area.
+    """
+    points = shapely.point_on_surface(faces)
+    tree = shapely.STRtree(geoms)
+    face, owner = tree.query(points, predicate="intersects")
+    near = np.unique(shapely.STRtree(shapely.boundary(geoms)).query(points, predicate="dwithin", distance=step)[0])  # fmt: skip
+    sure = ~np.isin(face, near)
+    sliver, held = tree.query(faces[near], predicate="intersects")
+    sliver = near[sliver]
+    try:
+        inside = shapely.area(shapely.intersection(faces[sliver], geoms[held]))
+    except shapely.errors.GEOSException:  # a polygon itself invalid: the ground it means, repaired
+        inside = shapely.area(shapely.intersection(faces[sliver], shapely.make_valid(geoms[held])))
+    mostly = inside > shapely.area(faces[sliver]) / 2
+    return np.r_[face[sure], sliver[mostly]], np.r_[owner[sure], held[mostly]]
 
 
 def script_safe(text: str) -> str:

@@ -37,6 +37,7 @@ from gridmap.core.plans import Band
 from gridmap.core.unit_plans import cells_from_assignment
 from gridmap.crs import metric_crs
 from gridmap.errors import PermissionDeniedError, RowProblem, RowsRejectedError
+from gridmap.io.geojson_text import EDITOR_DECIMALS, rounded_coverage
 from gridmap.layers import STORAGE_CRS
 from gridmap.permissions import Area, in_area, outside_area
 from gridmap.plan_tables import BAND_STATUS, cells_of_table, read_assignment_table, unit_assignment
@@ -95,7 +96,10 @@ def painted_cells(body: Painted, conn: ConnDep, settings: SettingsDep, principal
     and band status (within | below | above), and the compounds each cuts, the stations in its
     reach and the Party rule findings: what the editor draws after a stroke. Units
     outside the caller's area take no paint (403). No units make no cells (an empty
-    collection); the names of cells not painted are not used."""
+    collection); the names of cells not painted are not used. Coordinates are rounded to the
+    8 decimals the editor keeps, every cell valid there and meeting its neighbours vertex to
+    vertex; a cell narrower than that everywhere (about a millimetre) comes back with its
+    figures and an empty polygon."""
     if not body.units:
         return geojson(gpd.GeoDataFrame({"code": []}, geometry=[], crs=STORAGE_CRS))
     units = read_fabric(conn, codes=list(body.units))
@@ -113,7 +117,10 @@ def painted_cells(body: Painted, conn: ConnDep, settings: SettingsDep, principal
     band = Band(settings.grid_households_min, settings.grid_households_max)
     cells["band"] = [BAND_STATUS[band.check(int(h))] for h in cells["households"]]
     shown = _with_checks(conn, settings, cells, _counts_shown(cells, principal, settings), units, assignment)  # fmt: skip
-    return geojson(gpd.GeoDataFrame(shown, geometry=cells.geometry.values, crs=cells.crs))
+    # on the grid the editor keeps, or its rounding breaks the pin holes and notches of the
+    # dissolves (the checks above ran on them as they are)
+    drawn = rounded_coverage(cells.to_crs(STORAGE_CRS).geometry.values, EDITOR_DECIMALS)
+    return geojson(gpd.GeoDataFrame(shown, geometry=drawn, crs=STORAGE_CRS))
 
 
 @lru_cache(maxsize=16)
