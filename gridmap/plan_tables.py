@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
+from gridmap.collector import paused
 from gridmap.config import Settings
 from gridmap.core import plan_scores, unit_plans
 from gridmap.core import plans as core_plans
@@ -29,7 +30,7 @@ from gridmap.crs import metric_crs_for
 from gridmap.errors import NotFoundError, RowProblem, RowsRejectedError, SchemaError
 from gridmap.io.columns import normalise_header
 from gridmap.layers import STORAGE_CRS
-from gridmap.permissions import Area
+from gridmap.permissions import Area, in_area
 from gridmap.placed_members import with_placements
 from gridmap.store import features
 from gridmap.store.db import connect, transaction
@@ -58,22 +59,42 @@ def _cells(conn: Connection, grid_layer: str | None, plan_id: int | None) -> gpd
 
 
 def unit_assignment(
-    conn: Connection, *, grid_layer: str | None = None, plan_id: int | None = None
+    conn: Connection,
+    *,
+    grid_layer: str | None = None,
+    plan_id: int | None = None,
+    area: Area | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A grid layer (or a plan) as the cell of every unit, and the residuals of every cell.
 
     The assignment has ``cell_name`` after ``cell_code``; see
     :func:`gridmap.core.unit_plans.assign_units` and :func:`~gridmap.core.unit_plans.residuals`.
+    With ``area``, only the units in it (:func:`gridmap.permissions.in_area`) and the residuals
+    of the cells they are given; cells are still judged on every unit.
     """
-    units = require_fabric(conn)
-    cells = _cells(conn, grid_layer, plan_id)
-    buildings = features.read_features(conn, "building", columns=("households",))
-    crs = metric_crs_for(units)
-    units_m, cells_m = in_crs(units, crs), in_crs(cells, crs)
-    assignment = unit_plans.assign_units(units_m, cells_m)
-    names = dict(zip(cells["code"], cells["name"], strict=True))
-    assignment.insert(2, "cell_name", assignment["cell_code"].map(names))
-    return assignment, unit_plans.residuals(units_m, cells_m, assignment, buildings.to_crs(crs))
+    # a city's buildings are hundreds of thousands of geometries, three times over (read,
+    # projected, their points): without the pause the collector walked the heap again and
+    # again, a third of the time, and found nothing to free
+    with paused():
+        units = require_fabric(conn)
+        cells = _cells(conn, grid_layer, plan_id)
+        crs = metric_crs_for(units)
+        units_m, cells_m = in_crs(units, crs), in_crs(cells, crs)
+        assignment = unit_plans.assign_units(units_m, cells_m)
+        names = dict(zip(cells["code"], cells["name"], strict=True))
+        assignment.insert(2, "cell_name", assignment["cell_code"].map(names))
+        residuals = unit_plans.residuals(units_m, cells_m, assignment, _households(conn, crs))
+    if area is not None:
+        assignment = assignment[in_area(units, area)]  # in the order of ``units``
+        residuals = residuals[residuals["cell_code"].isin(set(assignment["cell_code"].dropna()))]
+    return assignment, residuals
+
+
+def _households(conn: Connection, crs) -> gpd.GeoDataFrame:
+    """The buildings with households, in ``crs``: all the residuals count of them."""
+    households, footprints = features.households_of_buildings(conn)
+    footprints = gpd.GeoSeries(footprints, crs=STORAGE_CRS).to_crs(crs)
+    return gpd.GeoDataFrame({"households": households}, geometry=footprints.values, crs=crs)
 
 
 def read_assignment_table(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:

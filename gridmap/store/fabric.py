@@ -54,7 +54,8 @@ def read_fabric(
         query = query.where(table.c.community_code == community)
     if codes is not None:
         query = query.where(table.c.code.in_(list(codes)))
-    rows = conn.execute(query.order_by(table.c.code)).mappings().all()
+    # plain tuples: pandas builds the frame several times faster than from row mappings
+    rows = list(map(tuple, conn.execute(query.order_by(table.c.code))))
     frame = with_wkb_geometry(pd.DataFrame(rows, columns=[*COLUMNS, "wkb"]))
     for column in ("households", "buildings", "members_full", "members_probationary"):
         frame[column] = frame[column].to_numpy(dtype=np.int64)

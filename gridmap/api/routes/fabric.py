@@ -178,11 +178,7 @@ def assignment(
 ) -> Response:  # fmt: skip
     """Every unit of the caller's area with the cell holding its largest share (``json`` adds
     the residuals of those cells: area and households where the drawing and its units differ)."""
-    table, residuals = unit_assignment(conn, grid_layer=None if plan else layer or "party", plan_id=plan)  # fmt: skip
-    if area is not None:
-        mine = set(_in_area(read_fabric(conn), area)["code"])
-        table = table[table["unit_code"].isin(mine)]
-        residuals = residuals[residuals["cell_code"].isin(set(table["cell_code"].dropna()))]
+    table, residuals = unit_assignment(conn, grid_layer=None if plan else layer or "party", plan_id=plan, area=area)  # fmt: skip
     if format == "json":
         return JSONResponse({"units": records(table), "residuals": records(residuals)})
     return _download(table, format, f"units-{f'plan-{plan}' if plan else layer or 'party'}")
