@@ -40,7 +40,7 @@ from sqlalchemy import (
 from gridmap.errors import InputFileError
 from gridmap.layers import LAYERS, STORAGE_CRS
 from gridmap.store.features import BOX_PARAMS, bound_bbox_clause, fix_types
-from gridmap.store.geojson import feature_text
+from gridmap.store.geojson import feature_text, register_functions
 from gridmap.store.models import table_for
 
 HIDDEN_COLUMNS = ("properties", "repair_note", "source", "geom")
@@ -196,7 +196,8 @@ def _geojson_statement(shape: _Shape):
     if sqlite:
         whole = select(page.c.matched, *read).join_from(page, table, page.c.id == table.c.id)
         page = whole.subquery()
-    texts = func.aggregate_strings(feature_text(shape.dialect, page, allowed), ",")
+    polygons = LAYERS[shape.layer].geometry == "polygon"
+    texts = func.aggregate_strings(feature_text(shape.dialect, page, allowed, polygons), ",")
     return select(func.max(page.c.matched), func.count(),
                   texts.aggregate_order_by(page.c.code, page.c.id))  # fmt: skip
 
@@ -254,9 +255,11 @@ def query_geojson(
     """:func:`query_rows`' page as the GeoJSON text the database writes (one statement).
 
     The features are :func:`~gridmap.store.geojson.feature_text`'s: ``code`` as the id, the
-    columns :func:`query_rows` returns (but ``id``) as properties.
+    columns :func:`query_rows` returns (but ``id``) as properties; polygons valid as written.
     """
     shape, params = _request(conn, layer, include_personal, grid_layer, bbox, filters, updated)
+    if shape.dialect == "sqlite":
+        register_functions(conn)
     run = {**params, "limit": limit, "offset": offset}
     matched, returned, features = conn.execute(_geojson_statement(shape), run).one()
     if matched is None:  # no row on this page: nothing was counted
