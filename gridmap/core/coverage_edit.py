@@ -1,5 +1,4 @@
-"""Whether a free edit of a plan's cells keeps them a tiling (网格无重叠、无留白), and the welding
-that keeps a border shared by two cells one line.
+"""Whether a free edit of a plan's cells keeps them a tiling (网格无重叠、无留白).
 
 The editor draws cells freely where units cannot express a border; every edit — a vertex
 dragged, inserted or removed, a cell drawn, cut or merged — is checked here before it is kept:
@@ -9,9 +8,9 @@ dragged, inserted or removed, a cell drawn, cut or merged — is checked here be
   leaves a cell invalid; each problem with its place;
 - :func:`carve` — a newly drawn cell takes its ground from the cells it covers instead of
   overlapping them;
-- :func:`weld` — a vertex of one cell lying on the border of its neighbour (within a hair) becomes
-  a vertex of the neighbour too, as QGIS's topological editing does, so that dragging it later
-  moves both.
+- :func:`weld` and :func:`weld_all` (from :mod:`gridmap.core.weld`) — a vertex of one cell lying
+  on the border of its neighbour (within a hair) becomes a vertex of the neighbour too, as QGIS's
+  topological editing does, so that dragging it later moves both.
 
 Pure functions on GeoDataFrames with ``code`` and polygon geometries; :func:`check_edit` and
 :func:`carve` want a metric CRS (areas in m²), :func:`weld` works in any CRS with a tolerance in
@@ -29,6 +28,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+# re-exported: the routes checking edits weld through this module
+from gridmap.core.weld import weld as weld
+from gridmap.core.weld import weld_all as weld_all
 from gridmap.io.polygons import polygons_of
 
 # digitising rounding (GeoJSON at 8 decimals, about a millimetre) leaves slivers far below this;
@@ -267,131 +269,3 @@ def beyond(code: str, pieces: np.ndarray, crs) -> gpd.GeoDataFrame:
         rows.append(_row("edit_outside", [code], m2, f"画出的网格 {code} 越出方案原有范围 {m2:,.1f} 平方米，未添加",
                          f"The drawn cell {code} reaches {m2:,.1f} m² beyond the plan's ground; it was not added", piece))  # fmt: skip
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=COLUMNS), geometry="geometry", crs=crs)
-
-
-def _snap(geom, points, tolerance: float):
-    """``geom`` snapped to ``points``, of its own type: GEOS gives a one-part MultiPolygon (as
-    plans store cells) back as a Polygon, which would count as a change."""
-    welded = shapely.snap(geom, points, tolerance)
-    if geom.geom_type == "MultiPolygon" and welded.geom_type == "Polygon":
-        welded = shapely.MultiPolygon([welded])
-    return welded
-
-
-def weld(
-    cells: gpd.GeoDataFrame, codes: Iterable[str], tolerance: float, *, fixed: Iterable[str] = ()
-) -> dict[str, object]:
-    """The cells around ``codes`` with their neighbours' vertices that lie on their borders.
-
-    A vertex of a cell within ``tolerance`` (in the CRS's units) of a neighbour's border is made
-    a vertex of the neighbour, and a neighbour's vertex that near one of the cell's vertices
-    becomes that vertex: a border shared by two cells then has the same vertices on both sides,
-    so dragging one moves both (a cut, a merge or a drawn cell leaves new corners on the
-    neighbours' borders). Returns code → geometry for the cells whose outline gained or moved a
-    vertex; the others, and the cells in ``fixed`` (locked ones, which only lend their
-    vertices), are unchanged.
-
-    >>> from shapely import box, Polygon
-    >>> cells = gpd.GeoDataFrame({"code": ["A1", "A2", "B"]}, geometry=[
-    ...     box(0, 0, 4, 1.5), box(0, 1.5, 4, 3), Polygon([(4, 0), (9, 1), (8, 4), (4, 3)])])
-    >>> weld(cells, ["A1", "A2"], 1e-9)["B"].wkt
-    'POLYGON ((4 0, 9 1, 8 4, 4 3, 4 1.5, 4 0))'
-    """
-    geoms = _by_code(cells)
-    touched = {str(c) for c in codes if str(c) in geoms}
-    if not touched:
-        return {}
-    around = _union(shapely.buffer(geoms[c], tolerance) for c in touched)
-    near = [c for c, g in geoms.items() if g is not None and not g.is_empty and shapely.intersects(g, around)]  # fmt: skip
-    # the edited cells take their neighbours' vertices first, then the neighbours theirs: each
-    # cell is snapped to the others as already welded, so two near vertices become one, not swap
-    order = sorted(near, key=lambda c: c not in touched)
-    out = {}
-    for code in [c for c in order if c not in {str(f) for f in fixed}]:
-        others = np.array([geoms[c] for c in order if c != code], dtype=object)
-        if not len(others):
-            continue
-        welded = _snap(geoms[code], shapely.multipoints(shapely.get_coordinates(others)), tolerance)  # fmt: skip
-        if not shapely.equals_exact(welded, geoms[code], 0.0) and shapely.is_valid(welded):
-            out[code] = geoms[code] = welded
-    return out
-
-
-def weld_all(
-    cells: gpd.GeoDataFrame, tolerance: float, *, fixed: Iterable[str] = ()
-) -> dict[str, object]:
-    """Every cell given the corners of its neighbours that lie on its border: the whole plan
-    once, when the editor opens it. Cells painted from units meet in T-junctions (one cell's
-    corner on a neighbour's edge without being its vertex), and such a corner could not be
-    dragged without opening 留白; welded, it is a vertex of both (to within ``tolerance``, as
-    the editor matches vertices). Unlike :func:`weld` no vertex moves: a corner is put on the
-    edge at its foot, so each cell keeps its ground exactly (GEOS's snapping would move near
-    vertices together and can fold an outline; its coverage cleaning resolves hair-thin
-    overlaps, changing areas by parts per million). Neighbours come from a spatial index.
-    Returns code → geometry for the cells that gained a vertex; cells in ``fixed`` only lend
-    theirs.
-
-    >>> from shapely import box
-    >>> cells = gpd.GeoDataFrame({"code": ["A1", "A2", "B"]},
-    ...                          geometry=[box(0, 0, 4, 1.5), box(0, 1.5, 4, 3), box(4, 0, 8, 3)])
-    >>> weld_all(cells, 1e-9)["B"].wkt
-    'POLYGON ((8 0, 8 3, 4 3, 4 1.5, 4 0, 8 0))'
-    >>> weld_all(cells, 1e-9, fixed=["B"])
-    {}
-    """
-    geoms = {c: g for c, g in _by_code(cells).items() if g is not None and not g.is_empty}
-    codes = list(geoms)
-    if len(codes) < 2:
-        return {}
-    tree = shapely.STRtree(np.array([geoms[c] for c in codes], dtype=object))
-    fixed = {str(f) for f in fixed}
-    out = {}
-    for code in codes:
-        if code in fixed:
-            continue
-        near = [codes[i] for i in tree.query(geoms[code], predicate="dwithin", distance=tolerance)]
-        others = np.array([geoms[c] for c in near if c != code], dtype=object)
-        if not len(others):
-            continue
-        corners = np.unique(shapely.get_coordinates(others), axis=0)
-        on = shapely.dwithin(shapely.points(corners), geoms[code].boundary, tolerance)
-        welded = _with_corners(geoms[code], corners[on], tolerance)
-        if welded is not None and shapely.is_valid(welded):
-            out[code] = welded
-    return out
-
-
-def _with_corners(geom, corners: np.ndarray, tolerance: float):
-    """``geom`` with each of ``corners`` within ``tolerance`` of an edge (and not of a vertex)
-    put on that edge at its foot; ``None`` when none is."""
-    if not len(corners):
-        return None
-    gained = False
-
-    def ring(coords: np.ndarray) -> np.ndarray:
-        nonlocal gained
-        a, b = coords[:-1], coords[1:]
-        ab = b - a
-        length2 = np.maximum((ab**2).sum(axis=1), 1e-300)
-        t = np.clip(((corners[:, None, :] - a[None]) * ab[None]).sum(axis=2) / length2, 0, 1)
-        foot = a[None] + t[..., None] * ab[None]
-        gap = np.hypot(*(corners[:, None, :] - foot).transpose(2, 0, 1))
-        seg = gap.argmin(axis=1)
-        rows = np.arange(len(corners))
-        vertex = np.hypot(*(corners[:, None, :] - coords[None, :-1]).transpose(2, 0, 1)).min(axis=1)  # fmt: skip
-        take = (gap[rows, seg] <= tolerance) & (vertex > tolerance)
-        if not take.any():
-            return coords
-        gained = True
-        at, where, points = seg[take], t[rows, seg][take], foot[rows, seg][take]
-        order = np.lexsort((where, at))
-        return np.insert(coords, at[order] + 1, points[order], axis=0)
-
-    def polygon(p):
-        return shapely.Polygon(ring(shapely.get_coordinates(p.exterior)),
-                               [ring(shapely.get_coordinates(h)) for h in p.interiors])  # fmt: skip
-
-    parts = [polygon(p) for p in shapely.get_parts(geom)]
-    if not gained:
-        return None
-    return shapely.MultiPolygon(parts) if geom.geom_type == "MultiPolygon" else parts[0]
