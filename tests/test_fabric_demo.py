@@ -65,8 +65,9 @@ def test_the_fabric_tiles_every_demo_community_and_is_stored(demo):
     assert stored["code"].tolist() == units["code"].tolist() and len(units) >= 150
     assert stored["households"].tolist() == units["households"].tolist()
     assert units["members_full"].sum() > 0 and units["households"].sum() > 10_000
-    # stored in degrees: a straight border in metres bends by millimetres over a kilometre there
-    assert_tiles(in_storage_crs(stored, crs), communities, 0.5)
+    # stored in degrees: a straight border in metres bends by millimetres over a kilometre there,
+    # and the stored units are snapped to the 8-decimal grid (their borders move by under 1 mm)
+    assert_tiles(in_storage_crs(stored, crs), communities, 0.5 + 1e-3 * communities.length.max())
 
 
 def test_a_plan_round_trips_through_a_unit_table_into_cells_of_its_units(demo, tmp_path):

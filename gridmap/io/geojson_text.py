@@ -77,7 +77,7 @@ def frame_collection(frame: gpd.GeoDataFrame, encode: Callable[[dict], str] = co
     return collection(features(properties, frame.geometry.to_numpy(), encode))
 
 
-def rounded_coverage(geoms, decimals: int) -> np.ndarray:
+def rounded_coverage(geoms, decimals: int, *, exclusive: bool = False) -> np.ndarray:
     """Polygons that tile (cells dissolved from units) with every coordinate rounded to
     ``decimals`` places, each still valid and the borders they share still shared, so that a
     client rounding them to ``decimals`` changes nothing.
@@ -89,8 +89,9 @@ def rounded_coverage(geoms, decimals: int) -> np.ndarray:
     one noding (:func:`shapely.union_all` with a ``grid_size``), and each polygon is put back
     together from the faces they enclose that lie mostly inside it. Holes, gaps and parts
     narrower than a grid step go (a polygon that narrow everywhere comes back empty); ground two
-    polygons overlap on stays theirs both; a corner of one within half a step of its neighbour's
-    border becomes a vertex of both.
+    polygons overlap on stays theirs both, or with ``exclusive`` goes to the first of them only
+    (then no two overlap); a corner of one within half a step of its neighbour's border becomes a
+    vertex of both.
 
     >>> from shapely import Polygon, box
     >>> pin = [(104.0005, 30.0005), (104.0006, 30.0005), (104.0006, 30.000500003)]
@@ -102,12 +103,20 @@ def rounded_coverage(geoms, decimals: int) -> np.ndarray:
     'POLYGON ((104 30, 104 30.001, 104.001 30.001, 104.001 30, 104 30))'
     >>> neighbour.equals(box(104.001, 30, 104.002, 30.001))
     True
+    >>> overlapping = [box(104, 30, 104.001, 30.001), box(104.0005, 30, 104.002, 30.001)]
+    >>> first, second = rounded_coverage(overlapping, 8, exclusive=True)
+    >>> second.equals(box(104.001, 30, 104.002, 30.001))
+    True
     """
     geoms = np.asarray(geoms, dtype=object)
     step = 10.0**-decimals
     borders = shapely.union_all(shapely.boundary(geoms), grid_size=step)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(borders)))
     face, owner = _owners(geoms, faces, step)
+    if exclusive:
+        order = np.lexsort((owner, face))
+        first = np.unique(face[order], return_index=True)[1]
+        face, owner = face[order][first], owner[order][first]
     out = np.empty(len(geoms), dtype=object)
     for k in range(len(geoms)):
         mine = faces[face[owner == k]]

@@ -1,7 +1,12 @@
 """Store the unit fabric (单元底图): replaced whole by each integration run, read by community.
 
-Geometries are kept as MULTIPOLYGON in EPSG:4326 like every layer; the units of a community
-share their borders vertex for vertex, so they still tile it after the round trip.
+Geometries are kept as MULTIPOLYGON in EPSG:4326 like every layer, on the grid of the 8 decimals
+the editor keeps (about a millimetre): the units are snap-rounded there together when they are
+stored (:func:`gridmap.io.geojson_text.rounded_coverage`), so that every reader (the fabric route,
+painting, plan imports, a GIS tool rounding what it was sent) gets units that are valid on that
+grid, do not overlap and share their borders vertex for vertex. Rounded each alone, 31 of the
+demo's 170 units were invalid at 8 decimals (41 at 7): the overlays leave vertices and parts a
+hair apart, which rounding puts on one point.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select
 
 from gridmap.core.branches import BRANCH_KINDS
 from gridmap.errors import NotFoundError
+from gridmap.io.geojson_text import EDITOR_DECIMALS, rounded_coverage
 from gridmap.io.polygons import polygonal
 from gridmap.layers import STORAGE_CRS
 from gridmap.store.features import bbox_clause, with_wkb_geometry
@@ -25,7 +31,8 @@ COLUMNS = ["code", "community_code", "compound_code", "kind", "households", "bui
 
 def save_fabric(conn: Connection, units: gpd.GeoDataFrame | None, run_id: int | None) -> None:
     """Replace the stored fabric by ``units`` (columns of :func:`gridmap.core.fabric.as_table`,
-    any CRS; nothing is done for ``None``, a run that made no fabric)."""
+    any CRS; nothing is done for ``None``, a run that made no fabric), snapped to the grid
+    (:func:`on_grid`)."""
     if units is None:
         return
     table = FabricUnit.__table__
@@ -37,11 +44,24 @@ def save_fabric(conn: Connection, units: gpd.GeoDataFrame | None, run_id: int | 
     units = units.to_crs(STORAGE_CRS)
     data = pd.DataFrame(units[COLUMNS]).astype(object)
     records = data.where(data.notna(), None).to_dict("records")
-    for record, wkb in zip(records, shapely.to_wkb(polygonal(units.geometry.values)), strict=True):
+    for record, wkb in zip(records, shapely.to_wkb(polygonal(on_grid(units.geometry.values))), strict=True):  # fmt: skip
         record.update(run_id=run_id, wkb=wkb)
     values = {c: bindparam(c) for c in ("run_id", *COLUMNS)}
     values["geom"] = func.ST_GeomFromWKB(bindparam("wkb"), SRID)
     conn.execute(insert(table).values(values), records)
+
+
+def on_grid(units) -> np.ndarray:
+    """The units (EPSG:4326) snap-rounded together to ``EDITOR_DECIMALS``: valid there, none
+    overlapping (ground two held goes to the first), borders shared vertex for vertex. The
+    figures and ``area_m2`` stay those of the units as made (the borders move by a millimetre at
+    most). A unit narrower than the grid everywhere, which would be left without ground, is
+    kept as it was."""
+    units = np.asarray(units, dtype=object)
+    snapped = rounded_coverage(units, EDITOR_DECIMALS, exclusive=True)
+    lost = shapely.is_empty(snapped)
+    snapped[lost] = units[lost]
+    return snapped
 
 
 def read_fabric(

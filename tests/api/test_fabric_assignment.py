@@ -20,7 +20,7 @@ from gridmap.config import Settings
 from gridmap.core.fabric import as_table
 from gridmap.crs import metric_crs_for
 from gridmap.store.db import make_engine, transaction
-from gridmap.store.fabric import save_fabric
+from gridmap.store.fabric import read_fabric, save_fabric
 from gridmap.store.features import upsert_features
 from gridmap.store.schema import upgrade
 
@@ -90,6 +90,9 @@ def server(request, tmp_path_factory):
         add_account(conn, "分配管理员", "admin", None, "test-password-not-secret", "tests")
         add_account(conn, "一社区规划", "planner", "C1", "test-password-not-secret", "tests")
         tokens = {role: issue_token(conn, name, "tests", actor="tests") for role, name in (("admin", "分配管理员"), ("planner", "一社区规划"))}  # fmt: skip
+    # the reference works on the units as stored (snapped to the 8-decimal grid)
+    with engine.connect() as conn:
+        city["units"] = read_fabric(conn)
     with TestClient(create_app(settings)) as client:
         yield client, tokens, city
     engine.dispose()
