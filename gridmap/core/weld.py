@@ -105,12 +105,7 @@ def weld_all(
     cell, corners = _corners_on_borders(arr, free, tolerance)
     if not len(cell):
         return {}
-    starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
-    welded = {}
-    for i, mine in zip(cell[starts], np.split(corners, starts[1:]), strict=True):
-        geom = _with_corners(arr[i], mine, tolerance)
-        if geom is not None:
-            welded[codes[i]] = geom
+    welded = {codes[i]: g for i, g in sorted(_on_edges(arr, cell, corners, tolerance).items())}
     valid = shapely.is_valid(np.array(list(welded.values()), dtype=object))
     return {c: g for (c, g), ok in zip(welded.items(), valid, strict=True) if ok}
 
@@ -158,37 +153,61 @@ def _sorted_isin(keys: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     return sorted_set[at] == keys if len(sorted_set) else np.zeros(len(keys), dtype=bool)
 
 
-def _with_corners(geom, corners: np.ndarray, tolerance: float):
-    """``geom`` with each of ``corners`` within ``tolerance`` of an edge (and not of a vertex)
-    put on that edge at its foot; ``None`` when none is."""
-    if not len(corners):
-        return None
-    gained = False
-
-    def ring(coords: np.ndarray) -> np.ndarray:
-        nonlocal gained
-        a, b = coords[:-1], coords[1:]
-        ab = b - a
-        length2 = np.maximum((ab**2).sum(axis=1), 1e-300)
-        t = np.clip(((corners[:, None, :] - a[None]) * ab[None]).sum(axis=2) / length2, 0, 1)
-        foot = a[None] + t[..., None] * ab[None]
-        gap = np.hypot(*(corners[:, None, :] - foot).transpose(2, 0, 1))
-        seg = gap.argmin(axis=1)
-        rows = np.arange(len(corners))
-        vertex = np.hypot(*(corners[:, None, :] - coords[None, :-1]).transpose(2, 0, 1)).min(axis=1)  # fmt: skip
-        take = (gap[rows, seg] <= tolerance) & (vertex > tolerance)
-        if not take.any():
-            return coords
-        gained = True
-        at, where, points = seg[take], t[rows, seg][take], foot[rows, seg][take]
-        order = np.lexsort((where, at))
-        return np.insert(coords, at[order] + 1, points[order], axis=0)
-
-    def polygon(p):
-        return shapely.Polygon(ring(shapely.get_coordinates(p.exterior)),
-                               [ring(shapely.get_coordinates(h)) for h in p.interiors])  # fmt: skip
-
-    parts = [polygon(p) for p in shapely.get_parts(geom)]
-    if not gained:
-        return None
-    return shapely.MultiPolygon(parts) if geom.geom_type == "MultiPolygon" else parts[0]
+def _on_edges(arr: np.ndarray, cell: np.ndarray, corners: np.ndarray, tolerance: float) -> dict:
+    """The cells ``arr[cell]`` with each of ``corners`` within ``tolerance`` of one of their
+    edges (and not of one of their vertices) put on the nearest such edge at its foot, by index
+    into ``arr``; the cells that gain none are left out. All corners are measured at once, each
+    against the segments of its cell's rings near it (from a spatial index); a ring's new
+    vertices go in along it, by edge and then by how far along the edge, as the corners came
+    for a tie."""
+    cells = np.unique(cell)
+    parts, part_cell = shapely.get_parts(arr[cells], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+    ring_cell = part_cell[ring_part]
+    seg = np.flatnonzero(np.r_[ring_of[1:] == ring_of[:-1], False])  # each segment's first vertex
+    seg_ring = ring_of[seg]
+    # rows: (corner, segment of its cell near it), by corner and then by ring and segment; the
+    # segments farther than the tolerance could neither hold a corner nor start at a vertex near it
+    a, b = xy[seg], xy[seg + 1]
+    pad = 2 * tolerance
+    lo, hi = np.minimum(a, b) - pad, np.maximum(a, b) + pad
+    boxes = shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])
+    near_corner, near_seg = shapely.STRtree(boxes).query(shapely.points(corners))
+    mine = ring_cell[seg_ring[near_seg]] == np.searchsorted(cells, cell)[near_corner]
+    near_corner, near_seg = near_corner[mine], near_seg[mine]
+    if not len(near_seg):
+        return {}
+    by = np.lexsort((near_seg, near_corner))
+    row_corner, row_seg = near_corner[by], near_seg[by]
+    row_ring = seg_ring[row_seg]
+    # pairs (corner, ring): the rows of each, in a run
+    fresh = np.r_[True, (row_corner[1:] != row_corner[:-1]) | (row_ring[1:] != row_ring[:-1])]
+    starts, row_pair = np.flatnonzero(fresh), np.cumsum(fresh) - 1
+    pair_ring = row_ring[starts]
+    c, a = corners[row_corner], xy[seg[row_seg]]
+    ab = xy[seg[row_seg] + 1] - a
+    length2 = np.maximum(ab[:, 0] ** 2 + ab[:, 1] ** 2, 1e-300)
+    t = np.clip(((c[:, 0] - a[:, 0]) * ab[:, 0] + (c[:, 1] - a[:, 1]) * ab[:, 1]) / length2, 0, 1)
+    foot = a + t[:, None] * ab
+    gap = np.hypot(c[:, 0] - foot[:, 0], c[:, 1] - foot[:, 1])
+    least = np.minimum.reduceat(gap, starts)
+    first = np.minimum.reduceat(np.where(gap == least[row_pair], np.arange(len(gap)), len(gap)), starts)  # fmt: skip
+    vertex = np.minimum.reduceat(np.hypot(c[:, 0] - a[:, 0], c[:, 1] - a[:, 1]), starts)
+    take = np.flatnonzero((least <= tolerance) & (vertex > tolerance))
+    if not len(take):
+        return {}
+    row, ring = first[take], pair_ring[take]
+    at = row_seg[row] - np.searchsorted(seg_ring, ring)
+    order = np.lexsort((t[row], at, ring))  # stable: corners in their order for a tie
+    position = np.searchsorted(ring_of, ring) + at + 1
+    xy = np.insert(xy, position[order], foot[row][order], axis=0)
+    ring_of = np.insert(ring_of, position[order], ring[order])
+    polygons = shapely.polygons(shapely.linearrings(xy, indices=ring_of), indices=ring_part)
+    multi = shapely.multipolygons(polygons, indices=part_cell)
+    first_part = np.searchsorted(part_cell, np.arange(len(cells)))
+    out = {}
+    for k in np.unique(ring_cell[ring]):
+        i = int(cells[k])
+        out[i] = multi[k] if arr[i].geom_type == "MultiPolygon" else polygons[first_part[k]]
+    return out

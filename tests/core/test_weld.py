@@ -174,3 +174,12 @@ def test_a_corner_where_two_parts_of_a_cell_touch_is_put_on_the_other_part_too()
     got = weld_all(cells, 1e-9)
     assert_identical(got, reference(cells, 1e-9))
     assert shapely.get_coordinates(shapely.get_parts(got["A"])[0]).tolist() == [[2, 0], [2, 1], [2, 2], [0, 2], [0, 0], [2, 0]]  # fmt: skip
+
+
+def test_two_corners_on_one_edge_go_in_along_it():
+    # B's western edge runs south from (4, 3): (4, 2) comes before (4, 1), though it sorts after
+    west = [shapely.box(0, 0, 4, 1), shapely.box(0, 1, 4, 2), shapely.box(0, 2, 4, 3)]
+    cells = gpd.GeoDataFrame({"code": ["A1", "A2", "A3", "B"]}, geometry=[*west, shapely.box(4, 0, 8, 3)])  # fmt: skip
+    got = weld_all(cells, 1e-9)
+    assert_identical(got, reference(cells, 1e-9))
+    assert got["B"].wkt == "POLYGON ((8 0, 8 3, 4 3, 4 2, 4 1, 4 0, 8 0))"
