@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from coverage_checks import neighbours, t_junctions
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -116,29 +117,11 @@ def dissolves(stored: gpd.GeoDataFrame, units: dict[str, str], codes: list[str])
     return np.array([shapely.union_all(stored.geometry[painted.index[painted == c]].values) for c in codes], dtype=object)  # fmt: skip
 
 
-def neighbours(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    return i[i < j], j[i < j]
-
-
 def shared_borders(geoms: np.ndarray) -> dict[tuple[int, int], float]:
     """The length of border each pair of cells shares, in degrees."""
     i, j = neighbours(geoms)
     lengths = shapely.length(shapely.intersection(shapely.boundary(geoms[i]), shapely.boundary(geoms[j])))  # fmt: skip
     return {(a, b): n for a, b, n in zip(i.tolist(), j.tolist(), lengths, strict=True) if n > 0}
-
-
-def t_junctions(geoms: np.ndarray) -> list[tuple[float, float]]:
-    """Corners of one cell lying on a neighbour's border without being its vertex (which the
-    editor could not drag without opening 留白)."""
-    out = []
-    for a, b in zip(*neighbours(geoms), strict=True):
-        for one, other in ((geoms[a], geoms[b]), (geoms[b], geoms[a])):
-            corners = shapely.get_coordinates(one)
-            on = shapely.intersects(shapely.points(corners), other.boundary)
-            held = {tuple(xy) for xy in shapely.get_coordinates(other)}
-            out += [tuple(xy) for xy in corners[on] if tuple(xy) not in held]
-    return out
 
 
 def check_cells(stored: gpd.GeoDataFrame, units: dict[str, str], properties: list[dict], geoms: np.ndarray) -> None:  # fmt: skip

@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from coverage_checks import neighbours, t_junctions
 from fastapi.testclient import TestClient
 
 from benchmarks.synthcity import city_at
@@ -85,24 +86,6 @@ def served(client: TestClient, communities) -> dict[str, shapely.Geometry]:
 def rounded(geoms: np.ndarray) -> np.ndarray:
     """As the editor sends them back, or a GIS tool writes them: rounded to 8 decimals."""
     return shapely.transform(geoms, lambda xy: np.round(xy, EDITOR_DECIMALS))
-
-
-def neighbours(geoms: np.ndarray, distance: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    i, j = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=distance)
-    return i[i < j], j[i < j]
-
-
-def t_junctions(geoms: np.ndarray) -> list[tuple[float, float]]:
-    """Corners of one unit on a neighbour's border without being its vertex (the editor's
-    welding would leave them, and painting would open 留白 there)."""
-    out = []
-    for a, b in zip(*neighbours(geoms), strict=True):
-        for one, other in ((geoms[a], geoms[b]), (geoms[b], geoms[a])):
-            corners = shapely.get_coordinates(one)
-            on = shapely.intersects(shapely.points(corners), other.boundary)
-            held = {tuple(xy) for xy in shapely.get_coordinates(other)}
-            out += [tuple(xy) for xy in corners[on] if tuple(xy) not in held]
-    return out
 
 
 def check_units(made: gpd.GeoDataFrame, units: dict[str, shapely.Geometry]) -> None:
