@@ -1,6 +1,7 @@
 """Unpack the one layer a zip holds, refusing archives that are unsafe to unpack.
 
-Offices send shapefiles zipped. A zip from outside may also be a zip bomb (a few kilobytes that
+Offices send shapefiles zipped; a KMZ (奥维互动地图, Google Earth) is a zipped KML, whose main
+file is ``doc.kml`` or else the first KML of the archive. A zip from outside may also be a zip bomb (a few kilobytes that
 unpack to gigabytes) or carry members named ``../../x.shp`` that would land outside the folder
 they are unpacked into. Both are refused before anything is written: every member's name is
 checked, and the declared sizes are added up; while unpacking, the bytes actually written are
@@ -45,9 +46,25 @@ def _bad_zip(path: Path, exc: Exception) -> InputFileError:
     )
 
 
-def _layer_members(path: Path, infos: list[zipfile.ZipInfo]) -> tuple[str, list[zipfile.ZipInfo]]:
+def _kml_member(path: Path, files: list[zipfile.ZipInfo]) -> tuple[str, list[zipfile.ZipInfo]]:
+    """A KMZ's main KML: ``doc.kml`` at its root, else the first KML it lists (images stay)."""
+    kmls = [i for i in files if PurePosixPath(i.filename).suffix.lower() == ".kml"]
+    if not kmls:
+        raise InputFileError(
+            f"KMZ 文件 {path.name} 中没有 KML 文件，可能已损坏。请在奥维或 Google Earth 中重新导出。",
+            f"The KMZ {path.name} holds no KML file (damaged?). Export it again from the map app.",
+        )
+    main = next((i for i in kmls if i.filename.lower() == "doc.kml"), kmls[0])
+    return PurePosixPath(main.filename).name, [main]
+
+
+def _layer_members(
+    path: Path, infos: list[zipfile.ZipInfo], kmz: bool = False
+) -> tuple[str, list[zipfile.ZipInfo]]:
     """The one layer file in the archive and the members that belong to it (its sidecars)."""
     files = [i for i in infos if not i.is_dir() and not i.filename.startswith("__MACOSX")]
+    if kmz:
+        return _kml_member(path, files)
     layers = [i for i in files if PurePosixPath(i.filename).suffix.lower() in LAYER_SUFFIXES]
     if len(layers) != 1:
         found = ", ".join(i.filename for i in layers) or "无 none"
@@ -65,8 +82,10 @@ def _layer_members(path: Path, infos: list[zipfile.ZipInfo]) -> tuple[str, list[
     return layer.name, sidecars
 
 
-def unzip_layer(path: Path, folder: Path, *, max_bytes: int) -> Path:
+def unzip_layer(path: Path, folder: Path, *, max_bytes: int, kmz: bool = False) -> Path:
     """Unpack the layer file of zip ``path`` (with its sidecars) into ``folder``; return it.
+
+    With ``kmz``, the archive is a KMZ and its main KML is the layer file.
 
     Raises :class:`InputFileError` for damaged zips, members with unsafe paths, archives whose
     contents exceed ``max_bytes`` once unpacked, and zips without exactly one layer file.
@@ -90,7 +109,7 @@ def unzip_layer(path: Path, folder: Path, *, max_bytes: int) -> Path:
             declared = sum(i.file_size for i in infos)
             if declared > max_bytes:
                 raise _too_big(path, max_bytes)
-            name, members = _layer_members(path, infos)
+            name, members = _layer_members(path, infos, kmz)
             folder.mkdir(parents=True, exist_ok=True)
             written = 0
             stem = Path(name).stem

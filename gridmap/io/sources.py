@@ -1,7 +1,7 @@
 """Open any file a subdistrict office has and hand back its rows as read, with row numbers.
 
-Vector formats go through pyogrio (GDAL): GeoJSON, Shapefile (also zipped), GeoPackage, KML, GML
-…; CSV tables are parsed here because their encodings, BOMs and ragged rows need care; workbooks
+Vector formats go through pyogrio (GDAL): GeoJSON, Shapefile (also zipped), GeoPackage, KML
+(also zipped as KMZ), GML …; CAD drawings (DXF) in :mod:`gridmap.io.cad`; CSV tables are parsed here because their encodings, BOMs and ragged rows need care; workbooks
 (.xlsx, .xls, .ods) in :mod:`gridmap.io.spreadsheet`. Nothing is interpreted yet: headers stay as
 given, geometry stays in the file's CRS.
 
@@ -36,6 +36,8 @@ from gridmap.io.cut_names import bad_file, raw_read
 from gridmap.io.encoding import decode_text, gdal_encoding, has_cpg, sniff_dbf_encoding
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg", ".kml", ".gml", ".fgb", ".sqlite", ".zip"}
+ZIP_SUFFIXES = {".zip", ".kmz"}  # KMZ (奥维互动地图, Google Earth): a zipped KML
+CAD_SUFFIXES = {".dxf", ".dwg"}  # DWG only to say how to save it as DXF
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv"}
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 MAX_UNZIPPED_MB = 500.0  # the default of GRIDMAP_MAX_UNZIPPED_MB
@@ -89,21 +91,31 @@ def read_source(
     limits = limits or Limits()
     _check_exists(path)
     suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES | VECTOR_SUFFIXES | SPREADSHEET_SUFFIXES and not path.is_dir():
+    known = TABLE_SUFFIXES | VECTOR_SUFFIXES | SPREADSHEET_SUFFIXES | ZIP_SUFFIXES | CAD_SUFFIXES
+    if suffix not in known and not path.is_dir():
         raise InputFileError(
-            f"不支持的文件类型 {suffix}。支持 GeoJSON、Shapefile (含 zip)、GeoPackage、KML、GML、"
-            "CSV 和 Excel/ODS 工作簿 (.xlsx、.xls、.ods)。",
-            f"Unsupported file type {suffix}: use GeoJSON, Shapefile (or zip), GeoPackage, KML, "
-            "GML, CSV or a workbook (.xlsx, .xls, .ods).",
+            f"不支持的文件类型 {suffix}。支持 GeoJSON、Shapefile (含 zip)、GeoPackage、KML/KMZ、GML、"
+            "CAD 图纸 (.dxf)、CSV 和 Excel/ODS 工作簿 (.xlsx、.xls、.ods)。",
+            f"Unsupported file type {suffix}: use GeoJSON, Shapefile (or zip), GeoPackage, KML/KMZ, "
+            "GML, a CAD drawing (.dxf), CSV or a workbook (.xlsx, .xls, .ods).",
         )
+    if suffix in CAD_SUFFIXES and path.is_file():
+        from gridmap.io.cad import read_cad  # the DXF rules only when a drawing comes
+
+        return _checked(read_cad(path, encoding=encoding, source_layer=source_layer), path, limits)
     if suffix in SPREADSHEET_SUFFIXES and path.is_file():
         raw = _read_workbook(path, encoding, sheet or source_layer, known_headers, limits)
         return _checked(raw, path, limits)
     if path.is_file():
         check_content(path)
-    if suffix == ".zip":
+    if suffix in ZIP_SUFFIXES:
         with tempfile.TemporaryDirectory(prefix="gridmap-unzip-") as folder:
-            member = unzip_layer(path, Path(folder), max_bytes=int(limits.max_unzipped_mb * 2**20))
+            member = unzip_layer(
+                path,
+                Path(folder),
+                max_bytes=int(limits.max_unzipped_mb * 2**20),
+                kmz=suffix == ".kmz",
+            )
             raw = read_source(member, encoding=encoding, source_layer=source_layer, limits=limits)
         raw.source_name = path.name
         return raw
@@ -175,7 +187,7 @@ MAGIC = {
     b"\xd0\xcf\x11\xe0": "ole",  # old Excel (.xls) and Word files
 }
 EXPECTED = {
-    ".zip": "zip", ".gpkg": "sqlite", ".sqlite": "sqlite", ".shp": "shp", ".fgb": "fgb",
+    ".zip": "zip", ".kmz": "zip", ".gpkg": "sqlite", ".sqlite": "sqlite", ".shp": "shp", ".fgb": "fgb",
     ".geojson": "json", ".json": "json", ".kml": "xml", ".gml": "xml",
     ".csv": "text", ".txt": "text", ".tsv": "text",
 }  # fmt: skip
