@@ -38,6 +38,7 @@ from gridmap.io.encoding import decode_text, gdal_encoding, has_cpg, sniff_dbf_e
 VECTOR_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg", ".kml", ".gml", ".fgb", ".sqlite", ".zip"}
 ZIP_SUFFIXES = {".zip", ".kmz"}  # KMZ (奥维互动地图, Google Earth): a zipped KML
 CAD_SUFFIXES = {".dxf", ".dwg"}  # DWG only to say how to save it as DXF
+KML_DRAWING = {"timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility", "drawOrder", "icon"}  # fmt: skip
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv"}
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 MAX_UNZIPPED_MB = 500.0  # the default of GRIDMAP_MAX_UNZIPPED_MB
@@ -110,12 +111,8 @@ def read_source(
         check_content(path)
     if suffix in ZIP_SUFFIXES:
         with tempfile.TemporaryDirectory(prefix="gridmap-unzip-") as folder:
-            member = unzip_layer(
-                path,
-                Path(folder),
-                max_bytes=int(limits.max_unzipped_mb * 2**20),
-                kmz=suffix == ".kmz",
-            )
+            max_bytes = int(limits.max_unzipped_mb * 2**20)
+            member = unzip_layer(path, Path(folder), max_bytes=max_bytes, kmz=suffix == ".kmz")
             raw = read_source(member, encoding=encoding, source_layer=source_layer, limits=limits)
         raw.source_name = path.name
         return raw
@@ -328,6 +325,9 @@ def _read_vector(
     frame = pd.DataFrame(
         {name: values for name, values in zip(meta["fields"], fields, strict=True)}
     )
+    if path.suffix.lower() == ".kml":  # LIBKML's drawing fields, and the id no Placemark has
+        drop = [c for c in frame if c in KML_DRAWING or (c == "id" and frame[c].isna().all())]
+        frame = frame.drop(columns=drop)
     # Unclosed rings and similar defects must reach the repair step, not abort the read.
     geometry = shapely.from_wkb(wkb, on_invalid="fix") if wkb is not None else None
     crs = pyproj.CRS.from_user_input(meta["crs"]) if meta.get("crs") else None
