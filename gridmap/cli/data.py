@@ -86,21 +86,31 @@ def load(
     file: Annotated[
         Path,
         typer.Argument(
-            help="文件 GeoJSON/Shapefile(.shp/.zip)/GPKG/KML/GML/CSV/Excel(.xlsx/.xls)/ODS"
+            help="文件 GeoJSON/Shapefile(.shp/.zip)/GPKG/KML/KMZ/GML/CAD(.dxf)/CSV/Excel(.xlsx/.xls)/ODS"
         ),
     ],
     grid_layer: Annotated[
         str | None, typer.Option(help="网格图层名 (导入网格时必填): party, zongzhi, chengguan …")
     ] = None,
     crs: Annotated[
-        str | None, typer.Option(help="坐标系: EPSG 代码 (4326, 4490, 4544 …) 或 gcj02 / bd09")
+        str | None,
+        typer.Option(
+            help="坐标系: EPSG 代码 (4326, 4490, 4544 …) 或 gcj02 / bd09; CAD 图纸 (.dxf) 不带坐标系, "
+            "请给出 CGCS2000 高斯-克吕格带, 如 4547 (3 度带, 中央经线 114°E) / a DXF names no CRS"
+        ),
     ] = None,
     encoding: Annotated[str | None, typer.Option(help="编码 utf-8 / gbk (默认自动识别)")] = None,
     field: Annotated[
         list[str] | None,
         typer.Option("--field", help="列映射 源列=字段, 可多次 (e.g. 楼高=floors)"),
     ] = None,
-    source_layer: Annotated[str | None, typer.Option(help="多图层文件中的图层名")] = None,
+    source_layer: Annotated[
+        str | None,
+        typer.Option(
+            help="多图层文件中的图层名 (KMZ/KML 的文件夹); CAD: 边界图层[,标注图层] / a layer "
+            "(a KML folder); for a DXF the CAD layer of the outlines, then, after a comma, of the labels"
+        ),
+    ] = None,
     sheet: Annotated[
         str | None,
         typer.Option(
@@ -135,6 +145,14 @@ def load(
       gridmap load member 党员花名册.xlsx --sheet 花名册
 
       gridmap load member 党员花名册.csv --match-report 住址匹配.csv   # 无经纬度: 按住址落位
+
+      gridmap load grid 网格.kmz --grid-layer party --source-layer 党建网格   # 奥维/Google Earth
+
+      gridmap load grid 网格.dxf --grid-layer party --crs 4547 --source-layer 网格边界,网格注记
+
+    CAD 图纸 (.dxf)：每个闭合多段线或填充为一个要素，名称取自其内部的文字标注 (TEXT/MTEXT，
+    如 "DJ01 第一网格")；DWG 请先在 CAD 中另存为 DXF / a DXF's closed polylines and hatches
+    are the features, named by the text inside each; save a DWG as DXF first.
     """
     from gridmap.collector import paused
 
