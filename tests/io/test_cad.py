@@ -45,6 +45,7 @@ def drawing(
     *,
     version: str = "R2018",
     gbk: bool = False,
+    code_page: str = "ANSI_936",
     x0: float = X0,
     outlines: list[tuple[list, str | None, str]] | None = None,
     extra_texts: list[tuple[str, tuple[float, float], str]] = (),
@@ -83,7 +84,7 @@ def drawing(
         msp.add_text("幸福示例小区", dxfattribs={"layer": "小区注记", "insert": (x0 + 100, Y0 + 150)})  # fmt: skip
     doc.saveas(path)
     if gbk:  # as a Chinese AutoCAD writes it: the code page named, the text in GBK
-        data = path.read_bytes().replace(b"ANSI_1252", b"ANSI_936")
+        data = path.read_bytes().replace(b"ANSI_1252", code_page.encode())
         assert "第一网格".encode("gbk") in data and "第一网格".encode() not in data
         path.write_bytes(data)
     return path
@@ -128,7 +129,11 @@ def test_utf8_drawing_loads_each_outline_with_its_label_and_true_area(tmp_path, 
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     out = "".join(run.stdout.split())
-    assert "已自动闭合" in out and "closed" in out  # the polyline left open by 0.2 m
+    open_one = (
+        ezdxf.readfile(path).modelspace().query("LWPOLYLINE")[1]
+    )  # the third grid (2nd: a hatch)
+    assert not open_one.closed
+    assert f"1条多段线首尾相距不到0.5(坐标单位)，已自动闭合(句柄{open_one.dxf.handle})" in out
     engine = make_engine(sqlite_settings)
     grids = stored(engine)
     assert sorted(grids["name"]) == ["第一网格", "第三网格", "第二网格"]
@@ -150,6 +155,13 @@ def test_gbk_drawing_of_an_old_autocad_gives_chinese_labels_and_layers(tmp_path,
     grids = stored(engine)
     assert sorted(grids["name"]) == ["第一网格", "第三网格", "第二网格"]
     assert drawn_areas(grids, 4526)["第一网格"] == pytest.approx(shoelace(FIRST), rel=1e-6)
+
+
+def test_gbk_drawing_labelled_with_a_western_code_page_still_gives_chinese(tmp_path, engine):
+    path = drawing(tmp_path / "网格.dxf", version="R2000", gbk=True, code_page="ANSI_1252")
+    report = load_file(engine, "grid", path, options(crs="4547", source_layer="网格边界,网格注记"))
+    assert report.read.encoding == "gb18030"
+    assert sorted(stored(engine)["name"]) == ["第一网格", "第三网格", "第二网格"]
 
 
 def test_text_outside_the_code_page_written_as_unicode_escapes_is_decoded(tmp_path, engine):
@@ -256,3 +268,13 @@ def test_drawing_in_degrees_needs_no_crs(tmp_path, engine):
     report = load_file(engine, "grid", tmp_path / "网格.dxf", options())
     assert report.loaded == 1
     assert drawn_areas(stored(engine), 4547)["第一网格"] == pytest.approx(shoelace(FIRST), rel=1e-4)
+
+
+def test_load_help_names_cad_drawings_and_kmz(tmp_path):
+    env = {**os.environ, "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", "COLUMNS": "200"}
+    run = subprocess.run(
+        [sys.executable, "-m", "gridmap.cli", "load", "--help"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert "KMZ" in run.stdout and "CAD(.dxf)" in run.stdout and "4547" in run.stdout
+    assert "--source-layer 网格边界,网格注记" in run.stdout
