@@ -14,8 +14,10 @@ Text: R2007 and later DXF are UTF-8; older ones are in the code page ``$DWGCODEP
 
 Examples
 --------
->>> decode_cad_text("\\\\U+7B2C\\\\U+4E00网格"), split_label("DJ01 第一网格"), split_label("第二网格")
+>>> decode_cad_text("\\\\U+7B2C\\\\U+4E00网格"), split_label("DJ01 第一网格"), split_label("第二\\n网格")
 ('第一网格', ('DJ01', '第一网格'), (None, '第二网格'))
+>>> split_label("Grid 7 West")
+(None, 'Grid 7 West')
 """
 
 from __future__ import annotations
@@ -71,12 +73,13 @@ def decode_cad_text(text: str) -> str:
 
 
 def split_label(label: str) -> tuple[str | None, str]:
-    """A label's code (an ASCII word with a digit, as ``DJ01``) and name; the code may be absent."""
+    """A label's code (an ASCII word with a digit, as ``DJ01``, first or last) and name."""
     parts = label.split()
-    codes = [p for p in parts if re.fullmatch(r"[A-Za-z0-9_.\-]*[0-9][A-Za-z0-9_.\-]*", p)]
-    if len(codes) == 1 and len(parts) > 1:
-        return codes[0], "".join(p for p in parts if p != codes[0])
-    return None, "".join(parts)
+    ends = parts[:1] + parts[-1:] if len(parts) > 1 else []  # a code leads or ends the label
+    codes = [p for p in ends if re.fullmatch(r"[A-Za-z0-9_.\-]*[0-9][A-Za-z0-9_.\-]*", p)]
+    code = codes[0] if len(codes) == 1 and len(parts) > 1 else None
+    name = " ".join(p for p in parts if p != code)
+    return code, re.sub(r"(?<=[\u3000-\u9fff]) (?=[\u3000-\u9fff])", "", name)  # 第二 网格
 
 
 def _dxf_encoding(path: Path, encoding: str | None) -> str:
@@ -238,32 +241,10 @@ def read_cad(path: Path, *, encoding: str | None = None, source_layer: str | Non
     on_layer = polygons & (entities["layer"] == outline).to_numpy()
     shapes = entities[on_layer].reset_index(drop=True)
     shapes, doubles = _one_per_shape(shapes)
-    warnings = [
-        f"DXF 文字编码 {used}；边界图层 {outline}，{len(shapes)} 个闭合图形"
-        f" / DXF text read as {used}; outlines on CAD layer {outline}: {len(shapes)}"
-    ]
-    mine = closed_lines["layer"] == outline
-    if mine.any():
-        handles = ", ".join(closed_lines.loc[mine, "handle"].astype(str))
-        warnings.append(
-            f"{int(mine.sum())} 条多段线首尾相距不到 {tolerance:g} (坐标单位)，已自动闭合 (句柄 {handles})"
-            f" / {int(mine.sum())} polyline(s) whose ends were under {tolerance:g} apart were closed (handles {handles})"
-        )  # fmt: skip
-    if doubles:
-        warnings.append(
-            f"{doubles} 个填充 (HATCH) 与边界线形状相同，只导入一次 / {doubles} hatch(es) repeat an outline and were counted once"
-        )  # fmt: skip
-    left_open = (
-        int((lines["layer"] == outline).sum())
-        - int(mine.sum())
-        - int((gapped["layer"] == outline).sum())
-    )
-    if left_open:
-        warnings.append(
-            f"图层 {outline} 上有 {left_open} 条未闭合的线，不是边界，未导入 / {left_open} open line(s) on {outline} are no outline and were left out"
-        )  # fmt: skip
+    warnings = _notes(used, outline, len(shapes), doubles, tolerance, lines, closed_lines, gapped)
     rows = np.arange(1, len(shapes) + 1)
-    problems = _gap_problems(gapped[gapped["layer"] == outline], gaps, lines, len(shapes))
+    gapped = gapped[gapped["layer"] == outline]
+    problems = _gap_problems(gapped, gaps, lines, len(shapes), tolerance)
     label_mask = texts & ((entities["layer"] == label_layer).to_numpy() if label_layer else True)
     labels = entities[label_mask].reset_index(drop=True)
     frame, keep, label_problems = _labelled(shapes, labels, rows, None if label_layer else outline)
@@ -275,7 +256,46 @@ def read_cad(path: Path, *, encoding: str | None = None, source_layer: str | Non
     )  # fmt: skip
 
 
-def _gap_problems(gapped: pd.DataFrame, gaps, lines: pd.DataFrame, after: int) -> list[RowProblem]:
+def _notes(
+    used: str,
+    outline: str,
+    count: int,
+    doubles: int,
+    tolerance: float,
+    lines: pd.DataFrame,
+    closed_lines: pd.DataFrame,
+    gapped: pd.DataFrame,
+) -> list[str]:
+    """What the reader assumed: the encoding and layer, polylines closed, hatches and open
+    lines of the outline layer left out."""
+    notes = [
+        f"DXF 文字编码 {used}；边界图层 {outline}，{count} 个闭合图形"
+        f" / DXF text read as {used}; outlines on CAD layer {outline}: {count}"
+    ]
+    mine = closed_lines["layer"] == outline
+    if mine.any():
+        handles = ", ".join(closed_lines.loc[mine, "handle"].astype(str))
+        notes.append(
+            f"{int(mine.sum())} 条多段线首尾相距不到 {tolerance:g} (坐标单位)，已自动闭合 (句柄 {handles})"
+            f" / {int(mine.sum())} polyline(s) whose ends were under {tolerance:g} apart were closed (handles {handles})"
+        )
+    if doubles:
+        notes.append(
+            f"{doubles} 个填充 (HATCH) 与边界线形状相同，只导入一次 / {doubles} hatch(es) repeat an outline and were counted once"
+        )
+    left_open = int(
+        (lines["layer"] == outline).sum() - mine.sum() - (gapped["layer"] == outline).sum()
+    )
+    if left_open:
+        notes.append(
+            f"图层 {outline} 上有 {left_open} 条未闭合的线，不是边界，未导入 / {left_open} open line(s) on {outline} are no outline and were left out"
+        )
+    return notes  # fmt: skip
+
+
+def _gap_problems(
+    gapped: pd.DataFrame, gaps, lines: pd.DataFrame, after: int, tolerance: float
+) -> list[RowProblem]:
     """Polylines that come back near their start but not near enough: one problem each,
     numbered after the outlines."""
     out = []
@@ -284,9 +304,9 @@ def _gap_problems(gapped: pd.DataFrame, gaps, lines: pd.DataFrame, after: int) -
         out.append(RowProblem(
             i, None,
             f"{_entity_name(entity['kind'])} (句柄 {entity['handle']}，{_where(entity['geometry'])}) 未闭合，"
-            f"首尾相距 {gap:.2f}，超过自动闭合的 {CLOSE_GAP:g}：请在 CAD 中闭合 (PEDIT → 闭合) 后重新导出",
+            f"首尾相距 {gap:.2f}，超过自动闭合的 {tolerance:g}：请在 CAD 中闭合 (PEDIT → 闭合) 后重新导出",
             f"{_entity_name(entity['kind'])} (handle {entity['handle']}, {_where(entity['geometry'])}) is not "
-            f"closed: its ends are {gap:.2f} apart, more than {CLOSE_GAP:g}; close it in CAD (PEDIT → Close)",
+            f"closed: its ends are {gap:.2f} apart, more than {tolerance:g}; close it in CAD (PEDIT → Close)",
         ))  # fmt: skip
     return out
 
