@@ -278,3 +278,16 @@ def test_load_help_names_cad_drawings_and_kmz(tmp_path):
     )  # fmt: skip
     assert "KMZ" in run.stdout and "CAD(.dxf)" in run.stdout and "4547" in run.stdout
     assert "--source-layer 网格边界,网格注记" in run.stdout
+
+
+def test_compounds_drawn_in_cad_load_on_both_databases(tmp_path, db_settings):
+    """Compounds take the overlapped check-and-COPY path on PostGIS; grids the plain one."""
+    path = drawing(tmp_path / "小区.dxf")
+    eng = make_engine(db_settings)
+    report = load_file(eng, "compound", path, LoadOptions(crs="4547", source_layer="小区,小区注记"))
+    assert report.loaded == 1
+    with eng.connect() as conn:
+        compounds = read_features(conn, "compound")
+    assert compounds["name"].tolist() == ["幸福示例小区"]
+    assert compounds.to_crs(4547).area.iloc[0] == pytest.approx(shoelace(COMPOUND), rel=1e-6)
+    eng.dispose()
