@@ -73,7 +73,9 @@ def _located(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _feature_collection(frame: gpd.GeoDataFrame, columns: list[str]) -> str:
     """GeoJSON text of ``frame`` with only ``columns`` as properties, safe inside a script
-    (``<``, ``>``, ``&`` escaped), by the one GeoJSON writer."""
+    (``<``, ``>``, ``&`` escaped), by the one GeoJSON writer. Coordinates keep every digit,
+    so a shape valid as stored is valid as written (7 decimals would break a few cells); Leaflet
+    rounds only the screen's pixels it draws."""
     properties = frame[columns].to_dict("records")
     return script_safe(collection(features(properties, frame.geometry.to_numpy(), spaced)))
 
