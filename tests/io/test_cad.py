@@ -291,3 +291,40 @@ def test_compounds_drawn_in_cad_load_on_both_databases(tmp_path, db_settings):
     assert compounds["name"].tolist() == ["幸福示例小区"]
     assert compounds.to_crs(4547).area.iloc[0] == pytest.approx(shoelace(COMPOUND), rel=1e-6)
     eng.dispose()
+
+
+def test_a_truncated_or_foreign_dxf_is_refused_as_unreadable(tmp_path, engine):
+    whole = drawing(tmp_path / "网格.dxf").read_bytes()
+    (tmp_path / "半.dxf").write_bytes(whole[: len(whole) * 6 // 10])
+    (tmp_path / "文本.dxf").write_text("这不是图纸\n", encoding="utf-8")
+    for name in ("半.dxf", "文本.dxf"):
+        with pytest.raises(InputFileError) as caught:
+            load_file(engine, "grid", tmp_path / name, options(crs="4547"))
+        assert (
+            f"无法读取文件 {name}" in caught.value.message_zh and "截断" in caught.value.message_zh
+        )
+
+
+@pytest.mark.parametrize(
+    "case, args, said",
+    [
+        ("dwg", ["--crs", "4547"], ["「另存为」DXF", "SaveAs→AutoCADDXF"]),
+        ("layers", ["--crs", "4547"], ["小区(1),网格边界(3)", "--source-layer"]),
+        ("no crs", ["--source-layer", "网格边界,网格注记"], ["无法判断坐标系", "--crs", "CGCS2000"]),
+        ("no label", ["--crs", "4547", "--source-layer", "网格边界"], ["第1行", "没有文字标注", "--skip-invalid"]),
+    ],
+)  # fmt: skip
+def test_cli_errors_on_drawings_say_what_to_do_without_a_traceback(tmp_path, case, args, said):
+    path = drawing(tmp_path / "网格.dxf", outlines=[(FIRST, None, "lwpolyline")] if case == "no label" else None, compounds=case == "layers")  # fmt: skip
+    if case == "dwg":
+        path = tmp_path / "网格.dwg"
+        path.write_bytes(b"AC1027" + bytes(100))
+    env = {**os.environ, "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", "COLUMNS": "200"}
+    run = subprocess.run(
+        [sys.executable, "-m", "gridmap.cli", "load", "grid", str(path), "--grid-layer", "party", *args],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    message = "".join(run.stderr.split())
+    for words in said:
+        assert words in message, (words, run.stderr)
