@@ -1,4 +1,7 @@
-"""The OGC landing page, conformance classes, the collections and one collection's metadata."""
+"""The OGC landing page, conformance classes, the collections and one collection's metadata.
+
+The landing page and the conformance classes read nothing: ``async``, answered in the event
+loop without a worker thread (tests/api/test_route_order.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ CONFORMANCE = [
 
 
 @router.get("", summary="OGC API 入口 / landing page", responses=documented("landingPage"))
-def landing(request: Request, f: str | None = None) -> Response:
+async def landing(request: Request, f: str | None = None) -> Response:
     base = ogc_base(request)
     doc = {
         "title": "gridmap 党建引领网格化治理",
@@ -49,7 +52,7 @@ def landing(request: Request, f: str | None = None) -> Response:
 
 
 @router.get("/conformance", summary="符合的标准 / conformance", responses=documented("confClasses"))
-def conformance(request: Request, f: str | None = None) -> Response:
+async def conformance(request: Request, f: str | None = None) -> Response:
     if wants_html(request, f):
         return html_page(
             request, "符合的标准 conformance", link_list([(c, c) for c in CONFORMANCE])
