@@ -150,13 +150,20 @@ def _where(geometry) -> str:
     return f"x {x0:.1f}–{x1:.1f}, y {y0:.1f}–{y1:.1f}"
 
 
-def _close_gaps(lines: pd.DataFrame, tolerance: float):
-    """Open polylines of the outline layer: closed (gap ≤ tolerance), refused, or left alone."""
-    coords = [shapely.get_coordinates(g) for g in lines["geometry"]]
-    gaps = np.array([np.hypot(*(c[-1] - c[0])) if len(c) >= 3 else np.inf for c in coords])
-    near = gaps < NEAR_CLOSED_SHARE * shapely.length(lines["geometry"].to_numpy())
-    closed = [shapely.make_valid(shapely.Polygon(c)) for c, g in zip(coords, gaps, strict=True) if g <= tolerance]  # fmt: skip
-    return closed, lines[gaps <= tolerance], lines[near & (gaps > tolerance)], gaps
+def _close_gaps(lines: pd.DataFrame, tolerance: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Open polylines whose ends lie within ``tolerance``, as the polygons they were meant to
+    be; and those that come back near their start (``gap`` under a tenth of their length)
+    but not near enough, with their ``gap``. Other open lines are lines, not outlines."""
+    geoms = lines["geometry"].to_numpy()
+    gaps = shapely.distance(shapely.get_point(geoms, 0), shapely.get_point(geoms, -1))
+    corners = shapely.get_num_points(geoms) - (gaps == 0)  # a ring needs three corners
+    gaps = np.where(corners >= 3, gaps, np.inf)
+    closing = gaps <= tolerance
+    coords, index = shapely.get_coordinates(geoms[closing], return_index=True)
+    rings = shapely.linearrings(coords, indices=index)  # closed across the gap
+    closed = lines[closing].assign(geometry=shapely.make_valid(shapely.polygons(rings)), type=3)
+    near = ~closing & (gaps < NEAR_CLOSED_SHARE * shapely.length(geoms))
+    return closed, lines[near].assign(gap=gaps[near])
 
 
 def _layer_counts(entities: pd.DataFrame, mask) -> str:
@@ -232,9 +239,9 @@ def read_cad(path: Path, *, encoding: str | None = None, source_layer: str | Non
     polygons = entities["type"].isin([3, 6]).to_numpy()
     texts = (entities["type"] == 0).to_numpy() & entities["text"].fillna("").str.strip().ne("").to_numpy()  # fmt: skip
     lines = entities[entities["type"] == 1]
-    closed, closed_lines, gapped, gaps = _close_gaps(lines, tolerance)
+    closed_lines, gapped = _close_gaps(lines, tolerance)
     if len(closed_lines):  # almost closed outlines count when a layer is chosen
-        entities = pd.concat([entities, closed_lines.assign(geometry=closed, type=3)])
+        entities = pd.concat([entities, closed_lines])
         polygons = np.concatenate([polygons, np.ones(len(closed_lines), dtype=bool)])
         texts = np.concatenate([texts, np.zeros(len(closed_lines), dtype=bool)])
     outline, label_layer = _pick_layers(entities, source_layer, polygons, texts)
@@ -244,7 +251,7 @@ def read_cad(path: Path, *, encoding: str | None = None, source_layer: str | Non
     warnings = _notes(used, outline, len(shapes), doubles, tolerance, lines, closed_lines, gapped)
     rows = np.arange(1, len(shapes) + 1)
     gapped = gapped[gapped["layer"] == outline]
-    problems = _gap_problems(gapped, gaps, lines, len(shapes), tolerance)
+    problems = _gap_problems(gapped, len(shapes), tolerance)
     label_mask = texts & ((entities["layer"] == label_layer).to_numpy() if label_layer else True)
     labels = entities[label_mask].reset_index(drop=True)
     frame, keep, label_problems = _labelled(shapes, labels, rows, None if label_layer else outline)
@@ -293,14 +300,12 @@ def _notes(
     return notes  # fmt: skip
 
 
-def _gap_problems(
-    gapped: pd.DataFrame, gaps, lines: pd.DataFrame, after: int, tolerance: float
-) -> list[RowProblem]:
+def _gap_problems(gapped: pd.DataFrame, after: int, tolerance: float) -> list[RowProblem]:
     """Polylines that come back near their start but not near enough: one problem each,
     numbered after the outlines."""
     out = []
-    for i, (index, entity) in enumerate(gapped.iterrows(), start=after + 1):
-        gap = gaps[lines.index.get_loc(index)]
+    for i, (_, entity) in enumerate(gapped.iterrows(), start=after + 1):
+        gap = entity["gap"]
         out.append(RowProblem(
             i, None,
             f"{_entity_name(entity['kind'])} (句柄 {entity['handle']}，{_where(entity['geometry'])}) 未闭合，"
