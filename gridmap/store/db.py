@@ -40,7 +40,9 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:
     from geoalchemy2 import load_spatialite
 
     os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
-    load_spatialite(dbapi_conn, init_mode="WGS84")
+    # SpatiaLite's metadata of a new database in one transaction: 0.07 s instead of 2.8 s, one
+    # commit (and fsync) in place of one per row; an interrupted init leaves nothing half-made
+    load_spatialite(dbapi_conn, init_mode="WGS84", transaction=True)
     cur = dbapi_conn.cursor()
     # Write-ahead log: readers (the map server) never block an import, and a killed import
     # leaves the last committed state intact.
