@@ -138,13 +138,14 @@ def on_grid(geoms, decimals: int = DECIMALS) -> np.ndarray:
     valid there and overlapping no neighbour it only touched: what a file written at that
     precision reads back as. Other geometries (points, lines, collections) are left as they are.
 
-    Rounding plainly keeps nearly all polygons valid. A polygon with two edges within a grid step
-    crosses itself once rounded, and snap-rounding it alone mends that but may route a border it
-    shares with a neighbour through other grid points than the neighbour's, so the two overlap
-    by a sliver (the demo's unified grid: 7 pairs, up to 0.25 m²). So the polygons plain rounding
-    breaks, or makes overlap a neighbour, are snap-rounded together with their neighbours
-    (:func:`gridmap.io.geojson_text.rounded_coverage`, which keeps shared borders shared); a
-    polygon nothing of which is a grid step wide comes out empty.
+    Rounding plainly keeps nearly all polygons valid, but a polygon with two edges within a grid
+    step crosses itself. And a corner of one cell lying on its neighbour's border, where the
+    neighbour has no vertex, is moved off that border, often into the neighbour: the two then
+    overlap by a sliver (the demo's party grid: 12 pairs of cells, up to 0.2 m²). Snap-rounding
+    each polygon alone mends the first, not the second. So the polygons plain rounding breaks,
+    or makes overlap a polygon they only touched, are snap-rounded together with their neighbours
+    (:func:`gridmap.io.geojson_text.rounded_coverage`, which makes such a corner a vertex of both);
+    a polygon nothing of which is a grid step wide comes out empty.
 
     >>> from shapely import Polygon, box
     >>> spike = Polygon([(104, 30), (104.001, 30), (104.001, 30.001), (104.0005, 30.001),

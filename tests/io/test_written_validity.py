@@ -2,10 +2,12 @@
 
 GeoJSON (RFC 7946), CSV and XLSX write 7 decimals. Rounded plainly, a cell whose ring nearly
 touches itself crosses itself; snap-rounded alone, it may take the border it shares with its
-neighbour through other grid points than the neighbour's, and the two overlap. Here a hand-made
-cell with an inlet 30 m long and 2e-8 degrees wide at its mouth, which opens on the border with its
-neighbour, goes through the real writer in every format. The report's maps write coordinates
-as stored (nothing rounded, so nothing broken); GeoPackage stores doubles.
+neighbour through other grid points than the neighbour's, and the two overlap. And a corner of a
+cell lying on its neighbour's border, where the neighbour has no vertex, is rounded into the
+neighbour. Hand-made cells of each kind go through the real writer in every format: one with an
+inlet 30 m long and 2e-8 degrees wide at its mouth, which opens on the border with its
+neighbour; one with a corner on its neighbour's slanted border; one with a spike. The report's
+maps write coordinates as stored (nothing rounded, so nothing broken); GeoPackage stores doubles.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ NEIGHBOUR = shapely.from_wkt(
     "POLYGON ((104.0010004469 30, 104.002 30, 104.002 30.001, 104.0009998494 30.001, "
     "104.0010004469 30))"
 )
+CORNER = shapely.Polygon(
+    [(104, 30.004), (104.00100004, 30.004), (104.00100008, 30.0045), (104.00100014, 30.005), (104, 30.005)]
+)  # fmt: skip
+BESIDE = shapely.Polygon(
+    [(104.00100004, 30.004), (104.002, 30.004), (104.002, 30.005), (104.00100014, 30.005)]
+)  # its border passes 1e-8 east of CORNER's corner: the two only touch
 SPIKE = shapely.Polygon(
     [(104, 30.002), (104.001, 30.002), (104.001, 30.003), (104.0005, 30.003),
      (104.0005, 30.00200004), (104.00049999, 30.003), (104, 30.003)]
@@ -44,8 +52,8 @@ SPIKE = shapely.Polygon(
 
 def _cells() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"code": ["inlet", "neighbour", "spike"]},
-        geometry=[INLET, NEIGHBOUR, SPIKE],
+        {"code": ["inlet", "neighbour", "corner", "beside", "spike"]},
+        geometry=[INLET, NEIGHBOUR, CORNER, BESIDE, SPIKE],
         crs=4326,
     )
 
@@ -65,25 +73,29 @@ def read_back(path, fmt: str) -> np.ndarray:
 
 
 def test_the_hand_made_cells_are_what_plain_or_lone_rounding_breaks():
-    plain = shapely.transform(np.array([INLET, NEIGHBOUR, SPIKE]), lambda xy: xy.round(7))
-    assert shapely.is_valid(np.array([INLET, NEIGHBOUR, SPIKE])).all()
-    assert not shapely.relate_pattern(INLET, NEIGHBOUR, INTERIORS)
-    assert shapely.is_valid(plain).tolist() == [False, True, False]
-    alone = shapely.set_precision(INLET, STEP)
-    assert shapely.relate_pattern(alone, plain[1], INTERIORS)
-    assert shapely.area(shapely.intersection(alone, plain[1])) > 1e-12  # over 0.01 m²
+    cells = _cells().geometry.to_numpy()
+    plain = shapely.transform(cells, lambda xy: xy.round(7))
+    assert shapely.is_valid(cells).all()
+    assert shapely.is_valid(plain).tolist() == [False, True, True, True, False]
+    alone = shapely.set_precision(cells, STEP)
+    assert not shapely.relate_pattern(cells[:4:2], cells[1:4:2], INTERIORS).any()
+    over = 1e-12  # degrees², about 0.01 m²
+    assert shapely.area(shapely.intersection(alone[0], plain[1])) > over
+    assert shapely.relate_pattern(alone[2], alone[3], INTERIORS)
+    assert shapely.area(shapely.intersection(plain[2], plain[3])) > over
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "csv", "xlsx"])
 def test_cells_written_at_7_decimals_are_valid_and_only_touch(fmt, tmp_path):
     path = write_frame(_cells(), tmp_path / f"cells.{fmt}", fmt, "cells")
-    inlet, neighbour, spike = read_back(path, fmt)
-    assert shapely.is_valid([inlet, neighbour, spike]).all()
-    assert not shapely.relate_pattern(inlet, neighbour, INTERIORS)
-    assert shapely.touches(inlet, neighbour)
-    coordinates = shapely.get_coordinates([inlet, neighbour, spike])
+    written = read_back(path, fmt)
+    assert shapely.is_valid(written).all()
+    for one, other in [(0, 1), (2, 3)]:
+        assert not shapely.relate_pattern(written[one], written[other], INTERIORS)
+        assert shapely.touches(written[one], written[other])
+    coordinates = shapely.get_coordinates(written)
     assert (np.abs(coordinates * 1e7 - np.round(coordinates * 1e7)) < 1e-6).all()  # on the grid
-    for was, now in zip([INLET, NEIGHBOUR, SPIKE], [inlet, neighbour, spike], strict=True):
+    for was, now in zip(_cells().geometry.to_numpy(), written, strict=True):
         # the stored shape but for what is narrower than a grid step
         assert shapely.area(shapely.symmetric_difference(was, now)) <= shapely.length(was) * STEP
 
