@@ -200,9 +200,10 @@ def _pick_layers(entities: pd.DataFrame, source_layer: str | None, polygons, tex
         )
     if label is not None and label not in set(entities.loc[texts, "layer"]):
         raise InputFileError(
-            f"DXF 中图层 {label} 上没有文字标注 (TEXT/MTEXT)。含文字的图层: {_layer_counts(entities, texts)}。",
+            f"DXF 中图层 {label} 上没有文字标注 (TEXT/MTEXT)。含文字的图层: {_layer_counts(entities, texts)}；"
+            f"请用 --source-layer {outline},标注图层 选择其中之一。",
             f"The CAD layer {label} holds no text (TEXT/MTEXT). Layers with text: "
-            f"{_layer_counts(entities, texts)}.",
+            f"{_layer_counts(entities, texts)}; choose one with --source-layer {outline},LABEL_LAYER.",
         )
     return outline, label
 

@@ -328,3 +328,35 @@ def test_cli_errors_on_drawings_say_what_to_do_without_a_traceback(tmp_path, cas
     message = "".join(run.stderr.split())
     for words in said:
         assert words in message, (words, run.stderr)
+
+
+@pytest.mark.parametrize(
+    "chosen, said",
+    [
+        (
+            "网格边线",
+            [
+                "图层 网格边线 上没有闭合的多段线",
+                "小区 (1), 网格边界 (3)",
+                "道路 (1)",
+                "--source-layer",
+            ],
+        ),
+        (
+            "网格边界,网格标注",
+            [
+                "图层 网格标注 上没有文字标注",
+                "小区注记 (1), 网格注记 (3)",
+                "--source-layer 网格边界,标注图层",
+            ],
+        ),
+    ],
+)
+def test_a_mistyped_cad_layer_is_refused_listing_the_layers_there_are(
+    tmp_path, engine, chosen, said
+):
+    path = drawing(tmp_path / "网格.dxf")
+    with pytest.raises(InputFileError) as caught:
+        load_file(engine, "grid", path, options(crs="4547", source_layer=chosen))
+    for words in said:
+        assert words in caught.value.message_zh, caught.value.message_zh
