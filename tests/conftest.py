@@ -11,11 +11,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from databases import fresh_settings
 from servers import IN_CI, free_port, require
 
 from gridmap.config import Settings
@@ -60,6 +60,7 @@ class PostgisCluster:
         self.dir = Path(tempfile.mkdtemp(prefix="gridmap-pg-"))
         self.port = free_port()
         self.data = self.dir / "data"
+        self._template = ""  # the migrated database new ones are copied from, once made
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
 
@@ -96,6 +97,22 @@ class PostgisCluster:
             c.execute("CREATE EXTENSION postgis")
         return self.url(name)
 
+    def migrated_db(self, name: str) -> str:
+        """A new database at the newest schema: a copy of one migrated once per session
+        (``CREATE DATABASE … TEMPLATE``), without the second of PostGIS and the migrations
+        that :meth:`create_db` and ``upgrade`` take for every database."""
+        import psycopg
+
+        if not self._template:
+            engine = make_engine(Settings(database_url=self.create_db("gridmap_template")))
+            upgrade(engine)
+            engine.dispose()  # a template may have no session open while it is copied
+            self._template = "gridmap_template"
+        with psycopg.connect(self.url("postgres").replace("+psycopg", ""), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
+        return self.url(name)
+
 
 @pytest.fixture(scope="session")
 def postgis_cluster() -> Iterator[PostgisCluster]:
@@ -111,22 +128,21 @@ def postgis_cluster() -> Iterator[PostgisCluster]:
     cluster.stop()
 
 
-_db_counter = iter(range(1_000_000))
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """An initialised SpatiaLite database, made once; tests get copies of it."""
+    path = tmp_path_factory.mktemp("template") / "gridmap.db"
+    engine = make_engine(Settings(database_url=f"sqlite:///{path}"))
+    upgrade(engine)
+    engine.dispose()  # the last connection closed: the write-ahead log is in the file
+    assert not path.with_name("gridmap.db-wal").exists()
+    return path
 
 
 @pytest.fixture(params=["spatialite", "postgis"])
 def db_settings(request, tmp_path) -> Settings:
     """Settings for a fresh, initialised database of each kind (the store tests run on both)."""
-    if request.param == "spatialite":
-        url = f"sqlite:///{tmp_path / 'gridmap.db'}"
-    else:
-        cluster = request.getfixturevalue("postgis_cluster")
-        url = cluster.create_db(f"t{next(_db_counter)}_{int(time.time() * 1000) % 100000}")
-    settings = Settings(database_url=url)
-    engine = make_engine(settings)
-    upgrade(engine)
-    engine.dispose()
-    return settings
+    return fresh_settings(request.param, request, tmp_path)
 
 
 @pytest.fixture
@@ -137,9 +153,5 @@ def engine(db_settings):
 
 
 @pytest.fixture
-def sqlite_settings(tmp_path) -> Settings:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gridmap.db'}")
-    eng = make_engine(settings)
-    upgrade(eng)
-    eng.dispose()
-    return settings
+def sqlite_settings(request, tmp_path) -> Settings:
+    return fresh_settings("spatialite", request, tmp_path)

@@ -7,19 +7,19 @@ analyze twice) once per database kind, SpatiaLite and PostGIS, and are shared by
 
 from __future__ import annotations
 
-import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from databases import fresh_settings
 from realgeom.corpus import Subdistrict, build, write_files
 from realgeom.osm import write_buildings
 
 from gridmap.config import Settings
 from gridmap.loading import LoadOptions, load_file
 from gridmap.store.db import make_engine
-from gridmap.store.schema import upgrade
+
+fresh_database = fresh_settings  # a new database of a kind, copied from the session's template
 
 
 @pytest.fixture(scope="session")
@@ -37,32 +37,6 @@ def city_files(city, tmp_path_factory) -> tuple[Path, list[dict]]:
 def osm_buildings_file(tmp_path_factory) -> Path:
     """All 2,713 footprints as mapped (57 invalid, 9 unreadable), moved to Chengdu."""
     return write_buildings(tmp_path_factory.mktemp("osm") / "osm_buildings.gpkg")
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
-    """An initialised SpatiaLite database, made once (its spatial metadata take seconds)."""
-    path = tmp_path_factory.mktemp("template") / "gridmap.db"
-    engine = make_engine(Settings(database_url=f"sqlite:///{path}"))
-    upgrade(engine)
-    engine.dispose()
-    return path
-
-
-def fresh_database(kind: str, request, folder: Path) -> Settings:
-    """A new, initialised database of ``kind`` (spatialite: a copy of the template)."""
-    if kind == "spatialite":
-        target = folder / "gridmap.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
-        return Settings(database_url=f"sqlite:///{target}")
-    else:
-        cluster = request.getfixturevalue("postgis_cluster")
-        url = cluster.create_db(f"realgeom_{int(time.time() * 1000) % 10_000_000}")
-    settings = Settings(database_url=url)
-    engine = make_engine(settings)
-    upgrade(engine)
-    engine.dispose()
-    return settings
 
 
 def load_manifest(engine, folder: Path, manifest: list[dict]) -> dict:
