@@ -37,21 +37,10 @@ from gridmap.io.encoding import gdal_encoding
 
 CLOSE_GAP = 0.5  # a polyline whose ends are this close (CRS units: metres) is closed silently…
 CLOSE_GAP_DEGREES = 5e-6  # …or, for a drawing in degrees, about half a metre
-NEAR_CLOSED_SHARE = (
-    0.1  # an open polyline whose gap is under this share of its length was meant closed
-)
+NEAR_CLOSED_SHARE = 0.1  # a gap under this share of its length: the polyline was meant closed
 SAME_SHAPE = 0.99  # an outline and a hatch overlapping this much (of their union) are one area
 CODE_PAGES = {"ANSI_936": "gb18030", "ANSI_950": "cp950", "ANSI_1252": "cp1252", "UTF-8": "utf-8"}
 _config_lock = threading.Lock()  # GDAL's DXF settings are process-wide: one DXF read at a time
-
-
-def _refuse_dwg(path: Path) -> InputFileError:
-    return InputFileError(
-        f"{path.name} 是 AutoCAD 的 DWG 文件，无法直接读取。请在 AutoCAD 或中望CAD 中"
-        "「另存为」DXF (文件类型选 AutoCAD DXF，R2000 或更新版本) 后导入 .dxf 文件。",
-        f"{path.name} is an AutoCAD DWG drawing, which cannot be read directly. In AutoCAD or "
-        "ZWCAD use Save As → AutoCAD DXF (R2000 or later) and load the .dxf file.",
-    )
 
 
 def refuse_dwg(path: Path) -> None:
@@ -59,7 +48,12 @@ def refuse_dwg(path: Path) -> None:
     with path.open("rb") as f:
         head = f.read(6)
     if path.suffix.lower() == ".dwg" or head.startswith(b"AC10"):
-        raise _refuse_dwg(path)
+        raise InputFileError(
+            f"{path.name} 是 AutoCAD 的 DWG 文件，无法直接读取。请在 AutoCAD 或中望CAD 中"
+            "「另存为」DXF (文件类型选 AutoCAD DXF，R2000 或更新版本) 后导入 .dxf 文件。",
+            f"{path.name} is an AutoCAD DWG drawing, which cannot be read directly. In AutoCAD "
+            "or ZWCAD use Save As → AutoCAD DXF (R2000 or later) and load the .dxf file.",
+        )
 
 
 def decode_cad_text(text: str) -> str:
@@ -161,7 +155,7 @@ def _close_gaps(lines: pd.DataFrame, tolerance: float) -> tuple[pd.DataFrame, pd
     closing = gaps <= tolerance
     coords, index = shapely.get_coordinates(geoms[closing], return_index=True)
     rings = shapely.linearrings(coords, indices=index)  # closed across the gap
-    closed = lines[closing].assign(geometry=shapely.make_valid(shapely.polygons(rings)), type=3)
+    closed = lines[closing].assign(geometry=shapely.polygons(rings), type=3)
     near = ~closing & (gaps < NEAR_CLOSED_SHARE * shapely.length(geoms))
     return closed, lines[near].assign(gap=gaps[near])
 
@@ -209,8 +203,9 @@ def _pick_layers(entities: pd.DataFrame, source_layer: str | None, polygons, tex
 
 
 def _one_per_shape(shapes: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """A hatch drawn over its own outline is one area, not two: the later copy is dropped."""
-    geoms = shapes["geometry"].to_numpy()
+    """A hatch drawn over its own outline is one area, not two: the later copy is dropped.
+    (Compared as repaired: a self-crossing outline is repaired, with a note, after reading.)"""
+    geoms = shapely.make_valid(shapes["geometry"].to_numpy())
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     pairs = left < right
     left, right = left[pairs], right[pairs]
@@ -321,7 +316,7 @@ def _labelled(shapes: pd.DataFrame, labels: pd.DataFrame, rows: np.ndarray, outl
     """Each outline's one label (code and name); outlines with none or several are refused.
 
     ``outline`` is the outline layer when no label layer was chosen (the hint names it)."""
-    geoms = shapes["geometry"].to_numpy()
+    geoms = shapely.make_valid(shapes["geometry"].to_numpy())  # only to find the labels
     inside, owner = shapely.STRtree(geoms).query(labels["geometry"].to_numpy(), predicate="within")
     found: dict[int, list[int]] = {}
     for label, shape in zip(inside, owner, strict=True):

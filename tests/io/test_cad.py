@@ -360,3 +360,14 @@ def test_a_mistyped_cad_layer_is_refused_listing_the_layers_there_are(
         load_file(engine, "grid", path, options(crs="4547", source_layer=chosen))
     for words in said:
         assert words in caught.value.message_zh, caught.value.message_zh
+
+
+def test_a_self_crossing_outline_is_repaired_with_a_note(tmp_path, engine):
+    bowtie = [(0, 0), (300, 300), (300, 0), (0, 300)]  # drawn corner to wrong corner
+    outlines = [(bowtie, None, "lwpolyline"), (THIRD, "第二网格", "hatch")]
+    texts = [("第一网格", (60, 150), "网格注记")]  # in the left of the two triangles
+    path = drawing(tmp_path / "网格.dxf", outlines=outlines, extra_texts=texts, compounds=False)
+    report = load_file(engine, "grid", path, options(crs="4547"))
+    assert report.loaded == 2 and [code for _, code, _ in report.read.repaired] == ["第一网格"]
+    areas = drawn_areas(stored(engine), 4547)
+    assert areas["第一网格"] == pytest.approx(2 * 150 * 300 / 2, rel=1e-6)  # the two triangles
