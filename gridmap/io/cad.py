@@ -146,15 +146,18 @@ def _where(geometry) -> str:
 
 def _close_gaps(lines: pd.DataFrame, tolerance: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Open polylines whose ends lie within ``tolerance``, as the polygons they were meant to
-    be; and those that come back near their start (``gap`` under a tenth of their length)
+    be (the end vertex moved onto the start: no sliver, no spike); and those that come back near their start (``gap`` under a tenth of their length)
     but not near enough, with their ``gap``. Other open lines are lines, not outlines."""
     geoms = lines["geometry"].to_numpy()
     gaps = shapely.distance(shapely.get_point(geoms, 0), shapely.get_point(geoms, -1))
-    corners = shapely.get_num_points(geoms) - (gaps == 0)  # a ring needs three corners
+    corners = shapely.get_num_points(geoms) - 1  # the end is (or is moved onto) the start
     gaps = np.where(corners >= 3, gaps, np.inf)
     closing = gaps <= tolerance
     coords, index = shapely.get_coordinates(geoms[closing], return_index=True)
-    rings = shapely.linearrings(coords, indices=index)  # closed across the gap
+    if len(coords):
+        starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+        coords[np.r_[starts[1:] - 1, len(coords) - 1]] = coords[starts]
+    rings = shapely.linearrings(coords, indices=index)  # the end snapped onto the start
     closed = lines[closing].assign(geometry=shapely.polygons(rings), type=3)
     near = ~closing & (gaps < NEAR_CLOSED_SHARE * shapely.length(geoms))
     return closed, lines[near].assign(gap=gaps[near])
