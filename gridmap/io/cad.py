@@ -245,7 +245,7 @@ def read_cad(path: Path, *, encoding: str | None = None, source_layer: str | Non
         texts = np.concatenate([texts, np.zeros(len(closed_lines), dtype=bool)])
     outline, label_layer = _pick_layers(entities, source_layer, polygons, texts)
     on_layer = polygons & (entities["layer"] == outline).to_numpy()
-    shapes = entities[on_layer].reset_index(drop=True)
+    shapes = entities[on_layer].sort_index(kind="stable").reset_index(drop=True)  # drawing order
     shapes, doubles = _one_per_shape(shapes)
     warnings = _notes(used, outline, len(shapes), doubles, tolerance, lines, closed_lines, gapped)
     rows = np.arange(1, len(shapes) + 1)

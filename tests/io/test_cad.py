@@ -372,3 +372,12 @@ def test_a_self_crossing_outline_is_repaired_with_a_note(tmp_path, engine):
     assert report.loaded == 2 and [code for _, code, _ in report.read.repaired] == ["第一网格"]
     areas = drawn_areas(stored(engine), 4547)
     assert areas["第一网格"] == pytest.approx(2 * 150 * 300 / 2, rel=1e-6)  # the two triangles
+
+
+def test_outlines_are_numbered_in_drawing_order_closed_ones_included(tmp_path, engine):
+    outlines = [(THIRD, None, "open:0.2"), (FIRST, "第一网格", "lwpolyline")]
+    path = drawing(tmp_path / "网格.dxf", outlines=outlines, compounds=False)
+    with pytest.raises(RowsRejectedError) as caught:
+        load_file(engine, "grid", path, options(crs="4547"))
+    (problem,) = caught.value.problems
+    assert problem.row == 1 and f"x {X0 + 640:.1f}–{X0 + 900:.1f}" in str(problem)
