@@ -12,6 +12,7 @@ import time
 
 import httpx
 import pytest
+from databases import as_copy, fresh_settings
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -65,7 +66,9 @@ def admin_client(**kwargs) -> httpx.Client:
     return httpx.Client(event_hooks={"request": [_as_admin]}, **kwargs)
 
 
-http = admin_client(timeout=30)
+# Timeouts are hang guards, not expectations: a busy machine (two cores, other suites) can take
+# tens of seconds for what takes one alone
+http = admin_client(timeout=120)
 """``http.get(server + "/api/…")``: as the test admin. Plain ``httpx`` is anonymous."""
 
 
@@ -103,7 +106,7 @@ def start_server(database_url: str, *, accounts: bool = True, **env_extra: str) 
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 180  # a guard against a hang: the loop waits on the server
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.stdout.read()}")
@@ -114,7 +117,7 @@ def start_server(database_url: str, *, accounts: bool = True, **env_extra: str) 
         except httpx.TransportError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("server did not start within 30 s")
+    raise RuntimeError("server did not start within 180 s")
 
 
 def demo_database(url: str, *, analyse: bool = True) -> str:
@@ -125,23 +128,24 @@ def demo_database(url: str, *, analyse: bool = True) -> str:
     from gridmap.store.db import make_engine
     from gridmap.store.schema import upgrade
 
-    settings = Settings(database_url=url)
-    engine = make_engine(settings)
-    upgrade(engine)
-    load_demo(engine, DEMO_DATA)
-    if analyse:
-        run_analyze(engine, settings)
-    engine.dispose()
+    def build(url: str) -> None:
+        settings = Settings(database_url=url)
+        engine = make_engine(settings)
+        upgrade(engine)
+        load_demo(engine, DEMO_DATA)
+        if analyse:
+            run_analyze(engine, settings)
+        engine.dispose()
+
+    # the demo loaded (and analysed) once per session and database kind, copied after
+    as_copy(url, f"demo analysed={analyse}", build)
     return url
 
 
 def demo_server(request, tmp_path_factory, name: str, *, analyse: bool = True):
     """A real server on the demo in the database kind of ``request.param`` (a module fixture's
     body: yields the base URL, stops the server after)."""
-    if request.param == "spatialite":
-        url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'gridmap.db'}"
-    else:
-        url = request.getfixturevalue("postgis_cluster").create_db(name)
+    url = fresh_settings(request.param, request, tmp_path_factory.mktemp(name)).database_url
     proc, base = start_server(demo_database(url, analyse=analyse))
     yield base
     proc.terminate()
