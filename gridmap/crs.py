@@ -206,3 +206,63 @@ def metric_crs_for(*frames: gpd.GeoDataFrame) -> pyproj.CRS:
     return metric_crs(
         float((b[:, 0].min() + b[:, 2].max()) / 2), float((b[:, 1].min() + b[:, 3].max()) / 2)
     )
+
+
+# CGCS2000 Gauss–Krüger in EPSG: zones with the zone number before the easting, and the same by
+# central meridian without it (3-degree: zones 25–45; 6-degree: zones 13–23)
+_GK = ((4513, 4533, 3, 25, "3 度带", "3-degree"), (4491, 4501, 6, 13, "6 度带", "6-degree"))
+_GK_CODES = range(4491, 4555)  # the four families, 4491–4554
+_GK_REACH_M = 600_000  # how far from its false easting a zone's x can be, with margin
+
+
+def gauss_kruger_hint(x: float) -> tuple[str, str]:
+    """What an easting says of its CGCS2000 Gauss–Krüger zone, as (Chinese, English) advice.
+
+    Surveying and CAD drawings often write eastings with the zone number before them
+    (38 512 345 m: zone 38), which only the CRS of that zone reads.
+
+    >>> gauss_kruger_hint(38_512_345)[0]
+    '横坐标 38,512,345 带有带号 38（3 度带，中央经线 114°E），请用 --crs 4526'
+    >>> gauss_kruger_hint(512_345)[1][:40]
+    'eastings without a zone number: give --c'
+    """
+    if not np.isfinite(x):
+        return ("", "")
+    zone = int(x // 1_000_000)
+    for first, last, width, first_zone, zh, en in _GK:
+        if first_zone <= zone <= first_zone + last - first:
+            code, cm = first + zone - first_zone, width * zone - (3 if width == 6 else 0)
+            return (
+                f"横坐标 {x:,.0f} 带有带号 {zone}（{zh}，中央经线 {cm}°E），请用 --crs {code}",
+                f"eastings {x:,.0f} carry zone number {zone} ({en} zone, central meridian "
+                f"{cm}E): give --crs {code}",
+            )
+    if 0 < x < 1_000_000:
+        return (
+            "横坐标不含带号，请按中央经线指定 --crs：3 度带为 4534 + (中央经线 − 75) ÷ 3，"
+            "如 114°E 为 4547、105°E 为 4544",
+            "eastings without a zone number: give --crs by the central meridian, for the "
+            "3-degree zones 4534 + (meridian - 75) / 3, e.g. 4547 for 114E, 4544 for 105E",
+        )
+    return ("", "")
+
+
+def gauss_kruger_mismatch(crs: pyproj.CRS, x: float) -> tuple[str, str] | None:
+    """Advice when ``x`` cannot be an easting of the CGCS2000 Gauss–Krüger ``crs`` (a zone
+    number where the CRS has none, or none where it has one); ``None`` otherwise.
+
+    >>> gauss_kruger_mismatch(pyproj.CRS.from_epsg(4547), 38_512_345)[0][-13:]
+    '请用 --crs 4526'
+    >>> gauss_kruger_mismatch(pyproj.CRS.from_epsg(4526), 38_512_345) is None
+    True
+    """
+    if crs.to_epsg() not in _GK_CODES or not np.isfinite(x):
+        return None
+    params = {p.name: p.value for p in crs.coordinate_operation.params}
+    if abs(x - params.get("False easting", 500_000.0)) <= _GK_REACH_M:
+        return None
+    zh, en = gauss_kruger_hint(x)
+    return (
+        f"坐标系 {crs.name} 的横坐标应在 {params.get('False easting', 500_000):,.0f} 附近。{zh}",
+        f"{crs.name} has eastings near {params.get('False easting', 500_000):,.0f}. {en}",
+    )

@@ -21,7 +21,14 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gridmap.crs import CHINA_BOUNDS, SHIFTED_DATUMS, bd09_to_wgs84, gcj02_to_wgs84
+from gridmap.crs import (
+    CHINA_BOUNDS,
+    SHIFTED_DATUMS,
+    bd09_to_wgs84,
+    gauss_kruger_hint,
+    gauss_kruger_mismatch,
+    gcj02_to_wgs84,
+)
 from gridmap.errors import CRSError, RowProblem
 from gridmap.io.polygons import leaf_parts, polygonal
 from gridmap.layers import STORAGE_CRS
@@ -113,20 +120,27 @@ def resolve_crs(
         )
         crs = pyproj.CRS.from_epsg(4326)
     else:
+        zh, en = gauss_kruger_hint(bounds[0])
         raise CRSError(
             "无法判断坐标系：文件未注明坐标系，坐标也不是经纬度。请用 --crs 指定 "
-            "(如 --crs 4544 表示 CGCS2000 3 度带 105°E)。",
+            f"(如 --crs 4544 表示 CGCS2000 3 度带 105°E)。{zh}",
             "Unknown CRS: the file names none and its coordinates are not degrees. "
-            "Give --crs (e.g. --crs 4544 for CGCS2000 3-degree zone 105E).",
+            f"Give --crs (e.g. --crs 4544 for CGCS2000 3-degree zone 105E). {en}",
         )
     geographic = isinstance(crs, str) or crs.is_geographic
     if geographic and not looks_like_degrees:
+        zh, en = gauss_kruger_hint(bounds[0])
         raise CRSError(
             f"坐标值 ({bounds[0]:.0f}, {bounds[1]:.0f}) 不是经纬度，但坐标系为经纬度。"
-            "文件可能是投影坐标 (如 CGCS2000 高斯-克吕格)：请用 --crs 指定 (如 --crs 4544)。",
+            f"文件可能是投影坐标 (如 CGCS2000 高斯-克吕格)：请用 --crs 指定 (如 --crs 4544)。{zh}",
             f"Coordinates ({bounds[0]:.0f}, {bounds[1]:.0f}) are not degrees, yet the CRS is "
-            "geographic: give the projected CRS with --crs (e.g. --crs 4544).",
+            f"geographic: give the projected CRS with --crs (e.g. --crs 4544). {en}",
         )
+    # eastings with a zone number read in a CRS without one (or the reverse) land nowhere,
+    # every row "outside China": say which zone once instead
+    mismatch = None if geographic else gauss_kruger_mismatch(crs, bounds[0])
+    if mismatch:
+        raise CRSError(*mismatch)
     return crs, warnings
 
 
