@@ -5,6 +5,10 @@ request path, so this asks both servers for the same viewport one right after th
 alternating per viewport): the HTTP floor (the constant ``/ogc/conformance``), OGC items and the
 map's building layer at zoom 17 (300 × 190 m), each with the benchmark account's API token over a
 keep-alive client. Drift falls on both alike; the difference of the medians is the change.
+On PostGIS the HTTP peer (``bench_serve_peer.py``: the same statements behind the smallest ASGI
+app on uvicorn with ``gridmap serve``'s options) is asked in the same rotation, and the table
+gives *after* ÷ peer: what gridmap adds over HTTP itself, measured in the same run. Every
+answer is asked uncompressed (``Accept-Encoding: identity``), as ``bench_serve.py`` asks.
 
     git worktree add /tmp/before COMMIT     # or a clone; the venv's packages serve both
     .venv/bin/python benchmarks/bench_serve_ab.py --db sqlite:///city.db --before /tmp/before \\
@@ -19,6 +23,7 @@ gridmap from its checkout (``PYTHONPATH``).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -32,8 +37,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_serve import ITEMS_PATH, MAP_PATH, VIEWPORTS, bbox_text, viewports  # noqa: E402
-from benchmarks.serving import database, load_city, pg_url, postgis, start_gridmap  # noqa: E402
+from benchmarks.bench_serve import ITEMS_PATH, MAP_PATH, VIEWPORTS, bbox_text, start_peer, viewports  # noqa: E402
+from benchmarks.serving import database, load_city, pg_url, postgis, start_gridmap, stop  # noqa: E402
 from benchmarks.synthcity import city_at  # noqa: E402
 from gridmap.config import Settings  # noqa: E402
 from gridmap.store.db import make_engine  # noqa: E402
@@ -41,6 +46,7 @@ from gridmap.store.features import table_bounds  # noqa: E402
 from gridmap.store.models import table_for  # noqa: E402
 
 WARMUP = 20
+IDENTITY = "identity"  # answers uncompressed, as in bench_serve.py: the peer compresses nothing
 ASKS = {
     "HTTP floor (`/ogc/conformance`)": lambda c, box: c.get("/ogc/conformance"),
     "OGC items, zoom 17": lambda c, box: c.get(
@@ -50,6 +56,11 @@ ASKS = {
         MAP_PATH, params={"bbox": bbox_text(box), "zoom": 17}
     ),
 }
+PEER_ASKS = {  # the same questions put to the HTTP peer
+    "HTTP floor (`/ogc/conformance`)": lambda c, box: c.get("/floor"),
+    "OGC items, zoom 17": lambda c, box: c.get("/items", params={"bbox": bbox_text(box), "limit": 1000}),
+    "map layer, zoom 17": lambda c, box: c.get("/map", params={"bbox": bbox_text(box), "zoom": 17}),
+}  # fmt: skip
 
 
 def building_bounds(url: str) -> tuple[float, float, float, float]:
@@ -88,18 +99,25 @@ def main() -> None:
 def compare(args: argparse.Namespace, url: str) -> None:
     """Serve ``url`` from both checkouts and print the table of p50 / p95 per request."""
     boxes = viewports(building_bounds(url), *VIEWPORTS[17], args.viewports + WARMUP, args.seed)
-    servers, clients = {}, {}
+    servers, clients, peer = {}, {}, None
     try:
         for name in ("before", "after"):
             folder = Path(tempfile.mkdtemp(prefix=f"gridmap-ab-{name}-"))
             path = str(Path(getattr(args, name)).resolve())
             servers[name] = start_gridmap(url, folder, PYTHONPATH=path)
-            clients[name] = httpx.Client(base_url=servers[name].base, headers=servers[name].headers, timeout=60)  # fmt: skip
+            headers = {**servers[name].headers, "Accept-Encoding": IDENTITY}
+            clients[name] = httpx.Client(base_url=servers[name].base, headers=headers, timeout=60)
+        if url.startswith("postgresql"):
+            dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+            peer, base = start_peer(dsn, Path(tempfile.mkdtemp(prefix="gridmap-ab-peer-")))
+            clients["peer"] = httpx.Client(base_url=base, headers={"Accept-Encoding": IDENTITY}, timeout=60)  # fmt: skip
         times: dict[tuple[str, str], list[float]] = {(a, n): [] for a in ASKS for n in clients}
+        load_before = os.getloadavg()[0]
         for i, box in enumerate(boxes):
-            order = ["before", "after"] if i % 2 == 0 else ["after", "before"]
-            for ask, call in ASKS.items():
+            order = [*clients][i % len(clients) :] + [*clients][: i % len(clients)]  # rotated
+            for ask in ASKS:
                 for name in order:
+                    call = PEER_ASKS[ask] if name == "peer" else ASKS[ask]
                     start = time.perf_counter()
                     answer = call(clients[name], box)
                     took = time.perf_counter() - start
@@ -107,20 +125,29 @@ def compare(args: argparse.Namespace, url: str) -> None:
                         raise SystemExit(f"{name}: {ask} answered {answer.status_code}")
                     if i >= WARMUP:
                         times[(ask, name)].append(took)
-        print(f"{args.viewports} street-level viewports after {WARMUP} warm-up ones, seed {args.seed}; p50 / p95\n")  # fmt: skip
-        print("| request | before | after | after − before (p50) |\n|---|---|---|---|")
+        print(f"{args.viewports} street-level viewports after {WARMUP} warm-up ones, seed {args.seed}; p50 / p95")  # fmt: skip
+        print(f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n")
+        head = "| request | before | after | after − before (p50) |"
+        print(head + (" HTTP peer | before ÷ peer | after ÷ peer (p50) |" if peer else ""))
+        print("|---" * (7 if peer else 4) + "|")
         for ask in ASKS:
-            cells = []
-            for name in ("before", "after"):
+            cells = {}
+            for name in clients:
                 ms = sorted(t * 1000 for t in times[(ask, name)])
-                cells.append((statistics.median(ms), ms[int(0.95 * (len(ms) - 1))]))
-            (b50, b95), (a50, a95) = cells
-            print(f"| {ask} | {b50:.2f} / {b95:.2f} ms | {a50:.2f} / {a95:.2f} ms | {a50 - b50:+.2f} ms |")  # fmt: skip
+                cells[name] = (statistics.median(ms), ms[int(0.95 * (len(ms) - 1))])
+            (b50, b95), (a50, a95) = cells["before"], cells["after"]
+            row = f"| {ask} | {b50:.2f} / {b95:.2f} ms | {a50:.2f} / {a95:.2f} ms | {a50 - b50:+.2f} ms |"  # fmt: skip
+            if peer:
+                p50, p95 = cells["peer"]
+                row += f" {p50:.2f} / {p95:.2f} ms | {b50 / p50:.2f}× | **{a50 / p50:.2f}×** |"
+            print(row)
     finally:
         for client in clients.values():
             client.close()
         for server in servers.values():
             server.stop()
+        if peer is not None:
+            stop(peer)
 
 
 if __name__ == "__main__":
