@@ -44,10 +44,23 @@ def new_plan(body: NewPlan, conn: ConnDep, principal: PrincipalDep) -> dict:
         return store.plan_meta(c, plan_id)
 
 
+PLAN_FILES = "GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, CAD DXF"
+PlanCRS = Annotated[
+    str | None,
+    Form(max_length=32, description="坐标系, 如 CAD 图纸的 4547 / the CRS, as gridmap load --crs"),
+    Text,
+]
+PlanLayer = Annotated[
+    str | None,
+    Form(max_length=200, description="图层 (DXF: 边界图层,注记图层) / as load --source-layer"),
+    Text,
+]
+
+
 @router.post(
     "/import",
     status_code=201,
-    summary="导入方案 (QGIS 绘制的 GeoJSON/GPKG) / import a plan",
+    summary="导入方案 (QGIS 或 CAD 绘制) / import a plan",
     dependencies=EDIT,
 )
 def import_plan(
@@ -55,9 +68,11 @@ def import_plan(
     settings: SettingsDep,
     principal: PrincipalDep,
     area: AreaDep,
-    file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile")],
+    file: Annotated[UploadFile, File(description=PLAN_FILES)],
     name: Annotated[str, Form(min_length=1, max_length=100), Text],
     grid_layer: Annotated[str, Form(min_length=1, max_length=64), Text] = "party",
+    crs: PlanCRS = None,
+    source_layer: PlanLayer = None,
 ) -> dict:
     from gridmap.io.read import ReadOptions, read_layer_file
     from gridmap.io.sources import Limits
@@ -65,7 +80,8 @@ def import_plan(
     limits = Limits(settings.max_upload_features, settings.max_unzipped_mb)
     with tempfile.TemporaryDirectory(prefix="gridmap-upload-") as folder:
         path = save_upload(file, Path(folder), int(settings.max_upload_mb * 2**20))
-        result = read_layer_file(path, "grid", ReadOptions(limits=limits))
+        options = ReadOptions(crs=crs or None, source_layer=source_layer or None, limits=limits)
+        result = read_layer_file(path, "grid", options)
     if result.report.rejected:
         from gridmap.errors import RowsRejectedError
 
