@@ -155,3 +155,11 @@ def engine(db_settings):
 @pytest.fixture
 def sqlite_settings(request, tmp_path) -> Settings:
     return fresh_settings("spatialite", request, tmp_path)
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_settings: Settings):
+    """An engine on a new SpatiaLite database at the newest schema."""
+    eng = make_engine(sqlite_settings)
+    yield eng
+    eng.dispose()

@@ -18,7 +18,6 @@ import pytest
 import shapely
 from sqlalchemy import select
 
-from gridmap.config import Settings
 from gridmap.errors import CRSError, InputFileError, RowsRejectedError
 from gridmap.loading import LoadOptions, load_file
 from gridmap.store.db import make_engine
@@ -99,10 +98,8 @@ def default_outlines():
 
 
 @pytest.fixture
-def engine(sqlite_settings: Settings):
-    eng = make_engine(sqlite_settings)
-    yield eng
-    eng.dispose()
+def engine(sqlite_engine):
+    return sqlite_engine
 
 
 def stored(engine, grid_layer: str = "party"):

@@ -18,11 +18,9 @@ import pyproj
 import pytest
 import shapely
 
-from gridmap.config import Settings
 from gridmap.crs import gauss_kruger_hint
 from gridmap.errors import CRSError
 from gridmap.loading import LoadOptions, load_file
-from gridmap.store.db import make_engine
 from gridmap.store.features import read_features
 
 # an irregular compound near Wuhan (114.3°E, 30.6°N), CGCS2000 3-degree zone 38, CM 114°E
@@ -40,10 +38,8 @@ def _write(path, *, prefixed: bool):
 
 
 @pytest.fixture
-def engine(sqlite_settings: Settings):
-    eng = make_engine(sqlite_settings)
-    yield eng
-    eng.dispose()
+def engine(sqlite_engine):
+    return sqlite_engine
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,8 @@ import pytest
 import shapely
 from factories import LAT0, LON0
 
-from gridmap.config import Settings
 from gridmap.errors import InputFileError
 from gridmap.loading import LoadOptions, load_file
-from gridmap.store.db import make_engine
 from gridmap.store.features import read_features
 
 # irregular outlines, degrees from (LON0, LAT0)
@@ -51,10 +49,8 @@ def kmz(path, folders: dict[str, dict[str, list]], *, kml_name: str = "doc.kml")
 
 
 @pytest.fixture
-def engine(sqlite_settings: Settings):
-    eng = make_engine(sqlite_settings)
-    yield eng
-    eng.dispose()
+def engine(sqlite_engine):
+    return sqlite_engine
 
 
 def test_kmz_loads_like_its_kml_with_placemark_names(tmp_path, engine):
