@@ -4,6 +4,7 @@ locally but fails under CI."""
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
@@ -33,19 +34,31 @@ TOKENS: dict[str, dict[str, str]] = {}  # base URL → account name → API toke
 
 def add_test_accounts(database_url: str) -> dict[str, str]:
     """The test accounts (unless the database has accounts already) and a token for each."""
-    from gridmap.auth import add_account, count_accounts, issue_token
+    from gridmap import auth
     from gridmap.config import Settings
     from gridmap.store.db import make_engine, transaction
 
     engine = make_engine(Settings(database_url=database_url))
+    hashing = auth.hash_password
+    # one real Argon2 hash of the test password serves every account of every server: seven
+    # hashes took 1.6 s of each of the suite's server starts (any salted hash of it verifies)
+    auth.hash_password = _hashed_once
     try:
         with transaction(engine) as conn:
-            if count_accounts(conn) == 0:
+            if auth.count_accounts(conn) == 0:
                 for name, (role, area) in ACCOUNTS.items():
-                    add_account(conn, name, role, area, PASSWORD, actor="tests")
-            return {name: issue_token(conn, name, "tests", actor="tests") for name in ACCOUNTS}
+                    auth.add_account(conn, name, role, area, PASSWORD, actor="tests")
+            return {name: auth.issue_token(conn, name, "tests", actor="tests") for name in ACCOUNTS}  # fmt: skip
     finally:
+        auth.hash_password = hashing
         engine.dispose()
+
+
+@functools.cache
+def _hashed_once(password: str) -> str:
+    from gridmap.auth import _hasher
+
+    return _hasher.hash(password)
 
 
 def headers(base: str, name: str = ADMIN) -> dict[str, str]:
