@@ -20,7 +20,6 @@ from servers import IN_CI, free_port, require
 
 from gridmap.config import Settings
 from gridmap.store.db import make_engine
-from gridmap.store.schema import upgrade
 
 
 def _pg_bin() -> Path:
@@ -60,7 +59,6 @@ class PostgisCluster:
         self.dir = Path(tempfile.mkdtemp(prefix="gridmap-pg-"))
         self.port = free_port()
         self.data = self.dir / "data"
-        self._template = ""  # the migrated database new ones are copied from, once made
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
 
@@ -97,22 +95,6 @@ class PostgisCluster:
             c.execute("CREATE EXTENSION postgis")
         return self.url(name)
 
-    def migrated_db(self, name: str) -> str:
-        """A new database at the newest schema: a copy of one migrated once per session
-        (``CREATE DATABASE … TEMPLATE``), without the second of PostGIS and the migrations
-        that :meth:`create_db` and ``upgrade`` take for every database."""
-        import psycopg
-
-        if not self._template:
-            engine = make_engine(Settings(database_url=self.create_db("gridmap_template")))
-            upgrade(engine)
-            engine.dispose()  # a template may have no session open while it is copied
-            self._template = "gridmap_template"
-        with psycopg.connect(self.url("postgres").replace("+psycopg", ""), autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
-        return self.url(name)
-
 
 @pytest.fixture(scope="session")
 def postgis_cluster() -> Iterator[PostgisCluster]:
@@ -126,17 +108,6 @@ def postgis_cluster() -> Iterator[PostgisCluster]:
         require(False, f"PostgreSQL did not start: {exc.stderr!r} {log[-500:]}")
     yield cluster
     cluster.stop()
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
-    """An initialised SpatiaLite database, made once; tests get copies of it."""
-    path = tmp_path_factory.mktemp("template") / "gridmap.db"
-    engine = make_engine(Settings(database_url=f"sqlite:///{path}"))
-    upgrade(engine)
-    engine.dispose()  # the last connection closed: the write-ahead log is in the file
-    assert not path.with_name("gridmap.db-wal").exists()
-    return path
 
 
 @pytest.fixture(params=["spatialite", "postgis"])

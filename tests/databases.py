@@ -2,8 +2,6 @@
 
 A SpatiaLite file copy takes milliseconds, ``CREATE DATABASE … TEMPLATE`` a fraction of a
 second, where PostGIS's extension and the migrations cost one to three seconds per database.
-The templates are the session fixtures ``sqlite_template`` and ``postgis_cluster`` of
-``conftest.py``.
 """
 
 from __future__ import annotations
@@ -22,15 +20,28 @@ _db_counter = iter(range(1_000_000))
 
 
 def fresh_settings(kind: str, request, folder: Path) -> Settings:
-    """Settings for a new database of ``kind`` at the newest schema, copied from the session's
-    template (spatialite: a file copy; postgis: ``CREATE DATABASE … TEMPLATE``)."""
+    """Settings for a new database of ``kind`` at the newest schema, a copy of the first one
+    migrated in the session (:func:`as_copy`)."""
     if kind == "spatialite":
-        target = folder / "gridmap.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
-        return Settings(database_url=f"sqlite:///{target}")
-    cluster = request.getfixturevalue("postgis_cluster")
-    name = f"t{next(_db_counter)}_{int(time.time() * 1000) % 100000}"
-    return Settings(database_url=cluster.migrated_db(name))
+        url = f"sqlite:///{folder / 'gridmap.db'}"
+        create = None
+    else:
+        cluster = request.getfixturevalue("postgis_cluster")
+        name = f"t{next(_db_counter)}_{int(time.time() * 1000) % 100000}"
+        url, create = cluster.url(name), lambda: cluster.create_db(name)
+
+    def migrate(url: str) -> None:
+        from gridmap.store.db import make_engine
+        from gridmap.store.schema import upgrade
+
+        if create:
+            create()
+        engine = make_engine(Settings(database_url=url))
+        upgrade(engine)
+        engine.dispose()  # a template may have no session open while it is copied
+
+    as_copy(url, "schema", migrate)
+    return Settings(database_url=url)
 
 
 _TEMPLATES: dict[tuple[str, str], str] = {}  # (server or "sqlite", what) → template file or db
